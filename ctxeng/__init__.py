@@ -1,0 +1,3 @@
+"""ctxeng: turn a git repository into context for coding agents (kept import-light on purpose)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,179 @@
+"""The build pipeline, visible in one place: select → history → code → docs → glossary → secrets → write."""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ctxeng import __version__
+from ctxeng.config import Config, load_config
+from ctxeng.errors import CtxengError
+from ctxeng.fsio import Lock, Staging, dumps_json, write_jsonl
+from ctxeng.provenance import Provenance
+from ctxeng.records import Record, dedupe_ids, serialise
+from ctxeng.repo import RepoView, open_repo
+from ctxeng.workdir import ensure_workdir
+
+#: progress(stage, done, total) — total is 0 when unknown.
+Progress = Callable[[str, int, int], None]
+STAGES = ("select", "history", "code", "docs", "glossary", "secrets", "dataset", "pack", "write")
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    pass
+
+
+@dataclass
+class StageTimer:
+    """CPU seconds, wall seconds and peak RSS (MB, running maximum) per stage."""
+
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Measure the enclosed block as stage `name`."""
+        wall, cpu = time.perf_counter(), _cpu()
+        yield
+        self.stages[name] = {
+            "wall_s": round(time.perf_counter() - wall, 3),
+            "cpu_s": round(_cpu() - cpu, 3),
+            "peak_rss_mb": round(_peak_rss_mb(), 1),
+        }
+
+
+def _cpu() -> float:
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass
+class BuildResult:
+    """What a build produced: the manifest (also written to disk) and where outputs live."""
+
+    manifest: dict[str, Any]
+    out_dir: Path
+
+
+def build(
+    path: str | Path = ".",
+    progress: Progress = _quiet,
+    config: Config | None = None,
+    write_pack: bool = True,
+) -> BuildResult:
+    """Mine the repository at `path` into `.ctxeng/` (records, dataset, manifest, pack).
+
+    Holds the output directory's lock for the whole run and publishes all outputs together at
+    the end, so an interrupted or failed build leaves the previous outputs intact.
+    """
+    repo = open_repo(path)
+    if not repo.head:
+        raise CtxengError(
+            f"{repo.root} has no commits yet",
+            hint="commit something first: ctxeng mines the history and the committed files",
+        )
+    config = config or load_config(repo.root)
+    out_dir = ensure_workdir(repo)
+    with Lock(out_dir, wait_seconds=30.0), Staging(out_dir) as staging:
+        manifest = run_pipeline(repo, config, staging, progress, write_pack=write_pack)
+        staging.publish()
+    return BuildResult(manifest=manifest, out_dir=out_dir)
+
+
+def run_pipeline(
+    repo: RepoView, config: Config, staging: Staging, progress: Progress, write_pack: bool = True
+) -> dict[str, Any]:
+    """Run every stage and write the outputs into `staging`; returns the manifest."""
+    from ctxeng.dataset import build_dataset
+    from ctxeng.extract.code import extract_code
+    from ctxeng.extract.docs import extract_docs
+    from ctxeng.extract.glossary import build_glossary
+    from ctxeng.extract.history import mine_history
+    from ctxeng.secrets import Redactor
+    from ctxeng.selection import select_files
+
+    timer = StageTimer()
+    started = time.time()
+    with timer.stage("select"):
+        progress("select", 0, 0)
+        selection = select_files(repo, config.files, config.secrets)
+        progress("select", len(selection.files), len(selection.files))
+    with timer.stage("history"):
+        if config.history.enabled:
+            history = mine_history(repo, config.history, progress)
+            provenance, commit_records, cochange = history.provenance, history.commits, history.cochange
+            history_stats = history.stats
+        else:
+            provenance = Provenance(head=repo.head, head_time=repo.head_time())
+            commit_records, cochange, history_stats = [], [], {}
+        provenance.staged = _staged_paths(repo)
+    with timer.stage("code"):
+        code = extract_code(selection.files, provenance, progress)
+    with timer.stage("docs"):
+        docs = extract_docs(selection.files, provenance, config.docs) if config.docs.enabled else []
+    with timer.stage("glossary"):
+        glossary = build_glossary([*code, *docs])
+    redactor = Redactor(config.secrets)
+    with timer.stage("secrets"):
+        raw = [*code, *commit_records, *cochange, *docs, *glossary]
+        records = dedupe_ids(redactor.record(rec) for rec in raw)
+        progress("secrets", len(records), len(records))
+    with timer.stage("dataset"):
+        dataset = build_dataset(records, config.dataset, repo.name)
+        progress("dataset", len(dataset.train) + len(dataset.eval), 0)
+    with timer.stage("write"):
+        _write_records(staging.path("records.jsonl"), records)
+        write_jsonl(staging.path("dataset/train.jsonl"), dataset.train)
+        write_jsonl(staging.path("dataset/eval.jsonl"), dataset.eval)
+        write_jsonl(staging.path("state/blobs.jsonl"), ({"path": f.path, "blob": f.blob} for f in selection.files))
+    if write_pack:
+        from ctxeng.pack import render_pack_into
+
+        with timer.stage("pack"):
+            pack_info = render_pack_into(repo, config, records, staging)
+    else:
+        pack_info = {}
+    counts: dict[str, int] = {}
+    for rec in records:
+        counts[rec.kind] = counts.get(rec.kind, 0) + 1
+    manifest = {
+        "ctxeng_version": __version__,
+        "repository": repo.name,
+        "head": repo.head,
+        "branch": repo.branch,
+        "shallow": repo.shallow,
+        "built_at": int(started),
+        "config": config.to_json(),
+        "config_source": config.source,
+        "files": {"extracted": len(selection.files), "skipped": dict(sorted(selection.skipped.items())),
+                  "skipped_examples": {k: v for k, v in sorted(selection.examples.items())}},
+        "records": dict(sorted(counts.items())),
+        "history": history_stats,
+        "dataset": dataset.stats,
+        "redactions": dict(sorted(redactor.counts.items())),
+        "pack": pack_info,
+        "stages": timer.stages,
+    }  # fmt: skip
+    (staging.path("manifest.json")).write_text(dumps_json(manifest) + "\n", encoding="utf-8")
+    return manifest
+
+
+def _write_records(path: Path, records: list[Record]) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.writelines(serialise(records))
+
+
+def _staged_paths(repo: RepoView) -> set[str]:
+    """Paths whose staged content differs from HEAD."""
+    from ctxeng.gitcli import decode
+
+    out = repo.git.run(["diff-index", "--cached", "--name-only", "-z", "--no-renames", "HEAD"], check=False)
+    return {decode(p) for p in out.split(b"\0") if p}

@@ -1,0 +1,104 @@
+"""The `ctxeng` command line: a thin click group whose commands load lazily (so --help stays fast)."""
+
+from __future__ import annotations
+
+import importlib
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from ctxeng import __version__
+from ctxeng.errors import EXIT_INTERRUPTED, CtxengError
+
+# name -> (module under ctxeng.commands, one-line help). Modules are imported only when run.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "build": ("build", "Mine the repository into records, a dataset and a context pack."),
+    "scan": ("scan", "List where secrets would be redacted (path, line, rule; never the value)."),
+    "pack": ("pack", "Write the Claude Code skill pack and CLAUDE.md block from the records."),
+    "context": ("context", "Print the context most relevant to a prompt, within a token budget."),
+    "refresh": ("refresh", "Incrementally update records, dataset and pack after changes."),
+    "status": ("status", "Show how far records, pack, dataset and adapter lag behind HEAD."),
+    "install": ("install", "Install the git hook, Claude Code integration or MCP config."),
+    "uninstall": ("install", "Remove what `ctxeng install` added, and nothing else."),
+    "train": ("train", "Train a LoRA adapter on the dataset from a recipe."),
+    "eval": ("evaluate", "Compare base model and adapter on the held-out split."),
+    "merge": ("merge", "Merge an adapter into a full model folder."),
+    "adapters": ("adapters", "List trained adapters with their manifests."),
+    "serve": ("serve", "Serve base model + adapters over an OpenAI-compatible HTTP API."),
+    "ask": ("ask", "Answer a question with the adapter, grounded by retrieved context."),
+    "mcp": ("mcp", "Run the MCP server over stdio."),
+    "export": ("export", "Print vLLM / write Ollama configuration for an adapter."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command is invoked."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(n for n, (mod, _) in COMMANDS.items() if _available(mod))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS or not _available(COMMANDS[name][0]):
+            return None
+        module = importlib.import_module(f"ctxeng.commands.{COMMANDS[name][0]}")
+        command: click.Command = getattr(module, name if name != "eval" else "evaluate")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _available(module: str) -> bool:
+    from importlib.util import find_spec
+
+    return find_spec(f"ctxeng.commands.{module}") is not None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ctxeng")
+def cli() -> None:
+    """ctxeng turns a git repository into context for coding agents.
+
+    Typical use, inside a repository: `ctxeng build .`
+    """
+
+
+def _sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # same clean-up path as Ctrl-C: temp files go, last good output stays
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code: 0 ok, 1 user error, 2 usage error, 130 interrupted."""
+    signal.signal(signal.SIGTERM, _sigterm)
+    try:
+        result = cli.main(args=list(argv) if argv is not None else None, prog_name="ctxeng", standalone_mode=False)
+    except CtxengError as exc:
+        click.secho(f"error: {exc.message}", fg="red", err=True)
+        if exc.hint:
+            click.echo(f"hint: {exc.hint}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except BrokenPipeError:  # `ctxeng pack --stdout | head`
+        sys.stderr.close()
+        return 0
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per CLI command; each is thin and calls the library."""
