@@ -62,10 +62,27 @@ class RepoView:
         return int(self.git.text(["log", "-1", "--format=%ct", "HEAD"])) if self.head else 0
 
 
-def _toplevel(path: Path, inherit: bool) -> Path | None:
+def _git_path(path: Path, inherit: bool, what: str) -> Path | None:
     git = Git(path, inherit_repo_vars=inherit)
-    out = git.run(["rev-parse", "--show-toplevel"], check=False).decode("utf-8", "surrogateescape").strip()
-    return Path(out) if out else None
+    out = git.run(["rev-parse", what], check=False).decode("utf-8", "surrogateescape").strip()
+    return Path(out).resolve() if out else None
+
+
+def _hook_vars_belong_here(start: Path, git_dir: Path) -> bool:
+    """Whether inherited GIT_DIR / GIT_INDEX_FILE describe the repository at `start`.
+
+    git exports them to hooks; they are right for the repository being committed (under
+    `git commit -a` GIT_INDEX_FILE is the temporary index holding what is committed) and wrong
+    for any other repository a hook happens to inspect.
+    """
+    if "GIT_DIR" in os.environ and _git_path(start, True, "--absolute-git-dir") != git_dir:
+        return False
+    index = os.environ.get("GIT_INDEX_FILE")
+    if index:
+        common = _git_path(start, False, "--git-common-dir") or git_dir
+        resolved = (start / index).resolve() if not os.path.isabs(index) else Path(index).resolve()
+        return resolved.is_relative_to(git_dir) or resolved.is_relative_to(common)
+    return True
 
 
 def open_repo(path: str | os.PathLike[str] = ".") -> RepoView:
@@ -81,15 +98,16 @@ def open_repo(path: str | os.PathLike[str] = ".") -> RepoView:
     if start.is_file():
         start = start.parent
     start = start.resolve()
-    hooked = any(var in os.environ for var in ("GIT_DIR", "GIT_INDEX_FILE"))
-    plain_root = _toplevel(start, inherit=False)
-    inherit = hooked and plain_root is not None and _toplevel(start, inherit=True) == plain_root
+    plain_root = _git_path(start, False, "--show-toplevel")
     if plain_root is None:
         raise CtxengError(
             f"not a git repository: {start}",
             hint="run ctxeng inside a git work tree (git init && git add . && git commit)",
         )
-    root = plain_root.resolve()
+    git_dir = _git_path(start, False, "--absolute-git-dir") or plain_root / ".git"
+    hooked = any(var in os.environ for var in ("GIT_DIR", "GIT_INDEX_FILE"))
+    inherit = hooked and _hook_vars_belong_here(start, git_dir)
+    root = plain_root
     git = Git(root, inherit_repo_vars=inherit)
     head, branch, shallow, git_dir = _describe(root)
     return RepoView(root=root, git_dir=git_dir, head=head, branch=branch, shallow=shallow, git=git)
