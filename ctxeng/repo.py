@@ -109,27 +109,16 @@ def open_repo(path: str | os.PathLike[str] = ".") -> RepoView:
     inherit = hooked and _hook_vars_belong_here(start, git_dir)
     root = plain_root
     git = Git(root, inherit_repo_vars=inherit)
-    head, branch, shallow, git_dir = _describe(root)
+    head, branch, shallow, git_dir = _describe(root, git)
     return RepoView(root=root, git_dir=git_dir, head=head, branch=branch, shallow=shallow, git=git)
 
 
-def _describe(root: Path) -> tuple[str, str, bool, Path]:
-    """HEAD, branch, shallowness and git dir through GitPython, closed before returning."""
-    import git as gitpython  # heavy (~120 ms): only `build`-sized paths call open_repo
-
-    try:
-        with gitpython.Repo(root) as repo:
-            if repo.bare:
-                raise CtxengError(f"{root} is a bare repository", hint="run ctxeng in a work tree")
-            git_dir = Path(repo.git_dir).resolve()
-            try:
-                head = repo.head.commit.hexsha
-            except ValueError:  # no commit yet: refs/heads/<branch> does not exist
-                head = ""
-            branch = "" if repo.head.is_detached else repo.head.ref.name
-            shallow = (git_dir / "shallow").exists()
-    except gitpython.exc.InvalidGitRepositoryError:
-        raise CtxengError(f"not a git repository: {root}") from None
-    except gitpython.exc.NoSuchPathError:
-        raise CtxengError(f"no such directory: {root}") from None
-    return head, branch, shallow, git_dir
+def _describe(root: Path, git: Git) -> tuple[str, str, bool, Path]:
+    """HEAD, branch, shallowness and git dir in two git calls (no GitPython: hooks call this)."""
+    info = git.run(["rev-parse", "--absolute-git-dir", "--is-bare-repository", "--is-shallow-repository"])
+    git_dir_text, bare, shallow = decode(info).strip().split("\n")[-3:]
+    if bare == "true":
+        raise CtxengError(f"{root} is a bare repository", hint="run ctxeng in a work tree")
+    head = decode(git.run(["rev-parse", "-q", "--verify", "HEAD^{commit}"], check=False)).strip()
+    branch = decode(git.run(["symbolic-ref", "-q", "--short", "HEAD"], check=False)).strip()
+    return head, branch, shallow == "true", Path(git_dir_text)
