@@ -1,0 +1,55 @@
+"""`ctxeng install` / `ctxeng uninstall`: the git hook and the Claude Code integration, reversibly."""
+
+from __future__ import annotations
+
+import click
+
+from ctxeng.errors import CtxengError
+
+TARGET_HINT = "choose at least one of --git-hook, --claude"
+
+
+@click.command()
+@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@click.option("--git-hook", is_flag=True, help="Refresh .ctxeng/ from git hooks (pre-commit, post-merge, post-checkout).")
+@click.option("--claude", is_flag=True, help="Claude Code: pack skill, /ctxeng-refresh, SessionStart + prompt hooks.")
+@click.option(
+    "--hook-type", "hook_types", multiple=True, metavar="TYPE",
+    help="A git hook to write (repeatable). Default: pre-commit, post-merge, post-checkout; also post-commit.",
+)  # fmt: skip
+@click.option("--strict", is_flag=True, help="Let a failed refresh fail the commit (default: warn and go on).")
+def install(path: str, git_hook: bool, claude: bool, hook_types: tuple[str, ...], strict: bool) -> None:
+    """Add ctxeng's git hook and/or Claude Code integration to the repository at PATH (default: .)."""
+    if not (git_hook or claude):
+        raise CtxengError("nothing to install", hint=TARGET_HINT)
+    if git_hook:
+        from ctxeng.install.git_hook import DEFAULT_HOOK_TYPES, install_git_hook
+
+        _report(install_git_hook(path, hook_types or DEFAULT_HOOK_TYPES, strict=strict))
+    if claude:
+        from ctxeng.install.claude import install_claude
+
+        _report(install_claude(path))
+
+
+@click.command()
+@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@click.option("--git-hook", is_flag=True, help="Remove ctxeng's git hooks and restore the ones they replaced.")
+@click.option("--claude", is_flag=True, help="Remove ctxeng's Claude Code settings entries, command and skill.")
+def uninstall(path: str, git_hook: bool, claude: bool) -> None:
+    """Remove what `ctxeng install` added to the repository at PATH, and nothing else."""
+    if not (git_hook or claude):
+        raise CtxengError("nothing to uninstall", hint=TARGET_HINT)
+    if git_hook:
+        from ctxeng.install.git_hook import uninstall_git_hook
+
+        _report(uninstall_git_hook(path))
+    if claude:
+        from ctxeng.install.claude import uninstall_claude
+
+        _report(uninstall_claude(path))
+
+
+def _report(lines: list[str]) -> None:
+    for line in lines or ["nothing to do"]:
+        click.echo(line, err=True)
