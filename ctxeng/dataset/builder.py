@@ -1,0 +1,109 @@
+"""`build_dataset`: records → task examples → token bounds → time split → leak-free TRL rows."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from ctxeng.config import DatasetConfig
+from ctxeng.dataset.bounds import apply_bounds
+from ctxeng.dataset.context import TaskContext
+from ctxeng.dataset.index import RecordIndex
+from ctxeng.dataset.split import Dated, date_by_source, dedupe, remove_leaks, split_by_time
+from ctxeng.dataset.tasks import enabled_tasks, run_tasks
+from ctxeng.errors import CtxengError
+from ctxeng.records import Record
+
+MIN_MAX_TOKENS = 64  # below this not even a symbol lookup fits
+
+
+@dataclass
+class DatasetResult:
+    """Rows of the train and eval splits (each sorted by id) and the statistics for the manifest."""
+
+    train: list[dict[str, Any]]
+    eval: list[dict[str, Any]]
+    stats: dict[str, Any]
+
+
+def system_message(repo_name: str) -> str:
+    """The system message shared by every row."""
+    return f"You are an expert on the {repo_name} code base."
+
+
+def build_dataset(records: list[Record], config: DatasetConfig, repo_name: str) -> DatasetResult:
+    """Turn (redacted) records into the supervised dataset; pure and deterministic.
+
+    Same records and configuration give byte-identical rows. Raises `CtxengError` for an unknown
+    task name or impossible bounds in `config`.
+    """
+    _check(config)
+    names = enabled_tasks(config.tasks)
+    ctx = TaskContext(repo_name=repo_name, seed=config.seed)
+    examples = run_tasks(RecordIndex.build(records), ctx, names)
+    dropped: Counter[str] = Counter(ctx.dropped)
+    examples = _unique(examples, dropped)
+    system = system_message(repo_name)
+    bounded, shortened = apply_bounds(examples, system, config.min_tokens, config.max_tokens, dropped)
+    train, held, eval_commits = split_by_time(date_by_source(bounded), config.eval_share)
+    held = dedupe(held, dropped)
+    train = remove_leaks(dedupe(train, dropped), held, dropped)
+    stats = _stats(names, train, held, dropped, eval_commits, shortened)
+    return DatasetResult([_row(d, system) for d in train], [_row(d, system) for d in held], stats)
+
+
+def _check(config: DatasetConfig) -> None:
+    if not 0.0 <= config.eval_share < 1.0:
+        raise CtxengError(f"dataset.eval_share must be in [0, 1), got {config.eval_share}")
+    if config.max_tokens < MIN_MAX_TOKENS:
+        raise CtxengError(f"dataset.max_tokens must be at least {MIN_MAX_TOKENS}, got {config.max_tokens}")
+    if not 0 <= config.min_tokens < config.max_tokens:
+        raise CtxengError(
+            f"dataset.min_tokens must be between 0 and max_tokens ({config.max_tokens}), got {config.min_tokens}"
+        )
+
+
+def _unique(examples: list[Any], dropped: Counter[str]) -> list[Any]:
+    """One example per id (the first in task order); a repeat can only come from repeated record ids."""
+    seen: set[str] = set()
+    out = []
+    for ex in examples:
+        if ex.id in seen:
+            dropped["duplicate_id"] += 1
+            continue
+        seen.add(ex.id)
+        out.append(ex)
+    return out
+
+
+def _row(d: Dated, system: str) -> dict[str, Any]:
+    ex = d.item.example
+    return {
+        "id": ex.id,
+        "task": ex.task,
+        "prompt": [{"role": "system", "content": system}, {"role": "user", "content": d.item.user}],
+        "completion": [{"role": "assistant", "content": d.item.answer}],
+        "source": ex.source,
+        "commit": d.commit,
+        "time": d.time,
+        "meta": dict(sorted(ex.meta.items())),
+    }
+
+
+def _stats(
+    names: list[str], train: list[Dated], held: list[Dated], dropped: Counter[str], eval_commits: int, shortened: int
+) -> dict[str, Any]:
+    tasks = {name: {"train": 0, "eval": 0} for name in sorted(names)}
+    for split, items in (("train", train), ("eval", held)):
+        for d in items:
+            tasks[d.item.example.task][split] += 1
+    return {
+        "train": len(train),
+        "eval": len(held),
+        "tasks": tasks,
+        "dropped": dict(sorted(dropped.items())),
+        "shortened": shortened,
+        "tokens": {"train": sum(d.item.tokens for d in train), "eval": sum(d.item.tokens for d in held)},
+        "eval_commits": eval_commits,
+    }

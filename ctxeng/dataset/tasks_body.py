@@ -1,0 +1,182 @@
+"""The `symbol_body` task: from a definition's head (signature, docstring) and context to its body."""
+
+from __future__ import annotations
+
+import re
+
+from ctxeng.dataset.context import TaskContext
+from ctxeng.dataset.example import Cut, Example, fence, fenced, first_sentence, make_meta, pick
+from ctxeng.dataset.index import CALLABLE_KINDS, RecordIndex, qualname
+from ctxeng.dataset.tasks_code import describe, language, signature
+from ctxeng.records import Record
+
+MIN_BODY_LINES = 2  # non-blank body lines; shorter bodies teach nothing about the code base
+MAX_BODY_LINES = 80
+MAX_PARENT_LINES = 6  # of the enclosing class's header and docstring shown as context
+MAX_SIBLINGS = 6  # signatures of earlier definitions in the same scope shown as context
+
+INDENT_LANGUAGES = frozenset({"python"})
+BRACE_LANGUAGES = frozenset({
+    "c", "cpp", "c_sharp", "csharp", "dart", "go", "java", "javascript", "jsx", "kotlin", "php", "rust",
+    "scala", "swift", "tsx", "typescript",
+})  # fmt: skip
+_PY_DEF = re.compile(r"^\s*(?:async\s+def|def|class)\b")
+_PY_STRING = re.compile(r"""^\s*[rRuUbBfF]{0,2}("""+'"""'+r"""|'''|"|')""")
+_IMPORT_STATEMENT = re.compile(r"^\s*(import|from|use|using|require|include|#include|package)\b")
+
+
+def split_definition(text: str, lang: str) -> tuple[str, str] | None:
+    """Split a function's source into (head, body) at a line boundary, or None if it cannot.
+
+    The head is the signature plus, in Python, the docstring; the body is every line after it
+    (brace languages: up to and including the closing brace). One-line definitions give None.
+    """
+    lines = text.splitlines(keepends=True)
+    if lang in INDENT_LANGUAGES:
+        end = _python_head_end(lines)
+    elif lang in BRACE_LANGUAGES:
+        end = _brace_head_end(text)
+    else:
+        return None
+    if end is None or end + 1 >= len(lines):
+        return None
+    return "".join(lines[: end + 1]), "".join(lines[end + 1 :])
+
+
+def _scan(text: str, start: int, stop: str, line_comment: str, block_comments: bool) -> int:
+    """Index of the first `stop` char at bracket depth 0 outside strings/comments, or -1."""
+    depth, i, n = 0, start, len(text)
+    while i < n:
+        ch = text[i]
+        if text.startswith(line_comment, i):
+            nl = text.find("\n", i)
+            i = n if nl < 0 else nl
+            continue
+        if block_comments and text.startswith("/*", i):
+            close = text.find("*/", i + 2)
+            i = n if close < 0 else close + 2
+            continue
+        if ch in "\"'`":
+            quote = ch * 3 if text.startswith(ch * 3, i) else ch
+            j = i + len(quote)
+            while j < n and not text.startswith(quote, j):
+                j += 2 if text[j] == "\\" else 1
+            i = j + len(quote)
+            continue
+        if ch == stop and depth == 0:
+            return i
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "{" and stop != "{":
+            depth += 1
+        elif ch == "}" and stop != "{":
+            depth -= 1
+        i += 1
+    return -1
+
+
+def _line_of(text: str, index: int) -> int:
+    return text.count("\n", 0, index)
+
+
+def _python_head_end(lines: list[str]) -> int | None:
+    start = next((i for i, line in enumerate(lines) if _PY_DEF.match(line)), None)
+    if start is None:
+        return None
+    rest = "".join(lines[start:])
+    colon = _scan(rest, 0, ":", "#", False)
+    if colon < 0:
+        return None
+    after = rest[colon + 1 :].split("\n", 1)[0].strip()
+    if after and not after.startswith("#"):
+        return None  # `def f(): return x` has no body block
+    end = start + _line_of(rest, colon)
+    nxt = next((i for i in range(end + 1, len(lines)) if lines[i].strip()), None)
+    if nxt is None:
+        return None
+    match = _PY_STRING.match(lines[nxt])
+    if not match:
+        return end
+    quote = match.group(1)
+    body = "".join(lines[nxt:])
+    opened = body.index(quote) + len(quote)
+    j = opened
+    while j < len(body) and not body.startswith(quote, j):
+        j += 2 if body[j] == "\\" else 1
+    return nxt + _line_of(body, j) if j < len(body) else None
+
+
+def _brace_head_end(text: str) -> int | None:
+    brace = _scan(text, 0, "{", "//", True)
+    if brace < 0:
+        return None
+    after = text[brace + 1 :].split("\n", 1)[0].strip()
+    if after and not after.startswith("//"):
+        return None  # `{ return x; }` on the signature line
+    return _line_of(text, brace)
+
+
+def _context(rec: Record, index: RecordIndex) -> str:
+    """Imports, the enclosing definition's head and earlier signatures in the same scope."""
+    parts: list[str] = []
+    file_rec = index.files.get(rec.path)
+    imports = [str(i) for i in (file_rec.meta.get("imports") or [])] if file_rec else []
+    statements = [i for i in imports if _IMPORT_STATEMENT.match(i)]
+    if statements:
+        parts.append("".join(s.rstrip("\n") + "\n" for s in statements))
+    parent_name = str(rec.meta.get("parent") or "")
+    scope = [s for s in index.symbols_in.get(rec.path, []) if str(s.meta.get("parent") or "") == parent_name]
+    if parent_name:
+        parent = next(
+            (s for s in index.symbols_in.get(rec.path, [])
+             if parent_name in (qualname(s), s.name) and s.start_line <= rec.start_line <= s.end_line),
+            None,
+        )  # fmt: skip
+        if parent is not None:
+            # Only the parent's head: its other members' bodies may be eval targets.
+            split = split_definition(parent.text, str(parent.meta.get("language") or ""))
+            head = split[0] if split else parent.text
+            parts.append("".join(head.splitlines(keepends=True)[:MAX_PARENT_LINES]).rstrip("\n") + "\n")
+    earlier = [s for s in scope if s.end_line < rec.start_line and s.id != rec.id][-MAX_SIBLINGS:]
+    if earlier:
+        parts.append("".join(signature(s) + "\n" for s in earlier))
+    return "...\n".join(parts)
+
+
+def symbol_body(index: RecordIndex, ctx: TaskContext) -> list[Example]:
+    """Write the body of a function or method given its head and the surrounding context."""
+    out = []
+    for rec in index.kind("symbol"):
+        if rec.meta.get("kind") not in CALLABLE_KINDS:
+            continue
+        lang = str(rec.meta.get("language") or "")
+        split = split_definition(rec.text, lang)
+        if split is None:
+            ctx.drop("symbol_body:no_body")
+            continue
+        head, body = split
+        body_lines = [line for line in body.splitlines() if line.strip()]
+        if not MIN_BODY_LINES <= len(body_lines) <= MAX_BODY_LINES:
+            ctx.drop("symbol_body:body_size")
+            continue
+        name = qualname(rec)
+        fence_language = language(rec)
+        question = pick(
+            (f"Write the body of `{name}`, {describe(rec)} in `{rec.path}`.",
+             f"Implement `{name}` ({describe(rec)} in `{rec.path}`)."),
+            ctx.seed, "symbol_body", rec.id,
+        )  # fmt: skip
+        user: list[str | Cut] = [question + "\n\n"]
+        context = _context(rec, index)
+        if context:
+            user += [f"Context from `{rec.path}`:\n", *fenced(context, fence_language, keep="tail"), "\n"]
+        user.append("The definition begins:\n" + fence(head, fence_language))
+        doc = first_sentence(str(rec.meta.get("doc") or ""))
+        if doc and " ".join(doc.split()[:6]) not in " ".join(head.split()):
+            user.append(f"\nIts documentation says: {doc}\n")  # brace languages keep docs outside the text
+        meta = make_meta(path=rec.path, symbol=name, answer_path=rec.path, expected=body_lines[0].strip())
+        answer = [fence(body, fence_language)]
+        out.append(Example("symbol_body", rec.id, "", rec.commit, rec.time, user, answer, meta))
+    return out

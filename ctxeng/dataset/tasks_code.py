@@ -1,0 +1,192 @@
+"""Task templates over code structure: symbol lookup, file contents, module overview, callers."""
+
+from __future__ import annotations
+
+import builtins
+from collections import defaultdict
+
+from ctxeng.dataset.context import TaskContext
+from ctxeng.dataset.example import Cut, Example, fence, fence_lang, first_sentence, lines_label, make_meta, pick
+from ctxeng.dataset.index import CALLABLE_KINDS, RecordIndex, is_public, newest, qualname
+from ctxeng.records import Record
+
+MAX_DEFINITIONS_SHOWN = 5  # symbol_lookup: places listed for one ambiguous name
+MAX_LISTED = 60  # file_contents / callers: entries before "... and N more"
+MAX_OVERVIEW_DEFS = 15
+MAX_IMPORTS = 12
+# Calls are recorded by identifier only, so a call to `open` or `len` cannot be told apart from a
+# repository function of that name: those names are left out of `callers`.
+AMBIGUOUS_CALLS = frozenset(dir(builtins))
+
+
+def language(rec: Record) -> str:
+    """The fence language of a symbol or file record."""
+    return str(rec.meta.get("language") or "") or fence_lang(rec.path)
+
+
+def signature(rec: Record) -> str:
+    """A symbol's signature (its first source line when the extractor gave none)."""
+    sig = str(rec.meta.get("signature") or "").strip()
+    return sig or (rec.text.strip().splitlines() or [rec.name])[0]
+
+
+def article(word: str) -> str:
+    """'a' or 'an' for `word`."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def describe(rec: Record) -> str:
+    """'a method of `Store`' / 'a function'."""
+    kind = str(rec.meta.get("kind") or "definition")
+    parent = str(rec.meta.get("parent") or "")
+    return f"{article(kind)} {kind} of `{parent}`" if parent else f"{article(kind)} {kind}"
+
+
+def one_line_doc(rec: Record) -> str:
+    """': <first docstring sentence>' or ''."""
+    doc = first_sentence(str(rec.meta.get("doc") or ""), limit=200)
+    return f": {doc}" if doc else ""
+
+
+def symbol_lookup(index: RecordIndex, ctx: TaskContext) -> list[Example]:
+    """'Where is `X` defined and what is its signature?' — one example per qualified name."""
+    groups: dict[str, list[Record]] = defaultdict(list)
+    for rec in index.kind("symbol"):
+        groups[qualname(rec)].append(rec)
+    out = []
+    for name in sorted(groups):
+        defs = groups[name]
+        first = defs[0]
+        question = pick(
+            (
+                f"Where is `{name}` defined and what is its signature?",
+                f"In which file is `{name}` defined, and what is its signature?",
+                f"Where can I find `{name}` in the {ctx.repo_name} code? Show its signature.",
+            ),
+            ctx.seed, "symbol_lookup", first.id,
+        )  # fmt: skip
+        if len(defs) == 1:
+            answer = _definition(first, f"`{name}` is {describe(first)}, defined in ")
+        else:
+            shown = defs[:MAX_DEFINITIONS_SHOWN]
+            parts = [f"`{name}` is defined in {len(defs)} places.\n"]
+            parts += [_definition(rec, f"\n{i}. {describe(rec).capitalize()} in ") for i, rec in enumerate(shown, 1)]
+            if len(defs) > len(shown):
+                parts.append(f"\n… and {len(defs) - len(shown)} more.\n")
+            answer = "".join(parts)
+        commit, time = newest(defs)
+        meta = make_meta(path=first.path, symbol=name, answer_path=first.path, expected=signature(first))
+        out.append(Example("symbol_lookup", first.id, "", commit, time, [question], [answer], meta))
+    return out
+
+
+def _definition(rec: Record, lead: str) -> str:
+    doc = first_sentence(str(rec.meta.get("doc") or ""))
+    text = f"{lead}`{rec.path}` ({lines_label(rec.start_line, rec.end_line)}).\n\n"
+    text += fence(signature(rec), language(rec))
+    return text + (f"\n{doc}\n" if doc else "")
+
+
+def _listing(symbols: list[Record]) -> list[str]:
+    return [
+        f"- `{qualname(s)}` ({s.meta.get('kind') or 'definition'}, line {s.start_line}){one_line_doc(s)}\n"
+        for s in symbols
+    ]
+
+
+def _bounded(lines: list[str], limit: int) -> str:
+    extra = len(lines) - limit
+    return "".join(lines[:limit]) + (f"- … and {extra} more\n" if extra > 0 else "")
+
+
+def file_contents(index: RecordIndex, ctx: TaskContext) -> list[Example]:
+    """'What does `path` define?' — the file's public definitions with one-line docs."""
+    out = []
+    for path in sorted(index.files):
+        file_rec = index.files[path]
+        public = [s for s in index.symbols_in.get(path, []) if is_public(s)]
+        if not public:
+            continue
+        question = pick(
+            (f"What does `{path}` define?", f"Which definitions does `{path}` contain?",
+             f"List the public definitions in `{path}`."),
+            ctx.seed, "file_contents", file_rec.id,
+        )  # fmt: skip
+        head = f"`{path}` defines {len(public)} public name{'s' if len(public) != 1 else ''}:\n\n"
+        commit, time = newest([file_rec, *public])
+        first = qualname(public[0])
+        meta = make_meta(path=path, symbol=first, answer_path=path, expected=first)
+        listing = Cut(_bounded(_listing(public), MAX_LISTED))
+        out.append(Example("file_contents", file_rec.id, "", commit, time, [question], [head, listing], meta))
+    return out
+
+
+def _imports(file_rec: Record) -> list[str]:
+    return [str(i) for i in file_rec.meta.get("imports") or [] if str(i).strip()]
+
+
+def _render_imports(imports: list[str], lang: str) -> str:
+    """Import statements as code, bare module names as a list."""
+    more = f"… and {len(imports) - MAX_IMPORTS} more\n" if len(imports) > MAX_IMPORTS else ""
+    shown = imports[:MAX_IMPORTS]
+    if all(" " in i.strip() for i in shown):
+        return "Imports:\n" + fence("\n".join(i.strip() for i in shown), lang) + more
+    return "Imports: " + ", ".join(f"`{i.strip()}`" for i in shown) + ".\n" + more
+
+
+def module_overview(index: RecordIndex, ctx: TaskContext) -> list[Example]:
+    """'What does module `path` do?' — its docstring, main definitions and imports."""
+    out = []
+    for path in sorted(index.files):
+        file_rec = index.files[path]
+        doc = file_rec.text.strip()
+        if not doc:
+            continue  # without a docstring the answer would repeat file_contents
+        top = [s for s in index.symbols_in.get(path, []) if is_public(s) and not s.meta.get("parent")]
+        question = pick(
+            (f"What does the module `{path}` do?", f"What is `{path}` for?",
+             f"Give an overview of `{path}`."),
+            ctx.seed, "module_overview", file_rec.id,
+        )  # fmt: skip
+        tail = ""
+        if top:
+            tail += "\n\nMain definitions:\n" + _bounded(_listing(top), MAX_OVERVIEW_DEFS)
+        imports = _imports(file_rec)
+        if imports:
+            tail += ("\n" if top else "\n\n") + _render_imports(imports, language(file_rec))
+        meta = make_meta(path=path, answer_path=path, expected=first_sentence(doc))
+        answer = [f"`{path}`:\n\n", Cut(doc + "\n" if not tail else doc), tail]
+        out.append(
+            Example("module_overview", file_rec.id, "", file_rec.commit, file_rec.time, [question], answer, meta)
+        )
+    return out
+
+
+def callers(index: RecordIndex, ctx: TaskContext) -> list[Example]:
+    """'Where is `name` called?' — the functions whose recorded calls name a repository definition."""
+    calling: dict[str, list[Record]] = defaultdict(list)
+    for rec in index.kind("symbol"):
+        for name in sorted({str(c) for c in rec.meta.get("calls") or []}):
+            calling[name].append(rec)
+    out = []
+    for name in sorted(calling):
+        defs = [d for d in index.symbols_named.get(name, []) if d.meta.get("kind") in CALLABLE_KINDS | {"class"}]
+        if not defs or name in AMBIGUOUS_CALLS:
+            continue
+        # A definition "calling" its own name is mostly delegation (`close` calling `self._log.close`).
+        users = [u for u in calling[name] if u.id not in {d.id for d in defs}]
+        if not users:
+            continue
+        question = pick(
+            (f"Where is `{name}` called?", f"Which functions call `{name}`?",
+             f"What calls `{name}` in the {ctx.repo_name} code base?"),
+            ctx.seed, "callers", defs[0].id,
+        )  # fmt: skip
+        where = ", ".join(f"`{d.path}`" for d in defs[:3])
+        head = f"`{name}` (defined in {where}) is called from {len(users)} place{'s' if len(users) != 1 else ''}:\n\n"
+        lines = [f"- `{qualname(u)}` in `{u.path}` ({lines_label(u.start_line, u.end_line)})\n" for u in users]
+        commit, time = newest([*defs, *users])
+        meta = make_meta(path=defs[0].path, symbol=name, answer_path=users[0].path, expected=qualname(users[0]))
+        answer = [head, Cut(_bounded(lines, MAX_LISTED))]
+        out.append(Example("callers", defs[0].id, "", commit, time, [question], answer, meta))
+    return out
