@@ -1,0 +1,55 @@
+"""`ctxeng status`: how far records, dataset, pack and adapters lag behind HEAD."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+
+@click.command()
+@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON on stdout.")
+@click.option("--hook", is_flag=True, help="Claude Code SessionStart hook: read its JSON on stdin, print context.")
+def status(path: str, as_json: bool, hook: bool) -> None:
+    """Show how far the outputs of the repository at PATH (default: .) lag behind HEAD and the work tree."""
+    if hook:
+        from ctxeng.hooks import session_start_hook
+
+        click.echo(session_start_hook(sys.stdin.read() if not sys.stdin.isatty() else ""))
+        return
+    from ctxeng.config import load_config
+    from ctxeng.repo import open_repo
+    from ctxeng.status import repo_status
+
+    repo = open_repo(path)
+    result = repo_status(repo, load_config(repo.root).refresh)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+        return
+    _print(result)
+
+
+def _print(result: object) -> None:
+    from datetime import datetime, timezone
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from ctxeng.status import Status
+
+    assert isinstance(result, Status)
+    table = Table(title=f"ctxeng status: {result.repository} @ {result.head[:12] or '(no commits)'}")
+    for column in ("output", "state", "built from", "built at", "commits", "files", "definitions"):
+        numeric = column in ("commits", "files", "definitions")
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=column in ("output", "state"))
+    for lag in result.outputs:
+        when = datetime.fromtimestamp(lag.built_at, timezone.utc).strftime("%Y-%m-%d %H:%M") if lag.built_at else ""
+        counted = lag.state in ("fresh", "stale")
+        numbers = [str(n) if counted else "" for n in (lag.commits_behind, lag.changed_files, lag.changed_definitions)]
+        table.add_row(lag.name, lag.state, lag.head[:12], when, *numbers)
+    console = Console(highlight=False)  # the table is the result: stdout, unlike build's progress
+    console.print(table)
+    for line in result.recommendations:
+        console.print(f"- {line}", markup=False)
