@@ -93,6 +93,8 @@ def instruction_reason(subject: str, paths: list[str]) -> str:
     for name, pattern in _NOISE:
         if pattern.search(subject):
             return name
+    # CommitPackFT drops subjects naming the file's stem; inside one repository module names are
+    # its vocabulary ("Add store with put and get"), so only the full file name counts here.
     if any(p.rsplit("/", 1)[-1].lower() in lower for p in paths if p):
         return "names_file"  # "Update store.py" says nothing the diff does not
     return ""
