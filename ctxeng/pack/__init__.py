@@ -1,0 +1,46 @@
+"""Context packs for Claude Code: a ranked, hard-budgeted skill, a CLAUDE.md block and prompt-seeded context.
+
+The public entry points import their modules lazily, so `from ctxeng.pack import context_for_prompt`
+stays cheap on the paths of hooks and `ctxeng context`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ctxeng.config import Config
+    from ctxeng.fsio import Staging
+    from ctxeng.records import Record
+    from ctxeng.repo import RepoView
+
+__all__ = ["context_for_prompt", "pack_document", "render_pack_into", "write_pack"]
+
+
+def render_pack_into(repo: RepoView, config: Config, records: list[Record], staging: Staging) -> dict[str, Any]:
+    """The build's pack stage (see `ctxeng.pack.publish.render_pack_into`)."""
+    from ctxeng.pack.publish import render_pack_into as run
+
+    return run(repo, config, records, staging)
+
+
+def write_pack(path: str | Path = ".", budget: int | None = None) -> dict[str, Any]:
+    """Re-render the pack from existing records (see `ctxeng.pack.publish.write_pack`)."""
+    from ctxeng.pack.publish import write_pack as run
+
+    return run(path, budget)
+
+
+def pack_document(path: str | Path = ".", budget: int | None = None, fmt: str = "markdown") -> str:
+    """The pack as one Markdown/XML/JSON document (see `ctxeng.pack.publish.pack_document`)."""
+    from ctxeng.pack.publish import pack_document as run
+
+    return run(path, budget, fmt)
+
+
+def context_for_prompt(root: Path, prompt: str, budget: int = 2_000, safe: bool = False) -> str:
+    """Context for one prompt from the index (see `ctxeng.pack.context.context_for_prompt`)."""
+    from ctxeng.pack.context import context_for_prompt as run
+
+    return run(root, prompt, budget, safe)

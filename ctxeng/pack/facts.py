@@ -1,0 +1,197 @@
+"""What the pack knows about a repository, distilled from its (already redacted) records."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ctxeng.records import Record
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(\[])")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """A definition (class, function, method ...) as the map and the index show it."""
+
+    path: str
+    line: int
+    end_line: int
+    name: str
+    qualname: str
+    kind: str
+    signature: str
+    doc: str  # first sentence of its docstring / leading comment
+    parent: str
+    public: bool
+    calls: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFileFacts:
+    """A code file: language, size, summary and how it links to other files."""
+
+    path: str
+    language: str
+    lines: int
+    doc: str  # first sentence of the module docstring / leading comment
+    imports: tuple[str, ...]
+    refs: dict[str, int]
+    exports: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DocSection:
+    """A section of a design document."""
+
+    path: str
+    line: int
+    heading: str  # "A > B"
+    title: str
+    doc_kind: str
+    level: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """A non-merge commit: what changed and why (its subject)."""
+
+    sha: str
+    time: int
+    date: str
+    subject: str
+    body: str
+    files: tuple[str, ...]
+    added: int
+    deleted: int
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A glossary entry."""
+
+    term: str
+    meaning: str
+    source: str
+    kind: str
+
+
+@dataclass
+class RepoFacts:
+    """Everything the pack renders, in deterministic order (sorted by path, line, name)."""
+
+    name: str
+    head: str = ""
+    files: dict[str, SourceFileFacts] = field(default_factory=dict)
+    defs: list[Definition] = field(default_factory=list)
+    docs: list[DocSection] = field(default_factory=list)
+    commits: list[Commit] = field(default_factory=list)  # newest first
+    cochange: dict[str, list[tuple[str, int, float]]] = field(default_factory=dict)
+    change_counts: dict[str, int] = field(default_factory=dict)  # commits touching each file
+    glossary: list[Term] = field(default_factory=list)
+    tracked: list[str] = field(default_factory=list)  # every tracked path (code or not), sorted
+
+
+def first_sentence(text: str, limit: int = 160) -> str:
+    """The first sentence (or line group) of a docstring, whitespace-collapsed and cut at `limit` chars."""
+    text = text.strip()
+    if not text:
+        return ""
+    paragraph = text.split("\n\n", 1)[0]
+    flat = _SPACE.sub(" ", paragraph).strip()
+    flat = _SENTENCE_END.split(flat, 1)[0]
+    if len(flat) > limit:
+        cut = flat[: limit - 1].rsplit(" ", 1)[0]
+        flat = cut.rstrip(",;:") + "…"
+    return flat
+
+
+def compact_signature(signature: str, name: str, limit: int = 140) -> str:
+    """A one-line signature: whitespace collapsed, a trailing body opener dropped, long ones cut."""
+    sig = _SPACE.sub(" ", signature).strip()
+    if not sig:
+        return name
+    sig = sig.removesuffix("{").rstrip()
+    if len(sig) > limit:
+        sig = sig[: limit - 1].rstrip() + "…"
+    return sig
+
+
+def _meta(rec: Record, key: str, default: Any) -> Any:
+    value = rec.meta.get(key, default)
+    return default if value is None else value
+
+
+def facts_from_records(name: str, records: Iterable[Record], tracked: Iterable[str] = (), head: str = "") -> RepoFacts:
+    """Distil records (any order) into `RepoFacts`; unknown kinds and missing meta keys are tolerated."""
+    facts = RepoFacts(name=name, head=head)
+    for rec in records:
+        kind = rec.kind
+        if kind == "symbol":
+            facts.defs.append(
+                Definition(
+                    path=rec.path, line=rec.start_line, end_line=rec.end_line, name=rec.name,
+                    qualname=str(_meta(rec, "qualname", rec.name)), kind=str(_meta(rec, "kind", "")),
+                    signature=compact_signature(str(_meta(rec, "signature", "")), rec.name),
+                    doc=first_sentence(str(_meta(rec, "doc", ""))), parent=str(_meta(rec, "parent", "")),
+                    public=_meta(rec, "visibility", "public") != "private" and not rec.name.startswith("_"),
+                    calls=tuple(sorted({str(c) for c in _meta(rec, "calls", [])})),
+                )
+            )  # fmt: skip
+        elif kind == "file":
+            facts.files[rec.path] = SourceFileFacts(
+                path=rec.path, language=str(_meta(rec, "language", "")), lines=int(_meta(rec, "lines", rec.end_line)),
+                doc=first_sentence(rec.text), imports=tuple(sorted(str(i) for i in _meta(rec, "imports", []))),
+                refs={str(k): int(v) for k, v in sorted(dict(_meta(rec, "refs", {})).items())},
+                exports=tuple(sorted({str(e) for e in _meta(rec, "exports", [])})),
+            )  # fmt: skip
+        elif kind == "doc":
+            facts.docs.append(
+                DocSection(
+                    path=rec.path, line=rec.start_line, heading=rec.name, title=str(_meta(rec, "title", rec.name)),
+                    doc_kind=str(_meta(rec, "doc_kind", "other")), level=int(_meta(rec, "level", 1)), text=rec.text,
+                )
+            )  # fmt: skip
+        elif kind == "commit":
+            stats = dict(_meta(rec, "stats", {}))
+            files = tuple(sorted(str(f.get("path", "")) for f in _meta(rec, "files", []) if isinstance(f, dict)))
+            subject, _, body = rec.text.partition("\n")
+            facts.commits.append(
+                Commit(
+                    sha=rec.commit, time=rec.time, date=str(_meta(rec, "date", "")), subject=rec.name or subject,
+                    body=body.strip(), files=files, added=int(stats.get("added", 0) or 0),
+                    deleted=int(stats.get("deleted", 0) or 0),
+                )
+            )  # fmt: skip
+        elif kind == "cochange":
+            facts.change_counts[rec.path] = int(_meta(rec, "commits", 0))
+            partners = [
+                (str(p.get("path", "")), int(p.get("count", 0)), float(p.get("share", 0.0)))
+                for p in _meta(rec, "partners", [])
+                if isinstance(p, dict)
+            ]
+            facts.cochange[rec.path] = sorted(partners, key=lambda p: (-p[1], p[0]))
+        elif kind == "glossary":
+            facts.glossary.append(
+                Term(term=rec.name, meaning=rec.text.strip(), source=str(_meta(rec, "source", f"{rec.path}:{rec.start_line}")),
+                     kind=str(_meta(rec, "kind", "")))
+            )  # fmt: skip
+    counts: dict[str, int] = {}
+    for commit in facts.commits:
+        for path in commit.files:
+            counts[path] = counts.get(path, 0) + 1
+    for path, n in facts.change_counts.items():  # a cochange record may count commits beyond those mined
+        counts[path] = max(n, counts.get(path, 0))
+    facts.change_counts = dict(sorted(counts.items()))
+    facts.files = dict(sorted(facts.files.items()))
+    facts.defs.sort(key=lambda d: (d.path, d.line, d.qualname, d.kind))
+    facts.docs.sort(key=lambda d: (d.path, d.line, d.heading))
+    facts.commits.sort(key=lambda c: (-c.time, c.sha))
+    facts.cochange = dict(sorted(facts.cochange.items()))
+    facts.glossary.sort(key=lambda t: (t.term.lower(), t.term))
+    facts.tracked = sorted(set(tracked) | set(facts.files) | {d.path for d in facts.docs})
+    return facts

@@ -1,0 +1,56 @@
+"""Fitting a section's blocks under its token allowance: in display order, or chosen by rank."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ctxeng.pack.budget import fit_prefix, prefix_sums
+
+
+def fit_blocks(head: str, blocks: Sequence[str], limit: int, tail: str = "") -> str:
+    """`head` + the longest prefix of `blocks` (+ `tail`) with at most `limit` tokens."""
+    sums = prefix_sums([head + tail, *blocks])
+
+    def render(k: int) -> str:
+        return head + "".join(blocks[:k]) + tail
+
+    return fit_prefix(render, len(blocks), limit, lambda k: sums[k + 1])[0]
+
+
+def fit_ranked(head: str, ranked: Sequence[tuple[tuple, str]], limit: int, tail: str = "") -> str:
+    """Like `fit_blocks`, but `ranked` (sort key, text) is in rank order and shown sorted by key.
+
+    The best items are taken first; what is shown keeps a reading order (e.g. by path).
+    """
+    sums = prefix_sums([head + tail, *(text for _, text in ranked)])
+
+    def render(k: int) -> str:
+        chosen = sorted(ranked[:k], key=lambda kt: kt[0])
+        return head + "".join(text for _, text in chosen) + tail
+
+    return fit_prefix(render, len(ranked), limit, lambda k: sums[k + 1])[0]
+
+
+def grouped(head: str, ranked: Sequence[tuple[str, tuple, str]], limit: int, headings: dict[str, str]) -> str:
+    """Items (group, sort key, text) in rank order, shown under their group's heading, groups sorted.
+
+    A group's heading is paid for by the first of its items that gets in.
+    """
+    pieces, seen = [], set()
+    for group, _, text in ranked:
+        extra = "" if group in seen else headings.get(group, "")
+        seen.add(group)
+        pieces.append(extra + text)
+    sums = prefix_sums([head, *pieces])
+
+    def render(k: int) -> str:
+        groups: dict[str, list[tuple[tuple, str]]] = {}
+        for group, key, text in ranked[:k]:
+            groups.setdefault(group, []).append((key, text))
+        out = [head]
+        for group in sorted(groups):
+            out.append(headings.get(group, ""))
+            out.extend(text for _, text in sorted(groups[group], key=lambda kt: kt[0]))
+        return "".join(out)
+
+    return fit_prefix(render, len(ranked), limit, lambda k: sums[k + 1])[0]

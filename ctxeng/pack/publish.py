@@ -1,0 +1,162 @@
+"""Producing the pack: from records to the skill, the CLAUDE.md block, the index and `pack.json`.
+
+Ordering. `ctxeng build` calls `render_pack_into` as its last stage before publishing `.ctxeng/`:
+the index and `pack.json` go into the staging area and are published with the records, while the
+skill folder and CLAUDE.md (outside `.ctxeng/`) are written in place right then, each file
+atomically and only when its bytes change (stable mtimes, no churn in `git status`). A build that
+fails after this stage could leave the skill one build newer than `.ctxeng/`; nothing fails after
+it except the manifest write and the renames of publication.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ctxeng.config import Config, load_config
+from ctxeng.errors import CtxengError
+from ctxeng.fsio import Lock, Staging, atomic_write_bytes, dumps_json
+from ctxeng.pack.claude_md import render_block, update_claude_md
+from ctxeng.pack.conventions import Conventions, mine_conventions, project_files
+from ctxeng.pack.facts import RepoFacts, facts_from_records
+from ctxeng.pack.index import INDEX_FILE, build_index, write_index
+from ctxeng.pack.rank import Ranking, rank
+from ctxeng.pack.skill import Pack, build_pack, skill_name
+from ctxeng.records import Record, load_records
+from ctxeng.repo import RepoView, open_repo
+from ctxeng.tokens import TOKENIZER_NAME
+
+PACK_INFO = "pack.json"
+MAX_MANIFEST_BYTES = 200_000
+
+
+@dataclass
+class Prepared:
+    """Everything the renderers need, computed once."""
+
+    facts: RepoFacts
+    conv: Conventions
+    ranking: Ranking
+
+
+def read_project_files(repo: RepoView, tracked: list[str], config: Config) -> dict[str, str]:
+    """Manifests, task files and CI configs from the index, redacted like every record."""
+    from ctxeng.secrets import Redactor
+
+    entries = {e.path: e for e in repo.index()}
+    wanted = [p for p in project_files(tracked) if entries[p].mode.startswith("100")]  # regular files only
+    sizes = repo.git.blob_sizes(entries[p].blob for p in wanted)
+    wanted = [p for p in wanted if sizes.get(entries[p].blob, MAX_MANIFEST_BYTES + 1) <= MAX_MANIFEST_BYTES]
+    blobs = dict(repo.git.read_blobs(sorted({entries[p].blob for p in wanted})))
+    redactor = Redactor(config.secrets)
+    return {p: redactor.text(blobs[entries[p].blob].decode("utf-8", "replace")) for p in wanted if entries[p].blob in blobs}
+
+
+def prepare(repo: RepoView, config: Config, records: list[Record], head: str) -> Prepared:
+    """Distil records, mine conventions and rank."""
+    tracked = [e.path for e in repo.index()]
+    facts = facts_from_records(repo.name, records, tracked, head=head)
+    conv = mine_conventions(read_project_files(repo, tracked, config), facts.tracked)
+    return Prepared(facts=facts, conv=conv, ranking=rank(facts, conv.entry_points))
+
+
+def write_skill(root: Path, pack: Pack) -> list[str]:
+    """Write the skill folder; returns the files whose bytes changed. Refuses to write through symlinks."""
+    base = root / ".claude" / "skills" / pack.skill_name
+    for folder in (root / ".claude", root / ".claude" / "skills", base, base / "references"):
+        if folder.is_symlink():
+            raise CtxengError(f"{folder.relative_to(root)} is a symlink; ctxeng does not write through links")
+    changed = []
+    for rel, text in pack.files.items():
+        path = base / rel
+        data = text.encode("utf-8")
+        if path.is_symlink():
+            raise CtxengError(f"{path.relative_to(root)} is a symlink; ctxeng does not write through links")
+        if path.is_file() and path.read_bytes() == data:
+            continue
+        atomic_write_bytes(path, data)
+        changed.append(rel)
+    return changed
+
+
+def render_pack_into(repo: RepoView, config: Config, records: list[Record], staging: Staging) -> dict[str, Any]:
+    """The build's pack stage: index + pack.json into `staging`; skill and CLAUDE.md into the work tree.
+
+    Returns the manifest's `pack` entry: budget, tokenizer, tokens per file and what was written.
+    """
+    return _produce(repo, config, records, staging, repo.head)
+
+
+def _produce(repo: RepoView, config: Config, records: list[Record], staging: Staging, head: str) -> dict[str, Any]:
+    prepared = prepare(repo, config, records, head)
+    name = skill_name(repo.name, config.pack.skill_name)
+    pack = build_pack(prepared.facts, prepared.ranking, prepared.conv, config.pack.budget, name)
+    write_index(staging.path(INDEX_FILE), build_index(prepared.facts, prepared.ranking, prepared.conv))
+    info: dict[str, Any] = {
+        "budget": pack.budget,
+        "tokenizer": TOKENIZER_NAME,
+        "skill": f".claude/skills/{name}",
+        "tokens": pack.tokens,
+        "total_tokens": pack.total,
+        "head": head,
+    }
+    warnings = []
+    try:
+        info["skill_changed"] = write_skill(repo.root, pack)
+    except CtxengError as exc:
+        warnings.append(exc.message)
+    if config.pack.claude_md:
+        try:
+            info["claude_md"] = update_claude_md(repo.root, render_block(prepared.facts, prepared.conv, name))
+        except CtxengError as exc:
+            info["claude_md"] = "skipped"
+            warnings.append(exc.message)
+    info["warnings"] = warnings
+    staging.path(PACK_INFO).write_text(dumps_json(info) + "\n", encoding="utf-8")
+    return info
+
+
+def _records_path(root: Path) -> Path:
+    path = root / ".ctxeng" / "records.jsonl"
+    if not path.is_file():
+        raise CtxengError(f"no records at {path}", hint="run ctxeng build first")
+    return path
+
+
+def _recorded_head(root: Path, fallback: str) -> str:
+    try:
+        return str(json.loads((root / ".ctxeng" / "manifest.json").read_text(encoding="utf-8")).get("head", fallback))
+    except (OSError, ValueError, AttributeError):
+        return fallback
+
+
+def load_for_pack(path: str | Path, budget: int | None) -> tuple[RepoView, Config, list[Record], str]:
+    """Open the repository, its configuration (budget overridden) and its existing records."""
+    repo = open_repo(path)
+    config = load_config(repo.root)
+    if budget is not None:
+        config = dataclasses.replace(config, pack=dataclasses.replace(config.pack, budget=budget))
+    records = load_records(_records_path(repo.root))
+    return repo, config, records, _recorded_head(repo.root, repo.head)
+
+
+def write_pack(path: str | Path = ".", budget: int | None = None) -> dict[str, Any]:
+    """`ctxeng pack`: re-render the skill, CLAUDE.md block and index from the existing records."""
+    repo, config, records, head = load_for_pack(path, budget)
+    out_dir = repo.root / ".ctxeng"
+    with Lock(out_dir, wait_seconds=30.0), Staging(out_dir) as staging:
+        info = _produce(repo, config, records, staging, head)
+        staging.publish(last=(PACK_INFO,))
+    return info
+
+
+def pack_document(path: str | Path = ".", budget: int | None = None, fmt: str = "markdown") -> str:
+    """`ctxeng pack --stdout`: the pack as one document; nothing is written."""
+    from ctxeng.pack.formats import render_document
+
+    repo, config, records, head = load_for_pack(path, budget)
+    prepared = prepare(repo, config, records, head)
+    return render_document(prepared.facts, prepared.ranking, prepared.conv, config.pack.budget, fmt)

@@ -1,0 +1,107 @@
+"""Words for matching prompts to code: identifier splitting, light stemming and stopwords."""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+# Identifiers as people write them in prompts: snake_case, CamelCase, dotted paths, kebab-case.
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_PATHLIKE = re.compile(r"[\w.\-]+(?:/[\w.\-]+)+|[\w\-]+\.(?:py|pyi|js|jsx|ts|tsx|go|rs|java|c|h|cc|cpp|hpp|rb|cs|md|rst|toml|ya?ml|json)\b")
+
+STOPWORDS = frozenset(
+    """a about above after again all also am an and any are as at be because been before being below between
+    both but by can could did do does doing done down during each few for from further get gets got had has
+    have having he her here how i if in into is it its itself just let me more most my no nor not now of off
+    on once only or other our out over own please same she should so some such than that the their them then
+    there these they this those through to too under until up us use used using very was we were what when
+    where which while who whom why will with would you your code file files function functions method class
+    make makes need needs want wants like look see show tell explain work works working thing things way
+    new add fix change update implement write check help find run call py pyi js jsx ts tsx go rs rb cs cc cpp
+    hpp md rst txt toml yml yaml json""".split()
+)
+
+
+def stem(word: str) -> str:
+    """A deliberately small suffix stripper (same on both sides of a match, so its mistakes cancel)."""
+    if len(word) > 5 and word.endswith("ing"):
+        return word[:-3]
+    if len(word) > 4 and word.endswith("ied"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith("ed"):
+        return word[:-2]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes", "zes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def split_identifier(name: str) -> list[str]:
+    """The lower-cased parts of an identifier: `flush_pendingObjects` → flush, pending, objects."""
+    parts: list[str] = []
+    for chunk in re.split(r"[^A-Za-z0-9]+", name):
+        parts.extend(p.lower() for p in _CAMEL.findall(chunk))
+    return parts
+
+
+def name_terms(name: str) -> list[str]:
+    """Distinct stemmed terms of an identifier or path, in first-seen order, stopwords and 1-letter parts out."""
+    out: list[str] = []
+    for part in split_identifier(name):
+        if len(part) < 2 or part.isdigit() or part in STOPWORDS:
+            continue
+        term = stem(part)
+        if term not in out:
+            out.append(term)
+    return out
+
+
+def text_terms(text: str, limit: int = 64) -> list[str]:
+    """Distinct stemmed terms of prose (headings, subjects), at most `limit`, in first-seen order."""
+    out: list[str] = []
+    for word in _WORD.findall(text):
+        for term in name_terms(word):
+            if term not in out:
+                out.append(term)
+                if len(out) >= limit:
+                    return out
+    return out
+
+
+def prompt_identifiers(prompt: str) -> list[str]:
+    """Tokens of a prompt written like code: in backticks, snake_case, camelCase, CapWords or dotted.
+
+    A dotted token yields its last part too (`Session.flush` → `Session.flush`, `flush`).
+    """
+    quoted = re.findall(r"`([^`\n]{1,120})`", prompt)
+    found: list[str] = []
+
+    def add(token: str) -> None:
+        if len(token) > 1 and token not in found:
+            found.append(token)
+
+    for chunk in quoted:
+        for piece in _IDENT.findall(chunk):
+            add(piece)
+            add(piece.rsplit(".", 1)[-1])
+    for piece in _IDENT.findall(prompt):
+        last = piece.rsplit(".", 1)[-1]
+        dotted = "." in piece and min(len(p) for p in piece.split(".")) > 1
+        if "_" in last.strip("_") or re.search(r"[a-z][A-Z]|[A-Z][a-z]+[A-Z]", last) or dotted:
+            add(piece)
+            add(last)
+    return found
+
+
+def prompt_paths(prompt: str) -> list[str]:
+    """Tokens of a prompt that look like file paths or file names."""
+    out: list[str] = []
+    for token in _PATHLIKE.findall(prompt):
+        token = token.strip("./")
+        if token and token not in out:
+            out.append(token)
+    return out
