@@ -225,7 +225,7 @@ def context_for_prompt(root: Path, prompt: str, budget: int = 2_000, safe: bool 
 
 def _root(root: Path) -> Path:
     """`root` itself when it holds `.ctxeng/index.json`, else the top of its git work tree."""
-    root = Path(root)
+    root = Path(root).resolve()
     if (root / ".ctxeng" / "index.json").exists():
         return root
     from ctxeng.gitcli import Git

@@ -1,0 +1,40 @@
+"""`ctxeng context "PROMPT"`: the definitions, files, docs and history most relevant to a prompt."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command()
+@click.argument("prompt", required=False, default="")
+@click.option("--budget", type=click.IntRange(min=1), default=2_000, show_default=True,
+              help="Most tokens to print (SmolLM2 tokenizer that ctxeng ships).")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(("markdown", "json")), default="markdown", show_default=True,
+              help="markdown, or json: {\"context\": ...}.")  # fmt: skip
+@click.option("-C", "--root", "root", default=".", type=click.Path(file_okay=False, path_type=str),
+              help="Repository (default: the current directory's).")  # fmt: skip
+@click.option("--hook", is_flag=True, help="Claude Code UserPromptSubmit mode: hook JSON on stdin, hook JSON out.")
+def context(prompt: str, budget: int, fmt: str, root: str, hook: bool) -> None:
+    """Print the context most relevant to PROMPT (read from stdin when PROMPT is "-" or omitted)."""
+    if hook:
+        from ctxeng.hooks import prompt_hook
+
+        click.echo(prompt_hook(sys.stdin.read()), nl=False)
+        return
+    from pathlib import Path
+
+    from ctxeng.pack import context_for_prompt
+
+    if prompt in ("", "-"):
+        prompt = sys.stdin.read()
+    text = context_for_prompt(Path(root), prompt, budget)
+    if fmt == "json":
+        from ctxeng.fsio import dumps_json
+
+        click.echo(dumps_json({"context": text}))
+    elif text:
+        click.echo(text, nl=False)
+    else:
+        click.echo("nothing in the index matches this prompt", err=True)
