@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from ctxeng.errors import CtxengError
@@ -34,13 +35,14 @@ def render_block(facts: RepoFacts, conv: Conventions, skill: str) -> str:
         if cmds:
             shown = " or ".join(f"`{c.command}`" for c in cmds)
             lines.append(f"- {category.capitalize()}: {shown}")
+    counts = Counter(top_level(p) for p in facts.files)
+    counts.pop("", None)
     folders = sorted({top_level(p) for p in facts.tracked} - {""})
-    code_dirs = sorted({top_level(p) for p in facts.files} - {""})
+    # code folders first (most code first), then folders with a known role, then the rest by name
+    folders.sort(key=lambda f: (-counts.get(f, 0), f.lower() not in FOLDER_ROLES, f))
     described = [f"`{f}/`" + (f" ({FOLDER_ROLES[f.lower()]})" if f.lower() in FOLDER_ROLES else "") for f in folders]
     if described:
         lines.append(f"- Layout: {', '.join(described[:12])}" + (" …" if len(described) > 12 else ""))
-    if code_dirs:
-        lines.append(f"- Code lives in: {', '.join(f'`{d}/`' for d in code_dirs[:8])}")
     lines.append(END)
     return "\n".join(lines[: MAX_LINES - 1] + ([END] if len(lines) > MAX_LINES else [])) + "\n"
 

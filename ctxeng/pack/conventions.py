@@ -139,6 +139,8 @@ Found = Iterable[tuple[int, Command]]
 
 
 def _cmd(category: str, command: str, source: str, note: str = "", prio: int = 1) -> tuple[int, Command]:
+    """A found command; `prio` orders sources: 0 project task files (Makefile, package.json scripts),
+    1 test runners' envs (tox, nox, hatch), 2-3 manifest defaults, 5 CI steps."""
     return prio, Command(category or "other", command.strip(), source, note)
 
 
@@ -166,9 +168,11 @@ def _pyproject(path: str, text: str, tracked: set[str], conv: Conventions, tools
         _entry_point(target, tracked, conv)
         yield _cmd("run", name, path, f"console script → {target}", prio=2)
     for env, spec in sorted(((tool.get("hatch", {}) or {}).get("envs", {}) or {}).items()):
-        for script in sorted((spec or {}).get("scripts", {}) or {}):
+        scripts_table = (spec or {}).get("scripts", {}) or {}
+        for script in sorted(scripts_table):
             label = script if env == "default" else f"{env}:{script}"
-            yield _cmd(classify(script) or "run", f"hatch run {label}", path)
+            category = classify(script) or classify(str(scripts_table[script])) or "run"
+            yield _cmd(category, f"hatch run {label}", path)
     checks = (("pytest", "test", "pytest"), ("ruff", "lint", "ruff check ."), ("black", "format", "black --check ."),
               ("isort", "format", "isort --check ."), ("mypy", "typecheck", "mypy ."), ("pyright", "typecheck", "pyright"),
               ("pylint", "lint", "pylint"), ("coverage", "test", "coverage run -m pytest"))  # fmt: skip
@@ -243,14 +247,15 @@ def _makefile(path: str, text: str, tracked: set[str], conv: Conventions, tools:
                 break
         category = classify(target) or classify(recipe)
         if category:
-            yield _cmd(category, f"make {target}", f"{path}:{i + 1}", f"runs `{recipe[:80]}`" if recipe else "")
+            note = f"runs `{recipe[:80]}`" if recipe else ""
+            yield _cmd(category, f"make {target}", f"{path}:{i + 1}", note, prio=0)
 
 
 def _justfile(path: str, text: str, tracked: set[str], conv: Conventions, tools: set[str]) -> Found:
     for i, line in enumerate(text.splitlines()):
         match = re.match(r"^@?([A-Za-z][\w-]*)(?:\s+[^:=]*)?:(?!=)", line)
         if match and classify(match.group(1)):
-            yield _cmd(classify(match.group(1)), f"just {match.group(1)}", f"{path}:{i + 1}")
+            yield _cmd(classify(match.group(1)), f"just {match.group(1)}", f"{path}:{i + 1}", prio=0)
 
 
 def _package_json(path: str, text: str, tracked: set[str], conv: Conventions, tools: set[str]) -> Found:
@@ -266,7 +271,7 @@ def _package_json(path: str, text: str, tracked: set[str], conv: Conventions, to
         if not category:
             continue
         run = f"{manager} test" if name == "test" else f"{manager} run {name}"
-        yield _cmd(category, run, path, f"runs `{str(scripts[name])[:80]}`")
+        yield _cmd(category, run, path, f"runs `{str(scripts[name])[:80]}`", prio=0)
 
 
 def _cargo(path: str, text: str, tracked: set[str], conv: Conventions, tools: set[str]) -> Found:

@@ -12,7 +12,7 @@ from ctxeng.pack.facts import RepoFacts, first_sentence
 from ctxeng.pack.fit import fit_blocks, fit_ranked, grouped
 from ctxeng.pack.paths import is_entry_file, is_example, is_package_init, is_test, is_vendored, top_level
 from ctxeng.pack.rank import Ranking
-from ctxeng.pack.style import commit_style, test_layout
+from ctxeng.pack.style import commit_style, layout_of_tests
 
 FOLDER_ROLES = {
     "tests": "tests", "test": "tests", "testing": "test helpers", "docs": "documentation", "doc": "documentation",
@@ -118,7 +118,7 @@ def render_conventions(facts: RepoFacts, conv: Conventions, limit: int) -> str:
                 blocks.append(f"- {category}: `{cmd.command}`{note} ({cmd.source})\n")
     else:
         blocks.append("\n## Commands\n\nNo build, test or lint commands were found in the project's manifests or CI.\n")
-    blocks.append("\n## Tests\n\n" + "".join(f"- {f}\n" for f in test_layout(facts.tracked)))
+    blocks.append("\n## Tests\n\n" + "".join(f"- {f}\n" for f in layout_of_tests(facts.tracked)))
     style = commit_style(facts.commits)
     if style:
         blocks.append("\n## Commit messages\n\n" + "".join(f"- {f}\n" for f in style))

@@ -81,7 +81,7 @@ def _mood(word: str) -> str:
     return ""
 
 
-def test_layout(tracked: Sequence[str]) -> list[str]:
+def layout_of_tests(tracked: Sequence[str]) -> list[str]:
     """Facts about where tests live and how test files are named."""
     tests = [p for p in tracked if is_test(p) and _looks_like_code(p)]
     if not tests:

@@ -1,0 +1,121 @@
+"""Ranking: PageRank itself, public-API resolution, priors and damping, determinism."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ctxeng.pack.facts import facts_from_records
+from ctxeng.pack.rank import Weights, doc_mentions, pagerank, rank, reexported_defs
+from ctxeng.records import Record, record_id
+
+
+def sym(path: str, line: int, name: str, *, parent: str = "", kind: str = "function", vis: str = "public",
+        doc: str = "") -> Record:  # fmt: skip
+    qual = f"{parent}.{name}" if parent else name
+    meta = {"language": "python", "kind": kind, "qualname": qual, "signature": f"def {name}():", "doc": doc,
+            "parent": parent, "calls": [], "visibility": vis}  # fmt: skip
+    return Record(record_id("symbol", path, qual, "0"), "symbol", path, line, line + 2, "", 0, name, "", meta)
+
+
+def file(path: str, refs: dict[str, int], exports: tuple[str, ...] = ()) -> Record:
+    meta = {"language": "python", "refs": refs, "exports": list(exports), "imports": [], "definitions": [], "lines": 9}
+    return Record(record_id("file", path), "file", path, 1, 9, "", 0, path, "", meta)
+
+
+def doc(path: str, text: str, kind: str = "readme") -> Record:
+    meta = {"doc_kind": kind, "level": 1, "title": "T", "format": "markdown"}
+    return Record(record_id("doc", path, "T", "0"), "doc", path, 1, 5, "", 0, "T", text, meta)
+
+
+def library() -> list[Record]:
+    """A package whose init re-exports `Engine` and `connect`; internals are referenced more than those."""
+    return [
+        file("lib/__init__.py", {}, ("Engine", "connect")),
+        file("lib/engine.py", {"_pool": 9, "helper": 9}),
+        file("lib/util.py", {"helper": 3}),
+        file("lib/api.py", {"Engine": 1, "helper": 12}),
+        file("tests/test_engine.py", {"Engine": 20, "connect": 20, "helper": 20}),
+        sym("lib/engine.py", 1, "Engine", kind="class", doc="The engine."),
+        sym("lib/engine.py", 5, "start", parent="Engine", kind="method"),
+        sym("lib/engine.py", 9, "_pool", vis="private"),
+        sym("lib/api.py", 1, "connect"),
+        sym("lib/util.py", 1, "helper"),
+        sym("tests/test_engine.py", 1, "test_connect"),
+    ]
+
+
+def test_pagerank_sums_to_one_and_follows_edges() -> None:
+    ranks = pagerank(3, [(0, 1, 1.0), (2, 1, 1.0)], [1.0, 1.0, 1.0])
+    assert sum(ranks) == pytest.approx(1.0)
+    assert ranks[1] > ranks[0] == pytest.approx(ranks[2])
+
+
+def test_pagerank_personalisation_and_dangling_nodes() -> None:
+    # node 1 is dangling: its rank teleports back by the personal vector, never to node 2
+    ranks = pagerank(3, [(0, 1, 1.0)], [1.0, 0.0, 0.0])
+    assert ranks[0] > 0 and ranks[1] > 0 and ranks[2] == 0.0
+    assert sum(ranks) == pytest.approx(1.0)
+    assert pagerank(0, [], []) == []
+
+
+def test_reexports_resolve_inside_the_package() -> None:
+    facts = facts_from_records("lib", library())
+    names = sorted(facts.defs[i].qualname for i in reexported_defs(facts))
+    assert names == ["Engine", "connect"]
+
+
+def test_public_api_outranks_referenced_internals_and_tests() -> None:
+    facts = facts_from_records("lib", library())
+    ranking = rank(facts)
+    order = [facts.defs[i].qualname for i in ranking.ordered_defs(facts.defs)]
+    assert order[:2] == ["Engine", "connect"] or order[:2] == ["connect", "Engine"]
+    assert order.index("helper") < order.index("_pool")  # private names are damped
+    assert order[-1] == "test_connect"  # tests come last
+    assert order.index("Engine.start") < order.index("_pool")  # members of a public class inherit some rank
+
+
+def test_without_the_prior_references_decide() -> None:
+    facts = facts_from_records("lib", library())
+    plain = rank(facts, weights=Weights(prior_share=0.0))
+    order = [facts.defs[i].qualname for i in plain.ordered_defs(facts.defs)]
+    assert order[0] == "helper"  # the most referenced definition, as aider's map would have it
+
+
+def test_doc_mentions_feed_the_prior() -> None:
+    records = [*library(), doc("README.md", "Call `helper()` or :func:`lib.util.helper` to start.")]
+    mentions = doc_mentions(facts_from_records("lib", records))
+    assert mentions["helper"] == pytest.approx(2.0)
+    with_doc = rank(facts_from_records("lib", records))
+    without = rank(facts_from_records("lib", library()))
+    facts = facts_from_records("lib", records)
+    helper = next(i for i, d in enumerate(facts.defs) if d.name == "helper")
+    assert with_doc.def_score[helper] > without.def_score[helper]
+
+
+def test_entry_points_get_a_prior() -> None:
+    records = [*library(), file("lib/cli.py", {}), sym("lib/cli.py", 3, "main"), file("lib/other.py", {}),
+               sym("lib/other.py", 3, "main"), file("lib/run.py", {}), sym("lib/run.py", 3, "go")]  # fmt: skip
+    facts = facts_from_records("lib", records)
+    score = {(d.path, d.name): s for d, s in zip(facts.defs, rank(facts, [("lib/run.py", "go")]).def_score)}
+    assert score[("lib/cli.py", "main")] > 2 * score[("lib/other.py", "main")]  # cli.py is an entry file
+    assert score[("lib/run.py", "go")] > 2 * score[("lib/other.py", "main")]  # a declared console script
+
+
+def test_ranking_ignores_record_order() -> None:
+    records = library()
+    shuffled = list(records)
+    random.Random(7).shuffle(shuffled)
+    a, b = rank(facts_from_records("lib", records)), rank(facts_from_records("lib", shuffled))
+    assert a.def_score == b.def_score and a.file_score == b.file_score
+
+
+def test_ties_break_by_path_line_name() -> None:
+    records = [file("a.py", {}), file("b.py", {}), sym("b.py", 1, "same"), sym("a.py", 2, "same"), sym("a.py", 1, "z")]
+    facts = facts_from_records("t", records)
+    ranking = rank(facts)
+    ranking.def_score = [1.0] * len(facts.defs)
+    assert [(facts.defs[i].path, facts.defs[i].line) for i in ranking.ordered_defs(facts.defs)] == [
+        ("a.py", 1), ("a.py", 2), ("b.py", 1)
+    ]  # fmt: skip
