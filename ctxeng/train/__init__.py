@@ -1,1 +1,1 @@
-"""Adapter training, evaluation, merging and swapping (imports torch lazily, inside each module's functions)."""
+"""Adapter training, evaluation, merging and swapping (torch & co. are imported lazily, in functions)."""

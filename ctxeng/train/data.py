@@ -33,7 +33,10 @@ def _check_messages(value: Any, roles: tuple[str, ...]) -> bool:
     return (
         isinstance(value, list)
         and len(value) >= 1
-        and all(isinstance(m, dict) and m.get("role") in roles and isinstance(m.get("content"), str) for m in value)
+        and all(
+            isinstance(m, dict) and m.get("role") in roles and isinstance(m.get("content"), str)
+            for m in value
+        )
     )
 
 
@@ -77,7 +80,9 @@ def load_dataset_files(folder: Path) -> DatasetFiles:
         digest.update(path.read_bytes())
         splits[split] = read_split(path)
     if not splits["train"]:
-        raise CtxengError(f"{folder / 'train.jsonl'} has no rows", hint="the repository may be too small to train on")
+        raise CtxengError(
+            f"{folder / 'train.jsonl'} has no rows", hint="the repository may be too small to train on"
+        )
     return DatasetFiles(folder, splits["train"], splits["eval"], digest.hexdigest())
 
 
@@ -96,7 +101,9 @@ def stratified_sample(rows: list[dict[str, Any]], limit: int, seed: int) -> list
     groups: dict[str, list[int]] = {}
     for index, row in enumerate(rows):
         groups.setdefault(str(row["task"]), []).append(index)
-    queues = [sorted(idx, key=lambda i: (_rank(seed, str(rows[i]["id"])), i)) for _, idx in sorted(groups.items())]
+    queues = [
+        sorted(idx, key=lambda i: (_rank(seed, str(rows[i]["id"])), i)) for _, idx in sorted(groups.items())
+    ]
     chosen: list[int] = []
     depth = 0
     while len(chosen) < limit:
@@ -139,7 +146,9 @@ def cpt_texts(records_path: Path, held_out: list[dict[str, Any]]) -> list[str]:
             header = rec["path"] if rec["kind"] != "doc" else f"{rec['path']} > {rec['name']}"
             texts.append(f"{header}\n\n{rec['text'].strip()}\n")
     if not texts:
-        raise CtxengError("no raw text left for continued pre-training", hint="drop the cpt stage for this repository")
+        raise CtxengError(
+            "no raw text left for continued pre-training", hint="drop the cpt stage for this repository"
+        )
     return texts
 
 

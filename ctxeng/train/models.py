@@ -74,7 +74,9 @@ def resolve_base(spec: str, note: Callable[[str], None] = lambda msg: None) -> B
     path = Path(spec).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
-            raise CtxengError(f"{spec} is a folder without config.json", hint="pass a saved transformers model folder")
+            raise CtxengError(
+                f"{spec} is a folder without config.json", hint="pass a saved transformers model folder"
+            )
         return BaseModel(spec, "local", str(path.resolve()))
     if spec.startswith((".", "/", "~")) or os.sep in spec.strip("/").replace("/", "", 1):
         raise CtxengError(f"base model folder {spec} does not exist")
@@ -114,8 +116,15 @@ def ensure_embedded(name: str, note: Callable[[str], None] = lambda msg: None) -
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         _dequantize(gguf, tmp)
-        source = {"gguf": str(gguf), "bytes": gguf.stat().st_size, "sha256": _sha256(gguf), "version": version}
-        (tmp / "ctxeng-source.json").write_text(json.dumps(source, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        source = {
+            "gguf": str(gguf),
+            "bytes": gguf.stat().st_size,
+            "sha256": _sha256(gguf),
+            "version": version,
+        }
+        (tmp / "ctxeng-source.json").write_text(
+            json.dumps(source, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
         for item in tmp.iterdir():
             item.chmod(0o644)
         tmp.chmod(0o755)
@@ -146,7 +155,10 @@ def _dequantize(gguf: Path, out: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
     # Without dequantize=True transformers keeps GGUF blocks: neither savable nor trainable.
     model = AutoModelForCausalLM.from_pretrained(
-        folder, gguf_file=name, dtype=torch.float32, quantization_config=GgufConfig(gguf_file=name, dequantize=True)
+        folder,
+        gguf_file=name,
+        dtype=torch.float32,
+        quantization_config=GgufConfig(gguf_file=name, dequantize=True),
     )
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
@@ -202,8 +214,10 @@ def load_model(base: BaseModel, dtype: str = "auto", quantization: dict[str, Any
         from transformers import BitsAndBytesConfig
 
         if importlib.util.find_spec("bitsandbytes") is None:
-            raise CtxengError("this recipe loads the model in 4 bits, which needs bitsandbytes and a GPU",
-                              hint="pip install bitsandbytes (on a CUDA machine)")  # fmt: skip
+            raise CtxengError(
+                "this recipe loads the model in 4 bits, which needs bitsandbytes and a GPU",
+                hint="pip install bitsandbytes (on a CUDA machine)",
+            )
         kwargs["quantization_config"] = BitsAndBytesConfig(**quantization)
         kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", "0"))}
     with _load_errors(base):
@@ -215,7 +229,11 @@ def _load_errors(base: BaseModel) -> Any:
     try:
         yield
     except OSError as exc:
-        hint = "check the name and your network (HF_HUB_OFFLINE=1 allows only models already in the hub cache)"
+        hint = (
+            "check the name and your network (HF_HUB_OFFLINE=1 allows only models already in the hub cache)"
+        )
         if base.kind != "hub":
             hint = "the folder is not a complete transformers model"
-        raise CtxengError(f"cannot load base model {base.spec}: {str(exc).splitlines()[0]}", hint=hint) from None
+        raise CtxengError(
+            f"cannot load base model {base.spec}: {str(exc).splitlines()[0]}", hint=hint
+        ) from None

@@ -30,7 +30,12 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _FORCED = ("output_dir", "max_length", "seed")  # set from owned keys; a copy inside sft: would be ambiguous
 # Defaults ctxeng gives SFTConfig unless the recipe sets them: no trackers, our own progress
 # display and held-out evaluation, at most two checkpoints on disk.
-SFT_DEFAULTS: dict[str, Any] = {"report_to": "none", "disable_tqdm": True, "eval_strategy": "no", "save_total_limit": 2}
+SFT_DEFAULTS: dict[str, Any] = {
+    "report_to": "none",
+    "disable_tqdm": True,
+    "eval_strategy": "no",
+    "save_total_limit": 2,
+}
 
 
 @dataclass(frozen=True)
@@ -57,10 +62,21 @@ class Recipe:
 
 
 _TYPES: dict[str, type | tuple[type, ...]] = {
-    "base_model": str, "dataset": str, "output": str, "max_length": int, "seed": int, "stages": list,
-    "dtype": str, "quantization": (dict, type(None)), "accelerate_config": str, "max_train_examples": int,
-    "max_eval_examples": int, "lora": dict, "sft": dict, "cpt": dict,
-}  # fmt: skip
+    "base_model": str,
+    "dataset": str,
+    "output": str,
+    "max_length": int,
+    "seed": int,
+    "stages": list,
+    "dtype": str,
+    "quantization": (dict, type(None)),
+    "accelerate_config": str,
+    "max_train_examples": int,
+    "max_eval_examples": int,
+    "lora": dict,
+    "sft": dict,
+    "cpt": dict,
+}
 
 
 def bundled_dir() -> Path:
@@ -83,7 +99,9 @@ def find_recipe(name_or_path: str) -> Path:
     bundled = bundled_dir() / f"{name_or_path}.yaml"
     if bundled.is_file():
         return bundled
-    raise CtxengError(f"unknown recipe '{name_or_path}'", hint=f"bundled recipes: {', '.join(recipe_names())}")
+    raise CtxengError(
+        f"unknown recipe '{name_or_path}'", hint=f"bundled recipes: {', '.join(recipe_names())}"
+    )
 
 
 def load_recipe(name_or_path: str) -> Recipe:
@@ -99,7 +117,9 @@ def load_recipe(name_or_path: str) -> Recipe:
         raise CtxengError(f"{path}: a recipe must be a YAML mapping")
     for key in sorted(data, key=str):
         if key not in _TYPES:
-            raise CtxengError(f"{path}: unknown recipe key '{key}'", hint=f"known keys: {', '.join(sorted(_TYPES))}")
+            raise CtxengError(
+                f"{path}: unknown recipe key '{key}'", hint=f"known keys: {', '.join(sorted(_TYPES))}"
+            )
         expected = _TYPES[key]
         value = data[key]
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
@@ -119,7 +139,9 @@ def _build(path: Path, data: dict[str, Any]) -> Recipe:
     for block in ("sft", "cpt"):
         clash = sorted(set(data.get(block, {})) & set(_FORCED))
         if clash:
-            raise CtxengError(f"{path}: set '{clash[0]}' at the top level of the recipe, not inside '{block}:'")
+            raise CtxengError(
+                f"{path}: set '{clash[0]}' at the top level of the recipe, not inside '{block}:'"
+            )
     for key in ("max_length", "max_train_examples", "max_eval_examples"):
         if data.get(key, 1) < (1 if key == "max_length" else 0):
             raise CtxengError(f"{path}: '{key}' is out of range")
@@ -131,12 +153,24 @@ def _build(path: Path, data: dict[str, Any]) -> Recipe:
     if "cpt" in stages and "cpt" not in data:
         raise CtxengError(f"{path}: stage 'cpt' needs a 'cpt:' block (SFTConfig overrides for that stage)")
     return Recipe(
-        name=path.stem, path=path, base_model=data["base_model"], dataset=data.get("dataset", ".ctxeng/dataset"),
-        output=output, max_length=data.get("max_length", 1024), seed=data.get("seed", 0), stages=stages,
-        dtype=data.get("dtype", "auto"), quantization=data.get("quantization"), accelerate_config=accel,
-        max_train_examples=data.get("max_train_examples", 0), max_eval_examples=data.get("max_eval_examples", 0),
-        lora=dict(data.get("lora", {})), sft=dict(data.get("sft", {})), cpt=dict(data.get("cpt", {})), raw=data,
-    )  # fmt: skip
+        name=path.stem,
+        path=path,
+        base_model=data["base_model"],
+        dataset=data.get("dataset", ".ctxeng/dataset"),
+        output=output,
+        max_length=data.get("max_length", 1024),
+        seed=data.get("seed", 0),
+        stages=stages,
+        dtype=data.get("dtype", "auto"),
+        quantization=data.get("quantization"),
+        accelerate_config=accel,
+        max_train_examples=data.get("max_train_examples", 0),
+        max_eval_examples=data.get("max_eval_examples", 0),
+        lora=dict(data.get("lora", {})),
+        sft=dict(data.get("sft", {})),
+        cpt=dict(data.get("cpt", {})),
+        raw=data,
+    )
 
 
 def lora_config(recipe: Recipe) -> Any:
