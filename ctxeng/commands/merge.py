@@ -1,0 +1,27 @@
+"""`ctxeng merge`: merge an adapter into its base model, for engines without adapter support."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@click.option("--adapter", default=None, metavar="NAME", help="Adapter name or folder [default: the newest].")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder [default: .ctxeng/merged/<adapter>].",
+)
+def merge(path: str, adapter: str | None, out: Path | None) -> None:
+    """Write base + adapter as one model folder that plain transformers loads (tokenizer included)."""
+    from ctxeng.repo import open_repo
+    from ctxeng.train.merge import merge_adapter
+    from ctxeng.ui import err_console
+
+    target = merge_adapter(open_repo(path).root, adapter, out)
+    err_console().print(f"merged model written to {target}")
+    click.echo(str(target))
