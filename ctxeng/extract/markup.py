@@ -97,9 +97,10 @@ class _Builder:
         body = _tidy(self.body)
         if not self.stack and not body:
             return
-        titles = tuple(title for _, title in self.stack) if self.level else ()
-        end = body[-1][0] if body else self.start
-        self.sections.append(Section(titles, self.level, self.start, max(end, self.start), tuple(body)))
+        titles = tuple(title for _, title in self.stack)
+        start = self.start if titles else body[0][0]  # text before any heading starts where its text does
+        end = body[-1][0] if body else start
+        self.sections.append(Section(titles, self.level, start, max(end, start), tuple(body)))
 
 
 def _tidy(body: list[tuple[int, str]]) -> list[tuple[int, str]]:
@@ -127,6 +128,7 @@ def clean_title(title: str) -> str:
 
 _ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t]|$)")
 _SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*$")
+_BREAK = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")  # a thematic break: never part of a paragraph
 _FENCE = re.compile(r"[ \t]*(`{3,}|~{3,})(.*)$")
 _LIST_OR_QUOTE = re.compile(r"[ \t]*(?:[-*+][ \t]|\d{1,9}[.)][ \t]|>|\|)")
 _LINK_DEF = re.compile(r" {0,3}\[[^\]\n]+\]:[ \t]+\S+")
@@ -172,6 +174,8 @@ def _front_matter_end(lines: list[str]) -> int:
 
 def _strip_comments(line: str, in_comment: bool) -> tuple[str, bool]:
     """The line without HTML comment spans, and whether a comment is still open at its end."""
+    if not in_comment and "<!--" not in line:
+        return line, False
     out: list[str] = []
     pos = 0
     while True:
@@ -253,6 +257,10 @@ def _markdown(lines: list[str], b: _Builder) -> None:
             continue
         if _MKDOCSTRINGS.match(line):
             skip_indented = True
+            continue
+        if _BREAK.match(line):
+            para, para_ok = 0, True
+            b.line(number, line)
             continue
         if _LIST_OR_QUOTE.match(line) or (not para and line.startswith(("    ", "\t"))):
             para = 0  # list items, quotes and tables end a paragraph; indented code never starts one
