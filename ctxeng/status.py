@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from ctxeng.repo import RepoView
 from ctxeng.workdir import workdir
 
 FRESH, STALE, MISSING, BROKEN, UNKNOWN = "fresh", "stale", "missing", "broken", "unknown"
+_SHA = re.compile(r"[0-9a-f]{7,64}")
 
 
 @dataclass
@@ -118,9 +120,10 @@ def _recorded_blobs(out: Path) -> dict[str, str] | None:
     try:
         with open(out / "state" / "blobs.jsonl", encoding="utf-8") as fh:
             rows = [json.loads(line) for line in fh if line.strip()]
-        return {row["path"]: row["blob"] for row in rows}
+        blobs = {row["path"]: row["blob"] for row in rows}
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    return blobs if all(isinstance(k, str) and isinstance(v, str) for k, v in blobs.items()) else None
 
 
 def definitions_in(out: Path, paths: set[str]) -> int:
@@ -165,9 +168,17 @@ def _adapters(out: Path) -> list[tuple[str, dict[str, Any] | None, str]]:
 def _adapter_head(manifest: dict[str, Any]) -> tuple[str, int]:
     """The commit and time an adapter's data came from; the training manifest is read defensively."""
     repo_info = manifest.get("repository") if isinstance(manifest.get("repository"), dict) else {}
-    head = manifest.get("head") or manifest.get("repo_head") or repo_info.get("head") or ""
-    when = manifest.get("finished_at") or manifest.get("started_at") or manifest.get("created") or 0
-    return (head if isinstance(head, str) else ""), (int(when) if isinstance(when, (int, float)) else 0)
+    head = _sha(repo_info.get("head")) or _sha(manifest.get("head"))
+    return head, _int(manifest.get("finished_at")) or _int(manifest.get("started_at"))
+
+
+def _sha(value: Any) -> str:
+    """A commit id from a manifest, or "" for anything else (it is passed to git: no option-like text)."""
+    return value if isinstance(value, str) and _SHA.fullmatch(value) else ""
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
 
 
 def repo_status(repo: RepoView, refresh: RefreshConfig | None = None) -> Status:
@@ -177,20 +188,22 @@ def repo_status(repo: RepoView, refresh: RefreshConfig | None = None) -> Status:
     status = Status(repository=repo.name, head=repo.head, branch=repo.branch)
     git = _Git(repo)
     manifest, problem = read_json(out / "manifest.json")
+    if manifest is not None and not _sha(manifest.get("head")):
+        manifest, problem = None, BROKEN
     if manifest is None:
         status.outputs = [Lag(n, problem) for n in ("records", "dataset", "pack")]
         status.recommendations.append("run `ctxeng build` to mine the repository" if problem == MISSING else
                                       "run `ctxeng build`: .ctxeng/manifest.json is unreadable")  # fmt: skip
     else:
-        base, built_at = str(manifest.get("head") or ""), int(manifest.get("built_at") or 0)
+        base, built_at = _sha(manifest.get("head")), _int(manifest.get("built_at"))
         records = _lag("records", base, built_at, git, out, _recorded_blobs(out))
         status.outputs.append(records)
         for name in ("dataset", "pack"):
             own = manifest.get(name) if isinstance(manifest.get(name), dict) else {}
             if not own:
                 status.outputs.append(Lag(name, MISSING))
-            elif own.get("head") and own["head"] != base:  # written by a later, partial refresh
-                status.outputs.append(_lag(name, str(own["head"]), int(own.get("built_at") or 0), git, out, None))
+            elif _sha(own.get("head")) not in ("", base):  # written by a later, partial refresh
+                status.outputs.append(_lag(name, _sha(own["head"]), _int(own.get("built_at")), git, out, None))
             else:
                 status.outputs.append(Lag(**{**asdict(records), "name": name}))
         if any(lag.state in (STALE, UNKNOWN) for lag in status.outputs):

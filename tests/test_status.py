@@ -64,6 +64,9 @@ def test_unreadable_manifest_is_broken(repo: GitRepo) -> None:
     status = _status(repo)
     assert status.get("records").state == BROKEN  # type: ignore[union-attr]
     assert "unreadable" in status.recommendations[0]
+    for manifest in ('{"head": 42}', '{"head": "--output=x"}', "[]"):  # a head goes to git: validated first
+        (repo.path / ".ctxeng" / "manifest.json").write_text(manifest)
+        assert _status(repo).get("records").state == BROKEN  # type: ignore[union-attr]
 
 
 def test_fresh_outputs_need_nothing(repo: GitRepo) -> None:
