@@ -130,7 +130,8 @@ def _items(lines: list[str], rst: bool) -> list[tuple[str, str, int, int]]:
             item = _OpenItem(matched[0], index, index, [matched[1]])
         elif _DEFINITION.match(nxt) or (rst and line[:1] not in " \t" and nxt[:1] in (" ", "\t") and nxt.strip()):
             _close(item, out)
-            item = _OpenItem(text, index, index)  # a definition-list term; its meaning follows
+            term = text.split(" : ")[0] if rst else text  # an RST term may carry " : classifier"
+            item = _OpenItem(term, index, index)  # a definition-list term; its meaning follows
         elif item is not None and not re.match(_BULLET, text):
             item.parts.append(text)  # a wrapped line of the open item
             item.last = index
@@ -214,7 +215,7 @@ def _glossary_entries(terms: list[tuple[str, int]], parts: list[str], last: int)
 
 _PROSE = re.compile(
     r"(?:^(?:[-*+][ \t]+|\d{1,3}[.)][ \t]+)?|(?<=[.!?:][ \t]))"
-    r"(?P<lead>(?:(?:A|An|The)[ \t]+)?)(?P<mark>\*\*|__|\*|_)(?P<term>[^*_\s](?:[^*_\n]{0,58}[^*_\s])?)(?P=mark)"
+    r"(?P<lead>(?:(?:[Aa]n?|[Tt]he)[ \t]+)?)(?P<mark>\*\*|__|\*|_)(?P<term>[^*_\s](?:[^*_\n]{0,58}[^*_\s])?)(?P=mark)"
     r"[ \t]+(?:is|are|means|refers[ \t]+to|denotes|represents|stands[ \t]+for)[ \t]"
 )
 
