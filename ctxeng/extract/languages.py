@@ -23,6 +23,8 @@ class LanguageSpec:
     `diff_driver` a git built-in userdiff driver and `funcname` a custom one (POSIX ERE) for
     hunk headers, and `definition_line` a Python regex whose first non-empty group is the name
     of a definition starting on that line (used to map history hunks to definitions).
+    `visibility` names the rule that decides which definitions are public API (see
+    `ctxeng.extract.visibility`); "" means every name not starting with `_` is public.
     """
 
     name: str
@@ -32,6 +34,7 @@ class LanguageSpec:
     diff_driver: str
     funcname: str
     definition_line: re.Pattern[str]
+    visibility: str = ""
 
     def definition_name(self, line: str) -> str | None:
         """The name defined on `line`, if the line starts a definition."""
@@ -59,6 +62,7 @@ def load_languages() -> dict[str, LanguageSpec]:
             diff_driver=data.get("diff_driver", ""),
             funcname=data.get("funcname", ""),
             definition_line=re.compile(data["definition_line"]),
+            visibility=data.get("visibility", ""),
         )
     return specs
 

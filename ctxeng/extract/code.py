@@ -1,0 +1,148 @@
+"""The code stage: tree-sitter tags queries → one `file` record per code file and one `symbol` record per definition."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+
+from ctxeng.extract.languages import LanguageSpec, language_for
+from ctxeng.extract.outline import build_outline, top_calls
+from ctxeng.extract.snippets import signature, symbol_text
+from ctxeng.extract.treesitter import parse_tags
+from ctxeng.extract.visibility import decide
+from ctxeng.provenance import Provenance
+from ctxeng.records import Record, record_id
+from ctxeng.selection import SourceFile
+
+Progress = Callable[[str, int, int], None]
+#: Below this many bytes of code a second process costs more (fork, imports, pickling) than it saves.
+POOL_MIN_BYTES = 4_000_000
+_PROGRESS_EVERY = 64  # files
+
+
+def extract_file(
+    path: str,
+    text: str,
+    spec: LanguageSpec,
+    provenance: Provenance | None = None,
+    blob: str = "",
+    size: int | None = None,
+) -> tuple[Record, list[Record]]:
+    """Extract one code file into its `file` record and its `symbol` records (in source order).
+
+    The result depends only on the arguments, so a caller may cache it by blob id. Without
+    `provenance` the records carry no commit ("", 0).
+    """
+    data = text.encode("utf-8", "surrogatepass")
+    tags = parse_tags(spec, data)
+    outline = build_outline(tags.defs, tags.refs)
+    visibility, exports = decide(spec.visibility, path, outline.items, tags.exports, tags.bindings)
+    symbols: list[Record] = []
+    qualnames: list[str] = []
+    for index, item in enumerate(outline.items):
+        if item.is_scope:
+            continue
+        raw = item.raw
+        commit, when = provenance.of_symbol(path, raw.name) if provenance else ("", 0)
+        symbols.append(
+            Record(
+                id=record_id("symbol", path, item.qualname, str(item.occurrence)),
+                kind="symbol", path=path, start_line=raw.start_line, end_line=raw.end_line,
+                commit=commit, time=when, name=raw.name, text=symbol_text(data, item, outline.items),
+                meta={
+                    "language": spec.name, "kind": item.kind, "qualname": item.qualname,
+                    "signature": signature(data, raw), "doc": raw.doc, "parent": item.parent,
+                    "calls": top_calls(item.refs), "visibility": visibility[index],
+                },
+            )
+        )  # fmt: skip
+        if item.qualname not in qualnames:
+            qualnames.append(item.qualname)
+    refs = Counter(name for _, name in tags.refs)
+    commit, when = provenance.of_file(path) if provenance else ("", 0)
+    file_record = Record(
+        id=record_id("file", path), kind="file", path=path, start_line=1, end_line=tags.lines,
+        commit=commit, time=when, name=path, text=tags.module_doc,
+        meta={
+            "language": spec.name, "blob": blob, "bytes": len(data) if size is None else size, "lines": tags.lines,
+            "definitions": qualnames, "imports": sorted(set(filter(None, tags.imports))),
+            "refs": dict(sorted(refs.items())), "exports": exports,
+        },
+    )  # fmt: skip
+    return file_record, symbols
+
+
+def _extract_one(source: SourceFile, spec: LanguageSpec, provenance: Provenance) -> list[Record]:
+    file_record, symbols = extract_file(source.path, source.text, spec, provenance, source.blob, source.size)
+    return [file_record, *symbols]
+
+
+def _jobs(files: Sequence[SourceFile]) -> list[tuple[SourceFile, LanguageSpec]]:
+    jobs = []
+    for source in files:
+        spec = language_for(source.path)
+        if spec is not None:
+            jobs.append((source, spec))
+    return jobs
+
+
+def extract_code(files: list[SourceFile], provenance: Provenance, progress: Progress) -> list[Record]:
+    """Records of every file in a known language (others are ignored), in input order.
+
+    Large inputs are split over two forked processes when the machine has two cores; the
+    records are the same either way.
+    """
+    jobs = _jobs(files)
+    total = len(jobs)
+    progress("code", 0, total)
+    out: list[Record] = []
+    size = sum(len(source.text) for source, _ in jobs)
+    batches = _run_pool(jobs, provenance) if size >= POOL_MIN_BYTES and _cores() >= 2 else _run_serial(jobs, provenance)
+    for done, records in enumerate(batches, 1):
+        out.extend(records)
+        if done % _PROGRESS_EVERY == 0:
+            progress("code", done, total)
+    progress("code", total, total)
+    return out
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _run_serial(jobs: list[tuple[SourceFile, LanguageSpec]], provenance: Provenance) -> Iterator[list[Record]]:
+    for source, spec in jobs:
+        yield _extract_one(source, spec, provenance)
+
+
+# State handed to forked workers by inheritance (never pickled).
+_WORK: tuple[list[tuple[SourceFile, LanguageSpec]], Provenance] | None = None
+
+
+def _work(index: int) -> list[Record]:
+    assert _WORK is not None
+    jobs, provenance = _WORK
+    source, spec = jobs[index]
+    return _extract_one(source, spec, provenance)
+
+
+def _run_pool(jobs: list[tuple[SourceFile, LanguageSpec]], provenance: Provenance) -> Iterator[list[Record]]:
+    """Extract in two forked workers; results come back in input order."""
+    import multiprocessing
+
+    global _WORK
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:  # pragma: no cover - no fork on this platform
+        yield from _run_serial(jobs, provenance)
+        return
+    _WORK = (jobs, provenance)
+    try:
+        with context.Pool(2) as pool:
+            yield from pool.imap(_work, range(len(jobs)), chunksize=8)
+    finally:
+        _WORK = None

@@ -1,0 +1,151 @@
+"""Nest one file's definitions: parents, qualified names, methods vs functions, who references what."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ctxeng.extract.treesitter import RawDef
+
+#: Kinds whose nested functions are methods.
+CLASS_KINDS = frozenset({"class", "interface", "struct", "trait", "enum", "record", "object", "impl", "scope"})
+#: Kinds that hold code of their own: references in nested functions count as theirs too.
+CALLABLE_KINDS = frozenset({"function", "method", "constructor"})
+#: Kinds that only group names: a definition qualified by one of them is no method.
+NAMESPACE_KINDS = frozenset({"module", "namespace"})
+CALLS_LIMIT = 50
+_MERGE_LIMIT = 256  # distinct identifiers carried up to a parent (keeps deep nesting linear)
+
+
+@dataclass(slots=True)
+class Definition:
+    """A definition placed in its file: qualified name, parent and the identifiers it references."""
+
+    raw: RawDef
+    kind: str
+    qualname: str
+    parent: str  # qualname of the enclosing definition or scope ("" at top level)
+    parent_index: int  # index of the enclosing item in `Outline.items`, -1 at top level
+    occurrence: int  # how many earlier definitions in the file share this qualname
+    refs: Counter[str] = field(default_factory=Counter)
+    children: list[int] = field(default_factory=list)
+
+    @property
+    def is_scope(self) -> bool:
+        """Whether this is a naming-only container (no record of its own)."""
+        return self.kind == "scope"
+
+
+@dataclass
+class Outline:
+    """All definitions and scopes of a file in source order, nested."""
+
+    items: list[Definition]
+
+    def definitions(self) -> list[Definition]:
+        """The items that become symbol records (scopes excluded), in source order."""
+        return [d for d in self.items if not d.is_scope]
+
+
+def _contains(outer: RawDef, inner: RawDef) -> bool:
+    same = outer.start == inner.start and outer.end == inner.end
+    return not same and outer.start <= inner.start and inner.end <= outer.end
+
+
+def build_outline(raws: list[RawDef], refs: list[tuple[int, str]]) -> Outline:
+    """Nest `raws` (sorted by position) by span and attribute `refs` (sorted) to the innermost one."""
+    items = _nest(raws)
+    kept = _drop_declarations(items)
+    if len(kept) < len(items):
+        items = _nest(kept)
+    _number_occurrences(items)
+    _attribute_refs(items, refs)
+    return Outline(items)
+
+
+def _nest(raws: list[RawDef]) -> list[Definition]:
+    """Place each definition under the innermost one whose span contains it (iteratively)."""
+    items: list[Definition] = []
+    stack: list[int] = []  # indices into items, outermost first; explicit so deep nesting never recurses
+    namespaces: set[str] = set()
+    for raw in raws:
+        while stack and not _contains(items[stack[-1]].raw, raw):
+            stack.pop()
+        parent = items[stack[-1]] if stack else None
+        prefix = [parent.qualname] if parent else []
+        kind = raw.kind
+        if kind == "function":
+            if parent is not None and parent.kind in CLASS_KINDS:
+                kind = "method"
+            elif raw.qualifier and ".".join([*prefix, *raw.qualifier]) not in namespaces:
+                kind = "method"  # C++ `Foo::bar` defined outside its class
+        qualname = ".".join([*prefix, *raw.qualifier, raw.name])
+        if kind in NAMESPACE_KINDS:
+            namespaces.add(qualname)
+        parent_name = ".".join([*prefix, *raw.qualifier])
+        item = Definition(raw, kind, qualname, parent_name, stack[-1] if stack else -1, 0)
+        if parent is not None:
+            parent.children.append(len(items))
+        items.append(item)
+        stack.append(len(items) - 1)
+    return items
+
+
+def _drop_declarations(items: list[Definition]) -> list[RawDef]:
+    """The definitions minus body-less declarations (C prototypes, TS overloads) that the file also
+    defines with a body; such a declaration's doc moves to the definition when that has none."""
+    with_body: dict[tuple[str, str], Definition] = {}
+    for item in items:
+        if item.raw.body >= 0:
+            with_body.setdefault((item.qualname, item.kind), item)
+    kept: list[RawDef] = []
+    for item in items:
+        full = with_body.get((item.qualname, item.kind)) if item.raw.body < 0 and not item.children else None
+        if full is not None:
+            if not full.raw.doc and item.raw.doc:
+                full.raw.doc = item.raw.doc
+            continue
+        kept.append(item.raw)
+    return kept
+
+
+def _number_occurrences(items: list[Definition]) -> None:
+    seen: Counter[str] = Counter()
+    for item in items:
+        if item.is_scope:
+            continue
+        item.occurrence = seen[item.qualname]
+        seen[item.qualname] += 1
+
+
+def _attribute_refs(items: list[Definition], refs: list[tuple[int, str]]) -> None:
+    """Count each reference in its innermost definition; callables also absorb their nested ones."""
+    if not items or not refs:
+        return
+    stack: list[int] = []
+    nxt = 0
+    for pos, name in refs:
+        while nxt < len(items) and items[nxt].raw.start <= pos:
+            while stack and not _contains(items[stack[-1]].raw, items[nxt].raw):
+                stack.pop()
+            stack.append(nxt)
+            nxt += 1
+        while stack and items[stack[-1]].raw.end <= pos:
+            stack.pop()
+        if stack:
+            items[stack[-1]].refs[name] += 1
+    for index in range(len(items) - 1, -1, -1):  # children come after parents: merge bottom-up
+        item = items[index]
+        if item.parent_index < 0:
+            continue
+        parent = items[item.parent_index]
+        if parent.kind in CALLABLE_KINDS and item.refs:
+            for name, count in item.refs.items():
+                if name in parent.refs or len(parent.refs) < _MERGE_LIMIT:
+                    parent.refs[name] += count
+
+
+def top_calls(refs: Counter[str]) -> list[str]:
+    """The most referenced identifiers (at most `CALLS_LIMIT`), sorted by name."""
+    ranked = sorted(refs.items(), key=lambda kv: (-kv[1], kv[0]))[:CALLS_LIMIT]
+    return sorted(name for name, _ in ranked)

@@ -1,0 +1,120 @@
+"""Source snippets of definitions: signatures, full texts, and container outlines."""
+
+from __future__ import annotations
+
+import re
+
+from ctxeng.extract.outline import CALLABLE_KINDS, Definition
+from ctxeng.extract.treesitter import RawDef
+
+SIGNATURE_LIMIT = 300  # characters
+TEXT_LINES = 200
+TEXT_BYTES = 12_000
+ELIDED = "…"
+MEMBER_KINDS = frozenset({"field", "constant", "variable", "property", "enum_member"})
+_SPACE = re.compile(r"\s+")
+_CLOSER = re.compile(r"^\s*(?:[}\])]+[;,]?|end;?)\s*$")
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def signature(data: bytes, raw: RawDef) -> str:
+    """Source from the definition's start to its body, whitespace-collapsed and capped.
+
+    Without a body: the first line, continued while parentheses stay open (at most 6 lines).
+    """
+    if raw.body > raw.start:
+        head = _decode(data[raw.start : raw.body])
+    else:
+        lines = _decode(data[raw.start : raw.end]).split("\n")
+        taken: list[str] = []
+        depth = 0
+        for line in lines[:6]:
+            taken.append(line)
+            depth += line.count("(") - line.count(")")
+            if depth <= 0:
+                break
+        head = "\n".join(taken)
+    flat = _SPACE.sub(" ", head).strip()
+    if len(flat) > SIGNATURE_LIMIT:
+        flat = flat[: SIGNATURE_LIMIT - 1].rstrip() + ELIDED
+    return flat
+
+
+def _indent_of(data: bytes, raw: RawDef) -> str | None:
+    """The whitespace before the definition on its first line, or None when code precedes it."""
+    prefix = data[raw.line_start : raw.start]
+    return _decode(prefix) if not prefix.strip() else None
+
+
+def _dedent(lines: list[str], indent: str) -> list[str]:
+    if not indent:
+        return lines
+    return [line[len(indent) :] if line.startswith(indent) else line.lstrip() if not line.strip() else line for line in lines]
+
+
+def _source_lines(data: bytes, raw: RawDef, end: int) -> tuple[list[str], str]:
+    """The definition's lines up to byte `end`, dedented by its first line's indentation."""
+    indent = _indent_of(data, raw)
+    start = raw.line_start if indent is not None else raw.start
+    lines = _decode(data[start:end]).split("\n")
+    return _dedent(lines, indent or ""), indent or ""
+
+
+def cap_text(lines: list[str]) -> str:
+    """Join `lines`, keeping at most `TEXT_LINES` lines and about `TEXT_BYTES` bytes, marked with `…`."""
+    cut = len(lines) > TEXT_LINES
+    lines = lines[:TEXT_LINES]
+    size, kept = 0, []
+    for line in lines:
+        size += len(line.encode("utf-8", "replace")) + 1
+        if size > TEXT_BYTES and kept:
+            cut = True
+            break
+        kept.append(line if len(line) <= TEXT_BYTES else line[:TEXT_BYTES])
+    text = "\n".join(kept).rstrip()
+    return f"{text}\n{ELIDED}" if cut else text
+
+
+def _line_offset(data: bytes, raw: RawDef, line: int) -> int:
+    """Byte offset where 1-based `line` begins (`line` within or just after the definition)."""
+    pos = raw.line_start
+    for _ in range(line - raw.start_line):
+        nxt = data.find(b"\n", pos, raw.end)
+        if nxt < 0:
+            return raw.end
+        pos = nxt + 1
+    return pos
+
+
+def symbol_text(data: bytes, item: Definition, items: list[Definition]) -> str:
+    """The definition's source; a container (class, impl, module...) shows its header, its direct
+    member lines up to the first nested definition, then each nested definition's signature."""
+    raw = item.raw
+    children = [items[i] for i in item.children if not items[i].is_scope]
+    if item.kind in CALLABLE_KINDS or not children:
+        lines, _ = _source_lines(data, raw, raw.end)
+        return cap_text(lines)
+    # Fields and constants are member lines: the header runs to the first nested function or type.
+    nested = [c for c in children if c.kind not in MEMBER_KINDS]
+    if not nested:
+        lines, _ = _source_lines(data, raw, raw.end)
+        return cap_text(lines)
+    children = [c for c in children if c.raw.start >= nested[0].raw.start]
+    header_end = max(nested[0].raw.lead_line, raw.start_line + 1)
+    lines, indent = _source_lines(data, raw, _line_offset(data, raw, header_end))
+    if lines and not lines[-1].strip():
+        lines.pop()
+    while len(lines) > 1 and not lines[-1].strip():
+        lines.pop()
+    for child in children:
+        child_indent = _indent_of(data, child.raw)
+        pad = (child_indent or "")[len(indent) :] if (child_indent or "").startswith(indent) else "    "
+        sig = signature(data, child.raw)
+        lines.append(f"{pad}{sig} {ELIDED}" if child.raw.body >= 0 else f"{pad}{sig}")
+    last = _decode(data[raw.start : raw.end]).rsplit("\n", 1)
+    if len(last) == 2 and _CLOSER.match(last[1]):
+        lines.append(last[1].strip() if not indent else _dedent([last[1]], indent)[0])
+    return cap_text(lines)
