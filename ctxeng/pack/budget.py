@@ -22,8 +22,9 @@ def prefix_sums(texts: Sequence[str]) -> list[int]:
 def fit_prefix(render: Callable[[int], str], n: int, limit: int, estimate: Callable[[int], int]) -> tuple[str, int]:
     """The largest k ≤ n whose `render(k)` has at most `limit` tokens, and that text.
 
-    `render(k)` must grow with k; `estimate(k)` is a cheap guess of its size used to start the
-    search. The result is always verified by counting the whole text, so the limit is hard.
+    `render(k)` must grow with k; `estimate(k)` is a cheap guess of its size that starts the
+    search. Every candidate is verified by counting the whole text, so the limit is hard; with
+    a good estimate (prefix sums of per-item counts) this costs two or three counts.
     """
     if limit <= 0:
         return "", 0
@@ -34,24 +35,36 @@ def fit_prefix(render: Callable[[int], str], n: int, limit: int, estimate: Calla
             lo = mid
         else:
             hi = mid - 1
+    cache: dict[int, tuple[str, int]] = {}
+
+    def measure(k: int) -> tuple[str, int]:
+        if k not in cache:
+            text = render(k)
+            cache[k] = (text, count_tokens(text))
+        return cache[k]
+
     k = lo
-    text = render(k)
-    used = count_tokens(text)
-    while used > limit and k > 0:
-        per_item = max(1, estimate(k) // max(k, 1))
-        k = max(0, k - max(1, (used - limit) // per_item + 1))
-        text = render(k)
-        used = count_tokens(text)
+    if measure(k)[1] <= limit:  # fits: gallop upwards while more fits
+        step, bad = 1, n + 1
+        while k + step <= n and measure(k + step)[1] <= limit:
+            k += step
+            step *= 2
+        bad = min(n + 1, k + step)
+    else:  # too long: step down in proportion to the excess until something fits
+        bad = k
+        while k > 0 and measure(k)[1] > limit:
+            bad = k
+            per_item = max(1, estimate(k) // max(k, 1))
+            k = max(0, k - max(1, (measure(k)[1] - limit) // per_item + 1))
+    while bad - k > 1:  # k fits, bad does not (or is past the end): bisect between them
+        mid = (k + bad) // 2
+        if measure(mid)[1] <= limit:
+            k = mid
+        else:
+            bad = mid
+    text, used = measure(k)
     if used > limit:  # even the bare header is too long: cut it
         return truncate_to_tokens(text, limit), 0
-    for _ in range(8):  # estimates run a little high at line joins: take what provably still fits
-        if k >= n or used + estimate(k + 1) - estimate(k) > limit:
-            break
-        bigger = render(k + 1)
-        bigger_used = count_tokens(bigger)
-        if bigger_used > limit:
-            break
-        k, text, used = k + 1, bigger, bigger_used
     return text, k
 
 

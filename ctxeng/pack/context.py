@@ -153,7 +153,9 @@ def render_context(index: dict[str, Any], prompt: str, budget: int) -> str:
         allowance = left if share >= 1.0 else min(left, int(budget * share))
         if allowance <= 8 or not ranked[section]:
             continue
-        out = _RENDER[section](index, ranked[section], out, allowance + _tokens(out))
+        grown = _RENDER[section](index, ranked[section], out, allowance + _tokens(out))
+        if not grown.rstrip().endswith(_HEADINGS[section]):  # a heading with nothing under it is dropped
+            out = grown
     return out
 
 
@@ -198,6 +200,8 @@ def _glossary(index: dict[str, Any], ranked: list[tuple[float, int]], out: str, 
     return fit_blocks(out + "\n## Glossary\n\n", blocks, limit)
 
 
+_HEADINGS = {"files": "## Files", "defs": "## Definitions", "docs": "## Docs", "history": "## History",
+             "glossary": "## Glossary"}  # fmt: skip
 _RENDER = {"files": _files, "defs": _defs, "docs": _docs, "history": _history, "glossary": _glossary}
 
 
