@@ -71,7 +71,8 @@ def _ours(settings: dict) -> list[str]:  # type: ignore[type-arg]
     json.dumps(USER_SETTINGS, indent="\t", ensure_ascii=False),  # tabs, no final newline
     HAND_WRITTEN,
     '{"model": "opus", "hooks": {"SessionStart": []}}',  # empty containers that ctxeng's entries will join
-], ids=["claude-code-style", "tabs", "hand-written", "compact-empty-hooks"])  # fmt: skip
+    json.dumps(USER_SETTINGS, indent=2).replace("\n", "\r\n") + "\r\n",  # Windows line ends
+], ids=["claude-code-style", "tabs", "hand-written", "compact-empty-hooks", "crlf"])  # fmt: skip
 def test_user_settings_survive_install_and_uninstall_byte_for_byte(repo: GitRepo, text: str) -> None:
     settings_path = repo.path / SETTINGS
     repo.write(SETTINGS, text)
@@ -82,6 +83,8 @@ def test_user_settings_survive_install_and_uninstall_byte_for_byte(repo: GitRepo
     assert {k: v for k, v in installed.items() if k != "hooks"} == {k: v for k, v in original.items() if k != "hooks"}
     for event, groups in original.get("hooks", {}).items():  # the user's groups first, unchanged, ours after
         assert installed["hooks"][event][: len(groups)] == groups
+    if "\r\n" in text:
+        assert settings_path.read_bytes().count(b"\n") == settings_path.read_bytes().count(b"\r\n")
     assert main(["uninstall", "--claude", str(repo.path)]) == 0
     assert settings_path.read_bytes() == text.encode()
     assert not (repo.path / COMMAND).exists() and not (repo.path / ".ctxeng" / BACKUP).exists()
@@ -91,7 +94,9 @@ def test_install_is_idempotent_and_puts_our_entries_after_the_users(repo: GitRep
     repo.write(SETTINGS, json.dumps(USER_SETTINGS, indent=2))
     install_claude(repo.path)
     first = _tree(repo.path)
-    assert all("already" in line for line in install_claude(repo.path))
+    again = install_claude(repo.path)
+    assert again[-1].startswith("no records yet: `ctxeng build`")  # the skill comes from records
+    assert all("already" in line for line in again[:-1])
     assert _tree(repo.path) == first
     session = json.loads((repo.path / SETTINGS).read_text())["hooks"]["SessionStart"]
     assert session[0] == USER_SETTINGS["hooks"]["SessionStart"][0] and session[1] == our_hooks()["SessionStart"][0]
@@ -164,15 +169,37 @@ user_settings = st.fixed_dictionaries(
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=user_settings, indent=st.sampled_from([2, 4, "\t"]), newline=st.booleans())
-def test_merge_then_strip_restores_any_settings_in_its_own_format(data: dict, indent: object, newline: bool) -> None:  # type: ignore[type-arg]
+@given(data=user_settings, indent=st.sampled_from([2, 4, "\t"]), newline=st.booleans(), crlf=st.booleans())
+def test_merge_then_strip_restores_any_settings_in_its_own_format(data: dict, indent: object, newline: bool, crlf: bool) -> None:  # type: ignore[type-arg]
     # The structural path alone (no backup): what uninstall falls back to when the user edited meanwhile.
     # It cannot tell an empty `hooks` / event list of the user's from one ctxeng emptied (the backup can).
     hooks = data.get("hooks")
     assume(hooks is None or (hooks and all(hooks.values())))
     data = strip_hooks(data)  # generated commands could collide with ours only by chance; keep the input clean
     text = json.dumps(data, indent=indent, ensure_ascii=False) + ("\n" if newline else "")  # type: ignore[arg-type]
+    text = text.replace("\n", "\r\n") if crlf else text
     merged = merge_hooks(data)
     assert merge_hooks(merged) == merged
     installed = dump_like(merged, text)
     assert dump_like(strip_hooks(json.loads(installed)), installed) == text
+
+
+def test_with_records_install_writes_the_pack_skill_and_uninstall_removes_it(sample_repo: GitRepo) -> None:
+    from ctxeng.build import build
+
+    root = sample_repo.path
+    (root / "CLAUDE.md").write_text("# Our notes\n\nKeep this.\n")
+    build(root, write_pack=False)
+    assert main(["install", "--claude", str(root)]) == 0
+    skill = root / ".claude" / "skills" / "kvstore-context"
+    assert (skill / "SKILL.md").read_text().startswith("---\nname: kvstore-context\n")
+    assert sorted(p.name for p in (skill / "references").iterdir())
+    assert "ctxeng:begin" in (root / "CLAUDE.md").read_text()
+    installed = _tree(root)
+    install_claude(root)
+    assert _tree(root) == installed  # idempotent with the pack too
+    (skill / "NOTES.md").write_text("mine\n")  # a file of the user's inside the skill folder stays
+    done = uninstall_claude(root)
+    assert any(line.startswith("removed the context-pack skill .claude/skills/kvstore-context/") for line in done)
+    assert (root / "CLAUDE.md").read_text() == "# Our notes\n\nKeep this.\n"
+    assert _tree(root) == {".claude/skills/kvstore-context/NOTES.md": b"mine\n"}

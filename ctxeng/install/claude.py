@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ctxeng.errors import CtxengError
-from ctxeng.fsio import atomic_write_text
+from ctxeng.fsio import atomic_write_bytes, atomic_write_text
 from ctxeng.install.templates import template_json, template_text
 from ctxeng.repo import RepoView, open_repo
 from ctxeng.workdir import ensure_workdir
@@ -91,21 +91,22 @@ def merge_hooks(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def dump_like(data: dict[str, Any], original: str | None) -> str:
-    """Serialise `data` with the indentation and final newline of `original` (2 spaces for a new file)."""
+    """Serialise `data` with the indentation, line ends and final newline of `original` (2 spaces, LF if new)."""
     indent: str | None = "  "
     if original is not None:
         lines = original.splitlines()
         indented = next((ln for ln in lines[1:] if ln.strip()), None)
         indent = indented[: len(indented) - len(indented.lstrip())] if indented else None
         indent = indent or None
-    text = json.dumps(data, indent=indent, ensure_ascii=False)
-    return text + ("\n" if original is None or original.endswith("\n") else "")
+    text = json.dumps(data, indent=indent, ensure_ascii=False)  # raw newlines only between tokens
+    text += "\n" if original is None or original.endswith("\n") else ""
+    return text.replace("\n", "\r\n") if original is not None and "\r\n" in original else text
 
 
 def _load(path: Path) -> tuple[dict[str, Any], str | None]:
     if not path.exists():
         return {}, None
-    text = path.read_text(encoding="utf-8")
+    text = path.read_bytes().decode("utf-8", "replace")  # no newline translation: CRLF files stay CRLF
     try:
         data = json.loads(text) if text.strip() else {}
     except ValueError as exc:
@@ -214,11 +215,67 @@ def uninstall_claude(root: str | Path = ".") -> list[str]:
 
 
 def install_skill(repo: RepoView) -> list[str]:
-    """Write the context-pack skill from the current records (the pack does the writing)."""
-    return []
+    """Write the context-pack skill (and the CLAUDE.md block) from the current records, via `ctxeng pack`."""
+    if not (repo.root / ".ctxeng" / "records.jsonl").is_file():
+        return ["no records yet: `ctxeng build` mines the repository and writes the context-pack skill"]
+    from ctxeng.pack import write_pack
+
+    info = write_pack(repo.root)
+    return [f"wrote the context-pack skill {info['skill']}/ ({info['total_tokens']} tokens)"]
 
 
 def uninstall_skill(repo: RepoView) -> list[str]:
-    """Remove the context-pack skill folder."""
-    return []
+    """Remove the files the pack wrote into its skill folder and the managed CLAUDE.md block.
 
+    The file list comes from `.ctxeng/pack.json`; anything else in the folder is the user's and stays.
+    """
+    from ctxeng.status import read_json
+
+    info, _ = read_json(repo.root / ".ctxeng" / "pack.json")
+    skill, files = (info or {}).get("skill"), (info or {}).get("tokens")
+    done = []
+    if isinstance(skill, str) and skill.startswith(".claude/skills/") and isinstance(files, dict):
+        folder = repo.root / skill
+        removed = [rel for rel in sorted(files) if _unlink(folder, rel)]
+        for sub in sorted({(folder / rel).parent for rel in files}, key=lambda p: -len(p.parts)):
+            if sub.is_dir() and not sub.is_symlink() and not any(sub.iterdir()):
+                sub.rmdir()
+        if removed:
+            done.append(f"removed the context-pack skill {skill}/ ({len(removed)} files)")
+    if _remove_claude_md_block(repo.root):
+        done.append("removed ctxeng's block from CLAUDE.md")
+    if done:
+        done.append("`ctxeng build` writes them again; `ctxeng build --no-pack` does not")
+    return done
+
+
+def _unlink(folder: Path, rel: str) -> bool:
+    path = folder / rel
+    if ".." in Path(rel).parts or not path.is_file() or path.is_symlink():
+        return False
+    path.unlink()
+    return True
+
+
+def _remove_claude_md_block(root: Path) -> bool:
+    """Cut the managed block out of CLAUDE.md (and the blank line the pack put before it)."""
+    from ctxeng.pack.claude_md import BEGIN_PREFIX, END, claude_md_path
+
+    path = claude_md_path(root)
+    if not path.is_file() or path.is_symlink():
+        return False
+    text = path.read_bytes().decode("utf-8", "surrogateescape")
+    start, end = text.find(BEGIN_PREFIX), text.find(END)
+    if start < 0 or end < start or text.count(BEGIN_PREFIX) != 1 or text.count(END) != 1:
+        return False
+    newline = "\r\n" if "\r\n" in text else "\n"
+    before, after = text[:start], text[end + len(END):]
+    after = after[len(newline):] if after.startswith(newline) else after
+    if before.endswith(newline * 2):
+        before = before[: -len(newline)]
+    rest = before + after
+    if rest.strip():
+        atomic_write_bytes(path, rest.encode("utf-8", "surrogateescape"))  # bytes that are not UTF-8 survive
+    else:
+        path.unlink()
+    return True
