@@ -198,8 +198,10 @@ def repo_status(repo: RepoView, refresh: RefreshConfig | None = None) -> Status:
         base, built_at = _sha(manifest.get("head")), _int(manifest.get("built_at"))
         records = _lag("records", base, built_at, git, out, _recorded_blobs(out))
         status.outputs.append(records)
+        pack_file, _ = read_json(out / "pack.json")  # `ctxeng pack` rewrites it without a new manifest
         for name in ("dataset", "pack"):
-            own = manifest.get(name) if isinstance(manifest.get(name), dict) else {}
+            own = pack_file if name == "pack" and pack_file else manifest.get(name)
+            own = own if isinstance(own, dict) else {}
             if not own:
                 status.outputs.append(Lag(name, MISSING))
             elif _sha(own.get("head")) not in ("", base):  # written by a later, partial refresh

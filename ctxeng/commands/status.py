@@ -43,7 +43,7 @@ def _print(result: object) -> None:
     table = Table(title=f"ctxeng status: {result.repository} @ {result.head[:12] or '(no commits)'}")
     for column in ("output", "state", "built from", "built at", "commits", "files", "definitions"):
         numeric = column in ("commits", "files", "definitions")
-        table.add_column(column, justify="right" if numeric else "left", no_wrap=column in ("output", "state"))
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
     for lag in result.outputs:
         when = datetime.fromtimestamp(lag.built_at, timezone.utc).strftime("%Y-%m-%d %H:%M") if lag.built_at else ""
         counted = lag.state in ("fresh", "stale")
