@@ -99,7 +99,7 @@ def symbol_text(data: bytes, item: Definition, items: list[Definition]) -> str:
         return cap_text(lines)
     # Fields and constants are member lines: the header runs to the first nested function or type.
     nested = [c for c in children if c.kind not in MEMBER_KINDS]
-    if not nested:
+    if not nested or nested[0].raw.lead_line <= raw.start_line:  # nothing to elide on a one-line container
         lines, _ = _source_lines(data, raw, raw.end)
         return cap_text(lines)
     children = [c for c in children if c.raw.start >= nested[0].raw.start]

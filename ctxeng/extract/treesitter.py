@@ -106,7 +106,7 @@ def parse_tags(spec: LanguageSpec, data: bytes) -> FileTags:
         first = min(module_docs, key=lambda n: n.start_byte)
         tags.module_doc = clean_string(_text(first))
     else:
-        tags.module_doc = _leading_file_comment(root, data)
+        tags.module_doc = _leading_file_comment(root, {d.start for d in tags.defs})
     tags.refs.sort()
     return tags
 
@@ -138,6 +138,7 @@ def _collect(
         known = found.get(key)
         if known is None or pattern < known.pattern:
             found[key] = _definition(pattern, kind, node, name_node, caps, data)
+        tags.exports.extend(_text(n).strip(_QUOTES) for n in caps.get("export", ()))  # `export function f`
         return
     for cap, nodes in caps.items():
         if cap == "reference.import":
@@ -160,7 +161,7 @@ def _collect(
 
 
 def _definition(pattern: int, kind: str, node: Node, name_node: Node, caps: dict[str, Any], data: bytes) -> RawDef:
-    parts = [_TEMPLATE_ARGS.sub("", p).strip() for p in _text(name_node).split("::")]
+    parts = [_TEMPLATE_ARGS.sub("", p).strip().strip(_QUOTES) for p in _text(name_node).split("::")]
     parts = [p for p in parts if p] or [_text(name_node)]
     qualifier = tuple(parts[:-1])
     if caps.get("receiver"):
@@ -240,7 +241,7 @@ def _leading_comments(node: Node, data: bytes) -> tuple[list[str], int]:
     return comments, lead + 1
 
 
-def _leading_file_comment(root: Node, data: bytes) -> str:
+def _leading_file_comment(root: Node, def_starts: set[int]) -> str:
     """The file's header comment: the first comment block that is not a licence, directive or a definition's doc.
 
     A block directly above a `package` clause is that package's doc (Go, Java) and wins.
@@ -267,8 +268,10 @@ def _leading_file_comment(root: Node, data: bytes) -> str:
     attached = first_code is not None and blocks[-1][-1].end_point.row >= first_code.start_point.row - 1
     if attached and first_code is not None and "package" in first_code.type:
         return clean_comments([_text(n) for n in blocks[-1]])
-    if attached:
-        blocks = blocks[:-1]  # that block documents the first declaration
+    if attached and first_code is not None and (
+        first_code.start_byte in def_starts or "attribute" in first_code.type or "decorator" in first_code.type
+    ):
+        blocks = blocks[:-1]  # that block documents the first definition
     for block in blocks:
         text = clean_comments([_text(n) for n in block])
         if text and not is_license(text):

@@ -85,7 +85,9 @@ def decide(
         else:
             names = set(public_top)
     elif rule == "export":
-        names = declared
+        # `export` inside a namespace exports from that namespace, not from the file.
+        nested = {it.raw.name for it in items if it.parent} - {it.raw.name for it in items if not it.parent}
+        names = declared - nested
     elif rule == "header":
         names = set(public_top) if base.lower().endswith(HEADER_EXTENSIONS) else set()
     else:
