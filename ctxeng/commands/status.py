@@ -34,21 +34,22 @@ def status(path: str, as_json: bool, hook: bool) -> None:
 def _print(result: object) -> None:
     from datetime import datetime, timezone
 
+    from rich.box import SIMPLE
     from rich.console import Console
     from rich.table import Table
 
     from ctxeng.status import Status
 
     assert isinstance(result, Status)
-    table = Table(title=f"ctxeng status: {result.repository} @ {result.head[:12] or '(no commits)'}")
-    for column in ("output", "state", "built from", "built at", "commits", "files", "definitions"):
-        numeric = column in ("commits", "files", "definitions")
-        table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
+    table = Table(title=f"ctxeng status: {result.repository} @ {result.head[:12] or '(no commits)'}", box=SIMPLE)
+    for column in ("output", "state", "built from", "built on", "commits", "files", "defs"):
+        numeric = column in ("commits", "files", "defs")
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=True, min_width=len(column))
     for lag in result.outputs:
-        when = datetime.fromtimestamp(lag.built_at, timezone.utc).strftime("%Y-%m-%d %H:%M") if lag.built_at else ""
+        when = datetime.fromtimestamp(lag.built_at, timezone.utc).strftime("%Y-%m-%d") if lag.built_at else ""
         counted = lag.state in ("fresh", "stale")
         numbers = [str(n) if counted else "" for n in (lag.commits_behind, lag.changed_files, lag.changed_definitions)]
-        table.add_row(lag.name, lag.state, lag.head[:12], when, *numbers)
+        table.add_row(lag.name, lag.state, lag.head[:8], when, *numbers)
     console = Console(highlight=False)  # the table is the result: stdout, unlike build's progress
     console.print(table)
     for line in result.recommendations:
