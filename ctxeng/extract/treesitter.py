@@ -213,7 +213,7 @@ def _leading_comments(node: Node, data: bytes) -> tuple[list[str], int]:
     target = node
     for _ in range(3):  # a definition wrapped in a construct that starts on its line (`export`, `pub`)
         parent = target.parent
-        if target.prev_sibling is not None or parent is None or parent.start_point.row != target.start_point.row:
+        if target.prev_named_sibling is not None or parent is None or parent.start_point.row != target.start_point.row:
             break
         target = parent
     row = target.start_point.row
