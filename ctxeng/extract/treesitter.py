@@ -176,9 +176,7 @@ def _definition(pattern: int, kind: str, node: Node, name_node: Node, caps: dict
         doc = clean_comments(comments) if comments else ""
         if not comments and docs:
             doc = clean_comments([_text(n) for n in docs])
-    end_row = node.end_point.row
-    if node.end_point.column == 0 and end_row > node.start_point.row:
-        end_row -= 1  # a node that ends with its newline ends on the line before
+    end_row = _end_row(node)
     explicit = "private" if caps.get("private") else "public" if caps.get("public") else ""
     return RawDef(
         kind=kind, name=parts[-1], qualifier=qualifier, start=node.start_byte, end=node.end_byte,
@@ -203,6 +201,12 @@ def _find_body(node: Node) -> Node | None:
     return None
 
 
+def _end_row(node: Node) -> int:
+    """The last line a node occupies (a comment that ends with its newline ends on the line before)."""
+    row = node.end_point.row
+    return row - 1 if node.end_point.column == 0 and row > node.start_point.row else row
+
+
 def _starts_line(node: Node, data: bytes) -> bool:
     line_start = node.start_byte - node.start_point.column
     return not data[line_start : node.start_byte].strip()
@@ -223,7 +227,7 @@ def _leading_comments(node: Node, data: bytes) -> tuple[list[str], int]:
     while prev is not None:
         kind = prev.type
         if "comment" in kind:
-            if prev.end_point.row < row - 1 or not _starts_line(prev, data):
+            if _end_row(prev) < row - 1 or not _starts_line(prev, data):
                 break
             text = _text(prev)
             if is_directive(text):
@@ -231,7 +235,7 @@ def _leading_comments(node: Node, data: bytes) -> tuple[list[str], int]:
             comments.append(text)
             row = lead = prev.start_point.row
         elif not comments and ("attribute" in kind or "decorator" in kind or "annotation" in kind):
-            if prev.end_point.row < row - 1:
+            if _end_row(prev) < row - 1:
                 break
             row = prev.start_point.row
         else:
@@ -258,14 +262,14 @@ def _leading_file_comment(root: Node, def_starts: set[int]) -> str:
         if is_directive(_text(child)):
             blocks.append([])
             continue
-        if blocks and blocks[-1] and blocks[-1][-1].end_point.row >= child.start_point.row - 1:
+        if blocks and blocks[-1] and _end_row(blocks[-1][-1]) >= child.start_point.row - 1:
             blocks[-1].append(child)
         else:
             blocks.append([child])
     blocks = [b for b in blocks if b]
     if not blocks:
         return ""
-    attached = first_code is not None and blocks[-1][-1].end_point.row >= first_code.start_point.row - 1
+    attached = first_code is not None and _end_row(blocks[-1][-1]) >= first_code.start_point.row - 1
     if attached and first_code is not None and "package" in first_code.type:
         return clean_comments([_text(n) for n in blocks[-1]])
     if attached and first_code is not None and (

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import posixpath
 
-from ctxeng.extract.outline import NAMESPACE_KINDS, Definition
+from ctxeng.extract.outline import Definition
 
 HEADER_EXTENSIONS = (".h", ".hh", ".hpp", ".hxx", ".h++", ".inl", ".ipp", ".tpp")
 _INTERFACE_KINDS = frozenset({"interface", "trait"})
@@ -64,7 +64,8 @@ def decide(
     top_level: list[bool] = []
     for item in items:
         parent = items[item.parent_index] if item.parent_index >= 0 else None
-        top = not item.parent or (parent is not None and parent.kind in NAMESPACE_KINDS and top_level[item.parent_index])
+        # Top level: in no definition, or only in namespaces (C++, C#, TypeScript), not in modules.
+        top = not item.parent or (parent is not None and parent.kind == "namespace" and top_level[item.parent_index])
         top_level.append(top)
         own = _own(rule, item, parent, declared, top)
         # Members of a private definition are private too (the enclosing type may be a Go receiver
