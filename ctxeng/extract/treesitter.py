@@ -107,7 +107,7 @@ def parse_tags(spec: LanguageSpec, data: bytes) -> FileTags:
         tags.module_doc = clean_string(_text(first))
     else:
         tags.module_doc = _leading_file_comment(root, {d.start for d in tags.defs})
-    tags.refs.sort()
+    tags.refs = sorted(set(tags.refs))  # two patterns may capture the same identifier
     return tags
 
 
@@ -271,7 +271,8 @@ def _leading_file_comment(root: Node, def_starts: set[int]) -> str:
         return ""
     attached = first_code is not None and _end_row(blocks[-1][-1]) >= first_code.start_point.row - 1
     if attached and first_code is not None and "package" in first_code.type:
-        return clean_comments([_text(n) for n in blocks[-1]])
+        text = clean_comments([_text(n) for n in blocks[-1]])
+        return "" if is_license(text) else text
     if attached and first_code is not None and (
         first_code.start_byte in def_starts or "attribute" in first_code.type or "decorator" in first_code.type
     ):
