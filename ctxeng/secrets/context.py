@@ -1,0 +1,241 @@
+"""Rules that need context around the secret: private-key blocks, URL/curl/header credentials, assignments."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from ctxeng.secrets.rules import B64, Rule, Span, words
+from ctxeng.secrets.values import is_code, is_placeholder, looks_random, names_a_secret
+
+# ---------------------------------------------------------------------------------------------
+# Private keys: -----BEGIN ... PRIVATE KEY----- blocks, also as `+`-prefixed diff lines, inside
+# "...\n..." JSON strings and as concatenated string literals. Only the key material goes.
+
+MAX_KEY_CHARS = 16_384  # the largest PEM private key (RSA 16384 bits) is ~12.7 KB
+_PEM_END = re.compile(r"-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----")
+_PEM_NOISE = re.compile(r"\\[nr]|[\s\"'+,\-]|(?:Proc-Type|DEK-Info|Comment|Version):[^\n\\]{0,200}")
+_PEM_LINE = re.compile(
+    r"(?:\\r)?(?:\\n|\r?\n)[ \t+\-\"',]{0,8}(?:(?P<b>[A-Za-z0-9+/=]{16,200})|(?:Proc-Type|DEK-Info):[^\n\\]{0,200}|)"
+)
+_LEADING_NOISE = re.compile(r"(?:\\[nr]|[\s\"',]|(?<=\n)[+\-])*")
+
+
+def _trim(text: str, start: int, end: int) -> Span:
+    """Shrink [start, end) to the key material, leaving line breaks and quotes around it."""
+    start = _LEADING_NOISE.match(text, start, end).end()  # type: ignore[union-attr]
+    while end > start:
+        if text[end - 1] in " \t\r\n\"',":
+            end -= 1
+        elif end - 2 >= start and text[end - 2 : end] in ("\\n", "\\r"):
+            end -= 2
+        elif text[end - 1] in "+-" and end - 2 >= start and text[end - 2] in "\n":
+            end -= 1
+        else:
+            break
+    return start, end
+
+
+def _key_lines(text: str, pos: int) -> Span | None:
+    """Without an END marker (a cut diff, a truncated record): the run of base64 lines after BEGIN."""
+    first = last = -1
+    limit = min(len(text), pos + MAX_KEY_CHARS)
+    while pos < limit and (m := _PEM_LINE.match(text, pos, limit)):
+        if m.start("b") >= 0:
+            first = m.start("b") if first < 0 else first
+            last = m.end("b")
+        pos = m.end()
+    return (first, last) if first >= 0 else None
+
+
+def find_private_keys(begin: Any, text: str) -> Iterator[Span]:
+    """Spans of private-key material after each BEGIN marker found by the `begin` pattern."""
+    for m in begin.finditer(text):
+        body_start = m.end()
+        end = _PEM_END.search(text, body_start, body_start + MAX_KEY_CHARS)
+        if end:
+            rest = _PEM_NOISE.sub("", text[body_start : end.start()])
+            if len(rest) >= 16 and all(c in B64 for c in rest):
+                start, stop = _trim(text, body_start, end.start())
+                if stop > start:
+                    yield start, stop
+                continue
+        span = _key_lines(text, body_start)
+        if span:
+            yield span
+
+
+# ---------------------------------------------------------------------------------------------
+# Keyword assignments: `password = "..."`, `"api_key": "..."`, `--password=...`, `DB_SECRET=...`.
+
+#: Words that name a password, in the languages developers name variables in.
+PASSWORD_WORDS = (
+    "passwords?", "passwd", "pass_?phrase", "pwd", "passwort", "kennwort", "contrasena", "contrasenya",
+    "mot_de_passe", "mot-de-passe", "motdepasse", "senha", "parola", "wachtwoord", "losenord",
+    "adgangskode", "passord", "haslo", "salasana", "jelszo", "heslo", "sifre", "geslo", "lozinka",
+    r"[_\-.]pass",
+)  # fmt: skip
+PASSWORD_WORDS_INTL = (
+    "contraseña", "пароль", "парола", "lösenord", "hasło", "jelszó", "şifre", "密码", "密碼", "パスワード",
+    "비밀번호", "סיסמה",
+)  # fmt: skip
+#: Words that name other secrets; their values must also look random.
+SECRET_WORDS = (
+    r"api[_\-]?keys?", r"access[_\-]?keys?", r"secret[_\-]?keys?", r"private[_\-]?keys?", r"signing[_\-]?keys?",
+    r"encryption[_\-]?keys?", r"master[_\-]?keys?", r"auth[_\-]?keys?", "secrets?", "tokens?", "credentials?",
+    "clave",
+)  # fmt: skip
+_SECRET_FAMILY = re.compile(
+    r"secret|token|api|access|private|signing|encryption|master|auth|credential|clave"
+)
+
+
+def _variants(word: str) -> str:
+    # Python `re` folds case for ASCII only (the fallback engine runs with re.ASCII).
+    return "|".join(sorted({word, word.upper(), word.capitalize()}))
+
+
+ASSIGNMENT = (
+    r"(?P<kw>(?i:"
+    + "|".join(SECRET_WORDS + PASSWORD_WORDS)
+    + r")|"
+    + "|".join(_variants(w) for w in PASSWORD_WORDS_INTL)
+    + r"|[a-z0-9]Pass)"
+    r"(?P<tail>s|_?[0-9]{1,2})?(?P<q>[\"'\x60]?)\]?"
+    r"(?P<op>\s{0,4}(?::=|=>|==|!=|=|:\s{0,4}[A-Za-z_][A-Za-z0-9_.]{0,40}(?:\[[^\]\n]{0,80}\])?\s{0,4}=|:|,)\s{0,4}"
+    r"|[ \t]{1,4})"
+    r"(?:[rRbBuUfF]{0,2}(?:\"(?P<v1>(?:[^\"\\\n]|\\.){0,256})\"|'(?P<v2>(?:[^'\\\n]|\\.){0,256})'"
+    r"|\x60(?P<v3>[^\x60\n]{0,256})\x60)|(?P<u>[^\s\"'\x60,;&)\]}]{1,256}))"
+)
+_KEY_CHARS = frozenset("_-.$@")
+_ENV_KEY = re.compile(r"[A-Z][A-Z0-9_]*")
+_TO_SPACE = re.compile(r"[^\s\"'\x60]{1,256}")
+_NOT_SECRET_KEYS = frozenset({"PWD", "OLDPWD"})
+
+
+def _key_start(text: str, pos: int) -> int:
+    """Where the identifier ending in the keyword at `pos` starts (at most 64 characters back)."""
+    stop = max(0, pos - 64)
+    while pos > stop and (text[pos - 1].isalnum() or text[pos - 1] in _KEY_CHARS):
+        pos -= 1
+    return pos
+
+
+def find_assignments(pattern: Any, text: str, family: str) -> Iterator[Span]:
+    """Values assigned to keys naming a secret of `family` ("password" or "secret")."""
+    groups = pattern.groupindex
+    kw_g, tail_g, q_g, op_g, u_g = (groups[n] for n in ("kw", "tail", "q", "op", "u"))
+    quoted_groups = (groups["v1"], groups["v2"], groups["v3"])
+    for m in pattern.finditer(text):
+        kw = m.group(kw_g).lower()
+        if ("secret" if _SECRET_FAMILY.search(kw) else "password") != family:
+            continue
+        key_end = max(m.end(kw_g), m.end(tail_g))
+        key = text[_key_start(text, m.start(kw_g)) : key_end].lstrip(".$@")
+        op = m.group(op_g)
+        quoted = m.start(u_g) < 0
+        start, end = next(m.span(g) for g in (*quoted_groups, u_g) if m.start(g) >= 0)
+        flag = key.startswith("-")
+        env = not quoted and op == "=" and bool(_ENV_KEY.fullmatch(key))
+        if key.upper() in _NOT_SECRET_KEYS or not _operator_fits(op, m.group(q_g), quoted, flag):
+            continue
+        if not quoted and (env or flag):
+            end = _TO_SPACE.match(text, start).end()  # type: ignore[union-attr]
+        # After `,` or a bare space (`"password", "message"`), a quoted name is more likely a list item.
+        literal = env or flag or (quoted and op.strip() not in ("", ","))
+        if _accept(text[start:end], family, quoted, literal):
+            yield start, end
+
+
+def _operator_fits(op: str, key_quote: str, quoted: bool, flag: bool) -> bool:
+    core = op.strip()
+    if not core:  # `--password hunter2`, SQL `PASSWORD 'x'`; not prose like "password is"
+        return flag or quoted
+    if core == ",":  # ("DB_PASSWORD", "x"), define('DB_PASSWORD', 'x')
+        return bool(key_quote) and quoted
+    if core in ("==", "!="):
+        return quoted
+    return True
+
+
+def _accept(value: str, family: str, quoted: bool, literal: bool) -> bool:
+    """Whether an assigned value is a secret rather than code, a label or a placeholder."""
+    if is_placeholder(value, min_length=4) or names_a_secret(value):
+        return False
+    if quoted and any(c.isspace() for c in value):
+        return False  # a sentence: "Enter your password"
+    if not literal and is_code(value):
+        return False
+    if family == "password":
+        return True
+    return looks_random(value)
+
+
+def _password_finder(pattern: Any, text: str) -> Iterator[Span]:
+    return find_assignments(pattern, text, "password")
+
+
+def _secret_finder(pattern: Any, text: str) -> Iterator[Span]:
+    return find_assignments(pattern, text, "secret")
+
+
+def _url_password(text: str, start: int, end: int) -> bool:
+    value = text[start:end]
+    user_start = text.rfind("//", max(0, start - 200), start) + 2
+    if value.isdigit() and "." in text[user_start:start]:
+        return False  # host:port@... is not user:password@
+    return not is_placeholder(value, min_length=1)
+
+
+def _literal_credential(text: str, start: int, end: int) -> bool:
+    value = text[start:end]
+    return not (is_placeholder(value, min_length=1) or names_a_secret(value) or is_code(value))
+
+
+def _regex_finder(check: Any) -> Any:
+    def finder(pattern: Any, text: str) -> Iterator[Span]:
+        group = pattern.groupindex["s"]
+        for m in pattern.finditer(text):
+            start, end = m.span(group)
+            if check(text, start, end):
+                yield start, end
+
+    return finder
+
+
+_PASSWORD_PREFILTER = (
+    "(?i)" + "|".join(PASSWORD_WORDS[:-1]) + r"|_pass|-pass|\.pass",
+    "|".join(_variants(w) for w in PASSWORD_WORDS_INTL) + "|[a-z0-9]Pass",
+)
+
+CONTEXT_RULES: tuple[Rule, ...] = (
+    Rule(
+        "private-key", "PEM / OpenSSH / PGP private key block", words("private key"),
+        r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----", finder=find_private_keys,
+    ),
+    Rule(
+        "url-password", "password in a URL (scheme://user:password@host)", words("://"),
+        r"://(?P<u>[^\s:/?#@\"'<>\x60]{0,128}):(?P<s>[^\s/?#\"'<>\x60]{1,256})@", finder=_regex_finder(_url_password),
+    ),
+    Rule(
+        "curl-basic-auth", "curl -u user:password", words("curl"),
+        r"\bcurl\b[^\n]{0,400}?\s(?:-u|--user)(?:\s{1,4}|=)?[\"']?[^\s:\"']{1,128}:(?P<s>[^\s\"']{1,256})",
+        finder=_regex_finder(_literal_credential),
+    ),
+    Rule(
+        "authorization-header", "HTTP Authorization header with a literal Basic/Bearer credential",
+        words("authorization"),
+        r"(?i:authorization)[\"']?\s{0,4}[:=,]\s{0,4}[\"']?(?i:basic|bearer|token)\s{1,4}"
+        r"(?P<s>[A-Za-z0-9+/=._~\-]{8,})", finder=_regex_finder(_literal_credential),
+    ),
+    Rule(
+        "password-assignment", "a literal assigned to a password-like name (multilingual)",
+        _PASSWORD_PREFILTER, ASSIGNMENT, finder=_password_finder,
+    ),
+    Rule(
+        "secret-assignment", "a random-looking literal assigned to a secret/token/api_key name",
+        (r"(?i)secret|token|credential|clave|(?:api|access|private|signing|encryption|master|auth)[_\-]?key",),
+        ASSIGNMENT, finder=_secret_finder,
+    ),
+)  # fmt: skip

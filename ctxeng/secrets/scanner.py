@@ -1,0 +1,157 @@
+"""Find secrets in a text: prefilter all rules in one pass, run the few that can match, merge spans."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from ctxeng.errors import CtxengError
+from ctxeng.secrets.engine import Engine, default_engine, sanitize
+from ctxeng.secrets.rules import Rule, Span, all_rules
+
+PLACEHOLDER = "[REDACTED:{rule}]"
+MIN_SECRET_TEXT = 6  # the shortest text any rule can match: "://:p@"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Finding:
+    """Where a secret is: `text[start:end]`, on 1-based `line`, found by `rule`. Never the value."""
+
+    start: int
+    end: int
+    rule: str
+    line: int
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    rule: Rule
+    order: int
+    pattern: Any
+    groups: tuple[int, ...]  # indexes of the groups named s, s2, ... (the secret)
+
+
+class Scanner:
+    """The rule set compiled for one engine, with the user's allow-list.
+
+    `allow` holds Python regexes; a finding whose value matches one (`re.search`) is dropped.
+    """
+
+    def __init__(
+        self, allow: Sequence[str] = (), engine: Engine | None = None, rules: Iterable[Rule] | None = None
+    ):
+        self.engine = engine or default_engine()
+        self.allow = _compile_allow(allow)
+        self._rules: list[_Compiled] = []
+        prefilters: list[str] = []
+        self._owner: list[int] = []  # prefilter index -> rule index
+        for order, rule in enumerate(rules if rules is not None else all_rules()):
+            pattern = self.engine.compile(rule.pattern)
+            names = sorted(
+                (n for n in pattern.groupindex if re.fullmatch(r"s[0-9]*", n)), key=lambda n: (len(n), n)
+            )
+            self._rules.append(_Compiled(rule, order, pattern, tuple(pattern.groupindex[n] for n in names)))
+            for pre in rule.prefilter:
+                prefilters.append(pre)
+                self._owner.append(order)
+        self._prefilter = self.engine.prefilter(prefilters)
+
+    def candidates(self, text: str) -> list[int]:
+        """Indexes of the rules whose prefilter matches somewhere in `text`."""
+        return sorted({self._owner[i] for i in self._prefilter(text)})
+
+    def find(self, text: str) -> list[Finding]:
+        """Non-overlapping findings in `text`, by position.
+
+        Overlapping spans are merged; the merged finding is named after the rule of the span
+        that starts first (ties: the longer span, then the rule listed first).
+        """
+        if len(text) < MIN_SECRET_TEXT:
+            return []
+        text = sanitize(text)
+        spans: list[tuple[int, int, int]] = []
+        for index in self.candidates(text):
+            compiled = self._rules[index]
+            for start, end in self._spans(compiled, text):
+                if end > start and not self._allowed(text[start:end]):
+                    spans.append((start, -end, compiled.order))
+        return _merge(text, spans, self._rules)
+
+    def redact(self, text: str) -> tuple[str, list[Finding]]:
+        """`text` with each finding replaced by `[REDACTED:<rule>]`, and the findings."""
+        findings = self.find(text)
+        if not findings:
+            return text, findings
+        parts: list[str] = []
+        pos = 0
+        for f in findings:
+            parts += (text[pos : f.start], PLACEHOLDER.format(rule=f.rule))
+            pos = f.end
+        parts.append(text[pos:])
+        return "".join(parts), findings
+
+    def _spans(self, compiled: _Compiled, text: str) -> Iterator[Span]:
+        rule = compiled.rule
+        if rule.finder is not None:
+            yield from rule.finder(compiled.pattern, text)
+            return
+        for m in compiled.pattern.finditer(text):
+            start, end = _secret_span(m, compiled.groups)
+            if rule.check is None or rule.check(text, start, end):
+                yield start, end
+
+    def _allowed(self, value: str) -> bool:
+        return any(pattern.search(value) for pattern in self.allow)
+
+
+def _secret_span(match: Any, groups: tuple[int, ...]) -> Span:
+    for group in groups:
+        start, end = match.span(group)
+        if start >= 0:
+            return start, end
+    start, end = match.span()
+    return start, end
+
+
+def _merge(text: str, spans: list[tuple[int, int, int]], rules: list[_Compiled]) -> list[Finding]:
+    spans.sort()
+    merged: list[list[int]] = []  # [start, end, order]
+    for start, neg_end, order in spans:
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], -neg_end)
+        else:
+            merged.append([start, -neg_end, order])
+    findings = []
+    line, pos = 1, 0
+    for start, end, order in merged:
+        line += text.count("\n", pos, start)
+        pos = start
+        findings.append(Finding(start, end, rules[order].rule.id, line))
+    return findings
+
+
+def _compile_allow(allow: Sequence[str]) -> list[re.Pattern[str]]:
+    compiled = []
+    for pattern in allow:
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as exc:
+            raise CtxengError(
+                f"secrets.allow: invalid regular expression {pattern!r}: {exc}",
+                hint="each entry of [secrets] allow is a Python regex matched against a secret's value",
+            ) from None
+    return compiled
+
+
+@lru_cache(maxsize=1)
+def default_scanner() -> Scanner:
+    """The built-in rules on the default engine, without an allow-list (compiled once)."""
+    return Scanner()
+
+
+def find_secrets(text: str) -> list[Finding]:
+    """Every secret in `text` (built-in rules, no allow-list), by position; never the values."""
+    return default_scanner().find(text)
