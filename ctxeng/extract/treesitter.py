@@ -4,8 +4,9 @@ Capture names (see extractors/README.md): `@definition.<kind>` + `@name` (+ opti
 `@body`, `@receiver`, `@public`, `@private`), `@scope` + `@name` (a container such as a Rust
 `impl` that names its members but is no definition itself), `@reference.<kind>` (+ `@name`),
 `@reference.import`, `@export`, `@binding`, `@visibility.public` / `@visibility.private`
-(section markers such as C++ `private:` or a Ruby bare `private`). Captures starting with `_`
-are helpers for predicates and are ignored.
+(section markers such as C++ `private:` or a Ruby bare `private`), `@ignore` (a name node that
+is no definition, e.g. the tag of a typedef'd C struct). Captures starting with `_` are helpers
+for predicates and are ignored.
 """
 
 from __future__ import annotations
@@ -93,12 +94,14 @@ def parse_tags(spec: LanguageSpec, data: bytes) -> FileTags:
     markers: dict[int, list[tuple[int, str]]] = {}
     found: dict[tuple[int, int], RawDef] = {}
     module_docs: list[Node] = []
+    ignored: set[tuple[int, int]] = set()
     for pattern, caps in QueryCursor(query).matches(root):
+        for node in caps.get("ignore", ()):
+            ignored.add((node.start_byte, node.end_byte))
         _collect(pattern, caps, data, tags, markers, found, module_docs)
     for marks in markers.values():
         marks.sort()
-    for raw in found.values():
-        tags.defs.append(raw)
+    tags.defs = [raw for key, raw in found.items() if key not in ignored]
     tags.defs.sort(key=lambda d: (d.start, -d.end, d.pattern, d.name))
     if markers:
         _apply_markers(tags.defs, markers)
