@@ -245,3 +245,30 @@ def test_empty_and_huge_inputs() -> None:
     huge = "# Glossary\n\n" + "- **Term**: " + "word " * 200_000 + "\n" + "A *thing* is " * 50_000 + "\n"
     terms = by_term(build_glossary(docs("docs/glossary.md", huge)))
     assert len(terms["Term"].text) <= 400
+
+
+def test_concepts_chapters_are_weaker_than_glossaries() -> None:
+    text = (
+        "# TLS concepts\n\n- **Handshake**: the opening exchange of a TLS session.\n- `in`: is the signed certificate\n\n"
+        "## Session tickets\n\nThe server encrypts the session state. It sends it to the client.\n\n"
+        "- `socket`: the server socket instance, equivalent to this.\n- Returns: an object or null.\n"
+    )
+    terms = by_term(build_glossary(docs("docs/api/tls.md", text)))
+    assert sorted(terms) == ["Handshake", "Session tickets"]
+    assert terms["Session tickets"].text == "The server encrypts the session state. It sends it to the client."
+
+
+def test_item_parsing_edge_cases() -> None:
+    text = (
+        "# Glossary\n\n"
+        "- ABI: [Application Binary Interface][] - the interface between two binary modules.\n"
+        "- MDN means [Mozilla Developer Network](https://developer.mozilla.org) and it is a website.\n"
+        "- [DHE][]: an ephemeral Diffie-Hellman key agreement.\n"
+        "- Type: {string}\n"
+        "- Returns: the value.\n"
+    )
+    terms = by_term(build_glossary(docs("docs/glossary.md", text)))
+    assert {name: rec.text for name, rec in terms.items()} == {
+        "ABI": "Application Binary Interface - the interface between two binary modules.",
+        "DHE": "an ephemeral Diffie-Hellman key agreement.",
+    }

@@ -23,7 +23,14 @@ from ctxeng.records import Record, record_id, sort_key
 MAX_CODE_TERMS = 200
 MAX_MEANING_CHARS = 400
 MAX_ALSO = 5
-GLOSSARY_TITLE = re.compile(r"\b(?:glossary|terminology|definitions|concepts|vocabulary)\b", re.IGNORECASE)
+GLOSSARY_TITLE = re.compile(
+    r"\b(glossary|terminology|definitions|vocabulary|(?:key|common|important) terms|concepts)\b", re.IGNORECASE
+)
+# Words that head a parameter list or a note, not a term of the domain.
+STRUCTURAL_TERMS = frozenset(
+    "returns return type default example examples note notes usage see also parameters arguments options"
+    " since deprecated warning value values todo".split()
+)
 CODE_KINDS = frozenset({"class", "interface", "type", "struct", "enum", "trait", "protocol", "record", "union"})
 GENERIC_NAMES = frozenset(
     "error exception warning base config configuration settings options mixin helper helpers util utils"
@@ -70,37 +77,52 @@ def build_glossary(records: list[Record]) -> list[Record]:
 # --- explicit glossaries ---------------------------------------------------------------------------
 
 _BULLET = r"(?:[-*+]|\d{1,3}[.)])[ \t]+"
-_SEPARATOR = r"[ \t]*(?::|—|–|[ \t]-[ \t])[ \t]*"
+_BULLET_START = re.compile(_BULLET)
+_SEPARATOR = r"[ \t]*(?::(?!//)|—|–|[ \t]-[ \t])[ \t]*"  # not the colon of a URL
 _ITEM_PATTERNS = (
     re.compile(rf"(?:{_BULLET})?(?:\*\*|__)(?P<term>[^*_\n]+?):(?:\*\*|__)[ \t]*(?P<meaning>.+)$"),
     re.compile(rf"(?:{_BULLET})?(?:\*\*|__)(?P<term>[^*_\n]+?)(?:\*\*|__){_SEPARATOR}(?P<meaning>.+)$"),
     re.compile(rf"{_BULLET}(?P<term>`[^`\n]+`|\*[^*\n]+\*|_[^_\n]+_){_SEPARATOR}(?P<meaning>.+)$"),
-    re.compile(rf"{_BULLET}(?P<term>[^:—–*`\n]{{1,60}}?){_SEPARATOR}(?P<meaning>.+)$"),
+    re.compile(rf"{_BULLET}(?P<term>\[[^\]\n]+\](?:\[[^\]\n]*\]|\([^)\n]*\))){_SEPARATOR}(?P<meaning>.+)$"),
+    re.compile(rf"{_BULLET}(?P<term>[^:—–*`\[\]\n]{{1,60}}?){_SEPARATOR}(?P<meaning>.+)$"),
 )
 _DEFINITION = re.compile(r"[ \t]{0,3}:[ \t]+(?P<meaning>\S.*)$")  # "Term\n: meaning" definition lists
 _TABLE_DELIMITER = re.compile(r"\|?[ \t]*:?-{2,}:?[ \t]*(?:\|[ \t]*:?-{2,}:?[ \t]*)+\|?[ \t]*$")
 _RST_GLOSSARY = re.compile(r"([ \t]*)\.\.[ \t]+glossary::[ \t]*$")
 
 
+def glossary_title(title: str) -> str:
+    """"strong" for a Glossary/Terminology/Definitions/Vocabulary heading, "weak" for Concepts, else ""."""
+    match = GLOSSARY_TITLE.search(title) if len(title.split()) <= 4 else None
+    if not match:
+        return ""
+    return "weak" if match.group(1).lower() == "concepts" else "strong"
+
+
 def _explicit_terms(docs: list[Record]) -> Iterator[_Term]:
     for rec in docs:
         titles = rec.name.split(" > ")
         lines = rec.text.split("\n")
-        items = list(_rst_glossary(lines))
-        own = bool(GLOSSARY_TITLE.search(titles[-1]))
-        under = any(GLOSSARY_TITLE.search(t) for t in titles[:-1])
-        if own or under:
-            items += _items(lines, rst=rec.meta.get("format") == "rst")
+        items = list(_rst_glossary(lines)) if ".. glossary::" in rec.text else []
+        own = glossary_title(titles[-1])
+        above = {glossary_title(t) for t in titles[:-1]}
+        # A "Concepts" chapter holds prose and parameter lists too: there only bold terms count, and
+        # its subsections only as one term each.
+        if own or "strong" in above:
+            items += _items(lines, rst=rec.meta.get("format") == "rst", bold_only=own == "weak")
         for term, meaning, first, last in items:
             yield _Term(term, meaning, "glossary", rec, _line(rec, first), _line(rec, last))
-        if under and not own and not items:  # a glossary with one subsection per term
-            term, meaning = _clean_term(titles[-1]), _meaning(rec.text)
+        if not own and above - {""} and not items:  # a glossary with one subsection per term
+            term, meaning = _clean_term(titles[-1]), _meaning(_first_prose(lines))
             if term and meaning:
                 yield _Term(term, meaning, "glossary", rec, rec.start_line, rec.end_line)
 
 
-def _items(lines: list[str], rst: bool) -> list[tuple[str, str, int, int]]:
-    """Definition items in a glossary section's lines: (term, meaning, first index, last index)."""
+def _items(lines: list[str], rst: bool, bold_only: bool = False) -> list[tuple[str, str, int, int]]:
+    """Definition items in a glossary section's lines: (term, meaning, first index, last index).
+
+    With `bold_only`, list items count only when their term is bold (definition lists and tables always do).
+    """
     out: list[tuple[str, str, int, int]] = []
     item: _OpenItem | None = None
     fence = in_table = False
@@ -124,7 +146,7 @@ def _items(lines: list[str], rst: bool) -> list[tuple[str, str, int, int]]:
             item = None
             _table_row(text, nxt, index, out)
             continue
-        matched = _match_item(text)
+        matched = _match_item(text, bold_only)
         if matched:
             _close(item, out)
             item = _OpenItem(matched[0], index, index, [matched[1]])
@@ -132,7 +154,7 @@ def _items(lines: list[str], rst: bool) -> list[tuple[str, str, int, int]]:
             _close(item, out)
             term = text.split(" : ")[0] if rst else text  # an RST term may carry " : classifier"
             item = _OpenItem(term, index, index)  # a definition-list term; its meaning follows
-        elif item is not None and not re.match(_BULLET, text):
+        elif item is not None and not _BULLET_START.match(text):
             item.parts.append(text)  # a wrapped line of the open item
             item.last = index
         else:
@@ -161,8 +183,8 @@ def _table_row(text: str, nxt: str, index: int, out: list[tuple[str, str, int, i
             out.append((term, meaning, index, index))
 
 
-def _match_item(text: str) -> tuple[str, str] | None:
-    for pattern in _ITEM_PATTERNS:
+def _match_item(text: str, bold_only: bool = False) -> tuple[str, str] | None:
+    for pattern in _ITEM_PATTERNS[:2] if bold_only else _ITEM_PATTERNS:
         match = pattern.match(text)
         if match and match.group("meaning").strip():
             return match.group("term").strip().rstrip(":").strip(), match.group("meaning")
@@ -220,11 +242,16 @@ _PROSE = re.compile(
 )
 
 
+_PROSE_HINT = re.compile(
+    r"[*_][^*_\n]{1,60}[*_]{1,2}[ \t]+(?:is|are|means|refers[ \t]+to|denotes|represents|stands[ \t]+for)[ \t]"
+)
+
+
 def _prose_terms(docs: list[Record]) -> Iterator[_Term]:
     for rec in docs:
-        if rec.meta.get("doc_kind") == "changelog":
-            continue
-        kind = "glossary" if GLOSSARY_TITLE.search(rec.name) else "doc"
+        if rec.meta.get("doc_kind") == "changelog" or not _PROSE_HINT.search(rec.text):
+            continue  # one pass in C rules out most sections before any per-paragraph work
+        kind = "glossary" if any(glossary_title(t) for t in rec.name.split(" > ")) else "doc"
         for text, offsets, first in _paragraphs(rec.text.split("\n")):
             for match in _PROSE.finditer(text):
                 if match.group("mark") in ("*", "_") and not match.group("lead"):
@@ -233,6 +260,14 @@ def _prose_terms(docs: list[Record]) -> Iterator[_Term]:
                 if term and meaning:
                     row = first + bisect.bisect_right(offsets, match.start("term")) - 1
                     yield _Term(term, meaning, kind, rec, _line(rec, row), _line(rec, row))
+
+
+def _first_prose(lines: list[str]) -> str:
+    """The first paragraph that is prose: not a list item, quote, table, directive or code."""
+    for text, _, _ in _paragraphs(lines):
+        if not re.match(rf"{_BULLET}|[>|:]|\.\.", text):
+            return text
+    return ""
 
 
 def _paragraphs(lines: list[str]) -> Iterator[tuple[str, list[int], int]]:
@@ -245,7 +280,7 @@ def _paragraphs(lines: list[str]) -> Iterator[tuple[str, list[int], int]]:
         text = line.strip()
         if text.startswith(("```", "~~~")):
             fence = not fence
-        starts_item = re.match(_BULLET, text) is not None
+        starts_item = _BULLET_START.match(text) is not None
         if parts and (fence or not text or starts_item or text.startswith(("```", "~~~"))):
             yield " ".join(parts), offsets, first
             parts, offsets = [], []
@@ -271,6 +306,8 @@ def _code_terms(records: list[Record], docs: list[Record], defined: set[str]) ->
         if r.kind == "symbol" and r.meta.get("kind") in CODE_KINDS and _public(r) and str(r.meta.get("doc") or "").strip()
         and not is_generic(r.name) and not _TEST_PATH.search(r.path)
     ]  # fmt: skip
+    if not symbols:
+        return []
     names = {r.name for r in symbols}
     referencing: dict[str, set[str]] = {}
     for rec in records:
@@ -351,7 +388,7 @@ def _describers(records: Iterable[Record]) -> dict[str, set[str]]:
 
 # --- text helpers ----------------------------------------------------------------------------------
 
-_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
+_LINK = re.compile(r"!?\[([^\]\n]*)\](?:\([^)\n]*\)|\[[^\]\n]*\])")  # inline and reference links
 _ROLE = re.compile(r":[\w:+-]+:`([^`<\n]*?)(?:\s*<[^>\n]*>)?`")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|(?<![\w])_)(?=\S)([^*\n]*?\S)\1(?![\w])")
 _SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*\s+(?=[A-Z0-9`\"'(\[])")
@@ -365,7 +402,10 @@ def plain(text: str) -> str:
 
 
 def _meaning(text: str, sentences: int = 2) -> str:
-    """The first sentence of `text` in plain form (and the second when the first is short), ≤ MAX_MEANING_CHARS."""
+    """The first sentence of `text` in plain form (the second too when the first is short), ≤ MAX_MEANING_CHARS.
+
+    "" when that is under two words.
+    """
     text = plain(text[: MAX_MEANING_CHARS * 8])  # plenty for two sentences; keeps huge paragraphs cheap
     ends = [
         m.end() for m in _SENTENCE_END.finditer(text)
@@ -377,7 +417,7 @@ def _meaning(text: str, sentences: int = 2) -> str:
         out = text[: ends[1]].strip()
     if len(out) > MAX_MEANING_CHARS:
         out = out[: MAX_MEANING_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;: ") + "…"
-    return out
+    return out if len(out.split()) >= 2 else ""  # one word ("{string}", "Stable.") explains nothing
 
 
 def _clean_term(raw: str) -> str:
@@ -386,6 +426,8 @@ def _clean_term(raw: str) -> str:
     if not term or len(term) > 60 or len(term.split()) > 6 or not re.search(r"[^\W\d_]", term):
         return ""
     if term.endswith((".", "?", "!")) or term.lower().startswith(("how ", "why ", "what ", "when ", "where ")):
+        return ""
+    if term.lower() in STRUCTURAL_TERMS:
         return ""
     return term
 
