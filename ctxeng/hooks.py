@@ -33,6 +33,17 @@ class HookTimeout(Exception):
     """Raised inside a handler when its deadline passes."""
 
 
+def read_stdin() -> str:
+    """All of stdin as text, never raising: bytes that are not UTF-8 become U+FFFD, no stdin is ""."""
+    import sys
+
+    stream = getattr(sys.stdin, "buffer", None)
+    try:
+        return stream.read().decode("utf-8", "replace") if stream is not None and not sys.stdin.isatty() else ""
+    except (OSError, ValueError):
+        return ""
+
+
 def parse_event(stdin_text: str) -> dict[str, Any]:
     """The hook's input object; {} for empty or invalid JSON (the handlers then use the environment)."""
     try:

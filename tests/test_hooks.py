@@ -181,3 +181,13 @@ def test_hooks_import_nothing_heavy(sample_repo: GitRepo) -> None:
     proc = subprocess.run([sys.executable, "-c", code], input=session_event(sample_repo.path), cwd=sample_repo.path,
                           capture_output=True, text=True, check=True)  # fmt: skip
     assert json.loads(proc.stderr.strip().splitlines()[-1]) == []
+
+
+@needs_context_command
+def test_stdin_that_is_not_utf8_still_gives_valid_output(sample_repo: GitRepo) -> None:
+    payload = b'{"cwd": "' + str(sample_repo.path).encode() + b'", "prompt": "caf\xe9 store"}'
+    env = {**os.environ, "PATH": f"{BIN}:/usr/bin:/bin", "PYTHONIOENCODING": "utf-8:strict"}
+    for command, event in ((_command("SessionStart"), "SessionStart"), (_command("UserPromptSubmit"), "UserPromptSubmit")):
+        raw = subprocess.run(["sh", "-c", command], input=payload, cwd=sample_repo.path, env=env, capture_output=True)
+        proc = subprocess.CompletedProcess(raw.args, raw.returncode, raw.stdout.decode(), raw.stderr.decode())
+        context_of(proc, event)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
@@ -15,9 +14,9 @@ import click
 def status(path: str, as_json: bool, hook: bool) -> None:
     """Show how far the outputs of the repository at PATH (default: .) lag behind HEAD and the work tree."""
     if hook:
-        from ctxeng.hooks import session_start_hook
+        from ctxeng.hooks import read_stdin, session_start_hook
 
-        click.echo(session_start_hook(sys.stdin.read() if not sys.stdin.isatty() else ""))
+        click.echo(session_start_hook(read_stdin()))
         return
     from ctxeng.config import load_config
     from ctxeng.repo import open_repo
