@@ -19,9 +19,9 @@ import click
 def context(prompt: str, budget: int, fmt: str, root: str, hook: bool) -> None:
     """Print the context most relevant to PROMPT (read from stdin when PROMPT is "-" or omitted)."""
     if hook:
-        from ctxeng.hooks import prompt_hook
+        from ctxeng.hooks import prompt_hook, read_stdin
 
-        click.echo(prompt_hook(sys.stdin.read()), nl=False)
+        click.echo(prompt_hook(read_stdin()), nl=False)
         return
     from pathlib import Path
 
