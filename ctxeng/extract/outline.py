@@ -93,7 +93,11 @@ def _nest(raws: list[RawDef]) -> list[Definition]:
 
 def _drop_declarations(items: list[Definition]) -> list[RawDef]:
     """The definitions minus body-less declarations (C prototypes, TS overloads) that the file also
-    defines with a body; such a declaration's doc moves to the definition when that has none."""
+    defines with a body in the same place; the definition takes the declaration's doc if it has none.
+
+    A declaration in another place (a C++ member declared in its class, defined outside) stays:
+    it is part of its class's outline.
+    """
     with_body: dict[tuple[str, str], Definition] = {}
     for item in items:
         if item.raw.body >= 0:
@@ -104,7 +108,8 @@ def _drop_declarations(items: list[Definition]) -> list[RawDef]:
         if full is not None:
             if not full.raw.doc and item.raw.doc:
                 full.raw.doc = item.raw.doc
-            continue
+            if full.parent_index == item.parent_index:
+                continue
         kept.append(item.raw)
     return kept
 

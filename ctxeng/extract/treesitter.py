@@ -164,11 +164,11 @@ def _collect(
 
 
 def _definition(pattern: int, kind: str, node: Node, name_node: Node, caps: dict[str, Any], data: bytes) -> RawDef:
-    parts = [_TEMPLATE_ARGS.sub("", p).strip().strip(_QUOTES) for p in _text(name_node).split("::")]
+    parts = [p.strip().strip(_QUOTES) for p in _strip_type_args(_text(name_node)).split("::")]
     parts = [p for p in parts if p] or [_text(name_node)]
     qualifier = tuple(parts[:-1])
     if caps.get("receiver"):
-        qualifier = tuple(_TEMPLATE_ARGS.sub("", _text(caps["receiver"][0])).strip("*& ").split("::")) + qualifier
+        qualifier = tuple(_strip_type_args(_text(caps["receiver"][0])).strip("*& ").split("::")) + qualifier
     body = caps["body"][0] if caps.get("body") else _find_body(node)
     docs = caps.get("doc") or []
     lead_line = node.start_point.row + 1
@@ -188,6 +188,16 @@ def _definition(pattern: int, kind: str, node: Node, name_node: Node, caps: dict
         doc=doc, explicit=explicit, marker="", pattern=pattern, name_key=(name_node.start_byte, name_node.end_byte),
         container=node.parent.id if node.parent is not None else -1,
     )  # fmt: skip
+
+
+def _strip_type_args(name: str) -> str:
+    """`Store<std::vector<T>>::put` → `Store::put` (generic arguments removed, innermost first)."""
+    for _ in range(8):
+        stripped = _TEMPLATE_ARGS.sub("", name)
+        if stripped == name:
+            break
+        name = stripped
+    return name
 
 
 def _find_body(node: Node) -> Node | None:
