@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -30,6 +31,9 @@ needs_refresh = pytest.mark.skipif(
 )
 
 LEGACY = "#!/bin/sh\n# the user's own hook\necho legacy-ran >> legacy.log\n"
+ROOT = Path(__file__).resolve().parents[1]
+# Read before the autouse fixture points HOME at a temporary folder: pre-commit's pip may reuse its cache.
+PIP_CACHE = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
 
 
 def _hooks(repo: GitRepo) -> Path:
@@ -226,3 +230,36 @@ def test_commit_a_and_commit_path_see_exactly_the_staged_content(git_repo: GitRe
     blobs = _recorded_blobs(repo)
     assert blobs["app.py"] == repo.git("rev-parse", "HEAD:app.py").strip()
     assert blobs["lib.py"] == repo.git("rev-parse", "HEAD:lib.py").strip()  # the committed A = 1, not A = 2
+
+
+@needs_refresh
+def test_a_file_checkout_skips_the_refresh_and_a_branch_checkout_runs_it(git_repo: GitRepo) -> None:
+    repo = _seeded(git_repo)
+    install_git_hook(repo.path, ["post-checkout"])
+    repo.write("app.py", "changed = True\n")
+    repo.git("checkout", "--", "app.py")
+    assert not (repo.path / ".ctxeng" / "manifest.json").exists()
+    repo.git("checkout", "-q", "-b", "feature")
+    assert (repo.path / ".ctxeng" / "manifest.json").exists()
+
+
+@needs_refresh
+def test_pre_commit_try_repo_runs_the_hook_from_pre_commit_hooks_yaml(sample_repo: GitRepo, tmp_path: Path) -> None:
+    # A hook repository holding this checkout's package (try-repo clones it and pip-installs it into its own venv).
+    hook_repo = GitRepo(tmp_path / "ctxeng-hooks")
+    for name in ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml"):
+        shutil.copy(ROOT / name, hook_repo.path / name)
+    for name in ("ctxeng", "extractors", "recipes"):
+        shutil.copytree(ROOT / name, hook_repo.path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    hook_repo.commit("ctxeng as a pre-commit hook repository")
+    sample_repo.write("kvstore/cli.py", sample_repo.path.joinpath("kvstore/cli.py").read_text() + "\nVERBOSE = False\n")
+    sample_repo.git("add", "kvstore/cli.py")
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"), "PIP_CACHE_DIR": PIP_CACHE}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo.path), "ctxeng-refresh", "--verbose"],
+        cwd=sample_repo.path, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "ctxeng refresh (context from the staged content)" in proc.stdout and "Passed" in proc.stdout
+    blob = sample_repo.git("rev-parse", ":kvstore/cli.py").strip()
+    assert _recorded_blobs(sample_repo)["kvstore/cli.py"] == blob
