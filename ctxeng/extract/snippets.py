@@ -26,7 +26,12 @@ def signature(data: bytes, raw: RawDef) -> str:
     Without a body: the first line, continued while parentheses stay open (at most 6 lines).
     """
     if raw.body > raw.start:
-        head = _decode(data[raw.start : raw.body])
+        pieces, pos = [], raw.start
+        for start, end in raw.gaps:
+            pieces.append(data[pos:start])
+            pos = end
+        pieces.append(data[pos : raw.body])
+        head = _decode(b"".join(pieces))
     else:
         lines = _decode(data[raw.start : raw.end]).split("\n")
         taken: list[str] = []

@@ -46,6 +46,7 @@ class RawDef:
     pattern: int  # index of the query pattern that found it; lower wins on duplicates
     name_key: tuple[int, int]  # byte range of the name node: one definition per name node
     container: int  # id of the node's parent in the tree, to find its visibility section
+    gaps: tuple[tuple[int, int], ...] = ()  # byte ranges of comments between its start and its body
 
 
 @dataclass
@@ -164,7 +165,8 @@ def _collect(
 
 
 def _definition(pattern: int, kind: str, node: Node, name_node: Node, caps: dict[str, Any], data: bytes) -> RawDef:
-    parts = [p.strip().strip(_QUOTES) for p in _strip_type_args(_text(name_node)).split("::")]
+    # `A::B::name` is qualified by `A.B`; quotes (TS `module "x"`) and Ruby's `:symbol` colon go.
+    parts = [p.strip().strip(_QUOTES).lstrip(":") for p in _strip_type_args(_text(name_node)).split("::")]
     parts = [p for p in parts if p] or [_text(name_node)]
     qualifier = tuple(parts[:-1])
     if caps.get("receiver"):
@@ -187,7 +189,19 @@ def _definition(pattern: int, kind: str, node: Node, name_node: Node, caps: dict
         line_start=node.start_byte - node.start_point.column, body=body.start_byte if body is not None else -1,
         doc=doc, explicit=explicit, marker="", pattern=pattern, name_key=(name_node.start_byte, name_node.end_byte),
         container=node.parent.id if node.parent is not None else -1,
+        gaps=_comment_gaps(node, body.start_byte) if body is not None else (),
     )  # fmt: skip
+
+
+def _comment_gaps(node: Node, body_start: int) -> tuple[tuple[int, int], ...]:
+    """Comments among the definition's own children before its body (Ruby `module M # note`)."""
+    gaps = []
+    for child in node.children:
+        if child.start_byte >= body_start:
+            break
+        if "comment" in child.type:
+            gaps.append((child.start_byte, child.end_byte))
+    return tuple(gaps)
 
 
 def _strip_type_args(name: str) -> str:
