@@ -41,6 +41,8 @@ def _own(rule: str, item: Definition, parent: Definition | None, exports: set[st
     if rule == "capitalised":
         return "public" if name[:1].isupper() else "private"
     if rule == "modifier":
+        if item.kind == "namespace":
+            return "public"  # a namespace only groups names; its members decide for themselves
         if parent is not None and (parent.kind in _INTERFACE_KINDS or (parent.is_scope and parent.raw.explicit)):
             return "public"
         return "private"
