@@ -107,6 +107,13 @@ def test_html_comments_badges_raw_html_and_link_definitions_are_dropped() -> Non
     )
 
 
+def test_titles_lose_badges_and_keep_link_text() -> None:
+    badges = " ".join(f"[![b{n}](https://ci.example/{n}/badge.svg)](https://ci.example/{n})" for n in range(6))
+    text = f"# rustfmt {badges}\n\nA formatter.\n\n## [1.2.0](https://x.example/compare/1.1...1.2) (2024-01-01)\n\n- fix\n"
+    assert _outline(text) == [("rustfmt", 1, "A formatter."), ("rustfmt > 1.2.0 (2024-01-01)", 2, "- fix")]
+    assert _outline("# [![logo](logo.png)](https://x.example)\n\nText.\n") == [("", 0, "Text.")]
+
+
 def test_nested_headings_give_heading_paths_and_spans() -> None:
     text = "# A\na\n## B\nb\n#### D\nd\n## C\nc\n# E\ne\n### F\nf\n"
     sections = split_sections(text, "markdown")
@@ -369,7 +376,9 @@ def test_deep_nesting_and_huge_lines_do_not_recurse_or_blow_up() -> None:
         [section] = split_sections(one_line, fmt)
         assert len(section.text) == len(one_line.rstrip())
     # pathological lines for the comment, heading, badge and HTML scanners
-    for line in ("<!--" * 250_000, "# " + " " * 1_000_000 + "x", "[![" * 300_000, "<div" + " a" * 500_000):
+    hostile = ("<!--" * 250_000, "# " + " " * 1_000_000 + "x", "[![" * 300_000, "<div" + " a" * 500_000,
+               "# " + "[" * 1_000_000, "# " + "![a](" * 200_000, "# " + "[a](" * 250_000, "# " + "<" * 1_000_000)
+    for line in hostile:
         sections = split_sections(line + "\nend\n", "markdown")
         assert sections is not None
     [record] = extract_doc_file("README.md", one_line, "c" * 40, 1, DocsConfig())

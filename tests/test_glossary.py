@@ -238,6 +238,11 @@ def test_meaning_is_one_or_two_plain_sentences_capped() -> None:
     assert terms["Short"].text == "a short one. It has a second sentence."
     assert terms["Abbrev"].text == "used by tools, e.g. the CLI. Second."
     assert plain(":term:`keydir <Keydir>` and ``code`` and __bold__") == "`keydir` and `code` and bold"
+    assert plain("**b** *i* _u_ snake_case_name a*b ** x ** [ref][] [link](https://x.example)") == (
+        "b i u snake_case_name a*b ** x ** ref link"
+    )
+    for hostile in ("_a " * 300_000, "*a " * 300_000, "[" * 1_000_000, "](" * 500_000):
+        assert len(plain(hostile)) <= len(hostile)  # linear: a quadratic scan would not finish
 
 
 def test_empty_and_huge_inputs() -> None:

@@ -388,9 +388,13 @@ def _describers(records: Iterable[Record]) -> dict[str, set[str]]:
 
 # --- text helpers ----------------------------------------------------------------------------------
 
-_LINK = re.compile(r"!?\[([^\]\n]*)\](?:\([^)\n]*\)|\[[^\]\n]*\])")  # inline and reference links
+_LINK = re.compile(r"!?\[([^\[\]\n]*)\](?:\([^()\n]*\)|\[[^\[\]\n]*\])")  # inline and reference links
 _ROLE = re.compile(r":[\w:+-]+:`([^`<\n]*?)(?:\s*<[^>\n]*>)?`")
-_EMPHASIS = re.compile(r"(\*\*|__|\*|(?<![\w])_)(?=\S)([^*\n]*?\S)\1(?![\w])")
+# Each form's content excludes its own delimiter, so a scan never runs past the next one (linear time).
+_EMPHASIS = re.compile(
+    r"\*\*([^*\s](?:[^*\n]*?[^*\s])?)\*\*|__([^_\s](?:[^_\n]*?[^_\s])?)__(?!\w)"
+    r"|\*([^*\s](?:[^*\n]*?[^*\s])?)\*|(?<!\w)_([^_\s](?:[^_\n]*?[^_\s])?)_(?!\w)"
+)
 _SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*\s+(?=[A-Z0-9`\"'(\[])")
 _ABBREVIATIONS = frozenset({"e.g.", "i.e.", "etc.", "vs.", "cf.", "approx.", "resp.", "incl.", "no.", "dr.", "mr."})
 
@@ -398,7 +402,7 @@ _ABBREVIATIONS = frozenset({"e.g.", "i.e.", "etc.", "vs.", "cf.", "approx.", "re
 def plain(text: str) -> str:
     """Text without Markdown/RST inline markup (links keep their text, roles their target), one line."""
     text = _ROLE.sub(r"`\1`", _LINK.sub(r"\1", text)).replace("``", "`")
-    return " ".join(_EMPHASIS.sub(r"\2", text).split())
+    return " ".join(_EMPHASIS.sub(lambda m: next(g for g in m.groups() if g is not None), text).split())
 
 
 def _meaning(text: str, sentences: int = 2) -> str:

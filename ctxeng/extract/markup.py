@@ -115,15 +115,6 @@ def _tidy(body: list[tuple[int, str]]) -> list[tuple[int, str]]:
     return out
 
 
-_TAG = re.compile(r"<[^<>\n]*>")
-_ATTR_LIST = re.compile(r"\s*\{[#.][^{}]*\}$")  # "## Title {#anchor}" (Pandoc, MkDocs)
-
-
-def clean_title(title: str) -> str:
-    """A heading's text without inline HTML tags or a trailing attribute list."""
-    return _ATTR_LIST.sub("", _TAG.sub("", title)).strip()
-
-
 # --- Markdown -------------------------------------------------------------------------------------
 
 _ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t]|$)")
@@ -131,7 +122,7 @@ _SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*$")
 _BREAK = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")  # a thematic break: never part of a paragraph
 _FENCE = re.compile(r"[ \t]*(`{3,}|~{3,})(.*)$")
 _LIST_OR_QUOTE = re.compile(r"[ \t]*(?:[-*+][ \t]|\d{1,9}[.)][ \t]|>|\|)")
-_LINK_DEF = re.compile(r" {0,3}\[[^\]\n]+\]:[ \t]+\S+")
+_LINK_DEF = re.compile(r" {0,3}\[[^\[\]\n]+\]:[ \t]+\S+")
 _MDX_LINE = re.compile(r"(?:import\s.+\sfrom\s+['\"][^'\"]+['\"];?|export\s+(?:const|default|function)\b.*)$")
 _MKDOCSTRINGS = re.compile(r":::[ \t]+[\w.]+[ \t]*$")  # mkdocstrings' autodoc line
 _HTML_RAW = re.compile(r" {0,3}<(script|pre|style|textarea)(?:[\s>]|$)", re.IGNORECASE)
@@ -143,10 +134,22 @@ _HTML_BLOCK = re.compile(
     re.IGNORECASE,
 )
 _HTML_TAG_LINE = re.compile(r" {0,3}(?:<[A-Za-z][\w-]*(?:\s[^<>]*)?/?>|</[A-Za-z][\w-]*\s*>)\s*$")
-_IMAGE = r"!\[[^\]\n]*\](?:\([^)\n]*\)|\[[^\]\n]*\])"
-_LINKED_IMAGE = rf"\[{_IMAGE}\](?:\([^)\n]*\)|\[[^\]\n]*\])"
+# Bracket and parenthesis runs stop at the next opener too, so no scan restarts over the same text
+# (linear even on a line of a million "[" or "](").
+_IMAGE = r"!\[[^\[\]\n]*\](?:\([^()\n]*\)|\[[^\[\]\n]*\])"
+_LINKED_IMAGE = rf"\[{_IMAGE}\](?:\([^()\n]*\)|\[[^\[\]\n]*\])"
 _IMAGES_LINE = re.compile(rf"(?:[ \t]*(?:{_LINKED_IMAGE}|{_IMAGE}|<img\b[^<>]*>))+[ \t]*")
 _BADGE_HINT = re.compile(rf"{_LINKED_IMAGE}|badge|shields\.io", re.IGNORECASE)
+_ANY_IMAGE = re.compile(rf"{_LINKED_IMAGE}|{_IMAGE}")
+_LINK = re.compile(r"\[([^\[\]\n]*)\](?:\([^()\n]*\)|\[[^\[\]\n]*\])")
+_TAG = re.compile(r"<[^<>\n]*>")
+_ATTR_LIST = re.compile(r"\s*\{[#.][^{}]*\}$")  # "## Title {#anchor}" (Pandoc, MkDocs)
+
+
+def clean_title(title: str) -> str:
+    """A heading's text without images or badges, HTML tags, a trailing attribute list; links keep their text."""
+    title = _LINK.sub(r"\1", _ANY_IMAGE.sub("", title))
+    return " ".join(_ATTR_LIST.sub("", _TAG.sub("", title)).split())
 
 
 def is_badge_line(line: str) -> bool:
@@ -233,18 +236,17 @@ def _markdown(lines: list[str], b: _Builder) -> None:
             if not drop_fence:
                 b.line(number, line)
             continue
-        if len(line) <= MAX_TITLE_CHARS:
-            atx = _ATX.match(line)
-            if atx:
-                title = _atx_title(line[atx.end() :])
-                if title:
-                    b.heading(len(atx.group(1)), title, number)
-                para, para_ok = 0, True
-                continue  # an empty ATX heading carries nothing
-            if para and _SETEXT.match(line):
-                b.heading_from_tail(para, 1 if line.strip()[0] == "=" else 2)
-                para, para_ok = 0, True
-                continue
+        atx = _ATX.match(line)
+        title = _atx_title(line[atx.end() :]) if atx else ""
+        if atx and len(title) <= MAX_TITLE_CHARS:
+            if title:
+                b.heading(len(atx.group(1)), title, number)
+            para, para_ok = 0, True
+            continue  # an empty ATX heading (only a logo, say) carries nothing
+        if para and _SETEXT.match(line) and sum(len(t) for _, t in b.body[-para:]) <= MAX_TITLE_CHARS:
+            b.heading_from_tail(para, 1 if line.strip()[0] == "=" else 2)
+            para, para_ok = 0, True
+            continue
         if line.lstrip().startswith("<"):
             html_until = _html_block(line, para)
             if html_until is not None:
