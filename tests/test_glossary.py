@@ -6,7 +6,8 @@ import random
 
 from ctxeng.config import DocsConfig
 from ctxeng.extract.docs import extract_doc_file
-from ctxeng.extract.glossary import MAX_CODE_TERMS, build_glossary, is_generic, plain
+from ctxeng.extract.definitions import plain
+from ctxeng.extract.glossary import MAX_CODE_TERMS, build_glossary, is_generic
 from ctxeng.records import Record, record_id
 from tests.gitrepo import GitRepo
 from tests.test_extract_docs import mine
