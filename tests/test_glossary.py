@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import random
 
-from ctxeng.config import DocsConfig
-from ctxeng.extract.docs import extract_doc_file
+from ctxeng.config import DocsConfig, FilesConfig, SecretsConfig
+from ctxeng.extract.code import extract_code
 from ctxeng.extract.definitions import plain
+from ctxeng.extract.docs import extract_doc_file, extract_docs
 from ctxeng.extract.glossary import MAX_CODE_TERMS, build_glossary, is_generic
 from ctxeng.records import Record, record_id
+from ctxeng.repo import open_repo
+from ctxeng.selection import select_files
 from tests.gitrepo import GitRepo
-from tests.test_extract_docs import mine
+from tests.test_extract_docs import mine, provenance_of
 
 SHA = "c" * 40
 
@@ -54,23 +57,21 @@ def test_sample_repo_terms_come_from_its_glossary(sample_repo: GitRepo) -> None:
         assert rec.id == record_id("glossary", term.lower()) and rec.kind == "glossary"
 
 
-def test_sample_repo_with_code_records_adds_domain_types_and_code_paths(sample_repo: GitRepo) -> None:
-    doc_records = mine(sample_repo)
-    code = [
-        symbol("Store", "kvstore/store.py", "An append-only key-value store in one directory.", line=7),
-        symbol("TOMBSTONE", "kvstore/codec.py", kind="constant", line=31),
-        symbol("Client", "clients/js/client.js"),  # no doc comment: no meaning to give
-        file_record("kvstore/cli.py", {"Store": 1, "open": 1}),
-        file_record("kvstore/compact.py", {"Store": 1}),
-    ]
-    terms = by_term(build_glossary([*code, *doc_records]))
+def test_sample_repo_with_real_code_records_adds_domain_types_and_code_paths(sample_repo: GitRepo) -> None:
+    selection = select_files(open_repo(sample_repo.path), FilesConfig(), SecretsConfig())
+    provenance = provenance_of(sample_repo)
+    code = extract_code(selection.files, provenance, lambda stage, done, total: None)
+    terms = by_term(build_glossary([*code, *extract_docs(selection.files, provenance, DocsConfig())]))
+    assert sorted(terms) == ["Keydir", "Segment", "Store", "Tombstone"]
     assert terms["Tombstone"].meta["also"] == ["kvstore/codec.py"]  # TOMBSTONE defines it in code
     store = terms["Store"]
-    assert (store.text, store.path, store.start_line, store.commit, store.meta) == (
-        "An append-only key-value store in one directory.", "kvstore/store.py", 7, "d" * 40,
-        {"source": "kvstore/store.py:7", "kind": "code", "also": []},
+    store_symbol = next(r for r in code if r.kind == "symbol" and r.name == "Store")
+    assert (store.text, store.path, store.start_line, store.end_line, store.commit, store.meta) == (
+        "An append-only key-value store in one directory.", "kvstore/store.py", store_symbol.start_line,
+        store_symbol.end_line, store_symbol.commit, {"source": f"kvstore/store.py:{store_symbol.start_line}",
+                                                     "kind": "code", "also": []},
     )  # fmt: skip
-    assert "Client" not in terms
+    # Client (JS) has no doc comment and Result (Go) is a generic word: neither is a term
 
 
 def test_explicit_glossary_item_styles() -> None:
