@@ -328,10 +328,9 @@ def test_invalid_utf8_doc_decoded_as_latin1(git_repo: GitRepo) -> None:
 
 
 def test_managed_ctxeng_block_is_not_mined(git_repo: GitRepo) -> None:
-    claude = (
-        "# Notes\n\nOur own rules.\n\n<!-- ctxeng:begin (managed) -->\n## Context\n\nGenerated pack text.\n"
-        "<!-- ctxeng:end -->\n\n## After\n\nMore rules.\n"
-    )
+    from ctxeng.pack.claude_md import BEGIN, END  # the markers the pack really writes
+
+    claude = f"# Notes\n\nOur own rules.\n\n{BEGIN}\n## Context\n\nGenerated pack text.\n{END}\n\n## After\n\nMore rules.\n"
     git_repo.commit("Add CLAUDE.md", {"CLAUDE.md": claude})
     records = mine(git_repo)
     assert [(r.name, r.text, r.start_line) for r in records] == [

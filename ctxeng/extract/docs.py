@@ -53,7 +53,7 @@ _CHANGELOG_DIRS = frozenset({"changelog", "changelogs", "changes", "release-note
 _API_DIRS = frozenset({"api", "reference", "api-reference", "apidocs", "autoapi"})
 _ADR_FILE = re.compile(r"(?:adr[-_]?\d{1,4}|\d{4})[-_][a-z]")  # not dated posts (2024-01-...)
 _AUTODOC = re.compile(r"^[ \t]*(?:\.\.[ \t]+(?:\w+:)?auto\w+::|:::[ \t]+[\w.]+[ \t]*$|```\{auto)", re.MULTILINE)
-_MANAGED = re.compile(r"<!--[^\n]*\bctxeng\b[^\n]*\b(begin|start|end)\b[^\n]*-->", re.IGNORECASE)
+_MANAGED = re.compile(r"<!--[ \t]*ctxeng:(begin|end)\b[^\n]*-->")  # the markers of ctxeng.pack.claude_md
 _VERSION = re.compile(r"(?<![\w.])v?(\d+(?:\.\d+)+)|\d{4}-\d{2}-\d{2}|unreleased", re.IGNORECASE)
 
 
@@ -243,7 +243,7 @@ def drop_managed_block(text: str) -> str:
     """`text` without the region between ctxeng's own begin/end marker comments (its CLAUDE.md block)."""
     markers = list(_MANAGED.finditer(text))
     for begin, end in zip(markers, markers[1:]):
-        if begin.group(1).lower() in ("begin", "start") and end.group(1).lower() == "end":
+        if begin.group(1) == "begin" and end.group(1) == "end":
             kept_lines = text.count("\n", begin.start(), end.end())
             # keep the line count so line numbers of later sections still point at the source
             return text[: begin.start()] + "\n" * kept_lines + text[end.end() :]
