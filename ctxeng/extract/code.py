@@ -36,7 +36,7 @@ def extract_file(
     """
     data = text.encode("utf-8", "surrogatepass")
     tags = parse_tags(spec, data)
-    outline = build_outline(tags.defs, tags.refs)
+    outline = build_outline(tags.defs, tags.refs, tags.markers)
     visibility, exports = decide(spec.visibility, path, outline.items, tags.exports, tags.bindings)
     symbols: list[Record] = []
     qualnames: list[str] = []
@@ -57,7 +57,7 @@ def extract_file(
                 },
             )
         )  # fmt: skip
-        if item.qualname not in qualnames:
+        if item.occurrence == 0:
             qualnames.append(item.qualname)
     refs = Counter(name for _, name in tags.refs)
     commit, when = provenance.of_file(path) if provenance else ("", 0)

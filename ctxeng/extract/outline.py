@@ -14,6 +14,7 @@ CALLABLE_KINDS = frozenset({"function", "method", "constructor"})
 #: Kinds that only group names: a definition qualified by one of them is no method.
 NAMESPACE_KINDS = frozenset({"module", "namespace"})
 CALLS_LIMIT = 50
+QUALNAME_LIMIT = 400  # characters; only code nested hundreds deep gets near it
 _MERGE_LIMIT = 256  # distinct identifiers carried up to a parent (keeps deep nesting linear)
 
 
@@ -52,15 +53,51 @@ def _contains(outer: RawDef, inner: RawDef) -> bool:
     return not same and outer.start <= inner.start and inner.end <= outer.end
 
 
-def build_outline(raws: list[RawDef], refs: list[tuple[int, str]]) -> Outline:
-    """Nest `raws` (sorted by position) by span and attribute `refs` (sorted) to the innermost one."""
+def build_outline(
+    raws: list[RawDef], refs: list[tuple[int, str]], markers: list[tuple[int, str]] | None = None
+) -> Outline:
+    """Nest `raws` (sorted by position) by span, attribute `refs` (sorted) to the innermost one and
+    put each definition in the visibility section (`markers`, sorted) of its container."""
     items = _nest(raws)
     kept = _drop_declarations(items)
     if len(kept) < len(items):
         items = _nest(kept)
     _number_occurrences(items)
     _attribute_refs(items, refs)
+    if markers:
+        _apply_sections(items, markers)
     return Outline(items)
+
+
+def _innermost(items: list[Definition], positions: list[int]) -> list[int]:
+    """For each byte offset (ascending), the index of the innermost item containing it (-1: none)."""
+    out: list[int] = []
+    stack: list[int] = []
+    nxt = 0
+    for pos in positions:
+        while nxt < len(items) and items[nxt].raw.start <= pos:
+            while stack and not _contains(items[stack[-1]].raw, items[nxt].raw):
+                stack.pop()
+            stack.append(nxt)
+            nxt += 1
+        while stack and items[stack[-1]].raw.end <= pos:
+            stack.pop()
+        out.append(stack[-1] if stack else -1)
+    return out
+
+
+def _apply_sections(items: list[Definition], markers: list[tuple[int, str]]) -> None:
+    """A marker (`private:`, Ruby `private`) sets the visibility of the later members of its container."""
+    by_container: dict[int, list[tuple[int, str]]] = {}
+    for (pos, value), owner in zip(markers, _innermost(items, [pos for pos, _ in markers])):
+        by_container.setdefault(owner, []).append((pos, value))
+    for item in items:
+        section = ""
+        for pos, value in by_container.get(item.parent_index, ()):
+            if pos >= item.raw.start:
+                break
+            section = value
+        item.raw.marker = section
 
 
 def _nest(raws: list[RawDef]) -> list[Definition]:
@@ -79,16 +116,26 @@ def _nest(raws: list[RawDef]) -> list[Definition]:
                 kind = "method"
             elif raw.qualifier and ".".join([*prefix, *raw.qualifier]) not in namespaces:
                 kind = "method"  # C++ `Foo::bar` defined outside its class
-        qualname = ".".join([*prefix, *raw.qualifier, raw.name])
+        qualname = _cap_qualname(".".join([*prefix, *raw.qualifier, raw.name]))
         if kind in NAMESPACE_KINDS:
             namespaces.add(qualname)
-        parent_name = ".".join([*prefix, *raw.qualifier])
+        parent_name = _cap_qualname(".".join([*prefix, *raw.qualifier]))
         item = Definition(raw, kind, qualname, parent_name, stack[-1] if stack else -1, 0)
         if parent is not None:
             parent.children.append(len(items))
         items.append(item)
         stack.append(len(items) - 1)
     return items
+
+
+def _cap_qualname(qualname: str) -> str:
+    """A qualified name of pathological depth, shortened in the middle: `a.….y.z` (at most ~`QUALNAME_LIMIT`)."""
+    if len(qualname) <= QUALNAME_LIMIT:
+        return qualname
+    head, _, rest = qualname.partition(".")
+    tail = rest[-(QUALNAME_LIMIT - len(head) - 3) :]
+    tail = tail.partition(".")[2] if "." in tail else tail
+    return f"{head}.….{tail}"
 
 
 def _drop_declarations(items: list[Definition]) -> list[RawDef]:
@@ -127,18 +174,9 @@ def _attribute_refs(items: list[Definition], refs: list[tuple[int, str]]) -> Non
     """Count each reference in its innermost definition; callables also absorb their nested ones."""
     if not items or not refs:
         return
-    stack: list[int] = []
-    nxt = 0
-    for pos, name in refs:
-        while nxt < len(items) and items[nxt].raw.start <= pos:
-            while stack and not _contains(items[stack[-1]].raw, items[nxt].raw):
-                stack.pop()
-            stack.append(nxt)
-            nxt += 1
-        while stack and items[stack[-1]].raw.end <= pos:
-            stack.pop()
-        if stack:
-            items[stack[-1]].refs[name] += 1
+    for (_, name), owner in zip(refs, _innermost(items, [pos for pos, _ in refs])):
+        if owner >= 0:
+            items[owner].refs[name] += 1
     for index in range(len(items) - 1, -1, -1):  # children come after parents: merge bottom-up
         item = items[index]
         if item.parent_index < 0:

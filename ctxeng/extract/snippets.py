@@ -8,6 +8,7 @@ from ctxeng.extract.outline import CALLABLE_KINDS, Definition
 from ctxeng.extract.treesitter import RawDef
 
 SIGNATURE_LIMIT = 300  # characters
+_SIGNATURE_BYTES = 8192  # source read for a signature (whitespace collapses, so more than the limit)
 TEXT_LINES = 200
 TEXT_BYTES = 12_000
 ELIDED = "…"
@@ -31,9 +32,9 @@ def signature(data: bytes, raw: RawDef) -> str:
             pieces.append(data[pos:start])
             pos = end
         pieces.append(data[pos : raw.body])
-        head = _decode(b"".join(pieces))
+        head = _decode(b"".join(pieces)[:_SIGNATURE_BYTES])
     else:
-        lines = _decode(data[raw.start : raw.end]).split("\n")
+        lines = _decode(data[raw.start : min(raw.end, raw.start + _SIGNATURE_BYTES)]).split("\n")
         taken: list[str] = []
         depth = 0
         for line in lines[:6]:
@@ -64,22 +65,23 @@ def _source_lines(data: bytes, raw: RawDef, end: int) -> tuple[list[str], str]:
     """The definition's lines up to byte `end`, dedented by its first line's indentation."""
     indent = _indent_of(data, raw)
     start = raw.line_start if indent is not None else raw.start
+    # Decode no more than the capped text can show (a huge definition costs no more than a small one).
+    end = min(end, start + 2 * TEXT_BYTES + (TEXT_LINES + 1) * (raw.start - start + 1))
     lines = _decode(data[start:end]).split("\n")
     return _dedent(lines, indent or ""), indent or ""
 
 
 def cap_text(lines: list[str]) -> str:
-    """Join `lines`, keeping at most `TEXT_LINES` lines and about `TEXT_BYTES` bytes, marked with `…`."""
+    """Join `lines`, keeping at most `TEXT_LINES` lines and `TEXT_BYTES` bytes, marked with `…` when cut."""
     cut = len(lines) > TEXT_LINES
-    lines = lines[:TEXT_LINES]
-    size, kept = 0, []
-    for line in lines:
-        size += len(line.encode("utf-8", "replace")) + 1
-        if size > TEXT_BYTES and kept:
-            cut = True
-            break
-        kept.append(line if len(line) <= TEXT_BYTES else line[:TEXT_BYTES])
-    text = "\n".join(kept).rstrip()
+    text = "\n".join(lines[:TEXT_LINES]).rstrip()
+    if len(text) > TEXT_BYTES // 4:  # only then can it exceed the byte cap
+        raw = text.encode("utf-8", "replace")
+        if len(raw) > TEXT_BYTES:
+            raw = raw[:TEXT_BYTES]
+            newline = raw.rfind(b"\n")
+            raw = raw[:newline] if newline > TEXT_BYTES // 2 else raw
+            text, cut = raw.decode("utf-8", "ignore").rstrip(), True
     return f"{text}\n{ELIDED}" if cut else text
 
 
@@ -119,7 +121,7 @@ def symbol_text(data: bytes, item: Definition, items: list[Definition]) -> str:
         pad = (child_indent or "")[len(indent) :] if (child_indent or "").startswith(indent) else "    "
         sig = signature(data, child.raw)
         lines.append(f"{pad}{sig} {ELIDED}" if child.raw.body >= 0 else f"{pad}{sig}")
-    last = _decode(data[raw.start : raw.end]).rsplit("\n", 1)
+    last = _decode(data[max(raw.start, data.rfind(b"\n", raw.start, raw.end)) : raw.end]).rsplit("\n", 1)
     if len(last) == 2 and _CLOSER.match(last[1]):
         lines.append(last[1].strip() if not indent else _dedent([last[1]], indent)[0])
     return cap_text(lines)

@@ -19,8 +19,9 @@ from typing import Any
 from tree_sitter import Node, Parser, Query, QueryCursor, QueryError
 
 from ctxeng.errors import CtxengError
-from ctxeng.extract.comments import clean_comments, clean_string, is_directive, is_license
+from ctxeng.extract.comments import clean_comments, clean_string
 from ctxeng.extract.languages import LanguageSpec
+from ctxeng.extract.leading import Comment, CommentIndex
 
 _TEMPLATE_ARGS = re.compile(r"<[^<>]*>|\[[^\[\]]*\]")
 _QUOTES = "\"'`<>"
@@ -45,7 +46,6 @@ class RawDef:
     marker: str  # the visibility section (`private:`) it sits in, else ""
     pattern: int  # index of the query pattern that found it; lower wins on duplicates
     name_key: tuple[int, int]  # byte range of the name node: one definition per name node
-    container: int  # id of the node's parent in the tree, to find its visibility section
     gaps: tuple[tuple[int, int], ...] = ()  # byte ranges of comments between its start and its body
 
 
@@ -60,6 +60,7 @@ class FileTags:
     imports: list[str] = field(default_factory=list)
     exports: list[str] = field(default_factory=list)
     bindings: list[str] = field(default_factory=list)  # names bound by import statements
+    markers: list[tuple[int, str]] = field(default_factory=list)  # (byte offset, "public"/"private") sections
     has_error: bool = False
 
 
@@ -69,8 +70,18 @@ def compiled(spec: LanguageSpec) -> tuple[Parser, Query]:
     from tree_sitter_language_pack import get_language, get_parser
 
     language = get_language(spec.grammar)  # type: ignore[arg-type]
+    # Every comment node, for docs: found by the query so that no code walks the tree.
+    kinds = sorted(
+        {
+            kind
+            for i in range(language.node_kind_count)
+            if (kind := language.node_kind_for_id(i)) and kind.endswith("comment") and kind != "doc_comment"
+            and language.node_kind_is_named(i) and language.node_kind_is_visible(i)
+        }
+    )
+    comments = f"\n[{' '.join(f'({k})' for k in kinds)}] @comment\n" if kinds else ""
     try:
-        query = Query(language, spec.tags)
+        query = Query(language, spec.tags + comments)
     except QueryError as exc:
         raise CtxengError(
             f"the tags query of language {spec.name!r} does not compile: {exc}",
@@ -92,27 +103,65 @@ def parse_tags(spec: LanguageSpec, data: bytes) -> FileTags:
     tree = parser.parse(data)
     root = tree.root_node
     tags = FileTags(lines=line_count(data), has_error=root.has_error)
-    markers: dict[int, list[tuple[int, str]]] = {}
-    found: dict[tuple[int, int], RawDef] = {}
+    found: dict[tuple[int, int], tuple[RawDef, list[Node]]] = {}
     module_docs: list[Node] = []
+    comments: list[Comment] = []
+    attributes: list[tuple[int, int]] = []
     ignored: set[tuple[int, int]] = set()
     for pattern, caps in QueryCursor(query).matches(root):
+        if "comment" in caps:
+            node = caps["comment"][0]
+            if not comments or node.start_byte >= comments[-1].end:  # not inside the previous comment
+                comments.append(_comment(node, data))
+            continue
         for node in caps.get("ignore", ()):
             ignored.add((node.start_byte, node.end_byte))
-        _collect(pattern, caps, data, tags, markers, found, module_docs)
-    for marks in markers.values():
-        marks.sort()
-    tags.defs = [raw for key, raw in found.items() if key not in ignored]
+        for node in caps.get("attribute", ()):
+            attributes.append((node.start_point.row, _end_row(node)))
+        _collect(pattern, caps, data, tags, found, module_docs)
+    index = CommentIndex(comments, attributes)
+    for key, (raw, doc_nodes) in found.items():
+        if key in ignored:
+            continue
+        if doc_nodes and "comment" not in doc_nodes[0].type:
+            raw.doc = clean_string(_text(doc_nodes[0]))
+        elif doc_nodes:
+            raw.doc = clean_comments([_text(n) for n in doc_nodes])
+        else:
+            raw.doc, lead = index.above(raw.start, raw.start_line - 1)
+            raw.lead_line = lead + 1
+        tags.defs.append(raw)
     tags.defs.sort(key=lambda d: (d.start, -d.end, d.pattern, d.name))
-    if markers:
-        _apply_markers(tags.defs, markers)
     if module_docs:
-        first = min(module_docs, key=lambda n: n.start_byte)
-        tags.module_doc = clean_string(_text(first))
+        tags.module_doc = clean_string(_text(min(module_docs, key=lambda n: n.start_byte)))
     else:
-        tags.module_doc = _leading_file_comment(root, {d.start for d in tags.defs})
+        tags.module_doc = _file_header(root, index, {d.start for d in tags.defs}, len(data))
     tags.refs = sorted(set(tags.refs))  # two patterns may capture the same identifier
+    tags.markers.sort()
     return tags
+
+
+def _comment(node: Node, data: bytes) -> Comment:
+    line_start = node.start_byte - node.start_point.column
+    return Comment(
+        start=node.start_byte, end=node.end_byte, first_row=node.start_point.row, last_row=_end_row(node),
+        starts_line=not data[line_start : node.start_byte].strip(), text=_text(node),
+    )  # fmt: skip
+
+
+def _file_header(root: Node, index: CommentIndex, def_starts: set[int], size: int) -> str:
+    """The file's doc comment (see `CommentIndex.file_header`), given the first code node."""
+    first: Node | None = None
+    for i in range(root.child_count):  # top-level children only: no deep walk
+        child = root.child(i)
+        if child is not None and not child.type.endswith("comment"):
+            first = child
+            break
+    if first is None:
+        return index.file_header(size + 1, 1 << 30, False, False)
+    kind = first.type
+    is_def = first.start_byte in def_starts or "attribute" in kind or "decorator" in kind
+    return index.file_header(first.start_byte, first.start_point.row, is_def, "package" in kind)
 
 
 def _text(node: Node) -> str:
@@ -124,8 +173,7 @@ def _collect(
     caps: dict[str, Any],
     data: bytes,
     tags: FileTags,
-    markers: dict[int, list[tuple[int, str]]],
-    found: dict[tuple[int, int], RawDef],
+    found: dict[tuple[int, int], tuple[RawDef, list[Node]]],
     module_docs: list[Node],
 ) -> None:
     """Turn one query match into definitions, references, imports, exports or markers."""
@@ -140,8 +188,8 @@ def _collect(
         name_node = names[0]
         key = (name_node.start_byte, name_node.end_byte)
         known = found.get(key)
-        if known is None or pattern < known.pattern:
-            found[key] = _definition(pattern, kind, node, name_node, caps, data)
+        if known is None or pattern < known[0].pattern:
+            found[key] = (_definition(pattern, kind, node, name_node, caps, data), caps.get("doc") or [])
         tags.exports.extend(_text(n).strip(_QUOTES) for n in caps.get("export", ()))  # `export function f`
         return
     for cap, nodes in caps.items():
@@ -156,10 +204,7 @@ def _collect(
         elif cap == "binding":
             tags.bindings.extend(_text(n) for n in nodes)
         elif cap.startswith("visibility."):
-            for n in nodes:
-                parent = n.parent
-                if parent is not None:
-                    markers.setdefault(parent.id, []).append((n.start_byte, cap[len("visibility.") :]))
+            tags.markers.extend((n.start_byte, cap[len("visibility.") :]) for n in nodes)
         elif cap == "doc" and len(caps) == 1:
             module_docs.extend(nodes)
 
@@ -172,23 +217,13 @@ def _definition(pattern: int, kind: str, node: Node, name_node: Node, caps: dict
     if caps.get("receiver"):
         qualifier = tuple(_strip_type_args(_text(caps["receiver"][0])).strip("*& ").split("::")) + qualifier
     body = caps["body"][0] if caps.get("body") else _find_body(node)
-    docs = caps.get("doc") or []
-    lead_line = node.start_point.row + 1
-    if docs and "comment" not in docs[0].type:
-        doc = clean_string(_text(docs[0]))
-    else:
-        comments, lead_line = _leading_comments(node, data)
-        doc = clean_comments(comments) if comments else ""
-        if not comments and docs:
-            doc = clean_comments([_text(n) for n in docs])
     end_row = _end_row(node)
     explicit = "private" if caps.get("private") else "public" if caps.get("public") else ""
     return RawDef(
         kind=kind, name=parts[-1], qualifier=qualifier, start=node.start_byte, end=node.end_byte,
-        start_line=node.start_point.row + 1, end_line=end_row + 1, lead_line=lead_line,
+        start_line=node.start_point.row + 1, end_line=end_row + 1, lead_line=node.start_point.row + 1,
         line_start=node.start_byte - node.start_point.column, body=body.start_byte if body is not None else -1,
-        doc=doc, explicit=explicit, marker="", pattern=pattern, name_key=(name_node.start_byte, name_node.end_byte),
-        container=node.parent.id if node.parent is not None else -1,
+        doc="", explicit=explicit, marker="", pattern=pattern, name_key=(name_node.start_byte, name_node.end_byte),
         gaps=_comment_gaps(node, body.start_byte) if body is not None else (),
     )  # fmt: skip
 
@@ -232,91 +267,3 @@ def _end_row(node: Node) -> int:
     """The last line a node occupies (a comment that ends with its newline ends on the line before)."""
     row = node.end_point.row
     return row - 1 if node.end_point.column == 0 and row > node.start_point.row else row
-
-
-def _starts_line(node: Node, data: bytes) -> bool:
-    line_start = node.start_byte - node.start_point.column
-    return not data[line_start : node.start_byte].strip()
-
-
-def _leading_comments(node: Node, data: bytes) -> tuple[list[str], int]:
-    """The contiguous comment block right above `node` (attributes between them skipped), top first."""
-    target = node
-    for _ in range(3):  # a definition wrapped in a construct that starts on its line (`export`, `pub`)
-        parent = target.parent
-        if target.prev_named_sibling is not None or parent is None or parent.start_point.row != target.start_point.row:
-            break
-        target = parent
-    row = target.start_point.row
-    lead = row
-    comments: list[str] = []
-    prev = target.prev_sibling
-    while prev is not None:
-        kind = prev.type
-        if "comment" in kind:
-            if _end_row(prev) < row - 1 or not _starts_line(prev, data):
-                break
-            text = _text(prev)
-            if is_directive(text):
-                break
-            comments.append(text)
-            row = lead = prev.start_point.row
-        elif not comments and ("attribute" in kind or "decorator" in kind or "annotation" in kind):
-            if _end_row(prev) < row - 1:
-                break
-            row = prev.start_point.row
-        else:
-            break
-        prev = prev.prev_sibling
-    comments.reverse()
-    return comments, lead + 1
-
-
-def _leading_file_comment(root: Node, def_starts: set[int]) -> str:
-    """The file's header comment: the first comment block that is not a licence, directive or a definition's doc.
-
-    A block directly above a `package` clause is that package's doc (Go, Java) and wins.
-    """
-    blocks: list[list[Node]] = []
-    first_code: Node | None = None
-    for i in range(root.child_count):
-        child = root.child(i)
-        if child is None:
-            break
-        if "comment" not in child.type:
-            first_code = child
-            break
-        if is_directive(_text(child)):
-            blocks.append([])
-            continue
-        if blocks and blocks[-1] and _end_row(blocks[-1][-1]) >= child.start_point.row - 1:
-            blocks[-1].append(child)
-        else:
-            blocks.append([child])
-    blocks = [b for b in blocks if b]
-    if not blocks:
-        return ""
-    attached = first_code is not None and _end_row(blocks[-1][-1]) >= first_code.start_point.row - 1
-    if attached and first_code is not None and "package" in first_code.type:
-        text = clean_comments([_text(n) for n in blocks[-1]])
-        return "" if is_license(text) else text
-    if attached and first_code is not None and (
-        first_code.start_byte in def_starts or "attribute" in first_code.type or "decorator" in first_code.type
-    ):
-        blocks = blocks[:-1]  # that block documents the first definition
-    for block in blocks:
-        text = clean_comments([_text(n) for n in block])
-        if text and not is_license(text):
-            return text
-    return ""
-
-
-def _apply_markers(defs: list[RawDef], markers: dict[int, list[tuple[int, str]]]) -> None:
-    """Give each definition the visibility section (`private:`) it sits in, if any."""
-    for raw in defs:
-        section = ""
-        for pos, value in markers.get(raw.container, ()):
-            if pos >= raw.start:
-                break
-            section = value
-        raw.marker = section

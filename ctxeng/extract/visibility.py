@@ -77,7 +77,7 @@ def decide(
             own = "private"
         result.append(own)
     public_top = sorted(
-        {it.raw.name for it, vis, top in zip(items, result, top_level) if top and vis == "public" and not it.is_scope}
+        {it.raw.name for it, vis, top in zip(items, result, top_level) if top and vis == "public" and not it.is_scope and it.kind != "namespace"}
     )
     base = posixpath.basename(path)
     if rule in ("underscore", ""):

@@ -66,3 +66,6 @@
 (_ return_type: [(type_identifier) @name (generic_type type: (type_identifier) @name)
                  (scoped_type_identifier name: (type_identifier) @name)]) @reference.type
 (type_arguments [(type_identifier) @name (generic_type type: (type_identifier) @name)]) @reference.type
+
+; Attributes may stand between a doc comment and its definition.
+(attribute_item) @attribute

@@ -92,3 +92,6 @@
   (#match? @name "^[A-Z]"))
 ((jsx_self_closing_element name: [(identifier) @name (member_expression property: (property_identifier) @name)]) @reference.call
   (#match? @name "^[A-Z]"))
+
+; Decorators may stand between a doc comment and the class member they decorate.
+(class_body (decorator) @attribute)

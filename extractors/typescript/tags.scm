@@ -86,3 +86,6 @@
 (extends_type_clause type: [(type_identifier) @name (generic_type name: (type_identifier) @name)]) @reference.type
 (type_annotation [(type_identifier) @name (generic_type name: (type_identifier) @name)]) @reference.type
 (type_arguments [(type_identifier) @name (generic_type name: (type_identifier) @name)]) @reference.type
+
+; Decorators may stand between a doc comment and the class member they decorate.
+(class_body (decorator) @attribute)
