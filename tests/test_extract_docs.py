@@ -15,6 +15,7 @@ from ctxeng.repo import open_repo
 from ctxeng.selection import select_files
 from tests.gitrepo import GitRepo
 
+SHA = "c" * 40
 
 def _outline(text: str, fmt: str = "markdown") -> list[tuple[str, int, str]]:
     return [(" > ".join(s.titles), s.level, s.text) for s in split_sections(text, fmt)]
@@ -256,7 +257,8 @@ def test_sample_repo_sections(sample_repo: GitRepo) -> None:
     assert {r.path for r in records} == {
         "CONTRIBUTING.md", "README.md", "docs/adr/0001-append-only-log.md", "docs/architecture.md", "docs/glossary.md",
     }  # fmt: skip
-    assert stats == {"files": 5, "sections": len(records), "cut_sections": 0}
+    assert stats == {"files": 5, "sections": len(records), "empty": 0, "autodoc_pages": 0,
+                     "changelog_sections_dropped": 0, "cut_sections": 0}  # fmt: skip
     # provenance: the newest commit that touched each file
     architecture_commit = sample_repo.git("log", "-1", "--format=%H", "--", "docs/architecture.md").strip()
     assert keydir.commit == architecture_commit and keydir.time > 0
@@ -336,6 +338,14 @@ def test_managed_ctxeng_block_is_not_mined(git_repo: GitRepo) -> None:
     assert [(r.name, r.text, r.start_line) for r in records] == [
         ("Notes", "Our own rules.", 1), ("Notes > After", "More rules.", 11),
     ]  # fmt: skip
+
+
+def test_empty_and_whitespace_only_documents_give_no_records() -> None:
+    stats: dict[str, int] = {}
+    for text in ("", "   \n\t\n", "# Title\n\n## Sub\n", "<!-- only a comment -->\n", "---\ntitle: x\n---\n"):
+        assert extract_doc_file("docs/x.md", text, SHA, 1, DocsConfig(), stats) == []
+    assert stats == {"files": 5, "sections": 0, "empty": 5, "autodoc_pages": 0, "changelog_sections_dropped": 0,
+                     "cut_sections": 0}  # fmt: skip
 
 
 def test_repeated_headings_get_distinct_ids() -> None:

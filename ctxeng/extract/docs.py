@@ -27,6 +27,7 @@ from ctxeng.selection import SourceFile
 DOC_KINDS = ("readme", "guide", "adr", "contributing", "architecture", "changelog", "design", "api", "other")
 CHANGELOG_RELEASES = 3  # releases a changelog keeps; older ones are long and rarely asked about
 CUT_MARKER = "…"
+STAT_KEYS = ("files", "sections", "empty", "autodoc_pages", "changelog_sections_dropped", "cut_sections")
 
 EXTENSION_FORMATS = {
     ".md": "markdown", ".markdown": "markdown", ".mdx": "markdown", ".mkd": "markdown",
@@ -109,19 +110,18 @@ def extract_docs(
 ) -> list[Record]:
     """One `doc` record per non-empty section of every design document among `files`.
 
-    `stats`, when given, is incremented with: files (design documents read), sections (records),
-    empty (documents without any text), autodoc_pages, changelog_sections_dropped, cut_sections.
+    `stats`, when given, gets every key of STAT_KEYS added to: files (design documents read),
+    sections (records), empty (documents without any text), autodoc_pages (skipped as nothing but
+    autodoc directives), changelog_sections_dropped (older releases), cut_sections (at max_section_chars).
     """
-    counts: Counter[str] = Counter()
+    counts: Counter[str] = Counter(dict.fromkeys(STAT_KEYS, 0))
     records: list[Record] = []
     for source in sorted(files, key=lambda f: f.path):
         if doc_kind(source.path) is None:
             continue
         commit, when = provenance.of_file(source.path)
         records.extend(extract_doc_file(source.path, source.text, commit, when, config, counts))
-    if stats is not None:
-        for key, value in sorted(counts.items()):
-            stats[key] = stats.get(key, 0) + value
+    _add(stats, counts)
     return records
 
 
@@ -140,7 +140,8 @@ def extract_doc_file(
     kind, fmt = doc_kind(path), doc_format(path)
     if kind is None or fmt is None:
         return []
-    counts: Counter[str] = Counter(files=1)
+    counts: Counter[str] = Counter(dict.fromkeys(STAT_KEYS, 0))
+    counts["files"] = 1
     if fmt == "markdown":
         text = drop_managed_block(text)
     sections = split_sections(text, fmt)
@@ -152,10 +153,14 @@ def extract_doc_file(
         counts["autodoc_pages" if _AUTODOC.search(text) else "empty"] += 1
     records = _records(path, kind, fmt, sections, commit, time, config.max_section_chars, counts)
     counts["sections"] += len(records)
-    if stats is not None:
-        for key, value in counts.items():
-            stats[key] = stats.get(key, 0) + value
+    _add(stats, counts)
     return records
+
+
+def _add(stats: MutableMapping[str, int] | None, counts: Counter[str]) -> None:
+    if stats is not None:
+        for key in STAT_KEYS:
+            stats[key] = stats.get(key, 0) + counts[key]
 
 
 def _records(
