@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -26,6 +27,9 @@ MAX_CONTEXT_CHARS = 10_000  # Claude Code's cap on additionalContext (longer tex
 CLIP_NOTE = "\n[ctxeng: cut to fit the 10,000-character hook limit]\n"
 PROMPT_BUDGET_TOKENS = 2_000  # ≈ 8k characters of code and prose: fits the cap with room for the adapter's answer
 MAX_COMMANDS = 8  # key commands listed at session start
+SKILL_MD_CHARS = 20_000  # SKILL.md is short; never read a huge one whole
+# How the pack's SKILL.md lists one command per category (ctxeng/pack/skill.py).
+_SKILL_COMMAND = re.compile(r"^- (install|build|test|lint|format|typecheck|run): `([^`\n]+)`$", re.MULTILINE)
 DEADLINE_S = 10.0  # our own limit; the settings give Claude Code's timeout some slack on top
 
 
@@ -166,7 +170,7 @@ def session_summary(root: Path, config: Config) -> str:
     layout = _layout([entry.path for entry in repo.index()])
     if layout:
         lines.append(f"Layout: {layout}.")
-    lines += _pack_lines(repo.root, config.pack.skill_name)
+    lines += _pack_lines(repo.root)
     status = repo_status(repo, config.refresh)
     lines.append("ctxeng outputs: " + "; ".join(describe(lag) for lag in status.outputs) + ".")
     lines += [f"Suggested: {line}." for line in status.recommendations]
@@ -193,27 +197,30 @@ def _layout(paths: list[str], dirs: int = 8, files: int = 8) -> str:
     return "; ".join(parts)
 
 
-def _pack_lines(root: Path, skill_setting: str) -> list[str]:
-    """The project's key commands (mined by the pack into `.ctxeng/index.json`) and where its skill lives."""
+def _pack_lines(root: Path) -> list[str]:
+    """Where the context-pack skill is and the key commands its SKILL.md lists (from `.ctxeng/pack.json`).
+
+    Small files only: the 1-10 MB index and the pack's modules would cost more than the whole hook.
+    """
     from ctxeng.status import read_json
 
+    info, _ = read_json(root / ".ctxeng" / "pack.json")
+    skill = info.get("skill") if info else None
+    if not isinstance(skill, str) or not skill.startswith(".claude/skills/"):
+        return []
+    try:
+        text = (root / skill / "SKILL.md").read_text(encoding="utf-8", errors="replace")[:SKILL_MD_CHARS]
+    except OSError:
+        return []
     lines = []
-    index, _ = read_json(root / ".ctxeng" / "index.json")
-    rows = index.get("commands") if index else None
-    if isinstance(rows, list):
-        found = [f"{row[0]} `{row[1]}`" for row in rows if isinstance(row, list) and len(row) == 2][:MAX_COMMANDS]
-        if found:
-            lines.append("Commands: " + "; ".join(found) + ".")
-    if not (root / ".claude" / "skills").is_dir():
-        return lines
-    from ctxeng.pack.skill import skill_name  # ~70 ms of imports: only when a skill can exist
-
-    name = skill_name(root.name, skill_setting)
-    if (root / ".claude" / "skills" / name / "SKILL.md").is_file():
-        lines.append(
-            f"The skill {name} (.claude/skills/{name}/) holds this repository's architecture, ranked repo map, "
-            "conventions, history and design decisions."
-        )
+    commands = _SKILL_COMMAND.findall(text)[:MAX_COMMANDS]
+    if commands:
+        lines.append("Commands: " + "; ".join(f"{category} `{command}`" for category, command in commands) + ".")
+    name = skill.rsplit("/", 1)[-1]
+    lines.append(
+        f"The skill {name} ({skill}/) holds this repository's architecture, ranked repo map, conventions, "
+        "history and design decisions."
+    )
     return lines
 
 

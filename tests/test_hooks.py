@@ -191,3 +191,23 @@ def test_stdin_that_is_not_utf8_still_gives_valid_output(sample_repo: GitRepo) -
         raw = subprocess.run(["sh", "-c", command], input=payload, cwd=sample_repo.path, env=env, capture_output=True)
         proc = subprocess.CompletedProcess(raw.args, raw.returncode, raw.stdout.decode(), raw.stderr.decode())
         context_of(proc, event)
+
+
+def test_after_a_build_the_hooks_give_the_summary_and_the_prompts_context(sample_repo: GitRepo) -> None:
+    from ctxeng.build import build
+
+    build(sample_repo.path)
+    start = context_of(run_shell(_command("SessionStart"), session_event(sample_repo.path), sample_repo.path), "SessionStart")
+    assert "Commands: " in start and "test `make test`" in start
+    assert "The skill kvstore-context (.claude/skills/kvstore-context/) holds" in start
+    assert "ctxeng outputs: records: up to date; dataset: up to date; pack: up to date." in start
+    assert "Suggested" not in start
+    proc = run_shell(_command("UserPromptSubmit"), prompt_event(sample_repo.path, "How is a record encoded on disk?"),
+                     sample_repo.path)  # fmt: skip
+    assert "kvstore/codec.py" in context_of(proc, "UserPromptSubmit")
+    sample_repo.write("kvstore/cli.py", (sample_repo.path / "kvstore/cli.py").read_text() + "\nV = 1\n")
+    sample_repo.git("add", "kvstore/cli.py")  # not `add -A`: the build's skill and CLAUDE.md stay untracked
+    sample_repo.git("commit", "-q", "-m", "Add verbosity", env=sample_repo.date_env())
+    start = context_of(run_shell(_command("SessionStart"), session_event(sample_repo.path), sample_repo.path), "SessionStart")
+    assert "records: 1 commit, 1 changed file (1 definition) behind" in start
+    assert "Suggested: run `ctxeng refresh` (or `ctxeng build`) to bring .ctxeng/ up to date." in start

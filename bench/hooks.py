@@ -1,0 +1,139 @@
+"""Benchmark the paths people wait on: `ctxeng --help`, the Claude Code hooks and the refresh after an edit.
+
+Usage: .venv/bin/python bench/hooks.py [--runs 7] [--repos flask,sqlalchemy] [--json]
+
+Each repository under /work/repos is cloned to /tmp/ctxeng-bench/<name> (never written in place) and built
+once. Every figure is the wall time of a fresh process, as a user or Claude Code sees it: the median (and
+the minimum) of --runs runs. Targets from issue 5: `--help` <= 150 ms; the UserPromptSubmit hook <= 1 s on
+~1,000 files; a refresh after editing one file <= 300 ms on ~200 files and <= 500 ms on ~1,000 files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SOURCE = Path("/work/repos")
+WORK = Path("/tmp/ctxeng-bench")
+CTXENG = [sys.executable, "-m", "ctxeng"]
+PROMPTS = {
+    "flask": "How does the application context get pushed while a request is dispatched to a view?",
+    "sqlalchemy": "Why does Session.flush fail when a relationship cascade deletes an orphan twice?",
+}
+EDITED = {"flask": "src/flask/helpers.py", "sqlalchemy": "lib/sqlalchemy/orm/scoping.py"}
+TARGETS_MS = {"help": 150, "prompt_hook:sqlalchemy": 1_000, "refresh:flask": 300, "refresh:sqlalchemy": 500}
+
+
+CPU: list[float] = []  # CPU seconds (user + sys) of each child run, parallel to the wall samples
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(cmd: list[str], cwd: Path, stdin: str = "", check: bool = True) -> float:
+    """Wall seconds of one run of `cmd` (its CPU seconds go to `CPU`)."""
+    cpu, started = _children_cpu(), time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, input=stdin, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    CPU.append(_children_cpu() - cpu)
+    if check and proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return wall
+
+
+def figure(samples: list[float]) -> dict[str, float]:
+    """Median and minimum wall milliseconds, and the median CPU milliseconds of the same runs.
+
+    On a loaded machine wall time includes waiting for a core; CPU time shows the work itself.
+    """
+    cpu = CPU[-len(samples):]
+    return {"median_ms": round(1000 * statistics.median(samples), 1), "min_ms": round(1000 * min(samples), 1),
+            "cpu_ms": round(1000 * statistics.median(cpu), 1)}  # fmt: skip
+
+
+def prepare(name: str) -> tuple[Path, float | None]:
+    """Clone and build once; returns the clone and the build's wall seconds (None when reused)."""
+    clone = WORK / name
+    if not clone.exists():
+        WORK.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(SOURCE / name), str(clone)], check=True)
+    if (clone / ".ctxeng" / "manifest.json").exists():
+        return clone, None
+    return clone, run([*CTXENG, "build", "-q", "."], clone)
+
+
+def hook_event(clone: Path, event: str, prompt: str = "") -> str:
+    data = {"session_id": "bench", "transcript_path": "/tmp/bench.jsonl", "cwd": str(clone), "hook_event_name": event}
+    return json.dumps({**data, "prompt": prompt} if prompt else {**data, "source": "startup"})
+
+
+def bench_refresh(clone: Path, rel: str, runs: int) -> list[float]:
+    """Stage a one-function edit of `rel`, time `ctxeng refresh --hook`; the file is restored afterwards."""
+    path = clone / rel
+    original = path.read_bytes()
+    samples = []
+    try:
+        for i in range(runs):
+            path.write_bytes(original + f"\n\ndef _ctxeng_bench_probe_{i}(value):\n    return value + {i}\n".encode())
+            subprocess.run(["git", "add", rel], cwd=clone, check=True)
+            samples.append(run([*CTXENG, "refresh", "--hook"], clone))
+    finally:
+        path.write_bytes(original)
+        subprocess.run(["git", "add", rel], cwd=clone, check=True)
+        subprocess.run([*CTXENG, "refresh", "--hook"], cwd=clone, capture_output=True, check=False)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--repos", default="flask,sqlalchemy")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    results: dict[str, dict[str, float]] = {}
+    run([*CTXENG, "--help"], Path.cwd())  # warm the file cache once, as on any machine in use
+    results["help"] = figure([run([*CTXENG, "--help"], Path.cwd()) for _ in range(args.runs)])
+    has_refresh = importlib.util.find_spec("ctxeng.commands.refresh") is not None
+    for name in args.repos.split(","):
+        clone, built = prepare(name)
+        files = len(subprocess.run(["git", "ls-files"], cwd=clone, capture_output=True, text=True).stdout.splitlines())
+        if built is not None:
+            results[f"build:{name}"] = {"wall_s": round(built, 2), "files": files}
+        prompt = hook_event(clone, "UserPromptSubmit", PROMPTS[name])
+        results[f"prompt_hook:{name}"] = figure([run([*CTXENG, "context", "--hook"], clone, prompt) for _ in range(args.runs)])
+        start = hook_event(clone, "SessionStart")
+        results[f"session_hook:{name}"] = figure([run([*CTXENG, "status", "--hook"], clone, start) for _ in range(args.runs)])
+        results[f"status:{name}"] = figure([run([*CTXENG, "status", "--json"], clone) for _ in range(args.runs)])
+        if has_refresh:
+            results[f"refresh:{name}"] = figure(bench_refresh(clone, EDITED[name], args.runs))
+        for key in [k for k in results if k.endswith(f":{name}") and "median_ms" in results[k]]:
+            results[key]["files"] = files
+    if args.json:
+        print(json.dumps(results, indent=2, sort_keys=True))
+        return
+    print(f"{'measure':<28}{'median ms':>10}{'min ms':>9}{'cpu ms':>9}{'target':>12}  files")
+    for key, value in results.items():
+        if "median_ms" not in value:
+            print(f"{key:<28}{'build ' + str(value['wall_s']) + ' s':>40}  {value['files']}")
+            continue
+        target = TARGETS_MS.get(key)
+        verdict = "" if target is None else (f"{target:>7} {'ok' if value['median_ms'] <= target else 'OVER'}")
+        row = f"{key:<28}{value['median_ms']:>10}{value['min_ms']:>9}{value['cpu_ms']:>9}{verdict:>12}"
+        print(f"{row}  {value.get('files', '')}")
+    if not has_refresh:
+        print("refresh: not measured, `ctxeng refresh` has not landed", file=sys.stderr)
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
