@@ -45,10 +45,7 @@ def render_hook(python: str, strict: bool = False) -> str:
 
 def is_ours(path: Path) -> bool:
     """Whether `path` is a hook script ctxeng installed (any template version)."""
-    try:
-        text = path.read_bytes().decode("utf-8", "replace")
-    except OSError:
-        return False
+    text = _read(path)
     return any(marker in text for marker in (HOOK_ID, *PRIOR_HOOK_IDS))
 
 
