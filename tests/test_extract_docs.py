@@ -80,9 +80,13 @@ def test_fenced_code_lines_starting_with_hash_are_not_headings() -> None:
 def test_front_matter_is_not_a_section() -> None:
     yaml = "---\ntitle: Guide\ntags: [a]\n---\n# Guide\n\nBody.\n"
     toml = '+++\ntitle = "Guide"\n+++\nBody without heading.\n'
-    assert _outline(yaml) == [("Guide", 1, "Body.")]
+    assert _outline(yaml) == [("Guide", 1, "Body.")]  # an H1 repeating the front matter's title is merged
+    page = "---\ntitle: 'npm-install'\nsection: 1\n---\n\nIntro.\n\n### Synopsis\n\nnpm install\n"
+    assert _outline(page) == [("npm-install", 0, "Intro."), ("npm-install > Synopsis", 3, "npm install")]
     [section] = split_sections(toml, "markdown")
-    assert (section.titles, section.text, section.start_line) == ((), "Body without heading.", 4)
+    assert (section.titles, section.text, section.start_line) == (("Guide",), "Body without heading.", 1)
+    [untitled] = split_sections("---\nauthor: x\n---\nBody.\n", "markdown")
+    assert (untitled.titles, untitled.text, untitled.start_line) == ((), "Body.", 4)
     # a leading thematic break that does not hold key: value lines is kept as text
     assert _outline("---\nJust text.\n\n---\n") == [("", 0, "---\nJust text.\n\n---")]
     assert _outline("---\nTitle\n---\nbody\n") == [("", 0, "---"), ("Title", 2, "body")]  # CommonMark setext

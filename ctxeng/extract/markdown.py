@@ -86,6 +86,19 @@ def _front_matter_end(lines: list[str]) -> int:
     return 0
 
 
+_FRONT_TITLE = re.compile(r"title[ \t]*[:=][ \t]*(['\"]?)(?P<title>[^'\"\n].*?)\1[ \t]*$")
+
+
+def front_matter_title(lines: list[str]) -> str:
+    """The `title` of a document's front matter, else "" (docs sites often name a page only there)."""
+    end = _front_matter_end(lines)
+    for line in lines[1 : end - 1]:
+        match = _FRONT_TITLE.match(line)
+        if match and match.group("title").strip() not in (">", "|", ">-", "|-"):
+            return clean_title(match.group("title"))
+    return ""
+
+
 def _strip_comments(line: str, in_comment: bool) -> tuple[str, bool]:
     """The line without HTML comment spans, and whether a comment is still open at its end."""
     if not in_comment and "<!--" not in line:
@@ -115,6 +128,9 @@ def split_markdown(lines: list[str], b: SectionSink) -> None:
     para = 0  # lines in the open paragraph (a setext underline turns them into a heading)
     para_ok = True  # the previous line allows a paragraph to start (blank, heading, start)
     skip_indented = False  # inside mkdocstrings options (indented lines after ":::")
+    title = front_matter_title(lines)
+    if title:  # the page's name heads every section, as an H1 would (level 0: any heading nests under it)
+        b.heading(0, title, 1)
     for index in range(_front_matter_end(lines), len(lines)):
         raw, number = lines[index], index + 1
         if fence:

@@ -20,7 +20,8 @@ FORMATS = ("markdown", "rst", "asciidoc", "text")
 class Section:
     """The text under one heading, up to the next heading of any level.
 
-    `titles` is the heading path from the top (`()` for text before the first heading, level 0);
+    `titles` is the heading path from the top; text before the first heading is level 0, with no
+    titles unless Markdown front matter names the page (its title then heads every path);
     `start_line`/`end_line` (1-based) span the heading and the last kept body line; `body` holds
     the kept lines as (source line, text): trimmed, runs of blank lines collapsed to one.
     """
@@ -78,6 +79,8 @@ class _Builder:
 
     def heading(self, level: int, title: str, number: int) -> None:
         self._flush()
+        if len(self.stack) == 1 and self.stack[0][0] == 0 and self.stack[0][1].casefold() == title.casefold():
+            self.stack.pop()  # an H1 repeating the front matter's title is that title, not a child of it
         while self.stack and self.stack[-1][0] >= level:
             self.stack.pop()
         self.stack.append((level, title))
@@ -95,7 +98,7 @@ class _Builder:
 
     def _flush(self) -> None:
         body = _tidy(self.body)
-        if not self.stack and not body:
+        if self.level == 0 and not body:  # text before the first heading: only when there is some
             return
         titles = tuple(title for _, title in self.stack)
         start = self.start if titles else body[0][0]  # text before any heading starts where its text does
