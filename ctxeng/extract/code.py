@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from ctxeng.extract.languages import LanguageSpec, language_for
 from ctxeng.extract.outline import build_outline, top_calls
 from ctxeng.extract.snippets import signature, symbol_text
-from ctxeng.extract.treesitter import parse_tags
+from ctxeng.extract.treesitter import compiled, parse_tags
 from ctxeng.extract.visibility import decide
 from ctxeng.provenance import Provenance
 from ctxeng.records import Record, record_id
@@ -140,6 +140,8 @@ def _run_pool(jobs: list[tuple[SourceFile, LanguageSpec]], provenance: Provenanc
     except ValueError:  # pragma: no cover - no fork on this platform
         yield from _run_serial(jobs, provenance)
         return
+    for spec in {spec.name: spec for _, spec in jobs}.values():
+        compiled(spec)  # load grammars before forking: the workers inherit them and import nothing
     _WORK = (jobs, provenance)
     try:
         with context.Pool(2) as pool:
