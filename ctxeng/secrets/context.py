@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ctxeng.secrets.rules import B64, Rule, Span, words
-from ctxeng.secrets.values import is_code, is_placeholder, looks_random, names_a_secret
+from ctxeng.secrets.values import is_code, is_placeholder, is_wordy, looks_random, names_a_secret
 
 # ---------------------------------------------------------------------------------------------
 # Private keys: -----BEGIN ... PRIVATE KEY----- blocks, also as `+`-prefixed diff lines, inside
@@ -16,8 +16,10 @@ from ctxeng.secrets.values import is_code, is_placeholder, looks_random, names_a
 MAX_KEY_CHARS = 16_384  # the largest PEM private key (RSA 16384 bits) is ~12.7 KB
 _PEM_END = re.compile(r"-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----")
 _PEM_NOISE = re.compile(r"\\[nr]|[\s\"'+,\-]|(?:Proc-Type|DEK-Info|Comment|Version):[^\n\\]{0,200}")
+# One line of key material (or a PEM header line, or a blank line), nothing else on the line.
 _PEM_LINE = re.compile(
-    r"(?:\\r)?(?:\\n|\r?\n)[ \t+\-\"',]{0,8}(?:(?P<b>[A-Za-z0-9+/=]{16,200})|(?:Proc-Type|DEK-Info):[^\n\\]{0,200}|)"
+    r"(?:\\r)?(?:\\n|\r?\n)[ \t+\-\"',]{0,8}"
+    r"(?:(?P<b>[A-Za-z0-9+/=]{16,200})|(?:Proc-Type|DEK-Info):[^\n\\]{0,200}|)[\"',]{0,3}(?=\\[nr]|\r?\n|$)"
 )
 _LEADING_NOISE = re.compile(r"(?:\\[nr]|[\s\"',]|(?<=\n)[+\-])*")
 
@@ -131,8 +133,10 @@ def find_assignments(pattern: Any, text: str, family: str) -> Iterator[Span]:
         kw = m.group(kw_g).lower()
         if ("secret" if _SECRET_FAMILY.search(kw) else "password") != family:
             continue
-        key_end = max(m.end(kw_g), m.end(tail_g))
-        key = text[_key_start(text, m.start(kw_g)) : key_end].lstrip(".$@")
+        key_start = _key_start(text, m.start(kw_g))
+        if text[max(0, key_start - 3) : key_start] == "://":
+            continue  # `https://x-access-token:...@host`: a URL's user name, not an assignment
+        key = text[key_start : max(m.end(kw_g), m.end(tail_g))].lstrip(".$@")
         op = m.group(op_g)
         quoted = m.start(u_g) < 0
         start, end = next(m.span(g) for g in (*quoted_groups, u_g) if m.start(g) >= 0)
@@ -188,9 +192,13 @@ def _url_password(text: str, start: int, end: int) -> bool:
     return not is_placeholder(value, min_length=1)
 
 
-def _literal_credential(text: str, start: int, end: int) -> bool:
-    value = text[start:end]
-    return not (is_placeholder(value, min_length=1) or names_a_secret(value) or is_code(value))
+def _curl_password(text: str, start: int, end: int) -> bool:
+    return not is_placeholder(text[start:end], min_length=1)
+
+
+def _header_credential(text: str, start: int, end: int) -> bool:
+    value = text[start:end]  # `Bearer access_token` / `Bearer mytoken` name a variable, not a credential
+    return not (is_placeholder(value) or names_a_secret(value) or is_wordy(value))
 
 
 def _regex_finder(check: Any) -> Any:
@@ -216,18 +224,18 @@ CONTEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "url-password", "password in a URL (scheme://user:password@host)", words("://"),
-        r"://(?P<u>[^\s:/?#@\"'<>\x60]{0,128}):(?P<s>[^\s/?#\"'<>\x60]{1,256})@", finder=_regex_finder(_url_password),
+        r"://(?P<u>[^\s:/?#@\"'<>\x60]{0,128}):(?P<s>[^\s/\"'<>\x60]{1,256})@", finder=_regex_finder(_url_password),
     ),
     Rule(
         "curl-basic-auth", "curl -u user:password", words("curl"),
         r"\bcurl\b[^\n]{0,400}?\s(?:-u|--user)(?:\s{1,4}|=)?[\"']?[^\s:\"']{1,128}:(?P<s>[^\s\"']{1,256})",
-        finder=_regex_finder(_literal_credential),
+        finder=_regex_finder(_curl_password),
     ),
     Rule(
         "authorization-header", "HTTP Authorization header with a literal Basic/Bearer credential",
         words("authorization"),
         r"(?i:authorization)[\"']?\s{0,4}[:=,]\s{0,4}[\"']?(?i:basic|bearer|token)\s{1,4}"
-        r"(?P<s>[A-Za-z0-9+/=._~\-]{8,})", finder=_regex_finder(_literal_credential),
+        r"(?P<s>[A-Za-z0-9+/=._~\-]{8,})", finder=_regex_finder(_header_credential),
     ),
     Rule(
         "password-assignment", "a literal assigned to a password-like name (multilingual)",

@@ -49,15 +49,16 @@ def exact(*keywords: str) -> tuple[str, ...]:
     return tuple(re.escape(k) for k in keywords)
 
 
-def token(edge: frozenset[str] = frozenset(), random: bool = False) -> Check:
+def token(edge: frozenset[str] = frozenset(), random: bool = False, skip: int = 0) -> Check:
     """A check for fixed-format tokens.
 
     `edge`: characters that may not touch the token on either side (so a token is not a slice
-    of a longer string); `random`: the part after the prefix must mix letters/digits or cases.
+    of a longer string); `random`: the part after the prefix must mix letters/digits or cases;
+    `skip`: length of a prefix without separator (`SK` of Twilio keys) left out of those tests.
     """
 
     def check(text: str, start: int, end: int) -> bool:
-        value = text[start:end]
+        value = text[start + skip : end]
         if edge and ((start > 0 and text[start - 1] in edge) or (end < len(text) and text[end] in edge)):
             return False
         if is_placeholder(_body(value)):
@@ -185,7 +186,7 @@ TOKEN_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "twilio-key", "Twilio API key or account SID (SK/AC + 32 hex)", (r"\b(?:SK|AC)[0-9a-fA-F]{8}",),
-        r"\b(?P<s>(?:SK|AC)[0-9a-fA-F]{32})\b", token(random=True),
+        r"\b(?P<s>(?:SK|AC)[0-9a-fA-F]{32})\b", token(random=True, skip=2),
     ),
     Rule(
         "sendgrid-key", "SendGrid API key (SG.xxx.yyy)", (r"SG\.[A-Za-z0-9_\-]{22}\.",),

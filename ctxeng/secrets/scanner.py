@@ -13,6 +13,7 @@ from ctxeng.secrets.engine import Engine, default_engine, sanitize
 from ctxeng.secrets.rules import Rule, Span, all_rules
 
 PLACEHOLDER = "[REDACTED:{rule}]"
+_MARKER = re.compile(r"\[REDACTED:[a-z0-9-]{1,64}\]")
 MIN_SECRET_TEXT = 6  # the shortest text any rule can match: "://:p@"
 
 
@@ -66,8 +67,8 @@ class Scanner:
     def find(self, text: str) -> list[Finding]:
         """Non-overlapping findings in `text`, by position.
 
-        Overlapping spans are merged; the merged finding is named after the rule of the span
-        that starts first (ties: the longer span, then the rule listed first).
+        Overlapping spans are merged into one, named after the first-listed (most specific)
+        rule among them.
         """
         if len(text) < MIN_SECRET_TEXT:
             return []
@@ -78,6 +79,9 @@ class Scanner:
             for start, end in self._spans(compiled, text):
                 if end > start and not self._allowed(text[start:end]):
                     spans.append((start, -end, compiled.order))
+        if spans and "[REDACTED:" in text:  # text redacted before (a pack, a hook): markers stay as they are
+            markers = [m.span() for m in _MARKER.finditer(text)]
+            spans = [s for s in spans if not any(a < -s[1] and s[0] < b for a, b in markers)]
         return _merge(text, spans, self._rules)
 
     def redact(self, text: str) -> tuple[str, list[Finding]]:
@@ -122,6 +126,7 @@ def _merge(text: str, spans: list[tuple[int, int, int]], rules: list[_Compiled])
     for start, neg_end, order in spans:
         if merged and start < merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], -neg_end)
+            merged[-1][2] = min(merged[-1][2], order)
         else:
             merged.append([start, -neg_end, order])
     findings = []
