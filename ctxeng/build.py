@@ -118,7 +118,8 @@ def run_pipeline(
     with timer.stage("code"):
         code = extract_code(selection.files, provenance, progress)
     with timer.stage("docs"):
-        docs = extract_docs(selection.files, provenance, config.docs) if config.docs.enabled else []
+        docs_stats: dict[str, int] = {}
+        docs = extract_docs(selection.files, provenance, config.docs, stats=docs_stats) if config.docs.enabled else []
     with timer.stage("glossary"):
         glossary = build_glossary([*code, *docs])
     redactor = Redactor(config.secrets)
@@ -157,6 +158,7 @@ def run_pipeline(
                   "skipped_examples": {k: v for k, v in sorted(selection.examples.items())}},
         "records": dict(sorted(counts.items())),
         "history": history_stats,
+        "docs": docs_stats,
         "dataset": dataset.stats,
         "redactions": dict(sorted(redactor.counts.items())),
         "pack": pack_info,
