@@ -235,7 +235,7 @@ CONTEXT_RULES: tuple[Rule, ...] = (
         "authorization-header", "HTTP Authorization header with a literal Basic/Bearer credential",
         words("authorization"),
         r"(?i:authorization)[\"']?\s{0,4}[:=,]\s{0,4}[\"']?(?i:basic|bearer|token)\s{1,4}"
-        r"(?P<s>[A-Za-z0-9+/=._~\-]{8,})", finder=_regex_finder(_header_credential),
+        r"(?P<s>[A-Za-z0-9+/=._~\-]{8,1000})", finder=_regex_finder(_header_credential), extend=r"[A-Za-z0-9+/=._~\-]*",
     ),
     Rule(
         "password-assignment", "a literal assigned to a password-like name (multilingual)",

@@ -28,7 +28,9 @@ class Rule:
     `prefilter` holds regexes (mostly literal keywords) of which at least one occurs in every
     text the rule can match; the rule's own regex only runs on such texts. The secret is the
     regex's first participating group named `s`, `s2`, ... (else the whole match), kept only if
-    `check` accepts it. Rules whose matching needs code have a `finder` instead.
+    `check` accepts it. Rules whose matching needs code have a `finder` instead. Patterns cap
+    repetition at 1,000 (re2's limit, and it bounds Python `re` backtracking); a secret that may
+    be longer names the class it continues with in `extend`.
     """
 
     id: str
@@ -37,6 +39,7 @@ class Rule:
     pattern: str
     check: Check | None = None
     finder: Finder | None = None
+    extend: str = ""  # characters a match continues with past the pattern's 1,000-repetition cap
 
 
 def words(*keywords: str) -> tuple[str, ...]:
@@ -198,7 +201,8 @@ TOKEN_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "pypi-token", "PyPI / TestPyPI upload token (pypi-AgEIcHlwaS5vcmc...)", exact("pypi-AgE"),
-        r"\b(?P<s>pypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_\-]{40,})", token(),
+        r"\b(?P<s>pypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_\-]{40,1000})", token(),
+        extend=r"[A-Za-z0-9_\-]*",
     ),
     Rule(
         "huggingface-token", "Hugging Face user or org token (hf_, api_org_)", exact("hf_", "api_org_"),
@@ -249,7 +253,8 @@ TOKEN_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "jwt", "JSON Web Token (eyJ...eyJ...signature)", exact("eyJ"),
-        r"\b(?P<s>eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*)", token(),
+        r"\b(?P<s>eyJ[A-Za-z0-9_\-]{8,1000}\.eyJ[A-Za-z0-9_\-]{8,1000}(?:\.[A-Za-z0-9_\-]{0,1000})?)", token(),
+        extend=r"[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]*)?",
     ),
 )  # fmt: skip
 

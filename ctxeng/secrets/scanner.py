@@ -33,6 +33,7 @@ class _Compiled:
     order: int
     pattern: Any
     groups: tuple[int, ...]  # indexes of the groups named s, s2, ... (the secret)
+    extend: re.Pattern[str] | None  # anchored, linear: one character class, repeated
 
 
 class Scanner:
@@ -54,7 +55,9 @@ class Scanner:
             names = sorted(
                 (n for n in pattern.groupindex if re.fullmatch(r"s[0-9]*", n)), key=lambda n: (len(n), n)
             )
-            self._rules.append(_Compiled(rule, order, pattern, tuple(pattern.groupindex[n] for n in names)))
+            groups = tuple(pattern.groupindex[n] for n in names)
+            extend = re.compile(rule.extend) if rule.extend else None
+            self._rules.append(_Compiled(rule, order, pattern, groups, extend))
             for pre in rule.prefilter:
                 prefilters.append(pre)
                 self._owner.append(order)
@@ -100,15 +103,25 @@ class Scanner:
     def _spans(self, compiled: _Compiled, text: str) -> Iterator[Span]:
         rule = compiled.rule
         if rule.finder is not None:
-            yield from rule.finder(compiled.pattern, text)
+            for start, end in rule.finder(compiled.pattern, text):
+                yield start, _extend(compiled, text, end)
             return
         for m in compiled.pattern.finditer(text):
             start, end = _secret_span(m, compiled.groups)
+            end = _extend(compiled, text, end)
             if rule.check is None or rule.check(text, start, end):
                 yield start, end
 
     def _allowed(self, value: str) -> bool:
         return any(pattern.search(value) for pattern in self.allow)
+
+
+def _extend(compiled: _Compiled, text: str, end: int) -> int:
+    """Where a secret ends when it may run past the pattern's repetition cap."""
+    if compiled.extend is None:
+        return end
+    more = compiled.extend.match(text, end)
+    return more.end() if more else end
 
 
 def _secret_span(match: Any, groups: tuple[int, ...]) -> Span:

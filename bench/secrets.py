@@ -1,0 +1,119 @@
+"""Benchmark the secret stage on real repositories: CPU seconds, MB/s, and hits per rule.
+
+Usage: .venv/bin/python bench/secrets.py [REPO ...] [--engine re2|re] [--show]
+
+For each repository (default: /work/repos/sqlalchemy and /work/repos/flask, read only) it mines
+the records a build would redact (code, docs, glossary, commits with the newest 1,000 patches),
+then times `Redactor.record` over all of them and `Scanner.find` over the selected files' full
+text. It prints hits and distinct values per rule; `--show` also lists each distinct value with
+one place it occurs, for reviewing false positives by hand (public repositories only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ctxeng.config import load_config
+from ctxeng.records import Record
+from ctxeng.repo import open_repo
+from ctxeng.secrets import Redactor, Scanner
+from ctxeng.secrets.engine import PYTHON_RE, RE2
+from ctxeng.selection import SourceFile, select_files
+
+DEFAULT_REPOS = ("/work/repos/sqlalchemy", "/work/repos/flask")
+
+
+def cpu() -> float:
+    """User + system CPU seconds of this process."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def mine(path: str) -> tuple[list[SourceFile], list[Record]]:
+    """The selected files and the records a build would pass to the secret stage."""
+    from ctxeng.extract.code import extract_code
+    from ctxeng.extract.docs import extract_docs
+    from ctxeng.extract.glossary import build_glossary
+    from ctxeng.extract.history import mine_history
+
+    repo = open_repo(path)
+    config = load_config(repo.root)
+    selection = select_files(repo, config.files, config.secrets)
+    history = mine_history(repo, config.history)
+    code = extract_code(selection.files, history.provenance, lambda *a: None)
+    docs = extract_docs(selection.files, history.provenance, config.docs)
+    glossary = build_glossary([*code, *docs])
+    return selection.files, [*code, *history.commits, *history.cochange, *docs, *glossary]
+
+
+def record_chars(rec: Record) -> int:
+    """Characters of all strings in a record (what the stage has to look at)."""
+    strings: list[str] = []
+    from ctxeng.secrets.redact import _collect_strings
+
+    _collect_strings(rec.meta, strings)
+    return len(rec.path) + len(rec.name) + len(rec.text) + sum(map(len, strings))
+
+
+def bench_repo(path: str, scanner: Scanner, show: bool) -> None:
+    """Time the stage on one repository and print per-rule hits."""
+    t0 = time.perf_counter()
+    files, records = mine(path)
+    mined = time.perf_counter() - t0
+    size = sum(map(record_chars, records))
+    redactor = Redactor(scanner=scanner)
+    start = cpu()
+    for rec in records:
+        redactor.record(rec)
+    stage_cpu = cpu() - start
+    file_size = sum(len(f.text) for f in files)
+    start = cpu()
+    values: dict[str, Counter[str]] = defaultdict(Counter)
+    where: dict[tuple[str, str], str] = {}
+    for source in files:
+        for finding in scanner.find(source.text):
+            value = source.text[finding.start : finding.end]
+            values[finding.rule][value] += 1
+            where.setdefault((finding.rule, value), f"{source.path}:{finding.line}")
+    scan_cpu = cpu() - start
+    print(f"\n== {path}  ({len(records)} records, {size / 1e6:.1f} M chars; mining took {mined:.1f} s wall)")
+    print(
+        f"records:  {stage_cpu:.2f} CPU-s  {size / 1e6 / max(stage_cpu, 1e-9):.1f} MB/s  engine={scanner.engine.name}"
+    )
+    print(
+        f"files:    {scan_cpu:.2f} CPU-s  {file_size / 1e6 / max(scan_cpu, 1e-9):.1f} MB/s  ({len(files)} files)"
+    )
+    print("redactions in records per rule:", dict(sorted(redactor.counts.items())))
+    print("hits in files per rule (hits / distinct values):")
+    for rule in sorted(values):
+        print(f"  {rule:28s} {sum(values[rule].values()):5d} / {len(values[rule])}")
+        if show:
+            for value, n in sorted(values[rule].items()):
+                print(f"      {n:4d}  {value[:70]!r}  e.g. {where[(rule, value)]}")
+
+
+def main() -> None:
+    """Parse arguments and benchmark each repository."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("repos", nargs="*", default=list(DEFAULT_REPOS))
+    parser.add_argument("--engine", choices=("re2", "re"), default="re2" if RE2 else "re")
+    parser.add_argument("--show", action="store_true", help="list distinct values (public repositories only)")
+    args = parser.parse_args()
+    start = cpu()
+    scanner = Scanner(engine=RE2 if args.engine == "re2" and RE2 else PYTHON_RE)
+    print(f"compiling {len(scanner._rules)} rules: {cpu() - start:.2f} CPU-s")
+    for repo in args.repos:
+        bench_repo(repo, scanner, args.show)
+
+
+if __name__ == "__main__":
+    main()
