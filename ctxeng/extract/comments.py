@@ -10,7 +10,8 @@ DOC_LIMIT = 4000  # characters; a longer docstring is cut with a `…` marker
 _STRING_PREFIX = re.compile(r"^[rRuUbBfF]{0,2}")
 _LINE_MARKER = re.compile(r"^\s*(?://[/!]?|#+|--|;+)\s?")
 _BLOCK_LINE = re.compile(r"^\s*\*(?!/)\s?")
-_XML_DOC_TAG = re.compile(r"</?(?:summary|remarks|returns|value|para)>")
+_XML_DOC_TAG = re.compile(r"</?(?:summary|remarks|returns|value|para|c)>")
+_XML_DOC_REF = re.compile(r"""<(?:paramref|typeparamref|see|seealso)\s+(?:name|cref|langword)="([^"]*)"\s*/>""")
 # Comments that steer tools rather than describe code: never a file's or a definition's doc.
 _DIRECTIVE = re.compile(
     r"^(?:!|-\*-|\s*(?:eslint|jshint|global |prettier-|@ts-|ts-|go:|\+build|pylint:|noqa|type:|fmt:|mypy:"
@@ -57,7 +58,10 @@ def clean_comment(raw: str) -> str:
             lines = lines[:-1]
     else:
         lines = [_LINE_MARKER.sub("", line, count=1) for line in text.split("\n")]
-    return _XML_DOC_TAG.sub("", "\n".join(lines))
+    text = "\n".join(lines)
+    if "<" in text:  # C# XML doc comments: keep the prose, drop the markup
+        text = _XML_DOC_REF.sub(r"\1", _XML_DOC_TAG.sub("", text))
+    return text
 
 
 def clean_comments(raws: list[str]) -> str:

@@ -24,7 +24,8 @@ def _decode(data: bytes) -> str:
 def signature(data: bytes, raw: RawDef) -> str:
     """Source from the definition's start to its body, whitespace-collapsed and capped.
 
-    Without a body: the first line, continued while parentheses stay open (at most 6 lines).
+    Without a body: the lines through the one with the name, continued while parentheses stay
+    open (at most 8 lines).
     """
     if raw.body > raw.start:
         pieces, pos = [], raw.start
@@ -37,10 +38,10 @@ def signature(data: bytes, raw: RawDef) -> str:
         lines = _decode(data[raw.start : min(raw.end, raw.start + _SIGNATURE_BYTES)]).split("\n")
         taken: list[str] = []
         depth = 0
-        for line in lines[:6]:
+        for line in lines[:8]:  # through the name (past annotations), then until parentheses close
             taken.append(line)
             depth += line.count("(") - line.count(")")
-            if depth <= 0:
+            if depth <= 0 and raw.name in "\n".join(taken):
                 break
         head = "\n".join(taken)
     flat = _SPACE.sub(" ", head).strip()

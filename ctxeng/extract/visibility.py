@@ -13,14 +13,14 @@ Rules (a language.toml picks one; "" means `underscore`):
 - `header` (C, C++): public unless `static` (`@private`) or in a `private:` section; only a
   header's names are exported.
 Everywhere a captured `@public` / `@private` modifier or a section marker wins over the default,
-and a member of a private definition is private.
+a member of a private definition is private, and so is a definition local to a function.
 """
 
 from __future__ import annotations
 
 import posixpath
 
-from ctxeng.extract.outline import Definition
+from ctxeng.extract.outline import CALLABLE_KINDS, Definition
 
 HEADER_EXTENSIONS = (".h", ".hh", ".hpp", ".hxx", ".h++", ".inl", ".ipp", ".tpp")
 _INTERFACE_KINDS = frozenset({"interface", "trait"})
@@ -64,17 +64,25 @@ def decide(
             by_qualname.setdefault(item.qualname, index)
     result: list[str] = []
     top_level: list[bool] = []
-    for item in items:
+    for index, item in enumerate(items):
         parent = items[item.parent_index] if item.parent_index >= 0 else None
         # Top level: in no definition, or only in namespaces (C++, C#, TypeScript), not in modules.
-        top = not item.parent or (parent is not None and parent.kind == "namespace" and top_level[item.parent_index])
+        top = not item.parent or (
+            parent is not None and parent.kind == "namespace" and top_level[item.parent_index]
+            and item.parent == parent.qualname
+        )  # fmt: skip
         top_level.append(top)
         own = _own(rule, item, parent, declared, top)
+        first = by_qualname.get(item.qualname, index)
+        if item.raw.qualifier and first < index:
+            own = result[first]  # C++ `Foo::bar` defined outside its class is as visible as declared inside
         # Members of a private definition are private too (the enclosing type may be a Go receiver
         # or a C++ `Foo::` qualifier, found by name).
         owner = by_qualname.get(item.parent) if item.parent else None
         if owner is not None and owner < len(result) and result[owner] == "private":
             own = "private"
+        if parent is not None and parent.kind in CALLABLE_KINDS:
+            own = "private"  # a function's local definitions are nobody's API
         result.append(own)
     public_top = sorted(
         {it.raw.name for it, vis, top in zip(items, result, top_level) if top and vis == "public" and not it.is_scope and it.kind != "namespace"}

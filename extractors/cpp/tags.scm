@@ -72,6 +72,15 @@
                                   (reference_declarator (field_identifier) @name)
                                   (array_declarator declarator: (field_identifier) @name)]) @definition.field)
 
+; Variables at file or namespace scope (`constexpr` constants included).
+((translation_unit (declaration (storage_class_specifier) @private
+   declarator: [(identifier) @name (init_declarator declarator: (identifier) @name)]) @definition.variable)
+  (#eq? @private "static"))
+(translation_unit (declaration
+   declarator: [(identifier) @name (init_declarator declarator: (identifier) @name)]) @definition.variable)
+(namespace_definition body: (declaration_list (declaration
+   declarator: [(identifier) @name (init_declarator declarator: (identifier) @name)]) @definition.variable))
+
 ; Macros with a value.
 (preproc_def name: (identifier) @name value: (_)) @definition.macro
 (preproc_function_def name: (identifier) @name) @definition.macro

@@ -36,9 +36,9 @@
   (#match? @private "^(private|protected)$"))
 (method_definition name: (_) @name) @definition.method
 (abstract_method_signature name: (_) @name) @definition.method
-(method_signature name: (_) @name) @definition.method
+(interface_body (method_signature name: (_) @name) @definition.method)
 (public_field_definition name: (_) @name) @definition.field
-(property_signature name: (_) @name) @definition.field
+(interface_body (property_signature name: (_) @name) @definition.field)
 
 ; Functions bound to names at the top level: `const f = () => ...`.
 (export_statement

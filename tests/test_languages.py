@@ -1,0 +1,66 @@
+"""Golden tests: every language folder's sample extracts to exactly its reviewed `expected.jsonl`.
+
+Regenerate with CTXENG_UPDATE_GOLDENS=1 and review the diff by eye: names, qualnames, kinds,
+signatures, docs and visibility must be right, not merely unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from ctxeng.extract.code import extract_file
+from ctxeng.extract.languages import language_for, load_languages
+from ctxeng.fsio import dumps_json
+from ctxeng.provenance import Provenance
+
+EXTRACTORS = Path(__file__).resolve().parent.parent / "extractors"
+SAMPLES = sorted(p for p in EXTRACTORS.glob("*/sample.*") if p.is_file())
+
+
+def _golden_lines(sample: Path) -> str:
+    spec = load_languages()[sample.parent.name]
+    data = sample.read_bytes()
+    file_record, symbols = extract_file(
+        sample.name, data.decode("utf-8"), spec, Provenance(head="0" * 40, head_time=0), size=len(data)
+    )
+    return "".join(dumps_json(r.to_json()) + "\n" for r in [file_record, *symbols])
+
+
+def test_every_language_has_a_sample() -> None:
+    assert sorted(p.parent.name for p in SAMPLES) == sorted(load_languages())
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[p.parent.name for p in SAMPLES])
+def test_sample_matches_golden(sample: Path) -> None:
+    assert language_for(sample.name) == load_languages()[sample.parent.name], "the sample's extension maps elsewhere"
+    text = _golden_lines(sample)
+    expected = sample.parent / "expected.jsonl"
+    if os.environ.get("CTXENG_UPDATE_GOLDENS") == "1":
+        expected.write_text(text, encoding="utf-8")
+    assert expected.exists(), f"missing {expected}; run with CTXENG_UPDATE_GOLDENS=1 and review it"
+    want = expected.read_text(encoding="utf-8").splitlines()
+    got = text.splitlines()
+    for i, (w, g) in enumerate(zip(want, got)):
+        assert json.loads(g) == json.loads(w), f"{expected.name} line {i + 1} differs"
+    assert len(got) == len(want)
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=[p.parent.name for p in SAMPLES])
+def test_sample_is_representative(sample: Path) -> None:
+    """Each sample shows the features the goldens are meant to pin down."""
+    rows = [json.loads(line) for line in _golden_lines(sample).splitlines()]
+    file_row, symbols = rows[0], rows[1:]
+    kinds = {s["meta"]["kind"] for s in symbols}
+    assert file_row["text"], "a file doc (module docstring or header comment)"
+    assert file_row["meta"]["imports"], "imports"
+    assert file_row["meta"]["refs"], "references"
+    assert kinds & {"class", "struct", "interface", "trait", "module", "namespace"}, "a container"
+    assert kinds & {"function", "method"}, "functions or methods"
+    assert any(s["meta"]["doc"] for s in symbols), "a documented definition"
+    assert any(s["meta"]["parent"] for s in symbols), "a nested definition"
+    assert any(s["meta"]["visibility"] == "private" for s in symbols), "a private definition"
+    assert any(s["meta"]["calls"] for s in symbols), "calls inside a definition"
