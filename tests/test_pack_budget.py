@@ -15,7 +15,7 @@ from ctxeng.pack.context import render_context
 from ctxeng.pack.conventions import Command, Conventions
 from ctxeng.pack.facts import RepoFacts, facts_from_records
 from ctxeng.pack.formats import render_document
-from ctxeng.pack.index import build_index
+from ctxeng.pack.index import build_index, load_index, write_index
 from ctxeng.pack.rank import Ranking, rank
 from ctxeng.pack.skill import MIN_BUDGET, build_pack
 from ctxeng.records import Record, record_id
@@ -94,13 +94,26 @@ def test_single_document_never_exceeds_the_budget(budget: int, fmt: str) -> None
     assert count_tokens(render_document(facts, ranking, conv, budget, fmt)) <= budget
 
 
+@lru_cache(maxsize=1)
+def big_index() -> dict:
+    """The big repository's context index, written to a scratch folder (the details file is read by offset)."""
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(prefix="ctxeng-index-"))
+    (folder / ".ctxeng").mkdir()
+    index, details = build_index(*big_repo())
+    write_index(folder / ".ctxeng", index, details)
+    return load_index(folder)
+
+
 @settings(max_examples=10, deadline=None)
 @given(budget=st.integers(min_value=1, max_value=6_000))
 def test_prompt_context_never_exceeds_the_budget(budget: int) -> None:
-    facts, ranking, conv = big_repo()
-    index = build_index(facts, ranking, conv)
-    text = render_context(index, "how does the session flush a record to the segment cache?", budget)
+    text = render_context(big_index(), "how does the session flush a record to the segment cache?", budget)
     assert count_tokens(text) <= budget
+    if budget >= 400:
+        assert "## Definitions" in text and "## Files" in text
 
 
 def test_too_small_budgets_are_a_clear_error() -> None:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 from ctxeng.tokens import count_many, count_tokens, truncate_to_tokens
 
 #: The most tokens Claude Code's Read tool returns from one file; no pack file may exceed it.
 READ_LIMIT = 25_000
+#: Tokens that joining a piece to a text can save at the seam (a BPE merge across the boundary).
+JOIN_SLACK = 3
+
+
+@functools.lru_cache(maxsize=256)
+def tokens(text: str) -> int:
+    """`count_tokens`, remembered: a rendered section is measured by its fit, its file and the pack."""
+    return count_tokens(text)
 
 
 def prefix_sums(texts: Sequence[str]) -> list[int]:
@@ -40,16 +49,19 @@ def fit_prefix(render: Callable[[int], str], n: int, limit: int, estimate: Calla
     def measure(k: int) -> tuple[str, int]:
         if k not in cache:
             text = render(k)
-            cache[k] = (text, count_tokens(text))
+            cache[k] = (text, tokens(text))
         return cache[k]
 
     k = lo
     if measure(k)[1] <= limit:  # fits: gallop upwards while more fits
-        step, bad = 1, n + 1
-        while k + step <= n and measure(k + step)[1] <= limit:
-            k += step
-            step *= 2
-        bad = min(n + 1, k + step)
+        if k < n and measure(k)[1] + estimate(k + 1) - estimate(k) - JOIN_SLACK > limit:
+            bad = k + 1  # the next item cannot fit even if its joins merged away a few tokens
+        else:
+            step = 1
+            while k + step <= n and measure(k + step)[1] <= limit:
+                k += step
+                step *= 2
+            bad = min(n + 1, k + step)
     else:  # too long: step down in proportion to the excess until something fits
         bad = k
         while k > 0 and measure(k)[1] > limit:
@@ -70,4 +82,4 @@ def fit_prefix(render: Callable[[int], str], n: int, limit: int, estimate: Calla
 
 def cap(text: str, limit: int) -> str:
     """`text` itself when it fits in `limit` tokens, else its longest fitting prefix (cut at a line end)."""
-    return text if count_tokens(text) <= limit else truncate_to_tokens(text, limit)
+    return text if tokens(text) <= limit else truncate_to_tokens(text, limit)

@@ -15,17 +15,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ctxeng.pack.fit import fit_blocks
+from ctxeng.pack.budget import cap
+from ctxeng.pack.fit import fit_blocks, grouped
+from ctxeng.pack.index import SCALE, read_details
+from ctxeng.pack.paths import is_test
 from ctxeng.pack.rank import Weights, pagerank
 from ctxeng.pack.terms import name_terms, prompt_identifiers, prompt_paths, text_terms
 
-# Output shares of the budget, in the order sections are filled (unused budget flows on).
-SHARES = (("files", 0.15), ("docs", 0.22), ("history", 0.12), ("glossary", 0.08), ("defs", 1.0))
+# Most of the budget each section may take; definitions get whatever the others leave.
+SHARES = (("files", 0.12), ("docs", 0.2), ("history", 0.1), ("glossary", 0.06), ("defs", 1.0))
+ORDER = ("files", "defs", "docs", "history", "glossary")  # as shown
 EXACT_IDENT = 6.0  # a definition named exactly like an identifier in the prompt
 WHOLE_NAME = 2.0  # a definition whose whole name is one prompt word (`flush`), times the word's idf
 SPREAD = 0.6  # weight of the seeded PageRank in a file's final score
 PRIOR = 0.5  # weight of the global rank in a definition's final score
+TEST_DAMPING = 0.4  # matches in test code, unless the prompt talks about tests
+BODY = 0.4  # weight of a term found in a doc section's first words rather than its heading
 MIN_BUDGET = 64
+MAX_DEFS = 120  # candidates read from the details file; far more than any budget shows
+MAX_DOCS = 6
 
 
 @dataclass
@@ -47,73 +55,84 @@ class Query:
         return cls(terms=terms, identifiers=prompt_identifiers(prompt), paths=prompt_paths(prompt))
 
 
-def _idf(table: dict[str, list[int]], n: int, term: str) -> float:
-    df = len(table.get(term, ()))
-    return math.log(1.0 + n / df) if df else 0.0
+def idf_table(index: dict[str, Any], query: Query) -> dict[str, float]:
+    """Inverse document frequency of each query term over every kind of row together: a word the
+    whole repository uses ("store" in a key-value store) says less than one few rows use."""
+    tables = index["terms"]
+    total = sum(len(index[k]["path" if k in ("files", "docs") else "name" if k == "defs" else "sha" if k == "commits"
+                            else "term"]) for k in ("files", "defs", "docs", "commits", "glossary"))  # fmt: skip
+    out = {}
+    for term in query.terms:
+        df = sum(len(table.get(term, ())) for table in tables.values())
+        out[term] = math.log(1.0 + total / df) if df else 0.0
+    return out
 
 
-def _match(index: dict[str, Any], kind: str, rows: int, query: Query) -> dict[int, float]:
+def _match(index: dict[str, Any], kind: str, idf: dict[str, float], weight: float = 1.0) -> dict[int, float]:
     table = index["terms"].get(kind, {})
     scores: dict[int, float] = {}
-    for term in query.terms:
-        weight = _idf(table, rows, term)
+    for term, w in idf.items():
         for i in table.get(term, ()):
-            scores[i] = scores.get(i, 0.0) + weight
+            scores[i] = scores.get(i, 0.0) + weight * w
     return scores
 
 
 def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, int]]]:
     """Scored rows per section ("files", "defs", "docs", "history", "glossary"), best first."""
     files, defs = index["files"], index["defs"]
-    words = {t.lower() for t in query.terms}
+    def_file, def_name, def_score = defs["file"], defs["name"], defs["score"]
+    words = set(query.terms)
     idents = set(query.identifiers)
-    d_match = _match(index, "d", len(defs), query)
+    idf = idf_table(index, query)
+    d_match = _match(index, "d", idf)
+    paths = files["path"]
+    damp_tests = not ({"test", "tests", "testing"} & words)  # tests matter when the prompt is about tests
     for i in list(d_match):
-        qualname = str(defs[i][2])
+        qualname = def_name[i]
         name = qualname.rsplit(".", 1)[-1]
         parts = name_terms(name)
         covered = sum(1 for t in parts if t in words) / max(1, len(parts))
         bonus = EXACT_IDENT if name in idents or qualname in idents else 0.0
-        if name.lower().strip("_") in words:
-            bonus += WHOLE_NAME * _idf(index["terms"]["d"], len(defs), name.lower().strip("_"))
-        d_match[i] = d_match[i] * (0.5 + 0.5 * covered) + bonus
-    f_match = _match(index, "f", len(files), query)
-    for i, row in enumerate(files):
-        path = str(row[0])
+        bare = name.lower().strip("_")
+        if bare in words:
+            bonus += WHOLE_NAME * idf.get(bare, 0.0)
+        d_match[i] = (d_match[i] * (0.5 + 0.5 * covered) + bonus) * (TEST_DAMPING if damp_tests and is_test(paths[def_file[i]]) else 1.0)
+    f_match = _match(index, "f", idf)
+    for i, path in enumerate(files["path"]):
         if any(path == p or path.endswith("/" + p) for p in query.paths):
             f_match[i] = f_match.get(i, 0.0) + 8.0
     best_in_file: dict[int, float] = {}
     for i, m in d_match.items():
-        f = defs[i][0]
+        f = def_file[i]
         best_in_file[f] = max(best_in_file.get(f, 0.0), m)
     for f, m in best_in_file.items():
         f_match[f] = f_match.get(f, 0.0) + 0.5 * m
     seeded = _spread(index, f_match)
     top_f = max(f_match.values(), default=0.0) or 1.0
     file_score = {i: f_match.get(i, 0.0) / top_f + SPREAD * r for i, r in seeded.items() if f_match.get(i) or r > 1e-4}
-    def_score: dict[int, float] = {}
+    scores: dict[int, float] = {}
     for i, m in d_match.items():
-        def_score[i] = m * (1.0 + PRIOR * float(defs[i][6])) + file_score.get(defs[i][0], 0.0)
+        scores[i] = m * (1.0 + PRIOR * def_score[i] / SCALE) + file_score.get(def_file[i], 0.0)
     # Files reached only through the graph contribute their best-ranked definitions.
-    top_files = sorted(file_score, key=lambda i: (-file_score[i], i))[:8]
-    wanted = set(top_files)
-    extra: dict[int, list[tuple[float, int]]] = {}
-    for i, row in enumerate(defs):
-        if row[0] in wanted and i not in def_score:
-            extra.setdefault(row[0], []).append((float(row[6]), i))
+    wanted = set(sorted(file_score, key=lambda i: (-file_score[i], i))[:8])
+    extra: dict[int, list[tuple[int, int]]] = {}
+    for i, f in enumerate(def_file):
+        if f in wanted and i not in scores:
+            extra.setdefault(f, []).append((def_score[i], i))
     for f, rows in extra.items():
         for prior, i in sorted(rows, key=lambda t: (-t[0], t[1]))[:3]:
-            def_score[i] = 0.5 * file_score[f] * prior
-    doc_match = _match(index, "s", len(index["docs"]), query)
-    commit_match = _match(index, "c", len(index["commits"]), query)
-    for i, c in enumerate(index["commits"]):
-        touched = sum(file_score.get(f, 0.0) for f in c[3])
-        if touched and i in commit_match:
-            commit_match[i] += 0.3 * touched
-    gloss_match = _match(index, "g", len(index["glossary"]), query)
+            scores[i] = 0.5 * file_score[f] * prior / SCALE
+    doc_match = _match(index, "s", idf)
+    for i, m in _match(index, "b", idf, BODY).items():
+        doc_match[i] = doc_match.get(i, 0.0) + m
+    commits = index["commits"]
+    commit_match = _match(index, "c", idf)
+    for i in list(commit_match):
+        commit_match[i] += 0.3 * sum(file_score.get(f, 0.0) for f in commits["files"][i])
+    gloss_match = _match(index, "g", idf)
     return {
         "files": _best(file_score),
-        "defs": _best(def_score),
+        "defs": _best(scores),
         "docs": _best(doc_match),
         "history": _best(commit_match),
         "glossary": _best(gloss_match),
@@ -128,8 +147,8 @@ def _spread(index: dict[str, Any], seeds: dict[int, float]) -> dict[int, float]:
     """Personalised PageRank over the file neighbourhood graph, seeded by the prompt's matches."""
     if not seeds:
         return {}
-    n = len(index["files"])
-    edges = [(i, int(j), float(w)) for i, near in enumerate(index["near"]) for j, w in near]
+    n = len(index["files"]["path"])
+    edges = [(i, near[k], near[k + 1] / 1000) for i, near in enumerate(index["near"]) for k in range(0, len(near), 2)]
     personal = [0.0] * n
     for i, s in seeds.items():
         personal[i] = s
@@ -146,57 +165,76 @@ def render_context(index: dict[str, Any], prompt: str, budget: int) -> str:
     ranked = score(index, query)
     if not any(ranked[k] for k in ("defs", "files", "docs")):
         return ""
+    n_defs = index["details"]["defs"]
+    wanted = [i for _, i in ranked["defs"][:MAX_DEFS]] + [n_defs + i for _, i in ranked["docs"][:MAX_DOCS]]
+    details = read_details(index, wanted)
     head = f"# Context from ctxeng for this prompt ({index.get('repository', '')} @ {str(index.get('head', ''))[:10]})\n"
-    out = head
-    for section, share in SHARES:
-        left = budget - _tokens(out)
-        allowance = left if share >= 1.0 else min(left, int(budget * share))
-        if allowance <= 8 or not ranked[section]:
-            continue
-        grown = _RENDER[section](index, ranked[section], out, allowance + _tokens(out))
-        if not grown.rstrip().endswith(_HEADINGS[section]):  # a heading with nothing under it is dropped
-            out = grown
-    return out
+    parts: dict[str, str] = {}
+    left = budget - _tokens(head)
+    for section, share in SHARES:  # the small sections take at most their share; definitions get the rest
+        if section != "defs" and ranked[section]:
+            parts[section] = _section(index, section, ranked[section], details, min(left, int(budget * share)))
+            left -= _tokens(parts[section])
+    for _ in range(4):
+        if ranked["defs"]:
+            parts["defs"] = _section(index, "defs", ranked["defs"], details, left)
+        text = head + "".join(parts.get(s, "") for s in ORDER)
+        over = _tokens(text) - budget
+        if over <= 0:
+            return text
+        left -= over + 4  # joins cost a token here and there: give the definitions a little less
+    return cap(text, budget)
 
 
-def _files(index: dict[str, Any], ranked: list[tuple[float, int]], out: str, limit: int) -> str:
-    rows = index["files"]
-    blocks = [f"- `{rows[i][0]}`" + (f" — {rows[i][2]}" if rows[i][2] else "") + "\n" for _, i in ranked[:12]]
+def _section(index: dict[str, Any], section: str, ranked: list[tuple[float, int]], details: dict, limit: int) -> str:
+    """One section's text within `limit` tokens, or "" when not even one entry fits under its heading."""
+    if limit <= 8:
+        return ""
+    text = _RENDER[section](index, ranked, details, "", limit)
+    return "" if text.rstrip().endswith(_HEADINGS[section]) else text
+
+
+def _files(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict, out: str, limit: int) -> str:
+    paths, summaries = index["files"]["path"], index["files"]["summary"]
+    blocks = [f"- `{paths[i]}`" + (f" — {summaries[i]}" if summaries[i] else "") + "\n" for _, i in ranked[:12]]
     return fit_blocks(out + "\n## Files\n\n", blocks, limit)
 
 
-def _defs(index: dict[str, Any], ranked: list[tuple[float, int]], out: str, limit: int) -> str:
-    from ctxeng.pack.fit import grouped
-
-    files, defs = index["files"], index["defs"]
+def _defs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict, out: str, limit: int) -> str:
+    paths = index["files"]["path"]
+    defs = index["defs"]
     items = []
-    for _, i in ranked[:200]:
-        f, line, qualname, kind, signature, doc, _ = defs[i]
-        text = f"- L{line} `{signature or qualname}`" + (f" — {doc}" if doc else "") + "\n"
-        items.append((files[f][0], (line, qualname), text))
+    for _, i in ranked[:MAX_DEFS]:
+        signature, doc, _ = details.get(i, (defs["name"][i], "", ""))
+        text = f"- L{defs['line'][i]} `{signature or defs['name'][i]}`" + (f" — {doc}" if doc else "") + "\n"
+        items.append((paths[defs["file"][i]], (defs["line"][i], defs["name"][i]), text))
     headings = {path: f"\n### {path}\n\n" for path, _, _ in items}
     return grouped(out + "\n## Definitions\n", items, limit, headings)
 
 
-def _docs(index: dict[str, Any], ranked: list[tuple[float, int]], out: str, limit: int) -> str:
-    docs = index["docs"]
-    blocks = [f"- **{docs[i][2]}** (`{docs[i][0]}:{docs[i][1]}`): {docs[i][3]}\n" for _, i in ranked[:6]]
+def _docs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict, out: str, limit: int) -> str:
+    docs, base = index["docs"], index["details"]["defs"]
+    blocks = []
+    for _, i in ranked[:MAX_DOCS]:
+        excerpt = details.get(base + i, [""])[0]
+        blocks.append(f"- **{docs['heading'][i]}** (`{docs['path'][i]}:{docs['line'][i]}`)"
+                      + (f": {excerpt}" if excerpt else "") + "\n")  # fmt: skip
     return fit_blocks(out + "\n## Docs\n\n", blocks, limit)
 
 
-def _history(index: dict[str, Any], ranked: list[tuple[float, int]], out: str, limit: int) -> str:
-    commits, files = index["commits"], index["files"]
+def _history(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict, out: str, limit: int) -> str:
+    commits, paths = index["commits"], index["files"]["path"]
     blocks = []
     for _, i in ranked[:8]:
-        sha, date, subject, touched = commits[i]
-        where = ", ".join(f"`{files[f][0]}`" for f in touched[:3])
-        blocks.append(f"- {date} `{sha[:10]}` {subject}" + (f" ({where})" if where else "") + "\n")
+        where = ", ".join(f"`{paths[f]}`" for f in commits["files"][i][:3])
+        blocks.append(f"- {commits['date'][i]} `{commits['sha'][i][:10]}` {commits['subject'][i]}"
+                      + (f" ({where})" if where else "") + "\n")  # fmt: skip
     return fit_blocks(out + "\n## History\n\n", blocks, limit)
 
 
-def _glossary(index: dict[str, Any], ranked: list[tuple[float, int]], out: str, limit: int) -> str:
-    rows = index["glossary"]
-    blocks = [f"- **{rows[i][0]}** — {rows[i][1]} ({rows[i][2]})\n" for _, i in ranked[:6]]
+def _glossary(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict, out: str, limit: int) -> str:
+    g = index["glossary"]
+    blocks = [f"- **{g['term'][i]}** — {g['meaning'][i]} ({g['source'][i]})\n" for _, i in ranked[:6]]
     return fit_blocks(out + "\n## Glossary\n\n", blocks, limit)
 
 
@@ -206,9 +244,9 @@ _RENDER = {"files": _files, "defs": _defs, "docs": _docs, "history": _history, "
 
 
 def _tokens(text: str) -> int:
-    from ctxeng.tokens import count_tokens
+    from ctxeng.pack.budget import tokens
 
-    return count_tokens(text)
+    return tokens(text)
 
 
 def context_for_prompt(root: Path, prompt: str, budget: int = 2_000, safe: bool = False) -> str:

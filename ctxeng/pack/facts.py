@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ctxeng.records import Record
@@ -28,6 +28,7 @@ class Definition:
     parent: str
     public: bool
     calls: tuple[str, ...]
+    variants: int = 1  # definitions of this qualname in the file (overloads, property setters) shown as one
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +93,16 @@ class RepoFacts:
     commits: list[Commit] = field(default_factory=list)  # newest first
     cochange: dict[str, list[tuple[str, int, float]]] = field(default_factory=dict)
     change_counts: dict[str, int] = field(default_factory=dict)  # commits touching each file
+    last_changed: dict[str, str] = field(default_factory=dict)  # tracked path → date of its newest commit
     glossary: list[Term] = field(default_factory=list)
     tracked: list[str] = field(default_factory=list)  # every tracked path (code or not), sorted
+    commit_count: int = 0  # all mined commits (`commits` may be trimmed to the newest)
+    first_date: str = ""  # date of the oldest mined commit
 
 
 def first_sentence(text: str, limit: int = 160) -> str:
     """The first sentence (or line group) of a docstring, whitespace-collapsed and cut at `limit` chars."""
-    text = text.strip()
+    text = text[: limit * 3].strip()  # docstrings can be pages long; the first sentence is near the top
     if not text:
         return ""
     paragraph = text.split("\n\n", 1)[0]
@@ -110,15 +114,94 @@ def first_sentence(text: str, limit: int = 160) -> str:
     return flat
 
 
-def compact_signature(signature: str, name: str, limit: int = 140) -> str:
-    """A one-line signature: whitespace collapsed, a trailing body opener dropped, long ones cut."""
-    sig = _SPACE.sub(" ", signature).strip()
+_DECORATOR_NAME = re.compile(r"@([\w.]+)")
+_TRAILING_COMMENT = re.compile(r"(?<=:)\s+(?:#|//).*$")
+
+
+def _split_decorator(sig: str) -> tuple[str, str] | None:
+    """(decorator name, rest) for a signature starting with `@name` or `@name(...)` (nested parens and
+    quoted strings skipped), else None."""
+    match = _DECORATOR_NAME.match(sig)
+    if not match:
+        return None
+    pos, depth, quote = match.end(), 0, ""
+    if sig[pos : pos + 1] == "(":
+        while pos < len(sig):
+            ch = sig[pos]
+            if quote:
+                if ch == "\\":
+                    pos += 1
+                elif ch == quote:
+                    quote = ""
+            elif ch in "\"'":
+                quote = ch
+            elif ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+                if depth == 0:
+                    pos += 1
+                    break
+            pos += 1
+        if depth:
+            return None  # cut off inside the decorator's arguments
+    return match.group(1), sig[pos:].lstrip()
+
+
+# Decorators that change what a definition is; all others (registration, deprecation ...) are dropped.
+KEPT_DECORATORS = frozenset(
+    {"property", "classmethod", "staticmethod", "abstractmethod", "cached_property", "overload", "contextmanager",
+     "asynccontextmanager", "dataclass", "setter", "getter", "deleter", "fixture"}
+)  # fmt: skip
+
+
+def compact_signature(signature: str, name: str, limit: int = 120) -> str:
+    """A one-line signature: whitespace collapsed, noise decorators and the body opener dropped, cut at `limit`."""
+    sig = _SPACE.sub(" ", signature[: limit * 4]).strip()
     if not sig:
         return name
-    sig = sig.removesuffix("{").rstrip()
+    kept = []
+    while sig.startswith("@"):
+        split = _split_decorator(sig)
+        if split is None:  # the extractor cut the signature inside a decorator: find the definition itself
+            found = re.search(rf"\b(?:async\s+)?(?:def|class)\s+{re.escape(name)}\b", sig)
+            sig = sig[found.start() :] if found else f"{name}(…)"
+            break
+        name, sig = split
+        if name.rsplit(".", 1)[-1] in KEPT_DECORATORS:
+            kept.append(f"@{name}")
+    sig = " ".join([*kept, sig]).replace("( ", "(").replace(" )", ")").replace(", )", ")").replace(",)", ")")
+    sig = _TRAILING_COMMENT.sub("", sig).removesuffix("{").rstrip()
+    if sig.endswith(":") and not sig.endswith("::"):
+        sig = sig[:-1]
     if len(sig) > limit:
         sig = sig[: limit - 1].rstrip() + "…"
     return sig
+
+
+def _is_overload(sig: str) -> bool:
+    return sig.startswith(("@overload", "@typing.overload", "@t.overload", "@typing_extensions.overload"))
+
+
+def collapse_variants(defs: list[Definition]) -> list[Definition]:
+    """One definition per (path, qualname): overloads and property setters fold into the real one.
+
+    The representative is the first definition that is not an `@overload` stub (else the first);
+    it keeps its own line and records how many definitions it stands for.
+    """
+    groups: dict[tuple[str, str], list[Definition]] = {}
+    for d in defs:
+        groups.setdefault((d.path, d.qualname), []).append(d)
+    out = []
+    for d in defs:
+        group = groups[(d.path, d.qualname)]
+        if len(group) == 1:
+            out.append(d)
+            continue
+        chosen = next((g for g in group if not _is_overload(g.signature)), group[0])
+        if d is chosen:
+            out.append(replace(d, variants=len(group)))
+    return out
 
 
 def _meta(rec: Record, key: str, default: Any) -> Any:
@@ -188,10 +271,18 @@ def facts_from_records(name: str, records: Iterable[Record], tracked: Iterable[s
         counts[path] = max(n, counts.get(path, 0))
     facts.change_counts = dict(sorted(counts.items()))
     facts.files = dict(sorted(facts.files.items()))
-    facts.defs.sort(key=lambda d: (d.path, d.line, d.qualname, d.kind))
+    facts.defs = collapse_variants(sorted(facts.defs, key=lambda d: (d.path, d.line, d.qualname, d.kind)))
     facts.docs.sort(key=lambda d: (d.path, d.line, d.heading))
     facts.commits.sort(key=lambda c: (-c.time, c.sha))
+    facts.commit_count = len(facts.commits)
+    facts.first_date = facts.commits[-1].date if facts.commits else ""
     facts.cochange = dict(sorted(facts.cochange.items()))
     facts.glossary.sort(key=lambda t: (t.term.lower(), t.term))
     facts.tracked = sorted(set(tracked) | set(facts.files) | {d.path for d in facts.docs})
+    tracked_set = set(facts.tracked)
+    for commit in reversed(facts.commits):  # oldest first, so the newest date wins
+        for path in commit.files:
+            if path in tracked_set:
+                facts.last_changed[path] = commit.date[:10]
+    facts.last_changed = dict(sorted(facts.last_changed.items()))
     return facts

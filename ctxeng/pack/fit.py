@@ -6,9 +6,24 @@ from collections.abc import Sequence
 
 from ctxeng.pack.budget import fit_prefix, prefix_sums
 
+# Candidates beyond `limit` × this many characters cannot fit (a token is rarely longer than a dozen
+# characters; prose and code run 3-5), so they are never token-counted: sqlalchemy has ~1,800 doc sections to choose from.
+MAX_CHARS_PER_TOKEN = 8
+
+
+def affordable(texts: Sequence[str], limit: int) -> int:
+    """How many leading `texts` could possibly fit in `limit` tokens."""
+    budget, total = limit * MAX_CHARS_PER_TOKEN, 0
+    for k, text in enumerate(texts):
+        total += len(text)
+        if total > budget:
+            return k + 1  # one past the bound, so the fit can still tell "the next one does not fit"
+    return len(texts)
+
 
 def fit_blocks(head: str, blocks: Sequence[str], limit: int, tail: str = "") -> str:
     """`head` + the longest prefix of `blocks` (+ `tail`) with at most `limit` tokens."""
+    blocks = blocks[: affordable(blocks, limit)]
     sums = prefix_sums([head + tail, *blocks])
 
     def render(k: int) -> str:
@@ -22,6 +37,7 @@ def fit_ranked(head: str, ranked: Sequence[tuple[tuple, str]], limit: int, tail:
 
     The best items are taken first; what is shown keeps a reading order (e.g. by path).
     """
+    ranked = ranked[: affordable([text for _, text in ranked], limit)]
     sums = prefix_sums([head + tail, *(text for _, text in ranked)])
 
     def render(k: int) -> str:
@@ -36,6 +52,7 @@ def grouped(head: str, ranked: Sequence[tuple[str, tuple, str]], limit: int, hea
 
     A group's heading is paid for by the first of its items that gets in.
     """
+    ranked = ranked[: affordable([text for _, _, text in ranked], limit)]
     pieces, seen = [], set()
     for group, _, text in ranked:
         extra = "" if group in seen else headings.get(group, "")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from ctxeng.errors import CtxengError
 from ctxeng.fsio import dumps_json
+from ctxeng.pack.budget import tokens
 from ctxeng.pack.conventions import Conventions
 from ctxeng.pack.facts import RepoFacts
 from ctxeng.pack.rank import Ranking
 from ctxeng.pack.skill import MIN_BUDGET, render_references
-from ctxeng.tokens import TOKENIZER_NAME, count_tokens
+from ctxeng.tokens import TOKENIZER_NAME
 
 FORMATS = ("markdown", "xml", "json")
 SECTION_NAMES = {"conventions.md": "conventions", "overview.md": "overview", "decisions.md": "decisions",
@@ -60,10 +61,10 @@ def render_document(facts: RepoFacts, ranking: Ranking, conv: Conventions, budge
         raise CtxengError(f"unknown format '{fmt}'", hint=f"use one of: {', '.join(FORMATS)}")
     if budget < MIN_BUDGET:
         raise CtxengError(f"pack budget {budget} is too small", hint=f"use --budget {MIN_BUDGET} or more")
-    reserve = count_tokens(wrap(facts, {}, fmt, budget)) + 16
+    reserve = tokens(wrap(facts, {}, fmt, budget)) + 16
     for _ in range(8):
         text = wrap(facts, render_references(facts, ranking, conv, budget, reserve), fmt, budget)
-        used = count_tokens(text)
+        used = tokens(text)
         if used <= budget:
             return text
         reserve += used - budget + 8  # wrapping (escapes, demoted headings) cost more than estimated

@@ -1,86 +1,118 @@
 """The compact search index (`.ctxeng/index.json`) that `ctxeng context` reads instead of the records.
 
-Rows are positional lists (short keys cost parse time on every prompt); postings map a stemmed
-term to the rows that contain it, per row type. Everything is sorted so the bytes are stable.
+Columns (lists per field) rather than rows keep the JSON fast to parse on every prompt; postings
+map a stemmed term to the rows that contain it, per row type. What only the final output needs
+(signatures, docstrings, doc excerpts) lives in `index-details.jsonl`, one JSON row per line,
+read by byte offset for the few rows a prompt selects. Everything is sorted so the bytes are stable.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ctxeng.errors import CtxengError
 from ctxeng.fsio import dumps_json
-from ctxeng.pack.conventions import Conventions
 from ctxeng.pack.facts import RepoFacts, first_sentence
 from ctxeng.pack.paths import is_vendored
 from ctxeng.pack.rank import Ranking
 from ctxeng.pack.terms import name_terms, text_terms
 from ctxeng.tokens import TOKENIZER_NAME
 
-INDEX_VERSION = 1
+if TYPE_CHECKING:
+    from ctxeng.pack.conventions import Conventions
+
+INDEX_VERSION = 2
 INDEX_FILE = "index.json"
+DETAILS_FILE = "index-details.jsonl"
 MAX_COMMITS = 2_000  # newest commits kept for prompt matching
 MAX_NEIGHBOURS = 8
 DOC_EXCERPT = 360
+SCALE = 1_000_000  # scores are stored as integers in [0, SCALE]
 
-# Row layouts (documented here, read by ctxeng.pack.context):
-# files:    [path, score, summary]
-# defs:     [file row, line, qualname, kind, signature, doc, score]
-# docs:     [path, line, heading, excerpt]
-# commits:  [sha, date, subject, [file rows]]
-# glossary: [term, meaning, source]
-# near:     per file row, [[file row, weight], ...] — references both ways plus co-change
-
-
-def _num(x: float) -> float:
-    return float(f"{x:.6g}")
+# Columns (documented here, read by ctxeng.pack.context):
+# files:    path, score, summary            near: per file, flat [file, weight‰, file, weight‰, ...]
+# defs:     file, name (qualname), line, score   details row i: [signature, doc, kind]
+# docs:     path, line, heading             details row len(defs) + j: [excerpt]
+# terms:    kind → stemmed term → rows; kinds d(efinition names), f(ile paths), s(ection headings),
+#           b(odies of sections, first words), c(ommit subjects), g(lossary terms)
+# commits:  sha, date, subject, files       glossary: term, meaning, source
 
 
-def build_index(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> dict[str, Any]:
-    """The index as plain data (see the row layouts above)."""
+def _scaled(x: float, top: float) -> int:
+    return round(SCALE * x / top) if top > 0 else 0
+
+
+def build_index(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> tuple[dict[str, Any], list[str]]:
+    """The index as plain data, and the detail rows (one JSON text each) it points into."""
     paths = [p for p in facts.files if not is_vendored(p)]
     row = {p: i for i, p in enumerate(paths)}
-    top_file = max(ranking.file_score.values(), default=1.0) or 1.0
-    files = [[p, _num(ranking.file_score.get(p, 0.0) / top_file), facts.files[p].doc] for p in paths]
-    top_def = max(ranking.def_score, default=1.0) or 1.0
-    defs = [
-        [row[d.path], d.line, d.qualname, d.kind, d.signature, d.doc, _num(ranking.def_score[i] / top_def)]
-        for i, d in enumerate(facts.defs)
-        if d.path in row
-    ]
-    docs = [[d.path, d.line, d.heading, _excerpt(d.text)] for d in facts.docs if d.text.strip()]
-    commits = [
-        [c.sha[:12], c.date[:10], c.subject, sorted(row[p] for p in c.files if p in row)[:8]]
-        for c in facts.commits[:MAX_COMMITS]
-    ]
-    glossary = [[t.term, first_sentence(t.meaning, 200), t.source] for t in facts.glossary]
-    postings: dict[str, dict[str, list[int]]] = {"d": {}, "f": {}, "s": {}, "c": {}, "g": {}}
-    for i, d in enumerate(defs):
-        _post(postings["d"], name_terms(str(d[2]).rsplit(".", 1)[-1]), i)
-    for i, p in enumerate(paths):
-        _post(postings["f"], name_terms(p.rsplit(".", 1)[0]), i)
-    for i, doc in enumerate(docs):
-        _post(postings["s"], text_terms(f"{doc[2]} {doc[0]}", 24), i)
-    for i, c in enumerate(commits):
-        _post(postings["c"], text_terms(str(c[2]), 16), i)
-    for i, g in enumerate(glossary):
-        _post(postings["g"], name_terms(str(g[0])), i)
-    return {
+    top_file = max(ranking.file_score.values(), default=0.0)
+    top_def = max(ranking.def_score, default=0.0)
+    kept = [i for i, d in enumerate(facts.defs) if d.path in row]
+    docs = [d for d in facts.docs if d.text.strip()]
+    commits = facts.commits[:MAX_COMMITS]
+    details = [dumps_json([facts.defs[i].signature, facts.defs[i].doc, facts.defs[i].kind]) for i in kept]
+    details += [dumps_json([_excerpt(d.text)]) for d in docs]
+    postings: dict[str, dict[str, list[int]]] = {"d": {}, "f": {}, "s": {}, "b": {}, "c": {}, "g": {}}
+    for n, i in enumerate(kept):
+        _post(postings["d"], _name_terms(facts.defs[i].name), n)
+    for n, p in enumerate(paths):
+        _post(postings["f"], name_terms(p.rsplit(".", 1)[0]), n)
+    for n, d in enumerate(docs):
+        heading = text_terms(f"{d.heading} {d.path}", 24)
+        _post(postings["s"], heading, n)
+        _post(postings["b"], [t for t in text_terms(d.text[:600], 40) if t not in heading], n)
+    for n, c in enumerate(commits):
+        _post(postings["c"], text_terms(c.subject, 16), n)
+    for n, t in enumerate(facts.glossary):
+        _post(postings["g"], name_terms(t.term), n)
+    index = {
         "version": INDEX_VERSION,
         "repository": facts.name,
         "head": facts.head,
         "tokenizer": TOKENIZER_NAME,
-        "files": files,
+        "files": {"path": paths, "score": [_scaled(ranking.file_score.get(p, 0.0), top_file) for p in paths],
+                  "summary": [facts.files[p].doc for p in paths]},
         "near": _neighbours(facts, ranking, row),
-        "defs": defs,
-        "docs": docs,
-        "commits": commits,
-        "glossary": glossary,
+        "defs": {"file": [row[facts.defs[i].path] for i in kept], "name": [facts.defs[i].qualname for i in kept],
+                 "line": [facts.defs[i].line for i in kept],
+                 "score": [_scaled(ranking.def_score[i], top_def) for i in kept]},
+        "docs": {"path": [d.path for d in docs], "line": [d.line for d in docs], "heading": [d.heading for d in docs]},
+        "commits": {"sha": [c.sha[:12] for c in commits], "date": [c.date[:10] for c in commits],
+                    "subject": [c.subject for c in commits],
+                    "files": [sorted(row[p] for p in c.files if p in row)[:8] for c in commits]},
+        "glossary": {"term": [t.term for t in facts.glossary],
+                     "meaning": [first_sentence(t.meaning, 200) for t in facts.glossary],
+                     "source": [t.source for t in facts.glossary]},
         "commands": [[c.category, c.command] for c in conv.commands[:12]],
         "terms": {kind: dict(sorted(table.items())) for kind, table in postings.items()},
-    }
+        "details": {"file": DETAILS_FILE, "defs": len(kept), "offsets": _offsets(details)},
+    }  # fmt: skip
+    return index, details
+
+
+def _offsets(rows: list[str]) -> list[int]:
+    """Byte offset of each row in the details file, plus its total length."""
+    out, pos = [], 0
+    for text in rows:
+        out.append(pos)
+        pos += len(text.encode("utf-8")) + 1
+    out.append(pos)
+    return out
+
+
+_TERM_CACHE: dict[str, list[str]] = {}
+
+
+def _name_terms(name: str) -> list[str]:
+    """`name_terms`, memoised: a large repository repeats method names thousands of times."""
+    hit = _TERM_CACHE.get(name)
+    if hit is None:
+        hit = _TERM_CACHE[name] = name_terms(name)
+    return hit
 
 
 def _post(table: dict[str, list[int]], terms: list[str], i: int) -> None:
@@ -93,8 +125,9 @@ def _excerpt(text: str) -> str:
     return flat if len(flat) <= DOC_EXCERPT else flat[: DOC_EXCERPT - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _neighbours(facts: RepoFacts, ranking: Ranking, row: dict[str, int]) -> list[list[list[float]]]:
-    """Per file, its strongest neighbours: reference edges (both directions) and co-change partners."""
+def _neighbours(facts: RepoFacts, ranking: Ranking, row: dict[str, int]) -> list[list[int]]:
+    """Per file, its strongest neighbours as a flat [file, weight in ‰, ...] list: reference edges
+    (both directions) and co-change partners."""
     weight: dict[int, dict[int, float]] = {}
 
     def add(a: str, b: str, w: float) -> None:
@@ -113,13 +146,14 @@ def _neighbours(facts: RepoFacts, ranking: Ranking, row: dict[str, int]) -> list
     out = []
     for i in range(len(row)):
         near = sorted(weight.get(i, {}).items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_NEIGHBOURS]
-        out.append([[j, _num(w)] for j, w in near])
+        out.append([x for j, w in near for x in (j, max(1, round(1000 * w)))])
     return out
 
 
-def write_index(path: Path, index: dict[str, Any]) -> None:
-    """Write the index deterministically (sorted keys, compact separators)."""
-    path.write_text(dumps_json(index) + "\n", encoding="utf-8")
+def write_index(folder: Path, index: dict[str, Any], details: list[str]) -> None:
+    """Write `index.json` and its details file into `folder` (deterministic bytes)."""
+    (folder / DETAILS_FILE).write_text("".join(f"{row}\n" for row in details), encoding="utf-8")
+    (folder / INDEX_FILE).write_text(dumps_json(index) + "\n", encoding="utf-8")
 
 
 def load_index(root: Path) -> dict[str, Any]:
@@ -133,4 +167,25 @@ def load_index(root: Path) -> dict[str, Any]:
         raise CtxengError(f"cannot read {path}: {exc}", hint="rebuild it with `ctxeng pack`") from None
     if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
         raise CtxengError(f"{path} was written by another ctxeng version", hint="rebuild it with `ctxeng pack`")
+    data["_root"] = str(root)
     return data
+
+
+def read_details(index: dict[str, Any], rows: list[int]) -> dict[int, list[Any]]:
+    """Detail rows by number (definitions first, then doc sections), read by offset; a row that
+    cannot be read is left out (the caller falls back to what the index itself holds)."""
+    meta = index["details"]
+    offsets = meta["offsets"]
+    out: dict[int, list[Any]] = {}
+    path = Path(index["_root"]) / ".ctxeng" / meta["file"]
+    try:
+        with open(path, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size != offsets[-1]:
+                return out  # a details file from another build (published between our two reads)
+            for n in sorted(set(rows)):
+                if 0 <= n < len(offsets) - 1:
+                    fh.seek(offsets[n])
+                    out[n] = json.loads(fh.read(offsets[n + 1] - offsets[n]))
+    except (OSError, ValueError):
+        pass
+    return out

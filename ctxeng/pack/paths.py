@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import posixpath
 
 TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs", "t", "test_data", "testdata"})
@@ -66,6 +67,7 @@ def top_level(path: str) -> str:
     return head if sep else ""
 
 
+@functools.lru_cache(maxsize=65_536)
 def role_factor(path: str) -> float:
     """A multiplier for how much a file's code matters to a newcomer (product code 1.0, tests 0.05 ...)."""
     if is_vendored(path):

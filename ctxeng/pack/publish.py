@@ -23,6 +23,8 @@ from ctxeng.pack.claude_md import render_block, update_claude_md
 from ctxeng.pack.conventions import Conventions, mine_conventions, project_files
 from ctxeng.pack.facts import RepoFacts, facts_from_records
 from ctxeng.pack.index import INDEX_FILE, build_index, write_index
+from ctxeng.pack.model import MODEL_FILE, Model, dump, records_stamp, trim
+from ctxeng.pack.model import load as load_model
 from ctxeng.pack.rank import Ranking, rank
 from ctxeng.pack.skill import Pack, build_pack, skill_name
 from ctxeng.records import Record, load_records
@@ -87,14 +89,25 @@ def render_pack_into(repo: RepoView, config: Config, records: list[Record], stag
 
     Returns the manifest's `pack` entry: budget, tokenizer, tokens per file and what was written.
     """
-    return _produce(repo, config, records, staging, repo.head)
+    return _produce(repo, config, staging, repo.head, records, records_stamp(staging.dir / "records.jsonl"))
 
 
-def _produce(repo: RepoView, config: Config, records: list[Record], staging: Staging, head: str) -> dict[str, Any]:
-    prepared = prepare(repo, config, records, head)
+def _produce(
+    repo: RepoView, config: Config, staging: Staging, head: str, records: list[Record] | None, stamp: list[int],
+    cached: Model | None = None,
+) -> dict[str, Any]:
+    """Render from `cached` when given, else from `records` (ranking them and writing a new model + index)."""
+    if cached is None:
+        assert records is not None
+        prepared = prepare(repo, config, records, head)
+        model = trim(prepared.facts, prepared.ranking, prepared.conv)
+        index, details = build_index(prepared.facts, prepared.ranking, prepared.conv)
+        write_index(staging.path(INDEX_FILE).parent, index, details)
+        staging.path(MODEL_FILE).write_text(dump(model, stamp), encoding="utf-8")
+    else:
+        model = cached
     name = skill_name(repo.name, config.pack.skill_name)
-    pack = build_pack(prepared.facts, prepared.ranking, prepared.conv, config.pack.budget, name)
-    write_index(staging.path(INDEX_FILE), build_index(prepared.facts, prepared.ranking, prepared.conv))
+    pack = build_pack(model.facts, model.ranking, model.conv, config.pack.budget, name)
     info: dict[str, Any] = {
         "budget": pack.budget,
         "tokenizer": TOKENIZER_NAME,
@@ -102,6 +115,7 @@ def _produce(repo: RepoView, config: Config, records: list[Record], staging: Sta
         "tokens": pack.tokens,
         "total_tokens": pack.total,
         "head": head,
+        "from": "model" if cached is not None else "records",
     }
     warnings = []
     try:
@@ -110,7 +124,7 @@ def _produce(repo: RepoView, config: Config, records: list[Record], staging: Sta
         warnings.append(exc.message)
     if config.pack.claude_md:
         try:
-            info["claude_md"] = update_claude_md(repo.root, render_block(prepared.facts, prepared.conv, name))
+            info["claude_md"] = update_claude_md(repo.root, render_block(model.facts, model.conv, name))
         except CtxengError as exc:
             info["claude_md"] = "skipped"
             warnings.append(exc.message)
@@ -133,22 +147,32 @@ def _recorded_head(root: Path, fallback: str) -> str:
         return fallback
 
 
-def load_for_pack(path: str | Path, budget: int | None) -> tuple[RepoView, Config, list[Record], str]:
-    """Open the repository, its configuration (budget overridden) and its existing records."""
+def _open(path: str | Path, budget: int | None) -> tuple[RepoView, Config, Path]:
     repo = open_repo(path)
     config = load_config(repo.root)
     if budget is not None:
         config = dataclasses.replace(config, pack=dataclasses.replace(config.pack, budget=budget))
-    records = load_records(_records_path(repo.root))
-    return repo, config, records, _recorded_head(repo.root, repo.head)
+    return repo, config, _records_path(repo.root)
+
+
+def _model_or_records(repo: RepoView, config: Config, records_path: Path) -> tuple[Model | None, list[Record] | None]:
+    """The saved model when it matches the records on disk, else the records themselves."""
+    cached = load_model(repo.root / ".ctxeng" / MODEL_FILE, records_stamp(records_path))
+    return (cached, None) if cached is not None else (None, load_records(records_path))
 
 
 def write_pack(path: str | Path = ".", budget: int | None = None) -> dict[str, Any]:
-    """`ctxeng pack`: re-render the skill, CLAUDE.md block and index from the existing records."""
-    repo, config, records, head = load_for_pack(path, budget)
+    """`ctxeng pack`: re-render the skill, CLAUDE.md block and index from the existing records.
+
+    Re-renders from `.ctxeng/pack-model.json` when the records are unchanged since it was made;
+    otherwise ranks the records again and replaces model and index too.
+    """
+    repo, config, records_path = _open(path, budget)
     out_dir = repo.root / ".ctxeng"
     with Lock(out_dir, wait_seconds=30.0), Staging(out_dir) as staging:
-        info = _produce(repo, config, records, staging, head)
+        cached, records = _model_or_records(repo, config, records_path)
+        head = cached.facts.head if cached is not None else _recorded_head(repo.root, repo.head)
+        info = _produce(repo, config, staging, head, records, records_stamp(records_path), cached)
         staging.publish(last=(PACK_INFO,))
     return info
 
@@ -157,6 +181,10 @@ def pack_document(path: str | Path = ".", budget: int | None = None, fmt: str = 
     """`ctxeng pack --stdout`: the pack as one document; nothing is written."""
     from ctxeng.pack.formats import render_document
 
-    repo, config, records, head = load_for_pack(path, budget)
-    prepared = prepare(repo, config, records, head)
-    return render_document(prepared.facts, prepared.ranking, prepared.conv, config.pack.budget, fmt)
+    repo, config, records_path = _open(path, budget)
+    cached, records = _model_or_records(repo, config, records_path)
+    if cached is None:
+        assert records is not None
+        prepared = prepare(repo, config, records, _recorded_head(repo.root, repo.head))
+        cached = trim(prepared.facts, prepared.ranking, prepared.conv)
+    return render_document(cached.facts, cached.ranking, cached.conv, config.pack.budget, fmt)

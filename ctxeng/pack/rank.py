@@ -15,13 +15,13 @@ in that order, and every ordering of results breaks ties by (path, line, name).
 from __future__ import annotations
 
 import math
-import posixpath
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ctxeng.pack.facts import Definition, RepoFacts
-from ctxeng.pack.paths import is_entry_file, is_package_init, is_test, role_factor
+from ctxeng.pack.api import reexports
+from ctxeng.pack.paths import is_entry_file, role_factor
 
 
 @dataclass(frozen=True)
@@ -29,24 +29,49 @@ class Weights:
     """Documented ranking weights (the defaults are what `bench/rank_recall.py` measured best)."""
 
     damping: float = 0.85  # PageRank's usual follow-an-edge probability
-    iterations: int = 60  # upper bound; iteration stops once the L1 change is below `tolerance`
-    tolerance: float = 1e-7
+    iterations: int = 50  # upper bound; iteration stops once the L1 change is below `tolerance`
+    tolerance: float = 1e-6
     private_ident: float = 0.1  # edges for identifiers starting with "_" (aider uses the same)
     many_definers: int = 5  # identifiers defined in more files than this are ambiguous ...
     many_definers_factor: float = 0.1  # ... and their edges count this much
+    max_definer_files: int = 25  # identifiers defined in more files (`__init__`, `get`) carry no signal: no edges
     short_ident_len: int = 3  # identifiers this short or shorter (`x`, `get`) say little ...
     short_ident_factor: float = 0.3  # ... and are damped this much
+    builtin_factor: float = 0.02  # references to language builtins (`BUILTIN_NAMES`) that the repo also defines
     reexport: float = 1.0  # prior of a definition a package init re-exports (the public API)
     exported: float = 0.3  # prior of a definition its own file exports / declares public
     entry_point: float = 0.6  # prior of entry points (`main`, console scripts)
-    doc_mention: float = 0.4  # prior per log(1 + weighted mentions) in design docs and READMEs
-    base_prior: float = 0.02  # every definition's share, so unreferenced code still orders sensibly
-    prior_share: float = 0.65  # final = share × prior + (1 - share) × reference rank (both normalised)
+    doc_mention: float = 0.3  # prior for names the docs mention, reached at `doc_mention_full` sections
+    doc_mention_full: int = 20  # weighted sections mentioning a name for the full doc prior (log scale)
+    base_prior: float = 0.002  # every definition's share, so unreferenced code still orders sensibly
+    prior_share: float = 0.8  # final = share × prior + (1 - share) × reference rank (both normalised)
     private_def: float = 0.15  # multiplier for private definitions (`_name`, visibility private)
     child_inherit: float = 0.25  # share of a class's score its public members inherit (split among them)
 
 
 DEFAULT_WEIGHTS = Weights()
+# Names every file uses from the language itself (Python builtins and typing, JS/Go globals). A repository
+# that also defines one of them (sqlalchemy has a method `isinstance` and a class `Any`) would otherwise
+# collect the rank of every call to the builtin.
+BUILTIN_NAMES = frozenset(
+    """abs aiter all anext any ascii bin bool breakpoint bytearray bytes callable chr classmethod compile complex
+    delattr dict dir divmod enumerate eval exec exit filter float format frozenset getattr globals hasattr hash
+    help hex id input int isinstance issubclass iter len list locals map max memoryview min next object oct open
+    ord pow print property range repr reversed round set setattr slice sorted staticmethod str sum super tuple
+    type vars zip self cls Exception BaseException ValueError TypeError KeyError IndexError AttributeError
+    RuntimeError NotImplementedError NotImplemented StopIteration OSError ImportError AssertionError Warning
+    DeprecationWarning UserWarning None True False Ellipsis
+    AbstractSet Annotated Any AnyStr Awaitable Callable ClassVar Collection Container Coroutine Dict Final
+    FrozenSet Generator Generic Hashable IO Iterable Iterator List Literal Mapping MutableMapping MutableSequence
+    MutableSet NamedTuple Never NewType NoReturn Optional ParamSpec Protocol Self Sequence Set Tuple Type
+    TypeAlias TypeGuard TypeVar TypedDict Union Unpack TYPE_CHECKING cast overload final runtime_checkable
+    get_args get_origin get_type_hints dataclass field
+    append extend update get pop keys values items join split strip startswith endswith replace lower upper
+    format encode decode copy clear add remove insert index count sort
+    Object Array Promise Error Map Set JSON Math String Number Boolean Symbol Date RegExp console require
+    module exports parseInt parseFloat setTimeout clearTimeout undefined null this
+    make new error string byte rune len cap panic recover fmt errors context""".split()
+)
 DOC_KIND_WEIGHT = {"readme": 1.0, "guide": 0.8, "architecture": 0.8, "design": 0.8, "api": 0.6, "adr": 0.5,
                    "contributing": 0.3, "other": 0.5, "changelog": 0.15}  # fmt: skip
 _MENTION = re.compile(r":[a-z]+:`~?[._]*([A-Za-z_][\w.]*)|`{1,2}([A-Za-z_][\w.]*)(?:\(\)?)?`{1,2}")
@@ -60,10 +85,16 @@ class Ranking:
     def_score: list[float] = field(default_factory=list)
     reexported: set[int] = field(default_factory=set)  # indices of definitions a package init re-exports
     edges: dict[str, dict[str, float]] = field(default_factory=dict)  # file → {file it references: weight}
+    _order: list[int] | None = field(default=None, repr=False, compare=False)
 
     def ordered_defs(self, defs: Sequence[Definition]) -> list[int]:
-        """Definition indices, best first; ties broken by path, line, then name."""
-        return sorted(range(len(defs)), key=lambda i: (-self.def_score[i], defs[i].path, defs[i].line, defs[i].name))
+        """Definition indices (of the `defs` these scores belong to), best first; ties broken by path,
+        line, then name. Computed once."""
+        if self._order is None or len(self._order) != len(defs):
+            self._order = sorted(
+                range(len(defs)), key=lambda i: (-self.def_score[i], defs[i].path, defs[i].line, defs[i].name)
+            )
+        return list(self._order)
 
     def ordered_files(self) -> list[str]:
         """File paths, best first; ties broken by path."""
@@ -85,15 +116,22 @@ def pagerank(
     out_weight = [0.0] * n
     for s, _, w in edges:
         out_weight[s] += w
-    norm = [(s, t, w / out_weight[s]) for s, t, w in edges if out_weight[s] > 0]
+    # Out-edges grouped by source, weights normalised: one pass per iteration touches each edge once.
+    out: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+    for s, t, w in edges:
+        if out_weight[s] > 0:
+            out[s].append((t, w / out_weight[s]))
     dangling = [i for i in range(n) if out_weight[i] <= 0]
     d = weights.damping
     rank = list(p)
     for _ in range(weights.iterations):
         leak = d * sum(rank[i] for i in dangling)
-        new = [(1.0 - d) * pi + leak * pi for pi in p]
-        for s, t, w in norm:
-            new[t] += d * rank[s] * w
+        new = [(1.0 - d + leak) * pi for pi in p]
+        for s in range(n):
+            flow = d * rank[s]
+            if flow:
+                for t, w in out[s]:
+                    new[t] += flow * w
         delta = sum(abs(a - b) for a, b in zip(new, rank))
         rank = new
         if delta < weights.tolerance:
@@ -102,42 +140,23 @@ def pagerank(
 
 
 def doc_mentions(facts: RepoFacts) -> dict[str, float]:
-    """Identifier → weighted count of mentions in code spans / roles of design docs."""
+    """Identifier → number of doc sections that mention it in a code span or role, weighted by doc kind."""
     counts: dict[str, float] = {}
     for doc in facts.docs:
         weight = DOC_KIND_WEIGHT.get(doc.doc_kind, 0.5)
+        names: set[str] = set()
         for match in _MENTION.finditer(doc.text):
             ident = (match.group(1) or match.group(2)).rstrip(".")
-            for name in {ident, ident.rsplit(".", 1)[-1]}:
-                counts[name] = counts.get(name, 0.0) + weight
+            names.update((ident, ident.rsplit(".", 1)[-1]))
+        for name in sorted(names):
+            counts[name] = counts.get(name, 0.0) + weight
     return dict(sorted(counts.items()))
 
 
-def reexported_defs(facts: RepoFacts) -> set[int]:
-    """Definitions that a package init (`__init__.py`, `index.ts`, `lib.rs` ...) re-exports by name.
-
-    A name is resolved to the top-level definitions of that name inside the package's folder (any
-    depth), else anywhere in the repository; defined-in-place exports count too.
-    """
-    top: dict[str, list[int]] = {}
-    for i, d in enumerate(facts.defs):
-        if not d.parent:
-            top.setdefault(d.name, []).append(i)
-    found: set[int] = set()
-    for path, info in facts.files.items():
-        if not info.exports or not is_package_init(path) or is_test(path):
-            continue
-        folder = posixpath.dirname(path)
-        prefix = f"{folder}/" if folder else ""
-        for name in info.exports:
-            candidates = top.get(name, [])
-            inside = [i for i in candidates if facts.defs[i].path.startswith(prefix) and not is_test(facts.defs[i].path)]
-            found.update(inside or candidates[:3])
-    return found
-
-
-def _priors(facts: RepoFacts, entry_points: Iterable[tuple[str, str]], w: Weights) -> tuple[list[float], set[int]]:
-    reexported = reexported_defs(facts)
+def _priors(
+    facts: RepoFacts, entry_points: Iterable[tuple[str, str]], w: Weights
+) -> tuple[list[float], dict[int, float]]:
+    reexported = reexports(facts)
     mentions = doc_mentions(facts)
     entries = set(entry_points)
     exports = {path: set(info.exports) for path, info in facts.files.items()}
@@ -145,14 +164,14 @@ def _priors(facts: RepoFacts, entry_points: Iterable[tuple[str, str]], w: Weight
     for i, d in enumerate(facts.defs):
         prior = w.base_prior
         if i in reexported:
-            prior += w.reexport
-        elif d.name in exports.get(d.path, ()) and not d.parent:
+            prior += w.reexport * reexported[i]
+        elif not d.parent and d.name in exports.get(d.path, ()):
             prior += w.exported
         if (d.path, d.qualname) in entries or (d.name == "main" and not d.parent and is_entry_file(d.path)):
             prior += w.entry_point
-        hits = mentions.get(d.qualname, 0.0) + mentions.get(d.name, 0.0)
+        hits = max(mentions.get(d.qualname, 0.0), mentions.get(d.name, 0.0))
         if hits:
-            prior += w.doc_mention * math.log1p(hits)
+            prior += w.doc_mention * min(1.0, math.log1p(hits) / math.log1p(w.doc_mention_full))
         if not d.public:
             prior *= w.private_def
         priors.append(prior * role_factor(d.path))
@@ -166,59 +185,69 @@ def rank(
     w = weights
     paths = list(facts.files)
     index = {p: i for i, p in enumerate(paths)}
-    definers: dict[str, list[int]] = {}  # identifier → indices of definitions with that name
-    for i, d in enumerate(facts.defs):
-        if d.path in index:
-            definers.setdefault(d.name, []).append(i)
+    defined: dict[str, dict[int, int]] = {}  # identifier → {file row: definitions of it there}
+    for d in facts.defs:
+        row = index.get(d.path)
+        if row is not None:
+            per_file = defined.setdefault(d.name, {})
+            per_file[row] = per_file.get(row, 0) + 1
+    totals = {ident: sum(files.values()) for ident, files in defined.items()}
     priors, reexported = _priors(facts, entry_points, w)
 
-    # Edges referencer → definer, and how each referencer's weight splits over definitions.
+    # Edges referencer → definer file, weighted per identifier (aider's weighting, plus a cap).
     edge_w: dict[tuple[int, int], float] = {}
-    ref_targets: list[list[tuple[int, float]]] = [[] for _ in paths]  # per file: (definition, weight)
+    uses: list[list[tuple[str, float]]] = [[] for _ in paths]  # per file: (identifier, weight)
     for a, path in enumerate(paths):
         for ident, count in facts.files[path].refs.items():
-            targets = [i for i in definers.get(ident, ()) if facts.defs[i].path != path]
-            if not targets:
+            files = defined.get(ident)
+            if not files or len(files) > w.max_definer_files:
                 continue
-            target_files = sorted({facts.defs[i].path for i in targets})
             mul = math.sqrt(count)
             if ident.startswith("_"):
                 mul *= w.private_ident
-            if len(target_files) > w.many_definers:
+            if len(files) > w.many_definers:
                 mul *= w.many_definers_factor
             if len(ident) <= w.short_ident_len:
                 mul *= w.short_ident_factor
-            share = mul / len(targets)
-            for i in targets:
-                ref_targets[a].append((i, share))
-                key = (a, index[facts.defs[i].path])
-                edge_w[key] = edge_w.get(key, 0.0) + share
+            if ident in BUILTIN_NAMES:
+                mul *= w.builtin_factor
+            uses[a].append((ident, mul))
+            per_def = mul / totals[ident]
+            for b, n in files.items():
+                if b != a:
+                    key = (a, b)
+                    edge_w[key] = edge_w.get(key, 0.0) + per_def * n
     edges = [(s, t, wt) for (s, t), wt in sorted(edge_w.items())]
 
     file_prior = [role_factor(p) for p in paths]
     for i, d in enumerate(facts.defs):
-        if d.path in index:
-            file_prior[index[d.path]] += priors[i]
+        row = index.get(d.path)
+        if row is not None:
+            file_prior[row] += priors[i]
     file_rank = pagerank(len(paths), edges, file_prior, w)
 
-    # Each file hands its rank to the definitions it references, in proportion to edge weight.
-    ref_score = [0.0] * len(facts.defs)
-    for a, targets in enumerate(ref_targets):
-        total = sum(s for _, s in targets)
-        if total <= 0:
-            continue
-        for i, s in targets:
-            ref_score[i] += file_rank[a] * s / total
-    ref_score = [s * role_factor(d.path) * (1.0 if d.public else w.private_def) for s, d in zip(ref_score, facts.defs)]
+    # Each file hands its rank to the identifiers it uses, in proportion to weight; an identifier's
+    # definitions share what it receives.
+    received: dict[str, float] = {}
+    for a, used in enumerate(uses):
+        total = sum(m for _, m in used)
+        for ident, m in used:
+            received[ident] = received.get(ident, 0.0) + file_rank[a] * m / total
+    ref_score = []
+    for d in facts.defs:
+        share = received.get(d.name, 0.0) / totals.get(d.name, 1)
+        ref_score.append(share * role_factor(d.path) * (1.0 if d.public else w.private_def))
 
-    scores = _mix(priors, ref_score, w.prior_share)
-    scores = _inherit(facts.defs, scores, w.child_inherit)
-    file_score = {p: file_rank[i] for i, p in enumerate(paths)}
+    scores = _inherit(facts.defs, _mix(priors, ref_score, w.prior_share), w.child_inherit)
     edges_by_path: dict[str, dict[str, float]] = {}
     for (s, t), wt in sorted(edge_w.items()):
-        if s != t:
-            edges_by_path.setdefault(paths[s], {})[paths[t]] = wt
-    return Ranking(file_score=file_score, def_score=scores, reexported=reexported, edges=edges_by_path)
+        edges_by_path.setdefault(paths[s], {})[paths[t]] = wt
+    return Ranking(
+        file_score={p: file_rank[i] for i, p in enumerate(paths)},
+        def_score=scores,
+        reexported=set(reexported),
+        edges=edges_by_path,
+    )
 
 
 def _mix(priors: list[float], ref_score: list[float], share: float) -> list[float]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ctxeng.pack.budget import fit_prefix, prefix_sums
 from ctxeng.pack.facts import Definition, RepoFacts
 from ctxeng.pack.rank import Ranking
-from ctxeng.tokens import TOKENIZER_NAME
 
 # Rough characters per token of signature lines; only used to bound how many candidates get counted.
 _CHARS_PER_TOKEN = 3.0
@@ -21,12 +20,12 @@ class MapUnit:
     defs: tuple[int, ...]
 
 
-def def_line(d: Definition, depth: int, doc_chars: int = 90) -> str:
+def def_line(d: Definition, depth: int, doc_chars: int = 72) -> str:
     """One map line: `- L<line> `signature` — first docstring sentence`, indented by nesting depth."""
     sig = d.signature
     tick = "``" if "`" in sig else "`"
     pad = " " if tick == "``" else ""
-    line = f"{'  ' * depth}- L{d.line} {tick}{pad}{sig}{pad}{tick}"
+    line = f"{'  ' * depth}- L{d.line} {tick}{pad}{sig}{pad}{tick}" + (f" (×{d.variants})" if d.variants > 1 else "")
     doc = d.doc
     if doc and doc_chars > 0:
         if len(doc) > doc_chars:
@@ -35,39 +34,39 @@ def def_line(d: Definition, depth: int, doc_chars: int = 90) -> str:
     return line
 
 
-def file_heading(facts: RepoFacts, path: str) -> str:
-    """The heading of one file's group (plus its module summary when it has one)."""
-    info = facts.files.get(path)
-    summary = f"\n{info.doc}" if info and info.doc else ""
-    return f"\n## {path}{summary}\n"
+def file_heading(path: str) -> str:
+    """The heading of one file's group (module summaries live in overview.md)."""
+    return f"\n## {path}\n"
 
 
-def _units(facts: RepoFacts, order: Sequence[int]) -> list[MapUnit]:
+def _qualname_index(facts: RepoFacts) -> dict[tuple[str, str], int]:
+    """(path, qualname) → the first definition with that qualname in that file."""
+    out: dict[tuple[str, str], int] = {}
+    for i, d in enumerate(facts.defs):
+        out.setdefault((d.path, d.qualname), i)
+    return out
+
+
+def _units(facts: RepoFacts, order: Sequence[int], by_qual: dict[tuple[str, str], int]) -> Iterator[MapUnit]:
     """Selection units in rank order: each adds a definition and any not-yet-shown ancestors."""
-    by_qual = {(d.path, d.qualname): i for i, d in reversed(list(enumerate(facts.defs)))}
     shown: set[int] = set()
-    units = []
     for i in order:
         if i in shown:
             continue
         chain = [i]
         d = facts.defs[i]
         parent = d.parent
-        guard = 0
-        while parent and guard < 32:  # nesting is shallow; the guard stops a malformed parent cycle
+        while parent and len(chain) < 32:  # nesting is shallow; the cap stops a malformed parent cycle
             j = by_qual.get((d.path, parent))
             if j is None or j in shown or j in chain:
                 break
             chain.append(j)
             parent = facts.defs[j].parent
-            guard += 1
         shown.update(chain)
-        units.append(MapUnit(tuple(reversed(chain))))
-    return units
+        yield MapUnit(tuple(reversed(chain)))
 
 
-def _depths(facts: RepoFacts, chosen: set[int]) -> dict[int, int]:
-    by_qual = {(d.path, d.qualname): i for i, d in reversed(list(enumerate(facts.defs)))}
+def _depths(facts: RepoFacts, chosen: set[int], by_qual: dict[tuple[str, str], int]) -> dict[int, int]:
     depths: dict[int, int] = {}
     for i in sorted(chosen, key=lambda k: (facts.defs[k].path, facts.defs[k].line, facts.defs[k].qualname)):
         d = facts.defs[i]
@@ -76,33 +75,41 @@ def _depths(facts: RepoFacts, chosen: set[int]) -> dict[int, int]:
     return depths
 
 
-def map_header(repo: str, limit: int) -> str:
+def map_header(repo: str) -> str:
     """The title and legend of the map."""
     return (
         f"# Repository map: {repo}\n\n"
-        "The most important definitions (public API, entry points, code the rest depends on), grouped by file;\n"
-        f"`L<n>` is the line. Ranked by personalised PageRank over references; fitted to {limit} tokens "
-        f"of {TOKENIZER_NAME}.\n"
+        "The most important definitions (public API, entry points, what the rest of the code uses), by file;\n"
+        "`L<n>` is the line. Ranked by PageRank over references, personalised by the public API and docs.\n"
     )
 
 
 def render_map(facts: RepoFacts, ranking: Ranking, limit: int, header: str | None = None) -> str:
-    """The map as Markdown with at most `limit` tokens (counted whole), best definitions first in."""
-    head = map_header(facts.name, limit) if header is None else header
+    """The map as Markdown with at most `limit` tokens (counted whole), best definitions first in.
+
+    Definitions in the first half of the budget carry their docstring's first sentence; the rest
+    are signatures only, so a tight budget names more of the API.
+    """
+    head = map_header(facts.name) if header is None else header
     order = ranking.ordered_defs(facts.defs)
-    units = _units(facts, order)
-    # Only count as many candidate lines as could possibly fit (sqlalchemy has ~20k definitions).
+    by_qual = _qualname_index(facts)
+    units: list[MapUnit] = []
+    # Only count as many candidate lines as could possibly fit (sqlalchemy has ~40k definitions).
     budget_chars = limit * _CHARS_PER_TOKEN * 1.5
     pieces: list[str] = []  # per unit: the new file heading (if any) + its lines, as an estimate
+    with_doc: set[int] = set()
     seen_files: set[str] = set()
     chars = 0
-    for unit in units:
+    for unit in _units(facts, order, by_qual):
+        units.append(unit)
         path = facts.defs[unit.defs[0]].path
         text = ""
         if path not in seen_files:
             seen_files.add(path)
-            text += file_heading(facts, path)
-        text += "\n".join(def_line(facts.defs[i], 0) for i in unit.defs) + "\n"
+            text += file_heading(path)
+        if chars < budget_chars / 3:  # ~ half the tokens: characters run ~1.5x denser in docs than budget_chars assumes
+            with_doc.update(unit.defs)
+        text += "\n".join(_line(facts, i, 0, with_doc) for i in unit.defs) + "\n"
         pieces.append(text)
         chars += len(text)
         if chars > budget_chars:
@@ -111,16 +118,20 @@ def render_map(facts: RepoFacts, ranking: Ranking, limit: int, header: str | Non
 
     def render(k: int) -> str:
         chosen = {i for unit in units[:k] for i in unit.defs}
-        depths = _depths(facts, chosen)
+        depths = _depths(facts, chosen, by_qual)
         by_file: dict[str, list[int]] = {}
         for i in chosen:
             by_file.setdefault(facts.defs[i].path, []).append(i)
         parts = [head]
         for path in sorted(by_file):
-            parts.append(file_heading(facts, path))
+            parts.append(file_heading(path))
             ids = sorted(by_file[path], key=lambda i: (facts.defs[i].line, facts.defs[i].qualname))
-            parts.append("\n".join(def_line(facts.defs[i], depths[i]) for i in ids) + "\n")
+            parts.append("\n".join(_line(facts, i, depths[i], with_doc) for i in ids) + "\n")
         return "".join(parts)
 
     text, _ = fit_prefix(render, len(pieces), limit, lambda k: sums[k + 1])
     return text
+
+
+def _line(facts: RepoFacts, i: int, depth: int, with_doc: set[int]) -> str:
+    return def_line(facts.defs[i], depth, 72 if i in with_doc else 0)

@@ -16,12 +16,13 @@ from ctxeng.pack.style import commit_style, layout_of_tests
 
 FOLDER_ROLES = {
     "tests": "tests", "test": "tests", "testing": "test helpers", "docs": "documentation", "doc": "documentation",
-    "examples": "examples", "example": "examples", ".github": "GitHub configuration (CI workflows, templates)",
+    "examples": "examples", "example": "examples", ".github": "GitHub workflows and templates",
     "scripts": "scripts", "tools": "tooling", "bench": "benchmarks", "benchmarks": "benchmarks",
     ".circleci": "CircleCI configuration", "vendor": "vendored third-party code", "third_party": "third-party code",
 }  # fmt: skip
 DOC_PRIORITY = {"adr": 1.0, "architecture": 0.95, "design": 0.9, "readme": 0.6, "guide": 0.5, "contributing": 0.45,
                 "api": 0.3, "other": 0.35, "changelog": 0.1}  # fmt: skip
+GLOSSARY_TITLES = frozenset({"glossary", "terminology", "definitions", "vocabulary", "concepts", "terms"})
 TRIVIAL_SUBJECT = re.compile(r"^(merge|bump|release|version|typo|fix typo|format|wip|update (readme|changelog))", re.I)
 _BADGE = re.compile(r"^\s*(\[!\[|!\[|<img|<a |<p |<div|\.\. image::|\.\. \|)")
 
@@ -61,7 +62,7 @@ def _layout(facts: RepoFacts) -> list[str]:
         label = f"`{folder}/`" if folder else "(root)"
         summary = _folder_summary(facts, folder) if folder else "manifests, README and top-level files"
         detail = f"{counts[folder]} file{'s' if counts[folder] != 1 else ''}" + (f"; {lang}" if lang else "")
-        lines.append(f"- {label} — {summary + ' ' if summary else ''}({detail})\n")
+        lines.append(f"- {label} — {summary} ({detail})\n" if summary else f"- {label} ({detail})\n")
     return lines
 
 
@@ -135,13 +136,11 @@ def render_history(facts: RepoFacts, limit: int) -> str:
     head = f"# History: {facts.name}\n\n"
     if not facts.commits:
         return fit_blocks(head, ["No history was mined.\n"], limit)
-    first, last = facts.commits[-1], facts.commits[0]
-    intro = f"{len(facts.commits)} commits (merges excluded) from {first.date[:10]} to {last.date[:10]}.\n"
+    count = facts.commit_count or len(facts.commits)
+    first = facts.first_date or facts.commits[-1].date
+    intro = f"{count} commits (merges excluded) from {first[:10]} to {facts.commits[0].date[:10]}.\n"
     tracked = set(facts.tracked)
-    last_change: dict[str, str] = {}
-    for c in reversed(facts.commits):
-        for p in c.files:
-            last_change[p] = c.date[:10]
+    last_change = facts.last_changed
     hot = sorted(((n, p) for p, n in facts.change_counts.items() if p in tracked and n > 1), key=lambda np: (-np[0], np[1]))
     blocks = [intro]
     if hot:
@@ -155,7 +154,9 @@ def render_history(facts: RepoFacts, limit: int) -> str:
     if recent:
         blocks.append("\n## Recent significant changes\n\n")
         for c in recent:
-            size = f"{len(c.files)} files" + (f", +{c.added}/-{c.deleted}" if c.added or c.deleted else "")
+            size = f"{len(c.files)} file{'s' if len(c.files) != 1 else ''}" + (
+                f", +{c.added}/-{c.deleted}" if c.added or c.deleted else ""
+            )
             why = first_sentence(c.body, 160) if c.body else ""
             blocks.append(f"- {c.date[:10]} `{c.sha[:10]}` {c.subject} ({size})" + (f" — {why}" if why else "") + "\n")
     return fit_blocks(head, blocks, limit)
@@ -200,15 +201,18 @@ def render_decisions(facts: RepoFacts, limit: int) -> str:
         body = doc.text.strip()
         if not body or is_vendored(doc.path) or (is_example(doc.path) and doc.doc_kind in ("other", "api")):
             continue
-        prio = DOC_PRIORITY.get(doc.doc_kind, 0.3) / (1 + 0.3 * max(0, doc.level - 1))
+        if doc.doc_kind == "contributing" or (glossary and doc.title.strip().lower() in GLOSSARY_TITLES):
+            continue  # shown in conventions.md / below as the glossary
+        kind = DOC_PRIORITY.get(doc.doc_kind, 0.3)
+        prio = kind / (1 + 0.3 * max(0, doc.level - 1))
         text = f"\n## {doc.heading}\n\nSource: `{doc.path}:{doc.line}`\n\n{_excerpt(body, 700)}\n"
-        docs.append(((-prio, pos), text))
-    docs.sort(key=lambda kt: kt[0])
+        docs.append(((-prio, pos), (-kind, pos), text))  # chosen by priority, shown by kind then place
+    docs.sort(key=lambda t: t[0])
     gloss_limit = limit // 3 if docs else limit
     gloss_text = fit_ranked("\n## Glossary\n\n", [((i,), t) for i, (_, t) in enumerate(glossary)], gloss_limit) if glossary else ""
     if not docs and not glossary:
         return fit_blocks(head, ["\nNo design documents or glossary were found.\n"], limit)
-    body = fit_ranked(head, [((k[1],), t) for k, t in docs], limit - _tokens(gloss_text)) if docs else head
+    body = fit_ranked(head, [(shown, t) for _, shown, t in docs], limit - _tokens(gloss_text)) if docs else head
     return fit_blocks(body, [gloss_text] if gloss_text else [], limit)
 
 
@@ -226,6 +230,6 @@ def _excerpt(text: str, limit: int) -> str:
 
 
 def _tokens(text: str) -> int:
-    from ctxeng.tokens import count_tokens
+    from ctxeng.pack.budget import tokens
 
-    return count_tokens(text)
+    return tokens(text)

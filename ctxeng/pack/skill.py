@@ -6,13 +6,13 @@ import re
 from dataclasses import dataclass, field
 
 from ctxeng.errors import CtxengError
-from ctxeng.pack.budget import READ_LIMIT, cap
+from ctxeng.pack.budget import READ_LIMIT, cap, tokens
 from ctxeng.pack.conventions import Conventions
 from ctxeng.pack.facts import RepoFacts
 from ctxeng.pack.rank import Ranking
 from ctxeng.pack.repomap import render_map
 from ctxeng.pack.sections import readme_summary, render_conventions, render_decisions, render_history, render_overview
-from ctxeng.tokens import TOKENIZER_NAME, count_tokens
+from ctxeng.tokens import TOKENIZER_NAME
 
 MIN_BUDGET = 800  # below this the five references cannot even carry their headings
 # (file, what it holds, share of the budget it may use). The map takes whatever the others leave.
@@ -89,7 +89,7 @@ def render_references(facts: RepoFacts, ranking: Ranking, conv: Conventions, bud
         allowance = max(0, min(READ_LIMIT, left if share >= 1.0 else int(budget * share), left))
         text = _render(file, facts, ranking, conv, allowance)
         out[file] = text
-        left -= count_tokens(text)
+        left -= tokens(text)
     return out
 
 
@@ -97,22 +97,24 @@ def build_pack(facts: RepoFacts, ranking: Ranking, conv: Conventions, budget: in
     """Render every file so that each has ≤ 25k tokens and all together ≤ `budget` tokens."""
     if budget < MIN_BUDGET:
         raise CtxengError(f"pack budget {budget} is too small", hint=f"use --budget {MIN_BUDGET} or more")
-    reserve = count_tokens(render_skill_md(facts, conv, name, {}, budget, READ_LIMIT))
+    # Draft SKILL.md with every count at its largest possible value, so the real one is rarely longer.
+    widest = {f"references/{file}": budget for file, _, _ in REFERENCES}
+    reserve = tokens(render_skill_md(facts, conv, name, widest, budget, READ_LIMIT))
     for _ in range(8):
         pack = Pack(skill_name=name, budget=budget)
         for file, text in render_references(facts, ranking, conv, budget, reserve).items():
             pack.files[f"references/{file}"] = text
-            pack.tokens[f"references/{file}"] = count_tokens(text)
+            pack.tokens[f"references/{file}"] = tokens(text)
         skill_limit = min(READ_LIMIT, budget - pack.total)
         skill = render_skill_md(facts, conv, name, pack.tokens, budget, READ_LIMIT)
-        used = count_tokens(skill)
+        used = tokens(skill)
         if used <= skill_limit:
             break
         reserve += used - skill_limit + 4  # the real counts made SKILL.md longer than its draft
     else:  # pragma: no cover - the reserve converges in one or two rounds
         skill = cap(skill, skill_limit)
     pack.files["SKILL.md"] = skill
-    pack.tokens["SKILL.md"] = count_tokens(skill)
+    pack.tokens["SKILL.md"] = tokens(skill)
     pack.files = dict(sorted(pack.files.items()))
     pack.tokens = dict(sorted(pack.tokens.items()))
     return pack

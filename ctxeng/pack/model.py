@@ -1,0 +1,138 @@
+"""The pack model: the ranked, trimmed facts every pack file is rendered from (`.ctxeng/pack-model.json`).
+
+A build ranks the full records once, keeps what rendering can use (the best definitions, the
+newest commits, doc sections cut short) and renders the pack from that. `ctxeng pack` re-renders
+from the same model when `records.jsonl` is unchanged (same size and mtime), so a new budget costs
+a fraction of a second instead of re-reading tens of megabytes of records; both paths produce the
+same bytes because both render from the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ctxeng.fsio import dumps_json
+from ctxeng.pack.conventions import Command, Conventions
+from ctxeng.pack.facts import Commit, Definition, DocSection, RepoFacts, SourceFileFacts, Term
+from ctxeng.pack.paths import is_entry_file
+from ctxeng.pack.rank import Ranking
+
+MODEL_FILE = "pack-model.json"
+MODEL_VERSION = 1
+MAX_DEFS = 4_000  # the 25k-token map holds at most ~2,500 definition lines
+MAX_COMMITS = 2_000
+DOC_CHARS = 1_500  # excerpts are ≤ 700 characters; the README summary reads its first paragraphs
+
+
+@dataclass
+class Model:
+    """What rendering reads: trimmed facts, their ranking and the mined conventions."""
+
+    facts: RepoFacts
+    ranking: Ranking
+    conv: Conventions
+
+
+def trim(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> Model:
+    """Keep the best `MAX_DEFS` definitions (plus their enclosing ones and entry points), the newest
+    commits and shortened doc sections; scores are carried over unchanged."""
+    keep: set[int] = set()
+    by_qual = {(d.path, d.qualname): i for i, d in enumerate(facts.defs)}
+    entries = set(conv.entry_points)
+    for i in ranking.ordered_defs(facts.defs)[:MAX_DEFS]:
+        while i is not None and i not in keep:
+            keep.add(i)
+            d = facts.defs[i]
+            i = by_qual.get((d.path, d.parent)) if d.parent else None
+    for i, d in enumerate(facts.defs):
+        if (d.path, d.qualname) in entries or (d.name == "main" and not d.parent and is_entry_file(d.path)):
+            keep.add(i)
+    kept = sorted(keep)
+    tracked = set(facts.tracked)
+    slim = RepoFacts(
+        name=facts.name,
+        head=facts.head,
+        files={p: SourceFileFacts(p, f.language, f.lines, f.doc, (), {}, ()) for p, f in facts.files.items()},
+        defs=[facts.defs[i] for i in kept],
+        docs=[DocSection(d.path, d.line, d.heading, d.title, d.doc_kind, d.level, d.text[:DOC_CHARS]) for d in facts.docs],
+        commits=facts.commits[:MAX_COMMITS],
+        cochange=facts.cochange,
+        change_counts={p: n for p, n in facts.change_counts.items() if p in tracked},
+        last_changed=facts.last_changed,
+        glossary=facts.glossary,
+        tracked=facts.tracked,
+        commit_count=facts.commit_count,
+        first_date=facts.first_date,
+    )
+    slim_rank = Ranking(
+        file_score=ranking.file_score,
+        def_score=[ranking.def_score[i] for i in kept],
+        reexported={n for n, i in enumerate(kept) if i in ranking.reexported},
+    )
+    return Model(facts=slim, ranking=slim_rank, conv=conv)
+
+
+def records_stamp(path: Path) -> list[int]:
+    """What identifies one version of `records.jsonl` cheaply: [size, mtime in ns] ([] if absent)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return []
+    return [st.st_size, st.st_mtime_ns]
+
+
+def dump(model: Model, stamp: list[int]) -> str:
+    """The model as deterministic JSON, tagged with the stamp of the records it came from."""
+    f, r, c = model.facts, model.ranking, model.conv
+    data = {
+        "version": MODEL_VERSION,
+        "stamp": stamp,
+        "name": f.name, "head": f.head, "commit_count": f.commit_count, "first_date": f.first_date,
+        "files": [[x.path, x.language, x.lines, x.doc] for x in f.files.values()],
+        "defs": [[d.path, d.line, d.end_line, d.name, d.qualname, d.kind, d.signature, d.doc, d.parent, d.public,
+                  d.variants] for d in f.defs],
+        "docs": [[d.path, d.line, d.heading, d.title, d.doc_kind, d.level, d.text] for d in f.docs],
+        "commits": [[c_.sha, c_.time, c_.date, c_.subject, c_.body, list(c_.files), c_.added, c_.deleted]
+                    for c_ in f.commits],
+        "cochange": f.cochange, "change_counts": f.change_counts, "last_changed": f.last_changed,
+        "glossary": [[t.term, t.meaning, t.source, t.kind] for t in f.glossary],
+        "tracked": f.tracked,
+        "def_score": r.def_score, "file_score": r.file_score, "reexported": sorted(r.reexported),
+        "commands": [[x.category, x.command, x.source, x.note] for x in c.commands],
+        "entry_points": c.entry_points, "scripts": c.scripts, "tools": c.tools,
+    }  # fmt: skip
+    return dumps_json(data) + "\n"
+
+
+def load(path: Path, stamp: list[int]) -> Model | None:
+    """The model at `path` if it was made from records with this `stamp`, else None."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") != MODEL_VERSION or not stamp or data.get("stamp") != stamp:
+            return None
+        facts = RepoFacts(
+            name=data["name"], head=data["head"], commit_count=data["commit_count"], first_date=data["first_date"],
+            files={row[0]: SourceFileFacts(row[0], row[1], row[2], row[3], (), {}, ()) for row in data["files"]},
+            defs=[Definition(p, ln, end, n, q, k, sig, doc, par, pub, (), var)
+                  for p, ln, end, n, q, k, sig, doc, par, pub, var in data["defs"]],
+            docs=[DocSection(*row) for row in data["docs"]],
+            commits=[Commit(sha, t, date, subj, body, tuple(files), a, dl)
+                     for sha, t, date, subj, body, files, a, dl in data["commits"]],
+            cochange={p: [(o, n, s) for o, n, s in rows] for p, rows in data["cochange"].items()},
+            change_counts=data["change_counts"], last_changed=data["last_changed"],
+            glossary=[Term(*row) for row in data["glossary"]], tracked=data["tracked"],
+        )  # fmt: skip
+        ranking = Ranking(file_score=data["file_score"], def_score=data["def_score"], reexported=set(data["reexported"]))
+        conv = Conventions(
+            commands=[Command(*row) for row in data["commands"]],
+            entry_points=[(p, q) for p, q in data["entry_points"]],
+            scripts=[(n, t) for n, t in data["scripts"]],
+            tools=data["tools"],
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing, unreadable or from another version: rebuild from the records
+    return Model(facts=facts, ranking=ranking, conv=conv)
