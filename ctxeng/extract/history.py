@@ -17,7 +17,8 @@ from typing import Any
 from ctxeng.config import HistoryConfig
 from ctxeng.errors import CtxengError
 from ctxeng.extract.history_log import LogCommit, iter_log
-from ctxeng.extract.history_patch import CommitPatch, stream_patches
+from ctxeng.extract.history_parse import CommitPatch
+from ctxeng.extract.history_patch import stream_patches
 from ctxeng.provenance import Provenance
 from ctxeng.records import Record, record_id
 from ctxeng.repo import RepoView
