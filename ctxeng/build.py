@@ -108,7 +108,7 @@ def run_pipeline(
         progress("select", len(selection.files), len(selection.files))
     with timer.stage("history"):
         if config.history.enabled:
-            history = mine_history(repo, config.history, progress)
+            history = mine_history(repo, config.history, progress, drop_files=tuple(config.secrets.drop_files))
             provenance, commit_records, cochange = history.provenance, history.commits, history.cochange
             history_stats = history.stats
         else:
