@@ -74,7 +74,8 @@ def main() -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"best of {args.repeat}: cpu {best_cpu:.2f} s ({size / 1e6 / best_cpu:.2f} MB/s per core), "
-        f"wall {best_wall:.2f} s ({size / 1e6 / best_wall:.2f} MB/s); records {dict(kinds)}; peak RSS {rss:.0f} MB"
+        f"wall {best_wall:.2f} s ({size / 1e6 / best_wall:.2f} MB/s); records {dict(kinds)}; "
+        f"peak RSS {rss:.0f} MB"
     )
 
 

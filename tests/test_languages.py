@@ -36,7 +36,8 @@ def test_every_language_has_a_sample() -> None:
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=[p.parent.name for p in SAMPLES])
 def test_sample_matches_golden(sample: Path) -> None:
-    assert language_for(sample.name) == load_languages()[sample.parent.name], "the sample's extension maps elsewhere"
+    spec = load_languages()[sample.parent.name]
+    assert language_for(sample.name) == spec, "the sample's extension maps to another language"
     text = _golden_lines(sample)
     expected = sample.parent / "expected.jsonl"
     if os.environ.get("CTXENG_UPDATE_GOLDENS") == "1":

@@ -1,4 +1,4 @@
-"""The code stage: tree-sitter tags queries → one `file` record per code file and one `symbol` record per definition."""
+"""The code stage: each code file becomes a `file` record plus one `symbol` record per definition."""
 
 from __future__ import annotations
 
@@ -65,7 +65,8 @@ def extract_file(
         id=record_id("file", path), kind="file", path=path, start_line=1, end_line=tags.lines,
         commit=commit, time=when, name=path, text=tags.module_doc,
         meta={
-            "language": spec.name, "blob": blob, "bytes": len(data) if size is None else size, "lines": tags.lines,
+            "language": spec.name, "blob": blob, "bytes": len(data) if size is None else size,
+            "lines": tags.lines,
             "definitions": qualnames, "imports": sorted(set(filter(None, tags.imports))),
             "refs": dict(sorted(refs.items())), "exports": exports,
         },
@@ -78,7 +79,7 @@ def _extract_one(source: SourceFile, spec: LanguageSpec, provenance: Provenance)
     return [file_record, *symbols]
 
 
-def _jobs(files: Sequence[SourceFile]) -> list[tuple[SourceFile, LanguageSpec]]:
+def _jobs(files: Sequence[SourceFile]) -> list[Job]:
     jobs = []
     for source in files:
         spec = language_for(source.path)
@@ -98,7 +99,8 @@ def extract_code(files: list[SourceFile], provenance: Provenance, progress: Prog
     progress("code", 0, total)
     out: list[Record] = []
     size = sum(len(source.text) for source, _ in jobs)
-    batches = _run_pool(jobs, provenance) if size >= POOL_MIN_BYTES and _cores() >= 2 else _run_serial(jobs, provenance)
+    pooled = size >= POOL_MIN_BYTES and _cores() >= 2
+    batches = _run_pool(jobs, provenance) if pooled else _run_serial(jobs, provenance)
     for done, records in enumerate(batches, 1):
         out.extend(records)
         if done % _PROGRESS_EVERY == 0:
@@ -114,13 +116,16 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _run_serial(jobs: list[tuple[SourceFile, LanguageSpec]], provenance: Provenance) -> Iterator[list[Record]]:
+Job = tuple[SourceFile, LanguageSpec]
+
+
+def _run_serial(jobs: list[Job], provenance: Provenance) -> Iterator[list[Record]]:
     for source, spec in jobs:
         yield _extract_one(source, spec, provenance)
 
 
 # State handed to forked workers by inheritance (never pickled).
-_WORK: tuple[list[tuple[SourceFile, LanguageSpec]], Provenance] | None = None
+_WORK: tuple[list[Job], Provenance] | None = None
 
 
 def _work(index: int) -> list[Record]:
@@ -130,7 +135,7 @@ def _work(index: int) -> list[Record]:
     return _extract_one(source, spec, provenance)
 
 
-def _run_pool(jobs: list[tuple[SourceFile, LanguageSpec]], provenance: Provenance) -> Iterator[list[Record]]:
+def _run_pool(jobs: list[Job], provenance: Provenance) -> Iterator[list[Record]]:
     """Extract in two forked workers; results come back in input order."""
     import multiprocessing
 

@@ -11,7 +11,9 @@ _STRING_PREFIX = re.compile(r"^[rRuUbBfF]{0,2}")
 _LINE_MARKER = re.compile(r"^\s*(?://[/!]?|#+|--|;+)\s?")
 _BLOCK_LINE = re.compile(r"^\s*\*(?!/)\s?")
 _XML_DOC_TAG = re.compile(r"</?(?:summary|remarks|returns|value|para|c)>")
-_XML_DOC_REF = re.compile(r"""<(?:paramref|typeparamref|see|seealso)\s+(?:name|cref|langword)="([^"]*)"\s*/>""")
+_XML_DOC_REF = re.compile(
+    r"""<(?:paramref|typeparamref|see|seealso)\s+(?:name|cref|langword)="([^"]*)"\s*/>"""
+)
 # Comments that steer tools rather than describe code: never a file's or a definition's doc.
 _DIRECTIVE = re.compile(
     r"^(?:!|-\*-|\s*(?:eslint|jshint|global |prettier-|@ts-|ts-|go:|\+build|pylint:|noqa|type:|fmt:|mypy:"
@@ -19,7 +21,9 @@ _DIRECTIVE = re.compile(
     r"|#endregion|region\b|endregion\b|NOLINT|clang-format|pragma))",
     re.IGNORECASE,
 )
-_LICENSE = re.compile(r"copyright|spdx-license-identifier|licen[sc]ed under|all rights reserved", re.IGNORECASE)
+_LICENSE = re.compile(
+    r"copyright|spdx-license-identifier|licen[sc]ed under|all rights reserved", re.IGNORECASE
+)
 
 
 def cap(text: str, limit: int = DOC_LIMIT) -> str:

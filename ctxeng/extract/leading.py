@@ -59,9 +59,10 @@ class CommentIndex:
         found.reverse()
         return (clean_comments(found) if found else ""), lead
 
-    def file_header(self, first_code: int, first_code_row: int, first_code_is_def: bool, is_package: bool) -> str:
-        """The file's header comment: the first block before any code that is no licence, directive
-        or definition doc; a block right above a `package` clause is the package doc (Go, Java)."""
+    def file_header(self, first_code: int, first_row: int, first_is_def: bool, is_package: bool) -> str:
+        """The file's header comment: the first block before the first code (at byte `first_code`,
+        line `first_row`) that is no licence, directive or definition doc; a block right above a
+        `package` clause is the package doc (Go, Java)."""
         blocks: list[list[Comment]] = []
         for comment in self.comments:
             if comment.start >= first_code:
@@ -75,11 +76,11 @@ class CommentIndex:
         blocks = [b for b in blocks if b]
         if not blocks:
             return ""
-        attached = blocks[-1][-1].last_row >= first_code_row - 1
+        attached = blocks[-1][-1].last_row >= first_row - 1
         if attached and is_package:
             text = clean_comments([c.text for c in blocks[-1]])
             return "" if is_license(text) else text
-        if attached and first_code_is_def:
+        if attached and first_is_def:
             blocks = blocks[:-1]  # that block documents the first definition
         for block in blocks:
             text = clean_comments([c.text for c in block])

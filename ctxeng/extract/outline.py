@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from ctxeng.extract.treesitter import RawDef
 
 #: Kinds whose nested functions are methods.
-CLASS_KINDS = frozenset({"class", "interface", "struct", "trait", "enum", "record", "object", "impl", "scope"})
+CLASS_KINDS = frozenset(
+    {"class", "interface", "struct", "trait", "enum", "record", "object", "impl", "scope"}
+)
 #: Kinds that hold code of their own: references in nested functions count as theirs too.
 CALLABLE_KINDS = frozenset({"function", "method", "constructor"})
 #: Kinds that only group names: a definition qualified by one of them is no method.
@@ -129,7 +131,7 @@ def _nest(raws: list[RawDef]) -> list[Definition]:
 
 
 def _cap_qualname(qualname: str) -> str:
-    """A qualified name of pathological depth, shortened in the middle: `a.….y.z` (at most ~`QUALNAME_LIMIT`)."""
+    """A qualified name of pathological depth, shortened in the middle (`a.….y.z`)."""
     if len(qualname) <= QUALNAME_LIMIT:
         return qualname
     head, _, rest = qualname.partition(".")

@@ -59,7 +59,8 @@ def _indent_of(data: bytes, raw: RawDef) -> str | None:
 def _dedent(lines: list[str], indent: str) -> list[str]:
     if not indent:
         return lines
-    return [line[len(indent) :] if line.startswith(indent) else line.lstrip() if not line.strip() else line for line in lines]
+    # Lines indented less than the first one (continuation lines, string contents) stay as they are.
+    return [line[len(indent) :] if line.startswith(indent) else line.strip() and line for line in lines]
 
 
 def _source_lines(data: bytes, raw: RawDef, end: int) -> tuple[list[str], str]:

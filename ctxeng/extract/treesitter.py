@@ -189,7 +189,7 @@ def _collect(
         key = (name_node.start_byte, name_node.end_byte)
         known = found.get(key)
         if known is None or pattern < known[0].pattern:
-            found[key] = (_definition(pattern, kind, node, name_node, caps, data), caps.get("doc") or [])
+            found[key] = (_definition(pattern, kind, node, name_node, caps), caps.get("doc") or [])
         tags.exports.extend(_text(n).strip(_QUOTES) for n in caps.get("export", ()))  # `export function f`
         return
     for cap, nodes in caps.items():
@@ -209,7 +209,7 @@ def _collect(
             module_docs.extend(nodes)
 
 
-def _definition(pattern: int, kind: str, node: Node, name_node: Node, caps: dict[str, Any], data: bytes) -> RawDef:
+def _definition(pattern: int, kind: str, node: Node, name_node: Node, caps: dict[str, Any]) -> RawDef:
     # `A::B::name` is qualified by `A.B`; quotes (TS `module "x"`) and Ruby's `:symbol` colon go.
     parts = [p.strip().strip(_QUOTES).lstrip(":") for p in _strip_type_args(_text(name_node)).split("::")]
     parts = [p for p in parts if p] or [_text(name_node)]
@@ -222,8 +222,9 @@ def _definition(pattern: int, kind: str, node: Node, name_node: Node, caps: dict
     return RawDef(
         kind=kind, name=parts[-1], qualifier=qualifier, start=node.start_byte, end=node.end_byte,
         start_line=node.start_point.row + 1, end_line=end_row + 1, lead_line=node.start_point.row + 1,
-        line_start=node.start_byte - node.start_point.column, body=body.start_byte if body is not None else -1,
-        doc="", explicit=explicit, marker="", pattern=pattern, name_key=(name_node.start_byte, name_node.end_byte),
+        line_start=node.start_byte - node.start_point.column,
+        body=body.start_byte if body is not None else -1, doc="", explicit=explicit, marker="",
+        pattern=pattern, name_key=(name_node.start_byte, name_node.end_byte),
         gaps=_comment_gaps(node, body.start_byte) if body is not None else (),
     )  # fmt: skip
 

@@ -27,7 +27,8 @@ _INTERFACE_KINDS = frozenset({"interface", "trait"})
 
 
 def _underscore_private(name: str) -> bool:
-    return name.startswith(("_", "#")) and not (name.startswith("__") and name.endswith("__") and len(name) > 4)
+    dunder = name.startswith("__") and name.endswith("__") and len(name) > 4
+    return name.startswith(("_", "#")) and not dunder
 
 
 def _own(rule: str, item: Definition, parent: Definition | None, exports: set[str], top: bool) -> str:
@@ -43,7 +44,8 @@ def _own(rule: str, item: Definition, parent: Definition | None, exports: set[st
     if rule == "modifier":
         if item.kind == "namespace":
             return "public"  # a namespace only groups names; its members decide for themselves
-        if parent is not None and (parent.kind in _INTERFACE_KINDS or (parent.is_scope and parent.raw.explicit)):
+        # Interface / trait members are public, and so are a trait impl's methods.
+        if parent is not None and (parent.kind in _INTERFACE_KINDS or parent.is_scope and parent.raw.explicit):
             return "public"
         return "private"
     if rule in ("sections", "header"):
@@ -85,7 +87,9 @@ def decide(
             own = "private"  # a function's local definitions are nobody's API
         result.append(own)
     public_top = sorted(
-        {it.raw.name for it, vis, top in zip(items, result, top_level) if top and vis == "public" and not it.is_scope and it.kind != "namespace"}
+        it.raw.name
+        for it, vis, top in zip(items, result, top_level)
+        if top and vis == "public" and not it.is_scope and it.kind != "namespace"
     )
     base = posixpath.basename(path)
     if rule in ("underscore", ""):
