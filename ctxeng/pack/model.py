@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ctxeng import __version__
 from ctxeng.fsio import dumps_json
 from ctxeng.pack.conventions import Command, Conventions
 from ctxeng.pack.facts import Commit, Definition, DocSection, RepoFacts, SourceFileFacts, Term
@@ -90,6 +91,7 @@ def dump(model: Model, stamp: list[int]) -> str:
     f, r, c = model.facts, model.ranking, model.conv
     data = {
         "version": MODEL_VERSION,
+        "ctxeng": __version__,  # another release may rank differently: its model is not reused
         "stamp": stamp,
         "name": f.name, "head": f.head, "commit_count": f.commit_count, "first_date": f.first_date,
         "files": [[x.path, x.language, x.lines, x.doc] for x in f.files.values()],
@@ -112,7 +114,9 @@ def load(path: Path, stamp: list[int]) -> Model | None:
     """The model at `path` if it was made from records with this `stamp`, else None."""
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("version") != MODEL_VERSION or not stamp or data.get("stamp") != stamp:
+        if data.get("version") != MODEL_VERSION or data.get("ctxeng") != __version__:
+            return None
+        if not stamp or data.get("stamp") != stamp:
             return None
         facts = RepoFacts(
             name=data["name"], head=data["head"], commit_count=data["commit_count"], first_date=data["first_date"],

@@ -103,7 +103,7 @@ def render_overview(facts: RepoFacts, ranking: Ranking, conv: Conventions, limit
     if rest <= 20 or not modules:
         return fixed
     headings = {g: f"\n### {g}{'/' if g != '(root)' else ''}\n\n" for g, _, _ in modules}
-    return grouped(fixed + "\n## Modules (most central first in, shown by folder)\n", modules, limit, headings)
+    return grouped(fixed + "\n## Modules by folder (the most central ones when space is short)\n", modules, limit, headings)
 
 
 def render_conventions(facts: RepoFacts, conv: Conventions, limit: int) -> str:
