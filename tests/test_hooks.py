@@ -173,12 +173,18 @@ def test_the_session_summary_is_scanned_for_secrets(git_repo: GitRepo) -> None:
     assert token not in context and "Repository repo: branch fix/" in context
 
 
-def test_hooks_import_nothing_heavy(sample_repo: GitRepo) -> None:
+@pytest.mark.parametrize("command", ["status", "context"])
+def test_hooks_import_nothing_heavy(sample_repo: GitRepo, command: str) -> None:
+    from ctxeng.build import build
+
+    build(sample_repo.path)
     code = (
-        "import sys, json\nfrom ctxeng.cli import main\nmain(['status', '--hook'])\n"
-        "sys.stderr.write(json.dumps(sorted(m for m in ('git', 'torch', 'transformers', 'trl') if m in sys.modules)))"
+        f"import sys, json\nfrom ctxeng.cli import main\nmain([{command!r}, '--hook'])\n"
+        "sys.stderr.write(json.dumps(sorted(m for m in ('git', 'torch', 'transformers', 'trl', 'peft', 'datasets') "
+        "if m in sys.modules)))"
     )
-    proc = subprocess.run([sys.executable, "-c", code], input=session_event(sample_repo.path), cwd=sample_repo.path,
+    stdin = session_event(sample_repo.path) if command == "status" else prompt_event(sample_repo.path, "encode a record")
+    proc = subprocess.run([sys.executable, "-c", code], input=stdin, cwd=sample_repo.path,
                           capture_output=True, text=True, check=True)  # fmt: skip
     assert json.loads(proc.stderr.strip().splitlines()[-1]) == []
 

@@ -203,3 +203,13 @@ def test_with_records_install_writes_the_pack_skill_and_uninstall_removes_it(sam
     assert any(line.startswith("removed the context-pack skill .claude/skills/kvstore-context/") for line in done)
     assert (root / "CLAUDE.md").read_text() == "# Our notes\n\nKeep this.\n"
     assert _tree(root) == {".claude/skills/kvstore-context/NOTES.md": b"mine\n"}
+
+
+def test_symlinked_settings_are_refused(repo: GitRepo, tmp_path: Path) -> None:
+    shared = tmp_path / "dotfiles-settings.json"
+    shared.write_text('{"model": "opus"}\n')
+    (repo.path / ".claude").mkdir()
+    (repo.path / SETTINGS).symlink_to(shared)
+    with pytest.raises(CtxengError, match="symlink"):
+        install_claude(repo.path)
+    assert shared.read_text() == '{"model": "opus"}\n' and not (repo.path / COMMAND).exists()

@@ -199,6 +199,7 @@ def install_claude(root: str | Path = ".") -> list[str]:
     Idempotent: a second run changes no byte.
     """
     repo = open_repo(root)
+    _refuse_links(repo.root)
     _load(repo.root / SETTINGS)  # refuse on a broken settings.json before writing anything
     return [*install_command(repo), *install_settings(repo), *install_skill(repo)]
 
@@ -206,12 +207,22 @@ def install_claude(root: str | Path = ".") -> list[str]:
 def uninstall_claude(root: str | Path = ".") -> list[str]:
     """Remove exactly what `install_claude` added; folders it leaves empty go too."""
     repo = open_repo(root)
+    _refuse_links(repo.root)
     done = [*uninstall_settings(repo), *uninstall_command(repo), *uninstall_skill(repo)]
     for folder in (".claude/commands", ".claude/skills", ".claude"):
         path = repo.root / folder
         if path.is_dir() and not any(path.iterdir()):
             path.rmdir()
     return done
+
+
+def _refuse_links(root: Path) -> None:
+    """A symlinked settings file or folder may point anywhere (dotfiles, another project): not ours to edit."""
+    for rel in (".claude", ".claude/commands", SETTINGS, COMMAND):
+        if (root / rel).is_symlink():
+            raise CtxengError(
+                f"{rel} is a symlink; ctxeng does not write through links", hint="edit it by hand (nothing was changed)"
+            )
 
 
 def install_skill(repo: RepoView) -> list[str]:
