@@ -29,6 +29,7 @@ EXACT_IDENT = 6.0  # a definition named exactly like an identifier in the prompt
 WHOLE_NAME = 2.0  # a definition whose whole name is one prompt word (`flush`), times the word's idf
 SPREAD = 0.6  # weight of the seeded PageRank in a file's final score
 PRIOR = 0.5  # weight of the global rank in a definition's final score
+REACHED = 0.3  # a file whose seeded score (best = 1) is this high adds its top definitions unasked
 TEST_DAMPING = 0.4  # matches in test code, unless the prompt talks about tests
 BODY = 0.4  # weight of a term found in a doc section's first words rather than its heading
 MIN_BUDGET = 64
@@ -114,13 +115,13 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
     for i, m in d_match.items():
         scores[i] = m * (1.0 + PRIOR * def_score[i] / SCALE) + file_score.get(def_file[i], 0.0)
     # Files reached only through the graph contribute their best-ranked definitions.
-    wanted = set(sorted(file_score, key=lambda i: (-file_score[i], i))[:8])
+    wanted = {i for i in sorted(file_score, key=lambda i: (-file_score[i], i))[:8] if file_score[i] >= REACHED}
     extra: dict[int, list[tuple[int, int]]] = {}
     for i, f in enumerate(def_file):
         if f in wanted and i not in scores:
             extra.setdefault(f, []).append((def_score[i], i))
     for f, rows in extra.items():
-        for prior, i in sorted(rows, key=lambda t: (-t[0], t[1]))[:3]:
+        for prior, i in sorted(rows, key=lambda t: (-t[0], t[1]))[:2]:
             scores[i] = 0.5 * file_score[f] * prior / SCALE
     doc_match = _match(index, "s", idf)
     for i, m in _match(index, "b", idf, BODY).items():
