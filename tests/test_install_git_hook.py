@@ -17,12 +17,13 @@ from ctxeng.cli import main
 from ctxeng.errors import CtxengError
 from ctxeng.install.git_hook import (
     DEFAULT_HOOK_TYPES,
-    HOOK_ID,
+    TEMPLATE,
     install_git_hook,
     is_ours,
     render_hook,
     uninstall_git_hook,
 )
+from ctxeng.install.templates import fill_block, template_text
 from tests.gitrepo import GitRepo
 
 needs_refresh = pytest.mark.skipif(
@@ -174,6 +175,20 @@ def test_interpreter_without_ctxeng_fails_open(git_repo: GitRepo) -> None:
     proc = _commit(repo, "-m", "Change app")
     assert proc.returncode == 0, proc.stderr
     assert "ctxeng: cannot run the refresh (No module named 'ctxeng')" in proc.stderr
+
+
+def test_a_ctxeng_that_rejects_the_hooks_arguments_lets_git_go_on(git_repo: GitRepo) -> None:
+    # An upgrade or downgrade of ctxeng under a hook written by another version: a usage error (exit 2).
+    repo = _seeded(git_repo)
+    hook = _hooks(repo) / "pre-commit"
+    skewed = fill_block(template_text(TEMPLATE), [f"CTXENG_PYTHON={sys.executable}", "CTXENG_ARGS='refresh --no-such-flag'"])
+    hook.write_text(skewed)
+    hook.chmod(0o755)
+    repo.write("app.py", "x = 2\n")
+    repo.git("add", "app.py")
+    proc = _commit(repo, "-m", "Change app")
+    assert proc.returncode == 0, proc.stderr
+    assert "does not accept the arguments of this hook; git goes on" in proc.stderr
 
 
 def _recorded_blobs(repo: GitRepo) -> dict[str, str]:

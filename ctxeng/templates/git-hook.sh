@@ -29,7 +29,11 @@ try:
 except ImportError as exc:
     sys.stderr.write("ctxeng: cannot run the refresh (%s); git goes on\n" % exc)
     sys.exit(1 if "--strict" in sys.argv else 0)
-sys.exit(main(sys.argv[1:]))
+code = main(sys.argv[1:])
+if code == 2 and "--strict" not in sys.argv:  # usage error: a ctxeng older or newer than this hook
+    sys.stderr.write("ctxeng: this version does not accept the arguments of this hook; git goes on\n")
+    code = 0
+sys.exit(code)
 ' $CTXENG_ARGS
 elif command -v ctxeng >/dev/null 2>&1; then
     # shellcheck disable=SC2086
