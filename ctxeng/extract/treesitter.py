@@ -64,8 +64,37 @@ class FileTags:
     has_error: bool = False
 
 
+_CAPTURE = re.compile(r"@([\w.]+)")
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A language's parser and tags query, with what each pattern of the query is for."""
+
+    parser: Parser
+    query: Query
+    # Per pattern: ("reference", capture name) for plain references (most matches take this fast
+    # path), ("comment", "") for the automatic comment pattern, else ("other", "").
+    roles: tuple[tuple[str, str], ...]
+
+
+def _roles(query: Query, source: bytes) -> tuple[tuple[str, str], ...]:
+    roles = []
+    for i in range(query.pattern_count):
+        text = source[query.start_byte_for_pattern(i) : query.end_byte_for_pattern(i)].decode("utf-8")
+        captures = set(_CAPTURE.findall(text))
+        refs = sorted(c for c in captures if c.startswith("reference.") and c != "reference.import")
+        if captures == {"comment"}:
+            roles.append(("comment", ""))
+        elif refs and not any(c.startswith(("definition.", "scope", "export", "visib")) for c in captures):
+            roles.append(("reference", refs[0]))
+        else:
+            roles.append(("other", ""))
+    return tuple(roles)
+
+
 @functools.lru_cache(maxsize=None)
-def compiled(spec: LanguageSpec) -> tuple[Parser, Query]:
+def compiled(spec: LanguageSpec) -> Compiled:
     """The parser and compiled tags query of a language (built once per process)."""
     from tree_sitter_language_pack import get_language, get_parser
 
@@ -80,14 +109,16 @@ def compiled(spec: LanguageSpec) -> tuple[Parser, Query]:
         }
     )
     comments = f"\n[{' '.join(f'({k})' for k in kinds)}] @comment\n" if kinds else ""
+    source = spec.tags + comments
     try:
-        query = Query(language, spec.tags + comments)
+        query = Query(language, source)
     except QueryError as exc:
         raise CtxengError(
             f"the tags query of language {spec.name!r} does not compile: {exc}",
             hint=f"fix extractors/{spec.name}/tags.scm (check node and field names with `tree-sitter parse`)",
         ) from exc
-    return get_parser(spec.grammar), query  # type: ignore[arg-type]
+    parser = get_parser(spec.grammar)  # type: ignore[arg-type]
+    return Compiled(parser, query, _roles(query, source.encode("utf-8")))
 
 
 def line_count(data: bytes) -> int:
@@ -99,8 +130,8 @@ def line_count(data: bytes) -> int:
 
 def parse_tags(spec: LanguageSpec, data: bytes) -> FileTags:
     """Parse `data` (UTF-8) and collect its definitions, references, imports and exports."""
-    parser, query = compiled(spec)
-    tree = parser.parse(data)
+    language = compiled(spec)
+    tree = language.parser.parse(data)
     root = tree.root_node
     tags = FileTags(lines=line_count(data), has_error=root.has_error)
     found: dict[tuple[int, int], tuple[RawDef, list[Node]]] = {}
@@ -108,8 +139,15 @@ def parse_tags(spec: LanguageSpec, data: bytes) -> FileTags:
     comments: list[Comment] = []
     attributes: list[tuple[int, int]] = []
     ignored: set[tuple[int, int]] = set()
-    for pattern, caps in QueryCursor(query).matches(root):
-        if "comment" in caps:
+    roles = language.roles
+    refs = tags.refs
+    for pattern, caps in QueryCursor(language.query).matches(root):
+        role, capture = roles[pattern]
+        if role == "reference":
+            for node in caps.get("name") or caps.get(capture, ()):
+                refs.append((node.start_byte, _text(node)))
+            continue
+        if role == "comment":
             node = caps["comment"][0]
             if not comments or node.start_byte >= comments[-1].end:  # not inside the previous comment
                 comments.append(_comment(node, data))
