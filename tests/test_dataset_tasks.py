@@ -11,8 +11,11 @@ import ast
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ctxeng.dataset.context import TaskContext
+from ctxeng.dataset.counting import TokenCounter, pieces
 from ctxeng.dataset.diffs import parse_diff, render_side, strip_index_lines
 from ctxeng.dataset.example import META_KEYS, Cut, fence, first_sentence, join, make_meta, pick
 from ctxeng.dataset.filters import clean_subject, instruction_reason, message_reason, strip_trailers
@@ -152,7 +155,7 @@ def test_first_sentence_takes_the_first_paragraphs_first_sentence() -> None:
     assert first_sentence("Encode a record: crc32,\n  then bytes. Raises ValueError.") == "Encode a record: crc32, then bytes."
     assert first_sentence("Use `x.y` for that. Then go") == "Use `x.y` for that."
     long = "word " * 200
-    assert len(first_sentence(long, limit=50)) <= 50 and first_sentence(long, limit=50).endswith("…")
+    assert len(first_sentence(long, limit=50)) <= 50 and first_sentence(long, limit=50).endswith("...")
     assert first_sentence("") == ""
 
 
@@ -168,6 +171,34 @@ def test_pick_is_stable_and_varies_with_the_key() -> None:
     assert pick(options, 0, "task", "rec-1") == pick(options, 0, "task", "rec-1")
     assert len({pick(options, 0, "task", f"rec-{i}") for i in range(30)}) == 3
     assert [pick(options, 1, "t", str(i)) for i in range(20)] != [pick(options, 2, "t", str(i)) for i in range(20)]
+
+
+# --- token counting ---------------------------------------------------------------------------------
+
+_ALPHABET = "ab_Z09 .,:;'\"(){}#/*-+=\n\n\n\t\r\x0b\x0c\x1c\x85\xa0\u2028\u3000\u00e9\u00b2\u65e5\u0301"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=_ALPHABET, max_size=60), min_size=1, max_size=8))
+def test_piecewise_counts_equal_whole_text_counts(texts: list[str]) -> None:
+    from ctxeng.tokens import count_many
+
+    assert TokenCounter().count(texts) == count_many(texts)
+    for text in texts:
+        assert "".join(pieces(text)) == text
+
+
+def test_pieces_are_lines_with_their_leading_newline() -> None:
+    assert pieces("def f():\n    return 1\n\n\nx = 2  \n") == ["def f():", "\n    return 1", "\n\n\nx = 2", "  \n"]
+    counter = TokenCounter()
+    text = "import os\nimport sys\n" * 50
+    assert counter.count([text, text + "x"]) == [count_tokens_of(text), count_tokens_of(text + "x")]
+
+
+def count_tokens_of(text: str) -> int:
+    from ctxeng.tokens import count_tokens
+
+    return count_tokens(text)
 
 
 # --- definition splitting --------------------------------------------------------------------------
@@ -467,7 +498,7 @@ def test_doc_qa_asks_decision_questions_of_adrs(sample_repo: GitRepo, ctx: TaskC
     docs = [r for r in records_for_sample(sample_repo) if r.kind == "doc"]
     examples = {e.user_text(): e for e in doc_qa(RecordIndex.build(docs), ctx)}
     assert "Why did the project decide to use an append-only log?" in examples
-    assert "What was decided in “ADR 0001: Use an append-only log”?" in examples
+    assert 'What was decided in "ADR 0001: Use an append-only log"?' in examples
     assert "What are the consequences of the decision to use an append-only log?" in examples
     why = examples["Why did the project decide to use an append-only log?"]
     assert why.answer_text() == (
@@ -488,7 +519,7 @@ def test_glossary_gives_meaning_and_where_it_is_defined(ctx: TaskContext) -> Non
     record = rec("glossary", "docs/glossary.md", "Keydir", "the in-memory index from key to its newest record.",
                  start=4, end=4, source="docs/glossary.md:4", also=["docs/architecture.md", "docs/glossary.md"])
     (example,) = glossary(RecordIndex.build([record]), ctx)
-    assert "“Keydir”" in example.user_text()
+    assert '"Keydir"' in example.user_text()
     assert example.answer_text() == (
         "Keydir: the in-memory index from key to its newest record.\n\n"
         "Defined in `docs/glossary.md` (line 4). Also used in `docs/architecture.md`.\n"

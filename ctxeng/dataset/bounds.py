@@ -1,15 +1,19 @@
-"""Token length bounds: count every example in batches, shorten `Cut` parts at line ends, else drop."""
+"""Token length bounds: count every example exactly, shorten `Cut` parts at line ends, else drop."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, replace
 
+from ctxeng.dataset.counting import TokenCounter, pieces
 from ctxeng.dataset.example import MESSAGE_OVERHEAD, Cut, Example, Part
-from ctxeng.tokens import count_many, count_tokens
 
 MAX_ATTEMPTS = 3  # shortening rounds before an example is dropped as too long
 MIN_KEPT_TOKENS = 8  # a cut that would keep less than this drops the example instead
+# Before counting, a cuttable part keeps at most this many characters per token of the bound: far
+# more than any real text needs (code averages ~4), and it spares tokenizing 30 kB diffs whole.
+CHARS_PER_TOKEN_CAP = 8
+MARKER_TOKENS = 16  # "[... 1234 more lines cut ...]" with its newlines, rounded up
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,30 @@ class Bounded:
     tokens: int
 
 
+@dataclass
+class _Candidate:
+    """An example and, if it has a `Cut` part, that part's pieces and how many of them are kept."""
+
+    example: Example
+    side: str = ""
+    index: int = -1
+    cut: Cut | None = None
+    parts: tuple[str, ...] = ()
+    keep: int = 0
+
+    def rendered(self) -> Example:
+        if self.cut is None or self.keep == len(self.parts):
+            return self.example
+        new: list[Part] = list(getattr(self.example, self.side))
+        new[self.index] = _marked(self.cut.text, self.parts, self.keep, self.cut.keep)
+        return replace(self.example, **{self.side: new})
+
+    def window(self) -> tuple[str, ...]:
+        """The kept pieces, in order from the kept end."""
+        kept = self.parts[: self.keep] if self.cut and self.cut.keep == "head" else self.parts[len(self.parts) - self.keep :][::-1]
+        return tuple(kept)
+
+
 def apply_bounds(
     examples: list[Example], system: str, min_tokens: int, max_tokens: int, dropped: Counter[str]
 ) -> tuple[list[Bounded], int]:
@@ -30,88 +58,101 @@ def apply_bounds(
     Longer examples with a `Cut` part are shortened at line boundaries (the cut is marked), others
     are dropped; drops are counted in `dropped` by reason. Returns (kept, number shortened).
     """
-    fixed = count_tokens(system) + 3 * MESSAGE_OVERHEAD
-    pending = examples
+    counter = TokenCounter()
+    fixed = counter.count([system])[0] + 3 * MESSAGE_OVERHEAD
+    pending = [_candidate(e, max_tokens * CHARS_PER_TOKEN_CAP) for e in examples]
+    for cand in pending:
+        if cand.cut is not None and cand.keep == 0:
+            dropped["too_long"] += 1  # its first line alone is over the cap
+    pending = [c for c in pending if c.cut is None or c.keep > 0]
     kept: list[Bounded] = []
     shortened = 0
     for attempt in range(MAX_ATTEMPTS + 1):
         if not pending:
             break
-        users = [e.user_text() for e in pending]
-        answers = [e.answer_text() for e in pending]
-        counts = count_many(users + answers)  # one batch: the tokenizer runs it on native threads
-        too_long: list[tuple[Example, int]] = []
-        for i, ex in enumerate(pending):
+        rendered = [c.rendered() for c in pending]
+        users = [e.user_text() for e in rendered]
+        answers = [e.answer_text() for e in rendered]
+        counts = counter.count(users + answers)
+        too_long: list[tuple[_Candidate, int]] = []
+        for i, (cand, ex) in enumerate(zip(pending, rendered)):
             total = fixed + counts[i] + counts[len(pending) + i]
             if total < min_tokens:
                 dropped["too_short"] += 1
             elif total <= max_tokens:
                 kept.append(Bounded(ex, users[i], answers[i], total))
-                shortened += attempt > 0
-            elif attempt < MAX_ATTEMPTS and _cut_part(ex) is not None:
-                too_long.append((ex, total))
+                shortened += ex is not cand.example
+            elif attempt < MAX_ATTEMPTS and cand.cut is not None:
+                too_long.append((cand, total))
             else:
                 dropped["too_long"] += 1
-        pending = _shorten(too_long, max_tokens, attempt, dropped)
+        pending = _shorten(too_long, max_tokens, attempt, counter, dropped)
     return kept, shortened
 
 
-def _cut_part(ex: Example) -> tuple[str, int, Cut] | None:
+def _candidate(ex: Example, char_cap: int) -> _Candidate:
+    """The example with its `Cut` part (if any) split into pieces, kept up to `char_cap` characters."""
     for side in ("user", "answer"):
         for i, part in enumerate(getattr(ex, side)):
             if isinstance(part, Cut):
-                return side, i, part
-    return None
+                parts = tuple(pieces(part.text)) if len(part.text) > char_cap else (part.text,)
+                cand = _Candidate(ex, side, i, part, parts, len(parts))
+                if len(part.text) > char_cap:
+                    cand.keep = _fit([len(p) for p in cand.window()], char_cap)
+                return cand
+    return _Candidate(ex)
 
 
 def _shorten(
-    items: list[tuple[Example, int]], max_tokens: int, attempt: int, dropped: Counter[str]
-) -> list[Example]:
-    """Cut each example's `Cut` part to fit; line token counts come from one batched call."""
-    cuts = [_cut_part(ex) for ex, _ in items]
-    lines = [c[2].text.splitlines(keepends=True) if c else [] for c in cuts]
-    flat = count_many([line for group in lines for line in group])
-    # Joined text tokenizes a little differently from its lines; leave a margin that grows per round.
-    margin = max(8, max_tokens // 50) * (attempt + 1)
-    out: list[Example] = []
-    pos = 0
-    for (ex, total), cut, group in zip(items, cuts, lines):
-        line_tokens, pos = flat[pos : pos + len(group)], pos + len(group)
-        assert cut is not None
-        side, index, part = cut
-        budget = max_tokens - (total - sum(line_tokens)) - margin - 16  # 16: the cut marker
-        keep = _fit(line_tokens, budget, part.keep)
-        if budget < MIN_KEPT_TOKENS or not keep:
+    items: list[tuple[_Candidate, int]], max_tokens: int, attempt: int, counter: TokenCounter, dropped: Counter[str]
+) -> list[_Candidate]:
+    """Keep fewer pieces of each candidate's `Cut` part so that it fits `max_tokens`."""
+    # Joined pieces count exactly as their sum; the margin covers the marker's
+    # junction and other text, and grows each round for the rare example that still overflows.
+    margin = max(4, max_tokens // 100) * (attempt + 1)
+    out: list[_Candidate] = []
+    for cand, total in items:
+        assert cand.cut is not None
+        if len(cand.parts) == 1:
+            cand.parts = tuple(pieces(cand.cut.text))
+            cand.keep = len(cand.parts)
+        window = cand.window()
+        piece_tokens = counter.count_pieces(list(window))
+        shown = sum(piece_tokens)
+        budget = max_tokens - (total - shown) - margin - MARKER_TOKENS
+        keep = _fit(piece_tokens, budget)
+        if budget < MIN_KEPT_TOKENS or keep == 0:
             dropped["too_long"] += 1
             continue
-        text = _marked(group, keep, part.keep)
-        parts: list[Part] = list(getattr(ex, side))
-        parts[index] = text
-        out.append(replace(ex, **{side: parts}))
+        cand.keep = keep
+        out.append(cand)
     return out
 
 
-def _fit(line_tokens: list[int], budget: int, keep: str) -> int:
-    """How many lines (from the kept end) fit in `budget` tokens."""
-    order = line_tokens if keep == "head" else line_tokens[::-1]
+def _fit(sizes: list[int], budget: int) -> int:
+    """How many leading entries of `sizes` fit in `budget`."""
     used = n = 0
-    for tokens in order:
-        if used + tokens > budget:
+    for size in sizes:
+        if used + size > budget:
             break
-        used += tokens
+        used += size
         n += 1
     return n
 
 
-def _marked(lines: list[str], keep: int, end: str) -> str:
-    """The kept lines with a marker saying how many were cut."""
-    cut = len(lines) - keep
+def _marked(text: str, parts: tuple[str, ...], keep: int, end: str) -> str:
+    """The kept pieces with a marker saying how many lines were cut."""
     if end == "head":
-        kept = "".join(lines[:keep])
-        return kept + ("" if kept.endswith("\n") else "\n") + f"[… {cut} more line{'s' if cut != 1 else ''} cut …]\n"
-    return f"[… {cut} earlier line{'s' if cut != 1 else ''} cut …]\n" + "".join(lines[len(lines) - keep :])
+        kept = "".join(parts[:keep]).rstrip("\n")
+        cut = len(text.splitlines()) - len(kept.splitlines())
+        return f"{kept}\n[... {cut} more line{'s' if cut != 1 else ''} cut ...]\n"
+    kept = "".join(parts[len(parts) - keep :]).lstrip("\n")
+    cut = len(text.splitlines()) - len(kept.splitlines())
+    return f"[... {cut} earlier line{'s' if cut != 1 else ''} cut ...]\n{kept}"
 
 
 def rendered_tokens(user: str, answer: str, system: str) -> int:
     """Token count of one row as `apply_bounds` counts it (for tests and the manifest)."""
+    from ctxeng.tokens import count_tokens
+
     return count_tokens(system) + count_tokens(user) + count_tokens(answer) + 3 * MESSAGE_OVERHEAD

@@ -127,7 +127,7 @@ def first_sentence(text: str, limit: int = 300) -> str:
     flat = " ".join(paragraph.split())
     sentence = _SENTENCE_END.split(flat, maxsplit=1)[0]
     if len(sentence) > limit:
-        sentence = sentence[: limit - 1].rsplit(" ", 1)[0] + "…"
+        sentence = sentence[: limit - 1].rsplit(" ", 1)[0] + "..."
     return sentence
 
 

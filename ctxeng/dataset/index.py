@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -9,6 +11,11 @@ from ctxeng.records import Record, sort_key
 
 #: Symbol kinds whose records hold a body (functions and methods, as the tags queries name them).
 CALLABLE_KINDS = frozenset({"function", "method", "constructor", "func", "fn"})
+TEST_DIRS = frozenset({"test", "tests", "testing", "spec", "specs", "__tests__", "e2e", "unittests"})
+_TEST_FILE = re.compile(
+    r"^(test_.*\.py|.*_test\.(py|go|rs|rb|exs?|cc|cpp)|conftest\.py|.*\.(test|spec)\.[jt]sx?|.*_spec\.rb"
+    r"|.*Tests?\.(java|kt|cs|swift|scala))$"
+)
 
 
 @dataclass
@@ -19,6 +26,8 @@ class RecordIndex:
     files: dict[str, Record] = field(default_factory=dict)
     symbols_in: dict[str, list[Record]] = field(default_factory=dict)
     symbols_named: dict[str, list[Record]] = field(default_factory=dict)
+    scopes: dict[tuple[str, str], list[Record]] = field(default_factory=dict)  # (path, parent) -> members
+    named_in: dict[tuple[str, str], list[Record]] = field(default_factory=dict)  # (path, name or qualname)
 
     @classmethod
     def build(cls, records: list[Record]) -> RecordIndex:
@@ -31,10 +40,16 @@ class RecordIndex:
             index.files.setdefault(rec.path, rec)
         symbols_in: dict[str, list[Record]] = defaultdict(list)
         symbols_named: dict[str, list[Record]] = defaultdict(list)
+        scopes: dict[tuple[str, str], list[Record]] = defaultdict(list)
+        named_in: dict[tuple[str, str], list[Record]] = defaultdict(list)
         for rec in index.kind("symbol"):
             symbols_in[rec.path].append(rec)
             symbols_named[rec.name].append(rec)
+            scopes[(rec.path, str(rec.meta.get("parent") or ""))].append(rec)
+            for key in sorted({rec.name, qualname(rec)}):
+                named_in[(rec.path, key)].append(rec)
         index.symbols_in, index.symbols_named = dict(symbols_in), dict(symbols_named)
+        index.scopes, index.named_in = dict(scopes), dict(named_in)
         return index
 
     def kind(self, kind: str) -> list[Record]:
@@ -58,3 +73,9 @@ def newest(records: list[Record]) -> tuple[str, int]:
         return "", 0
     best = max(records, key=lambda r: (r.time, r.commit))
     return best.commit, best.time
+
+
+def is_test_path(path: str) -> bool:
+    """Whether `path` holds tests (a test folder or a test file name by the usual conventions)."""
+    parts = path.split("/")
+    return any(part.lower() in TEST_DIRS for part in parts[:-1]) or bool(_TEST_FILE.match(posixpath.basename(path)))

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.example import Cut, Example, fence, fenced, first_sentence, make_meta, pick
-from ctxeng.dataset.index import CALLABLE_KINDS, RecordIndex, qualname
+from ctxeng.dataset.index import CALLABLE_KINDS, RecordIndex, is_test_path, qualname
 from ctxeng.dataset.tasks_code import describe, language, signature
 from ctxeng.records import Record
 
 MIN_BODY_LINES = 2  # non-blank body lines; shorter bodies teach nothing about the code base
 MAX_BODY_LINES = 80
-MAX_PARENT_LINES = 6  # of the enclosing class's header and docstring shown as context
-MAX_SIBLINGS = 6  # signatures of earlier definitions in the same scope shown as context
+MAX_BODY_CHARS = 6_000
+MAX_IMPORT_LINES = 12  # context: the file's first import statements
+MAX_PARENT_LINES = 6  # context: the enclosing class's header and docstring
+MAX_SIBLINGS = 4  # context: signatures of the nearest earlier definitions in the same scope
 
 INDENT_LANGUAGES = frozenset({"python"})
 BRACE_LANGUAGES = frozenset({
@@ -101,11 +104,15 @@ def _python_head_end(lines: list[str]) -> int | None:
         return end
     quote = match.group(1)
     body = "".join(lines[nxt:])
-    opened = body.index(quote) + len(quote)
-    j = opened
-    while j < len(body) and not body.startswith(quote, j):
-        j += 2 if body[j] == "\\" else 1
-    return nxt + _line_of(body, j) if j < len(body) else None
+    j = body.index(quote) + len(quote)
+    while True:
+        j = body.find(quote, j)
+        if j < 0:
+            return None
+        escapes = len(body[:j]) - len(body[:j].rstrip("\\"))
+        if escapes % 2 == 0:
+            return nxt + _line_of(body, j)
+        j += 1
 
 
 def _brace_head_end(text: str) -> int | None:
@@ -119,19 +126,19 @@ def _brace_head_end(text: str) -> int | None:
 
 
 def _context(rec: Record, index: RecordIndex) -> str:
-    """Imports, the enclosing definition's head and earlier signatures in the same scope."""
+    """Imports, the enclosing definition's head and the nearest earlier signatures in the same scope."""
     parts: list[str] = []
     file_rec = index.files.get(rec.path)
     imports = [str(i) for i in (file_rec.meta.get("imports") or [])] if file_rec else []
-    statements = [i for i in imports if _IMPORT_STATEMENT.match(i)]
+    statements = [i.rstrip("\n") + "\n" for i in imports if _IMPORT_STATEMENT.match(i)]
     if statements:
-        parts.append("".join(s.rstrip("\n") + "\n" for s in statements))
+        more = len(statements) - MAX_IMPORT_LINES
+        parts.append("".join(statements[:MAX_IMPORT_LINES]) + (f"# ... {more} more imports\n" if more > 0 else ""))
     parent_name = str(rec.meta.get("parent") or "")
-    scope = [s for s in index.symbols_in.get(rec.path, []) if str(s.meta.get("parent") or "") == parent_name]
     if parent_name:
         parent = next(
-            (s for s in index.symbols_in.get(rec.path, [])
-             if parent_name in (qualname(s), s.name) and s.start_line <= rec.start_line <= s.end_line),
+            (s for s in index.named_in.get((rec.path, parent_name), [])
+             if s.start_line <= rec.start_line <= s.end_line and s.id != rec.id),
             None,
         )  # fmt: skip
         if parent is not None:
@@ -139,7 +146,9 @@ def _context(rec: Record, index: RecordIndex) -> str:
             split = split_definition(parent.text, str(parent.meta.get("language") or ""))
             head = split[0] if split else parent.text
             parts.append("".join(head.splitlines(keepends=True)[:MAX_PARENT_LINES]).rstrip("\n") + "\n")
-    earlier = [s for s in scope if s.end_line < rec.start_line and s.id != rec.id][-MAX_SIBLINGS:]
+    scope = index.scopes.get((rec.path, parent_name), [])
+    earlier = [s for s in scope[: bisect.bisect_left(scope, rec.start_line, key=lambda s: s.start_line)]
+               if s.end_line < rec.start_line][-MAX_SIBLINGS:]  # fmt: skip
     if earlier:
         parts.append("".join(signature(s) + "\n" for s in earlier))
     return "...\n".join(parts)
@@ -151,6 +160,9 @@ def symbol_body(index: RecordIndex, ctx: TaskContext) -> list[Example]:
     for rec in index.kind("symbol"):
         if rec.meta.get("kind") not in CALLABLE_KINDS:
             continue
+        if is_test_path(rec.path):
+            ctx.drop("symbol_body:test_code")  # test bodies are fixtures and asserts, not the code's API
+            continue
         lang = str(rec.meta.get("language") or "")
         split = split_definition(rec.text, lang)
         if split is None:
@@ -158,7 +170,7 @@ def symbol_body(index: RecordIndex, ctx: TaskContext) -> list[Example]:
             continue
         head, body = split
         body_lines = [line for line in body.splitlines() if line.strip()]
-        if not MIN_BODY_LINES <= len(body_lines) <= MAX_BODY_LINES:
+        if not MIN_BODY_LINES <= len(body_lines) <= MAX_BODY_LINES or len(body) > MAX_BODY_CHARS:
             ctx.drop("symbol_body:body_size")
             continue
         name = qualname(rec)

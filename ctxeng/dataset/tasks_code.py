@@ -7,11 +7,12 @@ from collections import defaultdict
 
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.example import Cut, Example, fence, fence_lang, first_sentence, lines_label, make_meta, pick
-from ctxeng.dataset.index import CALLABLE_KINDS, RecordIndex, is_public, newest, qualname
+from ctxeng.dataset.index import CALLABLE_KINDS, RecordIndex, is_public, is_test_path, newest, qualname
 from ctxeng.records import Record
 
 MAX_DEFINITIONS_SHOWN = 5  # symbol_lookup: places listed for one ambiguous name
-MAX_LISTED = 60  # file_contents / callers: entries before "... and N more"
+MAX_LISTED = 60  # file_contents: entries before "... and N more"
+MAX_CALLERS = 20
 MAX_OVERVIEW_DEFS = 15
 MAX_IMPORTS = 12
 # Calls are recorded by identifier only, so a call to `open` or `len` cannot be told apart from a
@@ -52,6 +53,11 @@ def symbol_lookup(index: RecordIndex, ctx: TaskContext) -> list[Example]:
     """'Where is `X` defined and what is its signature?' — one example per qualified name."""
     groups: dict[str, list[Record]] = defaultdict(list)
     for rec in index.kind("symbol"):
+        if rec.meta.get("parent") and is_test_path(rec.path):
+            # Test methods outnumber the code they test (sqlalchemy: 2 to 1) and say little about it;
+            # test classes and functions stay, so "where are the tests of X" is still learnt.
+            ctx.drop("symbol_lookup:test_member")
+            continue
         groups[qualname(rec)].append(rec)
     out = []
     for name in sorted(groups):
@@ -72,7 +78,7 @@ def symbol_lookup(index: RecordIndex, ctx: TaskContext) -> list[Example]:
             parts = [f"`{name}` is defined in {len(defs)} places.\n"]
             parts += [_definition(rec, f"\n{i}. {describe(rec).capitalize()} in ") for i, rec in enumerate(shown, 1)]
             if len(defs) > len(shown):
-                parts.append(f"\n… and {len(defs) - len(shown)} more.\n")
+                parts.append(f"\n... and {len(defs) - len(shown)} more.\n")
             answer = "".join(parts)
         commit, time = newest(defs)
         meta = make_meta(path=first.path, symbol=name, answer_path=first.path, expected=signature(first))
@@ -96,7 +102,7 @@ def _listing(symbols: list[Record]) -> list[str]:
 
 def _bounded(lines: list[str], limit: int) -> str:
     extra = len(lines) - limit
-    return "".join(lines[:limit]) + (f"- … and {extra} more\n" if extra > 0 else "")
+    return "".join(lines[:limit]) + (f"- ... and {extra} more\n" if extra > 0 else "")
 
 
 def file_contents(index: RecordIndex, ctx: TaskContext) -> list[Example]:
@@ -127,7 +133,7 @@ def _imports(file_rec: Record) -> list[str]:
 
 def _render_imports(imports: list[str], lang: str) -> str:
     """Import statements as code, bare module names as a list."""
-    more = f"… and {len(imports) - MAX_IMPORTS} more\n" if len(imports) > MAX_IMPORTS else ""
+    more = f"... and {len(imports) - MAX_IMPORTS} more\n" if len(imports) > MAX_IMPORTS else ""
     shown = imports[:MAX_IMPORTS]
     if all(" " in i.strip() for i in shown):
         return "Imports:\n" + fence("\n".join(i.strip() for i in shown), lang) + more
@@ -187,6 +193,6 @@ def callers(index: RecordIndex, ctx: TaskContext) -> list[Example]:
         lines = [f"- `{qualname(u)}` in `{u.path}` ({lines_label(u.start_line, u.end_line)})\n" for u in users]
         commit, time = newest([*defs, *users])
         meta = make_meta(path=defs[0].path, symbol=name, answer_path=users[0].path, expected=qualname(users[0]))
-        answer = [head, Cut(_bounded(lines, MAX_LISTED))]
+        answer = [head, Cut(_bounded(lines, MAX_CALLERS))]
         out.append(Example("callers", defs[0].id, "", commit, time, [question], answer, meta))
     return out

@@ -29,17 +29,17 @@ def _adr_question(rec: Record, heading: list[str]) -> str | None:
         return None
     first = decision.split()[0].lower()
     verb_form = decision[0].lower() + decision[1:]
-    what = f"decide to {verb_form}" if first in IMPERATIVE_VERBS else f"decide on “{decision}”"
+    what = f"decide to {verb_form}" if first in IMPERATIVE_VERBS else f'decide on "{decision}"'
     if section in ("context", "motivation", "problem", "background", "context and problem statement"):
         return f"Why did the project {what}?"
     if section in ("decision", "decision outcome", "solution"):
-        return f"What was decided in “{title}”?"
+        return f'What was decided in "{title}"?'
     if section in ("consequences", "implications", "trade-offs", "tradeoffs"):
         return f"What are the consequences of the decision to {verb_form}?" if first in IMPERATIVE_VERBS else (
-            f"What are the consequences of the decision “{decision}”?"
+            f'What are the consequences of the decision "{decision}"?'
         )
     if section == "status":
-        return f"What is the status of “{title}”?"
+        return f'What is the status of "{title}"?'
     return None
 
 
@@ -80,8 +80,8 @@ def glossary(index: RecordIndex, ctx: TaskContext) -> list[Example]:
             path, line = source, ""
         path = path or rec.path
         question = pick(
-            (f"In this project, what does “{term}” mean?", f"What is meant by “{term}” in {ctx.repo_name}?",
-             f"Define the term “{term}” as the {ctx.repo_name} code base uses it."),
+            (f'In this project, what does "{term}" mean?', f'What is meant by "{term}" in {ctx.repo_name}?',
+             f'Define the term "{term}" as the {ctx.repo_name} code base uses it.'),
             ctx.seed, "glossary", rec.id,
         )  # fmt: skip
         where = f"\n\nDefined in `{path}`" + (f" (line {line})" if line else "") + "."

@@ -10,7 +10,7 @@ from ctxeng.dataset.index import RecordIndex
 from ctxeng.records import Record
 
 MAX_INSTRUCTION_FILES = 3  # CommitPackFT keeps single-file commits; "one to a few" here
-MAX_SIDE_CHARS = 20_000  # old or new side of an instruction; the token bound drops most before this
+MAX_SIDE_CHARS = 12_000  # old or new side of an instruction (~3,000 tokens of code: past any sane bound)
 MAX_PARTNERS = 10
 
 
@@ -130,7 +130,7 @@ def cochange(index: RecordIndex, ctx: TaskContext) -> list[Example]:
             share = f", {round(100 * count / commits)}%" if commits else ""
             lines.append(f"- `{p['path']}` ({plural(count, 'commit')}{share})\n")
         if len(partners) > MAX_PARTNERS:
-            lines.append(f"- … and {len(partners) - MAX_PARTNERS} more\n")
+            lines.append(f"- ... and {len(partners) - MAX_PARTNERS} more\n")
         top = str(partners[0]["path"])
         meta = make_meta(path=path, answer_path=top, expected=top)
         out.append(Example("cochange", rec.id, "", rec.commit, rec.time, [question], ["".join(lines)], meta))
