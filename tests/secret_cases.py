@@ -243,6 +243,7 @@ def true_positives() -> list[Case]:
     add("secret-assignment", "const apiKey = `{S}`;", f.hex(40))
     add("secret-assignment", 'clave = "{S}"', f.b62(24))
     add("secret-assignment", "ENCRYPTION_KEY={S}", f.hex(64))
+    add("secret-assignment", "APP_SECRET={S}\n", f.b64url(40))
     return cases
 
 

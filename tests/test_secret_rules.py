@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ctxeng.secrets import Scanner
 from ctxeng.secrets.engine import PYTHON_RE, RE2
@@ -15,6 +17,7 @@ ENGINES = [
 ]
 TPS = true_positives()
 RULE_IDS = [rule.id for rule in all_rules()]
+DEFAULT = Scanner()
 
 
 @pytest.fixture(scope="module", params=ENGINES)
@@ -79,3 +82,29 @@ def test_engines_agree_on_all_fixtures() -> None:
     texts = [c.text for c in TPS] + [t for ts in FALSE_POSITIVES.values() for t in ts] + decoys()
     for text in texts:
         assert fast.find(text) == slow.find(text), text
+
+
+CODE_CHARS = st.text(
+    alphabet=st.sampled_from(list("abcdefXYZ0123456789 _\n\t()[]{}=:;,.+-*/<>#")), max_size=200
+)
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(case=st.sampled_from(TPS), before=CODE_CHARS, after=CODE_CHARS)
+def test_secrets_are_found_inside_arbitrary_code(case: Case, before: str, after: str) -> None:
+    text = f"{before}\n{case.text}\n{after}"
+    redacted, _ = DEFAULT.redact(text)
+    assert case.secret not in redacted
+    if not DEFAULT.find(before + "\n"):
+        assert redacted.startswith(before + "\n"), "text before the secret is kept"
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(
+    text=st.text(max_size=300)
+    | st.builds("".join, st.lists(st.sampled_from([c.text for c in TPS]) | CODE_CHARS))
+)
+def test_redacting_twice_changes_nothing(text: str) -> None:
+    once, _ = DEFAULT.redact(text)
+    twice, findings = DEFAULT.redact(once)
+    assert (twice, findings) == (once, [])

@@ -76,7 +76,7 @@ PASSWORD_WORDS = (
     "passwords?", "passwd", "pass_?phrase", "pwd", "passwort", "kennwort", "contrasena", "contrasenya",
     "mot_de_passe", "mot-de-passe", "motdepasse", "senha", "parola", "wachtwoord", "losenord",
     "adgangskode", "passord", "haslo", "salasana", "jelszo", "heslo", "sifre", "geslo", "lozinka",
-    r"[_\-.]pass",
+    r"[_\-.]pass(?:words?|wd|_?phrase)?",
 )  # fmt: skip
 PASSWORD_WORDS_INTL = (
     "contraseña", "пароль", "парола", "lösenord", "hasło", "jelszó", "şifre", "密码", "密碼", "パスワード",
@@ -98,15 +98,18 @@ def _variants(word: str) -> str:
     return "|".join(sorted({word, word.upper(), word.capitalize()}))
 
 
-ASSIGNMENT = (
-    r"(?P<kw>(?i:"
-    + "|".join(SECRET_WORDS + PASSWORD_WORDS)
-    + r")|"
-    + "|".join(_variants(w) for w in PASSWORD_WORDS_INTL)
-    + r"|[a-z0-9]Pass)"
+#: The name of a secret (the rule's pattern, scanned by the engine). re2 takes the first
+#: alternative that matches at a position, so compound names come before their prefixes.
+KEYWORD = (
+    r"(?i:" + "|".join(SECRET_WORDS + PASSWORD_WORDS) + r")|"
+    + "|".join(_variants(w) for w in PASSWORD_WORDS_INTL) + r"|Pass"
+)  # fmt: skip
+#: What follows the name: plural/number, closing quote or bracket, operator, value. Python re,
+#: anchored right after the keyword and bounded, so each keyword costs at most a few hundred steps.
+ASSIGNED = re.compile(
     r"(?P<tail>s|_?[0-9]{1,2})?(?P<q>[\"'\x60]?)\]?"
-    r"(?P<op>\s{0,4}(?::=|=>|==|!=|=|:\s{0,4}[A-Za-z_][A-Za-z0-9_.]{0,40}(?:\[[^\]\n]{0,80}\])?\s{0,4}=|:|,)\s{0,4}"
-    r"|[ \t]{1,4})"
+    r"(?P<op>[ \t]{0,4}(?::=|=>|==|!=|=|:[ \t]{0,4}[A-Za-z_][A-Za-z0-9_.]{0,40}(?:\[[^\]\n]{0,80}\])?[ \t]{0,4}=|:|,)"
+    r"[ \t]{0,4}|[ \t]{1,4})"
     r"(?:[rRbBuUfF]{0,2}(?:\"(?P<v1>(?:[^\"\\\n]|\\.){0,256})\"|'(?P<v2>(?:[^'\\\n]|\\.){0,256})'"
     r"|\x60(?P<v3>[^\x60\n]{0,256})\x60)|(?P<u>[^\s\"'\x60,;&)\]}]{1,256}))"
 )
@@ -117,32 +120,54 @@ _NOT_SECRET_KEYS = frozenset({"PWD", "OLDPWD"})
 
 
 def _key_start(text: str, pos: int) -> int:
-    """Where the identifier ending in the keyword at `pos` starts (at most 64 characters back)."""
+    """Where the identifier ending in the keyword at `pos` starts (at most 64 characters back).
+
+    A redaction marker (starred out by the scanner: `[****]`) counts as part of the name, as the
+    secret it replaced did, so a second pass sees the same key as the first.
+    """
     stop = max(0, pos - 64)
-    while pos > stop and (text[pos - 1].isalnum() or text[pos - 1] in _KEY_CHARS):
-        pos -= 1
+    while pos > stop:
+        if text[pos - 1].isalnum() or text[pos - 1] in _KEY_CHARS:
+            pos -= 1
+        elif (
+            text[pos - 1] == "]"
+            and (marker := text.rfind("[", stop, pos)) >= 0
+            and _is_mask(text, marker, pos)
+        ):
+            pos = marker
+        else:
+            break
     return pos
 
 
+def _is_mask(text: str, start: int, end: int) -> bool:
+    return end - start > 2 and text.count("*", start + 1, end - 1) == end - start - 2
+
+
 def find_assignments(pattern: Any, text: str, family: str) -> Iterator[Span]:
-    """Values assigned to keys naming a secret of `family` ("password" or "secret")."""
-    groups = pattern.groupindex
-    kw_g, tail_g, q_g, op_g, u_g = (groups[n] for n in ("kw", "tail", "q", "op", "u"))
-    quoted_groups = (groups["v1"], groups["v2"], groups["v3"])
-    for m in pattern.finditer(text):
-        kw = m.group(kw_g).lower()
+    """Values assigned to keys naming a secret of `family` ("password" or "secret").
+
+    `pattern` finds the keywords in one pass; the rest of each assignment is matched right
+    after its keyword, so a rejected unquoted value (`TOKEN:0@_PASS=001`) hides no key in it.
+    """
+    for kw_match in pattern.finditer(text):
+        kw_start, kw_end = kw_match.span()
+        kw = text[kw_start:kw_end].lower()
         if ("secret" if _SECRET_FAMILY.search(kw) else "password") != family:
             continue
-        key_start = _key_start(text, m.start(kw_g))
+        m = ASSIGNED.match(text, kw_end)
+        if m is None:
+            continue
+        key_start = _key_start(text, kw_start)
         if text[max(0, key_start - 3) : key_start] == "://":
             continue  # `https://x-access-token:...@host`: a URL's user name, not an assignment
-        key = text[key_start : max(m.end(kw_g), m.end(tail_g))].lstrip(".$@")
-        op = m.group(op_g)
-        quoted = m.start(u_g) < 0
-        start, end = next(m.span(g) for g in (*quoted_groups, u_g) if m.start(g) >= 0)
+        key = text[key_start : max(kw_end, m.end("tail"))].lstrip(".$@")
+        op = m.group("op")
+        quoted = m.start("u") < 0
+        start, end = next(m.span(g) for g in ("v1", "v2", "v3", "u") if m.start(g) >= 0)
         flag = key.startswith("-")
         env = not quoted and op == "=" and bool(_ENV_KEY.fullmatch(key))
-        if key.upper() in _NOT_SECRET_KEYS or not _operator_fits(op, m.group(q_g), quoted, flag):
+        if key.upper() in _NOT_SECRET_KEYS or not _operator_fits(op, m.group("q"), quoted, flag):
             continue
         if not quoted and (env or flag):
             end = _TO_SPACE.match(text, start).end()  # type: ignore[union-attr]
@@ -214,7 +239,7 @@ def _regex_finder(check: Any) -> Any:
 
 _PASSWORD_PREFILTER = (
     "(?i)" + "|".join(PASSWORD_WORDS[:-1]) + r"|_pass|-pass|\.pass",
-    "|".join(_variants(w) for w in PASSWORD_WORDS_INTL) + "|[a-z0-9]Pass",
+    "|".join(_variants(w) for w in PASSWORD_WORDS_INTL) + "|Pass",
 )
 
 CONTEXT_RULES: tuple[Rule, ...] = (
@@ -228,22 +253,22 @@ CONTEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "curl-basic-auth", "curl -u user:password", words("curl"),
-        r"\bcurl\b[^\n]{0,400}?\s(?:-u|--user)(?:\s{1,4}|=)?[\"']?[^\s:\"']{1,128}:(?P<s>[^\s\"']{1,256})",
+        r"\bcurl\b[^\n]{0,400}?[ \t](?:-u|--user)(?:[ \t]{1,4}|=)?[\"']?[^\s:\"']{1,128}:(?P<s>[^\s\"']{1,256})",
         finder=_regex_finder(_curl_password),
     ),
     Rule(
         "authorization-header", "HTTP Authorization header with a literal Basic/Bearer credential",
         words("authorization"),
-        r"(?i:authorization)[\"']?\s{0,4}[:=,]\s{0,4}[\"']?(?i:basic|bearer|token)\s{1,4}"
+        r"(?i:authorization)[\"']?[ \t]{0,4}[:=,][ \t]{0,4}[\"']?(?i:basic|bearer|token)[ \t]{1,4}"
         r"(?P<s>[A-Za-z0-9+/=._~\-]{8,1000})", finder=_regex_finder(_header_credential), extend=r"[A-Za-z0-9+/=._~\-]*",
     ),
     Rule(
         "password-assignment", "a literal assigned to a password-like name (multilingual)",
-        _PASSWORD_PREFILTER, ASSIGNMENT, finder=_password_finder,
+        _PASSWORD_PREFILTER, KEYWORD, finder=_password_finder,
     ),
     Rule(
         "secret-assignment", "a random-looking literal assigned to a secret/token/api_key name",
         (r"(?i)secret|token|credential|clave|(?:api|access|private|signing|encryption|master|auth)[_\-]?key",),
-        ASSIGNMENT, finder=_secret_finder,
+        KEYWORD, finder=_secret_finder,
     ),
 )  # fmt: skip

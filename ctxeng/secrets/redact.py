@@ -7,7 +7,7 @@ from typing import Any
 
 from ctxeng.config import SecretsConfig
 from ctxeng.records import Record
-from ctxeng.secrets.scanner import Scanner
+from ctxeng.secrets.scanner import Scanner, default_scanner
 
 _JOIN = "\n\0\n"  # between a record's strings, so no rule matches across two of them
 
@@ -20,7 +20,8 @@ class Redactor:
     """
 
     def __init__(self, config: SecretsConfig | None = None, scanner: Scanner | None = None) -> None:
-        self.scanner = scanner or Scanner(allow=(config.allow if config else ()))
+        allow = config.allow if config else []
+        self.scanner = scanner or (Scanner(allow=allow) if allow else default_scanner())
         self.counts: Counter[str] = Counter()
 
     def text(self, text: str) -> str:

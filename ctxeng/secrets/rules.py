@@ -103,7 +103,7 @@ def docker_auth(text: str, start: int, end: int) -> bool:
     return b":" in decoded and not is_placeholder(decoded.decode("latin-1"))
 
 
-_OP = r"[\"'\x60]?\s{0,4}(?::=|=>|=|:|,)\s{0,4}[\"'\x60]?"
+_OP = r"[\"'\x60]?[ \t]{0,4}(?::=|=>|=|:|,)[ \t]{0,4}[\"'\x60]?"
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 #: Token formats as the providers document them. The order is the priority when two rules
@@ -170,12 +170,12 @@ TOKEN_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "gcp-private-key-id", "private_key_id of a GCP service-account key file", exact("private_key_id"),
-        r"\"private_key_id\"\s{0,4}:\s{0,4}\"(?P<s>[a-f0-9]{40})\"", token(),
+        r"\"private_key_id\"[ \t]{0,4}:[ \t]{0,4}\"(?P<s>[a-f0-9]{40})\"", token(),
     ),
     Rule(
         "azure-storage-key", "Azure account / shared access key in a connection string",
         words("accountkey", "sharedaccesskey", "sharedsecretvalue"),
-        r"(?i:AccountKey|SharedAccessKey|SharedSecretValue)\s{0,2}=\s{0,2}(?P<s>[A-Za-z0-9+/]{20,100}={0,2})",
+        r"(?i:AccountKey|SharedAccessKey|SharedSecretValue)[ \t]{0,2}=[ \t]{0,2}(?P<s>[A-Za-z0-9+/]{20,100}={0,2})",
         random_value,
     ),
     Rule(
@@ -249,7 +249,7 @@ TOKEN_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "docker-registry-auth", "docker config \"auth\" (base64 of user:password)", exact('"auth"'),
-        r"\"auth\"\s{0,4}:\s{0,4}\"(?P<s>[A-Za-z0-9+/]{8,1000}={0,2})\"", docker_auth,
+        r"\"auth\"[ \t]{0,4}:[ \t]{0,4}\"(?P<s>[A-Za-z0-9+/]{8,1000}={0,2})\"", docker_auth,
     ),
     Rule(
         "jwt", "JSON Web Token (eyJ...eyJ...signature)", exact("eyJ"),

@@ -17,13 +17,13 @@ _MARKER = re.compile(r"\[REDACTED:[a-z0-9-]{1,64}\]")
 MIN_SECRET_TEXT = 6  # the shortest text any rule can match: "://:p@"
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """Where a secret is: `text[start:end]`, on 1-based `line`, found by `rule`. Never the value."""
 
+    rule: str
     start: int
     end: int
-    rule: str
     line: int
 
 
@@ -76,14 +76,16 @@ class Scanner:
         if len(text) < MIN_SECRET_TEXT:
             return []
         text = sanitize(text)
+        markers: list[Span] = []
+        if "[REDACTED:" in text:  # redacted before (a pack, a hook): markers stay as they are
+            text, markers = _mask_markers(text)
         spans: list[tuple[int, int, int]] = []
         for index in self.candidates(text):
             compiled = self._rules[index]
             for start, end in self._spans(compiled, text):
                 if end > start and not self._allowed(text[start:end]):
                     spans.append((start, -end, compiled.order))
-        if spans and "[REDACTED:" in text:  # text redacted before (a pack, a hook): markers stay as they are
-            markers = [m.span() for m in _MARKER.finditer(text)]
+        if markers:
             spans = [s for s in spans if not any(a < -s[1] and s[0] < b for a, b in markers)]
         return _merge(text, spans, self._rules)
 
@@ -114,6 +116,22 @@ class Scanner:
 
     def _allowed(self, value: str) -> bool:
         return any(pattern.search(value) for pattern in self.allow)
+
+
+def _mask_markers(text: str) -> tuple[str, list[Span]]:
+    """`text` with each `[REDACTED:<rule>]` marker's inside starred out (same length), and the markers.
+
+    A rule id inside a marker (`curl-basic-auth`, `secret-assignment`) must not become the context
+    of a new finding: redacting twice changes nothing.
+    """
+    markers = [m.span() for m in _MARKER.finditer(text)]
+    parts: list[str] = []
+    pos = 0
+    for start, end in markers:
+        parts += (text[pos : start + 1], "*" * (end - start - 2))
+        pos = end - 1
+    parts.append(text[pos:])
+    return "".join(parts), markers
 
 
 def _extend(compiled: _Compiled, text: str, end: int) -> int:
@@ -147,13 +165,17 @@ def _merge(text: str, spans: list[tuple[int, int, int]], rules: list[_Compiled])
     for start, end, order in merged:
         line += text.count("\n", pos, start)
         pos = start
-        findings.append(Finding(start, end, rules[order].rule.id, line))
+        findings.append(Finding(rules[order].rule.id, start, end, line))
     return findings
 
 
 def _compile_allow(allow: Sequence[str]) -> list[re.Pattern[str]]:
     compiled = []
     for pattern in allow:
+        if not isinstance(pattern, str):
+            raise CtxengError(
+                f"secrets.allow: {pattern!r} is not a string", hint='write allow = ["regex", ...]'
+            )
         try:
             compiled.append(re.compile(pattern))
         except re.error as exc:
