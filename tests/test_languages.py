@@ -34,6 +34,14 @@ def test_every_language_has_a_sample() -> None:
     assert sorted(p.parent.name for p in SAMPLES) == sorted(load_languages())
 
 
+def test_tsx_query_is_the_typescript_query_plus_jsx() -> None:
+    def body(name: str) -> str:
+        lines = (EXTRACTORS / name / "tags.scm").read_text(encoding="utf-8").splitlines()
+        return "\n".join(lines[2:])  # after the two header lines that name the file
+
+    assert body("tsx").startswith(body("typescript").rstrip("\n")) and "jsx_" in body("tsx")
+
+
 @pytest.mark.parametrize("sample", SAMPLES, ids=[p.parent.name for p in SAMPLES])
 def test_sample_matches_golden(sample: Path) -> None:
     spec = load_languages()[sample.parent.name]

@@ -34,7 +34,8 @@ def extract_file(
     The result depends only on the arguments, so a caller may cache it by blob id. Without
     `provenance` the records carry no commit ("", 0).
     """
-    data = text.encode("utf-8", "surrogatepass")
+    # tree-sitter reads UTF-8 bytes; a leading BOM (left by a UTF-16 decode) is no code.
+    data = text.removeprefix("\ufeff").encode("utf-8", "surrogatepass")
     tags = parse_tags(spec, data)
     outline = build_outline(tags.defs, tags.refs, tags.markers)
     visibility, exports = decide(spec.visibility, path, outline.items, tags.exports, tags.bindings)

@@ -61,7 +61,6 @@ class FileTags:
     exports: list[str] = field(default_factory=list)
     bindings: list[str] = field(default_factory=list)  # names bound by import statements
     markers: list[tuple[int, str]] = field(default_factory=list)  # (byte offset, "public"/"private") sections
-    has_error: bool = False
 
 
 _CAPTURE = re.compile(r"@([\w.]+)")
@@ -133,7 +132,7 @@ def parse_tags(spec: LanguageSpec, data: bytes) -> FileTags:
     language = compiled(spec)
     tree = language.parser.parse(data)
     root = tree.root_node
-    tags = FileTags(lines=line_count(data), has_error=root.has_error)
+    tags = FileTags(lines=line_count(data))
     found: dict[tuple[int, int], tuple[RawDef, list[Node]]] = {}
     module_docs: list[Node] = []
     comments: list[Comment] = []

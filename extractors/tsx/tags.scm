@@ -87,11 +87,11 @@
 (type_annotation [(type_identifier) @name (generic_type name: (type_identifier) @name)]) @reference.type
 (type_arguments [(type_identifier) @name (generic_type name: (type_identifier) @name)]) @reference.type
 
+; Decorators may stand between a doc comment and the class member they decorate.
+(class_body (decorator) @attribute)
+
 ; JSX: a capitalised element name is a component reference (lower-case ones are HTML tags).
 ((jsx_opening_element name: [(identifier) @name (member_expression property: (property_identifier) @name)]) @reference.call
   (#match? @name "^[A-Z]"))
 ((jsx_self_closing_element name: [(identifier) @name (member_expression property: (property_identifier) @name)]) @reference.call
   (#match? @name "^[A-Z]"))
-
-; Decorators may stand between a doc comment and the class member they decorate.
-(class_body (decorator) @attribute)
