@@ -15,6 +15,7 @@ from ctxeng.cli import main
 from ctxeng.errors import CtxengError
 from ctxeng.pack import context_for_prompt
 from ctxeng.pack.context import Query
+from ctxeng.pack.indexfile import INDEX_VERSION
 from ctxeng.tokens import count_tokens
 from tests.gitrepo import GitRepo
 from tests.sample_repo import make_sample_repo
@@ -118,7 +119,7 @@ def test_missing_and_broken_index(git_repo: GitRepo, tmp_path: Path) -> None:
     (git_repo.path / ".ctxeng" / "index.json").write_text('{"version": 999}')
     with pytest.raises(CtxengError, match="another ctxeng version"):
         context_for_prompt(git_repo.path, "anything", 500)
-    (git_repo.path / ".ctxeng" / "index.json").write_text('{"version": 2, "files": 3}')  # right version, wrong shape
+    (git_repo.path / ".ctxeng" / "index.json").write_text(f'{{"version": {INDEX_VERSION}, "files": 3}}')  # right version, wrong shape
     assert context_for_prompt(git_repo.path, "anything", 500, safe=True) == ""
     assert context_for_prompt(tmp_path / "no-such-dir", "anything", 500, safe=True) == ""
 

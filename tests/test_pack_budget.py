@@ -15,7 +15,8 @@ from ctxeng.pack.context import render_context
 from ctxeng.pack.conventions import Command, Conventions
 from ctxeng.pack.facts import RepoFacts, facts_from_records
 from ctxeng.pack.formats import render_document
-from ctxeng.pack.index import build_index, load_index, write_index
+from ctxeng.pack.index import build_index, write_index
+from ctxeng.pack.indexfile import load_index
 from ctxeng.pack.rank import Ranking, rank
 from ctxeng.pack.skill import MIN_BUDGET, build_pack
 from ctxeng.records import Record, record_id

@@ -17,9 +17,10 @@ from typing import Any
 
 from ctxeng.pack.budget import cap
 from ctxeng.pack.fit import fit_blocks, grouped
-from ctxeng.pack.index import SCALE, read_details
+from ctxeng.pack.indexfile import SCALE, read_details
+from ctxeng.pack.indexfile import qualname as qualname_of
 from ctxeng.pack.paths import is_test
-from ctxeng.pack.rank import Weights, pagerank
+from ctxeng.pack.graph import pagerank
 from ctxeng.pack.terms import name_terms, prompt_identifiers, prompt_paths, text_terms
 
 # Most of the budget each section may take; definitions get whatever the others leave.
@@ -81,7 +82,7 @@ def _match(index: dict[str, Any], kind: str, idf: dict[str, float], weight: floa
 def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, int]]]:
     """Scored rows per section ("files", "defs", "docs", "history", "glossary"), best first."""
     files, defs = index["files"], index["defs"]
-    def_file, def_name, def_score = defs["file"], defs["name"], defs["score"]
+    def_file, def_name, def_score, names = defs["file"], defs["name"], defs["score"], index["names"]
     words = set(query.terms)
     idents = set(query.identifiers)
     idf = idf_table(index, query)
@@ -89,8 +90,8 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
     paths = files["path"]
     damp_tests = not ({"test", "tests", "testing"} & words)  # tests matter when the prompt is about tests
     for i in list(d_match):
-        qualname = def_name[i]
-        name = qualname.rsplit(".", 1)[-1]
+        name = names[def_name[i]]
+        qualname = qualname_of(index, i) if defs["parent"][i] >= 0 else name
         parts = name_terms(name)
         covered = sum(1 for t in parts if t in words) / max(1, len(parts))
         bonus = EXACT_IDENT if name in idents or qualname in idents else 0.0
@@ -153,7 +154,7 @@ def _spread(index: dict[str, Any], seeds: dict[int, float]) -> dict[int, float]:
     personal = [0.0] * n
     for i, s in seeds.items():
         personal[i] = s
-    rank = pagerank(n, edges, personal, Weights(iterations=25, tolerance=1e-6))
+    rank = pagerank(n, edges, personal, iterations=25)
     top = max(rank) or 1.0
     return {i: r / top for i, r in enumerate(rank) if r > 0}
 
@@ -206,9 +207,10 @@ def _defs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict,
     defs = index["defs"]
     items = []
     for _, i in ranked[:MAX_DEFS]:
-        signature, doc, _ = details.get(i, (defs["name"][i], "", ""))
-        text = f"- L{defs['line'][i]} `{signature or defs['name'][i]}`" + (f" — {doc}" if doc else "") + "\n"
-        items.append((paths[defs["file"][i]], (defs["line"][i], defs["name"][i]), text))
+        qual = qualname_of(index, i)
+        signature, doc, _ = details.get(i, (qual, "", ""))
+        text = f"- L{defs['line'][i]} `{signature or qual}`" + (f" — {doc}" if doc else "") + "\n"
+        items.append((paths[defs["file"][i]], (defs["line"][i], qual), text))
     headings = {path: f"\n### {path}\n\n" for path, _, _ in items}
     return grouped(out + "\n## Definitions\n", items, limit, headings)
 
@@ -256,7 +258,7 @@ def context_for_prompt(root: Path, prompt: str, budget: int = 2_000, safe: bool 
     With `safe=True` it never raises (for hooks): a missing or broken index, or anything else that
     goes wrong, gives "". Otherwise a missing/broken index is a `CtxengError` with a hint.
     """
-    from ctxeng.pack.index import load_index
+    from ctxeng.pack.indexfile import load_index
 
     if not safe:
         return render_context(load_index(_root(root)), prompt, budget)

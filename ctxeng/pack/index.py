@@ -8,14 +8,12 @@ read by byte offset for the few rows a prompt selects. Everything is sorted so t
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ctxeng.errors import CtxengError
 from ctxeng.fsio import dumps_json
 from ctxeng.pack.facts import RepoFacts, first_sentence
+from ctxeng.pack.indexfile import DETAILS_FILE, INDEX_FILE, INDEX_VERSION, SCALE
 from ctxeng.pack.paths import is_vendored
 from ctxeng.pack.rank import Ranking
 from ctxeng.pack.terms import name_terms, text_terms
@@ -24,17 +22,14 @@ from ctxeng.tokens import TOKENIZER_NAME
 if TYPE_CHECKING:
     from ctxeng.pack.conventions import Conventions
 
-INDEX_VERSION = 2
-INDEX_FILE = "index.json"
-DETAILS_FILE = "index-details.jsonl"
 MAX_COMMITS = 2_000  # newest commits kept for prompt matching
 MAX_NEIGHBOURS = 8
 DOC_EXCERPT = 360
-SCALE = 1_000_000  # scores are stored as integers in [0, SCALE]
 
 # Columns (documented here, read by ctxeng.pack.context):
 # files:    path, score, summary            near: per file, flat [file, weight‰, file, weight‰, ...]
-# defs:     file, name (qualname), line, score   details row i: [signature, doc, kind]
+# defs:     file, name (into `names`), parent (def row or -1), line, score
+#           details row i: [signature, doc, kind]
 # docs:     path, line, heading             details row len(defs) + j: [excerpt]
 # terms:    kind → stemmed term → rows; kinds d(efinition names), f(ile paths), s(ection headings),
 #           b(odies of sections, first words), c(ommit subjects), g(lossary terms)
@@ -54,6 +49,14 @@ def build_index(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> tuple[
     kept = [i for i, d in enumerate(facts.defs) if d.path in row]
     docs = [d for d in facts.docs if d.text.strip()]
     commits = facts.commits[:MAX_COMMITS]
+    # Names are stored once (a large repository repeats `__init__`, `get` ... thousands of times) and
+    # qualified names are rebuilt from parent links when a prompt needs them.
+    names = sorted({facts.defs[i].name for i in kept})
+    name_id = {n: k for k, n in enumerate(names)}
+    by_qual: dict[tuple[str, str], int] = {}
+    for n, i in enumerate(kept):
+        by_qual.setdefault((facts.defs[i].path, facts.defs[i].qualname), n)
+    parents = [by_qual.get((facts.defs[i].path, facts.defs[i].parent), -1) if facts.defs[i].parent else -1 for i in kept]
     details = [dumps_json([facts.defs[i].signature, facts.defs[i].doc, facts.defs[i].kind]) for i in kept]
     details += [dumps_json([_excerpt(d.text)]) for d in docs]
     postings: dict[str, dict[str, list[int]]] = {"d": {}, "f": {}, "s": {}, "b": {}, "c": {}, "g": {}}
@@ -77,8 +80,9 @@ def build_index(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> tuple[
         "files": {"path": paths, "score": [_scaled(ranking.file_score.get(p, 0.0), top_file) for p in paths],
                   "summary": [facts.files[p].doc for p in paths]},
         "near": _neighbours(facts, ranking, row),
-        "defs": {"file": [row[facts.defs[i].path] for i in kept], "name": [facts.defs[i].qualname for i in kept],
-                 "line": [facts.defs[i].line for i in kept],
+        "names": names,
+        "defs": {"file": [row[facts.defs[i].path] for i in kept], "name": [name_id[facts.defs[i].name] for i in kept],
+                 "parent": parents, "line": [facts.defs[i].line for i in kept],
                  "score": [_scaled(ranking.def_score[i], top_def) for i in kept]},
         "docs": {"path": [d.path for d in docs], "line": [d.line for d in docs], "heading": [d.heading for d in docs]},
         "commits": {"sha": [c.sha[:12] for c in commits], "date": [c.date[:10] for c in commits],
@@ -156,36 +160,3 @@ def write_index(folder: Path, index: dict[str, Any], details: list[str]) -> None
     (folder / INDEX_FILE).write_text(dumps_json(index) + "\n", encoding="utf-8")
 
 
-def load_index(root: Path) -> dict[str, Any]:
-    """Read `<root>/.ctxeng/index.json`; a missing, unreadable or foreign-version index is a `CtxengError`."""
-    path = root / ".ctxeng" / INDEX_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CtxengError(f"no context index at {path}", hint="run `ctxeng build` (or `ctxeng pack`) first") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise CtxengError(f"cannot read {path}: {exc}", hint="rebuild it with `ctxeng pack`") from None
-    if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
-        raise CtxengError(f"{path} was written by another ctxeng version", hint="rebuild it with `ctxeng pack`")
-    data["_root"] = str(root)
-    return data
-
-
-def read_details(index: dict[str, Any], rows: list[int]) -> dict[int, list[Any]]:
-    """Detail rows by number (definitions first, then doc sections), read by offset; a row that
-    cannot be read is left out (the caller falls back to what the index itself holds)."""
-    meta = index["details"]
-    offsets = meta["offsets"]
-    out: dict[int, list[Any]] = {}
-    path = Path(index["_root"]) / ".ctxeng" / meta["file"]
-    try:
-        with open(path, "rb") as fh:
-            if os.fstat(fh.fileno()).st_size != offsets[-1]:
-                return out  # a details file from another build (published between our two reads)
-            for n in sorted(set(rows)):
-                if 0 <= n < len(offsets) - 1:
-                    fh.seek(offsets[n])
-                    out[n] = json.loads(fh.read(offsets[n + 1] - offsets[n]))
-    except (OSError, ValueError):
-        pass
-    return out

@@ -19,6 +19,7 @@ from ctxeng import __version__
 from ctxeng.fsio import dumps_json
 from ctxeng.pack.conventions import Command, Conventions
 from ctxeng.pack.facts import Commit, Definition, DocSection, RepoFacts, SourceFileFacts, Term
+from ctxeng.pack.indexfile import INDEX_VERSION
 from ctxeng.pack.paths import is_entry_file
 from ctxeng.pack.rank import Ranking
 
@@ -92,6 +93,7 @@ def dump(model: Model, stamp: list[int]) -> str:
     data = {
         "version": MODEL_VERSION,
         "ctxeng": __version__,  # another release may rank differently: its model is not reused
+        "index": INDEX_VERSION,  # written together with the context index; an older index means re-ranking
         "stamp": stamp,
         "name": f.name, "head": f.head, "commit_count": f.commit_count, "first_date": f.first_date,
         "files": [[x.path, x.language, x.lines, x.doc] for x in f.files.values()],
@@ -114,7 +116,7 @@ def load(path: Path, stamp: list[int]) -> Model | None:
     """The model at `path` if it was made from records with this `stamp`, else None."""
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("version") != MODEL_VERSION or data.get("ctxeng") != __version__:
+        if (data.get("version"), data.get("ctxeng"), data.get("index")) != (MODEL_VERSION, __version__, INDEX_VERSION):
             return None
         if not stamp or data.get("stamp") != stamp:
             return None

@@ -158,6 +158,8 @@ def _open(path: str | Path, budget: int | None) -> tuple[RepoView, Config, Path]
 def _model_or_records(repo: RepoView, config: Config, records_path: Path) -> tuple[Model | None, list[Record] | None]:
     """The saved model when it matches the records on disk, else the records themselves."""
     cached = load_model(repo.root / ".ctxeng" / MODEL_FILE, records_stamp(records_path))
+    if cached is not None and not (repo.root / ".ctxeng" / INDEX_FILE).is_file():
+        cached = None  # the context index is written only when ranking the records
     return (cached, None) if cached is not None else (None, load_records(records_path))
 
 

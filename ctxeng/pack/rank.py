@@ -19,8 +19,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ctxeng.pack.facts import Definition, RepoFacts
 from ctxeng.pack.api import reexports
+from ctxeng.pack.facts import Definition, RepoFacts
+from ctxeng.pack.graph import pagerank
 from ctxeng.pack.paths import is_entry_file, role_factor
 
 
@@ -99,44 +100,6 @@ class Ranking:
     def ordered_files(self) -> list[str]:
         """File paths, best first; ties broken by path."""
         return sorted(self.file_score, key=lambda p: (-self.file_score[p], p))
-
-
-def pagerank(
-    n: int, edges: Sequence[tuple[int, int, float]], personal: Sequence[float], weights: Weights = DEFAULT_WEIGHTS
-) -> list[float]:
-    """Personalised PageRank over `n` nodes; `edges` are (source, target, weight) in a fixed order.
-
-    Dangling nodes (no out-edges) teleport by `personal`, as networkx does with `dangling=p`.
-    Returns scores summing to 1 (all zero when n == 0).
-    """
-    if n == 0:
-        return []
-    total_p = sum(personal)
-    p = [x / total_p for x in personal] if total_p > 0 else [1.0 / n] * n
-    out_weight = [0.0] * n
-    for s, _, w in edges:
-        out_weight[s] += w
-    # Out-edges grouped by source, weights normalised: one pass per iteration touches each edge once.
-    out: list[list[tuple[int, float]]] = [[] for _ in range(n)]
-    for s, t, w in edges:
-        if out_weight[s] > 0:
-            out[s].append((t, w / out_weight[s]))
-    dangling = [i for i in range(n) if out_weight[i] <= 0]
-    d = weights.damping
-    rank = list(p)
-    for _ in range(weights.iterations):
-        leak = d * sum(rank[i] for i in dangling)
-        new = [(1.0 - d + leak) * pi for pi in p]
-        for s in range(n):
-            flow = d * rank[s]
-            if flow:
-                for t, w in out[s]:
-                    new[t] += flow * w
-        delta = sum(abs(a - b) for a, b in zip(new, rank))
-        rank = new
-        if delta < weights.tolerance:
-            break
-    return rank
 
 
 def doc_mentions(facts: RepoFacts) -> dict[str, float]:
@@ -224,7 +187,7 @@ def rank(
         row = index.get(d.path)
         if row is not None:
             file_prior[row] += priors[i]
-    file_rank = pagerank(len(paths), edges, file_prior, w)
+    file_rank = pagerank(len(paths), edges, file_prior, w.damping, w.iterations, w.tolerance)
 
     # Each file hands its rank to the identifiers it uses, in proportion to weight; an identifier's
     # definitions share what it receives.
