@@ -16,6 +16,7 @@ from ctxeng.records import Record, record_id
 from ctxeng.selection import SourceFile
 
 Progress = Callable[[str, int, int], None]
+Job = tuple[SourceFile, LanguageSpec]
 #: Below this many bytes of code a second process costs more (fork, imports, pickling) than it saves.
 POOL_MIN_BYTES = 4_000_000
 _PROGRESS_EVERY = 64  # files
@@ -117,9 +118,6 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-Job = tuple[SourceFile, LanguageSpec]
-
-
 def _run_serial(jobs: list[Job], provenance: Provenance) -> Iterator[list[Record]]:
     for source, spec in jobs:
         yield _extract_one(source, spec, provenance)
@@ -137,8 +135,13 @@ def _work(index: int) -> list[Record]:
 
 
 def _run_pool(jobs: list[Job], provenance: Provenance) -> Iterator[list[Record]]:
-    """Extract in two forked workers; results come back in input order."""
+    """Extract in two forked workers; results come back in input order.
+
+    A worker that dies (a grammar crashing on some file) raises BrokenProcessPool here rather
+    than leaving the build waiting forever, as multiprocessing.Pool would.
+    """
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     global _WORK
     try:
@@ -150,7 +153,7 @@ def _run_pool(jobs: list[Job], provenance: Provenance) -> Iterator[list[Record]]
         compiled(spec)  # load grammars before forking: the workers inherit them and import nothing
     _WORK = (jobs, provenance)
     try:
-        with context.Pool(2) as pool:
-            yield from pool.imap(_work, range(len(jobs)), chunksize=8)
+        with ProcessPoolExecutor(2, mp_context=context) as pool:
+            yield from pool.map(_work, range(len(jobs)), chunksize=8)
     finally:
         _WORK = None

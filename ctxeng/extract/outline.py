@@ -45,10 +45,6 @@ class Outline:
 
     items: list[Definition]
 
-    def definitions(self) -> list[Definition]:
-        """The items that become symbol records (scopes excluded), in source order."""
-        return [d for d in self.items if not d.is_scope]
-
 
 def _contains(outer: RawDef, inner: RawDef) -> bool:
     same = outer.start == inner.start and outer.end == inner.end

@@ -155,7 +155,7 @@ def parse_tags(spec: LanguageSpec, data: bytes) -> FileTags:
             ignored.add((node.start_byte, node.end_byte))
         for node in caps.get("attribute", ()):
             attributes.append((node.start_point.row, _end_row(node)))
-        _collect(pattern, caps, data, tags, found, module_docs)
+        _collect(pattern, caps, tags, found, module_docs)
     index = CommentIndex(comments, attributes)
     for key, (raw, doc_nodes) in found.items():
         if key in ignored:
@@ -208,7 +208,6 @@ def _text(node: Node) -> str:
 def _collect(
     pattern: int,
     caps: dict[str, Any],
-    data: bytes,
     tags: FileTags,
     found: dict[tuple[int, int], tuple[RawDef, list[Node]]],
     module_docs: list[Node],
