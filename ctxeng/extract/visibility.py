@@ -44,10 +44,10 @@ def _own(rule: str, item: Definition, parent: Definition | None, exports: set[st
     if rule == "modifier":
         if item.kind == "namespace":
             return "public"  # a namespace only groups names; its members decide for themselves
+        if parent is None:
+            return "private"
         # Interface / trait members are public, and so are a trait impl's methods.
-        if parent is not None and (parent.kind in _INTERFACE_KINDS or parent.is_scope and parent.raw.explicit):
-            return "public"
-        return "private"
+        return "public" if parent.kind in _INTERFACE_KINDS or parent.is_scope and parent.raw.explicit else "private"
     if rule in ("sections", "header"):
         return "public"
     if top and exports and rule in ("export", "underscore", ""):
