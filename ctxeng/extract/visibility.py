@@ -47,7 +47,8 @@ def _own(rule: str, item: Definition, parent: Definition | None, exports: set[st
         if parent is None:
             return "private"
         # Interface / trait members are public, and so are a trait impl's methods.
-        return "public" if parent.kind in _INTERFACE_KINDS or parent.is_scope and parent.raw.explicit else "private"
+        inherits = parent.kind in _INTERFACE_KINDS or (parent.is_scope and parent.raw.explicit == "public")
+        return "public" if inherits else "private"
     if rule in ("sections", "header"):
         return "public"
     if top and exports and rule in ("export", "underscore", ""):
