@@ -22,7 +22,9 @@ from ctxeng.selection import SourceFile, select_files
 from tests.gitrepo import GitRepo
 
 LANGS = load_languages()
-SAMPLES = {p.parent.name: p for p in (Path(__file__).resolve().parent.parent / "extractors").glob("*/sample.*")}
+SAMPLES = {
+    p.parent.name: p for p in (Path(__file__).resolve().parent.parent / "extractors").glob("*/sample.*")
+}
 _EXT = {"python": "py", "javascript": "js", "typescript": "ts", "go": "go", "rust": "rs", "java": "java",
         "c": "c", "cpp": "cpp", "ruby": "rb", "csharp": "cs", "tsx": "tsx"}  # fmt: skip
 
@@ -112,16 +114,22 @@ def test_cpp_out_of_line_definitions_join_their_class() -> None:
     ))  # fmt: skip
     assert kinds(syms)["ns.Foo.bar"] == "method"
     defs = [s for s in extract_file("a.cpp", "void Foo::bar() {}\n", LANGS["cpp"])[1]]
-    assert [(d.meta["qualname"], d.meta["kind"], d.meta["parent"]) for d in defs] == [("Foo.bar", "method", "Foo")]
+    assert [(d.meta["qualname"], d.meta["kind"], d.meta["parent"]) for d in defs] == [
+        ("Foo.bar", "method", "Foo")
+    ]
     assert kinds(syms)["ns.later"] == "function"  # qualified by a namespace, not a class
     assert kinds(syms)["ns.ns_function"] == "function"
     assert kinds(syms)["Foo.~Foo"] == "method"
     assert syms["ns.Foo.hidden"].meta["visibility"] == "private"
     # The in-class declaration and the out-of-line definition are both kept: the class outline
     # shows the first, the second has the body.
-    _, symbols = extract_file("a.cpp", "class Foo {\n  void bar();\n};\nvoid Foo::bar() { g(); }\n", LANGS["cpp"])
+    _, symbols = extract_file(
+        "a.cpp", "class Foo {\n  void bar();\n};\nvoid Foo::bar() { g(); }\n", LANGS["cpp"]
+    )
     assert [(s.meta["qualname"], s.start_line, s.meta["calls"]) for s in symbols] == [
-        ("Foo", 1, []), ("Foo.bar", 2, []), ("Foo.bar", 4, ["g"])
+        ("Foo", 1, []),
+        ("Foo.bar", 2, []),
+        ("Foo.bar", 4, ["g"]),
     ]
     assert file_record.meta["definitions"].count("ns.Foo.bar") == 1
 
@@ -168,22 +176,31 @@ def test_python_docstrings_win_over_comments_and_comments_must_touch() -> None:
 
 
 def test_comment_markers_are_removed_in_every_style() -> None:
-    _, js = extract("javascript", "/**\n * Adds two numbers.\n *\n * @param a first\n */\nfunction add(a, b) {}\n")
+    _, js = extract(
+        "javascript", "/**\n * Adds two numbers.\n *\n * @param a first\n */\nfunction add(a, b) {}\n"
+    )
     assert js["add"].meta["doc"] == "Adds two numbers.\n\n@param a first"
     _, rs = extract("rust", "/// Line one.\n/// Line two.\n#[derive(Debug)]\n#[cfg(test)]\nstruct S;\n")
     assert rs["S"].meta["doc"] == "Line one.\nLine two."
     _, c = extract("c", "/* A counter.\n   Not thread-safe. */\nint counter(void) { return 0; }\n")
     assert c["counter"].meta["doc"] == "A counter.\nNot thread-safe."
-    _, cs = extract("csharp", "class K {\n  /// <summary>Gets <paramref name=\"k\"/>.</summary>\n  int Get(int k) => k;\n}\n")
+    _, cs = extract(
+        "csharp",
+        'class K {\n  /// <summary>Gets <paramref name="k"/>.</summary>\n  int Get(int k) => k;\n}\n',
+    )
     assert cs["K.Get"].meta["doc"] == "Gets k."
     _, rb = extract("ruby", "# Greets.\n# Politely.\ndef hi; end\n")
     assert rb["hi"].meta["doc"] == "Greets.\nPolitely."
 
 
 def test_file_docs() -> None:
-    py, _ = extract("python", '#!/usr/bin/env python\n# -*- coding: utf-8 -*-\n"""The module."""\nimport os\n')
+    py, _ = extract(
+        "python", '#!/usr/bin/env python\n# -*- coding: utf-8 -*-\n"""The module."""\nimport os\n'
+    )
     assert py.text == "The module."
-    go, _ = extract("go", "// Copyright 2024 Example. All rights reserved.\n\n// Package p does things.\npackage p\n")
+    go, _ = extract(
+        "go", "// Copyright 2024 Example. All rights reserved.\n\n// Package p does things.\npackage p\n"
+    )
     assert go.text == "Package p does things."
     js, _ = extract("javascript", "/* eslint-disable */\n// Helpers for dates.\nimport x from 'y';\n")
     assert js.text == "Helpers for dates."
@@ -203,19 +220,26 @@ def visibility(symbols: dict[str, Record]) -> dict[str, str]:
 
 
 def test_python_all_and_underscores() -> None:
-    f, syms = extract("python", '__all__ = ["Api", "helper"]\nclass Api:\n    def _p(self): pass\n    def __init__(self): pass\n'
-                      "def helper(): pass\ndef other(): pass\ndef _hidden(): pass\n")  # fmt: skip
+    f, syms = extract("python", (
+        '__all__ = ["Api", "helper"]\n'
+        "class Api:\n    def _p(self): pass\n    def __init__(self): pass\n"
+        "def helper(): pass\ndef other(): pass\ndef _hidden(): pass\n"
+    ))  # fmt: skip
     assert f.meta["exports"] == ["Api", "helper"]
-    assert visibility(syms) == {"Api": "public", "Api._p": "private", "Api.__init__": "public", "helper": "public",
-                                "other": "private", "_hidden": "private"}  # fmt: skip
+    assert visibility(syms) == {
+        "Api": "public", "Api._p": "private", "Api.__init__": "public", "helper": "public", "other": "private",
+        "_hidden": "private",
+    }  # fmt: skip
     f, syms = extract("python", "def f(): pass\ndef _g(): pass\nclass _Priv:\n    def m(self): pass\n")
     assert f.meta["exports"] == ["f"]
     assert visibility(syms) == {"f": "public", "_g": "private", "_Priv": "private", "_Priv.m": "private"}
 
 
 def test_python_package_init_exports_what_it_imports() -> None:
-    f, _ = extract("python", "from .store import Store, open_store as open\nfrom . import _impl\nimport os\ndef version(): pass\n",
-                   path="pkg/__init__.py")  # fmt: skip
+    text = (
+        "from .store import Store, open_store as open\nfrom . import _impl\nimport os\ndef version(): pass\n"
+    )
+    f, _ = extract("python", text, path="pkg/__init__.py")
     assert f.meta["exports"] == ["Store", "open", "version"]
     assert f.meta["imports"] == [".", ".store", "os"]
 
@@ -226,8 +250,9 @@ def test_javascript_exports() -> None:
         "export default class D { #x = 1; m() {} }\nmodule.exports.e = 1;\n"
     ))  # fmt: skip
     assert f.meta["exports"] == ["D", "a", "b", "e"]
-    assert visibility(syms) == {"a": "public", "b": "public", "c": "private", "D": "public", "D.#x": "private",
-                                "D.m": "public"}  # fmt: skip
+    assert visibility(syms) == {
+        "a": "public", "b": "public", "c": "private", "D": "public", "D.#x": "private", "D.m": "public",
+    }  # fmt: skip
     script, syms = extract("javascript", "function run() {}\nfunction _util() {}\n")
     assert script.meta["exports"] == [] and visibility(syms) == {"run": "public", "_util": "private"}
 
@@ -235,18 +260,46 @@ def test_javascript_exports() -> None:
 def test_go_rust_java_csharp_ruby_c_visibility() -> None:
     f, syms = extract("go", "package p\nfunc Open() {}\nfunc close() {}\ntype T struct{ A int; b int }\n")
     assert f.meta["exports"] == ["Open", "T"]
-    assert visibility(syms) == {"Open": "public", "close": "private", "T": "public", "T.A": "public", "T.b": "private"}
-    f, syms = extract("rust", "pub fn a() {}\nfn b() {}\npub(crate) fn c() {}\npub trait Tr { fn m(&self); }\n")
+    assert visibility(syms) == {
+        "Open": "public",
+        "close": "private",
+        "T": "public",
+        "T.A": "public",
+        "T.b": "private",
+    }
+    f, syms = extract(
+        "rust", "pub fn a() {}\nfn b() {}\npub(crate) fn c() {}\npub trait Tr { fn m(&self); }\n"
+    )
     assert f.meta["exports"] == ["Tr", "a"]
-    assert visibility(syms) == {"a": "public", "b": "private", "c": "private", "Tr": "public", "Tr.m": "public"}
-    f, syms = extract("java", "public class A { public void p() {} void q() {} private int r; interface I { void s(); } }\n")
-    assert visibility(syms) == {"A": "public", "A.p": "public", "A.q": "private", "A.r": "private", "A.I": "private",
-                                "A.I.s": "private"}  # fmt: skip
+    assert visibility(syms) == {
+        "a": "public",
+        "b": "private",
+        "c": "private",
+        "Tr": "public",
+        "Tr.m": "public",
+    }
+    f, syms = extract(
+        "java", "public class A { public void p() {} void q() {} private int r; interface I { void s(); } }\n"
+    )
+    assert visibility(syms) == {
+        "A": "public", "A.p": "public", "A.q": "private", "A.r": "private", "A.I": "private", "A.I.s": "private",
+    }  # fmt: skip
     assert f.meta["exports"] == ["A"]
-    _, syms = extract("csharp", "namespace N { public class C { public int P { get; } internal void Q() {} } }\n")
+    _, syms = extract(
+        "csharp", "namespace N { public class C { public int P { get; } internal void Q() {} } }\n"
+    )
     assert visibility(syms) == {"N": "public", "N.C": "public", "N.C.P": "public", "N.C.Q": "private"}
-    f, syms = extract("ruby", "class K\n  def a; end\n  private\n  def b; end\n  public\n  def c; end\n  private def d; end\nend\n")
-    assert visibility(syms) == {"K": "public", "K.a": "public", "K.b": "private", "K.c": "public", "K.d": "private"}
+    f, syms = extract(
+        "ruby",
+        "class K\n  def a; end\n  private\n  def b; end\n  public\n  def c; end\n  private def d; end\nend\n",
+    )
+    assert visibility(syms) == {
+        "K": "public",
+        "K.a": "public",
+        "K.b": "private",
+        "K.c": "public",
+        "K.d": "private",
+    }
     header, syms = extract("c", "int api(void);\nstatic int helper(void) { return 0; }\n", path="lib/api.h")
     assert header.meta["exports"] == ["api"] and visibility(syms) == {"api": "public", "helper": "private"}
     source, _ = extract("c", "int api(void) { return 1; }\n", path="lib/api.c")
@@ -287,7 +340,10 @@ def test_calls_keep_the_fifty_most_referenced() -> None:
 def test_ids_use_qualname_and_occurrence_never_lines() -> None:
     text = "def f(): pass\ndef f(): return 1\n"
     _, symbols = extract_file("m.py", text, LANGS["python"])
-    assert [s.id for s in symbols] == [record_id("symbol", "m.py", "f", "0"), record_id("symbol", "m.py", "f", "1")]
+    assert [s.id for s in symbols] == [
+        record_id("symbol", "m.py", "f", "0"),
+        record_id("symbol", "m.py", "f", "1"),
+    ]
     _, moved = extract_file("m.py", "\n\n\n" + text, LANGS["python"])
     assert [s.id for s in moved] == [s.id for s in symbols]
     file_record, _ = extract_file("m.py", text, LANGS["python"])
@@ -315,15 +371,17 @@ def test_long_texts_and_signatures_are_capped() -> None:
     assert len(syms["long"].meta["signature"]) <= 300 and syms["long"].meta["signature"].endswith("…")
     huge_line = "    s = '" + "x" * 20_000 + "'\n"
     _, syms = extract("python", "def wide():\n" + huge_line)
-    assert len(syms["wide"].text.encode()) <= 12_000 + len("\n…".encode()) and syms["wide"].text.endswith("\n…")
+    assert len(syms["wide"].text.encode()) <= 12_000 + len("\n…".encode()) and syms["wide"].text.endswith(
+        "\n…"
+    )
 
 
 def test_prototypes_and_overloads_merge_into_the_definition() -> None:
-    _, symbols = extract_file("a.c", "/* Adds. */\nint add(int a, int b);\nint add(int a, int b) { return a + b; }\n",
-                              LANGS["c"])  # fmt: skip
+    text = "/* Adds. */\nint add(int a, int b);\nint add(int a, int b) { return a + b; }\n"
+    _, symbols = extract_file("a.c", text, LANGS["c"])
     assert len(symbols) == 1 and symbols[0].start_line == 3 and symbols[0].meta["doc"] == "Adds."
-    _, symbols = extract_file("a.ts", "export function f(a: string): void;\nexport function f(a: any) {}\n",
-                              LANGS["typescript"])  # fmt: skip
+    text = "export function f(a: string): void;\nexport function f(a: any) {}\n"
+    _, symbols = extract_file("a.ts", text, LANGS["typescript"])
     assert [(s.meta["qualname"], s.start_line) for s in symbols] == [("f", 2)]
 
 
@@ -377,7 +435,9 @@ def test_deeply_nested_python_definitions() -> None:
 
 def test_invalid_syntax_keeps_what_is_found() -> None:
     file_record, syms = extract("python", (
-        "def ok():\n    return 1\n\ndef broken(:\n    pass\n\nclass Fine:\n    def m(self):\n        return ok()\n"
+        "def ok():\n    return 1\n\n"
+        "def broken(:\n    pass\n\n"
+        "class Fine:\n    def m(self):\n        return ok()\n"
     ))  # fmt: skip
     assert {"ok", "Fine", "Fine.m"} <= set(syms)
     assert file_record.meta["lines"] == 9
@@ -446,7 +506,9 @@ def test_code_stage_on_the_sample_repository(sample_repo: GitRepo) -> None:
     view = open_repo(sample_repo.path)
     selection = select_files(view, load_config(view.root).files, load_config(view.root).secrets)
     paths = [f.path for f in selection.files]
-    provenance = Provenance(head=view.head, head_time=0, file_commits={p: _file_commits(sample_repo, p) for p in paths})
+    provenance = Provenance(
+        head=view.head, head_time=0, file_commits={p: _file_commits(sample_repo, p) for p in paths}
+    )
     seen: list[tuple[str, int, int]] = []
     records = extract_code(selection.files, provenance, lambda *a: seen.append(a))
     files = [r for r in records if r.kind == "file"]
@@ -455,7 +517,9 @@ def test_code_stage_on_the_sample_repository(sample_repo: GitRepo) -> None:
     symbols = {(r.path, r.meta["qualname"]): r for r in records if r.kind == "symbol"}
     put = symbols[("kvstore/store.py", "Store.put")]
     assert put.meta["kind"] == "method" and put.meta["parent"] == "Store"
-    assert put.commit == _file_commits(sample_repo, "kvstore/store.py")[0][0]  # no patch window: newest commit
+    assert (
+        put.commit == _file_commits(sample_repo, "kvstore/store.py")[0][0]
+    )  # no patch window: newest commit
     assert symbols[("tools/bench/bench.go", "Result.Rate")].meta["doc"] == "Rate returns puts per second."
     assert symbols[("clients/js/client.js", "Client.get")].meta["calls"] == ["getValue"]
     init = next(r for r in files if r.path == "kvstore/__init__.py")
@@ -468,8 +532,11 @@ def test_code_stage_on_the_sample_repository(sample_repo: GitRepo) -> None:
 
 
 def test_non_code_files_are_ignored() -> None:
-    files = [SourceFile("README.md", "", "# Title\n", 8, "utf-8"), SourceFile("a.toml", "", "x = 1\n", 6, "utf-8"),
-             SourceFile("a.py", "", "def f(): pass\n", 14, "utf-8")]  # fmt: skip
+    files = [
+        SourceFile("README.md", "", "# Title\n", 8, "utf-8"),
+        SourceFile("a.toml", "", "x = 1\n", 6, "utf-8"),
+        SourceFile("a.py", "", "def f(): pass\n", 14, "utf-8"),
+    ]
     records = extract_code(files, Provenance(), lambda *a: None)
     assert [(r.kind, r.path) for r in records] == [("file", "a.py"), ("symbol", "a.py")]
 
@@ -477,7 +544,10 @@ def test_non_code_files_are_ignored() -> None:
 def test_output_is_deterministic_and_the_pool_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = {f"pkg/m{i}.{_EXT[lang]}": sample.read_text(encoding="utf-8")
              for i, (lang, sample) in enumerate(sorted(SAMPLES.items()))}  # fmt: skip
-    files = [SourceFile(p, f"blob{i}", t, len(t.encode()), "utf-8") for i, (p, t) in enumerate(sorted(texts.items()))]
+    files = [
+        SourceFile(p, f"blob{i}", t, len(t.encode()), "utf-8")
+        for i, (p, t) in enumerate(sorted(texts.items()))
+    ]
     provenance = Provenance(head="f" * 40, head_time=7)
     serial = "".join(serialise(extract_code(files, provenance, lambda *a: None)))
     assert serial == "".join(serialise(extract_code(files, provenance, lambda *a: None)))
@@ -487,7 +557,8 @@ def test_output_is_deterministic_and_the_pool_changes_nothing(monkeypatch: pytes
     assert pooled == serial
     # A different hash seed must not change anything either (no set or dict-order leaks).
     script = (
-        "import sys; from ctxeng.extract.code import extract_file; from ctxeng.extract.languages import load_languages;"
+        "import sys; from ctxeng.extract.code import extract_file;"
+        "from ctxeng.extract.languages import load_languages;"
         "from ctxeng.records import serialise; L = load_languages();"
         "print(''.join(''.join(serialise([f, *s])) for f, s in (extract_file(p, open(p).read(), L[l]) "
         "for l, p in sorted((x.split('=')[0], x.split('=')[1]) for x in sys.argv[1:]))))"

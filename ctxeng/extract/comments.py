@@ -43,8 +43,7 @@ def clean_string(raw: str) -> str:
     for quote in ('"""', "'''", '"', "'"):
         if body.startswith(quote):
             body = body[len(quote) :]
-            if body.endswith(quote):
-                body = body[: -len(quote)]
+            body = body.removesuffix(quote)
             break
     return cap(inspect.cleandoc(body.replace("\r\n", "\n")).strip())
 

@@ -92,7 +92,7 @@ def _roles(query: Query, source: bytes) -> tuple[tuple[str, str], ...]:
     return tuple(roles)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def compiled(spec: LanguageSpec) -> Compiled:
     """The parser and compiled tags query of a language (built once per process)."""
     from tree_sitter_language_pack import get_language, get_parser
@@ -103,8 +103,11 @@ def compiled(spec: LanguageSpec) -> Compiled:
         {
             kind
             for i in range(language.node_kind_count)
-            if (kind := language.node_kind_for_id(i)) and kind.endswith("comment") and kind != "doc_comment"
-            and language.node_kind_is_named(i) and language.node_kind_is_visible(i)
+            if (kind := language.node_kind_for_id(i))
+            and kind.endswith("comment")
+            and kind != "doc_comment"
+            and language.node_kind_is_named(i)
+            and language.node_kind_is_visible(i)
         }
     )
     comments = f"\n[{' '.join(f'({k})' for k in kinds)}] @comment\n" if kinds else ""
