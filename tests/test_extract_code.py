@@ -227,8 +227,8 @@ def test_python_all_and_underscores() -> None:
     ))  # fmt: skip
     assert f.meta["exports"] == ["Api", "helper"]
     assert visibility(syms) == {
-        "Api": "public", "Api._p": "private", "Api.__init__": "public", "helper": "public", "other": "private",
-        "_hidden": "private",
+        "Api": "public", "Api._p": "private", "Api.__init__": "public",
+        "helper": "public", "other": "private", "_hidden": "private",
     }  # fmt: skip
     f, syms = extract("python", "def f(): pass\ndef _g(): pass\nclass _Priv:\n    def m(self): pass\n")
     assert f.meta["exports"] == ["f"]
@@ -282,7 +282,8 @@ def test_go_rust_java_csharp_ruby_c_visibility() -> None:
         "java", "public class A { public void p() {} void q() {} private int r; interface I { void s(); } }\n"
     )
     assert visibility(syms) == {
-        "A": "public", "A.p": "public", "A.q": "private", "A.r": "private", "A.I": "private", "A.I.s": "private",
+        "A": "public", "A.p": "public", "A.q": "private",
+        "A.r": "private", "A.I": "private", "A.I.s": "private",
     }  # fmt: skip
     assert f.meta["exports"] == ["A"]
     _, syms = extract(
