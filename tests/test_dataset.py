@@ -88,6 +88,7 @@ def test_stats_count_rows_per_task_and_split(sample_records: list[Record]) -> No
         assert stats["tokens"][split] == total
     assert stats["eval_commits"] == len({r["commit"] for r in result.eval}) >= 1
     assert stats["dropped"] == dict(sorted(stats["dropped"].items())) and stats["dropped"]
+    assert "duplicate_id" not in stats["dropped"]  # every task gives its examples distinct ids
 
 
 def test_datasets_loads_train_and_eval_with_identical_features(sample_records: list[Record], tmp_path: Path) -> None:
@@ -180,11 +181,14 @@ def test_examples_of_one_record_are_dated_alike(sample_records: list[Record]) ->
     compact = [r for r in rows(result) if r["meta"]["symbol"] == "compact"]
     assert {r["task"] for r in compact} >= {"symbol_lookup", "symbol_body"}
     assert all(r in result.eval for r in compact)
-    # `Store.get` is old, but `compact` (new) calls it: the callers row makes all its rows new.
-    compact_sha = next(r.commit for r in sample_records if r.kind == "symbol" and r.name == "compact")
-    get_rows = [r for r in rows(result) if r["meta"]["symbol"] in ("Store.get", "get")]
-    assert {r["task"] for r in get_rows} == {"symbol_lookup", "symbol_body", "callers"}
-    assert {r["commit"] for r in get_rows} == {compact_sha}
+    # `Store.get` is old, but `compact` (new) calls it: the callers row is sourced at `compact`,
+    # the newest record it holds, so it goes to eval without pulling `Store.get`'s rows along.
+    compact = next(r for r in sample_records if r.kind == "symbol" and r.name == "compact")
+    store_get = next(r for r in sample_records if r.kind == "symbol" and r.meta["qualname"] == "Store.get")
+    get_rows = {r["task"]: r for r in rows(result) if r["meta"]["symbol"] in ("Store.get", "get")}
+    assert sorted(get_rows) == ["callers", "symbol_body", "symbol_lookup"]
+    assert get_rows["symbol_body"]["commit"] == get_rows["symbol_lookup"]["commit"] == store_get.commit
+    assert (get_rows["callers"]["source"], get_rows["callers"]["commit"]) == (compact.id, compact.commit)
 
 
 def test_uncommitted_records_count_as_newest() -> None:
@@ -336,3 +340,38 @@ def test_no_records_give_an_empty_dataset() -> None:
     assert result.train == [] and result.eval == []
     assert result.stats["train"] == 0 and result.stats["tokens"] == {"train": 0, "eval": 0}
     assert json.loads(dumps_json(result.stats)) == result.stats
+
+
+# --- the sample repository through the real pipeline --------------------------------------------------
+
+
+def test_sample_repo_dataset_matches_golden(sample_repo: GitRepo) -> None:
+    from ctxeng.build import build
+    from ctxeng.config import load_config
+    from ctxeng.records import load_records
+    from tests.conftest import golden
+
+    result = build(sample_repo.path, write_pack=False)
+    folder = result.out_dir / "dataset"
+    train_text = (folder / "train.jsonl").read_text(encoding="utf-8")
+    eval_text = (folder / "eval.jsonl").read_text(encoding="utf-8")
+    # The stage is pure: the same records give the same rows as the build wrote.
+    again = build_dataset(load_records(result.out_dir / "records.jsonl"), load_config(sample_repo.path).dataset,
+                          "kvstore")  # fmt: skip
+    assert train_text == "".join(dumps_json(r) + "\n" for r in again.train)
+    assert eval_text == "".join(dumps_json(r) + "\n" for r in again.eval)
+    assert result.manifest["dataset"] == again.stats
+    assert "duplicate_id" not in again.stats["dropped"]
+    # Facts that hold whatever the extractors emit for the sample repository.
+    train = [json.loads(line) for line in train_text.splitlines()]
+    held = [json.loads(line) for line in eval_text.splitlines()]
+    history = sample_repo.git("log", "--format=%H").split()  # newest first
+    held_commits = {r["commit"] for r in held}
+    assert held and held_commits == set(history[: len(held_commits)])  # the newest whole commits
+    assert not held_commits & {r["commit"] for r in train}
+    assert {"symbol_lookup", "symbol_body", "commit_message", "doc_qa", "glossary"} <= {r["task"] for r in train}
+    lookup = next(r for r in train + held if r["task"] == "symbol_lookup" and r["meta"]["symbol"] == "Store.put")
+    assert lookup["meta"]["answer_path"] == "kvstore/store.py" in lookup["completion"][0]["content"]
+    golden("dataset/train.jsonl", train_text)
+    golden("dataset/eval.jsonl", eval_text)
+    golden("dataset/stats.json", json.dumps(result.manifest["dataset"], indent=2, sort_keys=True) + "\n")

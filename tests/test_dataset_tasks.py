@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -157,6 +158,8 @@ def test_first_sentence_takes_the_first_paragraphs_first_sentence() -> None:
     long = "word " * 200
     assert len(first_sentence(long, limit=50)) <= 50 and first_sentence(long, limit=50).endswith("...")
     assert first_sentence("") == ""
+    assert first_sentence("```\npip install -e .\n```\n") == "pip install -e ."
+    assert first_sentence("- **Segment**: a data file.\n- **Keydir**: the index.") == "**Segment**: a data file."
 
 
 def test_meta_has_every_key_and_rejects_unknown_ones() -> None:
@@ -362,6 +365,27 @@ def test_file_contents_lists_public_definitions_only(ctx: TaskContext) -> None:
     assert any(isinstance(p, Cut) for p in example.answer)
 
 
+def test_visibility_from_the_extractor_decides_what_is_public(ctx: TaskContext) -> None:
+    records = [
+        rec("file", "bench.go", "bench.go", "Package bench.", language="go", imports=["time"]),
+        rec("symbol", "bench.go", "Rate", "func (r Result) Rate() float64 {}", start=3, end=3, language="go",
+            kind="method", qualname="Result.Rate", signature="func (r Result) Rate() float64", doc="", parent="Result",
+            calls=[], visibility="public"),
+        rec("symbol", "bench.go", "rate", "func rate() {}", start=5, end=5, language="go", kind="function",
+            qualname="rate", signature="func rate()", doc="", parent="", calls=[], visibility="private"),
+    ]  # fmt: skip
+    (example,) = file_contents(RecordIndex.build(records), ctx)
+    assert "`Result.Rate`" in example.answer_text() and "`rate`" not in example.answer_text()
+
+
+def test_symbol_body_names_imported_modules(ctx: TaskContext) -> None:
+    records = python_records("m.py", 'def f(x):\n    """F."""\n    y = x\n    return y\n')
+    records = [replace(r, meta={**r.meta, "imports": ["os.path", "kvstore.codec"]}) if r.kind == "file" else r
+               for r in records]  # fmt: skip
+    (example,) = symbol_body(RecordIndex.build(records), ctx)
+    assert "`m.py` imports `os.path`, `kvstore.codec`.\n" in example.user_text()
+
+
 def test_module_overview_needs_a_docstring(ctx: TaskContext) -> None:
     examples = module_overview(code_index(), ctx)
     assert {e.meta["path"] for e in examples} == {"kvstore/store.py", "kvstore/codec.py", "kvstore/compact.py",
@@ -534,6 +558,7 @@ def test_every_task_gives_uniform_meta_and_single_cut(sample_repo: GitRepo, ctx:
     for name, task in TASKS.items():
         examples = task(index, ctx)
         assert examples, name
+        assert len({e.id for e in examples}) == len(examples), name
         for e in examples:
             assert e.task == name and tuple(sorted(e.meta)) == META_KEYS
             assert all(isinstance(v, str) for v in e.meta.values())

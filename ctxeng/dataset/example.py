@@ -121,9 +121,19 @@ def fenced(code: str, lang: str = "", keep: str = "") -> list[Part]:
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(\[])")
 
 
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+
+
 def first_sentence(text: str, limit: int = 300) -> str:
-    """The first sentence of the first paragraph, whitespace collapsed, at most `limit` chars."""
-    paragraph = re.split(r"\n\s*\n", text.strip(), maxsplit=1)[0]
+    """The first sentence of the first paragraph, whitespace collapsed, at most `limit` chars.
+
+    Code-fence lines are skipped; in a list, the first item counts as the sentence.
+    """
+    lines = [line for line in text.strip().splitlines() if not _FENCE.match(line)]
+    paragraph = re.split(r"\n\s*\n", "\n".join(lines).strip(), maxsplit=1)[0]
+    if _LIST_ITEM.match(paragraph):
+        paragraph = _LIST_ITEM.sub("", paragraph.splitlines()[0], count=1)
     flat = " ".join(paragraph.split())
     sentence = _SENTENCE_END.split(flat, maxsplit=1)[0]
     if len(sentence) > limit:

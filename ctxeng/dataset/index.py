@@ -63,16 +63,23 @@ def qualname(rec: Record) -> str:
 
 
 def is_public(rec: Record) -> bool:
-    """Whether a symbol is part of the file's interface: no leading underscore on any part."""
+    """Whether a symbol is part of the file's interface: the extractor says so (`visibility`), and
+    no part of its qualified name starts with an underscore."""
+    visibility = rec.meta.get("visibility")
+    if visibility and visibility != "public":
+        return False
     return not any(part.startswith("_") for part in qualname(rec).split("."))
+
+
+def newest_record(records: list[Record]) -> Record:
+    """The record of the newest commit (uncommitted wins; ties go to the first in `records`)."""
+    return max(records, key=lambda r: (not r.commit, r.time, r.commit))
 
 
 def newest(records: list[Record]) -> tuple[str, int]:
     """The newest (commit, time) among `records`; uncommitted ("", 0) wins over any commit."""
-    if any(not rec.commit for rec in records):
-        return "", 0
-    best = max(records, key=lambda r: (r.time, r.commit))
-    return best.commit, best.time
+    rec = newest_record(records)
+    return (rec.commit, rec.time) if rec.commit else ("", 0)
 
 
 def is_test_path(path: str) -> bool:

@@ -154,6 +154,15 @@ def _context(rec: Record, index: RecordIndex) -> str:
     return "...\n".join(parts)
 
 
+def _imported_modules(index: RecordIndex, path: str) -> str:
+    """"`a`, `b` and 3 more" for a file whose imports are module names (statements go in the context)."""
+    file_rec = index.files.get(path)
+    names = [str(i) for i in (file_rec.meta.get("imports") or [])] if file_rec else []
+    names = [n for n in names if n.strip() and not _IMPORT_STATEMENT.match(n)]
+    shown = ", ".join(f"`{n}`" for n in names[:MAX_IMPORT_LINES])
+    return shown + (f" and {len(names) - MAX_IMPORT_LINES} more" if len(names) > MAX_IMPORT_LINES else "")
+
+
 def symbol_body(index: RecordIndex, ctx: TaskContext) -> list[Example]:
     """Write the body of a function or method given its head and the surrounding context."""
     out = []
@@ -181,6 +190,9 @@ def symbol_body(index: RecordIndex, ctx: TaskContext) -> list[Example]:
             ctx.seed, "symbol_body", rec.id,
         )  # fmt: skip
         user: list[str | Cut] = [question + "\n\n"]
+        modules = _imported_modules(index, rec.path)
+        if modules:
+            user.append(f"`{rec.path}` imports {modules}.\n\n")
         context = _context(rec, index)
         if context:
             user += [f"Context from `{rec.path}`:\n", *fenced(context, fence_language, keep="tail"), "\n"]

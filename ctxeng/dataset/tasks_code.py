@@ -7,7 +7,15 @@ from collections import defaultdict
 
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.example import Cut, Example, fence, fence_lang, first_sentence, lines_label, make_meta, pick
-from ctxeng.dataset.index import CALLABLE_KINDS, RecordIndex, is_public, is_test_path, newest, qualname
+from ctxeng.dataset.index import (
+    CALLABLE_KINDS,
+    RecordIndex,
+    is_public,
+    is_test_path,
+    newest,
+    newest_record,
+    qualname,
+)
 from ctxeng.records import Record
 
 MAX_DEFINITIONS_SHOWN = 5  # symbol_lookup: places listed for one ambiguous name
@@ -63,13 +71,16 @@ def symbol_lookup(index: RecordIndex, ctx: TaskContext) -> list[Example]:
     for name in sorted(groups):
         defs = groups[name]
         first = defs[0]
+        # Sourced at the newest definition: the example is as new as it, and no older record's
+        # other examples are pulled into eval with it (all examples of a source share a side).
+        source = newest_record(defs)
         question = pick(
             (
                 f"Where is `{name}` defined and what is its signature?",
                 f"In which file is `{name}` defined, and what is its signature?",
                 f"Where can I find `{name}` in the {ctx.repo_name} code? Show its signature.",
             ),
-            ctx.seed, "symbol_lookup", first.id,
+            ctx.seed, "symbol_lookup", source.id,
         )  # fmt: skip
         if len(defs) == 1:
             answer = _definition(first, f"`{name}` is {describe(first)}, defined in ")
@@ -82,7 +93,7 @@ def symbol_lookup(index: RecordIndex, ctx: TaskContext) -> list[Example]:
             answer = "".join(parts)
         commit, time = newest(defs)
         meta = make_meta(path=first.path, symbol=name, answer_path=first.path, expected=signature(first))
-        out.append(Example("symbol_lookup", first.id, "", commit, time, [question], [answer], meta))
+        out.append(Example("symbol_lookup", source.id, "", commit, time, [question], [answer], meta))
     return out
 
 
@@ -169,30 +180,36 @@ def module_overview(index: RecordIndex, ctx: TaskContext) -> list[Example]:
 
 
 def callers(index: RecordIndex, ctx: TaskContext) -> list[Example]:
-    """'Where is `name` called?' — the functions whose recorded calls name a repository definition."""
-    calling: dict[str, list[Record]] = defaultdict(list)
+    """'Where is `name` called?' — the functions whose recorded calls name a definition in the same language."""
+    calling: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for rec in index.kind("symbol"):
+        lang = str(rec.meta.get("language") or "")
         for name in sorted({str(c) for c in rec.meta.get("calls") or []}):
-            calling[name].append(rec)
+            calling[(name, lang)].append(rec)
     out = []
-    for name in sorted(calling):
-        defs = [d for d in index.symbols_named.get(name, []) if d.meta.get("kind") in CALLABLE_KINDS | {"class"}]
+    for name, lang in sorted(calling):
+        defs = [d for d in index.symbols_named.get(name, [])
+                if d.meta.get("kind") in CALLABLE_KINDS | {"class"} and str(d.meta.get("language") or "") == lang]
         if not defs or name in AMBIGUOUS_CALLS:
             continue
         # A definition "calling" its own name is mostly delegation (`close` calling `self._log.close`).
-        users = [u for u in calling[name] if u.id not in {d.id for d in defs}]
+        users = [u for u in calling[(name, lang)] if u.id not in {d.id for d in defs}]
         if not users:
             continue
+        source = newest_record([*defs, *users])  # see symbol_lookup: the example is as new as this record
+        classes = all(d.meta.get("kind") == "class" for d in defs)  # constructor calls, or type references
         question = pick(
+            (f"Where is `{name}` used?", f"Which functions use `{name}`?") if classes else
             (f"Where is `{name}` called?", f"Which functions call `{name}`?",
              f"What calls `{name}` in the {ctx.repo_name} code base?"),
-            ctx.seed, "callers", defs[0].id,
+            ctx.seed, "callers", source.id, name,
         )  # fmt: skip
         where = ", ".join(f"`{d.path}`" for d in defs[:3])
-        head = f"`{name}` (defined in {where}) is called from {len(users)} place{'s' if len(users) != 1 else ''}:\n\n"
+        verb = "used by" if classes else "called from"
+        head = f"`{name}` (defined in {where}) is {verb} {len(users)} place{'s' if len(users) != 1 else ''}:\n\n"
         lines = [f"- `{qualname(u)}` in `{u.path}` ({lines_label(u.start_line, u.end_line)})\n" for u in users]
         commit, time = newest([*defs, *users])
         meta = make_meta(path=defs[0].path, symbol=name, answer_path=users[0].path, expected=qualname(users[0]))
         answer = [head, Cut(_bounded(lines, MAX_CALLERS))]
-        out.append(Example("callers", defs[0].id, "", commit, time, [question], answer, meta))
+        out.append(Example("callers", source.id, f"{lang}:{name}", commit, time, [question], answer, meta))
     return out
