@@ -76,10 +76,24 @@ def fit_prefix(render: Callable[[int], str], n: int, limit: int, estimate: Calla
             bad = mid
     text, used = measure(k)
     if used > limit:  # even the bare header is too long: cut it
-        return truncate_to_tokens(text, limit), 0
+        return hard_truncate(text, limit), 0
     return text, k
+
+
+def hard_truncate(text: str, limit: int) -> str:
+    """A prefix of `text` (cut at a line end when possible) that provably has at most `limit` tokens.
+
+    A token prefix re-encoded on its own can come out a token or two longer at the cut, so the result
+    is counted again and cut shorter until it fits.
+    """
+    target = limit
+    cut = truncate_to_tokens(text, target)
+    while cut and tokens(cut) > limit:
+        target -= max(1, tokens(cut) - limit)
+        cut = truncate_to_tokens(cut, target) if target > 0 else ""
+    return cut
 
 
 def cap(text: str, limit: int) -> str:
     """`text` itself when it fits in `limit` tokens, else its longest fitting prefix (cut at a line end)."""
-    return text if tokens(text) <= limit else truncate_to_tokens(text, limit)
+    return text if tokens(text) <= limit else hard_truncate(text, limit)

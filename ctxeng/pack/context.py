@@ -32,6 +32,7 @@ SPREAD = 0.6  # weight of the seeded PageRank in a file's final score
 PRIOR = 0.5  # weight of the global rank in a definition's final score
 REACHED = 0.3  # a file whose seeded score (best = 1) is this high adds its top definitions unasked
 TEST_DAMPING = 0.4  # matches in test code, unless the prompt talks about tests
+DATA_DAMPING = 0.35  # fields, constants and variables: `pool: Pool` says less than `class Pool`
 BODY = 0.4  # weight of a term found in a doc section's first words rather than its heading
 MIN_BUDGET = 64
 MAX_DEFS = 120  # candidates read from the details file; far more than any budget shows
@@ -82,7 +83,7 @@ def _match(index: dict[str, Any], kind: str, idf: dict[str, float], weight: floa
 def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, int]]]:
     """Scored rows per section ("files", "defs", "docs", "history", "glossary"), best first."""
     files, defs = index["files"], index["defs"]
-    def_file, def_name, def_score, names = defs["file"], defs["name"], defs["score"], index["names"]
+    def_file, def_name, def_score, names, codes = defs["file"], defs["name"], defs["score"], index["names"], defs["code"]
     words = set(query.terms)
     idents = set(query.identifiers)
     idf = idf_table(index, query)
@@ -98,7 +99,8 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
         bare = name.lower().strip("_")
         if bare in words:
             bonus += WHOLE_NAME * idf.get(bare, 0.0)
-        d_match[i] = (d_match[i] * (0.5 + 0.5 * covered) + bonus) * (TEST_DAMPING if damp_tests and is_test(paths[def_file[i]]) else 1.0)
+        damping = (TEST_DAMPING if damp_tests and is_test(paths[def_file[i]]) else 1.0) * (1.0 if codes[i] else DATA_DAMPING)
+        d_match[i] = (d_match[i] * (0.5 + 0.5 * covered) + bonus) * damping
     f_match = _match(index, "f", idf)
     for i, path in enumerate(files["path"]):
         if any(path == p or path.endswith("/" + p) for p in query.paths):

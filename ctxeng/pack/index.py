@@ -24,11 +24,13 @@ if TYPE_CHECKING:
 
 MAX_COMMITS = 2_000  # newest commits kept for prompt matching
 MAX_NEIGHBOURS = 8
+DATA_KINDS = frozenset({"field", "constant", "variable", "attribute", "property_field", "enum_member"})
 DOC_EXCERPT = 360
 
 # Columns (documented here, read by ctxeng.pack.context):
 # files:    path, score, summary            near: per file, flat [file, weight‰, file, weight‰, ...]
-# defs:     file, name (into `names`), parent (def row or -1), line, score
+# defs:     file, name (into `names`), parent (def row or -1), line, score, code (1 = a callable or type,
+#           0 = a field, constant or variable)
 #           details row i: [signature, doc, kind]
 # docs:     path, line, heading             details row len(defs) + j: [excerpt]
 # terms:    kind → stemmed term → rows; kinds d(efinition names), f(ile paths), s(ection headings),
@@ -83,6 +85,7 @@ def build_index(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> tuple[
         "names": names,
         "defs": {"file": [row[facts.defs[i].path] for i in kept], "name": [name_id[facts.defs[i].name] for i in kept],
                  "parent": parents, "line": [facts.defs[i].line for i in kept],
+                 "code": [0 if facts.defs[i].kind in DATA_KINDS else 1 for i in kept],
                  "score": [_scaled(ranking.def_score[i], top_def) for i in kept]},
         "docs": {"path": [d.path for d in docs], "line": [d.line for d in docs], "heading": [d.heading for d in docs]},
         "commits": {"sha": [c.sha[:12] for c in commits], "date": [c.date[:10] for c in commits],

@@ -9,7 +9,7 @@ from typing import Any
 
 from ctxeng.errors import CtxengError
 
-INDEX_VERSION = 3
+INDEX_VERSION = 4
 INDEX_FILE = "index.json"
 DETAILS_FILE = "index-details.jsonl"
 SCALE = 1_000_000  # scores are stored as integers in [0, SCALE]
