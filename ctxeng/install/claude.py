@@ -11,6 +11,7 @@ survives install + uninstall byte for byte.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ def our_hooks() -> dict[str, list[dict[str, Any]]]:
     return hooks
 
 
+@functools.lru_cache(maxsize=1)
 def our_commands() -> frozenset[str]:
     """The command strings that mark a hook handler as ctxeng's."""
     current = {h["command"] for groups in our_hooks().values() for g in groups for h in g["hooks"]}
