@@ -73,7 +73,7 @@ def read_json(path: Path) -> tuple[dict[str, Any] | None, str]:
 
 
 class _Git:
-    """The few git queries status needs, each run once per distinct base commit."""
+    """The git queries status needs; the index and the work-tree diff are read once and shared."""
 
     def __init__(self, repo: RepoView) -> None:
         self.repo = repo
