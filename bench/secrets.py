@@ -5,8 +5,9 @@ Usage: .venv/bin/python bench/secrets.py [REPO ...] [--engine re2|re] [--show]
 For each repository (default: /work/repos/sqlalchemy and /work/repos/flask, read only) it mines
 the records a build would redact (code, docs, glossary, commits with the newest 1,000 patches),
 then times `Redactor.record` over all of them and `Scanner.find` over the selected files' full
-text. It prints hits and distinct values per rule; `--show` also lists each distinct value with
-one place it occurs, for reviewing false positives by hand (public repositories only).
+text, with re2 and with the Python `re` fallback. It prints hits and distinct values per rule;
+`--show` also lists each distinct value, for reviewing false positives by hand (public
+repositories only: the values are printed).
 """
 
 from __future__ import annotations
@@ -62,41 +63,59 @@ def record_chars(rec: Record) -> int:
     return len(rec.path) + len(rec.name) + len(rec.text) + sum(map(len, strings))
 
 
-def bench_repo(path: str, scanner: Scanner, show: bool) -> None:
-    """Time the stage on one repository and print per-rule hits."""
-    t0 = time.perf_counter()
-    files, records = mine(path)
-    mined = time.perf_counter() - t0
-    size = sum(map(record_chars, records))
+def time_records(records: list[Record], scanner: Scanner) -> tuple[float, Counter[str]]:
+    """CPU seconds of the build's secret stage (`Redactor.record` on every record) and its counts."""
     redactor = Redactor(scanner=scanner)
     start = cpu()
     for rec in records:
         redactor.record(rec)
-    stage_cpu = cpu() - start
-    file_size = sum(len(f.text) for f in files)
-    start = cpu()
+    return cpu() - start, redactor.counts
+
+
+def record_values(records: list[Record], scanner: Scanner) -> dict[str, Counter[str]]:
+    """Per rule, the distinct values redacted anywhere in the records (for review; not timed)."""
+    from ctxeng.secrets.redact import _collect_strings
+
     values: dict[str, Counter[str]] = defaultdict(Counter)
-    where: dict[tuple[str, str], str] = {}
-    for source in files:
-        for finding in scanner.find(source.text):
-            value = source.text[finding.start : finding.end]
-            values[finding.rule][value] += 1
-            where.setdefault((finding.rule, value), f"{source.path}:{finding.line}")
-    scan_cpu = cpu() - start
+    for rec in records:
+        strings = [rec.path, rec.name, rec.text]
+        _collect_strings(rec.meta, strings)
+        for text in strings:
+            for finding in scanner.find(text):
+                values[finding.rule][text[finding.start : finding.end]] += 1
+    return values
+
+
+def bench_repo(path: str, scanners: list[Scanner], show: bool) -> None:
+    """Time the stage on one repository with each engine and print per-rule hits."""
+    t0 = time.perf_counter()
+    files, records = mine(path)
+    mined = time.perf_counter() - t0
+    size = sum(map(record_chars, records))
+    file_size = sum(len(f.text) for f in files)
     print(f"\n== {path}  ({len(records)} records, {size / 1e6:.1f} M chars; mining took {mined:.1f} s wall)")
-    print(
-        f"records:  {stage_cpu:.2f} CPU-s  {size / 1e6 / max(stage_cpu, 1e-9):.1f} MB/s  engine={scanner.engine.name}"
-    )
-    print(
-        f"files:    {scan_cpu:.2f} CPU-s  {file_size / 1e6 / max(scan_cpu, 1e-9):.1f} MB/s  ({len(files)} files)"
-    )
-    print("redactions in records per rule:", dict(sorted(redactor.counts.items())))
-    print("hits in files per rule (hits / distinct values):")
+    for scanner in scanners:
+        stage_cpu, counts = time_records(records, scanner)
+        start = cpu()
+        for source in files:
+            scanner.find(source.text)
+        scan_cpu = cpu() - start
+        name = scanner.engine.name
+        print(
+            f"{name:4s} records: {stage_cpu:.2f} CPU-s = {size / 1e6 / max(stage_cpu, 1e-9):.1f} MB/s;",
+            end=" ",
+        )
+        print(
+            f"files: {scan_cpu:.2f} CPU-s = {file_size / 1e6 / max(scan_cpu, 1e-9):.1f} MB/s ({len(files)} files)"
+        )
+    print("redactions in records per rule:", dict(sorted(counts.items())))
+    values = record_values(records, scanners[0])
+    print("hits in records per rule (hits / distinct values):")
     for rule in sorted(values):
         print(f"  {rule:28s} {sum(values[rule].values()):5d} / {len(values[rule])}")
         if show:
             for value, n in sorted(values[rule].items()):
-                print(f"      {n:4d}  {value[:70]!r}  e.g. {where[(rule, value)]}")
+                print(f"      {n:4d}  {value[:70]!r}")
 
 
 def main() -> None:
@@ -105,14 +124,20 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("repos", nargs="*", default=list(DEFAULT_REPOS))
-    parser.add_argument("--engine", choices=("re2", "re"), default="re2" if RE2 else "re")
+    parser.add_argument("--engine", choices=("both", "re2", "re"), default="both")
     parser.add_argument("--show", action="store_true", help="list distinct values (public repositories only)")
     args = parser.parse_args()
-    start = cpu()
-    scanner = Scanner(engine=RE2 if args.engine == "re2" and RE2 else PYTHON_RE)
-    print(f"compiling {len(scanner._rules)} rules: {cpu() - start:.2f} CPU-s")
+    engines = {"re2": [RE2], "re": [PYTHON_RE], "both": [RE2, PYTHON_RE]}[args.engine]
+    scanners = []
+    for engine in engines:
+        if engine is None:
+            print("google-re2 is not installed: skipping re2")
+            continue
+        start = cpu()
+        scanners.append(Scanner(engine=engine))
+        print(f"{engine.name}: compiled {len(scanners[-1]._rules)} rules in {cpu() - start:.2f} CPU-s")
     for repo in args.repos:
-        bench_repo(repo, scanner, args.show)
+        bench_repo(repo, scanners, args.show)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ctxeng.secrets.rules import B64, Rule, Span, words
+from ctxeng.secrets.rules import B64, Rule, Span, exact, words
 from ctxeng.secrets.values import is_code, is_placeholder, is_wordy, looks_random, names_a_secret
 
 # ---------------------------------------------------------------------------------------------
@@ -237,10 +237,19 @@ def _regex_finder(check: Any) -> Any:
     return finder
 
 
+# Literal keywords (every KEYWORD match contains one): one pass in re2's set, `in` for Python re.
 _PASSWORD_PREFILTER = (
-    "(?i)" + "|".join(PASSWORD_WORDS[:-1]) + r"|_pass|-pass|\.pass",
-    "|".join(_variants(w) for w in PASSWORD_WORDS_INTL) + "|Pass",
-)
+    *words("password", "passwd", "passphrase", "pass_phrase", "pwd", "passwort", "kennwort", "contrasena",
+           "contrasenya", "mot_de_passe", "mot-de-passe", "motdepasse", "senha", "parola", "wachtwoord",
+           "losenord", "adgangskode", "passord", "haslo", "salasana", "jelszo", "heslo", "sifre", "geslo",
+           "lozinka", "_pass", "-pass", ".pass", *PASSWORD_WORDS_INTL),
+    *exact("Pass"),
+)  # fmt: skip
+_SECRET_PREFILTER = words(
+    "secret", "token", "credential", "clave",
+    *(f"{word}{sep}key" for word in ("api", "access", "private", "signing", "encryption", "master", "auth")
+      for sep in ("", "_", "-")),
+)  # fmt: skip
 
 CONTEXT_RULES: tuple[Rule, ...] = (
     Rule(
@@ -268,7 +277,7 @@ CONTEXT_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "secret-assignment", "a random-looking literal assigned to a secret/token/api_key name",
-        (r"(?i)secret|token|credential|clave|(?:api|access|private|signing|encryption|master|auth)[_\-]?key",),
+        _SECRET_PREFILTER,
         KEYWORD, finder=_secret_finder,
     ),
 )  # fmt: skip

@@ -116,7 +116,7 @@ TOKEN_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "aws-secret-access-key", "AWS secret access key (40 base64 characters after its key name)",
-        (r"(?i)secret[_\-]?access[_\-]?key|aws[_\-]?secret[_\-]?key",),
+        words("secret"),
         r"(?i:aws[_\-]?secret[_\-]?(?:access[_\-]?)?key|secret[_\-]?access[_\-]?key)" + _OP
         + r"(?P<s>[A-Za-z0-9/+]{40})", token(edge=B64, random=True),
     ),

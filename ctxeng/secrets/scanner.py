@@ -44,7 +44,7 @@ class Scanner:
 
     def __init__(
         self, allow: Sequence[str] = (), engine: Engine | None = None, rules: Iterable[Rule] | None = None
-    ):
+    ) -> None:
         self.engine = engine or default_engine()
         self.allow = _compile_allow(allow)
         self._rules: list[_Compiled] = []
