@@ -189,18 +189,24 @@ def collapse_variants(defs: list[Definition]) -> list[Definition]:
     The representative is the first definition that is not an `@overload` stub (else the first);
     it keeps its own line and records how many definitions it stands for.
     """
+    counts: dict[tuple[str, str], int] = {}
+    for d in defs:
+        key = (d.path, d.qualname)
+        counts[key] = counts.get(key, 0) + 1
+    if len(counts) == len(defs):
+        return defs
     groups: dict[tuple[str, str], list[Definition]] = {}
     for d in defs:
-        groups.setdefault((d.path, d.qualname), []).append(d)
+        if counts[(d.path, d.qualname)] > 1:
+            groups.setdefault((d.path, d.qualname), []).append(d)
+    chosen = {key: next((g for g in group if not _is_overload(g.signature)), group[0]) for key, group in groups.items()}
     out = []
     for d in defs:
-        group = groups[(d.path, d.qualname)]
-        if len(group) == 1:
+        key = (d.path, d.qualname)
+        if key not in groups:
             out.append(d)
-            continue
-        chosen = next((g for g in group if not _is_overload(g.signature)), group[0])
-        if d is chosen:
-            out.append(replace(d, variants=len(group)))
+        elif chosen[key] is d:
+            out.append(replace(d, variants=len(groups[key])))
     return out
 
 
@@ -215,14 +221,15 @@ def facts_from_records(name: str, records: Iterable[Record], tracked: Iterable[s
     for rec in records:
         kind = rec.kind
         if kind == "symbol":
+            meta = rec.meta
             facts.defs.append(
                 Definition(
                     path=rec.path, line=rec.start_line, end_line=rec.end_line, name=rec.name,
-                    qualname=str(_meta(rec, "qualname", rec.name)), kind=str(_meta(rec, "kind", "")),
-                    signature=compact_signature(str(_meta(rec, "signature", "")), rec.name),
-                    doc=first_sentence(str(_meta(rec, "doc", ""))), parent=str(_meta(rec, "parent", "")),
-                    public=_meta(rec, "visibility", "public") != "private" and not rec.name.startswith("_"),
-                    calls=tuple(sorted({str(c) for c in _meta(rec, "calls", [])})),
+                    qualname=str(meta.get("qualname") or rec.name), kind=str(meta.get("kind") or ""),
+                    signature=compact_signature(str(meta.get("signature") or ""), rec.name),
+                    doc=first_sentence(str(meta.get("doc") or "")), parent=str(meta.get("parent") or ""),
+                    public=meta.get("visibility") != "private" and not rec.name.startswith("_"),
+                    calls=(),  # not used by ranking (file-level references are), so not kept
                 )
             )  # fmt: skip
         elif kind == "file":

@@ -8,6 +8,7 @@ read by byte offset for the few rows a prompt selects. Everything is sorted so t
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,11 +60,12 @@ def build_index(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> tuple[
     for n, i in enumerate(kept):
         by_qual.setdefault((facts.defs[i].path, facts.defs[i].qualname), n)
     parents = [by_qual.get((facts.defs[i].path, facts.defs[i].parent), -1) if facts.defs[i].parent else -1 for i in kept]
-    details = [dumps_json([facts.defs[i].signature, facts.defs[i].doc, facts.defs[i].kind]) for i in kept]
-    details += [dumps_json([_excerpt(d.text)]) for d in docs]
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # = dumps_json for lists
+    details = [encode([facts.defs[i].signature, facts.defs[i].doc, facts.defs[i].kind]) for i in kept]
+    details += [encode([_excerpt(d.text)]) for d in docs]
     postings: dict[str, dict[str, list[int]]] = {"d": {}, "f": {}, "s": {}, "b": {}, "c": {}, "g": {}}
     for n, i in enumerate(kept):
-        _post(postings["d"], _name_terms(facts.defs[i].name), n)
+        _post(postings["d"], name_terms(facts.defs[i].name), n)
     for n, p in enumerate(paths):
         _post(postings["f"], name_terms(p.rsplit(".", 1)[0]), n)
     for n, d in enumerate(docs):
@@ -109,17 +111,6 @@ def _offsets(rows: list[str]) -> list[int]:
         pos += len(text.encode("utf-8")) + 1
     out.append(pos)
     return out
-
-
-_TERM_CACHE: dict[str, list[str]] = {}
-
-
-def _name_terms(name: str) -> list[str]:
-    """`name_terms`, memoised: a large repository repeats method names thousands of times."""
-    hit = _TERM_CACHE.get(name)
-    if hit is None:
-        hit = _TERM_CACHE[name] = name_terms(name)
-    return hit
 
 
 def _post(table: dict[str, list[int]], terms: list[str], i: int) -> None:

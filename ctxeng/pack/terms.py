@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
@@ -52,6 +53,12 @@ def split_identifier(name: str) -> list[str]:
 
 def name_terms(name: str) -> list[str]:
     """Distinct stemmed terms of an identifier or path, in first-seen order, stopwords and 1-letter parts out."""
+    return list(_name_terms(name))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _name_terms(name: str) -> tuple[str, ...]:
+    # Memoised: an index build splits ~200k identifiers and words, most of them repeats.
     out: list[str] = []
     for part in split_identifier(name):
         if len(part) < 2 or part.isdigit() or part in STOPWORDS:
@@ -59,14 +66,14 @@ def name_terms(name: str) -> list[str]:
         term = stem(part)
         if term not in out:
             out.append(term)
-    return out
+    return tuple(out)
 
 
 def text_terms(text: str, limit: int = 64) -> list[str]:
     """Distinct stemmed terms of prose (headings, subjects), at most `limit`, in first-seen order."""
     out: list[str] = []
     for word in _WORD.findall(text):
-        for term in name_terms(word):
+        for term in _name_terms(word):
             if term not in out:
                 out.append(term)
                 if len(out) >= limit:
