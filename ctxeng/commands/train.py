@@ -57,6 +57,8 @@ def train(
     result = run_train(Path(path), recipe_name, base, resume, console, argv)
     if isinstance(result, int):  # ran under `accelerate launch`, which printed its own output
         raise click.exceptions.Exit(result)
+    if not result:  # a non-main process of a distributed run: the main one reports
+        return
     if as_json:
         click.echo(json.dumps(result, indent=2, sort_keys=True))
     elif console is not None:
@@ -73,14 +75,14 @@ def run_train(
     """
     from ctxeng.config import load_config
     from ctxeng.repo import open_repo
-    from ctxeng.train.launch import default_recipe, is_launched, launch_command
+    from ctxeng.train.launch import default_recipe, is_launched, launch_command, launch_env
     from ctxeng.train.recipe import load_recipe
     from ctxeng.train.trainer import train
 
     config = load_config(open_repo(root).root).train
     recipe = load_recipe(recipe_name or default_recipe(config.recipe))
     if recipe.accelerate_config is not None and not is_launched():
-        return subprocess.call(launch_command(recipe, argv))
+        return subprocess.call(launch_command(recipe, argv), env=launch_env())
     return train(
         root, recipe, base=base or config.base_model or None, resume=resume, console=console
     ).manifest

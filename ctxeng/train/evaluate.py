@@ -18,7 +18,7 @@ from ctxeng.errors import CtxengError
 
 #: progress(done, total)
 Progress = Callable[[int, int], None]
-TOKENS_PER_BATCH = 2048  # padded tokens per forward pass: bounds the (batch x length x vocab) logits
+TOKENS_PER_BATCH = 1024  # padded tokens per forward pass: bounds the (batch x length x vocab) logits
 
 
 def encode_example(tokenizer: Any, row: dict[str, Any], max_length: int) -> tuple[list[int], int]:

@@ -10,6 +10,13 @@ from ctxeng.train.recipe import Recipe
 
 GPU_DEFAULT_RECIPE = "qwen2.5-coder-1.5b"
 CPU_DEFAULT_RECIPE = "cpu-default"
+# glibc malloc settings that cut TRL step time ~40 % on CPUs (training-stack.md §6); they only work
+# when set before Python starts, so they go into the environment of processes ctxeng spawns.
+MALLOC_ENV = {
+    "MALLOC_MMAP_THRESHOLD_": "33554432",
+    "MALLOC_TRIM_THRESHOLD_": "4294967296",
+    "MALLOC_TOP_PAD_": "536870912",
+}
 
 
 def has_gpu() -> bool:
@@ -32,20 +39,19 @@ def is_launched() -> bool:
 
 
 def launch_command(recipe: Recipe, argv: Sequence[str]) -> list[str]:
-    """The `accelerate launch` command that reruns `ctxeng <argv>` on every visible GPU of this machine."""
+    """The `accelerate launch` command that reruns `ctxeng <argv>` with the recipe's accelerate config.
+
+    On a CUDA machine it runs one process per visible GPU; elsewhere the config's `num_processes`.
+    """
     import torch
 
     assert recipe.accelerate_config is not None
-    gpus = max(torch.cuda.device_count(), 1)
-    return [
-        sys.executable,
-        "-m",
-        "accelerate.commands.launch",
-        "--config_file",
-        str(recipe.accelerate_config),
-        "--num_processes",
-        str(gpus),
-        "-m",
-        "ctxeng",
-        *argv,
-    ]
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(recipe.accelerate_config)]
+    if torch.cuda.is_available():
+        cmd += ["--num_processes", str(torch.cuda.device_count())]
+    return [*cmd, "-m", "ctxeng", *argv]
+
+
+def launch_env() -> dict[str, str]:
+    """The environment for a launched training process: ours, with the malloc settings unless set."""
+    return {**MALLOC_ENV, **os.environ}
