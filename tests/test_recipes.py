@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -276,3 +277,29 @@ def test_probe_metrics() -> None:
     commits = [{"completion": [{"content": "Add compaction\n\nBody."}]}]
     metrics = score("commit_message", commits, ["Add compaction"])
     assert metrics["subject_exact"] == 1.0 and 0 < metrics["rouge_l"] < 1
+
+
+def test_multi_gpu_recipe_relaunches_itself_under_accelerate(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from ctxeng.train.launch import MALLOC_ENV, default_recipe, is_launched, launch_command, launch_env
+
+    recipe = load_recipe("qwen2.5-coder-7b-fsdp")
+    cmd = launch_command(recipe, ["train", ".", "--recipe", "qwen2.5-coder-7b-fsdp"])
+    assert cmd[:3] == [sys.executable, "-m", "accelerate.commands.launch"]
+    assert cmd[cmd.index("--config_file") + 1] == str(recipe.accelerate_config)
+    assert cmd[-6:] == ["-m", "ctxeng", "train", ".", "--recipe", "qwen2.5-coder-7b-fsdp"]
+    assert ("--num_processes" in cmd) == torch.cuda.is_available()  # one process per GPU when there are GPUs
+    for var in [v for v in os.environ if v.startswith("ACCELERATE_") or v == "LOCAL_RANK"]:
+        monkeypatch.delenv(var)
+    assert not is_launched()
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    assert is_launched()  # a child of the launcher trains instead of launching again
+    monkeypatch.setenv("MALLOC_TOP_PAD_", "1")
+    env = launch_env()
+    assert (
+        env["MALLOC_TOP_PAD_"] == "1"
+        and env["MALLOC_TRIM_THRESHOLD_"] == MALLOC_ENV["MALLOC_TRIM_THRESHOLD_"]
+    )
+    assert default_recipe("my.yaml") == "my.yaml"
+    assert default_recipe() == ("qwen2.5-coder-1.5b" if torch.cuda.is_available() else "cpu-default")

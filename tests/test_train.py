@@ -20,22 +20,18 @@ import pytest
 
 from ctxeng.cli import main
 from ctxeng.errors import CtxengError
+from ctxeng.train.launch import MALLOC_ENV
 from tests.gitrepo import GitRepo
 from tests.sample_repo import make_sample_repo
-from tests.tinymodel import build_tiny_model, kvstore_rows, write_dataset
+from tests.tinymodel import build_tiny_model, isolate, kvstore_rows, write_dataset
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("trl")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# glibc settings from training-stack.md §6 (~40 % faster TRL steps) and one thread (no OpenMP collapse).
-CHILD_ENV = {
-    "MALLOC_MMAP_THRESHOLD_": "33554432",
-    "MALLOC_TRIM_THRESHOLD_": "4294967296",
-    "MALLOC_TOP_PAD_": "536870912",
-    "OMP_NUM_THREADS": "1",
-}
+# The glibc malloc settings ctxeng gives the training processes it spawns, and one OpenMP thread.
+CHILD_ENV = {**MALLOC_ENV, "OMP_NUM_THREADS": "1"}
 
 
 def recipe_text(base: Path, output: str, steps: int, seed: int = 0, lr: float = 5e-3, extra: str = "") -> str:
@@ -63,23 +59,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The conftest isolation (fixed git identity, no network), held for the whole module."""
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
-        for var in list(os.environ):
-            if var.startswith("GIT_"):
-                mp.delenv(var)
-        values = {
-            "HOME": str(home),
-            "XDG_CONFIG_HOME": str(home / ".config"),
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_AUTHOR_NAME": "Ada Tester",
-            "GIT_AUTHOR_EMAIL": "ada@example.com",
-            "GIT_COMMITTER_NAME": "Ada Tester",
-            "GIT_COMMITTER_EMAIL": "ada@example.com",
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-            "CTXENG_CACHE_DIR": str(home / "cache"),
-        }
-        for key, value in values.items():
-            mp.setenv(key, value)
+        isolate(mp, home)
+        mp.setenv("CTXENG_CACHE_DIR", str(home / "cache"))
         torch.set_num_threads(1)
         yield home
 

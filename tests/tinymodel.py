@@ -9,8 +9,11 @@ reload). Building both takes about a second.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests import sample_repo
 from tests.gitrepo import BASE_TIME
@@ -47,6 +50,20 @@ SYMBOLS = [
     ("compact", "kvstore/compact.py", 13),
 ]
 HELD_OUT_FROM = 11  # rows from commit 11 on are the eval split (the newest commits)
+
+
+def isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
+    """The conftest isolation (fixed git identity, no user config, no network) for module-scoped fixtures."""
+    for var in list(os.environ):
+        if var.startswith("GIT_"):
+            mp.delenv(var)
+    values = {
+        "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Ada Tester", "GIT_AUTHOR_EMAIL": "ada@example.com", "GIT_COMMITTER_NAME": "Ada Tester",
+        "GIT_COMMITTER_EMAIL": "ada@example.com", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+    }  # fmt: skip
+    for key, value in values.items():
+        mp.setenv(key, value)
 
 
 def _row(
