@@ -155,7 +155,7 @@ def run_pipeline(
         "config": config.to_json(),
         "config_source": config.source,
         "files": {"extracted": len(selection.files), "skipped": dict(sorted(selection.skipped.items())),
-                  "skipped_examples": {k: v for k, v in sorted(selection.examples.items())}},
+                  "skipped_examples": {k: [redactor.text(p) for p in v] for k, v in sorted(selection.examples.items())}},
         "records": dict(sorted(counts.items())),
         "history": history_stats,
         "docs": docs_stats,
