@@ -67,7 +67,8 @@ def prepare(name: str) -> tuple[Path, float | None]:
     if not clone.exists():
         WORK.mkdir(parents=True, exist_ok=True)
         subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(SOURCE / name), str(clone)], check=True)
-    if (clone / ".ctxeng" / "manifest.json").exists():
+    usable = subprocess.run([*CTXENG, "context", PROMPTS[name]], cwd=clone, capture_output=True).returncode == 0
+    if usable:  # a build from an older ctxeng (another index version) is rebuilt, never timed as an empty answer
         return clone, None
     return clone, run([*CTXENG, "build", "-q", "."], clone)
 
@@ -110,6 +111,10 @@ def main() -> None:
         if built is not None:
             results[f"build:{name}"] = {"wall_s": round(built, 2), "files": files}
         prompt = hook_event(clone, "UserPromptSubmit", PROMPTS[name])
+        answer = subprocess.run([*CTXENG, "context", "--hook"], cwd=clone, input=prompt, capture_output=True, text=True)
+        chars = len(json.loads(answer.stdout)["hookSpecificOutput"]["additionalContext"])
+        if chars < 200:
+            raise SystemExit(f"{name}: the prompt hook gave {chars} characters of context; the figures would mean nothing")
         results[f"prompt_hook:{name}"] = figure([run([*CTXENG, "context", "--hook"], clone, prompt) for _ in range(args.runs)])
         start = hook_event(clone, "SessionStart")
         results[f"session_hook:{name}"] = figure([run([*CTXENG, "status", "--hook"], clone, start) for _ in range(args.runs)])
@@ -118,6 +123,7 @@ def main() -> None:
             results[f"refresh:{name}"] = figure(bench_refresh(clone, EDITED[name], args.runs))
         for key in [k for k in results if k.endswith(f":{name}") and "median_ms" in results[k]]:
             results[key]["files"] = files
+        results[f"prompt_hook:{name}"]["context_chars"] = chars
     if args.json:
         print(json.dumps(results, indent=2, sort_keys=True))
         return
