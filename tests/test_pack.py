@@ -232,3 +232,15 @@ def test_no_planted_secret_reaches_any_pack_output(tmp_path: Path, capsys: pytes
     conventions = (repo.path / ".claude/skills/svc-context/references/conventions.md").read_text(encoding="utf-8")
     assert "[REDACTED:" in conventions  # the CI step is still listed, with the token cut out
     assert "`pytest -q`" in conventions
+
+
+def test_a_repository_without_code(git_repo: GitRepo) -> None:
+    git_repo.commit("Add notes", {"README.md": "# Notes\n\nMeeting notes about the launch.\n"})
+    result = build(git_repo.path)
+    assert result.manifest["pack"]["warnings"] == []
+    skill = git_repo.path / ".claude/skills/repo-context"
+    assert "No code definitions were found" in (skill / "references/repo-map.md").read_text(encoding="utf-8")
+    assert "1 tracked file;" in (skill / "references/overview.md").read_text(encoding="utf-8")
+    from ctxeng.pack import context_for_prompt
+
+    assert "README.md:1" in context_for_prompt(git_repo.path, "launch notes", 300)

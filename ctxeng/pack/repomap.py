@@ -91,6 +91,8 @@ def render_map(facts: RepoFacts, ranking: Ranking, limit: int, header: str | Non
     are signatures only, so a tight budget names more of the API.
     """
     head = map_header(facts.name) if header is None else header
+    if not facts.defs:
+        head += "\nNo code definitions were found (no file in a language ctxeng parses).\n"
     order = ranking.ordered_defs(facts.defs)
     by_qual = _qualname_index(facts)
     units: list[MapUnit] = []

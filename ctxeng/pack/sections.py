@@ -85,7 +85,8 @@ def render_overview(facts: RepoFacts, ranking: Ranking, conv: Conventions, limit
     langs = Counter(info.language for info in facts.files.values() if info.language)
     lang_line = ", ".join(f"{name} ({n})" for name, n in sorted(langs.items(), key=lambda kv: (-kv[1], kv[0]))[:6])
     intro = (f"{summary}\n\n" if summary else "") + (
-        f"{len(facts.tracked)} tracked files; code files by language: {lang_line or 'none'}.\n"
+        f"{len(facts.tracked)} tracked file{'s' if len(facts.tracked) != 1 else ''}; "
+        f"code files by language: {lang_line or 'none'}.\n"
     )
     blocks = [intro, "\n## Layout\n\n", *_layout(facts)]
     entries = _entry_points(facts, conv)
