@@ -180,3 +180,14 @@ def test_layout_of_tests() -> None:
     go = layout_of_tests(["pkg/a.go", "pkg/a_test.go", "cmd/b_test.go"])
     assert "Tests mostly live beside the code they test." in go
     assert layout_of_tests(["a.py"]) == ["No test files were found."]
+
+
+def test_generic_tasks_first_and_ci_noise_dropped() -> None:
+    nox = "import nox\n\n@nox.session\ndef github_cext(session):\n    pass\n\n@nox.session\ndef tests(session):\n    pass\n"
+    ci = ("jobs:\n  x:\n    steps:\n      - run: (get-content pyproject.toml) | %{$_ -replace 'a','b'} | set-content x\n"
+          "      - run: DISABLE_CEXT=y python -m build --wheel\n      - run: ./deploy.sh build\n")  # fmt: skip
+    conv = mine_conventions({"noxfile.py": nox, ".github/workflows/w.yml": ci}, ["noxfile.py"])
+    tests = [c.command for c in conv.commands if c.category == "test"]
+    assert tests == ["nox -s tests", "nox -s github_cext"]
+    builds = [c.command for c in conv.commands if c.category == "build"]
+    assert builds == ["DISABLE_CEXT=y python -m build --wheel"]  # no PowerShell pipeline, no unknown script

@@ -125,7 +125,7 @@ def mine_conventions(files: dict[str, str], tracked: Iterable[str]) -> Conventio
         except (ValueError, TypeError, KeyError, AttributeError, configparser.Error, yaml.YAMLError):
             continue  # a malformed manifest contributes nothing rather than failing the pack
     seen: set[str] = set()
-    for _, cmd in sorted(found, key=lambda pc: (CATEGORIES.index(pc[1].category), pc[0], pc[1])):
+    for _, cmd in sorted(found, key=lambda pc: (CATEGORIES.index(pc[1].category), pc[0], _specific(pc[1]), pc[1])):
         if cmd.command not in seen:
             seen.add(cmd.command)
             conv.commands.append(cmd)
@@ -136,6 +136,22 @@ def mine_conventions(files: dict[str, str], tracked: Iterable[str]) -> Conventio
 
 
 Found = Iterable[tuple[int, Command]]
+_TASK = re.compile(r"^(?:make|just|nox -s|tox -e|hatch run|(?:npm|pnpm|yarn|bun) run)\s+(\S+)$")
+_GENERIC = frozenset({"test", "tests", "check", "lint", "format", "fmt", "typecheck", "types", "mypy", "docs", "doc",
+                      "build", "install", "dev", "run", "start", "serve"})  # fmt: skip
+# CI steps worth showing start with a developer tool (after optional VAR=value assignments).
+_CI_TOOL = re.compile(
+    r"^(?:[A-Z_][A-Z0-9_]*=\S*\s+)*(?:python3?|pip3?|pytest|tox|nox|npm|npx|pnpm|yarn|bun|make|cargo|go|uv|poetry|pdm|"
+    r"hatch|ruff|mypy|pyright|black|isort|flake8|pylint|pre-commit|just|bundle|rake|mvn|gradle|\./gradlew|dotnet|"
+    r"cmake|ctest|bazel|sphinx-build|mkdocs|eslint|prettier|tsc|jest|vitest|deno)\b"
+)
+
+
+def _specific(cmd: Command) -> int:
+    """0 for a category's generic entry (`make test`, `tox`, `pytest`), 1 for a specialised one
+    (`nox -s github_cext`): within one source, the generic one is what a newcomer runs first."""
+    match = _TASK.match(cmd.command)
+    return 0 if match is None or match.group(1).lower() in _GENERIC else 1
 
 
 def _cmd(category: str, command: str, source: str, note: str = "", prio: int = 1) -> tuple[int, Command]:
@@ -314,7 +330,7 @@ def _workflow(path: str, text: str, tracked: set[str], conv: Conventions, tools:
             if not line or line.startswith(("#", "echo", "cd ", "export ", "set ", "if ", "fi", "then", "else")):
                 continue
             category = classify(line)
-            if category and len(line) <= 160:
+            if category and len(line) <= 160 and _CI_TOOL.match(line) and "|" not in line:
                 yield _cmd(category, line, path, "in CI", prio=5)
 
 

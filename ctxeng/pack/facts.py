@@ -105,7 +105,9 @@ def first_sentence(text: str, limit: int = 160) -> str:
     text = text[: limit * 3].strip()  # docstrings can be pages long; the first sentence is near the top
     if not text:
         return ""
-    paragraph = text.split("\n\n", 1)[0]
+    paragraphs = text.split("\n\n")
+    # reST directives and field lists (`.. dialect:: mysql`, `:name: ...`) are markup, not prose
+    paragraph = next((p for p in paragraphs if not p.lstrip().startswith(("..", ":"))), paragraphs[0])
     flat = _SPACE.sub(" ", paragraph).strip()
     flat = _SENTENCE_END.split(flat, 1)[0]
     if len(flat) > limit:

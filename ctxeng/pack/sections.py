@@ -29,9 +29,10 @@ _BADGE = re.compile(r"^\s*(\[!\[|!\[|<img|<a |<p |<div|\.\. image::|\.\. \|)")
 
 def readme_summary(facts: RepoFacts, limit: int = 400) -> str:
     """The first prose paragraph of the root README (no badges, code or headings)."""
-    for doc in facts.docs:
-        if doc.doc_kind != "readme" or "/" in doc.path:
-            continue
+    readmes = [d for d in facts.docs if d.doc_kind == "readme" and "/" not in d.path]
+    # README.md / README.rst before README.dialects.rst: the plain name is the project's front page
+    readmes.sort(key=lambda d: (d.path.count("."), len(d.path), d.path, d.line))
+    for doc in readmes:
         for para in re.split(r"\n\s*\n", doc.text):
             para = para.strip()
             if para and not _BADGE.match(para) and not para.startswith(("```", "#", "|", "-", "*", "=", ">", "..")):
@@ -47,7 +48,11 @@ def _folder_summary(facts: RepoFacts, folder: str) -> str:
     for doc in facts.docs:
         if doc.doc_kind == "readme" and posixpath.dirname(doc.path) == folder and doc.text.strip():
             return first_sentence(doc.text, 140)
-    return FOLDER_ROLES.get(folder.lower(), "")
+    if folder.lower() in FOLDER_ROLES:
+        return FOLDER_ROLES[folder.lower()]
+    subfolders = Counter(p.split("/")[1] for p in facts.files if p.startswith(f"{folder}/") and p.count("/") >= 2)
+    biggest = sorted(subfolders.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    return "holds " + ", ".join(f"`{name}/`" for name, _ in biggest) if biggest else ""
 
 
 def _layout(facts: RepoFacts) -> list[str]:
