@@ -27,7 +27,7 @@ MODEL_FILE = "pack-model.json"
 MODEL_VERSION = 1
 MAX_DEFS = 4_000  # the 25k-token map holds at most ~2,500 definition lines
 MAX_COMMITS = 2_000
-DOC_CHARS = 1_500  # excerpts are ≤ 700 characters; the README summary reads its first paragraphs
+DOC_CHARS = 900  # excerpts show ≤ 700 characters (and need to know whether more follows)
 
 
 @dataclass
