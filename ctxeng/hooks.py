@@ -31,6 +31,8 @@ SKILL_MD_CHARS = 20_000  # SKILL.md is short; never read a huge one whole
 # How the pack's SKILL.md lists one command per category (ctxeng/pack/skill.py).
 _SKILL_COMMAND = re.compile(r"^- (install|build|test|lint|format|typecheck|run): `([^`\n]+)`$", re.MULTILINE)
 DEADLINE_S = 10.0  # our own limit; the settings give Claude Code's timeout some slack on top
+ADAPTER_S = 2.5  # all the adapter's answer may add to a prompt (a CPU model gives ~10-40 tokens in it)
+ADAPTER_TOKENS = 96
 
 
 class HookTimeout(Exception):
@@ -134,11 +136,33 @@ def session_start_hook(stdin_text: str) -> str:
 
 
 def adapter_context(root: Path, prompt: str) -> str:
-    """Extra context from the repository's adapter when `ctxeng serve` is running; "" until that exists.
+    """The short answer of the repository's adapter when `ctxeng serve` is running here; "" otherwise.
 
-    The seam for serving: whatever it returns is appended after the retrieved context.
+    Appended after the retrieved context. Never raises and stays short: no server costs a file read
+    (or one refused loopback connect), a running one gets ADAPTER_S in all, after which the partial
+    answer is used and the server cancels the rest.
     """
-    return ""
+    try:
+        from ctxeng.serve.local import chat, find_running, pick_adapter
+
+        running = find_running(root)
+        model = pick_adapter(root, running.models) if running is not None else None
+        if running is None or model is None:
+            return ""
+        from ctxeng.dataset.builder import system_message
+
+        system = {"role": "system", "content": system_message(root.name)}  # as the adapter was trained
+        answer = chat(running.url, model, [system, {"role": "user", "content": prompt}], ADAPTER_TOKENS, ADAPTER_S)
+    except HookTimeout:
+        raise  # the hook's own deadline: its handler reports it
+    except Exception:  # noqa: BLE001 - retrieval alone is the fallback
+        return ""
+    text = answer.text.strip()
+    if not text:
+        return ""
+    cut = "" if answer.complete else " […cut at the hook's time limit]"
+    heading = f"## Short answer from this repository's adapter ({model}, via ctxeng serve; may be wrong)"
+    return f"{heading}\n\n{text}{cut}\n"
 
 
 def _prompt_context(event: dict[str, Any]) -> str:
