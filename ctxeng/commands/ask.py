@@ -1,0 +1,70 @@
+"""`ctxeng ask "question"`: the adapter's answer, grounded by retrieved context, and its sources."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command()
+@click.argument("question")
+@click.option("--adapter", default=None, metavar="NAME", help="Adapter name or folder [default: the newest].")
+@click.option(
+    "--budget",
+    default=1_000,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Tokens of retrieved context put before the question (0: none).",
+)
+@click.option(
+    "--max-tokens", default=256, show_default=True, type=click.IntRange(min=1), help="Longest answer."
+)
+@click.option("--no-server", is_flag=True, help="Load the model here even if `ctxeng serve` is running.")
+@click.option("--json", "as_json", is_flag=True, help="Print answer, model, route and sources as JSON.")
+@click.option(
+    "-C",
+    "--root",
+    "root",
+    default=".",
+    type=click.Path(file_okay=False, path_type=str),
+    help="Repository (default: the current directory's).",
+)
+def ask(
+    question: str,
+    adapter: str | None,
+    budget: int,
+    max_tokens: int,
+    no_server: bool,
+    as_json: bool,
+    root: str,
+) -> None:
+    """Answer QUESTION about this repository with its adapter; the answer streams, then its sources."""
+    from ctxeng.ask import ask as run
+    from ctxeng.repo import open_repo
+
+    def stream(piece: str) -> None:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    result = run(
+        open_repo(root).root,
+        question,
+        adapter,
+        budget,
+        max_tokens,
+        use_server=not no_server,
+        on_text=None if as_json else stream,
+    )
+    if as_json:
+        from ctxeng.fsio import dumps_json
+
+        click.echo(dumps_json(result.to_json()))
+        return
+    click.echo("" if result.answer.endswith("\n") else "\n", nl=False)
+    click.echo(f"\n(model {result.model}, {result.via})", err=True)
+    click.echo(
+        "\nSources:" if result.sources else "\nSources: none (nothing in the index matched the question)"
+    )
+    for source in result.sources:
+        click.echo(f"  [{source.kind}] {source.label()}")
