@@ -138,11 +138,11 @@ def ask(
     load, name = _adapter(root, adapter)
     engine = _engine(root, load, keep_loaded)
     try:
-        text, complete = _generate(engine, name, messages, max_tokens, on_text)
+        text = _generate(engine, name, messages, max_tokens, on_text)
     finally:
         if not keep_loaded:
             engine.close()
-    return AskResult(text, name, "in-process", complete, context, sources)
+    return AskResult(text, name, "in-process", True, context, sources)
 
 
 def _ask_server(
@@ -208,7 +208,7 @@ def _engine(root: Path, load: str, keep: bool) -> Engine:
 
 def _generate(
     engine: Engine, name: str, messages: list[dict[str, str]], max_tokens: int, on_text: Any
-) -> tuple[str, bool]:
+) -> str:
     """Greedy answer through the engine's worker (which also keeps concurrent callers one at a time)."""
     from ctxeng.serve.engine import Job, Overloaded
     from ctxeng.serve.protocol import ApiError, Sampling
@@ -239,4 +239,4 @@ def _generate(
         job.cancel()  # Ctrl-C: stop generating
     if "error" in result:
         raise CtxengError(f"generation failed: {result['error']}")
-    return result["done"].text, True
+    return str(result["done"].text)
