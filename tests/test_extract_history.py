@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ctxeng.config import HistoryConfig
 from ctxeng.extract.history import HistoryResult, mine_history
 from ctxeng.extract.history_parse import DEFINITION_HINTS, parse_patches
-from ctxeng.extract.history_patch import READ_BYTES, patch_command, stream_patches
+from ctxeng.extract.history_patch import patch_command, stream_patches
 from ctxeng.extract.history_paths import header_path, omit_reason
 from ctxeng.extract.languages import load_languages
 from ctxeng.fsio import dumps_json
@@ -327,6 +327,7 @@ def test_huge_diff_is_bounded_and_streamed(git_repo: GitRepo) -> None:
     minified = "var a=" + "1+" * 300_000 + "1;\n"  # one 600 KB line
     git_repo.commit("huge", {"big.py": lines, "min.js": minified, "later.py": "def after():\n    pass\n"})
     repo = open_repo(git_repo.path)
+    list(stream_patches(repo, [git_repo.head()], 32_000))  # warm the caches (languages, paths) untraced
     tracemalloc.start()
     try:
         [patch] = list(stream_patches(repo, [git_repo.head()], 32_000))
@@ -334,7 +335,7 @@ def test_huge_diff_is_bounded_and_streamed(git_repo: GitRepo) -> None:
     finally:
         tracemalloc.stop()
     # Streamed: the cap plus a couple of read buffers, never the whole patch.
-    assert patch.bytes > 4_000_000 and peak < 4 * READ_BYTES
+    assert patch.bytes > 4_000_000 and peak < 1_500_000
     assert patch.truncated and len(patch.diff.encode()) <= 32_000 and patch.diff.endswith("\n")
     assert (patch.added, patch.deleted) == (20_000 + 1 + 2, 0)
     assert patch.symbols == [("later.py", "after")]  # found past the cut

@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 PIPE_BYTES = 1 << 20  # git's stdout pipe, widened (Linux) so that git can run ahead of the parser
-READ_BYTES = 1 << 19
+READ_BYTES = 1 << 18
 PAUSE_S = 0.01  # git fills about 100 KB meanwhile, a tenth of the widened pipe
 # Repository or user settings that would change the patch text or its parsing; pinned for every run.
 PATCH_CONFIG = (
