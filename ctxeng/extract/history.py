@@ -2,8 +2,8 @@
 
 Stream 1 (`history_log`) lists every commit of HEAD with its changed files; it is cheap (tree
 diffs only) and feeds co-change statistics and `Provenance.file_commits`. Stream 2
-(`history_patch`) adds bounded patches and touched definitions for the newest
-`patch_commits` non-merge commits (the patch window).
+(`history_patch`, parsed by `history_parse`) adds bounded patches and touched definitions for
+the newest `patch_commits` non-merge commits (the patch window).
 """
 
 from __future__ import annotations
