@@ -193,7 +193,8 @@ def callers(index: RecordIndex, ctx: TaskContext) -> list[Example]:
         if not defs or name in AMBIGUOUS_CALLS:
             continue
         # A definition "calling" its own name is mostly delegation (`close` calling `self._log.close`).
-        users = [u for u in calling[(name, lang)] if u.id not in {d.id for d in defs}]
+        def_ids = {d.id for d in defs}
+        users = [u for u in calling[(name, lang)] if u.id not in def_ids]
         if not users:
             continue
         source = newest_record([*defs, *users])  # see symbol_lookup: the example is as new as this record
