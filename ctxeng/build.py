@@ -92,40 +92,36 @@ def run_pipeline(
     repo: RepoView, config: Config, staging: Staging, progress: Progress, write_pack: bool = True
 ) -> dict[str, Any]:
     """Run every stage and write the outputs into `staging`; returns the manifest."""
+    from ctxeng.cache import ExtractCache
     from ctxeng.dataset import build_dataset
-    from ctxeng.extract.code import extract_code
-    from ctxeng.extract.docs import extract_docs
+    from ctxeng.extract.docs import STAT_KEYS
+    from ctxeng.extract.files import extract_files
     from ctxeng.extract.glossary import build_glossary
-    from ctxeng.extract.history import mine_history
     from ctxeng.secrets import Redactor
     from ctxeng.selection import select_files
 
     timer = StageTimer()
     started = time.time()
+    redactor = Redactor(config.secrets)
+    cache = ExtractCache(staging.out_dir, _extract_settings(config))
     with timer.stage("select"):
         progress("select", 0, 0)
         selection = select_files(repo, config.files, config.secrets)
         progress("select", len(selection.files), len(selection.files))
     with timer.stage("history"):
-        if config.history.enabled:
-            history = mine_history(repo, config.history, progress, drop_files=tuple(config.secrets.drop_files))
-            provenance, commit_records, cochange = history.provenance, history.commits, history.cochange
-            history_stats = history.stats
-        else:
-            provenance = Provenance(head=repo.head, head_time=repo.head_time())
-            commit_records, cochange, history_stats = [], [], {}
-        provenance.staged = _staged_paths(repo)
+        provenance, commit_records, cochange, history_stats = _history(repo, config, progress)
     with timer.stage("code"):
-        code = extract_code(selection.files, provenance, progress)
-    with timer.stage("docs"):
-        docs_stats: dict[str, int] = {}
-        docs = extract_docs(selection.files, provenance, config.docs, stats=docs_stats) if config.docs.enabled else []
+        extracted = extract_files(
+            selection.files, config.docs if config.docs.enabled else None, redactor, cache, progress
+        )
+        code = provenance.stamp(extracted.code)
+        docs = provenance.stamp(extracted.docs)
     with timer.stage("glossary"):
         glossary = build_glossary([*code, *docs])
-    redactor = Redactor(config.secrets)
     with timer.stage("secrets"):
-        raw = [*code, *commit_records, *cochange, *docs, *glossary]
-        records = dedupe_ids(redactor.record(rec) for rec in raw)
+        # Code and docs were redacted file by file (and cached so); the rest is redacted here.
+        others = [redactor.record(rec) for rec in (*commit_records, *cochange, *glossary)]
+        records = dedupe_ids([*code, *docs, *others])
         progress("secrets", len(records), len(records))
     with timer.stage("dataset"):
         dataset = build_dataset(records, config.dataset, repo.name)
@@ -134,7 +130,7 @@ def run_pipeline(
         _write_records(staging.path("records.jsonl"), records)
         write_jsonl(staging.path("dataset/train.jsonl"), dataset.train)
         write_jsonl(staging.path("dataset/eval.jsonl"), dataset.eval)
-        write_jsonl(staging.path("state/blobs.jsonl"), ({"path": f.path, "blob": f.blob} for f in selection.files))
+        save_state(staging, repo, selection.outcomes)
     if write_pack:
         from ctxeng.pack import render_pack_into
 
@@ -142,9 +138,12 @@ def run_pipeline(
             pack_info = render_pack_into(repo, config, records, staging)
     else:
         pack_info = {}
+    cache.prune()
     counts: dict[str, int] = {}
     for rec in records:
         counts[rec.kind] = counts.get(rec.kind, 0) + 1
+    docs_stats = {key: extracted.docs_stats.get(key, 0) for key in STAT_KEYS} if config.docs.enabled else {}
+    redactions = extracted.redactions + redactor.counts
     manifest = {
         "ctxeng_version": __version__,
         "repository": repo.name,
@@ -154,18 +153,49 @@ def run_pipeline(
         "built_at": int(started),
         "config": config.to_json(),
         "config_source": config.source,
-        "files": {"extracted": len(selection.files), "skipped": dict(sorted(selection.skipped.items())),
+        "files": {"extracted": len(selection.files), "cached": extracted.cached,
+                  "skipped": dict(sorted(selection.skipped.items())),
                   "skipped_examples": {k: [redactor.text(p) for p in v] for k, v in sorted(selection.examples.items())}},
         "records": dict(sorted(counts.items())),
         "history": history_stats,
         "docs": docs_stats,
         "dataset": dataset.stats,
-        "redactions": dict(sorted(redactor.counts.items())),
+        "redactions": dict(sorted(redactions.items())),
         "pack": pack_info,
         "stages": timer.stages,
     }  # fmt: skip
     (staging.path("manifest.json")).write_text(dumps_json(manifest) + "\n", encoding="utf-8")
     return manifest
+
+
+def _extract_settings(config: Config) -> dict[str, Any]:
+    """The settings that shape per-file records (part of the extraction cache key)."""
+    return {"docs": config.to_json()["docs"], "secrets": config.to_json()["secrets"]}
+
+
+def _history(
+    repo: RepoView, config: Config, progress: Progress
+) -> tuple[Provenance, list[Record], list[Record], dict[str, int]]:
+    """Provenance, commit and co-change records, and stats (history disabled: HEAD dates everything)."""
+    if config.history.enabled:
+        from ctxeng.extract.history import mine_history
+
+        history = mine_history(repo, config.history, progress, drop_files=tuple(config.secrets.drop_files))
+        provenance, commits, cochange, stats = history.provenance, history.commits, history.cochange, history.stats
+    else:
+        provenance = Provenance(head=repo.head, head_time=repo.head_time())
+        commits, cochange, stats = [], [], {}
+    provenance.staged = _staged_paths(repo)
+    return provenance, commits, cochange, stats
+
+
+def save_state(staging: Staging, repo: RepoView, outcomes: dict[str, str]) -> None:
+    """What the next refresh compares against: every index entry's blob, mode and selection outcome."""
+    entries = {e.path: e for e in repo.index()}
+    rows = ({"path": p, "blob": entries[p].blob, "mode": entries[p].mode, "outcome": o}
+            for p, o in sorted(outcomes.items()) if p in entries)  # fmt: skip
+    write_jsonl(staging.path("state/blobs.jsonl"), rows)
+    staging.path("state/head").write_text(repo.head + "\n", encoding="utf-8")
 
 
 def _write_records(path: Path, records: list[Record]) -> None:

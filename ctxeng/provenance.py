@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from ctxeng.records import Record
 
 
 @dataclass
@@ -48,3 +52,11 @@ class Provenance:
             if sha not in self.window:
                 return sha, when
         return commits[-1]
+
+    def stamp(self, records: Iterable[Record]) -> list[Record]:
+        """Copies of `records` dated by this provenance (symbols by name, everything else by file)."""
+        out = []
+        for rec in records:
+            commit, when = self.of_symbol(rec.path, rec.name) if rec.kind == "symbol" else self.of_file(rec.path)
+            out.append(rec if (rec.commit, rec.time) == (commit, when) else dataclasses.replace(rec, commit=commit, time=when))
+        return out

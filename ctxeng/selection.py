@@ -55,9 +55,11 @@ class Selection:
     files: list[SourceFile] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
+    outcomes: dict[str, str] = field(default_factory=dict)  # path -> "" (selected) or the skip reason
 
     def skip(self, path: str, reason: str) -> None:
         """Record that `path` was skipped for `reason`."""
+        self.outcomes[path] = reason
         self.skipped[reason] += 1
         shown = self.examples.setdefault(reason, [])
         if len(shown) < 5:
@@ -144,12 +146,19 @@ def _ignored(repo: RepoView, files: FilesConfig) -> set[str]:
 
 
 def select_files(repo: RepoView, files: FilesConfig, secrets: SecretsConfig) -> Selection:
-    """Read every tracked file that is worth extracting; skip and count the rest.
+    """Read every tracked file that is worth extracting; skip and count the rest."""
+    return select_entries(repo, repo.index(), files, secrets)
 
-    Order of checks: path rules (no read), attributes, size (no read), then content.
+
+def select_entries(
+    repo: RepoView, entries: list[IndexEntry], files: FilesConfig, secrets: SecretsConfig
+) -> Selection:
+    """Select among `entries` (all of the index, or only the changed ones during a refresh).
+
+    Order of checks: path rules (no read), attributes, size (no read), then content. Every entry
+    gets an outcome in `Selection.outcomes`: "" when selected, else its skip reason.
     """
     selection = Selection()
-    entries = repo.index()
     ignored = _ignored(repo, files)
     candidates: list[IndexEntry] = []
     for entry in entries:
@@ -186,4 +195,5 @@ def select_files(repo: RepoView, files: FilesConfig, secrets: SecretsConfig) -> 
             selection.skip(entry.path, reason)
             continue
         selection.files.append(SourceFile(entry.path, entry.blob, text, len(data), encoding))
+        selection.outcomes[entry.path] = ""
     return selection

@@ -1,0 +1,75 @@
+"""The per-file stages, code and docs: each file version is extracted and redacted once, then cached."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ctxeng.cache import ExtractCache
+from ctxeng.config import DocsConfig
+from ctxeng.extract.code import extract_code
+from ctxeng.extract.docs import extract_doc_file
+from ctxeng.provenance import Provenance
+from ctxeng.records import Record
+from ctxeng.secrets import Redactor
+from ctxeng.selection import SourceFile
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class FileRecords:
+    """Redacted, not yet dated `file`/`symbol` (code) and `doc` records, with their counters."""
+
+    code: list[Record] = field(default_factory=list)
+    docs: list[Record] = field(default_factory=list)
+    docs_stats: Counter[str] = field(default_factory=Counter)
+    redactions: Counter[str] = field(default_factory=Counter)
+    cached: int = 0
+
+
+def extract_files(
+    files: list[SourceFile],
+    docs: DocsConfig | None,
+    redactor: Redactor,
+    cache: ExtractCache | None,
+    progress: Progress,
+) -> FileRecords:
+    """Code and doc records of `files` (docs skipped when `docs` is None), from the cache where possible.
+
+    Records carry no provenance yet (commit "", time 0): dating them is the caller's job, so a cached
+    entry stays valid as history moves on.
+    """
+    out = FileRecords()
+    misses: list[SourceFile] = []
+    for source in files:
+        hit = cache.get(source.path, source.blob) if cache else None
+        if hit is None:
+            misses.append(source)
+            continue
+        records, counters = hit
+        _add(out, records, counters)
+        out.cached += 1
+    code_by_path: dict[str, list[Record]] = {}
+    for rec in extract_code(misses, Provenance(), progress):
+        code_by_path.setdefault(rec.path, []).append(rec)
+    for source in misses:
+        stats: Counter[str] = Counter()
+        raw = code_by_path.get(source.path, [])
+        if docs is not None:
+            raw = raw + extract_doc_file(source.path, source.text, "", 0, docs, stats)
+        before = Counter(redactor.counts)
+        records = [redactor.record(rec) for rec in raw]
+        counters = {"docs": dict(stats), "redactions": dict(redactor.counts - before)}
+        if cache:
+            cache.put(source.path, source.blob, records, counters)
+        _add(out, records, counters)
+    return out
+
+
+def _add(out: FileRecords, records: list[Record], counters: dict[str, dict[str, int]]) -> None:
+    for rec in records:
+        (out.docs if rec.kind == "doc" else out.code).append(rec)
+    out.docs_stats.update(counters.get("docs", {}))
+    out.redactions.update(counters.get("redactions", {}))
