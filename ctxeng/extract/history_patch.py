@@ -110,7 +110,9 @@ def stream_patches(
         argv = patch_command(folder)
         (folder / "commits").write_bytes("".join(f"{sha}\n" for sha in shas).encode())
         with open(folder / "commits", "rb") as stdin, open(folder / "stderr", "w+b") as stderr:
-            proc = subprocess.Popen(argv, cwd=repo.git.root, env=repo.git.env, stdin=stdin, bufsize=0,
+            # A partial clone would fetch every missing blob over the network (git >= 2.44 obeys this).
+            env = {**repo.git.env, "GIT_NO_LAZY_FETCH": "1"}
+            proc = subprocess.Popen(argv, cwd=repo.git.root, env=env, stdin=stdin, bufsize=0,
                                     stdout=subprocess.PIPE, stderr=stderr)  # fmt: skip
             assert proc.stdout is not None
             try:
