@@ -1,4 +1,4 @@
-"""`ctxeng install` / `ctxeng uninstall`: the git hook and the Claude Code integration, reversibly."""
+"""`ctxeng install` / `ctxeng uninstall`: git hook, Claude Code integration and MCP server, reversibly."""
 
 from __future__ import annotations
 
@@ -6,21 +6,24 @@ import click
 
 from ctxeng.errors import CtxengError
 
-TARGET_HINT = "choose at least one of --git-hook, --claude"
+TARGET_HINT = "choose at least one of --git-hook, --claude, --mcp"
 
 
 @click.command()
 @click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
 @click.option("--git-hook", is_flag=True, help="Refresh .ctxeng/ from git hooks (pre-commit, post-merge, post-checkout).")
 @click.option("--claude", is_flag=True, help="Claude Code: pack skill, /ctxeng-refresh, SessionStart + prompt hooks.")
+@click.option("--mcp", is_flag=True, help="Claude Code: the `ctxeng mcp` server in the project's .mcp.json.")
 @click.option(
     "--hook-type", "hook_types", multiple=True, metavar="TYPE",
     help="A git hook to write (repeatable). Default: pre-commit, post-merge, post-checkout; also post-commit.",
 )  # fmt: skip
 @click.option("--strict", is_flag=True, help="Let a failed refresh fail the commit (default: warn and go on).")
-def install(path: str, git_hook: bool, claude: bool, hook_types: tuple[str, ...], strict: bool) -> None:
-    """Add ctxeng's git hook and/or Claude Code integration to the repository at PATH (default: .)."""
-    if not (git_hook or claude):
+def install(
+    path: str, git_hook: bool, claude: bool, mcp: bool, hook_types: tuple[str, ...], strict: bool
+) -> None:
+    """Add ctxeng's git hook, Claude Code integration and/or MCP server to the repository at PATH."""
+    if not (git_hook or claude or mcp):
         raise CtxengError("nothing to install", hint=TARGET_HINT)
     if git_hook:
         from ctxeng.install.git_hook import DEFAULT_HOOK_TYPES, install_git_hook
@@ -30,15 +33,20 @@ def install(path: str, git_hook: bool, claude: bool, hook_types: tuple[str, ...]
         from ctxeng.install.claude import install_claude
 
         _report(install_claude(path))
+    if mcp:
+        from ctxeng.install.mcp import install_mcp
+
+        _report(install_mcp(path))
 
 
 @click.command()
 @click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
 @click.option("--git-hook", is_flag=True, help="Remove ctxeng's git hooks and restore the ones they replaced.")
 @click.option("--claude", is_flag=True, help="Remove ctxeng's Claude Code settings entries, command and skill.")
-def uninstall(path: str, git_hook: bool, claude: bool) -> None:
+@click.option("--mcp", is_flag=True, help="Remove the ctxeng entry from .mcp.json.")
+def uninstall(path: str, git_hook: bool, claude: bool, mcp: bool) -> None:
     """Remove what `ctxeng install` added to the repository at PATH, and nothing else."""
-    if not (git_hook or claude):
+    if not (git_hook or claude or mcp):
         raise CtxengError("nothing to uninstall", hint=TARGET_HINT)
     if git_hook:
         from ctxeng.install.git_hook import uninstall_git_hook
@@ -48,6 +56,10 @@ def uninstall(path: str, git_hook: bool, claude: bool) -> None:
         from ctxeng.install.claude import uninstall_claude
 
         _report(uninstall_claude(path))
+    if mcp:
+        from ctxeng.install.mcp import uninstall_mcp
+
+        _report(uninstall_mcp(path))
 
 
 def _report(lines: list[str]) -> None:

@@ -1,0 +1,151 @@
+"""Install and remove the `ctxeng` entry of the project's `.mcp.json` (Claude Code's project MCP servers).
+
+Like `.claude/settings.json`, the file belongs to the user: install adds one server entry,
+`mcpServers.ctxeng`, and keeps every other key and the file's indentation; uninstall removes exactly
+that entry. The bytes the file had before install are kept in `.ctxeng/install/`, and uninstall
+writes them back when nothing else changed meanwhile.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from ctxeng.errors import CtxengError
+from ctxeng.fsio import atomic_write_text
+from ctxeng.install.claude import dump_like
+from ctxeng.repo import RepoView, open_repo
+from ctxeng.workdir import ensure_workdir
+
+MCP_JSON = ".mcp.json"
+NAME = "ctxeng"
+BACKUP = "install/mcp-json.before.json"  # under .ctxeng/: {"existed": bool, "text": str}
+# Claude Code expands ${VAR:-default} in .mcp.json and sets CLAUDE_PROJECT_DIR for the server.
+ENTRY: dict[str, Any] = {
+    "type": "stdio",
+    "command": "ctxeng",
+    "args": ["mcp"],
+    "env": {"CTXENG_ROOT": "${CLAUDE_PROJECT_DIR:-.}"},
+}
+
+
+def is_ours(entry: Any) -> bool:
+    """Whether a server entry runs `ctxeng mcp` (this version's entry or an edited/older one)."""
+    args = entry.get("args") if isinstance(entry, dict) else None
+    return isinstance(args, list) and entry.get("command") == "ctxeng" and args[:1] == ["mcp"]
+
+
+def _load(path: Path) -> tuple[dict[str, Any], str | None]:
+    if not path.exists():
+        return {}, None
+    text = path.read_bytes().decode("utf-8", "replace")
+    try:
+        data = json.loads(text) if text.strip() else {}
+    except ValueError as exc:
+        raise CtxengError(
+            f"{MCP_JSON} is not valid JSON: {exc}", hint="fix it (nothing was changed)"
+        ) from None
+    servers = data.get("mcpServers", {}) if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(servers, dict):
+        raise CtxengError(
+            f"{MCP_JSON} must be an object whose mcpServers is an object", hint="fix it (nothing was changed)"
+        )
+    return data, text
+
+
+def with_entry(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `.mcp.json` data with ctxeng's server entry (replacing an older entry of ours)."""
+    current = data.get("mcpServers", {}).get(NAME)
+    if current is not None and not is_ours(current):
+        raise CtxengError(
+            f"{MCP_JSON} already has an MCP server named '{NAME}' that ctxeng did not write",
+            hint="rename or remove it, then install again (nothing was changed)",
+        )
+    result = copy.deepcopy(data)
+    result.setdefault("mcpServers", {})[NAME] = copy.deepcopy(ENTRY)
+    return result
+
+
+def without_entry(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `.mcp.json` data without ctxeng's entry (only an entry that runs `ctxeng mcp`)."""
+    result = copy.deepcopy(data)
+    servers = result.get("mcpServers")
+    if isinstance(servers, dict) and is_ours(servers.get(NAME)):
+        del servers[NAME]
+    return result
+
+
+def install_mcp(root: str | Path = ".") -> list[str]:
+    """Add the `ctxeng mcp` server to `.mcp.json` at the repository root; a second run changes no byte."""
+    repo = open_repo(root)
+    path = _path(repo)
+    data, text = _load(path)
+    merged = with_entry(data)
+    if text is not None and merged == data:
+        return [f"{MCP_JSON} already has the ctxeng MCP server"]
+    backup = ensure_workdir(repo) / BACKUP
+    if not backup.exists():  # the state before the *first* install is the one to restore
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(backup, json.dumps({"existed": text is not None, "text": text or ""}))
+    atomic_write_text(path, dump_like(merged, text))
+    return [
+        f"added the ctxeng MCP server to {MCP_JSON} (Claude Code asks once to approve it; `claude mcp list`)"
+    ]
+
+
+def uninstall_mcp(root: str | Path = ".") -> list[str]:
+    """Remove ctxeng's entry from `.mcp.json`, restoring the file's exact earlier bytes when possible."""
+    repo = open_repo(root)
+    path = _path(repo)
+    backup_path = repo.root / ".ctxeng" / BACKUP
+    data, text = _load(path)
+    stripped = without_entry(data)
+    if text is None or stripped == data:
+        backup_path.unlink(missing_ok=True)
+        return []
+    before = _read_backup(backup_path)
+    if before is not None and not before["existed"] and _same(None, stripped):
+        path.unlink()
+    elif before is not None and before["existed"] and _same(before["text"], stripped):
+        atomic_write_text(path, before["text"])
+    else:  # the user changed something else meanwhile: keep it, in their file's style
+        atomic_write_text(path, dump_like(stripped, text))
+    backup_path.unlink(missing_ok=True)
+    return [f"removed the ctxeng MCP server from {MCP_JSON}"]
+
+
+def _path(repo: RepoView) -> Path:
+    path = repo.root / MCP_JSON
+    if path.is_symlink():
+        raise CtxengError(
+            f"{MCP_JSON} is a symlink; ctxeng does not write through links",
+            hint="edit it by hand (nothing was changed)",
+        )
+    return path
+
+
+def _read_backup(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = (
+        isinstance(data, dict) and isinstance(data.get("existed"), bool) and isinstance(data.get("text"), str)
+    )
+    return data if ok else None
+
+
+def _same(text: str | None, stripped: dict[str, Any]) -> bool:
+    """Whether the file, ctxeng's entry removed, holds what it held before install (`None`: no file);
+    an `mcpServers` that install added and uninstall emptied does not count as a change."""
+    try:
+        before = json.loads(text) if text and text.strip() else {}
+    except ValueError:
+        return False
+    if not isinstance(before, dict):
+        return False
+    if stripped.get("mcpServers") == {} and "mcpServers" not in before:
+        stripped = {k: v for k, v in stripped.items() if k != "mcpServers"}
+    return before == stripped
