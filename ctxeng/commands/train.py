@@ -132,6 +132,8 @@ def summary_table(manifest: dict[str, Any]) -> Any:
         (manifest.get("eval") or {}).get("before") or {},
         (manifest.get("eval") or {}).get("after") or {},
     )
+    if not after:  # distributed runs leave the held-out measurement to `ctxeng eval`
+        table.add_row("held-out loss", "not measured: run `ctxeng eval`")
     for task in sorted(after):
         table.add_row(
             f"held-out loss: {task}",

@@ -29,12 +29,14 @@ STAGES = ("cpt", "sft")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _FORCED = ("output_dir", "max_length", "seed")  # set from owned keys; a copy inside sft: would be ambiguous
 # Defaults ctxeng gives SFTConfig unless the recipe sets them: no trackers, our own progress
-# display and held-out evaluation, at most two checkpoints on disk.
+# display and held-out evaluation, at most two checkpoints on disk, and no search for unused
+# parameters under DDP (LoRA uses all of its parameters; the search costs a graph walk per step).
 SFT_DEFAULTS: dict[str, Any] = {
     "report_to": "none",
     "disable_tqdm": True,
     "eval_strategy": "no",
     "save_total_limit": 2,
+    "ddp_find_unused_parameters": False,
 }
 
 

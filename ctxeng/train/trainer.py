@@ -79,6 +79,10 @@ def train(
     home = adapters_dir(repo.root)
     work = home / f".work-{recipe.output}"
     main_process = int(os.environ.get("RANK", "0")) == 0
+    console = console if main_process else None  # one progress display per run, not one per rank
+    if resume and not (work / "run.json").is_file():
+        raise CtxengError(f"no interrupted run of adapter '{recipe.output}' to resume",
+                          hint="start a new run without --resume")  # fmt: skip
     work.mkdir(parents=True, exist_ok=True)
     with Lock(work) if main_process else contextlib.nullcontext():
         run = _prepare_run(work, recipe, spec, data, resume, main_process)
@@ -90,14 +94,8 @@ def train(
         if not main_process:
             return TrainResult(recipe.output, home / recipe.output, {}, model, tokenizer)
         manifest = build_manifest(recipe, resolved, data, repo.name, repo.head, model, stats, started)
-        final = publish_adapter(
-            home,
-            recipe.output,
-            work / recipe.stages[-1] / "adapter",
-            resolved.location,
-            manifest,
-            stats["logs"],
-        )
+        trained = work / recipe.stages[-1] / "adapter"
+        final = publish_adapter(home, recipe.output, trained, resolved.location, manifest, stats["logs"])
     shutil.rmtree(work, ignore_errors=True)
     return TrainResult(recipe.output, final, manifest, model, tokenizer)
 
@@ -114,11 +112,6 @@ def _prepare_run(
     run_file = work / "run.json"
     fingerprint = _fingerprint(recipe, spec, data)
     if resume:
-        if not run_file.is_file():
-            raise CtxengError(
-                f"no interrupted run of adapter '{recipe.output}' to resume",
-                hint="start a new run without --resume",
-            )
         run = read_json(run_file)
         if run.get("fingerprint") != fingerprint:
             raise CtxengError(
