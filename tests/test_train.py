@@ -398,10 +398,33 @@ def test_build_train_setting_trains_the_configured_recipe(tiny: Path, repo: GitR
     config.write_text(f'[train]\nrecipe = "{recipe}"\n', encoding="utf-8")
     try:
         summary = train_after_build(repo.path, quiet=True)
+        first = json.loads((repo.path / ".ctxeng/adapters/configured/ctxeng-manifest.json").read_text())
+        train_after_build(repo.path, quiet=True)  # training again replaces the adapter as a whole
     finally:
         config.unlink()
-    assert summary["name"] == "configured" and summary["steps"] == 2
     assert (
-        summary["eval_loss_after"] is not None
-        and (repo.path / ".ctxeng" / "adapters" / "configured").is_dir()
+        summary["name"] == "configured" and summary["steps"] == 2 and summary["eval_loss_after"] is not None
     )
+    again = json.loads((repo.path / ".ctxeng/adapters/configured/ctxeng-manifest.json").read_text())
+    assert again["started_at"] >= first["finished_at"]
+    assert not [p.name for p in (repo.path / ".ctxeng" / "adapters").iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.slow
+def test_distributed_run_publishes_one_adapter_from_rank_zero(
+    tiny: Path, repo: GitRepo, tmp_path: Path
+) -> None:
+    """Two CPU processes under torchrun (gloo DDP): the code path of the multi-GPU recipes, without GPUs."""
+    recipe = tmp_path / "ddp.yaml"
+    recipe.write_text(recipe_text(tiny, "ddp", steps=4), encoding="utf-8")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "ctxeng", "train",
+           str(repo.path), "--recipe", str(recipe)]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env={**os.environ, **CHILD_ENV}, capture_output=True, text=True,
+                          timeout=300, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stderr.count("ddp sft: training 4 steps") == 1  # progress from rank 0 only
+    folder = repo.path / ".ctxeng" / "adapters" / "ddp"
+    manifest = json.loads((folder / "ctxeng-manifest.json").read_text())
+    assert manifest["training"]["steps"] == 4 and manifest["eval"] == {"before": None, "after": None}
+    assert (folder / "adapter_model.safetensors").stat().st_size > 10_000
+    assert not (repo.path / ".ctxeng" / "adapters" / ".work-ddp").exists()
