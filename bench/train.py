@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# `python bench/train.py` puts bench/ first on sys.path, where sibling scripts (bench/secrets.py)
+# would shadow standard modules that huggingface_hub imports; the repository root goes there instead.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
 
 def _recipe_with_steps(name: str, steps: int, out_dir: Path) -> Path:
@@ -102,7 +105,6 @@ def run_plain(repo: Path, recipe_path: Path) -> dict[str, Any]:
 
 
 def _sample_repo(folder: Path) -> Path:
-    sys.path.insert(0, str(ROOT))
     from tests.sample_repo import make_sample_repo
     from tests.tinymodel import kvstore_rows, write_dataset
 
