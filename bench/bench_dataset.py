@@ -50,22 +50,65 @@ def synth_code(path: str, source: str, provenance: object) -> list[Record]:
             else:
                 end_text = end
             text = "".join(lines[first.lineno - 1 : end_text])[first.col_offset :]
-            calls = sorted({c.func.id if isinstance(c.func, ast.Name) else c.func.attr for c in ast.walk(child)
-                            if kind != "class" and isinstance(c, ast.Call)
-                            and isinstance(c.func, (ast.Name, ast.Attribute))})  # fmt: skip
+            calls = sorted(
+                {
+                    c.func.id if isinstance(c.func, ast.Name) else c.func.attr
+                    for c in ast.walk(child)
+                    if kind != "class"
+                    and isinstance(c, ast.Call)
+                    and isinstance(c.func, (ast.Name, ast.Attribute))
+                }
+            )
             commit, when = provenance.of_symbol(path, child.name)  # type: ignore[attr-defined]
-            out.append(Record(record_id("symbol", path, qual), "symbol", path, first.lineno, end, commit, when,
-                              child.name, text, {"language": "python", "kind": kind, "qualname": qual,
-                              "signature": lines[child.lineno - 1].strip(), "doc": ast.get_docstring(child) or "",
-                              "parent": parent, "calls": calls}))  # fmt: skip
+            out.append(
+                Record(
+                    record_id("symbol", path, qual),
+                    "symbol",
+                    path,
+                    first.lineno,
+                    end,
+                    commit,
+                    when,
+                    child.name,
+                    text,
+                    {
+                        "language": "python",
+                        "kind": kind,
+                        "qualname": qual,
+                        "signature": lines[child.lineno - 1].strip(),
+                        "doc": ast.get_docstring(child) or "",
+                        "parent": parent,
+                        "calls": calls,
+                    },
+                )
+            )
             walk(child, qual)
 
     walk(tree, "")
     commit, when = provenance.of_file(path)  # type: ignore[attr-defined]
     imports = [ln.strip() for ln in lines if ln.startswith(("import ", "from "))]
-    out.append(Record(record_id("file", path), "file", path, 1, len(lines), commit, when, path,
-                      ast.get_docstring(tree) or "", {"language": "python", "imports": imports,
-                      "definitions": [], "refs": {}, "blob": "", "bytes": len(source), "lines": len(lines)}))  # fmt: skip
+    out.append(
+        Record(
+            record_id("file", path),
+            "file",
+            path,
+            1,
+            len(lines),
+            commit,
+            when,
+            path,
+            ast.get_docstring(tree) or "",
+            {
+                "language": "python",
+                "imports": imports,
+                "definitions": [],
+                "refs": {},
+                "blob": "",
+                "bytes": len(source),
+                "lines": len(lines),
+            },
+        )
+    )
     return out
 
 
@@ -83,7 +126,12 @@ def synth_records(root: Path) -> list[Record]:
     repo = open_repo(root)
     selection = select_files(repo, config.files, config.secrets)
     history = mine_history(repo, config.history)
-    code = [r for f in selection.files if f.path.endswith(".py") for r in synth_code(f.path, f.text, history.provenance)]
+    code = [
+        r
+        for f in selection.files
+        if f.path.endswith(".py")
+        for r in synth_code(f.path, f.text, history.provenance)
+    ]
     docs = extract_docs(selection.files, history.provenance, config.docs)
     records = dedupe_ids([*code, *history.commits, *history.cochange, *docs, *build_glossary([*code, *docs])])
     cache.write_text("".join(serialise(records)), encoding="utf-8")
@@ -101,10 +149,10 @@ def main() -> int:
 
     from ctxeng.dataset import counting
     from ctxeng.dataset.bounds import apply_bounds
-    from ctxeng.dataset.split import date_by_source, dedupe, remove_leaks, split_by_time
     from ctxeng.dataset.builder import build_dataset, system_message
     from ctxeng.dataset.context import TaskContext
     from ctxeng.dataset.index import RecordIndex
+    from ctxeng.dataset.split import date_by_source, dedupe, remove_leaks, split_by_time
     from ctxeng.dataset.tasks import TASKS, run_tasks
     from ctxeng.tokens import count_tokens
 
@@ -113,8 +161,10 @@ def main() -> int:
     for _ in range(args.repeat):
         c0, w0 = cpu(), time.perf_counter()
         result = build_dataset(records, config, "bench")
-        print(f"build_dataset: {cpu() - c0:.2f} CPU-s, {time.perf_counter() - w0:.2f} s wall, "
-              f"{len(result.train)} train + {len(result.eval)} eval rows")  # fmt: skip
+        print(
+            f"build_dataset: {cpu() - c0:.2f} CPU-s, {time.perf_counter() - w0:.2f} s wall, "
+            f"{len(result.train)} train + {len(result.eval)} eval rows"
+        )
     ctx = TaskContext("bench")
     c0 = cpu()
     index = RecordIndex.build(records)
@@ -137,7 +187,9 @@ def main() -> int:
             counted[0] += cpu() - start
 
     counting.count_many = timed
-    bounded, _ = apply_bounds(examples, system_message("bench"), config.min_tokens, config.max_tokens, Counter())
+    bounded, _ = apply_bounds(
+        examples, system_message("bench"), config.min_tokens, config.max_tokens, Counter()
+    )
     counting.count_many = original
     phases["bounds (tokenizer)"] = counted[0]
     phases["bounds (rest)"] = cpu() - c0 - counted[0]
@@ -152,8 +204,10 @@ def main() -> int:
         print(f"  {name:28s} {seconds:6.2f}")
     stats = result.stats
     print(f"tasks: {stats['tasks']}")
-    print(f"dropped: {stats['dropped']}  shortened: {stats['shortened']}  tokens: {stats['tokens']}  "
-          f"eval_commits: {stats['eval_commits']}")  # fmt: skip
+    print(
+        f"dropped: {stats['dropped']}  shortened: {stats['shortened']}  tokens: {stats['tokens']}  "
+        f"eval_commits: {stats['eval_commits']}"
+    )
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 

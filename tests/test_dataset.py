@@ -1,4 +1,4 @@
-"""`build_dataset`: row format, determinism, the time split, leakage control, token bounds and config errors."""
+"""`build_dataset`: row format, determinism, time split, leakage control, token bounds, config errors."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ ROW_KEYS = ["commit", "completion", "id", "meta", "prompt", "source", "task", "t
 
 
 def dump(result: object) -> str:
-    return "".join(dumps_json(r) + "\n" for r in [*result.train, "--", *result.eval])  # type: ignore[attr-defined]
+    split = [*result.train, "--", *result.eval]  # type: ignore[attr-defined]
+    return "".join(dumps_json(r) + "\n" for r in split)
 
 
 def rows(result: object) -> list[dict]:
@@ -37,8 +38,20 @@ def rows(result: object) -> list[dict]:
 
 
 def commit_rec(sha: str, when: int, subject: str, diff: str, message: str = "") -> Record:
-    return rec("commit", "", subject, message or subject + "\n", commit=sha, time=when, key=sha, date=str(when),
-               files=[{"path": "p.py", "status": "M"}], symbols=[], diff=diff, diff_truncated=False)  # fmt: skip
+    return rec(
+        "commit",
+        "",
+        subject,
+        message or subject + "\n",
+        commit=sha,
+        time=when,
+        key=sha,
+        date=str(when),
+        files=[{"path": "p.py", "status": "M"}],
+        symbols=[],
+        diff=diff,
+        diff_truncated=False,
+    )
 
 
 def diff_of(old: str, new: str, path: str = "p.py") -> str:
@@ -79,27 +92,35 @@ def test_stats_count_rows_per_task_and_split(sample_records: list[Record]) -> No
     assert stats["train"] == len(result.train) and stats["eval"] == len(result.eval)
     assert sorted(stats["tasks"]) == sorted(TASKS)
     for task, counts in stats["tasks"].items():
-        assert counts == {"train": sum(r["task"] == task for r in result.train),
-                          "eval": sum(r["task"] == task for r in result.eval)}  # fmt: skip
+        assert counts == {
+            "train": sum(r["task"] == task for r in result.train),
+            "eval": sum(r["task"] == task for r in result.eval),
+        }
     system = system_message("kvstore")
     for split in ("train", "eval"):
-        total = sum(rendered_tokens(r["prompt"][1]["content"], r["completion"][0]["content"], system)
-                    for r in getattr(result, split))  # fmt: skip
+        total = sum(
+            rendered_tokens(r["prompt"][1]["content"], r["completion"][0]["content"], system)
+            for r in getattr(result, split)
+        )
         assert stats["tokens"][split] == total
     assert stats["eval_commits"] == len({r["commit"] for r in result.eval}) >= 1
     assert stats["dropped"] == dict(sorted(stats["dropped"].items())) and stats["dropped"]
     assert "duplicate_id" not in stats["dropped"]  # every task gives its examples distinct ids
 
 
-def test_datasets_loads_train_and_eval_with_identical_features(sample_records: list[Record], tmp_path: Path) -> None:
+def test_datasets_loads_train_and_eval_with_identical_features(
+    sample_records: list[Record], tmp_path: Path
+) -> None:
     from datasets import load_dataset
 
     result = build_dataset(sample_records, DatasetConfig(), "kvstore")
     write_jsonl(tmp_path / "train.jsonl", result.train)
     write_jsonl(tmp_path / "eval.jsonl", result.eval)
-    loaded = load_dataset("json", data_files={"train": str(tmp_path / "train.jsonl"),
-                                              "eval": str(tmp_path / "eval.jsonl")},
-                          cache_dir=str(tmp_path / "cache"))  # fmt: skip
+    loaded = load_dataset(
+        "json",
+        data_files={"train": str(tmp_path / "train.jsonl"), "eval": str(tmp_path / "eval.jsonl")},
+        cache_dir=str(tmp_path / "cache"),
+    )
     assert loaded["train"].features == loaded["eval"].features
     assert loaded["train"].num_rows == len(result.train) and loaded["eval"].num_rows == len(result.eval)
     assert loaded["train"][0]["prompt"][1]["content"] == result.train[0]["prompt"][1]["content"]
@@ -128,13 +149,18 @@ def test_identical_across_hash_seeds(sample_records: list[Record], tmp_path: Pat
         "r = build_dataset(load_records(Path(sys.argv[1])), DatasetConfig(), 'kvstore')\n"
         "text = ''.join(dumps_json(x) + '\\n' for x in [*r.train, '--', *r.eval, r.stats])\n"
         "print(hashlib.sha256(text.encode()).hexdigest())\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'datasets', 'trl', 'peft'))\n"
-        "print(heavy)\n"
+        "heavy = ('torch', 'transformers', 'datasets', 'trl', 'peft')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
     )
     outputs = []
     for seed in ("0", "12345"):
-        proc = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True,
-                              env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"})  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-c", script, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"},
+        )
         outputs.append(proc.stdout)
     assert outputs[0] == outputs[1]
     assert outputs[0].splitlines()[1] == "[]"  # no torch/transformers/datasets on the build path
@@ -192,9 +218,15 @@ def test_examples_of_one_record_are_dated_alike(sample_records: list[Record]) ->
 
 
 def test_uncommitted_records_count_as_newest() -> None:
-    records = python_records("old.py", 'def old(x):\n    """Old."""\n    return x + 1\n', commit="1" * 40, time=100)
-    records += python_records("new.py", 'def new(x):\n    """New."""\n    return x + 2\n', commit="2" * 40, time=200)
-    records += python_records("wip.py", 'def wip(x):\n    """Staged."""\n    return x + 3\n', commit="", time=0)
+    records = python_records(
+        "old.py", 'def old(x):\n    """Old."""\n    return x + 1\n', commit="1" * 40, time=100
+    )
+    records += python_records(
+        "new.py", 'def new(x):\n    """New."""\n    return x + 2\n', commit="2" * 40, time=200
+    )
+    records += python_records(
+        "wip.py", 'def wip(x):\n    """Staged."""\n    return x + 3\n', commit="", time=0
+    )
     result = build_dataset(records, DatasetConfig(eval_share=0.2), "demo")
     assert {r["meta"]["path"] for r in result.eval} == {"wip.py"}
     assert all(r["commit"] == "" and r["time"] == 0 for r in result.eval)
@@ -235,8 +267,10 @@ def test_train_rows_repeating_an_eval_completion_are_dropped() -> None:
 
 
 def test_identical_train_rows_are_kept_once() -> None:
-    records = [commit_rec(sha * 40, t, "Fix the parser for empty input", diff_of("a", "b")) for sha, t in
-               (("a", 100), ("b", 200))]  # fmt: skip
+    records = [
+        commit_rec(sha * 40, t, "Fix the parser for empty input", diff_of("a", "b"))
+        for sha, t in (("a", 100), ("b", 200))
+    ]
     seed = next(s for s in range(50) if _same_phrasing(records, s))  # both prompts phrased alike
     config = DatasetConfig(eval_share=0.0, tasks={"commit_instruction": False}, seed=seed)
     result = build_dataset(records, config, "demo")
@@ -253,7 +287,9 @@ def _same_phrasing(records: list[Record], seed: int) -> bool:
 
 
 def test_long_sections_are_cut_at_line_ends_and_marked() -> None:
-    body = "".join(f"Paragraph line {i} explains one more detail of the storage format.\n" for i in range(400))
+    body = "".join(
+        f"Paragraph line {i} explains one more detail of the storage format.\n" for i in range(400)
+    )
     doc = rec("doc", "docs/format.md", "Format > Records", body, doc_kind="design", level=2, title="Format")
     config = DatasetConfig(eval_share=0.0, max_tokens=300)
     result = build_dataset([doc], config, "demo")
@@ -321,9 +357,12 @@ def test_tasks_can_be_switched_off(sample_records: list[Record]) -> None:
     ("config", "message"),
     [
         (DatasetConfig(tasks={"symbol_lookups": False}), "unknown task 'symbol_lookups'"),
-        (DatasetConfig(tasks={"doc_qa": "no"}), "dataset.tasks.doc_qa must be true or false"),  # type: ignore[dict-item]
+        (DatasetConfig(tasks={"doc_qa": "no"}), "dataset.tasks.doc_qa must be true or false"),  # type: ignore
         (DatasetConfig(eval_share=1.0), "dataset.eval_share must be in [0, 1)"),
-        (DatasetConfig(min_tokens=500, max_tokens=400), "dataset.min_tokens must be between 0 and max_tokens"),
+        (
+            DatasetConfig(min_tokens=500, max_tokens=400),
+            "dataset.min_tokens must be between 0 and max_tokens",
+        ),
         (DatasetConfig(max_tokens=10), "dataset.max_tokens must be at least 64"),
     ],
 )
@@ -356,8 +395,9 @@ def test_sample_repo_dataset_matches_golden(sample_repo: GitRepo) -> None:
     train_text = (folder / "train.jsonl").read_text(encoding="utf-8")
     eval_text = (folder / "eval.jsonl").read_text(encoding="utf-8")
     # The stage is pure: the same records give the same rows as the build wrote.
-    again = build_dataset(load_records(result.out_dir / "records.jsonl"), load_config(sample_repo.path).dataset,
-                          "kvstore")  # fmt: skip
+    again = build_dataset(
+        load_records(result.out_dir / "records.jsonl"), load_config(sample_repo.path).dataset, "kvstore"
+    )
     assert train_text == "".join(dumps_json(r) + "\n" for r in again.train)
     assert eval_text == "".join(dumps_json(r) + "\n" for r in again.eval)
     assert result.manifest["dataset"] == again.stats
@@ -369,8 +409,12 @@ def test_sample_repo_dataset_matches_golden(sample_repo: GitRepo) -> None:
     held_commits = {r["commit"] for r in held}
     assert held and held_commits == set(history[: len(held_commits)])  # the newest whole commits
     assert not held_commits & {r["commit"] for r in train}
-    assert {"symbol_lookup", "symbol_body", "commit_message", "doc_qa", "glossary"} <= {r["task"] for r in train}
-    lookup = next(r for r in train + held if r["task"] == "symbol_lookup" and r["meta"]["symbol"] == "Store.put")
+    assert {"symbol_lookup", "symbol_body", "commit_message", "doc_qa", "glossary"} <= {
+        r["task"] for r in train
+    }
+    lookup = next(
+        r for r in train + held if r["task"] == "symbol_lookup" and r["meta"]["symbol"] == "Store.put"
+    )
     assert lookup["meta"]["answer_path"] == "kvstore/store.py" in lookup["completion"][0]["content"]
     golden("dataset/train.jsonl", train_text)
     golden("dataset/eval.jsonl", eval_text)

@@ -32,8 +32,20 @@ from tests.gitrepo import GitRepo
 OLD, NEW = "1" * 40, "2" * 40
 
 
-def rec(record_kind: str, path: str, name: str, text: str = "", /, *, start: int = 0, end: int = 0,
-        commit: str = OLD, time: int = 100, key: str = "", **meta: object) -> Record:
+def rec(
+    record_kind: str,
+    path: str,
+    name: str,
+    text: str = "",
+    /,
+    *,
+    start: int = 0,
+    end: int = 0,
+    commit: str = OLD,
+    time: int = 100,
+    key: str = "",
+    **meta: object,
+) -> Record:
     """A record exactly as the schema in ctxeng/records.py describes it (keyword arguments go to meta)."""
     rid = record_id(record_kind, path, key or name)
     return Record(rid, record_kind, path, start, end, commit, time, name, text, dict(meta))
@@ -61,19 +73,49 @@ def python_records(path: str, source: str, commit: str = OLD, time: int = 100) -
             if kind == "class":  # containers hold their header and docstring only
                 body_start = child.body[1 if ast.get_docstring(child) else 0].lineno
                 text = "".join(lines[first.lineno - 1 : body_start - 1])[first.col_offset :].rstrip() + "\n"
-            out.append(rec(
-                "symbol", path, child.name, text, start=first.lineno, end=child.end_lineno or 0, commit=commit,
-                time=time, key=qual, language="python", kind=kind, qualname=qual,
-                signature=lines[child.lineno - 1].strip(), doc=ast.get_docstring(child) or "", parent=parent,
-                calls=sorted(c for c in calls if c),
-            ))  # fmt: skip
+            out.append(
+                rec(
+                    "symbol",
+                    path,
+                    child.name,
+                    text,
+                    start=first.lineno,
+                    end=child.end_lineno or 0,
+                    commit=commit,
+                    time=time,
+                    key=qual,
+                    language="python",
+                    kind=kind,
+                    qualname=qual,
+                    signature=lines[child.lineno - 1].strip(),
+                    doc=ast.get_docstring(child) or "",
+                    parent=parent,
+                    calls=sorted(c for c in calls if c),
+                )
+            )
             walk(child, qual)
 
     walk(tree, "")
     imports = [line.strip() for line in lines if line.startswith(("import ", "from "))]
-    out.append(rec("file", path, path, ast.get_docstring(tree) or "", start=1, end=len(lines), commit=commit,
-                   time=time, language="python", blob="0" * 40, bytes=len(source), lines=len(lines),
-                   definitions=[], imports=imports, refs={}))  # fmt: skip
+    out.append(
+        rec(
+            "file",
+            path,
+            path,
+            ast.get_docstring(tree) or "",
+            start=1,
+            end=len(lines),
+            commit=commit,
+            time=time,
+            language="python",
+            blob="0" * 40,
+            bytes=len(source),
+            lines=len(lines),
+            definitions=[],
+            imports=imports,
+            refs={},
+        )
+    )
     return out
 
 
@@ -86,9 +128,20 @@ def commit_records(repo: GitRepo) -> list[Record]:
         diff = repo.git("diff-tree", "-p", "--root", "--no-renames", "--full-index", "--no-commit-id", sha)
         status = repo.git("diff-tree", "--root", "--no-renames", "--name-status", "--no-commit-id", "-r", sha)
         files = [{"path": p, "status": s} for s, p in (row.split("\t") for row in status.splitlines())]
-        out.append(Record(record_id("commit", sha), "commit", "", 0, 0, sha, int(when), message.splitlines()[0],
-                          message, {"date": when, "files": files, "symbols": [], "diff": diff,
-                                    "diff_truncated": False}))  # fmt: skip
+        out.append(
+            Record(
+                record_id("commit", sha),
+                "commit",
+                "",
+                0,
+                0,
+                sha,
+                int(when),
+                message.splitlines()[0],
+                message,
+                {"date": when, "files": files, "symbols": [], "diff": diff, "diff_truncated": False},
+            )
+        )
     return out
 
 
@@ -97,30 +150,77 @@ def records_for_sample(repo: GitRepo) -> list[Record]:
     head_time = int(repo.git("log", "-1", "--format=%ct", "HEAD~1"))
     head = repo.git("rev-parse", "HEAD~1").strip()
     out: list[Record] = []
-    for path, source in (("kvstore/store.py", S.STORE_V2), ("kvstore/codec.py", S.CODEC_V2),
-                         ("kvstore/cli.py", S.CLI)):  # fmt: skip
+    for path, source in (
+        ("kvstore/store.py", S.STORE_V2),
+        ("kvstore/codec.py", S.CODEC_V2),
+        ("kvstore/cli.py", S.CLI),
+    ):
         out += python_records(path, source, head, head_time)
     compact_sha = repo.head()
     out += python_records("kvstore/compact.py", S.COMPACT, compact_sha, head_time + 3600)
     out += commit_records(repo)
-    out.append(rec("cochange", "kvstore/store.py", "kvstore/store.py", commit=head, time=head_time, commits=3,
-                   partners=[{"path": "kvstore/codec.py", "count": 2, "share": 0.667},
-                             {"path": "kvstore/__init__.py", "count": 2, "share": 0.667}]))  # fmt: skip
+    out.append(
+        rec(
+            "cochange",
+            "kvstore/store.py",
+            "kvstore/store.py",
+            commit=head,
+            time=head_time,
+            commits=3,
+            partners=[
+                {"path": "kvstore/codec.py", "count": 2, "share": 0.667},
+                {"path": "kvstore/__init__.py", "count": 2, "share": 0.667},
+            ],
+        )
+    )
     arch = S.ARCHITECTURE.split("## ")
     for section in arch[1:]:
         title, _, body = section.partition("\n")
-        out.append(rec("doc", "docs/architecture.md", f"Architecture > {title}", body.strip(), commit=head,
-                       time=head_time, doc_kind="architecture", level=2, title="Architecture"))  # fmt: skip
+        out.append(
+            rec(
+                "doc",
+                "docs/architecture.md",
+                f"Architecture > {title}",
+                body.strip(),
+                commit=head,
+                time=head_time,
+                doc_kind="architecture",
+                level=2,
+                title="Architecture",
+            )
+        )
     for section in S.ADR.split("## ")[1:]:
         title, _, body = section.partition("\n")
-        out.append(rec("doc", "docs/adr/0001-append-only-log.md", f"ADR 0001: Use an append-only log > {title}",
-                       body.strip(), commit=head, time=head_time, doc_kind="adr", level=2,
-                       title="ADR 0001: Use an append-only log"))  # fmt: skip
+        out.append(
+            rec(
+                "doc",
+                "docs/adr/0001-append-only-log.md",
+                f"ADR 0001: Use an append-only log > {title}",
+                body.strip(),
+                commit=head,
+                time=head_time,
+                doc_kind="adr",
+                level=2,
+                title="ADR 0001: Use an append-only log",
+            )
+        )
     for n, line in enumerate(S.GLOSSARY.splitlines(), 1):
         if line.startswith("- **"):
             term, meaning = line[4:].split("**: ")
-            out.append(rec("glossary", "docs/glossary.md", term, meaning, start=n, end=n, commit=head,
-                           time=head_time, source=f"docs/glossary.md:{n}", also=["docs/architecture.md"]))
+            out.append(
+                rec(
+                    "glossary",
+                    "docs/glossary.md",
+                    term,
+                    meaning,
+                    start=n,
+                    end=n,
+                    commit=head,
+                    time=head_time,
+                    source=f"docs/glossary.md:{n}",
+                    also=["docs/architecture.md"],
+                )
+            )
     return out
 
 
@@ -131,8 +231,12 @@ def ctx() -> TaskContext:
 
 def code_index() -> RecordIndex:
     records = []
-    for path, source in (("kvstore/store.py", S.STORE_V2), ("kvstore/codec.py", S.CODEC_V2),
-                         ("kvstore/compact.py", S.COMPACT), ("kvstore/cli.py", S.CLI)):  # fmt: skip
+    for path, source in (
+        ("kvstore/store.py", S.STORE_V2),
+        ("kvstore/codec.py", S.CODEC_V2),
+        ("kvstore/compact.py", S.COMPACT),
+        ("kvstore/cli.py", S.CLI),
+    ):
         records += python_records(path, source)
     return RecordIndex.build(records)
 
@@ -153,13 +257,18 @@ def test_fence_outgrows_backticks_inside_the_code() -> None:
 
 def test_first_sentence_takes_the_first_paragraphs_first_sentence() -> None:
     assert first_sentence("Open the store.\n\nMore detail.") == "Open the store."
-    assert first_sentence("Encode a record: crc32,\n  then bytes. Raises ValueError.") == "Encode a record: crc32, then bytes."
+    assert (
+        first_sentence("Encode a record: crc32,\n  then bytes. Raises ValueError.")
+        == "Encode a record: crc32, then bytes."
+    )
     assert first_sentence("Use `x.y` for that. Then go") == "Use `x.y` for that."
     long = "word " * 200
     assert len(first_sentence(long, limit=50)) <= 50 and first_sentence(long, limit=50).endswith("...")
     assert first_sentence("") == ""
     assert first_sentence("```\npip install -e .\n```\n") == "pip install -e ."
-    assert first_sentence("- **Segment**: a data file.\n- **Keydir**: the index.") == "**Segment**: a data file."
+    assert (
+        first_sentence("- **Segment**: a data file.\n- **Keydir**: the index.") == "**Segment**: a data file."
+    )
 
 
 def test_meta_has_every_key_and_rejects_unknown_ones() -> None:
@@ -173,7 +282,9 @@ def test_pick_is_stable_and_varies_with_the_key() -> None:
     options = ("a", "b", "c")
     assert pick(options, 0, "task", "rec-1") == pick(options, 0, "task", "rec-1")
     assert len({pick(options, 0, "task", f"rec-{i}") for i in range(30)}) == 3
-    assert [pick(options, 1, "t", str(i)) for i in range(20)] != [pick(options, 2, "t", str(i)) for i in range(20)]
+    assert [pick(options, 1, "t", str(i)) for i in range(20)] != [
+        pick(options, 2, "t", str(i)) for i in range(20)
+    ]
 
 
 # --- token counting ---------------------------------------------------------------------------------
@@ -192,7 +303,12 @@ def test_pieces_tokenize_exactly_as_the_whole_text(text: str) -> None:
 
 
 def test_pieces_are_lines_with_their_leading_newline() -> None:
-    assert pieces("def f():\n    return 1\n\n\nx = 2  \n") == ["def f():", "\n    return 1", "\n\n\nx = 2", "  \n"]
+    assert pieces("def f():\n    return 1\n\n\nx = 2  \n") == [
+        "def f():",
+        "\n    return 1",
+        "\n\n\nx = 2",
+        "  \n",
+    ]
     texts = ["import os\nimport sys\n" * 50, "x"] * 1500
     assert count_batched(texts) == [count_tokens_of(t) for t in texts]
 
@@ -207,9 +323,11 @@ def count_tokens_of(text: str) -> int:
 
 
 def test_split_python_function_with_docstring() -> None:
-    text = 'def put(self, key: str, value: bytes) -> None:\n    """Append a record."""\n    x = 1\n    return x\n'
+    head = 'def put(self, key: str, value: bytes) -> None:\n    """Append a record."""\n'
+    text = head + "    x = 1\n    return x\n"
     assert split_definition(text, "python") == (
-        'def put(self, key: str, value: bytes) -> None:\n    """Append a record."""\n', "    x = 1\n    return x\n"
+        'def put(self, key: str, value: bytes) -> None:\n    """Append a record."""\n',
+        "    x = 1\n    return x\n",
     )
 
 
@@ -233,9 +351,11 @@ def test_split_python_without_docstring_and_one_liners() -> None:
 
 def test_split_brace_languages() -> None:
     go = "func (r Result) Rate() float64 {\n\treturn float64(r.Puts) / r.Duration.Seconds()\n}\n"
-    assert split_definition(go, "go") == ("func (r Result) Rate() float64 {\n",
-                                          "\treturn float64(r.Puts) / r.Duration.Seconds()\n}\n")  # fmt: skip
-    js = "function f({a, b} = {}) {\n  // a { brace in a comment\n  return \"}\";\n}\n"
+    assert split_definition(go, "go") == (
+        "func (r Result) Rate() float64 {\n",
+        "\treturn float64(r.Puts) / r.Duration.Seconds()\n}\n",
+    )
+    js = 'function f({a, b} = {}) {\n  // a { brace in a comment\n  return "}";\n}\n'
     head, body = split_definition(js, "javascript")  # type: ignore[misc]
     assert head == "function f({a, b} = {}) {\n" and body.endswith("}\n")
     assert split_definition("get(key) { return this.x; }\n", "javascript") is None
@@ -246,9 +366,13 @@ def test_split_brace_languages() -> None:
 
 
 def test_parse_diff_of_real_commits(git_repo: GitRepo) -> None:
-    git_repo.commit("Add files", {"a.py": "one\ntwo\nthree\n", "gone.txt": "bye\n", "img.bin": b"\x00\x01\x02"})
-    sha = git_repo.commit("Change files", {"a.py": "one\nTWO\nthree\nfour", "gone.txt": None, "new.md": "# New\n",
-                                           "img.bin": b"\x00\x09"})  # fmt: skip
+    git_repo.commit(
+        "Add files", {"a.py": "one\ntwo\nthree\n", "gone.txt": "bye\n", "img.bin": b"\x00\x01\x02"}
+    )
+    sha = git_repo.commit(
+        "Change files",
+        {"a.py": "one\nTWO\nthree\nfour", "gone.txt": None, "new.md": "# New\n", "img.bin": b"\x00\x09"},
+    )
     diff = git_repo.git("diff-tree", "-p", "--no-renames", "--full-index", "--no-commit-id", sha)
     files = {f.path: f for f in parse_diff(diff)}
     assert sorted(files) == ["a.py", "gone.txt", "img.bin", "new.md"]
@@ -280,9 +404,13 @@ def test_parse_diff_keeps_removed_lines_that_look_like_headers() -> None:
 
 @pytest.mark.parametrize(
     ("subject", "cleaned"),
-    [("[core] Add compaction [skip ci]", "Add compaction"), ("store: Add tombstones", "Add tombstones"),
-     ("fix(codec): Reject bad checksums", "Reject bad checksums"), ("Add compaction", "Add compaction")],
-)  # fmt: skip
+    [
+        ("[core] Add compaction [skip ci]", "Add compaction"),
+        ("store: Add tombstones", "Add tombstones"),
+        ("fix(codec): Reject bad checksums", "Reject bad checksums"),
+        ("Add compaction", "Add compaction"),
+    ],
+)
 def test_clean_subject(subject: str, cleaned: str) -> None:
     assert clean_subject(subject) == cleaned
 
@@ -326,7 +454,8 @@ def test_message_filter_is_lighter_than_the_instruction_filter() -> None:
 
 
 def test_strip_trailers_removes_people_not_content() -> None:
-    message = "Add compaction\n\nRewrites live keys.\n\nSigned-off-by: Ada <ada@example.com>\nCo-authored-by: B <b@x>\n"
+    message = "Add compaction\n\nRewrites live keys.\n\nSigned-off-by: Ada <ada@example.com>\n"
+    message += "Co-authored-by: B <b@x>\n"
     assert strip_trailers(message) == "Add compaction\n\nRewrites live keys."
 
 
@@ -341,14 +470,20 @@ def test_symbol_lookup_answers_with_path_lines_signature_and_doc(ctx: TaskContex
     assert answer.startswith("`Store.put` is a method of `Store`, defined in `kvstore/store.py` (lines ")
     assert "```python\ndef put(self, key: str, value: bytes) -> None:\n```" in answer
     assert answer.endswith("Append a record for `key` and point the keydir at it.\n")
-    assert put.meta == make_meta(path="kvstore/store.py", symbol="Store.put", answer_path="kvstore/store.py",
-                                 expected="def put(self, key: str, value: bytes) -> None:")  # fmt: skip
+    assert put.meta == make_meta(
+        path="kvstore/store.py",
+        symbol="Store.put",
+        answer_path="kvstore/store.py",
+        expected="def put(self, key: str, value: bytes) -> None:",
+    )
     assert len({e.meta["symbol"] for e in examples}) == len(examples)
 
 
 def test_symbol_lookup_lists_every_definition_of_an_ambiguous_name(ctx: TaskContext) -> None:
     records = python_records("a/one.py", "def helper():\n    return 1\n")
-    records += python_records("b/two.py", 'def helper(x):\n    """Two."""\n    return x\n', commit=NEW, time=200)
+    records += python_records(
+        "b/two.py", 'def helper(x):\n    """Two."""\n    return x\n', commit=NEW, time=200
+    )
     (example,) = symbol_lookup(RecordIndex.build(records), ctx)
     answer = example.answer_text()
     assert answer.startswith("`helper` is defined in 2 places.")
@@ -367,28 +502,61 @@ def test_file_contents_lists_public_definitions_only(ctx: TaskContext) -> None:
 def test_visibility_from_the_extractor_decides_what_is_public(ctx: TaskContext) -> None:
     records = [
         rec("file", "bench.go", "bench.go", "Package bench.", language="go", imports=["time"]),
-        rec("symbol", "bench.go", "Rate", "func (r Result) Rate() float64 {}", start=3, end=3, language="go",
-            kind="method", qualname="Result.Rate", signature="func (r Result) Rate() float64", doc="", parent="Result",
-            calls=[], visibility="public"),
-        rec("symbol", "bench.go", "rate", "func rate() {}", start=5, end=5, language="go", kind="function",
-            qualname="rate", signature="func rate()", doc="", parent="", calls=[], visibility="private"),
-    ]  # fmt: skip
+        rec(
+            "symbol",
+            "bench.go",
+            "Rate",
+            "func (r Result) Rate() float64 {}",
+            start=3,
+            end=3,
+            language="go",
+            kind="method",
+            qualname="Result.Rate",
+            signature="func (r Result) Rate() float64",
+            doc="",
+            parent="Result",
+            calls=[],
+            visibility="public",
+        ),
+        rec(
+            "symbol",
+            "bench.go",
+            "rate",
+            "func rate() {}",
+            start=5,
+            end=5,
+            language="go",
+            kind="function",
+            qualname="rate",
+            signature="func rate()",
+            doc="",
+            parent="",
+            calls=[],
+            visibility="private",
+        ),
+    ]
     (example,) = file_contents(RecordIndex.build(records), ctx)
     assert "`Result.Rate`" in example.answer_text() and "`rate`" not in example.answer_text()
 
 
 def test_symbol_body_names_imported_modules(ctx: TaskContext) -> None:
     records = python_records("m.py", 'def f(x):\n    """F."""\n    y = x\n    return y\n')
-    records = [replace(r, meta={**r.meta, "imports": ["os.path", "kvstore.codec"]}) if r.kind == "file" else r
-               for r in records]  # fmt: skip
+    records = [
+        replace(r, meta={**r.meta, "imports": ["os.path", "kvstore.codec"]}) if r.kind == "file" else r
+        for r in records
+    ]
     (example,) = symbol_body(RecordIndex.build(records), ctx)
     assert "`m.py` imports `os.path`, `kvstore.codec`.\n" in example.user_text()
 
 
 def test_module_overview_needs_a_docstring(ctx: TaskContext) -> None:
     examples = module_overview(code_index(), ctx)
-    assert {e.meta["path"] for e in examples} == {"kvstore/store.py", "kvstore/codec.py", "kvstore/compact.py",
-                                                   "kvstore/cli.py"}  # fmt: skip
+    assert {e.meta["path"] for e in examples} == {
+        "kvstore/store.py",
+        "kvstore/codec.py",
+        "kvstore/compact.py",
+        "kvstore/cli.py",
+    }
     store = next(e for e in examples if e.meta["path"] == "kvstore/store.py").answer_text()
     assert store.startswith("`kvstore/store.py`:\n\nThe store: segments on disk plus the in-memory keydir.")
     assert "- `Store` (class, line 8)" in store and "Store.put" not in store  # top level only
@@ -413,28 +581,50 @@ def test_symbol_body_gives_head_and_context_and_asks_for_the_body(ctx: TaskConte
     get = by_symbol(examples, "Store.get")
     user = get.user_text()
     assert "`Store.get`" in user and "a method of `Store` in `kvstore/store.py`" in user
-    assert 'def get(self, key: str) -> bytes:\n        """The newest value of `key`; KeyError if absent."""' in user
+    assert (
+        'def get(self, key: str) -> bytes:\n        """The newest value of `key`; KeyError if absent."""'
+        in user
+    )
     assert "from pathlib import Path\n" in user  # imports
     assert 'class Store:\n    """An append-only key-value store in one directory."""\n' in user  # parent head
     assert "def put(self, key: str, value: bytes) -> None:\n" in user  # an earlier sibling's signature
     assert "self._log.write" not in user  # never another member's body
     assert get.answer_text() == fence(
         "        offset = self.keydir[key]\n        self._log.seek(offset)\n"
-        "        header = self._log.read(HEADER.size)\n        _, key_len, value_len = HEADER.unpack(header)\n"
-        "        return decode_record(header + self._log.read(key_len + value_len))[1]\n", "python")
+        "        header = self._log.read(HEADER.size)\n"
+        "        _, key_len, value_len = HEADER.unpack(header)\n"
+        "        return decode_record(header + self._log.read(key_len + value_len))[1]\n",
+        "python",
+    )
     assert get.meta["expected"] == "offset = self.keydir[key]"
     context_cut = [p for p in get.user if isinstance(p, Cut)]
     assert len(context_cut) == 1 and context_cut[0].keep == "tail"
     # Bodies of one statement are too small, classes have none.
-    assert {"Store.close", "Store.__exit__", "Store.__enter__", "Store"}.isdisjoint({e.meta["symbol"] for e in examples})
+    assert {"Store.close", "Store.__exit__", "Store.__enter__", "Store"}.isdisjoint(
+        {e.meta["symbol"] for e in examples}
+    )
     assert ctx.dropped["symbol_body:body_size"] >= 3
 
 
 def test_symbol_body_of_a_brace_language_adds_the_doc(ctx: TaskContext) -> None:
-    text = "func (r Result) Rate() float64 {\n\tif r.Duration == 0 {\n\t\treturn 0\n\t}\n\treturn float64(r.Puts)\n}\n"
-    record = rec("symbol", "bench.go", "Rate", text, start=13, end=18, key="Result.Rate", language="go",
-                 kind="method", qualname="Result.Rate", signature="func (r Result) Rate() float64",
-                 doc="Rate returns puts per second.", parent="Result", calls=[])  # fmt: skip
+    text = "func (r Result) Rate() float64 {\n\tif r.Duration == 0 {\n\t\treturn 0\n\t}\n"
+    text += "\treturn float64(r.Puts)\n}\n"
+    record = rec(
+        "symbol",
+        "bench.go",
+        "Rate",
+        text,
+        start=13,
+        end=18,
+        key="Result.Rate",
+        language="go",
+        kind="method",
+        qualname="Result.Rate",
+        signature="func (r Result) Rate() float64",
+        doc="Rate returns puts per second.",
+        parent="Result",
+        calls=[],
+    )
     (example,) = symbol_body(RecordIndex.build([record]), ctx)
     assert "```go\nfunc (r Result) Rate() float64 {\n```" in example.user_text()
     assert "Its documentation says: Rate returns puts per second." in example.user_text()
@@ -458,7 +648,9 @@ def test_commit_instruction_from_a_real_commit(sample_repo: GitRepo, ctx: TaskCo
     assert "def delete" not in user and "    def delete(self, key: str) -> None:" in answer
     assert "from kvstore.codec import HEADER, TOMBSTONE, decode_record, encode_record" in answer
     assert "`kvstore/codec.py` lines 20-30:" in answer
-    assert tomb.commit == next(r.commit for r in commit_records(sample_repo) if r.name == "Support deletes with tombstones")
+    assert tomb.commit == next(
+        r.commit for r in commit_records(sample_repo) if r.name == "Support deletes with tombstones"
+    )
     assert ctx.dropped["commit_instruction:names_file"] >= 1
 
 
@@ -467,33 +659,91 @@ def test_commit_instruction_drops_truncated_wide_and_binary_commits(ctx: TaskCon
     one = "diff --git a/{0} b/{0}\n--- a/{0}\n+++ b/{0}\n" + hunk
     base = {"date": "1", "symbols": []}
     records = [
-        rec("commit", "", "Fix the parser for empty input", key="t", diff=one.format("p.py"), diff_truncated=True,
-            files=[{"path": "p.py", "status": "M"}], **base),
-        rec("commit", "", "Fix the parser for empty input", key="w",
-            diff="".join(one.format(f"f{i}.py") for i in range(4)), diff_truncated=False,
-            files=[{"path": f"f{i}.py", "status": "M"} for i in range(4)], **base),
-        rec("commit", "", "Fix the parser for empty input", key="b",
+        rec(
+            "commit",
+            "",
+            "Fix the parser for empty input",
+            key="t",
+            diff=one.format("p.py"),
+            diff_truncated=True,
+            files=[{"path": "p.py", "status": "M"}],
+            **base,
+        ),
+        rec(
+            "commit",
+            "",
+            "Fix the parser for empty input",
+            key="w",
+            diff="".join(one.format(f"f{i}.py") for i in range(4)),
+            diff_truncated=False,
+            files=[{"path": f"f{i}.py", "status": "M"} for i in range(4)],
+            **base,
+        ),
+        rec(
+            "commit",
+            "",
+            "Fix the parser for empty input",
+            key="b",
             diff="diff --git a/x.png b/x.png\nBinary files a/x.png and b/x.png differ\n" + one.format("p.py"),
-            diff_truncated=False, files=[{"path": "x.png", "status": "M"}, {"path": "p.py", "status": "M"}], **base),
-        rec("commit", "", "Fix the parser for empty input", key="ok", diff=one.format("p.py"), diff_truncated=False,
-            files=[{"path": "p.py", "status": "M"}], **base),
-        rec("commit", "", "Fix the parser for empty input", key="old", **base, files=[], diff_truncated=False),
-    ]  # fmt: skip
+            diff_truncated=False,
+            files=[{"path": "x.png", "status": "M"}, {"path": "p.py", "status": "M"}],
+            **base,
+        ),
+        rec(
+            "commit",
+            "",
+            "Fix the parser for empty input",
+            key="ok",
+            diff=one.format("p.py"),
+            diff_truncated=False,
+            files=[{"path": "p.py", "status": "M"}],
+            **base,
+        ),
+        rec(
+            "commit", "", "Fix the parser for empty input", key="old", **base, files=[], diff_truncated=False
+        ),
+    ]
     examples = commit_instruction(RecordIndex.build(records), ctx)
     assert [e.source for e in examples] == [records[3].id]
-    assert ctx.dropped == Counter({"commit_instruction:diff_truncated": 1, "commit_instruction:file_count": 1,
-                                   "commit_instruction:file_status": 1})  # fmt: skip
+    assert ctx.dropped == Counter(
+        {
+            "commit_instruction:diff_truncated": 1,
+            "commit_instruction:file_count": 1,
+            "commit_instruction:file_status": 1,
+        }
+    )
 
 
 def test_commit_message_targets_the_message_without_trailers(ctx: TaskContext) -> None:
-    diff = "diff --git a/p.py b/p.py\nindex 1111111..2222222 100644\n--- a/p.py\n+++ b/p.py\n@@ -1 +1 @@\n-a\n+b\n"
+    diff = "diff --git a/p.py b/p.py\nindex 1111111..2222222 100644\n"
+    diff += "--- a/p.py\n+++ b/p.py\n@@ -1 +1 @@\n-a\n+b\n"
     message = "Rename a to b in p\n\nBecause b reads better.\n\nSigned-off-by: Ada <ada@example.com>\n"
     records = [
-        rec("commit", "", "Rename a to b in p", message, key="1", date="1", files=[{"path": "p.py", "status": "M"}],
-            symbols=[], diff=diff, diff_truncated=False),
-        rec("commit", "", "Merge branch 'x'", "Merge branch 'x'\n", key="2", date="1", files=[], symbols=[],
-            diff=diff, diff_truncated=False),
-    ]  # fmt: skip
+        rec(
+            "commit",
+            "",
+            "Rename a to b in p",
+            message,
+            key="1",
+            date="1",
+            files=[{"path": "p.py", "status": "M"}],
+            symbols=[],
+            diff=diff,
+            diff_truncated=False,
+        ),
+        rec(
+            "commit",
+            "",
+            "Merge branch 'x'",
+            "Merge branch 'x'\n",
+            key="2",
+            date="1",
+            files=[],
+            symbols=[],
+            diff=diff,
+            diff_truncated=False,
+        ),
+    ]
     (example,) = commit_message(RecordIndex.build(records), ctx)
     assert example.answer_text() == "Rename a to b in p\n\nBecause b reads better.\n"
     assert "```diff\ndiff --git a/p.py b/p.py\n--- a/p.py" in example.user_text()  # index line dropped
@@ -502,9 +752,17 @@ def test_commit_message_targets_the_message_without_trailers(ctx: TaskContext) -
 
 
 def test_cochange_lists_partners_by_count(ctx: TaskContext) -> None:
-    record = rec("cochange", "a.py", "a.py", commits=4, partners=[
-        {"path": "c.py", "count": 2, "share": 0.5}, {"path": "b.py", "count": 3, "share": 0.75},
-        {"path": "a_test.py", "count": 2, "share": 0.5}])  # fmt: skip
+    record = rec(
+        "cochange",
+        "a.py",
+        "a.py",
+        commits=4,
+        partners=[
+            {"path": "c.py", "count": 2, "share": 0.5},
+            {"path": "b.py", "count": 3, "share": 0.75},
+            {"path": "a_test.py", "count": 2, "share": 0.5},
+        ],
+    )
     (example,) = cochange(RecordIndex.build([record]), ctx)
     assert example.answer_text() == (
         "`a.py` changed in 4 commits. These files changed in the same commits:\n"
@@ -529,7 +787,9 @@ def test_doc_qa_asks_decision_questions_of_adrs(sample_repo: GitRepo, ctx: TaskC
         "We need crash safety without a write-ahead log of our own.\n"
     )
     keydir = next(e for e in examples.values() if "Keydir" in e.user_text())
-    assert "Architecture > Keydir" in keydir.user_text() and keydir.meta["answer_path"] == "docs/architecture.md"
+    assert (
+        "Architecture > Keydir" in keydir.user_text() and keydir.meta["answer_path"] == "docs/architecture.md"
+    )
     assert keydir.meta["expected"] == "The keydir is an in-memory dict from key to `(segment, offset, size)`."
 
 
@@ -539,8 +799,16 @@ def test_doc_qa_skips_empty_sections(ctx: TaskContext) -> None:
 
 
 def test_glossary_gives_meaning_and_where_it_is_defined(ctx: TaskContext) -> None:
-    record = rec("glossary", "docs/glossary.md", "Keydir", "the in-memory index from key to its newest record.",
-                 start=4, end=4, source="docs/glossary.md:4", also=["docs/architecture.md", "docs/glossary.md"])
+    record = rec(
+        "glossary",
+        "docs/glossary.md",
+        "Keydir",
+        "the in-memory index from key to its newest record.",
+        start=4,
+        end=4,
+        source="docs/glossary.md:4",
+        also=["docs/architecture.md", "docs/glossary.md"],
+    )
     (example,) = glossary(RecordIndex.build([record]), ctx)
     assert '"Keydir"' in example.user_text()
     assert example.answer_text() == (

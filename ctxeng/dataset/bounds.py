@@ -41,15 +41,22 @@ class _Candidate:
     known: dict[str, int] = field(default_factory=dict)  # token counts of unchanged messages
 
     def rendered(self) -> Example:
+        """The example with the kept pieces (and a cut marker) in place of its `Cut` part."""
         if self.cut is None or self.keep == len(self.parts):
             return self.example
         new: list[Part] = list(getattr(self.example, self.side))
         new[self.index] = _marked(self.cut.text, self.parts, self.keep, self.cut.keep)
-        return replace(self.example, **{self.side: new})
+        if self.side == "user":
+            return replace(self.example, user=new)
+        return replace(self.example, answer=new)
 
     def window(self) -> tuple[str, ...]:
         """The kept pieces, in order from the kept end."""
-        kept = self.parts[: self.keep] if self.cut and self.cut.keep == "head" else self.parts[len(self.parts) - self.keep :][::-1]
+        kept = (
+            self.parts[: self.keep]
+            if self.cut and self.cut.keep == "head"
+            else self.parts[len(self.parts) - self.keep :][::-1]
+        )
         return tuple(kept)
 
 
@@ -74,14 +81,18 @@ def apply_bounds(
             break
         rendered = [c.rendered() for c in pending]
         texts = [{"user": e.user_text(), "answer": e.answer_text()} for e in rendered]
-        need = [(i, side) for i, c in enumerate(pending) for side in ("user", "answer") if side not in c.known]
+        need = [
+            (i, side) for i, c in enumerate(pending) for side in ("user", "answer") if side not in c.known
+        ]
         counts = [dict(c.known) for c in pending]
         for (i, side), n in zip(need, count_batched([texts[i][side] for i, side in need])):
             counts[i][side] = n
         too_long: list[tuple[_Candidate, int, int]] = []
         for i, (cand, ex) in enumerate(zip(pending, rendered)):
             total = fixed + counts[i]["user"] + counts[i]["answer"]
-            cand.known = {side: n for side, n in counts[i].items() if side != cand.side}  # only the cut side changes
+            cand.known = {
+                side: n for side, n in counts[i].items() if side != cand.side
+            }  # only the cut side changes
             if total < min_tokens:
                 dropped["too_short"] += 1
             elif total <= max_tokens:

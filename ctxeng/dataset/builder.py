@@ -60,7 +60,8 @@ def _check(config: DatasetConfig) -> None:
         raise CtxengError(f"dataset.max_tokens must be at least {MIN_MAX_TOKENS}, got {config.max_tokens}")
     if not 0 <= config.min_tokens < config.max_tokens:
         raise CtxengError(
-            f"dataset.min_tokens must be between 0 and max_tokens ({config.max_tokens}), got {config.min_tokens}"
+            f"dataset.min_tokens must be between 0 and max_tokens ({config.max_tokens}), "
+            f"got {config.min_tokens}"
         )
 
 
@@ -92,7 +93,12 @@ def _row(d: Dated, system: str) -> dict[str, Any]:
 
 
 def _stats(
-    names: list[str], train: list[Dated], held: list[Dated], dropped: Counter[str], eval_commits: int, shortened: int
+    names: list[str],
+    train: list[Dated],
+    held: list[Dated],
+    dropped: Counter[str],
+    eval_commits: int,
+    shortened: int,
 ) -> dict[str, Any]:
     tasks = {name: {"train": 0, "eval": 0} for name in sorted(names)}
     for split, items in (("train", train), ("eval", held)):

@@ -99,7 +99,7 @@ def parse_diff(text: str) -> list[FileDiff]:
             current.status = "D"
         elif line.startswith(("rename from", "rename to", "copy from", "copy to")):
             current.status = "R"
-        elif line.startswith("Binary files") or line.startswith("GIT binary patch"):
+        elif line.startswith(("Binary files", "GIT binary patch")):
             current.binary = True
         else:
             match = _HUNK.match(line)

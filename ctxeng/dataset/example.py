@@ -64,7 +64,8 @@ class Example:
 
 def example_id(task: str, source: str, variant: str) -> str:
     """sha1 of the task, source record id and variant (20 hex digits)."""
-    return hashlib.sha1("\x1f".join((task, source, variant)).encode("utf-8", "backslashreplace")).hexdigest()[:20]
+    key = f"{task}\x1f{source}\x1f{variant}"
+    return hashlib.sha1(key.encode("utf-8", "backslashreplace")).hexdigest()[:20]
 
 
 def join(parts: Sequence[Part]) -> str:
@@ -88,13 +89,39 @@ def pick(options: Sequence[str], seed: int, *key: str) -> str:
 
 
 _FENCE_LANG = {
-    ".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript",
-    ".jsx": "jsx", ".ts": "typescript", ".tsx": "tsx", ".go": "go", ".rs": "rust", ".java": "java",
-    ".kt": "kotlin", ".rb": "ruby", ".c": "c", ".h": "c", ".cc": "cpp", ".cpp": "cpp", ".hpp": "cpp",
-    ".cs": "csharp", ".php": "php", ".swift": "swift", ".scala": "scala", ".sh": "bash", ".md": "markdown",
-    ".rst": "rst", ".toml": "toml", ".yml": "yaml", ".yaml": "yaml", ".json": "json", ".sql": "sql",
-    ".html": "html", ".css": "css",
-}  # fmt: skip
+    ".py": "python",
+    ".pyi": "python",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "jsx",
+    ".ts": "typescript",
+    ".tsx": "tsx",
+    ".go": "go",
+    ".rs": "rust",
+    ".java": "java",
+    ".kt": "kotlin",
+    ".rb": "ruby",
+    ".c": "c",
+    ".h": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".hpp": "cpp",
+    ".cs": "csharp",
+    ".php": "php",
+    ".swift": "swift",
+    ".scala": "scala",
+    ".sh": "bash",
+    ".md": "markdown",
+    ".rst": "rst",
+    ".toml": "toml",
+    ".yml": "yaml",
+    ".yaml": "yaml",
+    ".json": "json",
+    ".sql": "sql",
+    ".html": "html",
+    ".css": "css",
+}
 
 
 def fence_lang(path: str) -> str:

@@ -11,7 +11,7 @@ MAX_SUBJECT_CHARS = 1000
 MIN_SUBJECT_WORDS = 3
 
 #: Imperative verbs an instruction may start with (CommitPackFT's list, trimmed to common ones).
-IMPERATIVE_VERBS = frozenset("""
+_VERBS = """
 accept access adapt add adjust align allow apply archive assert avoid build bump cache call change check
 clarify clean cleanup clear close collect combine comment compute configure consolidate convert copy correct
 create decouple decrease define delete deprecate describe detect disable display document drop emit enable
@@ -24,16 +24,19 @@ register reject release reload remove rename reorder reorganize reorganise repai
 reset resolve restore restructure restrict retry return reuse revise rewrite run save scope separate
 serialize set show simplify skip sort speed split start stop store streamline strip support switch sync
 tidy track translate trim truncate tune turn tweak unify update upgrade use validate verify wrap write
-""".split())
+"""
+IMPERATIVE_VERBS = frozenset(_VERBS.split())
 
 _TAG_PREFIX = re.compile(r"^\s*(\[[^\]]*\]\s*)+")
 _SCOPE_PREFIX = re.compile(r"^\s*[\w./*-]+(\([^)]*\))?!?:\s+")  # "store: ...", "fix(codec): ..."
 _TAG_SUFFIX = re.compile(r"(\s*\[[^\]]*\])+\s*$")
 _SKIP_CI = re.compile(r"\[(skip ci|ci skip)\]", re.IGNORECASE)
-_BAD_EXACT = frozenset({"update", "updates", "readme", "update readme", "updated readme", "test", "tests",
-                        "dummy", "fix", "fixes", "wip", "cleanup", "minor", "typo", "initial commit"})
-_BAD_CONTAINS = ("merge branch", "merge pull request", "merge remote-tracking", "auto commit", "signed-off-by",
-                 "<?xml", "cherry picked from commit", "code review", "work in progress")
+_BAD = "update|updates|readme|update readme|updated readme|test|tests|dummy|fix|fixes|wip|cleanup|minor|typo"
+_BAD_EXACT = frozenset((_BAD + "|initial commit").split("|"))
+_BAD_CONTAINS = (
+    "merge branch", "merge pull request", "merge remote-tracking", "auto commit", "signed-off-by", "<?xml",
+    "cherry picked from commit", "code review", "work in progress",
+)  # fmt: skip
 _NOISE = [
     ("issue_ref", re.compile(r"#\d|\b(issue|bug|feature|ticket|pr)\s*#?\d+", re.IGNORECASE)),
     ("version", re.compile(r"\bv?\d+\.\d+(\.\d+)+\b")),
@@ -49,7 +52,8 @@ _MERGE = re.compile(r"^merge\b", re.IGNORECASE)
 #: Trailer keys removed from commit messages: they name people, not the change.
 _TRAILER = re.compile(
     r"^(signed-off-by|co-authored-by|reviewed-by|acked-by|tested-by|reported-by|suggested-by|helped-by|"
-    r"cc|change-id|reviewed-on|git-svn-id)\s*:", re.IGNORECASE
+    r"cc|change-id|reviewed-on|git-svn-id)\s*:",
+    re.IGNORECASE,
 )
 
 

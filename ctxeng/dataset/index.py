@@ -85,4 +85,6 @@ def newest(records: list[Record]) -> tuple[str, int]:
 def is_test_path(path: str) -> bool:
     """Whether `path` holds tests (a test folder or a test file name by the usual conventions)."""
     parts = path.split("/")
-    return any(part.lower() in TEST_DIRS for part in parts[:-1]) or bool(_TEST_FILE.match(posixpath.basename(path)))
+    return any(part.lower() in TEST_DIRS for part in parts[:-1]) or bool(
+        _TEST_FILE.match(posixpath.basename(path))
+    )

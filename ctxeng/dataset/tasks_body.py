@@ -19,12 +19,28 @@ MAX_PARENT_LINES = 6  # context: the enclosing class's header and docstring
 MAX_SIBLINGS = 4  # context: signatures of the nearest earlier definitions in the same scope
 
 INDENT_LANGUAGES = frozenset({"python"})
-BRACE_LANGUAGES = frozenset({
-    "c", "cpp", "c_sharp", "csharp", "dart", "go", "java", "javascript", "jsx", "kotlin", "php", "rust",
-    "scala", "swift", "tsx", "typescript",
-})  # fmt: skip
+BRACE_LANGUAGES = frozenset(
+    {
+        "c",
+        "cpp",
+        "c_sharp",
+        "csharp",
+        "dart",
+        "go",
+        "java",
+        "javascript",
+        "jsx",
+        "kotlin",
+        "php",
+        "rust",
+        "scala",
+        "swift",
+        "tsx",
+        "typescript",
+    }
+)
 _PY_DEF = re.compile(r"^\s*(?:async\s+def|def|class)\b")
-_PY_STRING = re.compile(r"""^\s*[rRuUbBfF]{0,2}("""+'"""'+r"""|'''|"|')""")
+_PY_STRING = re.compile(r"""^\s*[rRuUbBfF]{0,2}(""" + '"""' + r"""|'''|"|')""")
 _IMPORT_STATEMENT = re.compile(r"^\s*(import|from|use|using|require|include|#include|package)\b")
 
 
@@ -133,29 +149,37 @@ def _context(rec: Record, index: RecordIndex) -> str:
     statements = [i.rstrip("\n") + "\n" for i in imports if _IMPORT_STATEMENT.match(i)]
     if statements:
         more = len(statements) - MAX_IMPORT_LINES
-        parts.append("".join(statements[:MAX_IMPORT_LINES]) + (f"# ... {more} more imports\n" if more > 0 else ""))
+        parts.append(
+            "".join(statements[:MAX_IMPORT_LINES]) + (f"# ... {more} more imports\n" if more > 0 else "")
+        )
     parent_name = str(rec.meta.get("parent") or "")
     if parent_name:
         parent = next(
-            (s for s in index.named_in.get((rec.path, parent_name), [])
-             if s.start_line <= rec.start_line <= s.end_line and s.id != rec.id),
+            (
+                s
+                for s in index.named_in.get((rec.path, parent_name), [])
+                if s.start_line <= rec.start_line <= s.end_line and s.id != rec.id
+            ),
             None,
-        )  # fmt: skip
+        )
         if parent is not None:
             # Only the parent's head: its other members' bodies may be eval targets.
             split = split_definition(parent.text, str(parent.meta.get("language") or ""))
             head = split[0] if split else parent.text
             parts.append("".join(head.splitlines(keepends=True)[:MAX_PARENT_LINES]).rstrip("\n") + "\n")
     scope = index.scopes.get((rec.path, parent_name), [])
-    earlier = [s for s in scope[: bisect.bisect_left(scope, rec.start_line, key=lambda s: s.start_line)]
-               if s.end_line < rec.start_line][-MAX_SIBLINGS:]  # fmt: skip
+    earlier = [
+        s
+        for s in scope[: bisect.bisect_left(scope, rec.start_line, key=lambda s: s.start_line)]
+        if s.end_line < rec.start_line
+    ][-MAX_SIBLINGS:]
     if earlier:
         parts.append("".join(signature(s) + "\n" for s in earlier))
     return "...\n".join(parts)
 
 
 def _imported_modules(index: RecordIndex, path: str) -> str:
-    """"`a`, `b` and 3 more" for a file whose imports are module names (statements go in the context)."""
+    """ "`a`, `b` and 3 more" for a file whose imports are module names (statements go in the context)."""
     file_rec = index.files.get(path)
     names = [str(i) for i in (file_rec.meta.get("imports") or [])] if file_rec else []
     names = [n for n in names if n.strip() and not _IMPORT_STATEMENT.match(n)]
@@ -185,10 +209,14 @@ def symbol_body(index: RecordIndex, ctx: TaskContext) -> list[Example]:
         name = qualname(rec)
         fence_language = language(rec)
         question = pick(
-            (f"Write the body of `{name}`, {describe(rec)} in `{rec.path}`.",
-             f"Implement `{name}` ({describe(rec)} in `{rec.path}`)."),
-            ctx.seed, "symbol_body", rec.id,
-        )  # fmt: skip
+            (
+                f"Write the body of `{name}`, {describe(rec)} in `{rec.path}`.",
+                f"Implement `{name}` ({describe(rec)} in `{rec.path}`).",
+            ),
+            ctx.seed,
+            "symbol_body",
+            rec.id,
+        )
         user: list[str | Cut] = [question + "\n\n"]
         modules = _imported_modules(index, rec.path)
         if modules:

@@ -6,7 +6,17 @@ import builtins
 from collections import defaultdict
 
 from ctxeng.dataset.context import TaskContext
-from ctxeng.dataset.example import Cut, Example, fence, fence_lang, first_sentence, lines_label, make_meta, pick
+from ctxeng.dataset.example import (
+    Cut,
+    Example,
+    Part,
+    fence,
+    fence_lang,
+    first_sentence,
+    lines_label,
+    make_meta,
+    pick,
+)
 from ctxeng.dataset.index import (
     CALLABLE_KINDS,
     RecordIndex,
@@ -80,14 +90,18 @@ def symbol_lookup(index: RecordIndex, ctx: TaskContext) -> list[Example]:
                 f"In which file is `{name}` defined, and what is its signature?",
                 f"Where can I find `{name}` in the {ctx.repo_name} code? Show its signature.",
             ),
-            ctx.seed, "symbol_lookup", source.id,
-        )  # fmt: skip
+            ctx.seed,
+            "symbol_lookup",
+            source.id,
+        )
         if len(defs) == 1:
             answer = _definition(first, f"`{name}` is {describe(first)}, defined in ")
         else:
             shown = defs[:MAX_DEFINITIONS_SHOWN]
             parts = [f"`{name}` is defined in {len(defs)} places.\n"]
-            parts += [_definition(rec, f"\n{i}. {describe(rec).capitalize()} in ") for i, rec in enumerate(shown, 1)]
+            parts += [
+                _definition(rec, f"\n{i}. {describe(rec).capitalize()} in ") for i, rec in enumerate(shown, 1)
+            ]
             if len(defs) > len(shown):
                 parts.append(f"\n... and {len(defs) - len(shown)} more.\n")
             answer = "".join(parts)
@@ -125,10 +139,15 @@ def file_contents(index: RecordIndex, ctx: TaskContext) -> list[Example]:
         if not public:
             continue
         question = pick(
-            (f"What does `{path}` define?", f"Which definitions does `{path}` contain?",
-             f"List the public definitions in `{path}`."),
-            ctx.seed, "file_contents", file_rec.id,
-        )  # fmt: skip
+            (
+                f"What does `{path}` define?",
+                f"Which definitions does `{path}` contain?",
+                f"List the public definitions in `{path}`.",
+            ),
+            ctx.seed,
+            "file_contents",
+            file_rec.id,
+        )
         head = f"`{path}` defines {len(public)} public name{'s' if len(public) != 1 else ''}:\n\n"
         commit, time = newest([file_rec, *public])
         first = qualname(public[0])
@@ -161,10 +180,15 @@ def module_overview(index: RecordIndex, ctx: TaskContext) -> list[Example]:
             continue  # without a docstring the answer would repeat file_contents
         top = [s for s in index.symbols_in.get(path, []) if is_public(s) and not s.meta.get("parent")]
         question = pick(
-            (f"What does the module `{path}` do?", f"What is `{path}` for?",
-             f"Give an overview of `{path}`."),
-            ctx.seed, "module_overview", file_rec.id,
-        )  # fmt: skip
+            (
+                f"What does the module `{path}` do?",
+                f"What is `{path}` for?",
+                f"Give an overview of `{path}`.",
+            ),
+            ctx.seed,
+            "module_overview",
+            file_rec.id,
+        )
         tail = ""
         if top:
             tail += "\n\nMain definitions:\n" + _bounded(_listing(top), MAX_OVERVIEW_DEFS)
@@ -172,15 +196,17 @@ def module_overview(index: RecordIndex, ctx: TaskContext) -> list[Example]:
         if imports:
             tail += ("\n" if top else "\n\n") + _render_imports(imports, language(file_rec))
         meta = make_meta(path=path, answer_path=path, expected=first_sentence(doc))
-        answer = [f"`{path}`:\n\n", Cut(doc + "\n" if not tail else doc), tail]
+        answer: list[Part] = [f"`{path}`:\n\n", Cut(doc + "\n" if not tail else doc), tail]
         out.append(
-            Example("module_overview", file_rec.id, "", file_rec.commit, file_rec.time, [question], answer, meta)
+            Example(
+                "module_overview", file_rec.id, "", file_rec.commit, file_rec.time, [question], answer, meta
+            )
         )
     return out
 
 
 def callers(index: RecordIndex, ctx: TaskContext) -> list[Example]:
-    """'Where is `name` called?' — the functions whose recorded calls name a definition in the same language."""
+    """'Where is `name` called?' — functions whose recorded calls name a definition of that language."""
     calling: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for rec in index.kind("symbol"):
         lang = str(rec.meta.get("language") or "")
@@ -188,8 +214,11 @@ def callers(index: RecordIndex, ctx: TaskContext) -> list[Example]:
             calling[(name, lang)].append(rec)
     out = []
     for name, lang in sorted(calling):
-        defs = [d for d in index.symbols_named.get(name, [])
-                if d.meta.get("kind") in CALLABLE_KINDS | {"class"} and str(d.meta.get("language") or "") == lang]
+        defs = [
+            d
+            for d in index.symbols_named.get(name, [])
+            if d.meta.get("kind") in CALLABLE_KINDS | {"class"} and str(d.meta.get("language") or "") == lang
+        ]
         if not defs or name in AMBIGUOUS_CALLS:
             continue
         # A definition "calling" its own name is mostly delegation (`close` calling `self._log.close`).
@@ -200,17 +229,30 @@ def callers(index: RecordIndex, ctx: TaskContext) -> list[Example]:
         source = newest_record([*defs, *users])  # see symbol_lookup: the example is as new as this record
         classes = all(d.meta.get("kind") == "class" for d in defs)  # constructor calls, or type references
         question = pick(
-            (f"Where is `{name}` used?", f"Which functions use `{name}`?") if classes else
-            (f"Where is `{name}` called?", f"Which functions call `{name}`?",
-             f"What calls `{name}` in the {ctx.repo_name} code base?"),
-            ctx.seed, "callers", source.id, name,
-        )  # fmt: skip
+            (f"Where is `{name}` used?", f"Which functions use `{name}`?")
+            if classes
+            else (
+                f"Where is `{name}` called?",
+                f"Which functions call `{name}`?",
+                f"What calls `{name}` in the {ctx.repo_name} code base?",
+            ),
+            ctx.seed,
+            "callers",
+            source.id,
+            name,
+        )
         where = ", ".join(f"`{d.path}`" for d in defs[:3])
         verb = "used by" if classes else "called from"
-        head = f"`{name}` (defined in {where}) is {verb} {len(users)} place{'s' if len(users) != 1 else ''}:\n\n"
-        lines = [f"- `{qualname(u)}` in `{u.path}` ({lines_label(u.start_line, u.end_line)})\n" for u in users]
+        head = (
+            f"`{name}` (defined in {where}) is {verb} {len(users)} place{'s' if len(users) != 1 else ''}:\n\n"
+        )
+        lines = [
+            f"- `{qualname(u)}` in `{u.path}` ({lines_label(u.start_line, u.end_line)})\n" for u in users
+        ]
         commit, time = newest([*defs, *users])
-        meta = make_meta(path=defs[0].path, symbol=name, answer_path=users[0].path, expected=qualname(users[0]))
-        answer = [head, Cut(_bounded(lines, MAX_CALLERS))]
+        meta = make_meta(
+            path=defs[0].path, symbol=name, answer_path=users[0].path, expected=qualname(users[0])
+        )
+        answer: list[Part] = [head, Cut(_bounded(lines, MAX_CALLERS))]
         out.append(Example("callers", source.id, f"{lang}:{name}", commit, time, [question], answer, meta))
     return out

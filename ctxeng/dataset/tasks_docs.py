@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ctxeng.dataset.context import TaskContext
-from ctxeng.dataset.example import Cut, Example, first_sentence, make_meta, pick
+from ctxeng.dataset.example import Cut, Example, Part, first_sentence, make_meta, pick
 from ctxeng.dataset.filters import IMPERATIVE_VERBS
 from ctxeng.dataset.index import RecordIndex
 from ctxeng.records import Record
@@ -16,7 +16,11 @@ _ADR_PREFIX = re.compile(r"^\s*(adr|rfc|decision)[\s_-]*\d*\s*[:.-]\s*", re.IGNO
 
 def _is_adr(rec: Record) -> bool:
     kind = str(rec.meta.get("doc_kind") or "").lower()
-    return kind in ("adr", "decision") or "/adr/" in f"/{rec.path.lower()}" or "/decisions/" in f"/{rec.path.lower()}"
+    return (
+        kind in ("adr", "decision")
+        or "/adr/" in f"/{rec.path.lower()}"
+        or "/decisions/" in f"/{rec.path.lower()}"
+    )
 
 
 def _adr_question(rec: Record, heading: list[str]) -> str | None:
@@ -35,8 +39,10 @@ def _adr_question(rec: Record, heading: list[str]) -> str | None:
     if section in ("decision", "decision outcome", "solution"):
         return f'What was decided in "{title}"?'
     if section in ("consequences", "implications", "trade-offs", "tradeoffs"):
-        return f"What are the consequences of the decision to {verb_form}?" if first in IMPERATIVE_VERBS else (
-            f'What are the consequences of the decision "{decision}"?'
+        return (
+            f"What are the consequences of the decision to {verb_form}?"
+            if first in IMPERATIVE_VERBS
+            else (f'What are the consequences of the decision "{decision}"?')
         )
     if section == "status":
         return f'What is the status of "{title}"?'
@@ -55,12 +61,16 @@ def doc_qa(index: RecordIndex, ctx: TaskContext) -> list[Example]:
         question = _adr_question(rec, heading) if _is_adr(rec) else None
         if question is None:
             question = pick(
-                (f"What does the documentation say about {label}?",
-                 f"What does `{rec.path}` say about {label}?",
-                 f"Summarise the {ctx.repo_name} documentation on {label}."),
-                ctx.seed, "doc_qa", rec.id,
-            )  # fmt: skip
-        answer = [f"From `{rec.path}` ({label}):\n\n", Cut(text + "\n")]
+                (
+                    f"What does the documentation say about {label}?",
+                    f"What does `{rec.path}` say about {label}?",
+                    f"Summarise the {ctx.repo_name} documentation on {label}.",
+                ),
+                ctx.seed,
+                "doc_qa",
+                rec.id,
+            )
+        answer: list[Part] = [f"From `{rec.path}` ({label}):\n\n", Cut(text + "\n")]
         meta = make_meta(path=rec.path, answer_path=rec.path, expected=first_sentence(text))
         out.append(Example("doc_qa", rec.id, "", rec.commit, rec.time, [question], answer, meta))
     return out
@@ -80,17 +90,24 @@ def glossary(index: RecordIndex, ctx: TaskContext) -> list[Example]:
             path, line = source, ""
         path = path or rec.path
         question = pick(
-            (f'In this project, what does "{term}" mean?', f'What is meant by "{term}" in {ctx.repo_name}?',
-             f'Define the term "{term}" as the {ctx.repo_name} code base uses it.'),
-            ctx.seed, "glossary", rec.id,
-        )  # fmt: skip
+            (
+                f'In this project, what does "{term}" mean?',
+                f'What is meant by "{term}" in {ctx.repo_name}?',
+                f'Define the term "{term}" as the {ctx.repo_name} code base uses it.',
+            ),
+            ctx.seed,
+            "glossary",
+            rec.id,
+        )
         where = f"\n\nDefined in `{path}`" + (f" (line {line})" if line else "") + "."
         also = [str(p) for p in rec.meta.get("also") or [] if str(p) != path]
         if also:
             shown = ", ".join(f"`{p}`" for p in also[:MAX_ALSO])
-            where += f" Also used in {shown}" + (f" and {len(also) - MAX_ALSO} more" if len(also) > MAX_ALSO else "")
+            where += f" Also used in {shown}" + (
+                f" and {len(also) - MAX_ALSO} more" if len(also) > MAX_ALSO else ""
+            )
             where += "."
-        answer = [f"{term}: ", Cut(meaning), where + "\n"]
+        answer: list[Part] = [f"{term}: ", Cut(meaning), where + "\n"]
         meta = make_meta(path=path, symbol=term, answer_path=path, expected=first_sentence(meaning))
         out.append(Example("glossary", rec.id, "", rec.commit, rec.time, [question], answer, meta))
     return out

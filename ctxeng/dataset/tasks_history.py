@@ -44,11 +44,15 @@ def commit_instruction(index: RecordIndex, ctx: TaskContext) -> list[Example]:
         subject = clean_subject(rec.name)
         body = _body(rec)
         lead = pick(
-            (f"Make this change to the {ctx.repo_name} code base: {subject}",
-             f"Change the {ctx.repo_name} code as follows: {subject}",
-             f"Apply this change: {subject}"),
-            ctx.seed, "commit_instruction", rec.id,
-        )  # fmt: skip
+            (
+                f"Make this change to the {ctx.repo_name} code base: {subject}",
+                f"Change the {ctx.repo_name} code as follows: {subject}",
+                f"Apply this change: {subject}",
+            ),
+            ctx.seed,
+            "commit_instruction",
+            rec.id,
+        )
         user = lead + (f"\n\n{body}" if body else "") + "\n\nThe code before the change:\n\n"
         user += render_side(files, "old")
         answer = render_side(files, "new")
@@ -97,10 +101,14 @@ def commit_message(index: RecordIndex, ctx: TaskContext) -> list[Example]:
             continue
         message = strip_trailers(rec.text or rec.name)
         ask = pick(
-            ("Write the commit message in this repository's style for this change:",
-             "Write a commit message for this diff, in the style of this repository:"),
-            ctx.seed, "commit_message", rec.id,
-        )  # fmt: skip
+            (
+                "Write the commit message in this repository's style for this change:",
+                "Write a commit message for this diff, in the style of this repository:",
+            ),
+            ctx.seed,
+            "commit_message",
+            rec.id,
+        )
         user = [f"{ask}\n\n", *fenced(strip_index_lines(diff), "diff", keep="head")]
         files = rec.meta.get("files") or []
         path = str(files[0].get("path", "")) if files else ""
@@ -113,16 +121,22 @@ def cochange(index: RecordIndex, ctx: TaskContext) -> list[Example]:
     """'When `path` changes, which other files usually change with it?' → partners with counts."""
     out = []
     for rec in index.kind("cochange"):
-        partners = sorted(rec.meta.get("partners") or [], key=lambda p: (-int(p.get("count", 0)), str(p["path"])))
+        partners = sorted(
+            rec.meta.get("partners") or [], key=lambda p: (-int(p.get("count", 0)), str(p["path"]))
+        )
         if not partners:
             continue
         path = rec.name or rec.path
         commits = int(rec.meta.get("commits") or 0)
         question = pick(
-            (f"When `{path}` changes, which other files usually change with it?",
-             f"Which files tend to change together with `{path}`?"),
-            ctx.seed, "cochange", rec.id,
-        )  # fmt: skip
+            (
+                f"When `{path}` changes, which other files usually change with it?",
+                f"Which files tend to change together with `{path}`?",
+            ),
+            ctx.seed,
+            "cochange",
+            rec.id,
+        )
         head = f"`{path}` changed in {plural(commits, 'commit')}. " if commits else f"For `{path}`, "
         lines = [head + "These files changed in the same commits:\n"]
         for p in partners[:MAX_PARTNERS]:
