@@ -6,6 +6,7 @@ built from a config by `tests/tinymodel.py`; one training run is shared by the m
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from ctxeng.cli import main
 from ctxeng.errors import CtxengError
@@ -269,7 +271,9 @@ def test_two_adapters_swap_on_one_base(
 
     recipe = tmp_path / "second.yaml"
     recipe.write_text(recipe_text(tiny, "second", steps=5, seed=1, lr=1e-2), encoding="utf-8")
-    train(repo.path, str(recipe))
+    screen = io.StringIO()
+    train(repo.path, str(recipe), console=Console(file=screen, force_terminal=True, width=100))
+    assert "second sft" in screen.getvalue() and "5/5" in screen.getvalue()  # the rich progress bar
     base, tokenizer = load_base_for(repo.path, ["first", "second"])
     model = load_adapters(base, ["first", "second"], repo.path)
     assert isinstance(model, PeftModel) and sorted(model.peft_config) == ["first", "second"]
