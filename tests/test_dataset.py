@@ -419,3 +419,11 @@ def test_sample_repo_dataset_matches_golden(sample_repo: GitRepo) -> None:
     golden("dataset/train.jsonl", train_text)
     golden("dataset/eval.jsonl", eval_text)
     golden("dataset/stats.json", json.dumps(result.manifest["dataset"], indent=2, sort_keys=True) + "\n")
+
+
+def test_check_config_validates_before_any_work() -> None:
+    from ctxeng.dataset import check_config
+
+    assert check_config(DatasetConfig(tasks={"glossary": False})) == [t for t in TASKS if t != "glossary"]
+    with pytest.raises(CtxengError, match="unknown task 'glosary'"):
+        check_config(DatasetConfig(tasks={"glosary": False}))

@@ -27,7 +27,7 @@ completion equals an eval completion after `split.normalise`.
 
 from __future__ import annotations
 
-from ctxeng.dataset.builder import DatasetResult, build_dataset, system_message
+from ctxeng.dataset.builder import DatasetResult, build_dataset, check_config, system_message
 from ctxeng.dataset.tasks import TASKS
 
-__all__ = ["TASKS", "DatasetResult", "build_dataset", "system_message"]
+__all__ = ["TASKS", "DatasetResult", "build_dataset", "check_config", "system_message"]

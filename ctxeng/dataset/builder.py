@@ -38,8 +38,7 @@ def build_dataset(records: list[Record], config: DatasetConfig, repo_name: str) 
     Same records and configuration give byte-identical rows. Raises `CtxengError` for an unknown
     task name or impossible bounds in `config`.
     """
-    _check(config)
-    names = enabled_tasks(config.tasks)
+    names = check_config(config)
     ctx = TaskContext(repo_name=repo_name, seed=config.seed)
     examples = run_tasks(RecordIndex.build(records), ctx, names)
     dropped: Counter[str] = Counter(ctx.dropped)
@@ -53,7 +52,11 @@ def build_dataset(records: list[Record], config: DatasetConfig, repo_name: str) 
     return DatasetResult([_row(d, system) for d in train], [_row(d, system) for d in held], stats)
 
 
-def _check(config: DatasetConfig) -> None:
+def check_config(config: DatasetConfig) -> list[str]:
+    """Validate the dataset settings (a `CtxengError` naming the key); returns the enabled task names.
+
+    Cheap, so a build can call it before the slow stages instead of failing at the end.
+    """
     if not 0.0 <= config.eval_share < 1.0:
         raise CtxengError(f"dataset.eval_share must be in [0, 1), got {config.eval_share}")
     if config.max_tokens < MIN_MAX_TOKENS:
@@ -63,6 +66,7 @@ def _check(config: DatasetConfig) -> None:
             f"dataset.min_tokens must be between 0 and max_tokens ({config.max_tokens}), "
             f"got {config.min_tokens}"
         )
+    return enabled_tasks(config.tasks)
 
 
 def _unique(examples: list[Any], dropped: Counter[str]) -> list[Any]:

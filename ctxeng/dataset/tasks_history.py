@@ -121,9 +121,8 @@ def cochange(index: RecordIndex, ctx: TaskContext) -> list[Example]:
     """'When `path` changes, which other files usually change with it?' → partners with counts."""
     out = []
     for rec in index.kind("cochange"):
-        partners = sorted(
-            rec.meta.get("partners") or [], key=lambda p: (-int(p.get("count", 0)), str(p["path"]))
-        )
+        listed = [p for p in rec.meta.get("partners") or [] if isinstance(p, dict) and p.get("path")]
+        partners = sorted(listed, key=lambda p: (-int(p.get("count", 0)), str(p["path"])))
         if not partners:
             continue
         path = rec.name or rec.path
