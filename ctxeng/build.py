@@ -68,6 +68,8 @@ def build(
     progress: Progress = _quiet,
     config: Config | None = None,
     write_pack: bool = True,
+    lock_wait: float = 30.0,
+    in_hook: bool = False,
 ) -> BuildResult:
     """Mine the repository at `path` into `.ctxeng/` (records, dataset, manifest, pack).
 
@@ -82,16 +84,21 @@ def build(
         )
     config = config or load_config(repo.root)
     out_dir = ensure_workdir(repo)
-    with Lock(out_dir, wait_seconds=30.0), Staging(out_dir) as staging:
-        manifest = run_pipeline(repo, config, staging, progress, write_pack=write_pack)
+    with Lock(out_dir, wait_seconds=lock_wait), Staging(out_dir) as staging:
+        manifest = run_pipeline(repo, config, staging, progress, write_pack=write_pack, in_hook=in_hook)
         staging.publish()
     return BuildResult(manifest=manifest, out_dir=out_dir)
 
 
 def run_pipeline(
-    repo: RepoView, config: Config, staging: Staging, progress: Progress, write_pack: bool = True
+    repo: RepoView, config: Config, staging: Staging, progress: Progress, write_pack: bool = True,
+    in_hook: bool = False,
 ) -> dict[str, Any]:
-    """Run every stage and write the outputs into `staging`; returns the manifest."""
+    """Run every stage and write the outputs into `staging`; returns the manifest.
+
+    `in_hook` (a git hook is running us) leaves tracked files alone: pre-commit fails a hook that
+    modifies them.
+    """
     from ctxeng.cache import ExtractCache
     from ctxeng.dataset import build_dataset
     from ctxeng.extract.docs import STAT_KEYS
@@ -103,7 +110,7 @@ def run_pipeline(
     timer = StageTimer()
     started = time.time()
     redactor = Redactor(config.secrets)
-    cache = ExtractCache(staging.out_dir, _extract_settings(config))
+    cache = ExtractCache(staging.out_dir, extract_settings(config))
     with timer.stage("select"):
         progress("select", 0, 0)
         selection = select_files(repo, config.files, config.secrets)
@@ -135,7 +142,7 @@ def run_pipeline(
         from ctxeng.pack import render_pack_into
 
         with timer.stage("pack"):
-            pack_info = render_pack_into(repo, config, records, staging)
+            pack_info = render_pack_into(repo, config, records, staging, protect_tracked=in_hook)
     else:
         pack_info = {}
     cache.prune()
@@ -168,7 +175,7 @@ def run_pipeline(
     return manifest
 
 
-def _extract_settings(config: Config) -> dict[str, Any]:
+def extract_settings(config: Config) -> dict[str, Any]:
     """The settings that shape per-file records (part of the extraction cache key)."""
     return {"docs": config.to_json()["docs"], "secrets": config.to_json()["secrets"]}
 

@@ -18,11 +18,13 @@ if TYPE_CHECKING:
 __all__ = ["context_for_prompt", "pack_document", "render_pack_into", "write_pack"]
 
 
-def render_pack_into(repo: RepoView, config: Config, records: list[Record], staging: Staging) -> dict[str, Any]:
+def render_pack_into(
+    repo: RepoView, config: Config, records: list[Record], staging: Staging, protect_tracked: bool = False
+) -> dict[str, Any]:
     """The build's pack stage (see `ctxeng.pack.publish.render_pack_into`)."""
     from ctxeng.pack.publish import render_pack_into as run
 
-    return run(repo, config, records, staging)
+    return run(repo, config, records, staging, protect_tracked)
 
 
 def write_pack(path: str | Path = ".", budget: int | None = None) -> dict[str, Any]:

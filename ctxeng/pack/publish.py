@@ -65,8 +65,11 @@ def prepare(repo: RepoView, config: Config, records: list[Record], head: str) ->
     return Prepared(facts=facts, conv=conv, ranking=rank(facts, conv.entry_points))
 
 
-def write_skill(root: Path, pack: Pack) -> list[str]:
-    """Write the skill folder; returns the files whose bytes changed. Refuses to write through symlinks."""
+def write_skill(root: Path, pack: Pack, keep: frozenset[str] = frozenset()) -> list[str]:
+    """Write the skill folder; returns the files whose bytes changed. Refuses to write through symlinks.
+
+    Paths in `keep` (repository-relative) are left as they are: a git hook must not modify tracked files.
+    """
     base = root / ".claude" / "skills" / pack.skill_name
     for folder in (root / ".claude", root / ".claude" / "skills", base, base / "references"):
         if folder.is_symlink():
@@ -79,22 +82,29 @@ def write_skill(root: Path, pack: Pack) -> list[str]:
             raise CtxengError(f"{path.relative_to(root)} is a symlink; ctxeng does not write through links")
         if path.is_file() and path.read_bytes() == data:
             continue
+        if path.relative_to(root).as_posix() in keep:
+            raise CtxengError(f"{path.relative_to(root).as_posix()} is tracked by git; run `ctxeng pack` to update it")
         atomic_write_bytes(path, data)
         changed.append(rel)
     return changed
 
 
-def render_pack_into(repo: RepoView, config: Config, records: list[Record], staging: Staging) -> dict[str, Any]:
+def render_pack_into(
+    repo: RepoView, config: Config, records: list[Record], staging: Staging, protect_tracked: bool = False
+) -> dict[str, Any]:
     """The build's pack stage: index + pack.json into `staging`; skill and CLAUDE.md into the work tree.
 
-    Returns the manifest's `pack` entry: budget, tokenizer, tokens per file and what was written.
+    With `protect_tracked` (inside a git hook) tracked skill files and a tracked CLAUDE.md are not
+    rewritten; the manifest's warnings say so. Returns the manifest's `pack` entry: budget,
+    tokenizer, tokens per file and what was written.
     """
-    return _produce(repo, config, staging, repo.head, records, records_stamp(staging.dir / "records.jsonl"))
+    keep = frozenset(e.path for e in repo.index()) if protect_tracked else frozenset()
+    return _produce(repo, config, staging, repo.head, records, records_stamp(staging.dir / "records.jsonl"), keep=keep)
 
 
 def _produce(
     repo: RepoView, config: Config, staging: Staging, head: str, records: list[Record] | None, stamp: list[int],
-    cached: Model | None = None,
+    cached: Model | None = None, keep: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Render from `cached` when given, else from `records` (ranking them and writing a new model + index)."""
     if cached is None:
@@ -119,10 +129,13 @@ def _produce(
     }
     warnings = []
     try:
-        info["skill_changed"] = write_skill(repo.root, pack)
+        info["skill_changed"] = write_skill(repo.root, pack, keep)
     except CtxengError as exc:
         warnings.append(exc.message)
-    if config.pack.claude_md:
+    if config.pack.claude_md and "CLAUDE.md" in keep:
+        info["claude_md"] = "skipped"
+        warnings.append("CLAUDE.md is tracked by git; run `ctxeng pack` to update its ctxeng block")
+    elif config.pack.claude_md:
         try:
             info["claude_md"] = update_claude_md(repo.root, render_block(model.facts, model.conv, name))
         except CtxengError as exc:

@@ -1,0 +1,160 @@
+"""Incremental refresh on real repositories: fast on staged changes, identical to a build after commits."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ctxeng.build import build
+from ctxeng.cli import main
+from ctxeng.refresh import refresh
+from tests.gitrepo import GitRepo
+
+OUTPUTS = ("records.jsonl", "dataset/train.jsonl", "dataset/eval.jsonl", "index.json")
+
+
+def _outputs(root: Path) -> dict[str, bytes]:
+    return {name: (root / ".ctxeng" / name).read_bytes() for name in OUTPUTS}
+
+
+def test_first_refresh_builds_then_nothing_to_do(sample_repo: GitRepo) -> None:
+    first = refresh(sample_repo.path)
+    assert first.mode == "full" and first.note == "first build"
+    again = refresh(sample_repo.path, hook=True)
+    assert again.mode == "none"
+
+
+def test_hook_without_a_build_does_nothing(sample_repo: GitRepo) -> None:
+    result = refresh(sample_repo.path, hook=True)
+    assert result.mode == "skipped" and "ctxeng build" in result.note
+    assert not (sample_repo.path / ".ctxeng" / "records.jsonl").exists()
+
+
+def test_staged_change_takes_the_fast_path(sample_repo: GitRepo) -> None:
+    build(sample_repo.path)
+    before = _outputs(sample_repo.path)
+    sample_repo.write("kvstore/cli.py", sample_repo.path.joinpath("kvstore/cli.py").read_text() + "\n\ndef extra():\n    pass\n")
+    sample_repo.git("add", "kvstore/cli.py")
+    sample_repo.write("kvstore/store.py", "# unstaged edits are not what gets committed\n")
+    result = refresh(sample_repo.path, hook=True)
+    assert result.mode == "fast" and result.changed == ["kvstore/cli.py"]
+    pending = json.loads((sample_repo.path / ".ctxeng/state/pending.json").read_text())
+    assert pending == {"paths": ["kvstore/cli.py"]}
+    # Records and dataset describe commits: they wait for the commit (the full refresh).
+    assert {k: v for k, v in _outputs(sample_repo.path).items() if k != "index.json"} == {
+        k: v for k, v in before.items() if k != "index.json"
+    }
+
+
+def test_after_a_commit_the_refresh_equals_a_cold_build(sample_repo: GitRepo, tmp_path: Path) -> None:
+    build(sample_repo.path)
+    sample_repo.commit("Add a flush method to the store", {
+        "kvstore/store.py": sample_repo.path.joinpath("kvstore/store.py").read_text().replace(
+            "    def close(self) -> None:",
+            '    def flush(self) -> None:\n        """Flush the active segment."""\n        self._log.flush()\n\n'
+            "    def close(self) -> None:",
+        ),
+        "docs/architecture.md": sample_repo.path.joinpath("docs/architecture.md").read_text() + "\n## Flushing\n\nCall flush.\n",
+    })  # fmt: skip
+    result = refresh(sample_repo.path, hook=True)
+    assert result.mode == "full" and result.note == "HEAD moved"
+    manifest = json.loads((sample_repo.path / ".ctxeng/manifest.json").read_text())
+    assert manifest["files"]["cached"] > 0  # unchanged files came from the cache
+    incremental = _outputs(sample_repo.path)
+    clone = tmp_path / "elsewhere" / sample_repo.path.name  # same name: it appears in the system prompts
+    subprocess.run(["git", "clone", "-q", str(sample_repo.path), str(clone)], check=True)
+    build(clone)
+    cold = _outputs(clone)
+    for name in OUTPUTS:
+        assert incremental[name] == cold[name], name
+
+
+def test_config_change_rebuilds(sample_repo: GitRepo) -> None:
+    build(sample_repo.path)
+    (sample_repo.path / ".ctxeng.toml").write_text("[dataset]\neval_share = 0.2\n")
+    result = refresh(sample_repo.path, hook=True)
+    assert result.mode == "full" and result.note == "the configuration changed"
+
+
+def test_hook_mode_fails_open_and_strict_fails(sample_repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    build(sample_repo.path)
+    (sample_repo.path / ".ctxeng.toml").write_text("[nope]\n")
+    assert main(["refresh", "--hook", str(sample_repo.path)]) == 0
+    assert "refresh skipped" in capsys.readouterr().err
+    assert main(["refresh", "--hook", "--strict", str(sample_repo.path)]) == 1
+    assert main(["refresh", str(sample_repo.path)]) == 1
+
+
+def test_hook_skips_when_another_run_holds_the_lock(sample_repo: GitRepo) -> None:
+    build(sample_repo.path)
+    sample_repo.write("kvstore/cli.py", "x = 1\n")
+    sample_repo.git("add", "kvstore/cli.py")
+    out = sample_repo.path / ".ctxeng"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         f"import time; from pathlib import Path; from ctxeng.fsio import Lock\nwith Lock(Path({str(out)!r})):\n"
+         "    print('locked', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        result = refresh(sample_repo.path, hook=True)
+        assert result.mode == "skipped" and "lock" in result.note
+        assert time.monotonic() - started < 5
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_hook_reads_the_index_git_points_it_at(sample_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    build(sample_repo.path)
+    temp_index = sample_repo.path / ".git" / "next-index-123.lock"
+    env = {"GIT_INDEX_FILE": str(temp_index)}
+    sample_repo.git("read-tree", "HEAD", env=env)
+    sample_repo.write("kvstore/compact.py", "def compact(store):\n    return 0\n")
+    sample_repo.git("add", "kvstore/compact.py", env=env)
+    monkeypatch.setenv("GIT_INDEX_FILE", str(temp_index))
+    result = refresh(sample_repo.path, hook=True)
+    assert result.mode == "fast" and result.changed == ["kvstore/compact.py"]
+
+
+def test_hook_never_rewrites_tracked_files(sample_repo: GitRepo) -> None:
+    build(sample_repo.path)
+    sample_repo.commit("Track the Claude Code context", {})  # CLAUDE.md and the skill are now tracked
+    tracked = sample_repo.git("ls-files", "CLAUDE.md", ".claude").split()
+    assert "CLAUDE.md" in tracked
+    before = {p: (sample_repo.path / p).read_bytes() for p in tracked}
+    sample_repo.commit("Add a helper", {"kvstore/util.py": '"""Helpers."""\n\n\ndef helper():\n    return 1\n'})
+    assert refresh(sample_repo.path, hook=True).mode == "full"
+    assert {p: (sample_repo.path / p).read_bytes() for p in tracked} == before
+    manifest = json.loads((sample_repo.path / ".ctxeng/manifest.json").read_text())
+    assert any("tracked" in w for w in manifest["pack"]["warnings"])
+
+
+def test_refresh_never_imports_training_libraries(sample_repo: GitRepo) -> None:
+    build(sample_repo.path)
+    sample_repo.write("kvstore/cli.py", "x = 2\n")
+    sample_repo.git("add", "kvstore/cli.py")
+    code = (
+        "import sys\nfrom ctxeng.cli import main\nmain(['refresh', '--hook', '-q', sys.argv[1]])\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'trl', 'peft', 'datasets') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(sample_repo.path)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_background_refresh_catches_up(sample_repo: GitRepo) -> None:
+    build(sample_repo.path)
+    head = sample_repo.commit("Add a helper", {"kvstore/util.py": "def helper():\n    return 1\n"})
+    assert main(["refresh", "--background", "-q", str(sample_repo.path)]) == 0
+    manifest = sample_repo.path / ".ctxeng" / "manifest.json"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and json.loads(manifest.read_text())["head"] != head:
+        time.sleep(0.2)
+    assert json.loads(manifest.read_text())["head"] == head
