@@ -1,0 +1,60 @@
+"""`ctxeng export`: a `vllm serve` command line or an Ollama Modelfile for the repository's adapters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ctxeng.errors import CtxengError
+
+
+@click.command()
+@click.option(
+    "--vllm", is_flag=True, help="Print a ready `vllm serve … --enable-lora --lora-modules …` command."
+)
+@click.option("--ollama", is_flag=True, help="Write an Ollama Modelfile (FROM base, ADAPTER adapter).")
+@click.option(
+    "--adapter",
+    "adapters",
+    multiple=True,
+    metavar="NAME",
+    help="Adapter to export (repeatable with --vllm) [default: the newest].",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where --ollama writes the Modelfile [default: .ctxeng/export/ollama/<adapter>/Modelfile].",
+)
+@click.option(
+    "-C",
+    "--root",
+    "root",
+    default=".",
+    type=click.Path(file_okay=False, path_type=str),
+    help="Repository (default: the current directory's).",
+)
+def export(vllm: bool, ollama: bool, adapters: tuple[str, ...], output: Path | None, root: str) -> None:
+    """Serve the adapters with vLLM (multi-LoRA) or Ollama, on the exact base they were trained on."""
+    from ctxeng.export import ollama_export, vllm_command
+    from ctxeng.repo import open_repo
+
+    if vllm == ollama:
+        raise CtxengError("choose one of --vllm and --ollama")
+    repo_root = open_repo(root).root
+    if vllm:
+        command, notes = vllm_command(repo_root, list(adapters))
+        click.echo(command)
+    else:
+        if len(adapters) > 1:
+            raise CtxengError("an Ollama Modelfile holds one adapter", hint="pass one --adapter")
+        result = ollama_export(repo_root, adapters[0] if adapters else None, output)
+        click.echo(f"wrote {result.modelfile}", err=True)
+        click.echo("then run:" if len(result.steps) == 1 else "then run, in order:", err=True)
+        for step in result.steps:
+            click.echo(step)
+        notes = result.notes
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
