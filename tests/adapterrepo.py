@@ -66,10 +66,13 @@ def adapter_repo(factory: pytest.TempPathFactory) -> AdapterRepo:
         repo = make_sample_repo(factory.mktemp("adapter-repo") / "kvstore")
         for n in (1, 2):  # the codec and the store change together twice: co-change partners
             codec, store = (repo.path / "kvstore" / f for f in ("codec.py", "store.py"))
-            repo.commit(f"Document format version {n}", {
-                "kvstore/codec.py": codec.read_text() + f"\n# format version {n}\n",
-                "kvstore/store.py": store.read_text() + f"\n# format version {n}\n",
-            })  # fmt: skip
+            repo.commit(
+                f"Document format version {n}",
+                {
+                    "kvstore/codec.py": codec.read_text() + f"\n# format version {n}\n",
+                    "kvstore/store.py": store.read_text() + f"\n# format version {n}\n",
+                },
+            )
         build(repo.path)
         data = write_dataset(factory.mktemp("adapter-data"), *kvstore_rows())
         recipes = factory.mktemp("adapter-recipes")

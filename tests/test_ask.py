@@ -1,4 +1,4 @@
-"""`ctxeng ask`: the adapter's answer grounded by retrieval, shown with its sources, in-process or via serve."""
+"""`ctxeng ask`: the adapter's answer grounded by retrieval, with its sources, in-process or via serve."""
 
 from __future__ import annotations
 
@@ -30,7 +30,10 @@ def repo(made: AdapterRepo, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def ask_json(repo: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, Any]:
-    assert main(["ask", QUESTION, "-C", str(repo), "--budget", BUDGET, "--max-tokens", "16", "--json", *extra]) == 0
+    assert (
+        main(["ask", QUESTION, "-C", str(repo), "--budget", BUDGET, "--max-tokens", "16", "--json", *extra])
+        == 0
+    )
     result: dict[str, Any] = json.loads(capsys.readouterr().out)
     return result
 
@@ -72,11 +75,17 @@ def test_ask_in_process_answers_with_the_newest_adapter_and_lists_sources(
     result = ask_json(repo, capsys, "--no-server")
     assert result["model"] == "second" and result["via"] == "in-process" and result["complete"] is True
     assert result["answer"] and "kvstore/compact.py" in result["context"]
-    assert {"kind": "definition", "path": "kvstore/compact.py", "line": 7,
-            "name": "def compact(store: Store) -> int"} in result["sources"]  # fmt: skip
+    assert {
+        "kind": "definition",
+        "path": "kvstore/compact.py",
+        "line": 7,
+        "name": "def compact(store: Store) -> int",
+    } in result["sources"]
     first = ask_json(repo, capsys, "--no-server", "--adapter", "first")
     assert first["model"] == "first" and first["answer"] != result["answer"]
-    assert ask_json(repo, capsys, "--no-server")["answer"] == result["answer"]  # greedy: the same answer again
+    assert (
+        ask_json(repo, capsys, "--no-server")["answer"] == result["answer"]
+    )  # greedy: the same answer again
 
 
 def test_ask_uses_a_running_server_and_gets_the_same_answer(
@@ -99,7 +108,9 @@ def test_ask_uses_a_running_server_and_gets_the_same_answer(
 
 
 def test_ask_prints_the_answer_then_the_sources(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["ask", QUESTION, "-C", str(repo), "--budget", BUDGET, "--max-tokens", "8", "--no-server"]) == 0
+    assert (
+        main(["ask", QUESTION, "-C", str(repo), "--budget", BUDGET, "--max-tokens", "8", "--no-server"]) == 0
+    )
     captured = capsys.readouterr()
     answer, sources = captured.out.split("\nSources:\n", 1)
     assert answer.strip()
@@ -112,7 +123,9 @@ def test_ask_without_context_budget_still_answers(repo: Path, capsys: pytest.Cap
     assert result["context"] == "" and result["sources"] == [] and result["answer"]
 
 
-def test_errors_say_what_to_run(made: AdapterRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_errors_say_what_to_run(
+    made: AdapterRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bare = copy_repo(made, tmp_path / "kvstore")
     assert main(["ask", QUESTION, "-C", str(bare), "--adapter", "nope", "--no-server"]) == 1
     assert "no adapter named 'nope'" in capsys.readouterr().err
@@ -128,8 +141,19 @@ def test_errors_say_what_to_run(made: AdapterRepo, tmp_path: Path, capsys: pytes
     assert "the question is empty" in capsys.readouterr().err
 
 
-def test_a_budget_larger_than_the_model_window_is_a_clear_error(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["ask", "How are records encoded, stored, compacted and read back?", "-C", str(repo),
-                 "--budget", "8000", "--no-server"])  # fmt: skip
+def test_a_budget_larger_than_the_model_window_is_a_clear_error(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "ask",
+            "How are records encoded, stored, compacted and read back?",
+            "-C",
+            str(repo),
+            "--budget",
+            "8000",
+            "--no-server",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1 and "context holds 1024" in err and "--budget" in err

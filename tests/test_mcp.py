@@ -33,12 +33,16 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> AdapterRepo:
 
 
 def with_session(repo: Path, body: Session, cwd: Path | None = None) -> Any:
-    """Spawn `ctxeng mcp` over stdio (the root from CTXENG_ROOT, as `.mcp.json` sets it) and run `body(client)`."""
+    """Spawn `ctxeng mcp` over stdio (root from CTXENG_ROOT, as `.mcp.json` sets it); run `body(client)`."""
     from mcp import Client
     from mcp.client.stdio import StdioServerParameters
 
-    params = StdioServerParameters(command=sys.executable, args=["-m", "ctxeng", "mcp"], cwd=str(cwd or repo),
-                                   env={"CTXENG_ROOT": str(repo), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"})  # fmt: skip
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "ctxeng", "mcp"],
+        cwd=str(cwd or repo),
+        env={"CTXENG_ROOT": str(repo), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"},
+    )
 
     async def run() -> Any:
         async with Client(params, read_timeout_seconds=300) as client:
@@ -58,7 +62,10 @@ def test_a_client_session_lists_every_tool_and_calls_each(made: AdapterRepo, tmp
         "find_symbol ": {"name": "Store.put"},
         "related_files": {"path": "kvstore/store.py"},
         "repo_context": {"prompt": "Where is compact defined and what does it do?", "budget": 300},
-        "repo_context ": {"prompt": "How are records encoded, stored, compacted and read back?", "budget": 50_000},
+        "repo_context ": {
+            "prompt": "How are records encoded, stored, compacted and read back?",
+            "budget": 50_000,
+        },
         "staleness": {},
         "ask_adapter": {"question": QUESTION, "budget": 200},
     }
@@ -72,9 +79,12 @@ def test_a_client_session_lists_every_tool_and_calls_each(made: AdapterRepo, tmp
     for tool in listed:
         assert tool.description and tool.input_schema["type"] == "object"
     assert {t.name: sorted(t.input_schema.get("required", [])) for t in listed} == {
-        "ask_adapter": ["question"], "find_symbol": ["name"], "related_files": ["path"], "repo_context": ["prompt"],
+        "ask_adapter": ["question"],
+        "find_symbol": ["name"],
+        "related_files": ["path"],
+        "repo_context": ["prompt"],
         "staleness": [],
-    }  # fmt: skip
+    }
     for key, result in results.items():
         assert not result.is_error, (key, text_of(result))
         assert count_tokens(text_of(result)) <= 10_000, key
@@ -116,7 +126,9 @@ def test_tool_errors_come_back_as_tool_results_with_a_hint(made: AdapterRepo, tm
     assert results["unknown path"].is_error and "kvstore/stor.py is not a file ctxeng mined" in unknown
     assert "similar: kvstore/store.py" in unknown
     assert results["outside"].is_error and "outside the repository" in text_of(results["outside"])
-    assert not results["no symbol"].is_error and "No definition named `nothing_like_this`" in text_of(results["no symbol"])
+    assert not results["no symbol"].is_error and "No definition named `nothing_like_this`" in text_of(
+        results["no symbol"]
+    )
     assert "No exact match for `TOMBSTON`; similar names" in text_of(results["near"])
     assert "kvstore/codec.py:25" in text_of(results["near"])
     assert results["bad adapter"].is_error and "no adapter named 'nope'" in text_of(results["bad adapter"])
@@ -135,9 +147,11 @@ def test_without_an_adapter_there_is_no_ask_tool_and_without_a_build_tools_say_s
     shutil.rmtree(repo / ".ctxeng")
 
     async def body(client: Any) -> list[Any]:
-        return [await client.call_tool("find_symbol", {"name": "Store"}),
-                await client.call_tool("repo_context", {"prompt": "store"}),
-                await client.call_tool("staleness", {})]  # fmt: skip
+        return [
+            await client.call_tool("find_symbol", {"name": "Store"}),
+            await client.call_tool("repo_context", {"prompt": "store"}),
+            await client.call_tool("staleness", {}),
+        ]
 
     symbol, context, status = with_session(repo, body)
     assert symbol.is_error and "run `ctxeng build`" in text_of(symbol)
@@ -156,7 +170,12 @@ def test_capped_answers_stay_under_ten_thousand_tokens() -> None:
 
 # -- ctxeng install --mcp --------------------------------------------------------------------------
 
-OURS = {"type": "stdio", "command": "ctxeng", "args": ["mcp"], "env": {"CTXENG_ROOT": "${CLAUDE_PROJECT_DIR:-.}"}}
+OURS = {
+    "type": "stdio",
+    "command": "ctxeng",
+    "args": ["mcp"],
+    "env": {"CTXENG_ROOT": "${CLAUDE_PROJECT_DIR:-.}"},
+}
 
 
 def test_install_writes_mcp_json_and_uninstall_removes_it(git_repo: GitRepo) -> None:
@@ -174,11 +193,15 @@ def test_install_writes_mcp_json_and_uninstall_removes_it(git_repo: GitRepo) -> 
 def test_install_merges_with_the_users_servers_and_uninstall_restores_their_bytes(git_repo: GitRepo) -> None:
     git_repo.commit("init", {"README.md": "hi\n"})
     path = git_repo.path / ".mcp.json"
-    original = '{\n    "mcpServers": {\n        "docs": {"type": "http", "url": "https://example.com/mcp"}\n    },\n    "x": 1\n}'
+    docs = '"docs": {"type": "http", "url": "https://example.com/mcp"}'
+    original = '{\n    "mcpServers": {\n        ' + docs + '\n    },\n    "x": 1\n}'
     path.write_text(original)
     assert main(["install", "--mcp", str(git_repo.path)]) == 0
     merged = json.loads(path.read_text())
-    assert merged["mcpServers"] == {"docs": {"type": "http", "url": "https://example.com/mcp"}, "ctxeng": OURS}
+    assert merged["mcpServers"] == {
+        "docs": {"type": "http", "url": "https://example.com/mcp"},
+        "ctxeng": OURS,
+    }
     assert merged["x"] == 1 and '\n    "mcpServers"' in path.read_text()  # the user's indentation is kept
     assert main(["uninstall", "--mcp", str(git_repo.path)]) == 0
     assert path.read_text() == original

@@ -43,7 +43,13 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> AdapterRepo:
 
 def child_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    return {**env, "HOME": str(home), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    return {
+        **env,
+        "HOME": str(home),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "OMP_NUM_THREADS": "1",
+    }
 
 
 class Served:
@@ -51,9 +57,13 @@ class Served:
 
     def __init__(self, repo: Path, args: list[str], home: Path) -> None:
         self.repo = repo
-        self.proc = subprocess.Popen([sys.executable, "-m", "ctxeng", "serve", str(repo), *args, "--port", "0"],
-                                     env=child_env(home), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                     text=True)  # fmt: skip
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ctxeng", "serve", str(repo), *args, "--port", "0"],
+            env=child_env(home),
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
         self.log: list[str] = []
@@ -72,7 +82,9 @@ class Served:
             self.lines.put(line)
 
     def client(self, **kwargs: Any) -> Any:
-        return openai.OpenAI(base_url=f"{self.url}/v1", api_key="unused", max_retries=0, timeout=120, **kwargs)
+        return openai.OpenAI(
+            base_url=f"{self.url}/v1", api_key="unused", max_retries=0, timeout=120, **kwargs
+        )
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
@@ -89,8 +101,9 @@ def server(made: AdapterRepo, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def chat(client: Any, model: str, **kwargs: Any) -> Any:
-    return client.chat.completions.create(**{"messages": MESSAGES, "temperature": 0, "max_tokens": 24, **kwargs},
-                                          model=model)  # fmt: skip
+    return client.chat.completions.create(
+        **{"messages": MESSAGES, "temperature": 0, "max_tokens": 24, **kwargs}, model=model
+    )
 
 
 # -- the OpenAI surface ----------------------------------------------------------------------------
@@ -121,7 +134,9 @@ def test_the_model_field_picks_the_adapter_and_greedy_answers_repeat(server: Ser
     assert len(set(answers.values())) == 3, answers  # one base, two adapters: three different answers
     assert "defined in" in answers["second"]  # the trained answer format ("`X` is defined in `path`.")
     assert chat(client, "first").choices[0].message.content == answers["first"]
-    assert chat(client, "base").choices[0].message.content == answers["base"]  # base after an adapter: no leak
+    assert (
+        chat(client, "base").choices[0].message.content == answers["base"]
+    )  # base after an adapter: no leak
 
 
 def test_streamed_chat_adds_up_to_the_plain_answer(server: Served) -> None:
@@ -152,7 +167,9 @@ def test_text_completions_plain_and_streamed(server: Served) -> None:
     prompt = "<|im_start|>user\nWhere is `Store` defined?<|im_end|>\n<|im_start|>assistant\n"
     plain = client.completions.create(model="second", prompt=prompt, max_tokens=16, temperature=0)
     assert plain.object == "text_completion" and plain.choices[0].text
-    streamed = list(client.completions.create(model="second", prompt=prompt, max_tokens=16, temperature=0, stream=True))
+    streamed = list(
+        client.completions.create(model="second", prompt=prompt, max_tokens=16, temperature=0, stream=True)
+    )
     assert "".join(c.choices[0].text for c in streamed) == plain.choices[0].text
     base = client.completions.create(model="base", prompt=prompt, max_tokens=16, temperature=0)
     assert base.choices[0].text != plain.choices[0].text
@@ -166,7 +183,9 @@ def test_stop_strings_cut_the_answer_before_them(server: Served) -> None:
     reply = chat(client, "second", stop=[stop])
     assert reply.choices[0].message.content == full[: full.index(stop)]
     assert reply.choices[0].finish_reason == "stop"
-    streamed = "".join(c.choices[0].delta.content or "" for c in chat(client, "second", stop=stop, stream=True))
+    streamed = "".join(
+        c.choices[0].delta.content or "" for c in chat(client, "second", stop=stop, stream=True)
+    )
     assert streamed == full[: full.index(stop)]
 
 
@@ -195,8 +214,14 @@ def test_unknown_model_is_404_model_not_found(server: Served) -> None:
         (b"\xff\xfe", None),
         (json.dumps({"model": "first"}).encode(), "messages"),
         (json.dumps({"model": "first", "messages": []}).encode(), "messages"),
-        (json.dumps({"model": "first", "messages": [{"role": "robot", "content": "x"}]}).encode(), "messages[0].role"),
-        (json.dumps({"model": "first", "messages": [{"role": "user", "content": 3}]}).encode(), "messages[0].content"),
+        (
+            json.dumps({"model": "first", "messages": [{"role": "robot", "content": "x"}]}).encode(),
+            "messages[0].role",
+        ),
+        (
+            json.dumps({"model": "first", "messages": [{"role": "user", "content": 3}]}).encode(),
+            "messages[0].content",
+        ),
         (json.dumps({"messages": MESSAGES}).encode(), "model"),
         (json.dumps({"model": "first", "messages": MESSAGES, "max_tokens": 0}).encode(), "max_tokens"),
         (json.dumps({"model": "first", "messages": MESSAGES, "max_tokens": 10**6}).encode(), "max_tokens"),
@@ -206,9 +231,15 @@ def test_unknown_model_is_404_model_not_found(server: Served) -> None:
         (json.dumps({"model": "first", "messages": MESSAGES, "stream": "yes"}).encode(), "stream"),
     ],
 )
-def test_bad_requests_are_400_with_openai_error_objects(server: Served, body: bytes, param: str | None) -> None:
-    response = httpx.post(f"{server.url}/v1/chat/completions", content=body, timeout=30,
-                          headers={"Content-Type": "application/json"})  # fmt: skip
+def test_bad_requests_are_400_with_openai_error_objects(
+    server: Served, body: bytes, param: str | None
+) -> None:
+    response = httpx.post(
+        f"{server.url}/v1/chat/completions",
+        content=body,
+        timeout=30,
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error" and error["param"] == param and error["message"]
@@ -242,14 +273,21 @@ def test_prompt_hook_adds_the_adapters_short_answer_while_serve_runs(server: Ser
     from ctxeng.hooks import adapter_context, prompt_hook
 
     repo = server.repo
-    messages = [{"role": "system", "content": system_message("kvstore")}, {"role": "user", "content": QUESTION}]
-    reply = server.client().chat.completions.create(model="second", messages=messages, temperature=0, max_tokens=96)
+    messages = [
+        {"role": "system", "content": system_message("kvstore")},
+        {"role": "user", "content": QUESTION},
+    ]
+    reply = server.client().chat.completions.create(
+        model="second", messages=messages, temperature=0, max_tokens=96
+    )
     expected = reply.choices[0].message.content.strip()
     start = time.monotonic()
     added = adapter_context(repo, QUESTION)
     assert time.monotonic() - start < 3.5
     heading = "## Short answer from this repository's adapter (second, via ctxeng serve; may be wrong)"
-    assert expected and added == f"{heading}\n\n{expected}\n"  # the newest adapter, the trained system message
+    assert (
+        expected and added == f"{heading}\n\n{expected}\n"
+    )  # the newest adapter, the trained system message
     hook = json.loads(prompt_hook(json.dumps({"cwd": str(repo), "prompt": QUESTION})))
     context = hook["hookSpecificOutput"]["additionalContext"]
     assert "kvstore/compact.py" in context and "Short answer from this repository's adapter" in context
@@ -264,11 +302,18 @@ def test_prompt_hook_without_a_server_is_fast_and_adds_nothing(made: AdapterRepo
     with socket.socket() as sock:  # a port that was just free: nothing listens there
         sock.bind(("127.0.0.1", 0))
         dead = sock.getsockname()[1]
-    for announced in (None, {"pid": 2**22 + 7, "url": "http://127.0.0.1:9"},  # no such process
-                      {"pid": os.getpid(), "url": f"http://127.0.0.1:{dead}"},  # alive, but no server
-                      "not json"):  # fmt: skip
+    for announced in (
+        None,
+        {"pid": 2**22 + 7, "url": "http://127.0.0.1:9"},  # no such process
+        {"pid": os.getpid(), "url": f"http://127.0.0.1:{dead}"},  # alive, but no server
+        "not json",
+    ):
         if announced is not None:
-            text = announced if isinstance(announced, str) else json.dumps({**announced, "models": ["base", "first"]})
+            text = (
+                announced
+                if isinstance(announced, str)
+                else json.dumps({**announced, "models": ["base", "first"]})
+            )
             serve_json.write_text(text)
         start = time.monotonic()
         assert adapter_context(repo, QUESTION) == ""
@@ -308,8 +353,13 @@ def test_bearer_token_is_required_on_v1_routes(engine: Any) -> None:
 def test_a_full_queue_is_503_and_a_closed_stream_frees_the_generator(engine: Any) -> None:
     with serve_in_thread(engine, max_tokens=1000) as url:
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0, timeout=120)
-        long = {"model": "first", "messages": MESSAGES, "max_tokens": 900, "temperature": 0,
-                "extra_body": {"min_tokens": 900}}  # fmt: skip
+        long = {
+            "model": "first",
+            "messages": MESSAGES,
+            "max_tokens": 900,
+            "temperature": 0,
+            "extra_body": {"min_tokens": 900},
+        }
         start = time.monotonic()
         full = client.chat.completions.create(**long)
         full_s = time.monotonic() - start
@@ -359,7 +409,9 @@ def test_busy_port_is_a_clear_error(made: AdapterRepo, capsys: pytest.CaptureFix
     assert "cannot listen on 127.0.0.1:" in capsys.readouterr().err
 
 
-def test_no_adapters_and_no_base_is_a_clear_error(sample_repo: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_adapters_and_no_base_is_a_clear_error(
+    sample_repo: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["serve", str(sample_repo.path), "--port", "0"]) == 1
     err = capsys.readouterr().err
     assert "no adapters to serve" in err and "--base" in err
@@ -369,13 +421,34 @@ def test_no_adapters_and_no_base_is_a_clear_error(sample_repo: Any, capsys: pyte
 
 
 def test_chat_parsing_accepts_text_parts_and_the_developer_role() -> None:
-    req = protocol.parse_chat({"model": "m", "messages": [
-        {"role": "developer", "content": "Be brief."},
-        {"role": "user", "content": [{"type": "text", "text": "Hello "}, {"type": "text", "text": "there"}]},
-    ], "max_completion_tokens": 7, "stop": "\n\n"}, 64)  # fmt: skip
-    assert req.messages == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello there"}]
+    req = protocol.parse_chat(
+        {
+            "model": "m",
+            "messages": [
+                {"role": "developer", "content": "Be brief."},
+                {
+                    "role": "user",
+                    "content": [{"type": "text", "text": "Hello "}, {"type": "text", "text": "there"}],
+                },
+            ],
+            "max_completion_tokens": 7,
+            "stop": "\n\n",
+        },
+        64,
+    )
+    assert req.messages == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hello there"},
+    ]
     assert req.sampling.max_tokens == 7 and req.sampling.stop == ["\n\n"] and req.sampling.temperature == 1.0
-    assert protocol.parse_chat({"model": "m", "messages": [{"role": "user", "content": "x"}]}, 64).sampling.max_tokens == 64
+    assert (
+        protocol.parse_chat(
+            {"model": "m", "messages": [{"role": "user", "content": "x"}]}, 64
+        ).sampling.max_tokens
+        == 64
+    )
     with pytest.raises(protocol.ApiError) as err:
-        protocol.parse_chat({"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, 64)
+        protocol.parse_chat(
+            {"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, 64
+        )
     assert err.value.status == 400 and err.value.param == "messages[0].content"
