@@ -23,6 +23,7 @@ from rich.console import Console
 from ctxeng.cli import main
 from ctxeng.errors import CtxengError
 from ctxeng.train.launch import MALLOC_ENV
+from ctxeng.train.trainer import TrainingInterrupted
 from tests.gitrepo import GitRepo
 from tests.sample_repo import make_sample_repo
 from tests.tinymodel import build_tiny_model, isolate, kvstore_rows, write_dataset
@@ -54,6 +55,17 @@ class Snapshot(transformers.TrainerCallback):  # type: ignore[misc]
 
     def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
         self.params = {n: p.detach().clone() for n, p in model.named_parameters()}
+
+
+class CtrlCAt(transformers.TrainerCallback):  # type: ignore[misc]
+    """Sends this process a SIGINT (as Ctrl-C does) during step `step` of stage `stage`."""
+
+    def __init__(self, stage: str, step: int) -> None:
+        self.stage, self.step = stage, step
+
+    def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if Path(args.output_dir).name == self.stage and state.global_step == self.step - 1:
+            os.kill(os.getpid(), signal.SIGINT)
 
 
 @pytest.fixture(scope="module")
@@ -385,9 +397,12 @@ def test_cpt_stage_then_sft_continues_one_adapter(tiny: Path, repo: GitRepo, tmp
     recipe.write_text(
         recipe_text(tiny, "cpt", steps=4, extra="stages: [cpt, sft]\ncpt: {max_steps: 3, packing: true}\n")
     )
-    result = train(repo.path, str(recipe))
+    with pytest.raises(TrainingInterrupted):  # Ctrl-C in the second stage, after cpt finished
+        train(repo.path, str(recipe), callbacks=[CtrlCAt("sft", 2)])
+    result = train(repo.path, str(recipe), resume=True)
     stages = result.manifest["training"]["stages"]
     assert list(stages) == ["cpt", "sft"] and stages["cpt"]["steps"] == 3 and stages["sft"]["steps"] == 4
+    assert stages["sft"]["resumed_from_step"] == 2 and stages["cpt"]["resumed_from_step"] == 0
     assert stages["cpt"]["examples"] == 8  # every record is older than the held-out split
     log = json.loads((result.path / "training-log.json").read_text())
     assert sorted(log) == ["cpt", "sft"]
