@@ -427,3 +427,20 @@ def test_check_config_validates_before_any_work() -> None:
     assert check_config(DatasetConfig(tasks={"glossary": False})) == [t for t in TASKS if t != "glossary"]
     with pytest.raises(CtxengError, match="unknown task 'glosary'"):
         check_config(DatasetConfig(tasks={"glosary": False}))
+
+
+def test_the_garbage_collector_is_restored(sample_records: list[Record]) -> None:
+    import gc
+
+    assert gc.isenabled()
+    build_dataset(sample_records, DatasetConfig(), "kvstore")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        build_dataset(sample_records, DatasetConfig(), "kvstore")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(CtxengError):
+        build_dataset(sample_records, DatasetConfig(max_tokens=1), "kvstore")
+    assert gc.isenabled()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,17 +42,35 @@ def build_dataset(records: list[Record], config: DatasetConfig, repo_name: str) 
     task name or impossible bounds in `config`.
     """
     names = check_config(config)
-    ctx = TaskContext(repo_name=repo_name, seed=config.seed)
-    examples = run_tasks(RecordIndex.build(records), ctx, names)
-    dropped: Counter[str] = Counter(ctx.dropped)
-    examples = _unique(examples, dropped)
-    system = system_message(repo_name)
-    bounded, shortened = apply_bounds(examples, system, config.min_tokens, config.max_tokens, dropped)
-    train, held, eval_commits = split_by_time(date_by_source(bounded), config.eval_share)
-    held = dedupe(held, dropped)
-    train = remove_leaks(dedupe(train, dropped), held, dropped)
-    stats = _stats(names, train, held, dropped, eval_commits, shortened)
-    return DatasetResult([_row(d, system) for d in train], [_row(d, system) for d in held], stats)
+    with _collector_paused():
+        ctx = TaskContext(repo_name=repo_name, seed=config.seed)
+        examples = run_tasks(RecordIndex.build(records), ctx, names)
+        dropped: Counter[str] = Counter(ctx.dropped)
+        examples = _unique(examples, dropped)
+        system = system_message(repo_name)
+        bounded, shortened = apply_bounds(examples, system, config.min_tokens, config.max_tokens, dropped)
+        train, held, eval_commits = split_by_time(date_by_source(bounded), config.eval_share)
+        held = dedupe(held, dropped)
+        train = remove_leaks(dedupe(train, dropped), held, dropped)
+        stats = _stats(names, train, held, dropped, eval_commits, shortened)
+        return DatasetResult([_row(d, system) for d in train], [_row(d, system) for d in held], stats)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (reference counting still frees everything here).
+
+    The stage allocates about a million small containers while every record stays alive, and
+    each full collection rescans them all: a quarter of the stage's CPU on sqlalchemy. Nothing
+    here makes reference cycles, so pausing frees nothing later than it would be freed anyway.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def check_config(config: DatasetConfig) -> list[str]:
