@@ -9,6 +9,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,6 @@ def test_install_writes_marked_executable_hooks_and_is_idempotent(git_repo: GitR
     before = {p.name: p.read_bytes() for p in _hooks(repo).iterdir()}
     assert all("already installed" in line for line in install_git_hook(repo.path))
     assert {p.name: p.read_bytes() for p in _hooks(repo).iterdir()} == before
-    assert not (_hooks(repo) / "post-commit").exists()
 
 
 def test_foreign_hook_is_kept_as_legacy_and_restored_exactly(git_repo: GitRepo) -> None:
@@ -192,37 +192,77 @@ def test_a_ctxeng_that_rejects_the_hooks_arguments_lets_git_go_on(git_repo: GitR
 
 
 def _recorded_blobs(repo: GitRepo) -> dict[str, str]:
+    """Path -> blob of the last full refresh/build (what records, dataset and pack describe)."""
     path = repo.path / ".ctxeng" / "state" / "blobs.jsonl"
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return {row["path"]: row["blob"] for row in rows}
 
 
+def _pending(repo: GitRepo) -> list[str]:
+    """Files a pre-commit (fast) refresh re-extracted that records/dataset/pack have not caught up with."""
+    path = repo.path / ".ctxeng" / "state" / "pending.json"
+    return list(json.loads(path.read_text())["paths"]) if path.exists() else []
+
+
+def _extracted(repo: GitRepo, path: str, blob: str) -> bool:
+    """Whether the refresh extracted this exact blob of `path` (its per-blob cache holds it)."""
+    from ctxeng.build import extract_settings
+    from ctxeng.cache import ExtractCache
+    from ctxeng.config import load_config
+
+    return ExtractCache(repo.path / ".ctxeng", extract_settings(load_config(repo.path))).get(path, blob) is not None
+
+
+def _built(git_repo: GitRepo) -> GitRepo:
+    from ctxeng.build import build
+
+    repo = _seeded(git_repo)
+    build(repo.path)
+    return repo
+
+
+def _stage(repo: GitRepo, rel: str, text: str) -> str:
+    repo.write(rel, text)
+    repo.git("add", rel)  # never `add -A`: the build's skill folder and CLAUDE.md stay untracked
+    return repo.git("rev-parse", f":{rel}").strip()
+
+
+def _wait_for_log(repo: GitRepo, needle: str, count: int = 1, timeout: float = 90.0) -> str:
+    """Wait until detached refreshes (they run after git has returned) logged `needle` `count` times."""
+    log = repo.path / ".ctxeng" / "refresh.log"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        if text.count(needle) >= count:
+            return text
+        time.sleep(0.2)
+    raise AssertionError(f"no {needle!r} in {log}: {log.read_text() if log.exists() else '(no log)'}")
+
+
 @needs_refresh
 def test_commit_runs_the_refresh_and_the_legacy_hook(git_repo: GitRepo) -> None:
-    repo = _seeded(git_repo)
+    repo = _built(git_repo)
     (_hooks(repo) / "pre-commit").write_text(LEGACY)
     (_hooks(repo) / "pre-commit").chmod(0o755)
-    assert main(["install", "--git-hook", str(repo.path)]) == 0
-    repo.write("app.py", "def main():\n    return 2\n\n\ndef helper():\n    return 3\n")
-    repo.git("add", "app.py")
+    assert main(["install", "--git-hook", "--hook-type", "pre-commit", str(repo.path)]) == 0
+    blob = _stage(repo, "app.py", "def main():\n    return 2\n\n\ndef helper():\n    return 3\n")
     proc = _commit(repo, "-m", "Add helper")
     assert proc.returncode == 0, proc.stderr
     assert (repo.path / "legacy.log").read_text() == "legacy-ran\n"
-    assert _recorded_blobs(repo)["app.py"] == repo.git("rev-parse", "HEAD:app.py").strip()
+    assert _pending(repo) == ["app.py"] and _extracted(repo, "app.py", blob)
     assert repo.git("status", "--porcelain", "--untracked-files=no") == ""  # no tracked file touched
 
 
 @needs_refresh
 def test_failing_legacy_hook_blocks_the_commit_before_the_refresh(git_repo: GitRepo) -> None:
-    repo = _seeded(git_repo)
+    repo = _built(git_repo)
     (_hooks(repo) / "pre-commit").write_text("#!/bin/sh\necho 'lint failed' >&2\nexit 3\n")
     (_hooks(repo) / "pre-commit").chmod(0o755)
     install_git_hook(repo.path, ["pre-commit"])
-    repo.write("app.py", "x = 1\n")
-    repo.git("add", "app.py")
+    _stage(repo, "app.py", "x = 1\n")
     proc = _commit(repo, "-m", "Should not land")
     assert proc.returncode != 0 and "lint failed" in proc.stderr
-    assert not (repo.path / ".ctxeng" / "state" / "blobs.jsonl").exists()
+    assert _pending(repo) == []
     assert repo.git("log", "-1", "--format=%s").strip() == "Add app"
 
 
@@ -230,36 +270,71 @@ def test_failing_legacy_hook_blocks_the_commit_before_the_refresh(git_repo: GitR
 def test_commit_a_and_commit_path_see_exactly_the_staged_content(git_repo: GitRepo) -> None:
     repo = _seeded(git_repo)
     repo.commit("Add lib", {"lib.py": "A = 1\n"})
+    from ctxeng.build import build
+
+    build(repo.path)
     install_git_hook(repo.path, ["pre-commit"])
-    # `git commit -a`: git points GIT_INDEX_FILE at .git/index.lock, which holds the work-tree content.
+    # `git commit -a`: GIT_INDEX_FILE is .git/index.lock, holding the work tree's app.py. HEAD has not
+    # moved since the build, so the pre-commit refresh takes its fast path over the staged files.
     repo.write("app.py", "def main():\n    return 'all'\n")
     proc = _commit(repo, "-a", "-m", "Commit all")
     assert proc.returncode == 0, proc.stderr
-    assert _recorded_blobs(repo)["app.py"] == repo.git("rev-parse", "HEAD:app.py").strip()
-    # `git commit <path>`: a temporary index with HEAD + that path; lib.py's staged change is not committed.
-    repo.write("lib.py", "A = 2\n")
-    repo.git("add", "lib.py")
+    assert _pending(repo) == ["app.py"]
+    assert _extracted(repo, "app.py", repo.git("rev-parse", "HEAD:app.py").strip())
+    # `git commit <path>`: a temporary index of HEAD + that path; lib.py's staged A = 2 is not committed.
+    # HEAD moved, so this refresh rebuilds (from the cache) exactly what that temporary index holds.
+    staged_lib = _stage(repo, "lib.py", "A = 2\n")
     repo.write("app.py", "def main():\n    return 'path'\n")
     proc = _commit(repo, "app.py", "-m", "Commit one path")
     assert proc.returncode == 0, proc.stderr
     blobs = _recorded_blobs(repo)
     assert blobs["app.py"] == repo.git("rev-parse", "HEAD:app.py").strip()
-    assert blobs["lib.py"] == repo.git("rev-parse", "HEAD:lib.py").strip()  # the committed A = 1, not A = 2
+    assert blobs["lib.py"] == repo.git("rev-parse", "HEAD:lib.py").strip() != staged_lib
+    assert repo.git("rev-parse", ":lib.py").strip() == staged_lib  # git's own index was left alone
 
 
 @needs_refresh
-def test_a_file_checkout_skips_the_refresh_and_a_branch_checkout_runs_it(git_repo: GitRepo) -> None:
+def test_post_checkout_refreshes_detached_after_branch_switches_only(git_repo: GitRepo) -> None:
+    from ctxeng.build import build
+
     repo = _seeded(git_repo)
     install_git_hook(repo.path, ["post-checkout"])
+    repo.git("checkout", "-q", "-b", "side")
+    repo.commit("Add notes", {"NOTES.md": "notes\n"})
+    repo.git("checkout", "-q", "main")
+    assert not (repo.path / ".ctxeng").exists()  # a repository never built here starts nothing
+    build(repo.path)
     repo.write("app.py", "changed = True\n")
     repo.git("checkout", "--", "app.py")
-    assert not (repo.path / ".ctxeng" / "manifest.json").exists()
-    repo.git("checkout", "-q", "-b", "feature")
-    assert (repo.path / ".ctxeng" / "manifest.json").exists()
+    assert not (repo.path / ".ctxeng" / "refresh.log").exists()  # a file checkout moves no HEAD
+    started = time.monotonic()
+    repo.git("checkout", "-q", "side")  # HEAD moves to a commit never built: a full refresh, detached
+    assert time.monotonic() - started < 5
+    _wait_for_log(repo, "ctxeng: refreshed (full): HEAD moved")
+    assert (repo.path / ".ctxeng" / "state" / "head").read_text().strip() == repo.head()
+
+
+@needs_refresh
+def test_post_commit_catches_up_once_and_not_per_commit_of_a_rebase(git_repo: GitRepo) -> None:
+    repo = _built(git_repo)
+    install_git_hook(repo.path, ["post-commit", "post-rewrite"])
+    for n in (1, 2):
+        _stage(repo, "app.py", f"x = {n}\n")
+        assert _commit(repo, "-m", f"Change app {n}").returncode == 0
+        _wait_for_log(repo, "ctxeng: refreshed (full): HEAD moved", count=n)
+        assert (repo.path / ".ctxeng" / "state" / "head").read_text().strip() == repo.head()
+    later = {"GIT_COMMITTER_DATE": "1800000000 +0000"}  # so the 2 replayed commits get new ids
+    repo.git("rebase", "-q", "--force-rebase", "HEAD~2", env=later)
+    _wait_for_log(repo, "ctxeng: refreshed (full): HEAD moved", count=3)
+    time.sleep(2)  # a per-commit refresh from post-commit would have logged by now
+    assert (repo.path / ".ctxeng" / "refresh.log").read_text().count("ctxeng: ") == 3
+    assert (repo.path / ".ctxeng" / "state" / "head").read_text().strip() == repo.head()
 
 
 @needs_refresh
 def test_pre_commit_try_repo_runs_the_hook_from_pre_commit_hooks_yaml(sample_repo: GitRepo, tmp_path: Path) -> None:
+    from ctxeng.build import build
+
     # A hook repository holding this checkout's package (try-repo clones it and pip-installs it into its own venv).
     hook_repo = GitRepo(tmp_path / "ctxeng-hooks")
     for name in ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml"):
@@ -267,8 +342,8 @@ def test_pre_commit_try_repo_runs_the_hook_from_pre_commit_hooks_yaml(sample_rep
     for name in ("ctxeng", "extractors", "recipes"):
         shutil.copytree(ROOT / name, hook_repo.path / name, ignore=shutil.ignore_patterns("__pycache__"))
     hook_repo.commit("ctxeng as a pre-commit hook repository")
-    sample_repo.write("kvstore/cli.py", sample_repo.path.joinpath("kvstore/cli.py").read_text() + "\nVERBOSE = False\n")
-    sample_repo.git("add", "kvstore/cli.py")
+    build(sample_repo.path)
+    _stage(sample_repo, "kvstore/cli.py", (sample_repo.path / "kvstore/cli.py").read_text() + "\nVERBOSE = False\n")
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"), "PIP_CACHE_DIR": PIP_CACHE}
     proc = subprocess.run(
         [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo.path), "ctxeng-refresh", "--verbose"],
@@ -276,5 +351,4 @@ def test_pre_commit_try_repo_runs_the_hook_from_pre_commit_hooks_yaml(sample_rep
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "ctxeng refresh (context from the staged content)" in proc.stdout and "Passed" in proc.stdout
-    blob = sample_repo.git("rev-parse", ":kvstore/cli.py").strip()
-    assert _recorded_blobs(sample_repo)["kvstore/cli.py"] == blob
+    assert _pending(sample_repo) == ["kvstore/cli.py"]  # the hook's ctxeng (pre-commit's venv) re-read it

@@ -40,10 +40,13 @@ def test_pre_commit_framework_hooks_run_what_the_git_hook_runs() -> None:
     hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))}
     assert sorted(hooks) == ["ctxeng-refresh", "ctxeng-refresh-post"]
     for hook in hooks.values():
-        assert hook["entry"] == "ctxeng " + " ".join(REFRESH_ARGS)
         assert (hook["language"], hook["pass_filenames"], hook["require_serial"], hook["always_run"]) == (
             "python", False, True, True)  # fmt: skip
+    assert hooks["ctxeng-refresh"]["entry"] == "ctxeng " + " ".join(REFRESH_ARGS)
     assert hooks["ctxeng-refresh"]["stages"] == ["pre-commit"]
+    # after a new HEAD the refresh runs detached, as the installed git hook does it (`--background`)
+    assert hooks["ctxeng-refresh-post"]["entry"] == "ctxeng " + " ".join(REFRESH_ARGS) + " --background"
+    assert 'CTXENG_ARGS="$CTXENG_ARGS --background"' in template_text("git-hook.sh")
     assert hooks["ctxeng-refresh-post"]["stages"] == ["post-commit", "post-merge", "post-checkout"]
 
 

@@ -11,12 +11,12 @@ TARGET_HINT = "choose at least one of --git-hook, --claude, --mcp"
 
 @click.command()
 @click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
-@click.option("--git-hook", is_flag=True, help="Refresh .ctxeng/ from git hooks (pre-commit, post-merge, post-checkout).")
+@click.option("--git-hook", is_flag=True, help="Refresh .ctxeng/ from git hooks (pre-commit and the post-* hooks).")
 @click.option("--claude", is_flag=True, help="Claude Code: pack skill, /ctxeng-refresh, SessionStart + prompt hooks.")
 @click.option("--mcp", is_flag=True, help="Claude Code: the `ctxeng mcp` server in the project's .mcp.json.")
 @click.option(
     "--hook-type", "hook_types", multiple=True, metavar="TYPE",
-    help="A git hook to write (repeatable). Default: pre-commit, post-merge, post-checkout; also post-commit.",
+    help="Only this git hook (repeatable): pre-commit, post-commit, post-merge, post-checkout, post-rewrite.",
 )  # fmt: skip
 @click.option("--strict", is_flag=True, help="Let a failed refresh fail the commit (default: warn and go on).")
 def install(

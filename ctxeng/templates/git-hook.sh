@@ -15,9 +15,27 @@ if [ -x "$0.legacy" ]; then
 fi
 
 name=$(basename "$0")
-if [ "${name%.legacy}" = post-checkout ] && [ "$3" != 1 ]; then
-    exit 0  # a file checkout (`git checkout -- path`) changes no commit and no index entry worth a refresh
-fi
+case "${name%.legacy}" in
+    pre-commit) ;;  # refresh what is being committed (GIT_INDEX_FILE), within the hook
+    *)
+        # post-commit, post-merge, post-checkout, post-rewrite: a refresh after a new HEAD can take seconds: it runs
+        # detached. A repository never built here (a fresh worktree) starts nothing: `ctxeng build` is explicit.
+        [ -f .ctxeng/manifest.json ] || exit 0
+        if [ "${name%.legacy}" = post-checkout ] && [ "$3" != 1 ]; then
+            exit 0  # a file checkout (`git checkout -- path`) moves no HEAD
+        fi
+        if [ "${name%.legacy}" = post-commit ]; then
+            # a rebase or cherry-pick runs post-commit once per replayed commit: post-rewrite refreshes once
+            git_dir=$(git rev-parse --git-dir 2>/dev/null) || exit 0
+            for busy in rebase-merge rebase-apply sequencer; do
+                [ -e "$git_dir/$busy" ] && exit 0
+            done
+        fi
+        if [ "${name%.legacy}" = post-rewrite ] && [ "$1" != rebase ]; then
+            exit 0  # an amend: post-commit already refreshed
+        fi
+        CTXENG_ARGS="$CTXENG_ARGS --background" ;;
+esac
 
 # Fail open: a missing or broken ctxeng prints a warning and lets git go on (unless installed with --strict).
 if [ -x "$CTXENG_PYTHON" ]; then
