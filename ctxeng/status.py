@@ -51,6 +51,7 @@ class Status:
     branch: str
     outputs: list[Lag] = field(default_factory=list)
     recommendations: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # staged files a pre-commit refresh put in the prompt index only
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for `ctxeng status --json`."""
@@ -153,6 +154,13 @@ def _lag(name: str, base: str, built_at: int, git: _Git, out: Path, recorded: di
     return Lag(name, state, base, built_at, commits, len(changed), definitions_in(out, changed))
 
 
+def _pending(out: Path) -> list[str]:
+    """Paths in `state/pending.json` (written by the fast pre-commit refresh), sorted; [] when unreadable."""
+    data, _ = read_json(out / "state" / "pending.json")
+    paths = data.get("paths") if data else None
+    return sorted(p for p in paths if isinstance(p, str)) if isinstance(paths, list) else []
+
+
 def _adapters(out: Path) -> list[tuple[str, dict[str, Any] | None, str]]:
     folder = out / "adapters"
     if not folder.is_dir():
@@ -185,7 +193,7 @@ def repo_status(repo: RepoView, refresh: RefreshConfig | None = None) -> Status:
     """The staleness of every output of `repo`, and recommendations (refresh, build, retrain)."""
     refresh = refresh or RefreshConfig()
     out = workdir(repo.root)
-    status = Status(repository=repo.name, head=repo.head, branch=repo.branch)
+    status = Status(repository=repo.name, head=repo.head, branch=repo.branch, pending=_pending(out))
     git = _Git(repo)
     manifest, problem = read_json(out / "manifest.json")
     if manifest is not None and not _sha(manifest.get("head")):

@@ -96,6 +96,14 @@ def test_a_refreshed_staged_change_counts_as_done_after_the_commit(repo: GitRepo
     assert records is not None and (records.commits_behind, records.changed_files) == (1, 0)
 
 
+def test_files_of_a_fast_pre_commit_refresh_are_listed(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    _publish(repo)
+    (repo.path / ".ctxeng" / "state" / "pending.json").write_text('{"paths": ["app.py", 3]}')
+    assert _status(repo).pending == ["app.py"]
+    assert main(["status", str(repo.path)]) == 0
+    assert "The prompt index already has the staged changes to app.py." in capsys.readouterr().out
+
+
 def test_work_tree_edits_new_and_deleted_files_are_changes(repo: GitRepo) -> None:
     _publish(repo, {"app.py": ["main", "helper"], "README.md": []})
     repo.write("app.py", "def main():\n    return 5\n")  # unstaged edit

@@ -51,5 +51,8 @@ def _print(result: object) -> None:
         table.add_row(lag.name, lag.state, lag.head[:8], when, *numbers)
     console = Console(highlight=False)  # the table is the result: stdout, unlike build's progress
     console.print(table)
+    if result.pending:
+        shown = ", ".join(result.pending[:5]) + (f" and {len(result.pending) - 5} more" if len(result.pending) > 5 else "")
+        console.print(f"The prompt index already has the staged changes to {shown}.", markup=False)
     for line in result.recommendations:
         console.print(f"- {line}", markup=False)
