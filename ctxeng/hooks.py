@@ -31,7 +31,7 @@ SKILL_MD_CHARS = 20_000  # SKILL.md is short; never read a huge one whole
 # How the pack's SKILL.md lists one command per category (ctxeng/pack/skill.py).
 _SKILL_COMMAND = re.compile(r"^- (install|build|test|lint|format|typecheck|run): `([^`\n]+)`$", re.MULTILINE)
 DEADLINE_S = 10.0  # our own limit; the settings give Claude Code's timeout some slack on top
-ADAPTER_S = 2.5  # all the adapter's answer may add to a prompt (a CPU model gives ~10-40 tokens in it)
+ADAPTER_S = 2.0  # all the adapter's answer may add to a prompt: the hook stays near 3 s (CPU: ~15-40 tokens)
 ADAPTER_TOKENS = 96
 
 
