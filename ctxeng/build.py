@@ -83,6 +83,9 @@ def build(
             hint="commit something first: ctxeng mines the history and the committed files",
         )
     config = config or load_config(repo.root)
+    from ctxeng.dataset import check_config
+
+    check_config(config.dataset)  # fail on a bad task name before the slow stages run
     out_dir = ensure_workdir(repo)
     with Lock(out_dir, wait_seconds=lock_wait), Staging(out_dir) as staging:
         manifest = run_pipeline(repo, config, staging, progress, write_pack=write_pack, in_hook=in_hook)

@@ -36,9 +36,10 @@ def count_tokens(text: str) -> int:
 
 def count_many(texts: Sequence[str]) -> list[int]:
     """Token counts for many texts at once."""
-    if not texts:
-        return []
-    return [len(ids) for ids in encoding().encode_ordinary_batch(list(texts), num_threads=1)]
+    enc = encoding()
+    # A plain loop: encode_ordinary_batch hands every text to a thread pool, which costs more per
+    # text than it saves on the short texts ctxeng counts (measured: ~30 % of the dataset stage).
+    return [len(enc.encode_ordinary(text)) if text else 0 for text in texts]
 
 
 def truncate_to_tokens(text: str, limit: int) -> str:
