@@ -1,6 +1,6 @@
 """Benchmark the secret stage on real repositories: CPU seconds, MB/s, and hits per rule.
 
-Usage: .venv/bin/python bench/secrets.py [REPO ...] [--engine re2|re] [--show]
+Usage: .venv/bin/python bench/secret_scan.py [REPO ...] [--engine re2|re] [--show]
 
 For each repository (default: /work/repos/sqlalchemy and /work/repos/flask, read only) it mines
 the records a build would redact (code, docs, glossary, commits with the newest 1,000 patches),

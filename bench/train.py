@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-# `python bench/train.py` puts bench/ first on sys.path, where sibling scripts (bench/secrets.py)
+# `python bench/train.py` puts bench/ first on sys.path, where sibling scripts (a bench/secrets.py once did)
 # would shadow standard modules that huggingface_hub imports; the repository root goes there instead.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
