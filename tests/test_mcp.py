@@ -159,6 +159,23 @@ def test_without_an_adapter_there_is_no_ask_tool_and_without_a_build_tools_say_s
     assert not status.is_error and "records: missing" in text_of(status) and "ctxeng build" in text_of(status)
 
 
+def test_answers_are_scanned_for_secrets_once_more(made: AdapterRepo, tmp_path: Path) -> None:
+    repo = copy_repo(made, tmp_path / "kvstore")
+    token = "ghp_" + "aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5"
+    records = repo / ".ctxeng" / "records.jsonl"  # as an older build, before a rule for it existed, wrote it
+    rows = [json.loads(line) for line in records.read_text().splitlines()]
+    for row in rows:
+        if row["kind"] == "symbol" and row["name"] == "compact":
+            row["meta"]["doc"] = f"Rewrite live keys; deploys with GITHUB_TOKEN = {token}"
+    records.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+    async def body(client: Any) -> Any:
+        return await client.call_tool("find_symbol", {"name": "compact"})
+
+    text = text_of(with_session(repo, body))
+    assert token not in text and "[REDACTED:github-token]" in text
+
+
 def test_capped_answers_stay_under_ten_thousand_tokens() -> None:
     from ctxeng.mcp.tools import CUT_NOTE, capped
 

@@ -10,12 +10,11 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from ctxeng.errors import CtxengError
 from ctxeng.mcp import tools
 
-T = TypeVar("T")
 INSTRUCTIONS = (
     "ctxeng knows this repository from its code structure, git history and design docs. Use find_symbol "
     "for where something is defined, related_files before changing a file, repo_context for a task's "
@@ -31,11 +30,16 @@ def build_server(root: Path) -> Any:
 
     server = MCPServer("ctxeng", instructions=INSTRUCTIONS, log_level="WARNING")
 
-    def guard(fn: Callable[..., T], *args: Any) -> T:
+    redactor = _redactor(root)
+
+    def guard(fn: Callable[..., str], *args: Any) -> str:
         try:
-            return fn(root, *args)
+            text = fn(root, *args)
         except CtxengError as exc:  # the agent reads the message and the hint, as a user would
             raise ToolError(exc.message + (f" (hint: {exc.hint})" if exc.hint else "")) from None
+        # Records are redacted when written; scanning again, as the hooks do, keeps answers safe even
+        # from outputs built before a secret rule existed (and from whatever an adapter says).
+        return str(redactor.text(text))
 
     @server.tool(structured_output=False)
     def find_symbol(name: str, limit: int = 20) -> str:
@@ -72,6 +76,17 @@ def build_server(root: Path) -> Any:
             return guard(tools.ask_adapter, question, adapter, budget)
 
     return server
+
+
+def _redactor(root: Path) -> Any:
+    from ctxeng.config import Config, load_config
+    from ctxeng.secrets import Redactor  # type: ignore[attr-defined]
+
+    try:
+        config = load_config(root)
+    except CtxengError:
+        config = Config()  # a broken config must not stop the tools; the defaults redact at least as much
+    return Redactor(config.secrets)
 
 
 def run_stdio(root: Path) -> None:
