@@ -33,6 +33,7 @@ TARGETS_MS = {"help": 150, "prompt_hook:sqlalchemy": 1_000, "refresh:flask": 300
 
 
 CPU: list[float] = []  # CPU seconds (user + sys) of each child run, parallel to the wall samples
+OUT: list[str] = []  # stdout of each child run
 
 
 def _children_cpu() -> float:
@@ -41,11 +42,12 @@ def _children_cpu() -> float:
 
 
 def run(cmd: list[str], cwd: Path, stdin: str = "", check: bool = True) -> float:
-    """Wall seconds of one run of `cmd` (its CPU seconds go to `CPU`)."""
+    """Wall seconds of one run of `cmd` (its CPU seconds go to `CPU`, its stdout to `OUT`)."""
     cpu, started = _children_cpu(), time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, input=stdin, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     CPU.append(_children_cpu() - cpu)
+    OUT.append(proc.stdout)
     if check and proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
     return wall
@@ -69,6 +71,8 @@ def prepare(name: str) -> tuple[Path, float | None]:
         subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(SOURCE / name), str(clone)], check=True)
     usable = subprocess.run([*CTXENG, "context", PROMPTS[name]], cwd=clone, capture_output=True).returncode == 0
     if usable:  # a build from an older ctxeng (another index version) is rebuilt, never timed as an empty answer
+        if importlib.util.find_spec("ctxeng.commands.refresh"):  # and its refresh state brought to this HEAD
+            subprocess.run([*CTXENG, "refresh", "-q", "."], cwd=clone, check=True)
         return clone, None
     return clone, run([*CTXENG, "build", "-q", "."], clone)
 
@@ -87,7 +91,10 @@ def bench_refresh(clone: Path, rel: str, runs: int) -> list[float]:
         for i in range(runs):
             path.write_bytes(original + f"\n\ndef _ctxeng_bench_probe_{i}(value):\n    return value + {i}\n".encode())
             subprocess.run(["git", "add", rel], cwd=clone, check=True)
-            samples.append(run([*CTXENG, "refresh", "--hook"], clone))
+            samples.append(run([*CTXENG, "refresh", "--hook", "--json"], clone))
+            mode = json.loads(OUT[-1])["mode"]
+            if mode != "fast":  # the pre-commit path after one edit; anything else would time something else
+                raise SystemExit(f"refresh after one edit took the {mode!r} path: {OUT[-1]}")
     finally:
         path.write_bytes(original)
         subprocess.run(["git", "add", rel], cwd=clone, check=True)
