@@ -115,6 +115,7 @@ def test_tool_errors_come_back_as_tool_results_with_a_hint(made: AdapterRepo, tm
     async def body(client: Any) -> dict[str, Any]:
         return {
             "unknown path": await client.call_tool("related_files", {"path": "kvstore/stor.py"}),
+            "plain file": await client.call_tool("related_files", {"path": "./Makefile"}),
             "outside": await client.call_tool("related_files", {"path": "/etc/passwd"}),
             "no symbol": await client.call_tool("find_symbol", {"name": "nothing_like_this"}),
             "near": await client.call_tool("find_symbol", {"name": "TOMBSTON"}),
@@ -123,8 +124,10 @@ def test_tool_errors_come_back_as_tool_results_with_a_hint(made: AdapterRepo, tm
 
     results = with_session(repo, body)
     unknown = text_of(results["unknown path"])
-    assert results["unknown path"].is_error and "kvstore/stor.py is not a file ctxeng mined" in unknown
+    assert results["unknown path"].is_error and "kvstore/stor.py is not a file of this repository" in unknown
     assert "similar: kvstore/store.py" in unknown
+    plain = text_of(results["plain file"])  # tracked, but neither code nor changed with others
+    assert not results["plain file"].is_error and plain.startswith("Files related to `Makefile`:")
     assert results["outside"].is_error and "outside the repository" in text_of(results["outside"])
     assert not results["no symbol"].is_error and "No definition named `nothing_like_this`" in text_of(
         results["no symbol"]

@@ -52,11 +52,11 @@ def related_files(root: Path, path: str, limit: int = 15) -> str:
     """Files related to `path`: co-changed in history, imported by it, importing it, in the same folder."""
     data = repo_data(root)
     rel = normalise_path(root, path)
-    if rel not in data.files and rel not in data.partners:
+    if rel not in data.files and rel not in data.partners and not (root / rel).is_file():
         near = similar_paths(data, rel)
         hint = f"; similar: {', '.join(near)}" if near else ""
         raise CtxengError(
-            f"{rel or path} is not a file ctxeng mined{hint}", hint="pass a repository-relative path"
+            f"{rel or path} is not a file of this repository{hint}", hint="pass a repository-relative path"
         )
     limit = max(1, min(limit, 100))
     lines = [f"Files related to `{rel}`:\n"]
