@@ -117,6 +117,7 @@ def test_tool_errors_come_back_as_tool_results_with_a_hint(made: AdapterRepo, tm
             "unknown path": await client.call_tool("related_files", {"path": "kvstore/stor.py"}),
             "plain file": await client.call_tool("related_files", {"path": "./Makefile"}),
             "outside": await client.call_tool("related_files", {"path": "/etc/passwd"}),
+            "up": await client.call_tool("related_files", {"path": "kvstore/../../x.py"}),
             "no symbol": await client.call_tool("find_symbol", {"name": "nothing_like_this"}),
             "near": await client.call_tool("find_symbol", {"name": "TOMBSTON"}),
             "bad adapter": await client.call_tool("ask_adapter", {"question": "x", "adapter": "nope"}),
@@ -128,7 +129,8 @@ def test_tool_errors_come_back_as_tool_results_with_a_hint(made: AdapterRepo, tm
     assert "similar: kvstore/store.py" in unknown
     plain = text_of(results["plain file"])  # tracked, but neither code nor changed with others
     assert not results["plain file"].is_error and plain.startswith("Files related to `Makefile`:")
-    assert results["outside"].is_error and "outside the repository" in text_of(results["outside"])
+    for key in ("outside", "up"):
+        assert results[key].is_error and "outside the repository" in text_of(results[key])
     assert not results["no symbol"].is_error and "No definition named `nothing_like_this`" in text_of(
         results["no symbol"]
     )

@@ -119,7 +119,10 @@ def normalise_path(root: Path, path: str) -> str:
             raw = candidate.resolve().relative_to(Path(root).resolve()).as_posix()
         except ValueError:
             raise CtxengError(f"{path} is outside the repository {root}") from None
-    return posixpath.normpath(raw.replace("\\", "/")).lstrip("/") if raw not in ("", ".") else ""
+    rel = posixpath.normpath(raw.replace("\\", "/")).lstrip("/") if raw not in ("", ".") else ""
+    if rel == ".." or rel.startswith("../"):
+        raise CtxengError(f"{path} is outside the repository {root}")
+    return rel
 
 
 def same_folder(data: RepoData, path: str) -> list[str]:
