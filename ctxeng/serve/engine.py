@@ -181,7 +181,7 @@ class Engine:
             eos_token_id=self.tokenizer.eos_token_id,
             pad_token_id=self.tokenizer.pad_token_id,
         )
-        ids = torch.tensor([job.input_ids], dtype=torch.long)
+        ids = torch.tensor([job.input_ids], dtype=torch.long, device=self.model.device)
         with torch.inference_mode(), self._adapter(job.model):
             if s.seed is not None and s.temperature > 0:
                 torch.manual_seed(s.seed)  # one worker thread: the global generator is ours
@@ -283,7 +283,7 @@ def load_engine(
         from ctxeng.train.models import load_model, load_tokenizer, resolve_base
 
         resolved = resolve_base(base)
-        model = load_model(resolved)
+        model = _placed(load_model(resolved))
         model.eval()
         return Engine(model, load_tokenizer(resolved), [], base, max_queue)
     names = list(adapters) or [a.name for a in list_adapters(root)]
@@ -293,7 +293,7 @@ def load_engine(
             hint="train one with `ctxeng train`, or serve a base model alone with --base MODEL",
         )
     base_model, tokenizer = load_base_for(root, names)
-    model = load_adapters(base_model, names, root)
+    model = load_adapters(_placed(base_model), names, root)
     served = list(model.peft_config)  # the folder names (a path given as --adapter is named by its folder)
     if BASE in served:
         raise CtxengError(
@@ -302,3 +302,10 @@ def load_engine(
         )
     root_name = str(getattr(base_model, "name_or_path", "") or "base")
     return Engine(model, tokenizer, served, root_name, max_queue)
+
+
+def _placed(model: Any) -> Any:
+    """The model on the GPU when there is one (adapters loaded afterwards follow it), else as loaded."""
+    import torch
+
+    return model.to("cuda") if torch.cuda.is_available() and model.device.type == "cpu" else model
