@@ -58,7 +58,7 @@ def figure(samples: list[float]) -> dict[str, float]:
 
     On a loaded machine wall time includes waiting for a core; CPU time shows the work itself.
     """
-    cpu = CPU[-len(samples):]
+    cpu = CPU[-len(samples) :]
     return {"median_ms": round(1000 * statistics.median(samples), 1), "min_ms": round(1000 * min(samples), 1),
             "cpu_ms": round(1000 * statistics.median(cpu), 1)}  # fmt: skip
 
@@ -69,8 +69,15 @@ def prepare(name: str) -> tuple[Path, float | None]:
     if not clone.exists():
         WORK.mkdir(parents=True, exist_ok=True)
         subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(SOURCE / name), str(clone)], check=True)
-    usable = subprocess.run([*CTXENG, "context", PROMPTS[name]], cwd=clone, capture_output=True).returncode == 0
-    if usable:  # a build from an older ctxeng (another index version) is rebuilt, never timed as an empty answer
+    usable = (
+        subprocess.run(
+            [*CTXENG, "context", PROMPTS[name]], cwd=clone, capture_output=True, check=False
+        ).returncode
+        == 0
+    )
+    if (
+        usable
+    ):  # a build from an older ctxeng (another index version) is rebuilt, never timed as an empty answer
         if importlib.util.find_spec("ctxeng.commands.refresh"):  # and its refresh state brought to this HEAD
             subprocess.run([*CTXENG, "refresh", "-q", "."], cwd=clone, check=True)
         return clone, None
@@ -78,7 +85,12 @@ def prepare(name: str) -> tuple[Path, float | None]:
 
 
 def hook_event(clone: Path, event: str, prompt: str = "") -> str:
-    data = {"session_id": "bench", "transcript_path": "/tmp/bench.jsonl", "cwd": str(clone), "hook_event_name": event}
+    data = {
+        "session_id": "bench",
+        "transcript_path": "/tmp/bench.jsonl",
+        "cwd": str(clone),
+        "hook_event_name": event,
+    }
     return json.dumps({**data, "prompt": prompt} if prompt else {**data, "source": "startup"})
 
 
@@ -89,7 +101,9 @@ def bench_refresh(clone: Path, rel: str, runs: int) -> list[float]:
     samples = []
     try:
         for i in range(runs):
-            path.write_bytes(original + f"\n\ndef _ctxeng_bench_probe_{i}(value):\n    return value + {i}\n".encode())
+            path.write_bytes(
+                original + f"\n\ndef _ctxeng_bench_probe_{i}(value):\n    return value + {i}\n".encode()
+            )
             subprocess.run(["git", "add", rel], cwd=clone, check=True)
             samples.append(run([*CTXENG, "refresh", "--hook", "--json"], clone))
             mode = json.loads(OUT[-1])["mode"]
@@ -114,18 +128,37 @@ def main() -> None:
     has_refresh = importlib.util.find_spec("ctxeng.commands.refresh") is not None
     for name in args.repos.split(","):
         clone, built = prepare(name)
-        files = len(subprocess.run(["git", "ls-files"], cwd=clone, capture_output=True, text=True).stdout.splitlines())
+        files = len(
+            subprocess.run(
+                ["git", "ls-files"], cwd=clone, capture_output=True, text=True, check=True
+            ).stdout.splitlines()
+        )
         if built is not None:
             results[f"build:{name}"] = {"wall_s": round(built, 2), "files": files}
         prompt = hook_event(clone, "UserPromptSubmit", PROMPTS[name])
-        answer = subprocess.run([*CTXENG, "context", "--hook"], cwd=clone, input=prompt, capture_output=True, text=True)
+        answer = subprocess.run(
+            [*CTXENG, "context", "--hook"],
+            cwd=clone,
+            input=prompt,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         chars = len(json.loads(answer.stdout)["hookSpecificOutput"]["additionalContext"])
         if chars < 200:
-            raise SystemExit(f"{name}: the prompt hook gave {chars} characters of context; the figures would mean nothing")
-        results[f"prompt_hook:{name}"] = figure([run([*CTXENG, "context", "--hook"], clone, prompt) for _ in range(args.runs)])
+            raise SystemExit(
+                f"{name}: the prompt hook gave {chars} characters of context; the figures would mean nothing"
+            )
+        results[f"prompt_hook:{name}"] = figure(
+            [run([*CTXENG, "context", "--hook"], clone, prompt) for _ in range(args.runs)]
+        )
         start = hook_event(clone, "SessionStart")
-        results[f"session_hook:{name}"] = figure([run([*CTXENG, "status", "--hook"], clone, start) for _ in range(args.runs)])
-        results[f"status:{name}"] = figure([run([*CTXENG, "status", "--json"], clone) for _ in range(args.runs)])
+        results[f"session_hook:{name}"] = figure(
+            [run([*CTXENG, "status", "--hook"], clone, start) for _ in range(args.runs)]
+        )
+        results[f"status:{name}"] = figure(
+            [run([*CTXENG, "status", "--json"], clone) for _ in range(args.runs)]
+        )
         if has_refresh:
             results[f"refresh:{name}"] = figure(bench_refresh(clone, EDITED[name], args.runs))
         for key in [k for k in results if k.endswith(f":{name}") and "median_ms" in results[k]]:
@@ -140,12 +173,17 @@ def main() -> None:
             print(f"{key:<28}{'build ' + str(value['wall_s']) + ' s':>40}  {value['files']}")
             continue
         target = TARGETS_MS.get(key)
-        verdict = "" if target is None else (f"{target:>7} {'ok' if value['median_ms'] <= target else 'OVER'}")
+        verdict = (
+            "" if target is None else (f"{target:>7} {'ok' if value['median_ms'] <= target else 'OVER'}")
+        )
         row = f"{key:<28}{value['median_ms']:>10}{value['min_ms']:>9}{value['cpu_ms']:>9}{verdict:>12}"
         print(f"{row}  {value.get('files', '')}")
     if not has_refresh:
         print("refresh: not measured, `ctxeng refresh` has not landed", file=sys.stderr)
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}", file=sys.stderr)
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

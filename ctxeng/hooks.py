@@ -25,7 +25,9 @@ from ctxeng.config import Config
 
 MAX_CONTEXT_CHARS = 10_000  # Claude Code's cap on additionalContext (longer text goes to a file + preview)
 CLIP_NOTE = "\n[ctxeng: cut to fit the 10,000-character hook limit]\n"
-PROMPT_BUDGET_TOKENS = 2_000  # ≈ 8k characters of code and prose: fits the cap with room for the adapter's answer
+PROMPT_BUDGET_TOKENS = (
+    2_000  # ≈ 8k characters of code and prose: fits the cap with room for the adapter's answer
+)
 MAX_COMMANDS = 8  # key commands listed at session start
 SKILL_MD_CHARS = 20_000  # SKILL.md is short; never read a huge one whole
 # How the pack's SKILL.md lists one command per category (ctxeng/pack/skill.py).
@@ -45,7 +47,9 @@ def read_stdin() -> str:
 
     stream = getattr(sys.stdin, "buffer", None)
     try:
-        return stream.read().decode("utf-8", "replace") if stream is not None and not sys.stdin.isatty() else ""
+        return (
+            stream.read().decode("utf-8", "replace") if stream is not None and not sys.stdin.isatty() else ""
+        )
     except (OSError, ValueError):
         return ""
 
@@ -78,7 +82,9 @@ def hook_output(event_name: str, context: str) -> str:
 
     ASCII-escaped, so a C locale on stdout can never turn valid output into an encoding error.
     """
-    return json.dumps({"hookSpecificOutput": {"hookEventName": event_name, "additionalContext": clip(context)}})
+    return json.dumps(
+        {"hookSpecificOutput": {"hookEventName": event_name, "additionalContext": clip(context)}}
+    )
 
 
 def clip(text: str, limit: int = MAX_CONTEXT_CHARS) -> str:
@@ -131,7 +137,7 @@ def prompt_hook(stdin_text: str) -> str:
 
 
 def session_start_hook(stdin_text: str) -> str:
-    """SessionStart: a short summary of the repository and how stale ctxeng's outputs are (`ctxeng status --hook`)."""
+    """SessionStart: a repository summary and how stale ctxeng's outputs are (`ctxeng status --hook`)."""
     return _guarded("SessionStart", _session_context, stdin_text)
 
 
@@ -152,7 +158,9 @@ def adapter_context(root: Path, prompt: str) -> str:
         from ctxeng.dataset.builder import system_message
 
         system = {"role": "system", "content": system_message(root.name)}  # as the adapter was trained
-        answer = chat(running.url, model, [system, {"role": "user", "content": prompt}], ADAPTER_TOKENS, ADAPTER_S)
+        answer = chat(
+            running.url, model, [system, {"role": "user", "content": prompt}], ADAPTER_TOKENS, ADAPTER_S
+        )
     except HookTimeout:
         raise  # the hook's own deadline: its handler reports it
     except Exception:  # noqa: BLE001 - retrieval alone is the fallback
@@ -190,7 +198,8 @@ def session_summary(root: Path, config: Config) -> str:
     from ctxeng.status import describe, repo_status
 
     repo = open_repo(root)
-    lines = [f"Repository {repo.name}: branch {repo.branch or '(detached HEAD)'}, HEAD {repo.head[:12] or '(none)'}."]
+    branch, head = repo.branch or "(detached HEAD)", repo.head[:12] or "(none)"
+    lines = [f"Repository {repo.name}: branch {branch}, HEAD {head}."]
     layout = _layout([entry.path for entry in repo.index()])
     if layout:
         lines.append(f"Layout: {layout}.")
@@ -239,7 +248,9 @@ def _pack_lines(root: Path) -> list[str]:
     lines = []
     commands = _SKILL_COMMAND.findall(text)[:MAX_COMMANDS]
     if commands:
-        lines.append("Commands: " + "; ".join(f"{category} `{command}`" for category, command in commands) + ".")
+        lines.append(
+            "Commands: " + "; ".join(f"{category} `{command}`" for category, command in commands) + "."
+        )
     name = skill.rsplit("/", 1)[-1]
     lines.append(
         f"The skill {name} ({skill}/) holds this repository's architecture, ranked repo map, conventions, "

@@ -51,7 +51,9 @@ class Status:
     branch: str
     outputs: list[Lag] = field(default_factory=list)
     recommendations: list[str] = field(default_factory=list)
-    pending: list[str] = field(default_factory=list)  # staged files a pre-commit refresh put in the prompt index only
+    pending: list[str] = field(
+        default_factory=list
+    )  # staged files a pre-commit refresh put in the prompt index only
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for `ctxeng status --json`."""
@@ -90,7 +92,11 @@ class _Git:
         return int(self.repo.git.text(["rev-list", "--count", f"{base}..HEAD"]) or 0)
 
     def names(self, args: list[str]) -> set[str]:
-        return {decode(p) for p in self.repo.git.run(["diff", "--name-only", "--no-renames", "-z", *args]).split(b"\0") if p}
+        return {
+            decode(p)
+            for p in self.repo.git.run(["diff", "--name-only", "--no-renames", "-z", *args]).split(b"\0")
+            if p
+        }
 
     def index(self) -> dict[str, str]:
         if self._index is None:
@@ -147,7 +153,9 @@ def definitions_in(out: Path, paths: set[str]) -> int:
 
 def _lag(name: str, base: str, built_at: int, git: _Git, out: Path, recorded: dict[str, str] | None) -> Lag:
     if not git.is_commit(base):
-        return Lag(name, UNKNOWN, base, built_at, detail="built from a commit that is no longer in the repository")
+        return Lag(
+            name, UNKNOWN, base, built_at, detail="built from a commit that is no longer in the repository"
+        )
     changed = git.changed_since(base, recorded)
     commits = git.commits_since(base)
     state = STALE if commits or changed else FRESH
@@ -213,11 +221,15 @@ def repo_status(repo: RepoView, refresh: RefreshConfig | None = None) -> Status:
             if not own:
                 status.outputs.append(Lag(name, MISSING))
             elif _sha(own.get("head")) not in ("", base):  # written by a later, partial refresh
-                status.outputs.append(_lag(name, _sha(own["head"]), _int(own.get("built_at")), git, out, None))
+                status.outputs.append(
+                    _lag(name, _sha(own["head"]), _int(own.get("built_at")), git, out, None)
+                )
             else:
                 status.outputs.append(Lag(**{**asdict(records), "name": name}))
         if any(lag.state in (STALE, UNKNOWN) for lag in status.outputs):
-            status.recommendations.append("run `ctxeng refresh` (or `ctxeng build`) to bring .ctxeng/ up to date")
+            status.recommendations.append(
+                "run `ctxeng refresh` (or `ctxeng build`) to bring .ctxeng/ up to date"
+            )
     for name, data, problem in _adapters(out):
         if data is None:
             status.outputs.append(Lag(f"adapter:{name}", problem or BROKEN))
@@ -231,8 +243,8 @@ def repo_status(repo: RepoView, refresh: RefreshConfig | None = None) -> Status:
             status.recommendations.append(
                 f"retrain adapter {name} (`ctxeng train`): {lag.commits_behind} commits and "
                 f"{lag.changed_definitions} changed definitions since its data (thresholds "
-                f"{refresh.retrain_after_commits} / {refresh.retrain_after_symbols}: refresh.retrain_after_commits / "
-                "retrain_after_symbols in .ctxeng.toml)"
+                f"{refresh.retrain_after_commits} / {refresh.retrain_after_symbols}: "
+                "refresh.retrain_after_commits / retrain_after_symbols in .ctxeng.toml)"
             )
     return status
 

@@ -30,7 +30,9 @@ def _redactor_ready() -> bool:
     return hasattr(ctxeng.secrets, "Redactor")
 
 
-needs_redactor = pytest.mark.skipif(not _redactor_ready(), reason="the secret stage's Redactor has not landed yet")
+needs_redactor = pytest.mark.skipif(
+    not _redactor_ready(), reason="the secret stage's Redactor has not landed yet"
+)
 
 
 def session_event(cwd: Path) -> str:
@@ -42,15 +44,24 @@ def session_event(cwd: Path) -> str:
 
 def prompt_event(cwd: Path, prompt: str) -> str:
     return json.dumps({
-        "session_id": "7d2c", "transcript_path": "/tmp/7d2c.jsonl", "cwd": str(cwd), "permission_mode": "default",
-        "hook_event_name": "UserPromptSubmit", "prompt": prompt,
+        "session_id": "7d2c", "transcript_path": "/tmp/7d2c.jsonl", "cwd": str(cwd),
+        "permission_mode": "default", "hook_event_name": "UserPromptSubmit", "prompt": prompt,
     })  # fmt: skip
 
 
 def run_shell(command: str, stdin: str, cwd: Path, path: str = BIN) -> subprocess.CompletedProcess[str]:
     """Run a hook command the way Claude Code does: `sh -c`, JSON on stdin, no terminal."""
     env = {**os.environ, "PATH": f"{path}:/usr/bin:/bin", "CLAUDE_PROJECT_DIR": str(cwd)}
-    return subprocess.run(["sh", "-c", command], input=stdin, cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["sh", "-c", command],
+        input=stdin,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def context_of(proc: subprocess.CompletedProcess[str], event: str) -> str:
@@ -72,7 +83,10 @@ def test_session_start_summarises_a_repository_that_was_never_built(sample_repo:
     proc = run_shell(_command("SessionStart"), session_event(sample_repo.path), sample_repo.path)
     context = context_of(proc, "SessionStart")
     assert context.startswith(f"Repository kvstore: branch main, HEAD {sample_repo.head()[:12]}.\n")
-    assert "Layout: kvstore/ (5 files); docs/ (3 files);" in context and "files CONTRIBUTING.md, Makefile" in context
+    assert (
+        "Layout: kvstore/ (5 files); docs/ (3 files);" in context
+        and "files CONTRIBUTING.md, Makefile" in context
+    )
     assert "ctxeng outputs: records: missing; dataset: missing; pack: missing." in context
     assert "Suggested: run `ctxeng build` to mine the repository." in context
 
@@ -80,8 +94,8 @@ def test_session_start_summarises_a_repository_that_was_never_built(sample_repo:
 BROKEN_LAYOUTS = {
     "garbage-files": {"manifest.json": "{not json", "index.json": "[1, 2", "records.jsonl": "\0\0\0",
                       "state/blobs.jsonl": '{"path": 1}\n'},
-    "wrong-types": {"manifest.json": '{"head": 42, "built_at": "x", "pack": []}', "index.json": '{"version": 1}',
-                    "adapters/a/ctxeng-manifest.json": '{"repository": "x"}'},
+    "wrong-types": {"manifest.json": '{"head": 42, "built_at": "x", "pack": []}',
+                    "index.json": '{"version": 1}', "adapters/a/ctxeng-manifest.json": '{"repository": "x"}'},
     "folders-for-files": {"manifest.json/x": "", "index.json/x": "", "records.jsonl/x": ""},
 }  # fmt: skip
 
@@ -95,10 +109,15 @@ def test_both_hooks_stay_valid_on_a_broken_ctxeng_folder(sample_repo: GitRepo, l
         for rel, text in BROKEN_LAYOUTS[layout].items():
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             (out / rel).write_text(text)
-    context = context_of(run_shell(_command("SessionStart"), session_event(sample_repo.path), sample_repo.path), "SessionStart")
+    context = context_of(
+        run_shell(_command("SessionStart"), session_event(sample_repo.path), sample_repo.path), "SessionStart"
+    )
     assert context.startswith("Repository kvstore")
     for stdin in (prompt_event(sample_repo.path, "how does compaction work?"), "not json", ""):
-        assert hooks.parse_event(hooks.prompt_hook(stdin))["hookSpecificOutput"]["hookEventName"] == "UserPromptSubmit"
+        assert (
+            hooks.parse_event(hooks.prompt_hook(stdin))["hookSpecificOutput"]["hookEventName"]
+            == "UserPromptSubmit"
+        )
 
 
 @needs_context_command
@@ -107,7 +126,11 @@ def test_prompt_hook_command_on_a_broken_ctxeng_folder(sample_repo: GitRepo, lay
     for rel, text in BROKEN_LAYOUTS[layout].items():
         (sample_repo.path / ".ctxeng" / rel).parent.mkdir(parents=True, exist_ok=True)
         (sample_repo.path / ".ctxeng" / rel).write_text(text)
-    proc = run_shell(_command("UserPromptSubmit"), prompt_event(sample_repo.path, "How is a record encoded?"), sample_repo.path)
+    proc = run_shell(
+        _command("UserPromptSubmit"),
+        prompt_event(sample_repo.path, "How is a record encoded?"),
+        sample_repo.path,
+    )
     assert context_of(proc, "UserPromptSubmit") == ""
 
 
@@ -180,10 +203,14 @@ def test_hooks_import_nothing_heavy(sample_repo: GitRepo, command: str) -> None:
     build(sample_repo.path)
     code = (
         f"import sys, json\nfrom ctxeng.cli import main\nmain([{command!r}, '--hook'])\n"
-        "sys.stderr.write(json.dumps(sorted(m for m in ('git', 'torch', 'transformers', 'trl', 'peft', 'datasets') "
-        "if m in sys.modules)))"
+        "heavy = ('git', 'torch', 'transformers', 'trl', 'peft', 'datasets')\n"
+        "sys.stderr.write(json.dumps(sorted(m for m in heavy if m in sys.modules)))"
     )
-    stdin = session_event(sample_repo.path) if command == "status" else prompt_event(sample_repo.path, "encode a record")
+    stdin = (
+        session_event(sample_repo.path)
+        if command == "status"
+        else prompt_event(sample_repo.path, "encode a record")
+    )
     proc = subprocess.run([sys.executable, "-c", code], input=stdin, cwd=sample_repo.path,
                           capture_output=True, text=True, check=True)  # fmt: skip
     assert json.loads(proc.stderr.strip().splitlines()[-1]) == []
@@ -193,8 +220,18 @@ def test_hooks_import_nothing_heavy(sample_repo: GitRepo, command: str) -> None:
 def test_stdin_that_is_not_utf8_still_gives_valid_output(sample_repo: GitRepo) -> None:
     payload = b'{"cwd": "' + str(sample_repo.path).encode() + b'", "prompt": "caf\xe9 store"}'
     env = {**os.environ, "PATH": f"{BIN}:/usr/bin:/bin", "PYTHONIOENCODING": "utf-8:strict"}
-    for command, event in ((_command("SessionStart"), "SessionStart"), (_command("UserPromptSubmit"), "UserPromptSubmit")):
-        raw = subprocess.run(["sh", "-c", command], input=payload, cwd=sample_repo.path, env=env, capture_output=True)
+    for command, event in (
+        (_command("SessionStart"), "SessionStart"),
+        (_command("UserPromptSubmit"), "UserPromptSubmit"),
+    ):
+        raw = subprocess.run(
+            ["sh", "-c", command],
+            input=payload,
+            cwd=sample_repo.path,
+            env=env,
+            capture_output=True,
+            check=False,
+        )
         proc = subprocess.CompletedProcess(raw.args, raw.returncode, raw.stdout.decode(), raw.stderr.decode())
         context_of(proc, event)
 
@@ -203,17 +240,21 @@ def test_after_a_build_the_hooks_give_the_summary_and_the_prompts_context(sample
     from ctxeng.build import build
 
     build(sample_repo.path)
-    start = context_of(run_shell(_command("SessionStart"), session_event(sample_repo.path), sample_repo.path), "SessionStart")
+    start = context_of(
+        run_shell(_command("SessionStart"), session_event(sample_repo.path), sample_repo.path), "SessionStart"
+    )
     assert "Commands: " in start and "test `make test`" in start
     assert "The skill kvstore-context (.claude/skills/kvstore-context/) holds" in start
     assert "ctxeng outputs: records: up to date; dataset: up to date; pack: up to date." in start
     assert "Suggested" not in start
-    proc = run_shell(_command("UserPromptSubmit"), prompt_event(sample_repo.path, "How is a record encoded on disk?"),
-                     sample_repo.path)  # fmt: skip
+    event = prompt_event(sample_repo.path, "How is a record encoded on disk?")
+    proc = run_shell(_command("UserPromptSubmit"), event, sample_repo.path)
     assert "kvstore/codec.py" in context_of(proc, "UserPromptSubmit")
     sample_repo.write("kvstore/cli.py", (sample_repo.path / "kvstore/cli.py").read_text() + "\nV = 1\n")
     sample_repo.git("add", "kvstore/cli.py")  # not `add -A`: the build's skill and CLAUDE.md stay untracked
     sample_repo.git("commit", "-q", "-m", "Add verbosity", env=sample_repo.date_env())
-    start = context_of(run_shell(_command("SessionStart"), session_event(sample_repo.path), sample_repo.path), "SessionStart")
+    start = context_of(
+        run_shell(_command("SessionStart"), session_event(sample_repo.path), sample_repo.path), "SessionStart"
+    )
     assert "records: 1 commit, 1 changed file (1 definition) behind" in start
     assert "Suggested: run `ctxeng refresh` (or `ctxeng build`) to bring .ctxeng/ up to date." in start

@@ -61,7 +61,8 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 def _ours(settings: dict) -> list[str]:  # type: ignore[type-arg]
     return [
-        h["command"] for groups in settings.get("hooks", {}).values() for g in groups for h in g.get("hooks", [])
+        h["command"]
+        for groups in settings.get("hooks", {}).values() for g in groups for h in g.get("hooks", [])
         if h.get("command") in our_commands()
     ]  # fmt: skip
 
@@ -80,7 +81,9 @@ def test_user_settings_survive_install_and_uninstall_byte_for_byte(repo: GitRepo
     installed = json.loads(settings_path.read_text())
     assert sorted(_ours(installed)) == sorted(our_commands())
     original = json.loads(text)
-    assert {k: v for k, v in installed.items() if k != "hooks"} == {k: v for k, v in original.items() if k != "hooks"}
+    assert {k: v for k, v in installed.items() if k != "hooks"} == {
+        k: v for k, v in original.items() if k != "hooks"
+    }
     for event, groups in original.get("hooks", {}).items():  # the user's groups first, unchanged, ours after
         assert installed["hooks"][event][: len(groups)] == groups
     if "\r\n" in text:
@@ -99,7 +102,10 @@ def test_install_is_idempotent_and_puts_our_entries_after_the_users(repo: GitRep
     assert all("already" in line for line in again[:-1])
     assert _tree(repo.path) == first
     session = json.loads((repo.path / SETTINGS).read_text())["hooks"]["SessionStart"]
-    assert session[0] == USER_SETTINGS["hooks"]["SessionStart"][0] and session[1] == our_hooks()["SessionStart"][0]
+    assert (
+        session[0] == USER_SETTINGS["hooks"]["SessionStart"][0]
+        and session[1] == our_hooks()["SessionStart"][0]
+    )
 
 
 def test_without_settings_install_creates_and_uninstall_removes_everything(repo: GitRepo) -> None:
@@ -126,12 +132,20 @@ def test_a_change_made_after_install_is_kept_by_uninstall(repo: GitRepo) -> None
 
 def test_our_handler_inside_a_users_group_is_removed_alone() -> None:
     ours = next(iter(our_commands()))
-    settings = {"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "x"}, {"type": "command", "command": ours}]}]}}
+    settings = {
+        "hooks": {
+            "Stop": [{"hooks": [{"type": "command", "command": "x"}, {"type": "command", "command": ours}]}]
+        }
+    }
     assert strip_hooks(settings) == {"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "x"}]}]}}
-    assert strip_hooks({"hooks": {}}) == {"hooks": {}} and strip_hooks({"hooks": {"Stop": []}}) == {"hooks": {"Stop": []}}
+    assert strip_hooks({"hooks": {}}) == {"hooks": {}} and strip_hooks({"hooks": {"Stop": []}}) == {
+        "hooks": {"Stop": []}
+    }
 
 
-def test_broken_settings_is_refused_and_nothing_is_written(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+def test_broken_settings_is_refused_and_nothing_is_written(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo.write(SETTINGS, '{"hooks": {')
     assert main(["install", "--claude", str(repo.path)]) == 1
     assert "error: .claude/settings.json is not valid JSON" in capsys.readouterr().err
@@ -150,19 +164,25 @@ def test_a_foreign_command_file_is_never_overwritten_or_removed(repo: GitRepo) -
     assert (repo.path / COMMAND).read_text() == "my own refresh command\n"
 
 
-json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.text(max_size=12))
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.text(max_size=12))
 json_values = st.recursive(
     json_scalars,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=12,
 )
 handlers = st.fixed_dictionaries({"type": st.just("command"), "command": st.text(min_size=1, max_size=20)})
-groups = st.fixed_dictionaries({"hooks": st.lists(handlers, max_size=2)}, optional={"matcher": st.text(max_size=10)})
+groups = st.fixed_dictionaries(
+    {"hooks": st.lists(handlers, max_size=2)}, optional={"matcher": st.text(max_size=10)}
+)
 user_settings = st.fixed_dictionaries(
     {},
     optional={
-        "hooks": st.dictionaries(st.sampled_from(["SessionStart", "UserPromptSubmit", "Stop"]), st.lists(groups, max_size=2)),
-        "permissions": st.dictionaries(st.sampled_from(["allow", "deny"]), st.lists(st.text(max_size=10), max_size=3)),
+        "hooks": st.dictionaries(
+            st.sampled_from(["SessionStart", "UserPromptSubmit", "Stop"]), st.lists(groups, max_size=2)
+        ),
+        "permissions": st.dictionaries(
+            st.sampled_from(["allow", "deny"]), st.lists(st.text(max_size=10), max_size=3)
+        ),
         "extra": json_values,
     },
 )
@@ -170,13 +190,18 @@ user_settings = st.fixed_dictionaries(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=user_settings, indent=st.sampled_from([2, 4, "\t"]), newline=st.booleans(), crlf=st.booleans())
-def test_merge_then_strip_restores_any_settings_in_its_own_format(data: dict, indent: object, newline: bool, crlf: bool) -> None:  # type: ignore[type-arg]
+def test_merge_then_strip_restores_any_settings_in_its_own_format(
+    data: dict, indent: object, newline: bool, crlf: bool
+) -> None:  # type: ignore[type-arg]
     # The structural path alone (no backup): what uninstall falls back to when the user edited meanwhile.
     # It cannot tell an empty `hooks` / event list of the user's from one ctxeng emptied (the backup can).
     hooks = data.get("hooks")
     assume(hooks is None or (hooks and all(hooks.values())))
-    data = strip_hooks(data)  # generated commands could collide with ours only by chance; keep the input clean
-    text = json.dumps(data, indent=indent, ensure_ascii=False) + ("\n" if newline else "")  # type: ignore[arg-type]
+    data = strip_hooks(
+        data
+    )  # generated commands could collide with ours only by chance; keep the input clean
+    text = json.dumps(data, indent=indent, ensure_ascii=False)  # type: ignore[arg-type]
+    text += "\n" if newline else ""
     text = text.replace("\n", "\r\n") if crlf else text
     merged = merge_hooks(data)
     assert merge_hooks(merged) == merged
@@ -200,7 +225,9 @@ def test_with_records_install_writes_the_pack_skill_and_uninstall_removes_it(sam
     assert _tree(root) == installed  # idempotent with the pack too
     (skill / "NOTES.md").write_text("mine\n")  # a file of the user's inside the skill folder stays
     done = uninstall_claude(root)
-    assert any(line.startswith("removed the context-pack skill .claude/skills/kvstore-context/") for line in done)
+    assert any(
+        line.startswith("removed the context-pack skill .claude/skills/kvstore-context/") for line in done
+    )
     assert (root / "CLAUDE.md").read_text() == "# Our notes\n\nKeep this.\n"
     assert _tree(root) == {".claude/skills/kvstore-context/NOTES.md": b"mine\n"}
 

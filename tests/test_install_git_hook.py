@@ -77,7 +77,9 @@ def test_foreign_hook_is_kept_as_legacy_and_restored_exactly(git_repo: GitRepo) 
     done = install_git_hook(repo.path, ["pre-commit"])
     assert done[0].startswith("kept the existing pre-commit hook as .git/hooks/pre-commit.legacy")
     assert is_ours(hook) and (_hooks(repo) / "pre-commit.legacy").read_text() == LEGACY
-    install_git_hook(repo.path, ["pre-commit"])  # a reinstall must not move our own script onto the legacy one
+    install_git_hook(
+        repo.path, ["pre-commit"]
+    )  # a reinstall must not move our own script onto the legacy one
     assert (_hooks(repo) / "pre-commit.legacy").read_text() == LEGACY
     assert uninstall_git_hook(repo.path) == [
         "removed .git/hooks/pre-commit",
@@ -87,7 +89,9 @@ def test_foreign_hook_is_kept_as_legacy_and_restored_exactly(git_repo: GitRepo) 
     assert not (_hooks(repo) / "pre-commit.legacy").exists()
 
 
-def test_core_hooks_path_is_refused_with_the_exact_fix(git_repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+def test_core_hooks_path_is_refused_with_the_exact_fix(
+    git_repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = _seeded(git_repo)
     repo.git("config", "core.hooksPath", ".husky/_")
     before = sorted(p.name for p in _hooks(repo).iterdir())
@@ -132,7 +136,9 @@ def test_uninstall_removes_only_its_own_hooks(git_repo: GitRepo, capsys: pytest.
     assert not (_hooks(repo) / "pre-commit").exists() and not (_hooks(repo) / "post-commit").exists()
 
 
-def test_unknown_hook_type_and_no_target_are_user_errors(git_repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_hook_type_and_no_target_are_user_errors(
+    git_repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = _seeded(git_repo)
     assert main(["install", "--git-hook", "--hook-type", "pre-push", str(repo.path)]) == 1
     assert "unsupported hook type: pre-push" in capsys.readouterr().err
@@ -140,7 +146,9 @@ def test_unknown_hook_type_and_no_target_are_user_errors(git_repo: GitRepo, caps
     assert "hint: choose at least one of" in capsys.readouterr().err
 
 
-def test_install_from_a_linked_worktree_uses_the_shared_hooks_folder(git_repo: GitRepo, tmp_path: Path) -> None:
+def test_install_from_a_linked_worktree_uses_the_shared_hooks_folder(
+    git_repo: GitRepo, tmp_path: Path
+) -> None:
     repo = _seeded(git_repo)
     repo.git("worktree", "add", "-q", str(tmp_path / "wt"), "-b", "side")
     install_git_hook(tmp_path / "wt", ["pre-commit"])
@@ -166,7 +174,13 @@ def test_missing_ctxeng_fails_open_and_strict_fails_the_commit(git_repo: GitRepo
 
 def test_interpreter_without_ctxeng_fails_open(git_repo: GitRepo) -> None:
     other = Path("/usr/bin/python3")
-    if not other.exists() or subprocess.run([other, "-c", "import ctxeng"], cwd="/", capture_output=True).returncode == 0:
+    if (
+        not other.exists()
+        or subprocess.run(
+            [other, "-c", "import ctxeng"], cwd="/", capture_output=True, check=False
+        ).returncode
+        == 0
+    ):
         pytest.skip("needs a second Python interpreter that cannot import ctxeng")
     repo = _seeded(git_repo)
     install_git_hook(repo.path, ["pre-commit"], python=str(other))
@@ -181,7 +195,9 @@ def test_a_ctxeng_that_rejects_the_hooks_arguments_lets_git_go_on(git_repo: GitR
     # An upgrade or downgrade of ctxeng under a hook written by another version: a usage error (exit 2).
     repo = _seeded(git_repo)
     hook = _hooks(repo) / "pre-commit"
-    skewed = fill_block(template_text(TEMPLATE), [f"CTXENG_PYTHON={sys.executable}", "CTXENG_ARGS='refresh --no-such-flag'"])
+    skewed = fill_block(
+        template_text(TEMPLATE), [f"CTXENG_PYTHON={sys.executable}", "CTXENG_ARGS='refresh --no-such-flag'"]
+    )
     hook.write_text(skewed)
     hook.chmod(0o755)
     repo.write("app.py", "x = 2\n")
@@ -210,7 +226,10 @@ def _extracted(repo: GitRepo, path: str, blob: str) -> bool:
     from ctxeng.cache import ExtractCache
     from ctxeng.config import load_config
 
-    return ExtractCache(repo.path / ".ctxeng", extract_settings(load_config(repo.path))).get(path, blob) is not None
+    return (
+        ExtractCache(repo.path / ".ctxeng", extract_settings(load_config(repo.path))).get(path, blob)
+        is not None
+    )
 
 
 def _built(git_repo: GitRepo) -> GitRepo:
@@ -332,10 +351,12 @@ def test_post_commit_catches_up_once_and_not_per_commit_of_a_rebase(git_repo: Gi
 
 
 @needs_refresh
-def test_pre_commit_try_repo_runs_the_hook_from_pre_commit_hooks_yaml(sample_repo: GitRepo, tmp_path: Path) -> None:
+def test_pre_commit_try_repo_runs_the_hook_from_pre_commit_hooks_yaml(
+    sample_repo: GitRepo, tmp_path: Path
+) -> None:
     from ctxeng.build import build
 
-    # A hook repository holding this checkout's package (try-repo clones it and pip-installs it into its own venv).
+    # A hook repository with this checkout's package (try-repo clones it, pip-installs it into its own venv).
     hook_repo = GitRepo(tmp_path / "ctxeng-hooks")
     for name in ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml"):
         shutil.copy(ROOT / name, hook_repo.path / name)
@@ -343,11 +364,15 @@ def test_pre_commit_try_repo_runs_the_hook_from_pre_commit_hooks_yaml(sample_rep
         shutil.copytree(ROOT / name, hook_repo.path / name, ignore=shutil.ignore_patterns("__pycache__"))
     hook_repo.commit("ctxeng as a pre-commit hook repository")
     build(sample_repo.path)
-    _stage(sample_repo, "kvstore/cli.py", (sample_repo.path / "kvstore/cli.py").read_text() + "\nVERBOSE = False\n")
+    _stage(
+        sample_repo,
+        "kvstore/cli.py",
+        (sample_repo.path / "kvstore/cli.py").read_text() + "\nVERBOSE = False\n",
+    )
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"), "PIP_CACHE_DIR": PIP_CACHE}
     proc = subprocess.run(
         [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo.path), "ctxeng-refresh", "--verbose"],
-        cwd=sample_repo.path, env=env, capture_output=True, text=True, timeout=600,
+        cwd=sample_repo.path, env=env, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "ctxeng refresh (context from the staged content)" in proc.stdout and "Passed" in proc.stdout

@@ -11,8 +11,8 @@ import pytest
 
 from ctxeng.cli import main
 from ctxeng.repo import open_repo
-from ctxeng.workdir import ensure_workdir
 from ctxeng.status import BROKEN, FRESH, MISSING, STALE, UNKNOWN, describe, repo_status
+from ctxeng.workdir import ensure_workdir
 from tests.gitrepo import GitRepo
 
 APP = "def main():\n    return 1\n\n\ndef helper():\n    return 2\n"
@@ -23,17 +23,28 @@ def _publish(repo: GitRepo, definitions: dict[str, list[str]] | None = None) -> 
     out = ensure_workdir(open_repo(repo.path))  # also keeps .ctxeng/ out of `git add -A`
     (out / "state").mkdir(parents=True, exist_ok=True)
     head = repo.head()
-    manifest = {"head": head, "built_at": 1_704_067_200, "dataset": {"train": 3, "eval": 1}, "pack": {"tokens": 10}}
+    manifest = {
+        "head": head,
+        "built_at": 1_704_067_200,
+        "dataset": {"train": 3, "eval": 1},
+        "pack": {"tokens": 10},
+    }
     (out / "manifest.json").write_text(json.dumps(manifest))
     entries = [line.split(None, 3) for line in repo.git("ls-files", "-s").splitlines()]
-    (out / "state" / "blobs.jsonl").write_text("".join(json.dumps({"blob": e[1], "path": e[3]}) + "\n" for e in entries))
+    (out / "state" / "blobs.jsonl").write_text(
+        "".join(json.dumps({"blob": e[1], "path": e[3]}) + "\n" for e in entries)
+    )
     rows = [
         {"commit": head, "end_line": 0, "id": f"fil-{path}", "kind": "file", "meta": {"definitions": defs},
          "name": path, "path": path, "start_line": 0, "text": "", "time": 0}
         for path, defs in sorted((definitions or {"app.py": ["main", "helper"]}).items())
     ]  # fmt: skip
-    rows.append({"commit": head, "id": "sym-x", "kind": "symbol", "meta": {}, "name": "main", "path": "app.py"})
-    (out / "records.jsonl").write_text("".join(json.dumps(r, sort_keys=True, separators=(",", ":")) + "\n" for r in rows))
+    rows.append(
+        {"commit": head, "id": "sym-x", "kind": "symbol", "meta": {}, "name": "main", "path": "app.py"}
+    )
+    (out / "records.jsonl").write_text(
+        "".join(json.dumps(r, sort_keys=True, separators=(",", ":")) + "\n" for r in rows)
+    )
 
 
 def _adapter(repo: GitRepo, name: str, head: str) -> None:
@@ -54,7 +65,11 @@ def _status(repo: GitRepo):  # type: ignore[no-untyped-def]
 
 def test_without_outputs_everything_is_missing_and_build_is_recommended(repo: GitRepo) -> None:
     status = _status(repo)
-    assert [(lag.name, lag.state) for lag in status.outputs] == [("records", MISSING), ("dataset", MISSING), ("pack", MISSING)]
+    assert [(lag.name, lag.state) for lag in status.outputs] == [
+        ("records", MISSING),
+        ("dataset", MISSING),
+        ("pack", MISSING),
+    ]
     assert status.recommendations == ["run `ctxeng build` to mine the repository"]
 
 
@@ -72,7 +87,11 @@ def test_unreadable_manifest_is_broken(repo: GitRepo) -> None:
 def test_fresh_outputs_need_nothing(repo: GitRepo) -> None:
     _publish(repo, {"app.py": ["main", "helper"], "logo.png": []})
     status = _status(repo)
-    assert {lag.name: lag.state for lag in status.outputs} == {"records": FRESH, "dataset": FRESH, "pack": FRESH}
+    assert {lag.name: lag.state for lag in status.outputs} == {
+        "records": FRESH,
+        "dataset": FRESH,
+        "pack": FRESH,
+    }
     assert status.recommendations == []
     assert describe(status.outputs[0]) == "records: up to date"
 
@@ -96,7 +115,9 @@ def test_a_refreshed_staged_change_counts_as_done_after_the_commit(repo: GitRepo
     assert records is not None and (records.commits_behind, records.changed_files) == (1, 0)
 
 
-def test_files_of_a_fast_pre_commit_refresh_are_listed(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+def test_files_of_a_fast_pre_commit_refresh_are_listed(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
     _publish(repo)
     (repo.path / ".ctxeng" / "state" / "pending.json").write_text('{"paths": ["app.py", 3]}')
     assert _status(repo).pending == ["app.py"]
@@ -112,7 +133,11 @@ def test_work_tree_edits_new_and_deleted_files_are_changes(repo: GitRepo) -> Non
     repo.git("rm", "-q", "README.md")  # deleted
     repo.write("untracked.py", "Y = 2\n")  # untracked: not part of the repository's content
     records = _status(repo).get("records")
-    assert records is not None and (records.commits_behind, records.changed_files, records.changed_definitions) == (0, 3, 2)
+    assert records is not None and (
+        records.commits_behind,
+        records.changed_files,
+        records.changed_definitions,
+    ) == (0, 3, 2)
 
 
 def test_adapter_drift_past_the_configured_threshold_recommends_retraining(repo: GitRepo) -> None:
@@ -126,7 +151,11 @@ def test_adapter_drift_past_the_configured_threshold_recommends_retraining(repo:
     (repo.path / ".ctxeng" / "adapters" / "broken").mkdir()
     status = _status(repo)
     small = status.get("adapter:small")
-    assert small is not None and (small.state, small.commits_behind, small.changed_definitions) == (STALE, 3, 2)
+    assert small is not None and (small.state, small.commits_behind, small.changed_definitions) == (
+        STALE,
+        3,
+        2,
+    )
     assert status.get("adapter:lost").state == UNKNOWN  # type: ignore[union-attr]
     assert status.get("adapter:broken").state == MISSING  # type: ignore[union-attr]
     assert not any("small" in r for r in status.recommendations)  # 3 commits < 50 (default)
@@ -144,7 +173,9 @@ def test_json_and_table_output(repo: GitRepo, capsys: pytest.CaptureFixture[str]
     data = json.loads(capsys.readouterr().out)
     assert data["head"] == repo.head() and data["repository"] == "repo"
     assert [o["name"] for o in data["outputs"]] == ["records", "dataset", "pack", "adapter:small"]
-    assert any(r.startswith("retrain adapter small (`ctxeng train`): 2 commits") for r in data["recommendations"])
+    assert any(
+        r.startswith("retrain adapter small (`ctxeng train`): 2 commits") for r in data["recommendations"]
+    )
     assert main(["status", str(repo.path)]) == 0
     out = capsys.readouterr().out
     assert "ctxeng status: repo @" in out and "adapter:small" in out and "retrain adapter small" in out
@@ -156,7 +187,9 @@ def test_status_is_light(repo: GitRepo) -> None:
         "import sys, json\nfrom ctxeng.cli import main\nmain(['status', '--json'])\n"
         "print(json.dumps(sorted(m for m in ('git', 'torch', 'transformers', 'rich') if m in sys.modules)))"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=repo.path, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo.path, capture_output=True, text=True, check=True
+    )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []  # no GitPython, no torch, no rich for --json
 
 

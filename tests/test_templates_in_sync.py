@@ -23,7 +23,9 @@ def test_this_repositorys_claude_folder_holds_the_shipped_templates() -> None:
     assert (ROOT / COMMAND).read_text(encoding="utf-8") == template_text("claude/commands/ctxeng-refresh.md")
     settings = json.loads((ROOT / SETTINGS).read_text(encoding="utf-8"))
     assert merge_hooks(settings) == settings  # installing again would change nothing
-    assert {event: settings["hooks"][event] for event in our_hooks()} == our_hooks()  # ours, exactly as shipped
+    assert {
+        event: settings["hooks"][event] for event in our_hooks()
+    } == our_hooks()  # ours, exactly as shipped
 
 
 def test_installing_over_this_repositorys_claude_folder_changes_no_byte(git_repo: GitRepo) -> None:
@@ -37,7 +39,9 @@ def test_installing_over_this_repositorys_claude_folder_changes_no_byte(git_repo
 
 
 def test_pre_commit_framework_hooks_run_what_the_git_hook_runs() -> None:
-    hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))}
+    hooks = {
+        h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    }
     assert sorted(hooks) == ["ctxeng-refresh", "ctxeng-refresh-post"]
     for hook in hooks.values():
         assert (hook["language"], hook["pass_filenames"], hook["require_serial"], hook["always_run"]) == (
@@ -55,7 +59,7 @@ def test_installed_git_hook_differs_from_the_template_only_in_its_templated_bloc
     assert shipped.split(TEMPLATE_START)[0] == installed.split(TEMPLATE_START)[0]
     assert shipped.split(TEMPLATE_END)[1] == installed.split(TEMPLATE_END)[1]
     assert "CTXENG_ARGS='refresh --hook --strict'" in installed
-    assert subprocess.run(["sh", "-n"], input=installed, text=True).returncode == 0
+    assert subprocess.run(["sh", "-n"], input=installed, text=True, check=False).returncode == 0
 
 
 def test_the_wheel_ships_every_subpackage_and_the_templates(tmp_path: Path) -> None:
@@ -66,10 +70,8 @@ def test_the_wheel_ships_every_subpackage_and_the_templates(tmp_path: Path) -> N
         shutil.copy(ROOT / name, src / name)
     for name in ("ctxeng", "extractors", "recipes"):
         shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(src)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+    subprocess.run([*pip_wheel, "-w", str(tmp_path), str(src)], check=True, capture_output=True)
     with zipfile.ZipFile(next(tmp_path.glob("*.whl"))) as wheel:
         shipped = set(wheel.namelist())
     expected = {

@@ -11,14 +11,20 @@ TARGET_HINT = "choose at least one of --git-hook, --claude, --mcp"
 
 @click.command()
 @click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
-@click.option("--git-hook", is_flag=True, help="Refresh .ctxeng/ from git hooks (pre-commit and the post-* hooks).")
-@click.option("--claude", is_flag=True, help="Claude Code: pack skill, /ctxeng-refresh, SessionStart + prompt hooks.")
+@click.option(
+    "--git-hook", is_flag=True, help="Refresh .ctxeng/ from git hooks (pre-commit and the post-* hooks)."
+)
+@click.option(
+    "--claude", is_flag=True, help="Claude Code: pack skill, /ctxeng-refresh, SessionStart + prompt hooks."
+)
 @click.option("--mcp", is_flag=True, help="Claude Code: the `ctxeng mcp` server in the project's .mcp.json.")
 @click.option(
     "--hook-type", "hook_types", multiple=True, metavar="TYPE",
     help="Only this git hook (repeatable): pre-commit, post-commit, post-merge, post-checkout, post-rewrite.",
 )  # fmt: skip
-@click.option("--strict", is_flag=True, help="Let a failed refresh fail the commit (default: warn and go on).")
+@click.option(
+    "--strict", is_flag=True, help="Let a failed refresh fail the commit (default: warn and go on)."
+)
 def install(
     path: str, git_hook: bool, claude: bool, mcp: bool, hook_types: tuple[str, ...], strict: bool
 ) -> None:
@@ -41,8 +47,12 @@ def install(
 
 @click.command()
 @click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
-@click.option("--git-hook", is_flag=True, help="Remove ctxeng's git hooks and restore the ones they replaced.")
-@click.option("--claude", is_flag=True, help="Remove ctxeng's Claude Code settings entries, command and skill.")
+@click.option(
+    "--git-hook", is_flag=True, help="Remove ctxeng's git hooks and restore the ones they replaced."
+)
+@click.option(
+    "--claude", is_flag=True, help="Remove ctxeng's Claude Code settings entries, command and skill."
+)
 @click.option("--mcp", is_flag=True, help="Remove the ctxeng entry from .mcp.json.")
 def uninstall(path: str, git_hook: bool, claude: bool, mcp: bool) -> None:
     """Remove what `ctxeng install` added to the repository at PATH, and nothing else."""

@@ -10,7 +10,9 @@ import click
 @click.command()
 @click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON on stdout.")
-@click.option("--hook", is_flag=True, help="Claude Code SessionStart hook: read its JSON on stdin, print context.")
+@click.option(
+    "--hook", is_flag=True, help="Claude Code SessionStart hook: read its JSON on stdin, print context."
+)
 def status(path: str, as_json: bool, hook: bool) -> None:
     """Show how far the outputs of the repository at PATH (default: .) lag behind HEAD and the work tree."""
     if hook:
@@ -40,19 +42,26 @@ def _print(result: object) -> None:
     from ctxeng.status import Status
 
     assert isinstance(result, Status)
-    table = Table(title=f"ctxeng status: {result.repository} @ {result.head[:12] or '(no commits)'}", box=SIMPLE)
+    table = Table(
+        title=f"ctxeng status: {result.repository} @ {result.head[:12] or '(no commits)'}", box=SIMPLE
+    )
     for column in ("output", "state", "built from", "built on", "commits", "files", "defs"):
         numeric = column in ("commits", "files", "defs")
         table.add_column(column, justify="right" if numeric else "left", no_wrap=True, min_width=len(column))
     for lag in result.outputs:
         when = datetime.fromtimestamp(lag.built_at, timezone.utc).strftime("%Y-%m-%d") if lag.built_at else ""
         counted = lag.state in ("fresh", "stale")
-        numbers = [str(n) if counted else "" for n in (lag.commits_behind, lag.changed_files, lag.changed_definitions)]
+        numbers = [
+            str(n) if counted else ""
+            for n in (lag.commits_behind, lag.changed_files, lag.changed_definitions)
+        ]
         table.add_row(lag.name, lag.state, lag.head[:8], when, *numbers)
     console = Console(highlight=False)  # the table is the result: stdout, unlike build's progress
     console.print(table)
     if result.pending:
-        shown = ", ".join(result.pending[:5]) + (f" and {len(result.pending) - 5} more" if len(result.pending) > 5 else "")
+        shown = ", ".join(result.pending[:5]) + (
+            f" and {len(result.pending) - 5} more" if len(result.pending) > 5 else ""
+        )
         console.print(f"The prompt index already has the staged changes to {shown}.", markup=False)
     for line in result.recommendations:
         console.print(f"- {line}", markup=False)

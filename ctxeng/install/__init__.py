@@ -1,1 +1,1 @@
-"""What `ctxeng install` / `uninstall` can add to a repository: one module and one function pair per target."""
+"""What `ctxeng install` / `uninstall` can add to a repository: one module, one function pair per target."""

@@ -82,7 +82,9 @@ def merge_hooks(settings: dict[str, Any]) -> dict[str, Any]:
     ours = our_hooks()
     hooks = settings.get("hooks", {})
     if not isinstance(hooks, dict) or any(not isinstance(hooks.get(e, []), list) for e in ours):
-        raise CtxengError(f"{SETTINGS}: 'hooks' does not have the shape Claude Code uses", hint="fix it, then install again")
+        raise CtxengError(
+            f"{SETTINGS}: 'hooks' does not have the shape Claude Code uses", hint="fix it, then install again"
+        )
     if all(group in hooks.get(event, []) for event, groups in ours.items() for group in groups):
         return copy.deepcopy(settings)
     result = strip_hooks(settings)  # an older version of our entries is replaced, not duplicated
@@ -93,7 +95,7 @@ def merge_hooks(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def dump_like(data: dict[str, Any], original: str | None) -> str:
-    """Serialise `data` with the indentation, line ends and final newline of `original` (2 spaces, LF if new)."""
+    """Serialise `data` with the indentation, line ends and final newline of `original` (else: 2 spaces)."""
     indent: str | None = "  "
     if original is not None:
         lines = original.splitlines()
@@ -112,7 +114,9 @@ def _load(path: Path) -> tuple[dict[str, Any], str | None]:
     try:
         data = json.loads(text) if text.strip() else {}
     except ValueError as exc:
-        raise CtxengError(f"{SETTINGS} is not valid JSON: {exc}", hint="fix it (nothing was changed)") from None
+        raise CtxengError(
+            f"{SETTINGS} is not valid JSON: {exc}", hint="fix it (nothing was changed)"
+        ) from None
     if not isinstance(data, dict):
         raise CtxengError(f"{SETTINGS} must hold a JSON object", hint="fix it (nothing was changed)")
     return data, text
@@ -133,7 +137,7 @@ def install_settings(repo: RepoView) -> list[str]:
 
 
 def uninstall_settings(repo: RepoView) -> list[str]:
-    """Remove ctxeng's hook entries from `.claude/settings.json`, restoring its exact earlier bytes if possible."""
+    """Remove ctxeng's hook entries from `.claude/settings.json`, restoring its earlier bytes if possible."""
     path = repo.root / SETTINGS
     backup_path = repo.root / ".ctxeng" / BACKUP
     data, text = _load(path)
@@ -157,7 +161,9 @@ def _read_backup(path: Path) -> dict[str, Any] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    ok = isinstance(data, dict) and isinstance(data.get("existed"), bool) and isinstance(data.get("text"), str)
+    ok = (
+        isinstance(data, dict) and isinstance(data.get("existed"), bool) and isinstance(data.get("text"), str)
+    )
     return data if ok else None
 
 
@@ -179,7 +185,10 @@ def install_command(repo: RepoView) -> list[str]:
         if current == text:
             return [f"{COMMAND} is already installed"]
         if COMMAND_ID not in current:
-            raise CtxengError(f"{COMMAND} exists and ctxeng did not write it", hint="rename or remove it, then install again")
+            raise CtxengError(
+                f"{COMMAND} exists and ctxeng did not write it",
+                hint="rename or remove it, then install again",
+            )
     atomic_write_text(path, text)
     return [f"wrote {COMMAND} (the /ctxeng-refresh command)"]
 
@@ -219,11 +228,12 @@ def uninstall_claude(root: str | Path = ".") -> list[str]:
 
 
 def _refuse_links(root: Path) -> None:
-    """A symlinked settings file or folder may point anywhere (dotfiles, another project): not ours to edit."""
+    """A symlinked settings file or folder may point anywhere (dotfiles, other projects): not ours to edit."""
     for rel in (".claude", ".claude/commands", SETTINGS, COMMAND):
         if (root / rel).is_symlink():
             raise CtxengError(
-                f"{rel} is a symlink; ctxeng does not write through links", hint="edit it by hand (nothing was changed)"
+                f"{rel} is a symlink; ctxeng does not write through links",
+                hint="edit it by hand (nothing was changed)",
             )
 
 
@@ -282,8 +292,8 @@ def _remove_claude_md_block(root: Path) -> bool:
     if start < 0 or end < start or text.count(BEGIN_PREFIX) != 1 or text.count(END) != 1:
         return False
     newline = "\r\n" if "\r\n" in text else "\n"
-    before, after = text[:start], text[end + len(END):]
-    after = after[len(newline):] if after.startswith(newline) else after
+    before, after = text[:start], text[end + len(END) :]
+    after = after.removeprefix(newline)
     if before.endswith(newline * 2):
         before = before[: -len(newline)]
     rest = before + after

@@ -57,10 +57,12 @@ def hooks_dir(repo: RepoView) -> Path:
     scoped = repo.git.text(["config", "--show-scope", "--get-all", "core.hooksPath"], check=False)
     if scoped:
         scope, _, value = scoped.splitlines()[-1].partition("\t")
-        unset = f"git config --{scope} --unset-all core.hooksPath" if scope in ("local", "global", "system") else (
-            "remove core.hooksPath from where it is set")  # fmt: skip
+        unset = "remove core.hooksPath from where it is set"
+        if scope in ("local", "global", "system"):
+            unset = f"git config --{scope} --unset-all core.hooksPath"
         raise CtxengError(
-            f"refusing to install git hooks: core.hooksPath is set ({scope}: {value}), so git ignores .git/hooks",
+            f"refusing to install git hooks: core.hooksPath is set ({scope}: {value}), "
+            "so git ignores .git/hooks",
             hint=f"either run `{unset}` and install again, or add the line "
             f"`ctxeng {' '.join(REFRESH_ARGS)}` to the pre-commit script in {value}",
         )
@@ -73,7 +75,8 @@ def _check_types(hook_types: Iterable[str]) -> list[str]:
     unknown = sorted(wanted - set(SUPPORTED_HOOK_TYPES))
     if unknown:
         raise CtxengError(
-            f"unsupported hook type: {', '.join(unknown)}", hint=f"choose from {', '.join(SUPPORTED_HOOK_TYPES)}"
+            f"unsupported hook type: {', '.join(unknown)}",
+            hint=f"choose from {', '.join(SUPPORTED_HOOK_TYPES)}",
         )
     return [t for t in SUPPORTED_HOOK_TYPES if t in wanted]
 
@@ -115,7 +118,9 @@ def install_git_hook(
     for hook_type, hook, legacy, foreign in plan:
         if foreign:
             os.rename(hook, legacy)  # a symlink stays a symlink; the mode is kept
-            done.append(f"kept the existing {hook_type} hook as {_rel(legacy, repo.root)}; it still runs first")
+            done.append(
+                f"kept the existing {hook_type} hook as {_rel(legacy, repo.root)}; it still runs first"
+            )
         if hook.is_file() and not foreign and _read(hook) == script:
             done.append(f"{_rel(hook, repo.root)} is already installed")
             continue

@@ -18,8 +18,8 @@ name=$(basename "$0")
 case "${name%.legacy}" in
     pre-commit) ;;  # refresh what is being committed (GIT_INDEX_FILE), within the hook
     *)
-        # post-commit, post-merge, post-checkout, post-rewrite: a refresh after a new HEAD can take seconds: it runs
-        # detached. A repository never built here (a fresh worktree) starts nothing: `ctxeng build` is explicit.
+        # post-commit, post-merge, post-checkout, post-rewrite: after a new HEAD a refresh can take seconds,
+        # so it runs detached. A repository never built here (a new worktree) starts nothing.
         [ -f .ctxeng/manifest.json ] || exit 0
         if [ "${name%.legacy}" = post-checkout ] && [ "$3" != 1 ]; then
             exit 0  # a file checkout (`git checkout -- path`) moves no HEAD
