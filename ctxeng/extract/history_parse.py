@@ -24,8 +24,6 @@ PLUS, MINUS, SPACE, BACKSLASH = b"+"[0], b"-"[0], b" "[0], b"\\"[0]
 HUNK_BYTES = frozenset((PLUS, MINUS, SPACE, BACKSLASH))  # first bytes of the lines inside a hunk
 CHANGED = frozenset((PLUS, MINUS))
 STRUCTURAL = re.compile(rb"\n[^-+ \\]")  # a line that cannot be inside a hunk starts here (+1)
-# The first changed line with a non-blank body (a line start: nothing but a newline before it).
-FIRST_CHANGE = re.compile(rb"(?<![^\n])[+-][^\S\n]*[^\s]")
 SHA_LINE = re.compile(rb"(?:[0-9a-f]{40}|[0-9a-f]{64})\n")
 MEMO_SIZE = 1 << 16  # changed lines remembered per language; over half of all changed lines repeat
 MEMO_LINE = 256  # longer lines are not remembered
@@ -175,7 +173,7 @@ class PatchParser:
             else:
                 stop = data.find(b"\n", pos, end) + 1
                 line = data[pos:stop]
-                if SHA_LINE.fullmatch(line):
+                if (stop - pos == 41 or stop - pos == 65) and SHA_LINE.fullmatch(line):
                     done = self.finish()
                     if done is not None:
                         yield done
@@ -278,15 +276,20 @@ class PatchParser:
     def _resolve_pending(self, data: bytes, start: int, stop: int) -> None:
         """Decide the hunk header's definition: touched unless a definition starts before the first change.
 
-        Regex searches do the common case (no hint word before the first non-blank change);
-        only otherwise are the lines up to that change tested one by one.
+        With -U3 the first change is at most the hunk's fourth line. Only when a hint word occurs
+        before it are those lines tested one by one.
         """
-        change = FIRST_CHANGE.search(data, start, stop)
-        end = data.find(b"\n", change.start(), stop) + 1 or stop if change else stop
+        end = start
+        change = False
+        while end < stop and not change:
+            first, nl = data[end], data.find(b"\n", end, stop)
+            line_end = nl + 1 if nl >= 0 else stop
+            change = (first == PLUS or first == MINUS) and not data[end + 1 : line_end].isspace()
+            end = line_end
         hint = self.plan.hint_pattern
         if hint is None or hint.search(data, start, end):
             for begin in _line_starts(data, start, end):
-                if self._name(data[begin + 1 : data.find(b"\n", begin, stop) + 1 or stop]):
+                if self._name(data[begin + 1 : data.find(b"\n", begin, end) + 1 or end]):
                     self.pending = None  # another definition starts first: the header's is untouched
                     return
         if change:
