@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from ctxeng.config import Config
     from ctxeng.fsio import Staging
     from ctxeng.records import Record
     from ctxeng.repo import RepoView
 
-__all__ = ["context_for_prompt", "pack_document", "render_pack_into", "write_pack"]
+__all__ = ["context_for_prompt", "pack_document", "patch_index", "render_pack_into", "write_pack"]
 
 
 def render_pack_into(
@@ -46,3 +48,10 @@ def context_for_prompt(root: Path, prompt: str, budget: int = 2_000, safe: bool 
     from ctxeng.pack.context import context_for_prompt as run
 
     return run(root, prompt, budget, safe)
+
+
+def patch_index(root: Path, replaced: Mapping[str, Sequence[Record]]) -> bool:
+    """Patch the context index for a few changed files (see `ctxeng.pack.patch.patch_index`)."""
+    from ctxeng.pack.patch import patch_index as run
+
+    return run(root, replaced)
