@@ -15,7 +15,6 @@ from ctxeng.install.claude import (
     BACKUP,
     COMMAND,
     SETTINGS,
-    dump_like,
     install_claude,
     merge_hooks,
     our_commands,
@@ -23,6 +22,7 @@ from ctxeng.install.claude import (
     strip_hooks,
     uninstall_claude,
 )
+from ctxeng.install.jsonfile import dump_like
 from tests.gitrepo import GitRepo
 
 USER_SETTINGS = {

@@ -2,25 +2,22 @@
 the `/ctxeng-refresh` command and the context-pack skill.
 
 settings.json belongs to the user: install adds our handlers (recognised later by their exact
-command strings) and keeps every other key, hook and the file's indentation; uninstall removes
-exactly those handlers. The bytes the file had before install are kept in `.ctxeng/install/`, and
-uninstall writes them back when nothing else changed meanwhile, so even hand-formatted JSON
-survives install + uninstall byte for byte.
+command strings) and keeps every other key and hook; uninstall removes exactly those handlers and,
+through `ctxeng.install.jsonfile`, gives the file back byte for byte when nothing else changed.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
-import json
 from pathlib import Path
 from typing import Any
 
 from ctxeng.errors import CtxengError
 from ctxeng.fsio import atomic_write_bytes, atomic_write_text
+from ctxeng.install.jsonfile import forget, load_object, write_installed, write_uninstalled
 from ctxeng.install.templates import template_json, template_text
 from ctxeng.repo import RepoView, open_repo
-from ctxeng.workdir import ensure_workdir
 
 SETTINGS = ".claude/settings.json"
 COMMAND = ".claude/commands/ctxeng-refresh.md"
@@ -94,32 +91,8 @@ def merge_hooks(settings: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def dump_like(data: dict[str, Any], original: str | None) -> str:
-    """Serialise `data` with the indentation, line ends and final newline of `original` (else: 2 spaces)."""
-    indent: str | None = "  "
-    if original is not None:
-        lines = original.splitlines()
-        indented = next((ln for ln in lines[1:] if ln.strip()), None)
-        indent = indented[: len(indented) - len(indented.lstrip())] if indented else None
-        indent = indent or None
-    text = json.dumps(data, indent=indent, ensure_ascii=False)  # raw newlines only between tokens
-    text += "\n" if original is None or original.endswith("\n") else ""
-    return text.replace("\n", "\r\n") if original is not None and "\r\n" in original else text
-
-
 def _load(path: Path) -> tuple[dict[str, Any], str | None]:
-    if not path.exists():
-        return {}, None
-    text = path.read_bytes().decode("utf-8", "replace")  # no newline translation: CRLF files stay CRLF
-    try:
-        data = json.loads(text) if text.strip() else {}
-    except ValueError as exc:
-        raise CtxengError(
-            f"{SETTINGS} is not valid JSON: {exc}", hint="fix it (nothing was changed)"
-        ) from None
-    if not isinstance(data, dict):
-        raise CtxengError(f"{SETTINGS} must hold a JSON object", hint="fix it (nothing was changed)")
-    return data, text
+    return load_object(path, SETTINGS)
 
 
 def install_settings(repo: RepoView) -> list[str]:
@@ -129,51 +102,24 @@ def install_settings(repo: RepoView) -> list[str]:
     merged = merge_hooks(data)
     if text is not None and merged == data:
         return [f"{SETTINGS} already has ctxeng's hooks"]
-    backup = ensure_workdir(repo) / BACKUP
-    if not backup.exists():  # the state before the *first* install is the one to restore
-        atomic_write_text(backup, json.dumps({"existed": text is not None, "text": text or ""}))
-    atomic_write_text(path, dump_like(merged, text))
+    write_installed(repo, path, BACKUP, merged, text)
     return [f"added ctxeng's SessionStart and UserPromptSubmit hooks to {SETTINGS}"]
 
 
 def uninstall_settings(repo: RepoView) -> list[str]:
     """Remove ctxeng's hook entries from `.claude/settings.json`, restoring its earlier bytes if possible."""
     path = repo.root / SETTINGS
-    backup_path = repo.root / ".ctxeng" / BACKUP
     data, text = _load(path)
     stripped = strip_hooks(data)
     if text is None or stripped == data:
-        backup_path.unlink(missing_ok=True)
+        forget(repo, BACKUP)
         return []
-    before = _read_backup(backup_path)
-    if before is not None and not before["existed"] and stripped == {}:
-        path.unlink()
-    elif before is not None and before["existed"] and _unchanged_since(before["text"], stripped):
-        atomic_write_text(path, before["text"])
-    else:  # the user changed something else meanwhile: keep their change, in their file's style
-        atomic_write_text(path, dump_like(stripped, text))
-    backup_path.unlink(missing_ok=True)
-    return [f"removed ctxeng's hooks from {SETTINGS}"]
-
-
-def _read_backup(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    ok = (
-        isinstance(data, dict) and isinstance(data.get("existed"), bool) and isinstance(data.get("text"), str)
+    # "unchanged": what install would make of the old file, less our entries (an emptied `hooks` the
+    # old file had stays comparable that way), is what the file now holds less our entries
+    write_uninstalled(
+        repo, path, BACKUP, stripped, text, lambda before: strip_hooks(merge_hooks(before)) == stripped
     )
-    return data if ok else None
-
-
-def _unchanged_since(text: str, stripped: dict[str, Any]) -> bool:
-    """Whether the settings, ctxeng's entries aside, are what they were before install."""
-    try:
-        before = json.loads(text) if text.strip() else {}
-        return isinstance(before, dict) and strip_hooks(merge_hooks(before)) == stripped
-    except (ValueError, CtxengError):
-        return False
+    return [f"removed ctxeng's hooks from {SETTINGS}"]
 
 
 def install_command(repo: RepoView) -> list[str]:

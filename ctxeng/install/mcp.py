@@ -9,15 +9,12 @@ writes them back when nothing else changed meanwhile.
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
 from ctxeng.errors import CtxengError
-from ctxeng.fsio import atomic_write_text
-from ctxeng.install.claude import dump_like
+from ctxeng.install.jsonfile import forget, load_object, write_installed, write_uninstalled
 from ctxeng.repo import RepoView, open_repo
-from ctxeng.workdir import ensure_workdir
 
 MCP_JSON = ".mcp.json"
 NAME = "ctxeng"
@@ -38,17 +35,8 @@ def is_ours(entry: Any) -> bool:
 
 
 def _load(path: Path) -> tuple[dict[str, Any], str | None]:
-    if not path.exists():
-        return {}, None
-    text = path.read_bytes().decode("utf-8", "replace")
-    try:
-        data = json.loads(text) if text.strip() else {}
-    except ValueError as exc:
-        raise CtxengError(
-            f"{MCP_JSON} is not valid JSON: {exc}", hint="fix it (nothing was changed)"
-        ) from None
-    servers = data.get("mcpServers", {}) if isinstance(data, dict) else None
-    if not isinstance(data, dict) or not isinstance(servers, dict):
+    data, text = load_object(path, MCP_JSON)
+    if not isinstance(data.get("mcpServers", {}), dict):
         raise CtxengError(
             f"{MCP_JSON} must be an object whose mcpServers is an object", hint="fix it (nothing was changed)"
         )
@@ -85,11 +73,7 @@ def install_mcp(root: str | Path = ".") -> list[str]:
     merged = with_entry(data)
     if text is not None and merged == data:
         return [f"{MCP_JSON} already has the ctxeng MCP server"]
-    backup = ensure_workdir(repo) / BACKUP
-    if not backup.exists():  # the state before the *first* install is the one to restore
-        backup.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(backup, json.dumps({"existed": text is not None, "text": text or ""}))
-    atomic_write_text(path, dump_like(merged, text))
+    write_installed(repo, path, BACKUP, merged, text)
     return [
         f"added the ctxeng MCP server to {MCP_JSON} (Claude Code asks once to approve it; `claude mcp list`)"
     ]
@@ -99,20 +83,12 @@ def uninstall_mcp(root: str | Path = ".") -> list[str]:
     """Remove ctxeng's entry from `.mcp.json`, restoring the file's exact earlier bytes when possible."""
     repo = open_repo(root)
     path = _path(repo)
-    backup_path = repo.root / ".ctxeng" / BACKUP
     data, text = _load(path)
     stripped = without_entry(data)
     if text is None or stripped == data:
-        backup_path.unlink(missing_ok=True)
+        forget(repo, BACKUP)
         return []
-    before = _read_backup(backup_path)
-    if before is not None and not before["existed"] and _same(None, stripped):
-        path.unlink()
-    elif before is not None and before["existed"] and _same(before["text"], stripped):
-        atomic_write_text(path, before["text"])
-    else:  # the user changed something else meanwhile: keep it, in their file's style
-        atomic_write_text(path, dump_like(stripped, text))
-    backup_path.unlink(missing_ok=True)
+    write_uninstalled(repo, path, BACKUP, stripped, text, lambda before: _same(before, stripped))
     return [f"removed the ctxeng MCP server from {MCP_JSON}"]
 
 
@@ -126,26 +102,9 @@ def _path(repo: RepoView) -> Path:
     return path
 
 
-def _read_backup(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    ok = (
-        isinstance(data, dict) and isinstance(data.get("existed"), bool) and isinstance(data.get("text"), str)
-    )
-    return data if ok else None
-
-
-def _same(text: str | None, stripped: dict[str, Any]) -> bool:
-    """Whether the file, ctxeng's entry removed, holds what it held before install (`None`: no file);
+def _same(before: dict[str, Any], stripped: dict[str, Any]) -> bool:
+    """Whether the file, ctxeng's entry removed, holds what it held before install ({}: no file);
     an `mcpServers` that install added and uninstall emptied does not count as a change."""
-    try:
-        before = json.loads(text) if text and text.strip() else {}
-    except ValueError:
-        return False
-    if not isinstance(before, dict):
-        return False
     if stripped.get("mcpServers") == {} and "mcpServers" not in before:
         stripped = {k: v for k, v in stripped.items() if k != "mcpServers"}
     return before == stripped
