@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ctxeng.config import Config, load_config
-from ctxeng.fsio import Lock, LockBusy, atomic_write_text, dumps_json, read_jsonl
+from ctxeng.fsio import Lock, LockBusy, atomic_write_text, dumps_json, read_jsonl, write_jsonl
 from ctxeng.repo import IndexEntry, RepoView, open_repo
 from ctxeng.workdir import workdir
 
@@ -119,7 +119,7 @@ def _full_reason(
         return "the configuration changed"
     if repo.head != state.head:
         return "HEAD moved"
-    if not hook and n_changed:
+    if not hook and (n_changed or (workdir(repo.root) / "state" / "pending.json").exists()):
         return "files changed"  # an explicit refresh brings every output up to date
     if n_changed > FAST_PATH_MAX_FILES:
         return f"{n_changed} files changed"
@@ -163,7 +163,21 @@ def _fast(
         replaced.setdefault(rec.path, []).append(rec)
     patched = _patch_index(repo.root, replaced)
     _record_pending(out_dir, sorted(replaced))
+    _update_state(out_dir, state, changed, removed, selection.outcomes)
     return "prompt index patched" if patched else "prompt index unavailable; run `ctxeng build`"
+
+
+def _update_state(
+    out_dir: Path, state: BuildState, changed: list[IndexEntry], removed: list[str], outcomes: dict[str, str]
+) -> None:
+    """Record the staged versions as seen, so the next hook run finds nothing new to patch."""
+    entries = dict(state.entries)
+    for entry in changed:
+        entries[entry.path] = (entry.blob, entry.mode, outcomes.get(entry.path, ""))
+    for path in removed:
+        entries.pop(path, None)
+    rows = ({"path": p, "blob": b, "mode": m, "outcome": o} for p, (b, m, o) in sorted(entries.items()))
+    write_jsonl(out_dir / "state" / "blobs.jsonl", rows)
 
 
 def _patch_index(root: Path, replaced: dict[str, list]) -> bool:
