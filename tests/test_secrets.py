@@ -181,8 +181,8 @@ def test_adversarial_inputs_finish_with_sane_results(engine: object) -> None:
 def test_scanner_compiles_the_same_rules_on_both_engines() -> None:
     if RE2 is None:
         pytest.skip("google-re2 is not installed")
-    assert [c.rule.id for c in Scanner(engine=RE2)._rules] == [
-        c.rule.id for c in Scanner(engine=PYTHON_RE)._rules
+    assert [c.rule.id for c in Scanner(engine=RE2).compile_all()] == [
+        c.rule.id for c in Scanner(engine=PYTHON_RE).compile_all()
     ]
 
 

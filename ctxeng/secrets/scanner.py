@@ -47,21 +47,33 @@ class Scanner:
     ) -> None:
         self.engine = engine or default_engine()
         self.allow = _compile_allow(allow)
-        self._rules: list[_Compiled] = []
+        self._rule_list = list(rules if rules is not None else all_rules())
+        # Rules compile on first use: most texts (and a hook's whole run) need none or a few of them.
+        self._compiled: dict[int, _Compiled] = {}
         prefilters: list[str] = []
         self._owner: list[int] = []  # prefilter index -> rule index
-        for order, rule in enumerate(rules if rules is not None else all_rules()):
+        for order, rule in enumerate(self._rule_list):
+            for pre in rule.prefilter:
+                prefilters.append(pre)
+                self._owner.append(order)
+        self._prefilter = self.engine.prefilter(prefilters)
+
+    def compile_all(self) -> list[_Compiled]:
+        """Every rule compiled (normally they compile lazily); an invalid pattern fails here."""
+        return [self._rule(order) for order in range(len(self._rule_list))]
+
+    def _rule(self, order: int) -> _Compiled:
+        compiled = self._compiled.get(order)
+        if compiled is None:
+            rule = self._rule_list[order]
             pattern = self.engine.compile(rule.pattern)
             names = sorted(
                 (n for n in pattern.groupindex if re.fullmatch(r"s[0-9]*", n)), key=lambda n: (len(n), n)
             )
             groups = tuple(pattern.groupindex[n] for n in names)
             extend = re.compile(rule.extend) if rule.extend else None
-            self._rules.append(_Compiled(rule, order, pattern, groups, extend))
-            for pre in rule.prefilter:
-                prefilters.append(pre)
-                self._owner.append(order)
-        self._prefilter = self.engine.prefilter(prefilters)
+            compiled = self._compiled[order] = _Compiled(rule, order, pattern, groups, extend)
+        return compiled
 
     def candidates(self, text: str) -> list[int]:
         """Indexes of the rules whose prefilter matches somewhere in `text`."""
@@ -81,13 +93,13 @@ class Scanner:
             text, markers = _mask_markers(text)
         spans: list[tuple[int, int, int]] = []
         for index in self.candidates(text):
-            compiled = self._rules[index]
+            compiled = self._rule(index)
             for start, end in self._spans(compiled, text):
                 if end > start and not self._allowed(text[start:end]):
                     spans.append((start, -end, compiled.order))
         if markers:
             spans = [s for s in spans if not any(a < -s[1] and s[0] < b for a, b in markers)]
-        return _merge(text, spans, self._rules)
+        return _merge(text, spans, self._rule_list)
 
     def redact(self, text: str) -> tuple[str, list[Finding]]:
         """`text` with each finding replaced by `[REDACTED:<rule>]`, and the findings."""
@@ -151,7 +163,7 @@ def _secret_span(match: Any, groups: tuple[int, ...]) -> Span:
     return start, end
 
 
-def _merge(text: str, spans: list[tuple[int, int, int]], rules: list[_Compiled]) -> list[Finding]:
+def _merge(text: str, spans: list[tuple[int, int, int]], rules: list[Rule]) -> list[Finding]:
     spans.sort()
     merged: list[list[int]] = []  # [start, end, order]
     for start, neg_end, order in spans:
@@ -165,7 +177,7 @@ def _merge(text: str, spans: list[tuple[int, int, int]], rules: list[_Compiled])
     for start, end, order in merged:
         line += text.count("\n", pos, start)
         pos = start
-        findings.append(Finding(rules[order].rule.id, start, end, line))
+        findings.append(Finding(rules[order].id, start, end, line))
     return findings
 
 
