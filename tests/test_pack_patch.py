@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ctxeng.build import build
 from ctxeng.config import load_config
 from ctxeng.extract.files import extract_files
-from ctxeng.pack import context_for_prompt, patch_index
+from ctxeng.fsio import dumps_json
+from ctxeng.pack import context_for_prompt, patch_index, rejson
 from ctxeng.pack.indexfile import load_index, qualname, read_details
 from ctxeng.pack.splice import lower_median
 from ctxeng.provenance import Provenance
@@ -159,6 +162,8 @@ def test_patch_lays_out_changes_like_a_full_build(work: GitRepo, tmp_path: Path)
     assert _details(patched) == _details(full)
     assert patched["details"] == full["details"]
     assert patched["commits"] == full["commits"]
+    text = (work.path / ".ctxeng" / "index.json").read_text(encoding="utf-8")
+    assert text == dumps_json(json.loads(text)) + "\n"  # reused member texts and new ones join up exactly
     for key in ("head", "repository", "tokenizer", "version", "commands", "glossary"):
         assert patched[key] == old[key]
     # The new file's neighbours are its references (nothing refers to it yet, it has no history):
@@ -299,3 +304,41 @@ def test_missing_corrupt_or_foreign_index_is_left_alone(work: GitRepo, git_repo:
     for label, bad in (("records under another path", wrong_path), ("bad meta", bad_meta)):
         assert patch_index(work.path, bad) is False, label
         assert _bytes(work.path) == good, label
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), JSON, max_size=5), st.dictionaries(st.text(max_size=6), JSON, max_size=3),
+       st.integers(0, 3))  # fmt: skip
+def test_rewriting_json_reuses_unchanged_members_and_writes_what_dumps_json_writes(
+    doc: dict[str, Any], changes: dict[str, Any], depth: int
+) -> None:
+    parsed = rejson.parse(dumps_json(doc), depth)
+    assert parsed.value == doc
+    assert rejson.dump(parsed.value, parsed) == dumps_json(doc)
+    changed = {**parsed.value, **changes}
+    for key, value in parsed.value.items():  # change inside nested objects too
+        if isinstance(value, dict) and changes:
+            changed[key] = {**value, **changes}
+    assert rejson.dump(changed, parsed) == dumps_json(changed)
+    assert rejson.parse(json.dumps(doc, indent=1), depth).value == doc
+
+
+def test_rewriting_json_copies_only_the_very_objects_it_parsed() -> None:
+    parsed = rejson.parse('{"a":1,"b":[1.0],"c":{"d":[0]}}')
+    same_values = {"a": True, "b": [1], "c": {"d": [False]}}  # equal in Python, not in JSON
+    assert (
+        rejson.dump(same_values, parsed) == dumps_json(same_values) == '{"a":true,"b":[1],"c":{"d":[false]}}'
+    )
+
+
+def test_rewriting_json_rejects_what_is_not_one_object() -> None:
+    for bad in ("[1]", '{"a":1} x', '{"a" 1}', '{"a":1,}', '{"a":1', '{"a":[1}', ""):
+        with pytest.raises(ValueError):
+            rejson.parse(bad)

@@ -28,14 +28,13 @@ each atomically, in the order a build publishes them.
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from ctxeng.fsio import atomic_write_bytes, atomic_write_text, dumps_json
-from ctxeng.pack.conventions import Conventions
+from ctxeng.fsio import atomic_write_bytes, atomic_write_text
+from ctxeng.pack import rejson
 from ctxeng.pack.facts import RepoFacts, facts_from_records
 from ctxeng.pack.index import build_index
 from ctxeng.pack.indexfile import DETAILS_FILE, INDEX_FILE, INDEX_VERSION
@@ -55,7 +54,17 @@ from ctxeng.pack.splice import (
 )
 from ctxeng.records import Record
 
+if TYPE_CHECKING:
+    from ctxeng.pack.conventions import Conventions
+
 PATCHED_KINDS = frozenset({"file", "symbol", "doc"})  # what a file's extraction yields
+
+
+class _NoCommands:
+    """All `build_index` reads of the mined conventions is `commands`, which a patch keeps from the index;
+    importing the miner itself (YAML, TOML, its regexes) would add ~20 ms to every pre-commit refresh."""
+
+    commands: tuple[Any, ...] = ()
 
 
 def patch_index(root: Path, replaced: Mapping[str, Sequence[Record]]) -> bool:
@@ -70,11 +79,11 @@ def patch_index(root: Path, replaced: Mapping[str, Sequence[Record]]) -> bool:
     try:
         text = (folder / INDEX_FILE).read_text(encoding="utf-8")
         details = (folder / DETAILS_FILE).read_bytes()
-        index = json.loads(text)
-        if not is_consistent(index, len(details)):
+        parsed = rejson.parse(text)
+        if not is_consistent(parsed.value, len(details)):
             return False
-        new_index, new_details = patched(index, details, replaced)
-        new_text = dumps_json(new_index) + "\n"
+        new_index, new_details = patched(parsed.value, details, replaced)
+        new_text = rejson.dump(new_index, parsed) + "\n"
     except Exception:  # noqa: BLE001 - a git hook fails open; a stale index beats a wrong one
         return False
     if new_text == text and new_details == details:
@@ -134,7 +143,8 @@ def contribution(
             if rec.kind in PATCHED_KINDS:
                 records.append(rec)
     facts = facts_from_records(name, records)
-    part, rows = build_index(facts, Ranking(def_score=[0.0] * len(facts.defs)), Conventions())
+    ranking = Ranking(def_score=[0.0] * len(facts.defs))
+    part, rows = build_index(facts, ranking, cast("Conventions", _NoCommands()))
     return part, rows, facts
 
 
@@ -187,10 +197,26 @@ def patched(
         commits = dict(index["commits"])
         commits["files"] = [[j for j in through(same_file)(rows) if j >= 0] for rows in commits["files"]]
         out["commits"] = commits
+    _reuse_equal(out, index)
     body, offsets = _details(details, index["details"]["offsets"], len(defs["file"]), dl, ol, part_rows,
                              len(p_defs["file"]))  # fmt: skip
     out["details"] = {**index["details"], "defs": dl.size, "offsets": offsets}
     return out, body
+
+
+def _reuse_equal(new: dict[str, Any], old: dict[str, Any]) -> None:
+    """Put back the old object wherever a rebuilt member (or a column of a table) equals it, so that
+    `rejson.dump` copies its text. Index columns hold only ints and strings, where equal means same JSON."""
+    for key, value in new.items():
+        before = old.get(key)
+        if value is before:
+            continue
+        if isinstance(value, dict) and isinstance(before, dict):
+            for col, rows in value.items():
+                if rows is not before.get(col) and rows == before.get(col):
+                    value[col] = before[col]
+        elif value == before:
+            new[key] = before
 
 
 def _names(index: dict[str, Any], part: dict[str, Any], dl: Layout) -> tuple[list[str], Any, Any]:
@@ -198,7 +224,11 @@ def _names(index: dict[str, Any], part: dict[str, Any], dl: Layout) -> tuple[lis
     old, ids = index["names"], index["defs"]["name"]
     dropped = sorted({k for run in _gaps(dl) for k in ids[run.start : run.stop]})
     added = set(part["names"])
-    vanished = {k for k in dropped if old[k] not in added and ids.count(k) == _count_in(ids, dl, k)}
+    kept: set[int] = set()
+    for run in dl.runs:
+        if run.old:
+            kept.update(ids[run.start : run.stop])
+    vanished = {k for k in dropped if k not in kept and old[k] not in added}
     new = sorted(n for n in added if not _has(old, n))
     if not vanished and not new:
         position = {n: bisect_left(old, n) for n in part["names"]}
@@ -228,10 +258,6 @@ def _gaps(lay: Layout) -> list[range]:
             pos = run.stop
     out.append(range(pos, len(lay.old_to_new)))
     return [r for r in out if r]
-
-
-def _count_in(ids: list[int], lay: Layout, k: int) -> int:
-    return sum(ids[r.start : r.stop].count(k) for r in _gaps(lay))
 
 
 def _has(sorted_names: list[str], name: str) -> bool:

@@ -122,6 +122,8 @@ def postings(old: dict[str, list[int]], part: dict[str, list[int]], lay: Layout)
     Rows before `lay.first` keep their numbers; later ones move with their run (found by bisection),
     so a posting list costs a few bisections plus the rows that really move.
     """
+    if lay.identity and not part:
+        return old
     moves = []  # (start, stop, shift) of the old runs at or after the first moved row
     at = 0
     for run in lay.runs:
