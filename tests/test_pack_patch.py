@@ -121,6 +121,35 @@ def _stage_changes(repo: GitRepo) -> list[str]:
     return ["docs/architecture.md", "kvstore/cli.py", "kvstore/store.py", "kvstore/util.py"]
 
 
+FIRST = '''"""A script at the top of the repository: it sorts before every other file."""
+
+from kvstore.store import Store
+
+
+def open_default() -> Store:
+    """The store under ./data."""
+    return Store.open("data")
+'''
+
+
+def _stage_edges(repo: GitRepo) -> list[str]:
+    """Changes at the ends of every table: a new first file, the first file changed, the last file
+    (and last definitions) deleted, a doc section added in the middle of README.md."""
+    client = (repo.path / "clients/js/client.js").read_text()
+    repo.write(
+        "clients/js/client.js",
+        client.replace("  get(key) {", "  has(key) {\n    return false;\n  }\n\n  get(key) {"),
+    )
+    repo.write("aaa.py", FIRST)
+    readme = (repo.path / "README.md").read_text()
+    repo.write(
+        "README.md", readme.replace("## Usage", "## Status\n\nAlpha: the format may change.\n\n## Usage")
+    )
+    repo.git("rm", "-q", "tools/bench/bench.go")
+    repo.git("add", "clients/js/client.js", "aaa.py", "README.md")
+    return ["README.md", "aaa.py", "clients/js/client.js", "tools/bench/bench.go"]
+
+
 def _table(index: dict[str, Any], section: str) -> list[tuple[Any, ...]]:
     """A section's rows as tuples, scores left out."""
     cols = {k: v for k, v in sorted(index[section].items()) if k != "score"}
@@ -144,8 +173,14 @@ def test_unchanged_records_reproduce_the_index_bytes(work: GitRepo) -> None:
     assert _bytes(work.path) == before
 
 
-def test_patch_lays_out_changes_like_a_full_build(work: GitRepo, tmp_path: Path) -> None:
-    changed = _stage_changes(work)
+@pytest.mark.parametrize(
+    ("stage", "new_file", "uses"),
+    [(_stage_changes, "kvstore/util.py", "kvstore/codec.py"), (_stage_edges, "aaa.py", "kvstore/store.py")],
+)
+def test_patch_lays_out_changes_like_a_full_build(
+    work: GitRepo, tmp_path: Path, stage: Any, new_file: str, uses: str
+) -> None:
+    changed = stage(work)
     old = load_index(work.path)
     assert patch_index(work.path, staged_records(work.path, changed))
     patched = load_index(work.path)
@@ -169,9 +204,9 @@ def test_patch_lays_out_changes_like_a_full_build(work: GitRepo, tmp_path: Path)
     # The new file's neighbours are its references (nothing refers to it yet, it has no history):
     # the same as the build's; the file it uses lists it back.
     row = {p: i for i, p in enumerate(patched["files"]["path"])}
-    util, codec = row["kvstore/util.py"], row["kvstore/codec.py"]
-    assert patched["near"][util] == full["near"][util] == [codec, 1000]
-    assert util in patched["near"][codec][::2]
+    new, used = row[new_file], row[uses]
+    assert patched["near"][new] == full["near"][new] == [used, 1000]
+    assert new in patched["near"][used][::2]
 
 
 def test_scores_are_kept_by_qualified_name_else_neutral(work: GitRepo) -> None:

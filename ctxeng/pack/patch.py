@@ -1,8 +1,8 @@
 """Patching the prompt index for a few changed files without ranking again (the pre-commit refresh).
 
 `ctxeng refresh --hook` re-extracts only the staged files; `patch_index` makes `.ctxeng/index.json`
-and its details file describe them in a few tens of milliseconds on a 1,000-file repository, where
-ranking every record again takes seconds. The changed files' rows are laid out by `build_index`
+and its details file describe them in about a tenth of a CPU-second on a 1,000-file repository
+(sqlalchemy; mostly parsing and writing 3.5 MB of JSON), where ranking every record again takes ~2.5. The changed files' rows are laid out by `build_index`
 itself (same columns, terms and detail rows as a full build) and spliced in by path.
 
 What a patch cannot know keeps its value from the last build, until the next full refresh:
@@ -75,8 +75,8 @@ def patch_index(root: Path, replaced: Mapping[str, Sequence[Record]]) -> bool:
     Returns False and writes nothing when the index is missing, unreadable, of another version or
     inconsistent with its details file, or when a record does not belong to its path; never raises.
     """
-    folder = Path(root) / ".ctxeng"
     try:
+        folder = Path(root) / ".ctxeng"
         text = (folder / INDEX_FILE).read_text(encoding="utf-8")
         details = (folder / DETAILS_FILE).read_bytes()
         parsed = rejson.parse(text)
@@ -195,7 +195,7 @@ def patched(
     out["near"] = _near(index, part, facts, fl, same_file, out["defs"], names)
     if same_file != list(range(len(same_file))):
         commits = dict(index["commits"])
-        commits["files"] = [[j for j in through(same_file)(rows) if j >= 0] for rows in commits["files"]]
+        commits["files"] = [[same_file[j] for j in rows if same_file[j] >= 0] for rows in commits["files"]]
         out["commits"] = commits
     _reuse_equal(out, index)
     body, offsets = _details(details, index["details"]["offsets"], len(defs["file"]), dl, ol, part_rows,
@@ -316,7 +316,8 @@ def _def_scores(index: dict[str, Any], part: dict[str, Any]) -> list[int]:
             out.append(lower_median(pool[private]))
             continue
         if private not in repo_pool:
-            same = [s for k, s in zip(defs["name"], defs["score"]) if names[k].startswith("_") == private]
+            flags = [n.startswith("_") == private for n in names]
+            same = [s for k, s in zip(defs["name"], defs["score"]) if flags[k]]
             repo_pool[private] = lower_median(same or defs["score"])
         out.append(repo_pool[private])
     return out
