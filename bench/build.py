@@ -34,9 +34,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ctxeng.build import STAGES  # noqa: E402
-from ctxeng.extract.history_log import LOG_FORMAT  # noqa: E402
-from ctxeng.extract.history_patch import patch_command  # noqa: E402
+from ctxeng.build import STAGES
+from ctxeng.extract.history_log import LOG_FORMAT
+from ctxeng.extract.history_patch import patch_command
 
 TARGET_BUILD_CPU_S = 10.0
 TARGET_HISTORY_RATIO = 1.5
@@ -52,7 +52,9 @@ class Measure:
     rss_mb: float
 
 
-def run_measured(argv: list[str], cwd: Path, stdin: Path | None = None, stdout: Any = subprocess.DEVNULL) -> Measure:
+def run_measured(
+    argv: list[str], cwd: Path, stdin: Path | None = None, stdout: Any = subprocess.DEVNULL
+) -> Measure:
     """Run `argv` and measure that one child with wait4 (its own reaped children included)."""
     start = time.perf_counter()
     with open(stdin or os.devnull, "rb") as feed:
@@ -69,7 +71,8 @@ def floor_read(repo: Path) -> Measure:
     """(a): list the tracked files with git and read each regular one, in a fresh Python process."""
     code = (
         "import os, subprocess, sys\n"
-        "paths = subprocess.run(['git', 'ls-files', '-z'], capture_output=True, check=True).stdout.split(b'\\0')\n"
+        "out = subprocess.run(['git', 'ls-files', '-z'], capture_output=True, check=True).stdout\n"
+        "paths = out.split(b'\\0')\n"
         "n = 0\n"
         "for p in filter(None, paths):\n"
         "    if os.path.isfile(p) and not os.path.islink(p):\n"
@@ -79,24 +82,24 @@ def floor_read(repo: Path) -> Measure:
     return run_measured([sys.executable, "-S", "-c", code], repo)
 
 
+def _lines(repo: Path, *args: str) -> list[str]:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, check=True, text=True).stdout.split()
+
+
 def floor_history(repo: Path, max_commits: int, patch_commits: int, tmp: Path) -> dict[str, Measure]:
     """(b): the history streams alone, over the same commits as the build (merges carry no patch)."""
     limit = [f"--max-count={max_commits}"] if max_commits > 0 else []
-    out = {"git log --name-status": run_measured(
-        ["git", "log", "-z", "--name-status", "--no-renames", "--date-order", f"--format={LOG_FORMAT}", *limit, "HEAD"],
-        repo,
-    )}  # fmt: skip
+    log = ["git", "log", "-z", "--name-status", "--no-renames", "--date-order", f"--format={LOG_FORMAT}"]
+    out = {"git log --name-status": run_measured([*log, *limit, "HEAD"], repo)}
     if patch_commits == 0:
         return out
-    shas = subprocess.run(["git", "rev-list", "--date-order", *limit, "HEAD"], cwd=repo, capture_output=True,
-                          check=True, text=True).stdout.split()  # fmt: skip
-    merges = set(subprocess.run(["git", "rev-list", "--merges", *limit, "HEAD"], cwd=repo, capture_output=True,
-                                check=True, text=True).stdout.split())  # fmt: skip
-    window = [s for s in shas if s not in merges]
+    merges = set(_lines(repo, "rev-list", "--merges", *limit, "HEAD"))
+    window = [s for s in _lines(repo, "rev-list", "--date-order", *limit, "HEAD") if s not in merges]
     window = window if patch_commits < 0 else window[:patch_commits]
     listing = tmp / "window.txt"
     listing.write_text("".join(f"{s}\n" for s in window))
-    out["git log -p"] = run_measured(["git", "log", "-p", "--no-renames", "--no-walk=unsorted", "--stdin"], repo, listing)
+    log_p = ["git", "log", "-p", "--no-renames", "--no-walk=unsorted", "--stdin"]
+    out["git log -p"] = run_measured(log_p, repo, listing)
     out["git diff-tree -p + drivers"] = run_measured(patch_command(tmp), repo, listing)
     return out
 
@@ -146,10 +149,15 @@ def summarise(path: Path, best: dict[str, Any]) -> dict[str, Any]:
     manifest, floors = best["manifest"], best["floors"]
     stages = manifest["stages"]
     history = stages.get("history", {"cpu_s": 0.0})
-    history_floor = floors["git log --name-status"]["cpu_s"] + floors.get("git log -p", {"cpu_s": 0.0})["cpu_s"]
+    history_floor = (
+        floors["git log --name-status"]["cpu_s"] + floors.get("git log -p", {"cpu_s": 0.0})["cpu_s"]
+    )
     python_rss = max(s["peak_rss_mb"] for s in stages.values())
     patch_commits = manifest["config"]["history"]["patch_commits"]
-    own_git = floors["git log --name-status"]["cpu_s"] + floors.get("git diff-tree -p + drivers", {"cpu_s": 0.0})["cpu_s"]
+    own_git = (
+        floors["git log --name-status"]["cpu_s"]
+        + floors.get("git diff-tree -p + drivers", {"cpu_s": 0.0})["cpu_s"]
+    )
     checks = {
         "history_vs_floor": round(history["cpu_s"] / history_floor, 2) if history_floor else None,
         # The same, against the git commands the stage itself must run (hunk-header drivers included).
@@ -179,10 +187,13 @@ def summarise(path: Path, best: dict[str, Any]) -> dict[str, Any]:
 def render(result: dict[str, Any]) -> str:
     """The human-readable table."""
     hist = result["history"]
-    lines = [
+    title = (
         f"ctxeng build of {result['repository']} @ {result['head'][:12]}: {result['files']} files extracted, "
         f"{hist.get('commits_seen', 0)} commits seen, {hist.get('patch_window', 0)} with patches "
-        f"(patch_commits={result['patch_commits']})",
+        f"(patch_commits={result['patch_commits']})"
+    )
+    lines = [
+        title,
         "",
         f"{'stage':<34}{'CPU s':>9}{'wall s':>9}{'peak RSS MB':>13}",
     ]

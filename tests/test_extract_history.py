@@ -71,7 +71,12 @@ def test_commit_records_follow_the_schema(sample_repo: GitRepo) -> None:
     assert head.meta["diff_truncated"] is False
     assert head.meta["stats"] == {"files": 1, "added": 15, "deleted": 0}
     assert head.meta["symbols"] == [{"path": "kvstore/compact.py", "name": "compact"}]
-    assert result.stats["commits_seen"] == result.stats["commits"] == result.stats["patch_window"] == len(COMMITS)
+    assert (
+        result.stats["commits_seen"]
+        == result.stats["commits"]
+        == result.stats["patch_window"]
+        == len(COMMITS)
+    )
 
 
 def test_line_counts_match_git_numstat(sample_repo: GitRepo) -> None:
@@ -101,7 +106,9 @@ def test_touched_symbols_and_provenance(sample_repo: GitRepo) -> None:
     prov = result.provenance
     assert prov.head == sample_repo.head() and prov.head_time == result.commits[0].time
     assert prov.symbol_commits[("kvstore/store.py", "delete")][0] == tombstones["commit"]
-    assert prov.symbol_commits[("kvstore/store.py", "get")][0] == records["Add store with put and get"]["commit"]
+    assert (
+        prov.symbol_commits[("kvstore/store.py", "get")][0] == records["Add store with put and get"]["commit"]
+    )
     assert prov.window == {r.commit for r in result.commits}
     codec = [sha for sha, _ in prov.file_commits["kvstore/codec.py"]]
     assert codec == [tombstones["commit"], records["Add record codec with checksums"]["commit"]]
@@ -139,10 +146,15 @@ def test_cochange_partners(git_repo: GitRepo) -> None:
     git_repo.commit("a and gone", {"a.py": "A = 10\n", "gone.py": "G = 1\n"})
     git_repo.commit("a and gone again", {"a.py": "A = 11\n", "gone.py": "G = 2\n"})
     git_repo.commit("remove gone", {"gone.py": None})
-    git_repo.commit("wide", {f"w{i}.py": "W = 1\n" for i in range(5)} | {"a.py": "A = 12\n", "b.py": "B = 9\n"})
+    git_repo.commit(
+        "wide", {f"w{i}.py": "W = 1\n" for i in range(5)} | {"a.py": "A = 12\n", "b.py": "B = 9\n"}
+    )
     result = mine(git_repo, cochange_max_files=4)
     rows = {r.path: r for r in result.cochange}
-    assert sorted(rows) == ["a.py", "b.py"]  # c.py pairs once; gone.py is not at HEAD; w*.py only in a wide commit
+    assert sorted(rows) == [
+        "a.py",
+        "b.py",
+    ]  # c.py pairs once; gone.py is not at HEAD; w*.py only in a wide commit
     a = rows["a.py"]
     assert a.id == record_id("cochange", "a.py") and a.name == "a.py" and a.text == ""
     assert a.meta == {"commits": 6, "partners": [{"path": "b.py", "count": 3, "share": 0.5}]}
@@ -153,7 +165,9 @@ def test_cochange_partners(git_repo: GitRepo) -> None:
 
 def test_cochange_keeps_ten_partners_by_count_then_path(git_repo: GitRepo) -> None:
     for n in range(2):
-        git_repo.commit(f"many {n}", {"hub.py": f"H = {n}\n"} | {f"p{i:02}.py": f"P = {n}\n" for i in range(12)})
+        git_repo.commit(
+            f"many {n}", {"hub.py": f"H = {n}\n"} | {f"p{i:02}.py": f"P = {n}\n" for i in range(12)}
+        )
     git_repo.commit("hub and p11", {"hub.py": "H = 7\n", "p11.py": "P = 7\n"})
     partners = {r.path: r.meta for r in mine(git_repo).cochange}["hub.py"]["partners"]
     assert [p["path"] for p in partners] == ["p11.py", *[f"p{i:02}.py" for i in range(9)]]
@@ -210,7 +224,9 @@ def test_detached_head(sample_repo: GitRepo) -> None:
 
 
 def test_single_commit_repository(git_repo: GitRepo) -> None:
-    git_repo.commit("Initial import", {"m.py": "class Box:\n    def open(self):\n        pass\n", "README": "hi\n"})
+    git_repo.commit(
+        "Initial import", {"m.py": "class Box:\n    def open(self):\n        pass\n", "README": "hi\n"}
+    )
     [rec] = mine(git_repo).commits
     assert [f["status"] for f in rec.meta["files"]] == ["A", "A"]
     assert rec.meta["symbols"] == [{"path": "m.py", "name": "Box"}, {"path": "m.py", "name": "open"}]
@@ -224,7 +240,10 @@ def test_empty_commit_and_rename(git_repo: GitRepo) -> None:
     git_repo.commit("nothing")
     records = by_subject(mine(git_repo))
     assert records["nothing"]["meta"]["files"] == [] and records["nothing"]["meta"]["diff"] == ""
-    assert records["rename"]["meta"]["files"] == [{"path": "new.py", "status": "A"}, {"path": "old.py", "status": "D"}]
+    assert records["rename"]["meta"]["files"] == [
+        {"path": "new.py", "status": "A"},
+        {"path": "old.py", "status": "D"},
+    ]
 
 
 def test_commit_dates_out_of_order(git_repo: GitRepo) -> None:
@@ -247,7 +266,14 @@ def test_secret_in_message_is_carried_for_the_secret_stage(git_repo: GitRepo) ->
 
 
 def test_odd_file_names(git_repo: GitRepo) -> None:
-    names = ["new\nline.py", "with space.py", 'quote"back\\slash.py', "tab\there.py", "naïve ünïcödé.py", "日本.py"]
+    names = [
+        "new\nline.py",
+        "with space.py",
+        'quote"back\\slash.py',
+        "tab\there.py",
+        "naïve ünïcödé.py",
+        "日本.py",
+    ]
     raw_name = b"latin-\xe9.py"  # not UTF-8
     for round_ in range(2):
         for name in names:
@@ -260,7 +286,9 @@ def test_odd_file_names(git_repo: GitRepo) -> None:
     assert [f["path"] for f in result.commits[0].meta["files"]] == expected
     touched = {(s["path"], s["name"]) for s in result.commits[0].meta["symbols"]}
     # Renaming f0 to f1 touches both: one definition line removed, one added.
-    assert touched == {(n, f) for n in names for f in ("f0", "f1")} | {("latin-\\xe9.py", g) for g in ("g0", "g1")}
+    assert touched == {(n, f) for n in names for f in ("f0", "f1")} | {
+        ("latin-\\xe9.py", g) for g in ("g0", "g1")
+    }
     assert sorted(r.path for r in result.cochange) == expected
     assert result.provenance.symbol_commits[("new\nline.py", "f1")][0] == git_repo.head()
     assert "\\xe9" in dumps_json(result.commits[0].to_json())  # escaped, so it can be written as UTF-8
@@ -284,14 +312,22 @@ def test_binary_secret_lock_and_asset_content_is_left_out(git_repo: GitRepo) -> 
     assert "diff --git a/.env b/.env" in diff and "+VISIBLE = 1" in diff
     assert [f["path"] for f in rec.meta["files"]] == sorted(files)
     assert result.stats["patch_files_omitted"] == 4
-    assert omit_reason("x/.env") == "secret-file" and omit_reason("conf/prod.cfg", ("*.cfg",)) == "secret-file"
-    assert omit_reason("yarn.lock") == "lockfile" and omit_reason("a/b.PNG") == "asset" and omit_reason("a.py") is None
+    assert (
+        omit_reason("x/.env") == "secret-file" and omit_reason("conf/prod.cfg", ("*.cfg",)) == "secret-file"
+    )
+    assert (
+        omit_reason("yarn.lock") == "lockfile"
+        and omit_reason("a/b.PNG") == "asset"
+        and omit_reason("a.py") is None
+    )
 
 
-def test_configured_drivers_never_run(git_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_configured_drivers_never_run(
+    git_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     marker = tmp_path / "driver-ran"
     script = tmp_path / "driver.sh"
-    script.write_text(f"#!/bin/sh\necho ran >> {marker}\ncat \"$1\" 2>/dev/null\n")
+    script.write_text(f'#!/bin/sh\necho ran >> {marker}\ncat "$1" 2>/dev/null\n')
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     git_repo.write(".gitattributes", "*.txt diff=evil\n")
     git_repo.git("config", "diff.evil.textconv", str(script))
@@ -311,10 +347,20 @@ def test_configured_drivers_never_run(git_repo: GitRepo, tmp_path: Path, monkeyp
 
 def test_hunk_headers_use_the_language_drivers(git_repo: GitRepo) -> None:
     body = "".join(f"      const v{i} = x + {i};\n" for i in range(10))
-    js = "export class Bar {\n  run() {\n    const handler = (x) => {\n" + body + "      return x;\n    };\n  }\n}\n"
-    py = "class Store:\n    def put(self, key):\n" + "".join(f"        k{i} = key\n" for i in range(10)) + "        return key\n"
+    js = (
+        "export class Bar {\n  run() {\n    const handler = (x) => {\n"
+        + body
+        + "      return x;\n    };\n  }\n}\n"
+    )
+    py = (
+        "class Store:\n    def put(self, key):\n"
+        + "".join(f"        k{i} = key\n" for i in range(10))
+        + "        return key\n"
+    )
     git_repo.commit("add", {"bar.js": js, "store.py": py})
-    git_repo.commit("edit", {"bar.js": js.replace("x + 7", "x * 7"), "store.py": py.replace("k7 = key", "k7 = 7")})
+    git_repo.commit(
+        "edit", {"bar.js": js.replace("x + 7", "x * 7"), "store.py": py.replace("k7 = key", "k7 = 7")}
+    )
     rec = mine(git_repo).commits[0]
     # git's default hunk header would name the unindented `export class Bar {` / `class Store:`.
     assert "@@ const handler = (x) => {" in rec.meta["diff"] and "@@ def put(self, key):" in rec.meta["diff"]
@@ -386,7 +432,10 @@ def test_block_boundaries_do_not_change_results(sample_repo: GitRepo, tmp_path: 
 def test_header_paths() -> None:
     assert header_path(b"diff --git a/x y.py b/x y.py\n") == "x y.py"
     assert header_path(b"diff --git a/a b/c b/a b/c\n") == "a b/c"
-    assert header_path(b'diff --git "a/new\\nline \\"q\\" \\\\.py" "b/new\\nline \\"q\\" \\\\.py"\n') == 'new\nline "q" \\.py'
+    assert (
+        header_path(b'diff --git "a/new\\nline \\"q\\" \\\\.py" "b/new\\nline \\"q\\" \\\\.py"\n')
+        == 'new\nline "q" \\.py'
+    )
     assert header_path(b'diff --git "a/tab\\there\\001.py" "b/tab\\there\\001.py"\n') == "tab\there\x01.py"
     assert header_path(b"diff --git a/caf\xe9.py b/caf\xe9.py\n") == "caf\\xe9.py"
 

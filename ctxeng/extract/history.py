@@ -80,7 +80,9 @@ def commit_record(commit: LogCommit, patch: CommitPatch | None, boundary: bool) 
     )  # fmt: skip
 
 
-def file_commits(log: Iterable[LogCommit], at_head: set[str], boundary: set[str]) -> dict[str, list[tuple[str, int]]]:
+def file_commits(
+    log: Iterable[LogCommit], at_head: set[str], boundary: set[str]
+) -> dict[str, list[tuple[str, int]]]:
     """(sha, time) of the non-merge commits touching each path present at HEAD, newest first.
 
     A boundary commit of a shallow clone is listed for the files of its tree: their true last
@@ -139,7 +141,10 @@ def cochange_records(
 
 
 def patch_window(log: list[LogCommit], boundary: set[str], patch_commits: int) -> list[str]:
-    """The shas mined with patches: the newest `patch_commits` non-merge commits (-1 = all), boundary excluded."""
+    """The shas mined with patches: the newest `patch_commits` non-merge commits (-1 = all).
+
+    A shallow clone's boundary commits are left out: their "patch" would be the whole tree.
+    """
     if patch_commits == 0:
         return []
     shas = [c.sha for c in log if not c.is_merge and c.sha not in boundary]
@@ -177,7 +182,9 @@ def mine_history(
         "patch_chars_kept": 0, "patch_files_omitted": 0, "patch_error": 0, "symbols_touched": 0,
         "cochange_files": len(cochange), "cochange_ignored_commits": ignored,
     }  # fmt: skip
-    patches = _mine_patches(repo, patch_window(log, boundary, config.patch_commits), config, drop_files, progress, stats)
+    patches = _mine_patches(
+        repo, patch_window(log, boundary, config.patch_commits), config, drop_files, progress, stats
+    )
     commits: list[Record] = []
     for commit in log:
         if commit.is_merge:

@@ -32,19 +32,22 @@ _MISS = object()
 #: Words that every line matching a language's `definition_line` contains (a test checks this
 #: against each regex with generated matches). A changed line without any of them is not tested.
 #: Languages missing here are tested line by line.
+_JS_VARIABLES = (b"const", b"let", b"var")
+# fmt: off
 DEFINITION_HINTS: dict[str, tuple[bytes, ...]] = {
     "python": (b"def", b"class"),
     "go": (b"func", b"type"),
     "rust": (b"fn", b"struct", b"enum", b"trait", b"type", b"mod", b"union", b"macro_rules!"),
     "ruby": (b"def", b"class", b"module"),
-    "javascript": (b"function", b"class", b"const", b"let", b"var"),
-    "typescript": (b"function", b"class", b"interface", b"type", b"enum", b"namespace", b"const", b"let", b"var"),
-    "tsx": (b"function", b"class", b"interface", b"type", b"enum", b"namespace", b"const", b"let", b"var"),
+    "javascript": (b"function", b"class", *_JS_VARIABLES),
+    "typescript": (b"function", b"class", b"interface", b"type", b"enum", b"namespace", *_JS_VARIABLES),
+    "tsx": (b"function", b"class", b"interface", b"type", b"enum", b"namespace", *_JS_VARIABLES),
     "c": (b"(", b"struct", b"union", b"enum", b"define"),
     "cpp": (b"(", b"class", b"struct", b"union", b"enum", b"namespace"),
     "java": (b"(", b"class", b"interface", b"enum", b"record"),
     "csharp": (b"(", b"<", b"class", b"interface", b"struct", b"enum", b"record", b"namespace"),
 }
+# fmt: on
 
 
 @dataclass(slots=True)
@@ -93,7 +96,9 @@ OMIT = FilePlan(False, None, None, None, None)  # a file whose text is never kep
 def _ascii_pattern(spec: LanguageSpec) -> re.Pattern[bytes] | None:
     # On ASCII text a bytes pattern matches like the str one, and lines need no decoding.
     try:
-        return re.compile(spec.definition_line.pattern.encode("ascii"), spec.definition_line.flags & re.IGNORECASE)
+        return re.compile(
+            spec.definition_line.pattern.encode("ascii"), spec.definition_line.flags & re.IGNORECASE
+        )
     except (re.error, UnicodeEncodeError):
         return None
 
@@ -103,7 +108,9 @@ def definition_in(plan: FilePlan, body: bytes, hinted: bool = False) -> str | No
 
     `hinted` says the caller already knows the line holds one of the language's hint words.
     """
-    if plan.spec is None or (not hinted and plan.hint_pattern is not None and not plan.hint_pattern.search(body)):
+    if plan.spec is None or (
+        not hinted and plan.hint_pattern is not None and not plan.hint_pattern.search(body)
+    ):
         return None
     if plan.ascii_pattern is not None and body.isascii():
         match = plan.ascii_pattern.match(body)
@@ -151,8 +158,10 @@ class PatchParser:
         if not self.sha:
             return None
         diff = decode(b"".join(self.kept))
-        return CommitPatch(self.sha, diff, not self.keep_commit, sorted(self.symbols), self.added, self.deleted,
-                           self.total, self.omitted)  # fmt: skip
+        return CommitPatch(
+            sha=self.sha, diff=diff, truncated=not self.keep_commit, symbols=sorted(self.symbols),
+            added=self.added, deleted=self.deleted, bytes=self.total, omitted=self.omitted,
+        )  # fmt: skip
 
     # -- input -------------------------------------------------------------------------------
 
@@ -255,7 +264,9 @@ class PatchParser:
         if self.pending is not None:
             self._resolve_pending(data, start, stop)
         hinted = plan.hints is not None
-        for begin in _lines_with(data, start, stop, plan.hints) if hinted else _line_starts(data, start, stop):
+        for begin in (
+            _lines_with(data, start, stop, plan.hints) if hinted else _line_starts(data, start, stop)
+        ):
             if data[begin] in CHANGED:
                 body = data[begin + 1 : data.find(b"\n", begin, stop) + 1 or stop]
                 name = self._name(body, hinted)

@@ -125,7 +125,9 @@ def stream_patches(
                 if proc.wait() != 0:
                     stderr.seek(0)
                     msg = decode(stderr.read()).strip().splitlines()
-                    raise CtxengError(f"git diff-tree failed: {msg[-1] if msg else f'exit {proc.returncode}'}")
+                    raise CtxengError(
+                        f"git diff-tree failed: {msg[-1] if msg else f'exit {proc.returncode}'}"
+                    )
                 if last is not None:
                     yield last
             finally:
