@@ -322,6 +322,10 @@ def test_missing_corrupt_or_foreign_index_is_left_alone(work: GitRepo, git_repo:
             json.dumps({**index, "near": [[99, 1]] * len(index["near"])}).encode(),
             good[FILES[1]],
         ),
+        "postings out of range": (
+            json.dumps({**index, "terms": {**index["terms"], "d": {"store": [10**6]}}}).encode(),
+            good[FILES[1]],
+        ),
         "not utf-8": (b"\xff\xfe" + good["index.json"], good[FILES[1]]),
     }
     for label, (text, details) in variants.items():

@@ -122,13 +122,21 @@ def is_consistent(index: Any, details_size: int) -> bool:
         all(_within(f, 0, n_files) for f in index["commits"]["files"]),
         meta["file"] == DETAILS_FILE and meta["defs"] == n_defs and len(offsets) == n_defs + n_docs + 1,
         offsets[0] == 0 and offsets == sorted(offsets) and offsets[-1] == details_size,
-        all(isinstance(index["terms"][k], dict) for k in ("d", "f", "s", "b")),
+        all(
+            _postings_within(index["terms"][k], n)
+            for k, n in (("d", n_defs), ("f", n_files), ("s", n_docs), ("b", n_docs))
+        ),
     ]
     return all(checks)
 
 
 def _within(values: list[int], low: int, high: int) -> bool:
     return not values or (min(values) >= low and max(values) < high)
+
+
+def _postings_within(table: dict[str, list[int]], n: int) -> bool:
+    """Every posting list ascending (as built) from row 0 up to row n - 1; only the ends are checked."""
+    return isinstance(table, dict) and all(rows and 0 <= rows[0] <= rows[-1] < n for rows in table.values())
 
 
 def contribution(

@@ -14,9 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ctxeng.pack.index import MAX_NEIGHBOURS
 from ctxeng.pack.rank import BUILTIN_NAMES, DEFAULT_WEIGHTS, Weights
-
-MAX_NEIGHBOURS = 8  # as `ctxeng.pack.index` keeps them
 
 
 @dataclass(frozen=True)
