@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +53,16 @@ class Record:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """The record as a plain dict (the JSONL row)."""
-        return asdict(self)
+        """The record as a plain dict (the JSONL row); `meta` is shared, not copied.
+
+        Spelled out rather than `dataclasses.asdict`, which deep-copies every meta value and made
+        writing sqlalchemy's 60k records 40x slower.
+        """
+        return {
+            "commit": self.commit, "end_line": self.end_line, "id": self.id, "kind": self.kind,
+            "meta": self.meta, "name": self.name, "path": self.path, "start_line": self.start_line,
+            "text": self.text, "time": self.time,
+        }  # fmt: skip
 
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> Record:

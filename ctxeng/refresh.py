@@ -161,10 +161,12 @@ def _fast(
     replaced: dict[str, list] = {p: [] for p in [*removed, *(e.path for e in changed)]}
     for rec in dating.stamp([*extracted.code, *extracted.docs]):
         replaced.setdefault(rec.path, []).append(rec)
-    patched = _patch_index(repo.root, replaced)
+    if not _patch_index(repo.root, replaced):
+        # Leave the state alone: the next run sees the same changes and tries again.
+        return "prompt index unavailable; run `ctxeng build`"
     _record_pending(out_dir, sorted(replaced))
     _update_state(out_dir, state, changed, removed, selection.outcomes)
-    return "prompt index patched" if patched else "prompt index unavailable; run `ctxeng build`"
+    return "prompt index patched"
 
 
 def _update_state(
