@@ -8,6 +8,7 @@ the adapter are loaded in this process (kept loaded for long-lived callers such 
 
 from __future__ import annotations
 
+import atexit
 import re
 import threading
 from collections.abc import Callable
@@ -202,8 +203,18 @@ def _engine(root: Path, load: str, keep: bool) -> Engine:
             return _ENGINES[key]
         engine = load_engine(root, [load])
         if keep:
+            if not _ENGINES:
+                atexit.register(_close_all)
             _ENGINES[key] = engine
         return engine
+
+
+def _close_all() -> None:
+    """Stop the kept engines' workers before the interpreter tears torch down."""
+    with _ENGINES_LOCK:
+        for engine in _ENGINES.values():
+            engine.close()
+        _ENGINES.clear()
 
 
 def _generate(

@@ -42,7 +42,7 @@ class Outcome:
     completion_tokens: int
 
 
-@dataclass
+@dataclass(eq=False)  # identity: jobs live in a set
 class Job:
     """One generation request on its way through the queue."""
 
@@ -75,6 +75,8 @@ class Engine:
         self._lock = threading.Lock()
         self._waiting = 0
         self._busy = False
+        self._closed = False
+        self._jobs: set[Job] = set()  # submitted and not finished: close() cancels them
         self._worker = threading.Thread(target=self._work, name="ctxeng-generate", daemon=True)
         self._worker.start()
 
@@ -135,14 +137,25 @@ class Engine:
     def submit(self, job: Job) -> None:
         """Queue `job`, or raise `Overloaded` when one generation runs and `max_queue` already wait."""
         with self._lock:
-            if self._waiting + int(self._busy) >= 1 + self.max_queue:
+            if self._closed or self._waiting + int(self._busy) >= 1 + self.max_queue:
                 raise Overloaded
             self._waiting += 1
+            self._jobs.add(job)
         self._queue.put(job)
 
-    def close(self) -> None:
-        """Stop the worker after the job it is running (queued jobs are dropped)."""
+    def close(self, timeout: float = 30.0) -> None:
+        """Cancel every job (the running one stops at its next token) and wait for the worker to end.
+
+        Joining matters: a worker thread still alive at interpreter exit can abort the process
+        inside torch's thread teardown ("terminate called without an active exception").
+        """
+        with self._lock:
+            self._closed = True
+            for job in self._jobs:
+                job.cancel()
         self._queue.put(None)
+        if self._worker is not threading.current_thread():
+            self._worker.join(timeout)
 
     def _work(self) -> None:
         while True:
@@ -154,13 +167,15 @@ class Engine:
                 self._busy = True
             try:
                 if job.cancelled.is_set():
-                    continue  # its client went away while it waited
-                job.emit("done", self.generate(job))
+                    job.emit("error", "cancelled before it started")  # its client went away, or shutdown
+                else:
+                    job.emit("done", self.generate(job))
             except Exception as exc:  # noqa: BLE001 - reported to the request; the server keeps serving
                 job.emit("error", f"{type(exc).__name__}: {exc}")
             finally:
                 with self._lock:
                     self._busy = False
+                    self._jobs.discard(job)
 
     # -- generation --------------------------------------------------------------------------------
 
