@@ -82,6 +82,11 @@ class Server:
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         return {key: int(fields[key].split()[0]) / 1024 for key in ("VmHWM", "VmRSS")}
 
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the server has used: less sensitive to a busy machine than wall."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=60)
@@ -198,9 +203,11 @@ def main() -> None:
             "short": round(statistics.median(ttft(client, model, short) for _ in range(args.runs)), 3),
             "grounded": round(statistics.median(ttft(client, model, grounded) for _ in range(args.runs)), 3),
         }
+        cpu = server.cpu_s()
         results["answer_64_s"] = round(
             statistics.median(answer_64(client, model, short) for _ in range(args.runs)), 2
         )
+        results["answer_64_cpu_s"] = round((server.cpu_s() - cpu) / args.runs, 2)
         results["concurrent"] = {
             "clients": args.clients,
             **concurrent(client, model, short, args.clients, args.each),
@@ -219,7 +226,10 @@ def main() -> None:
         f"({results['prompt_tokens']['short']} "
         f"tokens), {results['ttft_s']['grounded']} s grounded ({results['prompt_tokens']['grounded']} tokens)"
     )
-    print(f"  64-token answer: {results['answer_64_s']} s ({64 / results['answer_64_s']:.1f} tokens/s)")
+    print(
+        f"  64-token answer: {results['answer_64_s']} s ({64 / results['answer_64_s']:.1f} tokens/s), "
+        f"{results['answer_64_cpu_s']} CPU-s in the server"
+    )
     print(
         f"  {c['clients']} concurrent clients, {c['requests']} requests: {c['requests_per_s']} req/s, "
         f"{c['tokens_per_s']} tokens/s, latency median {c['latency_median_s']} s, max {c['latency_max_s']} s"
