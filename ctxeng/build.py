@@ -126,6 +126,9 @@ def run_pipeline(
         )
         code = provenance.stamp(extracted.code)
         docs = provenance.stamp(extracted.docs)
+        extracted.code = extracted.docs = []  # the undated copies: don't hold both through the pack stage
+        outcomes, n_files = selection.outcomes, len(selection.files)
+        del selection.files[:]  # the file texts (tens of MB on a large repository) are no longer needed
     with timer.stage("glossary"):
         glossary = build_glossary([*code, *docs])
     with timer.stage("secrets"):
@@ -140,7 +143,8 @@ def run_pipeline(
         _write_records(staging.path("records.jsonl"), records)
         write_jsonl(staging.path("dataset/train.jsonl"), dataset.train)
         write_jsonl(staging.path("dataset/eval.jsonl"), dataset.eval)
-        save_state(staging, repo, selection.outcomes)
+        dataset.train = dataset.eval = []  # written; free them before the pack stage peaks
+        save_state(staging, repo, outcomes)
     if write_pack:
         from ctxeng.pack import render_pack_into
 
@@ -163,7 +167,7 @@ def run_pipeline(
         "built_at": int(started),
         "config": config.to_json(),
         "config_source": config.source,
-        "files": {"extracted": len(selection.files), "cached": extracted.cached,
+        "files": {"extracted": n_files, "cached": extracted.cached,
                   "skipped": dict(sorted(selection.skipped.items())),
                   "skipped_examples": {k: [redactor.text(p) for p in v] for k, v in sorted(selection.examples.items())}},
         "records": dict(sorted(counts.items())),
