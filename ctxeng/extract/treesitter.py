@@ -11,9 +11,13 @@ for predicates and are ignored.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain, compress
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from tree_sitter import Node, Parser, Query, QueryCursor, QueryError
@@ -64,6 +68,20 @@ class FileTags:
 
 
 _CAPTURE = re.compile(r"@([\w.]+)")
+Match = tuple[int, dict[str, list[Node]]]
+
+# What a query pattern is for (`Compiled.roles`); most matches take the first two fast paths.
+REFERENCE, COMMENT, DEFINITION, OTHER = range(4)
+
+
+@dataclass(frozen=True)
+class Role:
+    """What one pattern of a tags query yields, decided once when the query is compiled."""
+
+    role: int  # REFERENCE, COMMENT, DEFINITION or OTHER
+    capture: str = ""  # REFERENCE: its `reference.<kind>` capture; DEFINITION: `definition.<kind>` / `scope`
+    named: bool = False  # REFERENCE: every match has exactly one `@name` (the fast path reads only that)
+    kind: str = ""  # DEFINITION: the definition's kind (`function` ..., `scope`)
 
 
 @dataclass(frozen=True)
@@ -72,23 +90,47 @@ class Compiled:
 
     parser: Parser
     query: Query
-    # Per pattern: ("reference", capture name) for plain references (most matches take this fast
-    # path), ("comment", "") for the automatic comment pattern, else ("other", "").
-    roles: tuple[tuple[str, str], ...]
+    roles: tuple[Role, ...]
+    # Per pattern, which of the three ways `_split` sends its matches.
+    plain_ref: tuple[bool, ...] = ()  # a reference with exactly one `@name`: only that name is read
+    comment: tuple[bool, ...] = ()  # the automatic comment pattern
+    other: tuple[bool, ...] = ()  # everything else, read match by match
 
 
-def _roles(query: Query, source: bytes) -> tuple[tuple[str, str], ...]:
-    roles = []
+def _pattern_captures(query: Query, source: bytes) -> list[dict[str, str]]:
+    """Per pattern: its capture names and their quantifiers ("" one, "?", "*", "+")."""
+    index = {query.capture_name(i): i for i in range(query.capture_count)}
+    out = []
     for i in range(query.pattern_count):
         text = source[query.start_byte_for_pattern(i) : query.end_byte_for_pattern(i)].decode("utf-8")
-        captures = set(_CAPTURE.findall(text))
-        refs = sorted(c for c in captures if c.startswith("reference.") and c != "reference.import")
-        if captures == {"comment"}:
-            roles.append(("comment", ""))
-        elif refs and not any(c.startswith(("definition.", "scope", "export", "visib")) for c in captures):
-            roles.append(("reference", refs[0]))
+        names = {c for c in _CAPTURE.findall(text) if c in index}
+        out.append({c: query.capture_quantifier(i, index[c]) for c in sorted(names)})
+    return out
+
+
+def _roles(query: Query, source: bytes) -> tuple[Role, ...]:
+    """Each pattern's role; also disables reference captures whose node is never read.
+
+    A `@reference.call` that always comes with one `@name` is only a label: the pattern index says
+    it, so the query need not hand over its node (one Python object fewer per reference).
+    """
+    captures = _pattern_captures(query, source)
+    roles: list[Role] = []
+    for caps in captures:
+        refs = sorted(c for c in caps if c.startswith("reference.") and c != "reference.import")
+        defs = [c for c in caps if c.startswith("definition.") or c == "scope"]
+        if set(caps) == {"comment"}:
+            roles.append(Role(COMMENT))
+        elif refs and not any(c.startswith(("definition.", "scope", "export", "visib")) for c in caps):
+            roles.append(Role(REFERENCE, refs[0], caps.get("name") == ""))
+        elif len(defs) == 1 and caps[defs[0]] == "" and caps.get("name") == "":
+            roles.append(Role(DEFINITION, defs[0], kind=defs[0].removeprefix("definition.")))
         else:
-            roles.append(("other", ""))
+            roles.append(Role(OTHER))
+    for name in {c for caps in captures for c in caps if c.startswith("reference.")}:
+        users = [role for role, caps in zip(roles, captures) if name in caps]
+        if all(role.role == REFERENCE and role.named and role.capture == name for role in users):
+            query.disable_capture(name)
     return tuple(roles)
 
 
@@ -120,7 +162,11 @@ def compiled(spec: LanguageSpec) -> Compiled:
             hint=f"fix extractors/{spec.name}/tags.scm (check node and field names with `tree-sitter parse`)",
         ) from exc
     parser = get_parser(spec.grammar)  # type: ignore[arg-type]
-    return Compiled(parser, query, _roles(query, source.encode("utf-8")))
+    roles = _roles(query, source.encode("utf-8"))
+    plain_ref = tuple(r.role == REFERENCE and r.named for r in roles)
+    comment = tuple(r.role == COMMENT for r in roles)
+    other = tuple(not (a or b) for a, b in zip(plain_ref, comment))
+    return Compiled(parser, query, roles, plain_ref, comment, other)
 
 
 def line_count(data: bytes) -> int:
@@ -136,31 +182,29 @@ def parse_tags(spec: LanguageSpec, data: bytes) -> FileTags:
     tree = language.parser.parse(data)
     root = tree.root_node
     tags = FileTags(lines=line_count(data))
-    found: dict[tuple[int, int], tuple[RawDef, list[Node]]] = {}
+    found: dict[tuple[int, int], tuple[RawDef, list[Node], Node]] = {}
     module_docs: list[Node] = []
-    comments: list[Comment] = []
     attributes: list[tuple[int, int]] = []
     ignored: set[tuple[int, int]] = set()
     roles = language.roles
-    refs = tags.refs
-    for pattern, caps in QueryCursor(language.query).matches(root):
-        role, capture = roles[pattern]
-        if role == "reference":
-            for node in caps.get("name") or caps.get(capture, ()):
-                refs.append((node.start_byte, _text(node)))
+    ref_spans, comment_nodes, rest = _split(language, QueryCursor(language.query).matches(root))
+    for pattern, caps in rest:
+        role = roles[pattern]
+        if role.role == REFERENCE:  # a reference pattern whose `@name` may be missing
+            ref_spans.update(node.byte_range for node in caps.get("name") or caps.get(role.capture, ()))
             continue
-        if role == "comment":
-            node = caps["comment"][0]
-            if not comments or node.start_byte >= comments[-1].end:  # not inside the previous comment
-                comments.append(_comment(node, data))
-            continue
-        for node in caps.get("ignore", ()):
-            ignored.add((node.start_byte, node.end_byte))
-        for node in caps.get("attribute", ()):
-            attributes.append((node.start_point.row, _end_row(node)))
-        _collect(pattern, caps, tags, found, module_docs)
+        if "ignore" in caps:
+            ignored.update(node.byte_range for node in caps["ignore"])
+        if "attribute" in caps:
+            attributes.extend((node.start_point.row, _end_row(node)) for node in caps["attribute"])
+        if role.role == DEFINITION:
+            _add_definition(pattern, role, caps, tags, found)
+        else:
+            _collect(pattern, caps, tags, found, module_docs)
+    comments = _comments(comment_nodes, data)
+    starts = [c.start for c in comments]
     index = CommentIndex(comments, attributes)
-    for key, (raw, doc_nodes) in found.items():
+    for key, (raw, doc_nodes, node) in found.items():
         if key in ignored:
             continue
         if doc_nodes and "comment" not in doc_nodes[0].type:
@@ -170,23 +214,65 @@ def parse_tags(spec: LanguageSpec, data: bytes) -> FileTags:
         else:
             raw.doc, lead = index.above(raw.start, raw.start_line - 1)
             raw.lead_line = lead + 1
+        # Only a comment the query found between the start and the body can be a gap in the signature.
+        if raw.body >= 0 and bisect.bisect_left(starts, raw.start) < bisect.bisect_left(starts, raw.body):
+            raw.gaps = _comment_gaps(node, raw.body)
         tags.defs.append(raw)
     tags.defs.sort(key=lambda d: (d.start, -d.end, d.pattern, d.name))
     if module_docs:
         tags.module_doc = clean_string(_text(min(module_docs, key=lambda n: n.start_byte)))
     else:
         tags.module_doc = _file_header(root, index, {d.start for d in tags.defs}, len(data))
-    tags.refs = sorted(set(tags.refs))  # two patterns may capture the same identifier
+    # Two patterns may capture the same identifier: one entry per (position, name).
+    tags.refs = sorted(set(tags.refs).union(_names(ref_spans, data)))
     tags.markers.sort()
     return tags
 
 
-def _comment(node: Node, data: bytes) -> Comment:
-    line_start = node.start_byte - node.start_point.column
-    return Comment(
-        start=node.start_byte, end=node.end_byte, first_row=node.start_point.row, last_row=_end_row(node),
-        starts_line=not data[line_start : node.start_byte].strip(), text=_text(node),
-    )  # fmt: skip
+_PATTERN, _CAPTURES = itemgetter(0), itemgetter(1)
+_NAME, _COMMENT, _FIRST_NODE = itemgetter("name"), itemgetter("comment"), itemgetter(0)
+_BYTE_RANGE = attrgetter("byte_range")
+
+
+def _split(language: Compiled, matches: list[Match]) -> tuple[set[tuple[int, int]], list[Node], Iterator[Match]]:
+    """Byte ranges of the plain references' names, the comment nodes, and the other matches (in order).
+
+    Plain references are most matches; they and the comments are taken apart by C-level iteration
+    (map, compress, chain) with no Python code run per match.
+    """
+    patterns = list(map(_PATTERN, matches))
+    refs = compress(matches, map(language.plain_ref.__getitem__, patterns))
+    spans = set(map(_BYTE_RANGE, chain.from_iterable(map(_NAME, map(_CAPTURES, refs)))))
+    comments = compress(matches, map(language.comment.__getitem__, patterns))
+    nodes = list(map(_FIRST_NODE, map(_COMMENT, map(_CAPTURES, comments))))
+    return spans, nodes, compress(matches, map(language.other.__getitem__, patterns))
+
+
+def _names(spans: set[tuple[int, int]], data: bytes) -> set[tuple[int, str]]:
+    """(start, text) of each byte range; ASCII source (the usual case) is decoded once, not per name."""
+    if data.isascii():
+        text = data.decode("ascii")
+        return {(start, text[start:end]) for start, end in spans}
+    return {(start, data[start:end].decode("utf-8", "replace")) for start, end in spans}
+
+
+def _comments(nodes: list[Node], data: bytes) -> list[Comment]:
+    """The comment nodes as `Comment`s, in query order, leaving out any inside the previous one."""
+    out: list[Comment] = []
+    end = -1
+    for node in nodes:
+        start, stop = node.byte_range
+        if start < end:
+            continue
+        end = stop
+        first_row, column = node.start_point
+        last_row, last_column = node.end_point
+        if last_column == 0 and last_row > first_row:  # ends with its newline: on the line before
+            last_row -= 1
+        starts_line = not data[start - column : start].strip()
+        text = data[start:stop].decode("utf-8", "replace")
+        out.append(Comment(start, stop, first_row, last_row, starts_line, text))
+    return out
 
 
 def _file_header(root: Node, index: CommentIndex, def_starts: set[int], size: int) -> str:
@@ -212,7 +298,7 @@ def _collect(
     pattern: int,
     caps: dict[str, Any],
     tags: FileTags,
-    found: dict[tuple[int, int], tuple[RawDef, list[Node]]],
+    found: dict[tuple[int, int], tuple[RawDef, list[Node], Node]],
     module_docs: list[Node],
 ) -> None:
     """Turn one query match into definitions, references, imports, exports or markers."""
@@ -228,7 +314,7 @@ def _collect(
         key = (name_node.start_byte, name_node.end_byte)
         known = found.get(key)
         if known is None or pattern < known[0].pattern:
-            found[key] = (_definition(pattern, kind, node, name_node, caps), caps.get("doc") or [])
+            found[key] = (_definition(pattern, kind, node, name_node, caps), caps.get("doc") or [], node)
         tags.exports.extend(_text(n).strip(_QUOTES) for n in caps.get("export", ()))  # `export function f`
         return
     for cap, nodes in caps.items():
@@ -248,23 +334,46 @@ def _collect(
             module_docs.extend(nodes)
 
 
+def _add_definition(
+    pattern: int,
+    role: Role,
+    caps: dict[str, Any],
+    tags: FileTags,
+    found: dict[tuple[int, int], tuple[RawDef, list[Node], Node]],
+) -> None:
+    """A definition match: one definition per name node, found by the earliest pattern."""
+    name_node = caps["name"][0]
+    key = name_node.byte_range
+    known = found.get(key)
+    if known is None or pattern < known[0].pattern:
+        node = caps[role.capture][0]
+        found[key] = (_definition(pattern, role.kind, node, name_node, caps), caps.get("doc") or [], node)
+    if "export" in caps:  # `export function f`
+        tags.exports.extend(_text(n).strip(_QUOTES) for n in caps["export"])
+
+
 def _definition(pattern: int, kind: str, node: Node, name_node: Node, caps: dict[str, Any]) -> RawDef:
-    # `A::B::name` is qualified by `A.B`; quotes (TS `module "x"`) and Ruby's `:symbol` colon go.
-    parts = [p.strip().strip(_QUOTES).lstrip(":") for p in _strip_type_args(_text(name_node)).split("::")]
-    parts = [p for p in parts if p] or [_text(name_node)]
+    name = _text(name_node)
+    if name.isidentifier():  # the usual case: nothing to strip or split
+        parts = [name]
+    else:  # `A::B::name` is qualified by `A.B`; quotes (TS `module "x"`) and Ruby's `:symbol` colon go.
+        parts = [p.strip().strip(_QUOTES).lstrip(":") for p in _strip_type_args(name).split("::")]
+        parts = [p for p in parts if p] or [name]
     qualifier = tuple(parts[:-1])
     if caps.get("receiver"):
         qualifier = tuple(_strip_type_args(_text(caps["receiver"][0])).strip("*& ").split("::")) + qualifier
     body = caps["body"][0] if caps.get("body") else _find_body(node)
-    end_row = _end_row(node)
+    start, end = node.byte_range
+    row, column = node.start_point
+    end_row, end_column = node.end_point
+    if end_column == 0 and end_row > row:  # see _end_row
+        end_row -= 1
     explicit = "private" if caps.get("private") else "public" if caps.get("public") else ""
     return RawDef(
-        kind=kind, name=parts[-1], qualifier=qualifier, start=node.start_byte, end=node.end_byte,
-        start_line=node.start_point.row + 1, end_line=end_row + 1, lead_line=node.start_point.row + 1,
-        line_start=node.start_byte - node.start_point.column,
+        kind=kind, name=parts[-1], qualifier=qualifier, start=start, end=end,
+        start_line=row + 1, end_line=end_row + 1, lead_line=row + 1, line_start=start - column,
         body=body.start_byte if body is not None else -1, doc="", explicit=explicit, marker="",
-        pattern=pattern, name_key=(name_node.start_byte, name_node.end_byte),
-        gaps=_comment_gaps(node, body.start_byte) if body is not None else (),
+        pattern=pattern, name_key=name_node.byte_range,
     )  # fmt: skip
 
 
