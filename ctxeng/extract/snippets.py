@@ -13,7 +13,6 @@ TEXT_LINES = 200
 TEXT_BYTES = 12_000
 ELIDED = "…"
 MEMBER_KINDS = frozenset({"field", "constant", "variable", "property", "enum_member"})
-_SPACE = re.compile(r"\s+")
 _CLOSER = re.compile(r"^\s*(?:[}\])]+[;,]?|end;?)\s*$")
 
 
@@ -44,7 +43,7 @@ def signature(data: bytes, raw: RawDef) -> str:
             if depth <= 0 and raw.name in "\n".join(taken):
                 break
         head = "\n".join(taken)
-    flat = _SPACE.sub(" ", head).strip()
+    flat = " ".join(head.split())  # whitespace collapsed (str.split's whitespace is re's \s)
     if len(flat) > SIGNATURE_LIMIT:
         flat = flat[: SIGNATURE_LIMIT - 1].rstrip() + ELIDED
     return flat
@@ -63,13 +62,16 @@ def _dedent(lines: list[str], indent: str) -> list[str]:
     return [line[len(indent) :] if line.startswith(indent) else line.strip() and line for line in lines]
 
 
-def _source_lines(data: bytes, raw: RawDef, end: int) -> tuple[list[str], str]:
-    """The definition's lines up to byte `end`, dedented by its first line's indentation."""
+def _source_lines(data: bytes, raw: RawDef, end: int, limit: int = -1) -> tuple[list[str], str]:
+    """The definition's lines up to byte `end` (at most `limit` lines when it is not -1), dedented by
+    its first line's indentation."""
     indent = _indent_of(data, raw)
     start = raw.line_start if indent is not None else raw.start
     # Decode no more than the capped text can show (a huge definition costs no more than a small one).
     end = min(end, start + 2 * TEXT_BYTES + (TEXT_LINES + 1) * (raw.start - start + 1))
-    lines = _decode(data[start:end]).split("\n")
+    lines = _decode(data[start:end]).split("\n", limit)
+    if limit >= 0:
+        del lines[limit:]
     return _dedent(lines, indent or ""), indent or ""
 
 
@@ -104,12 +106,13 @@ def symbol_text(data: bytes, item: Definition, items: list[Definition]) -> str:
     raw = item.raw
     children = [items[i] for i in item.children if not items[i].is_scope]
     if item.kind in CALLABLE_KINDS or not children:
-        lines, _ = _source_lines(data, raw, raw.end)
+        # cap_text shows TEXT_LINES lines and needs to know only whether there are more.
+        lines, _ = _source_lines(data, raw, raw.end, TEXT_LINES + 1)
         return cap_text(lines)
     # Fields and constants are member lines: the header runs to the first nested function or type.
     nested = [c for c in children if c.kind not in MEMBER_KINDS]
     if not nested or nested[0].raw.lead_line <= raw.start_line:  # nothing to elide on a one-line container
-        lines, _ = _source_lines(data, raw, raw.end)
+        lines, _ = _source_lines(data, raw, raw.end, TEXT_LINES + 1)
         return cap_text(lines)
     children = [c for c in children if c.raw.start >= nested[0].raw.start]
     header_end = max(nested[0].raw.lead_line, raw.start_line + 1)
