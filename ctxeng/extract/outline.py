@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -172,9 +173,12 @@ def _attribute_refs(items: list[Definition], refs: list[tuple[int, str]]) -> Non
     """Count each reference in its innermost definition; callables also absorb their nested ones."""
     if not items or not refs:
         return
-    for (_, name), owner in zip(refs, _innermost(items, [pos for pos, _ in refs])):
-        if owner >= 0:
-            items[owner].refs[name] += 1
+    positions = [pos for pos, _ in refs]
+    names = [name for _, name in refs]
+    for item, ranges in zip(items, _owned_ranges(items, positions)):
+        for lo, hi in ranges:
+            if lo < hi:
+                item.refs.update(names[lo:hi])
     for index in range(len(items) - 1, -1, -1):  # children come after parents: merge bottom-up
         item = items[index]
         if item.parent_index < 0:
@@ -186,7 +190,38 @@ def _attribute_refs(items: list[Definition], refs: list[tuple[int, str]]) -> Non
                     parent.refs[name] += count
 
 
+def _owned_ranges(items: list[Definition], positions: list[int]) -> list[tuple[int, int]]:
+    """Per item, the ranges of `positions` (sorted) that it is the innermost item for, in order.
+
+    An item owns the positions inside its span that none of its children span. Of items with the
+    same span (nested never, see `_contains`), the last one owns them. Linear in items plus
+    ranges: counting the names of a range is then one C-level `Counter.update`.
+    """
+    bounds = [
+        (bisect.bisect_left(positions, item.raw.start), bisect.bisect_left(positions, item.raw.end))
+        for item in items
+    ]
+    owned: list[list[tuple[int, int]]] = []
+    for index, item in enumerate(items):
+        nxt = items[index + 1].raw if index + 1 < len(items) else None
+        if nxt is not None and nxt.start == item.raw.start and nxt.end == item.raw.end:
+            owned.append([])
+            continue
+        cursor, hi = bounds[index]
+        ranges = []
+        for child in item.children:
+            child_lo, child_hi = bounds[child]
+            if child_lo > cursor:
+                ranges.append((cursor, child_lo))
+            cursor = max(cursor, child_hi)
+        ranges.append((cursor, hi))
+        owned.append(ranges)
+    return owned
+
+
 def top_calls(refs: Counter[str]) -> list[str]:
     """The most referenced identifiers (at most `CALLS_LIMIT`), sorted by name."""
+    if len(refs) <= CALLS_LIMIT:  # all of them: no ranking needed
+        return sorted(refs)
     ranked = sorted(refs.items(), key=lambda kv: (-kv[1], kv[0]))[:CALLS_LIMIT]
     return sorted(name for name, _ in ranked)
