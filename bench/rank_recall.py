@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import dataclasses
 import re
 import sys
 import time

@@ -78,7 +78,7 @@ def _hub_file(repo_id: str, filename: str) -> Path | None:
         from huggingface_hub import try_to_load_from_cache
 
         found = try_to_load_from_cache(repo_id, filename)
-    except Exception:  # noqa: BLE001 - an odd id or cache layout only means "unknown"
+    except Exception:  # an odd id or cache layout only means "unknown"
         return None
     return Path(found) if isinstance(found, str) else None
 

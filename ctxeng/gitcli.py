@@ -65,9 +65,8 @@ class Git:
     def run(self, args: Sequence[str], input: bytes | None = None, check: bool = True) -> bytes:
         """Run git and return its stdout; a failure becomes a `CtxengError` with git's message."""
         proc = subprocess.run(
-            self._argv(args), cwd=self.root, env=self.env, input=input,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False,
-        )  # fmt: skip
+            self._argv(args), cwd=self.root, env=self.env, input=input, capture_output=True, check=False
+        )
         if check and proc.returncode != 0:
             msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
             raise CtxengError(f"git {args[0]} failed: {msg[-1] if msg else f'exit {proc.returncode}'}")

@@ -126,7 +126,7 @@ def _guarded(event_name: str, build: Callable[[dict[str, Any]], str], stdin_text
             context = build(parse_event(stdin_text))
     except HookTimeout:
         context = f"(ctxeng: no context this time, the {event_name} hook ran out of time)"
-    except Exception as exc:  # noqa: BLE001 - a context hook must never fail the user's session
+    except Exception as exc:  # a context hook must never fail the user's session
         context = f"(ctxeng: no context this time: {type(exc).__name__})"
     return hook_output(event_name, context)
 
@@ -163,7 +163,7 @@ def adapter_context(root: Path, prompt: str) -> str:
         )
     except HookTimeout:
         raise  # the hook's own deadline: its handler reports it
-    except Exception:  # noqa: BLE001 - retrieval alone is the fallback
+    except Exception:  # retrieval alone is the fallback
         return ""
     text = answer.text.strip()
     if not text:

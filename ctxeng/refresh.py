@@ -143,13 +143,12 @@ def _fast(
     repo: RepoView, config: Config, out_dir: Path, state: BuildState, changed: list[IndexEntry], removed: list[str]
 ) -> str:
     """Re-extract the staged changes and patch them into the prompt index; record what is pending."""
+    from ctxeng.build import extract_settings
     from ctxeng.cache import ExtractCache
     from ctxeng.extract.files import extract_files
     from ctxeng.provenance import Provenance
     from ctxeng.secrets import Redactor
     from ctxeng.selection import select_entries
-
-    from ctxeng.build import extract_settings
 
     selection = select_entries(repo, changed, config.files, config.secrets)
     redactor = Redactor(config.secrets)

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from ctxeng.pack.facts import facts_from_records
 from ctxeng.pack.api import reexports
+from ctxeng.pack.facts import facts_from_records
 from ctxeng.pack.graph import pagerank
 from ctxeng.pack.rank import Weights, doc_mentions, rank
 from ctxeng.records import Record, record_id

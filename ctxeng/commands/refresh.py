@@ -32,7 +32,7 @@ def refresh(path: str, hook: bool, strict: bool, background: bool, as_json: bool
             raise
         click.echo(f"ctxeng: refresh skipped: {exc.message}; git goes on", err=True)
         return 0
-    except Exception as exc:  # noqa: BLE001 - a hook fails open: a ctxeng bug must not block a commit
+    except Exception as exc:  # a hook fails open: a ctxeng bug must not block a commit
         if not hook or strict:
             raise
         click.echo(f"ctxeng: refresh failed ({type(exc).__name__}: {exc}); git goes on", err=True)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +13,7 @@ from ctxeng.dataset.index import RecordIndex
 from ctxeng.dataset.split import Dated, date_by_source, dedupe, remove_leaks, split_by_time
 from ctxeng.dataset.tasks import enabled_tasks, run_tasks
 from ctxeng.errors import CtxengError
+from ctxeng.gcpause import gc_paused
 from ctxeng.records import Record
 
 MIN_MAX_TOKENS = 64  # below this not even a symbol lookup fits
@@ -42,7 +40,7 @@ def build_dataset(records: list[Record], config: DatasetConfig, repo_name: str) 
     task name or impossible bounds in `config`.
     """
     names = check_config(config)
-    with _collector_paused():
+    with gc_paused():
         ctx = TaskContext(repo_name=repo_name, seed=config.seed)
         examples = run_tasks(RecordIndex.build(records), ctx, names)
         dropped: Counter[str] = Counter(ctx.dropped)
@@ -54,23 +52,6 @@ def build_dataset(records: list[Record], config: DatasetConfig, repo_name: str) 
         train = remove_leaks(dedupe(train, dropped), held, dropped)
         stats = _stats(names, train, held, dropped, eval_commits, shortened)
         return DatasetResult([_row(d, system) for d in train], [_row(d, system) for d in held], stats)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector (reference counting still frees everything here).
-
-    The stage allocates about a million small containers while every record stays alive, and
-    each full collection rescans them all: a quarter of the stage's CPU on sqlalchemy. Nothing
-    here makes reference cycles, so pausing frees nothing later than it would be freed anyway.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def check_config(config: DatasetConfig) -> list[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -13,6 +11,7 @@ from ctxeng.extract.outline import build_outline, top_calls
 from ctxeng.extract.snippets import signature, symbol_text
 from ctxeng.extract.treesitter import compiled, parse_tags
 from ctxeng.extract.visibility import decide
+from ctxeng.gcpause import gc_paused
 from ctxeng.provenance import Provenance
 from ctxeng.records import Record, record_id
 from ctxeng.selection import SourceFile
@@ -40,7 +39,7 @@ def extract_file(
     # tree-sitter reads UTF-8 bytes; a leading BOM (left by a UTF-16 decode) is no code.
     data = text.removeprefix("\ufeff").encode("utf-8", "surrogatepass")
     tags = parse_tags(spec, data)
-    outline = build_outline(tags.defs, tags.refs, tags.markers)
+    outline = build_outline(tags.defs, tags.ref_positions, tags.ref_names, tags.markers)
     visibility, exports = decide(spec.visibility, path, outline.items, tags.exports, tags.bindings)
     symbols: list[Record] = []
     qualnames: list[str] = []
@@ -63,7 +62,7 @@ def extract_file(
         )  # fmt: skip
         if item.occurrence == 0:
             qualnames.append(item.qualname)
-    refs = Counter(name for _, name in tags.refs)
+    refs = Counter(tags.ref_names)
     commit, when = provenance.of_file(path) if provenance else ("", 0)
     file_record = Record(
         id=record_id("file", path), kind="file", path=path, start_line=1, end_line=tags.lines,
@@ -104,7 +103,7 @@ def extract_code(files: list[SourceFile], provenance: Provenance, progress: Prog
     out: list[Record] = []
     size = sum(len(source.text) for source, _ in jobs)
     pooled = size >= POOL_MIN_BYTES and _cores() >= 2
-    with _gc_paused():
+    with gc_paused():
         batches = _run_pool(jobs, provenance) if pooled else _run_serial(jobs, provenance)
         for done, records in enumerate(batches, 1):
             out.extend(records)
@@ -112,23 +111,6 @@ def extract_code(files: list[SourceFile], provenance: Provenance, progress: Prog
                 progress("code", done, total)
     progress("code", total, total)
     return out
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for the stage (forked workers inherit the pause).
-
-    Extraction allocates millions of short-lived objects (tree-sitter nodes, match dicts) and
-    creates no reference cycles, so every collection is wasted work; the full ones also rescan
-    every record kept so far, which cost about a sixth of the stage's CPU on sqlalchemy.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _cores() -> int:

@@ -53,16 +53,20 @@ def _contains(outer: RawDef, inner: RawDef) -> bool:
 
 
 def build_outline(
-    raws: list[RawDef], refs: list[tuple[int, str]], markers: list[tuple[int, str]] | None = None
+    raws: list[RawDef],
+    ref_positions: list[int],
+    ref_names: list[str],
+    markers: list[tuple[int, str]] | None = None,
 ) -> Outline:
-    """Nest `raws` (sorted by position) by span, attribute `refs` (sorted) to the innermost one and
-    put each definition in the visibility section (`markers`, sorted) of its container."""
+    """Nest `raws` (sorted by position) by span, attribute the references (`ref_names` at the sorted
+    `ref_positions`) to the innermost one and put each definition in the visibility section
+    (`markers`, sorted) of its container."""
     items = _nest(raws)
     kept = _drop_declarations(items)
     if len(kept) < len(items):
         items = _nest(kept)
     _number_occurrences(items)
-    _attribute_refs(items, refs)
+    _attribute_refs(items, ref_positions, ref_names)
     if markers:
         _apply_sections(items, markers)
     return Outline(items)
@@ -169,12 +173,10 @@ def _number_occurrences(items: list[Definition]) -> None:
         seen[item.qualname] += 1
 
 
-def _attribute_refs(items: list[Definition], refs: list[tuple[int, str]]) -> None:
+def _attribute_refs(items: list[Definition], positions: list[int], names: list[str]) -> None:
     """Count each reference in its innermost definition; callables also absorb their nested ones."""
-    if not items or not refs:
+    if not items or not positions:
         return
-    positions = [pos for pos, _ in refs]
-    names = [name for _, name in refs]
     for item, ranges in zip(items, _owned_ranges(items, positions)):
         for lo, hi in ranges:
             if lo < hi:

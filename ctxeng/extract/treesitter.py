@@ -60,11 +60,14 @@ class FileTags:
     lines: int
     module_doc: str = ""
     defs: list[RawDef] = field(default_factory=list)
-    refs: list[tuple[int, str]] = field(default_factory=list)  # (byte offset, identifier), not imports
+    # References (not imports) sorted by (byte offset, identifier): the offsets and the identifiers.
+    ref_positions: list[int] = field(default_factory=list)
+    ref_names: list[str] = field(default_factory=list)
     imports: list[str] = field(default_factory=list)
     exports: list[str] = field(default_factory=list)
     bindings: list[str] = field(default_factory=list)  # names bound by import statements
     markers: list[tuple[int, str]] = field(default_factory=list)  # (byte offset, "public"/"private") sections
+    ref_spans: set[tuple[int, int]] = field(default_factory=set)  # while parsing: byte ranges of references
 
 
 _CAPTURE = re.compile(r"@([\w.]+)")
@@ -188,6 +191,7 @@ def parse_tags(spec: LanguageSpec, data: bytes) -> FileTags:
     ignored: set[tuple[int, int]] = set()
     roles = language.roles
     ref_spans, comment_nodes, rest = _split(language, QueryCursor(language.query).matches(root))
+    tags.ref_spans = ref_spans
     for pattern, caps in rest:
         role = roles[pattern]
         if role.role == REFERENCE:  # a reference pattern whose `@name` may be missing
@@ -223,8 +227,7 @@ def parse_tags(spec: LanguageSpec, data: bytes) -> FileTags:
         tags.module_doc = clean_string(_text(min(module_docs, key=lambda n: n.start_byte)))
     else:
         tags.module_doc = _file_header(root, index, {d.start for d in tags.defs}, len(data))
-    # Two patterns may capture the same identifier: one entry per (position, name).
-    tags.refs = sorted(set(tags.refs).union(_names(ref_spans, data)))
+    tags.ref_positions, tags.ref_names = _references(ref_spans, data)
     tags.markers.sort()
     return tags
 
@@ -248,12 +251,19 @@ def _split(language: Compiled, matches: list[Match]) -> tuple[set[tuple[int, int
     return spans, nodes, compress(matches, map(language.other.__getitem__, patterns))
 
 
-def _names(spans: set[tuple[int, int]], data: bytes) -> set[tuple[int, str]]:
-    """(start, text) of each byte range; ASCII source (the usual case) is decoded once, not per name."""
+def _references(spans: set[tuple[int, int]], data: bytes) -> tuple[list[int], list[str]]:
+    """The start and text of each reference's byte range, sorted by (start, text).
+
+    Two patterns may capture the same identifier: the set holds it once. ASCII source (the usual
+    case) is decoded once, and there sorting the ranges sorts by text too: names that start at one
+    offset are prefixes of each other.
+    """
     if data.isascii():
         text = data.decode("ascii")
-        return {(start, text[start:end]) for start, end in spans}
-    return {(start, data[start:end].decode("utf-8", "replace")) for start, end in spans}
+        ranges = sorted(spans)
+        return [start for start, _ in ranges], [text[start:end] for start, end in ranges]
+    pairs = sorted({(start, data[start:end].decode("utf-8", "replace")) for start, end in spans})
+    return [start for start, _ in pairs], [name for _, name in pairs]
 
 
 def _comments(nodes: list[Node], data: bytes) -> list[Comment]:
@@ -322,8 +332,7 @@ def _collect(
             for target in names or nodes:
                 tags.imports.append(_text(target).strip(_QUOTES).strip())
         elif cap.startswith("reference."):
-            for target in names or nodes:
-                tags.refs.append((target.start_byte, _text(target)))
+            tags.ref_spans.update(target.byte_range for target in names or nodes)
         elif cap == "export":
             tags.exports.extend(_text(n).strip(_QUOTES) for n in nodes)
         elif cap == "binding":

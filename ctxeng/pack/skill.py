@@ -11,7 +11,13 @@ from ctxeng.pack.conventions import Conventions
 from ctxeng.pack.facts import RepoFacts
 from ctxeng.pack.rank import Ranking
 from ctxeng.pack.repomap import render_map
-from ctxeng.pack.sections import readme_summary, render_conventions, render_decisions, render_history, render_overview
+from ctxeng.pack.sections import (
+    readme_summary,
+    render_conventions,
+    render_decisions,
+    render_history,
+    render_overview,
+)
 from ctxeng.tokens import TOKENIZER_NAME
 
 MIN_BUDGET = 800  # below this the five references cannot even carry their headings

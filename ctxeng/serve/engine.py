@@ -96,7 +96,7 @@ class Engine:
         """Token ids of `messages` in the model's chat template, ready for the assistant's turn."""
         try:
             text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        except Exception as exc:  # noqa: BLE001 - templates raise anything (jinja errors, role checks)
+        except Exception as exc:  # templates raise anything (jinja errors, role checks)
             raise ApiError(
                 400, f"the model's chat template rejects these messages: {exc}", "messages"
             ) from None
@@ -170,7 +170,7 @@ class Engine:
                     job.emit("error", "cancelled before it started")  # its client went away, or shutdown
                 else:
                     job.emit("done", self.generate(job))
-            except Exception as exc:  # noqa: BLE001 - reported to the request; the server keeps serving
+            except Exception as exc:  # reported to the request; the server keeps serving
                 job.emit("error", f"{type(exc).__name__}: {exc}")
             finally:
                 with self._lock:
