@@ -67,7 +67,6 @@ class FileTags:
     exports: list[str] = field(default_factory=list)
     bindings: list[str] = field(default_factory=list)  # names bound by import statements
     markers: list[tuple[int, str]] = field(default_factory=list)  # (byte offset, "public"/"private") sections
-    ref_spans: set[tuple[int, int]] = field(default_factory=set)  # while parsing: byte ranges of references
 
 
 _CAPTURE = re.compile(r"@([\w.]+)")
@@ -191,7 +190,6 @@ def parse_tags(spec: LanguageSpec, data: bytes) -> FileTags:
     ignored: set[tuple[int, int]] = set()
     roles = language.roles
     ref_spans, comment_nodes, rest = _split(language, QueryCursor(language.query).matches(root))
-    tags.ref_spans = ref_spans
     for pattern, caps in rest:
         role = roles[pattern]
         if role.role == REFERENCE:  # a reference pattern whose `@name` may be missing
@@ -204,7 +202,7 @@ def parse_tags(spec: LanguageSpec, data: bytes) -> FileTags:
         if role.role == DEFINITION:
             _add_definition(pattern, role, caps, tags, found)
         else:
-            _collect(pattern, caps, tags, found, module_docs)
+            _collect(pattern, caps, tags, found, module_docs, ref_spans)
     comments = _comments(comment_nodes, data)
     starts = [c.start for c in comments]
     index = CommentIndex(comments, attributes)
@@ -310,8 +308,9 @@ def _collect(
     tags: FileTags,
     found: dict[tuple[int, int], tuple[RawDef, list[Node], Node]],
     module_docs: list[Node],
+    ref_spans: set[tuple[int, int]],
 ) -> None:
-    """Turn one query match into definitions, references, imports, exports or markers."""
+    """Turn one query match into definitions, references (their byte ranges), imports, exports or markers."""
     names = caps.get("name") or []
     kind, node = "", None
     for cap, nodes in caps.items():
@@ -332,7 +331,7 @@ def _collect(
             for target in names or nodes:
                 tags.imports.append(_text(target).strip(_QUOTES).strip())
         elif cap.startswith("reference."):
-            tags.ref_spans.update(target.byte_range for target in names or nodes)
+            ref_spans.update(target.byte_range for target in names or nodes)
         elif cap == "export":
             tags.exports.extend(_text(n).strip(_QUOTES) for n in nodes)
         elif cap == "binding":
