@@ -141,6 +141,26 @@ def _priors(
     return priors, reexported
 
 
+
+def reference_weight(ident: str, count: int, n_definers: int, w: Weights = DEFAULT_WEIGHTS) -> float | None:
+    """How much `count` references to `ident` (defined in `n_definers` files) weigh, or None to ignore them.
+
+    aider's weighting plus a cap: sqrt of the count, damped for private names, names defined in many
+    files, short names and builtins; ignored when too many files define the name to say which is meant.
+    """
+    if n_definers > w.max_definer_files:
+        return None
+    mul = math.sqrt(count)
+    if ident.startswith("_"):
+        mul *= w.private_ident
+    if n_definers > w.many_definers:
+        mul *= w.many_definers_factor
+    if len(ident) <= w.short_ident_len:
+        mul *= w.short_ident_factor
+    if ident in BUILTIN_NAMES:
+        mul *= w.builtin_factor
+    return mul
+
 def rank(
     facts: RepoFacts, entry_points: Iterable[tuple[str, str]] = (), weights: Weights = DEFAULT_WEIGHTS
 ) -> Ranking:
@@ -163,17 +183,9 @@ def rank(
     for a, path in enumerate(paths):
         for ident, count in facts.files[path].refs.items():
             files = defined.get(ident)
-            if not files or len(files) > w.max_definer_files:
+            mul = reference_weight(ident, count, len(files), w) if files else None
+            if mul is None:
                 continue
-            mul = math.sqrt(count)
-            if ident.startswith("_"):
-                mul *= w.private_ident
-            if len(files) > w.many_definers:
-                mul *= w.many_definers_factor
-            if len(ident) <= w.short_ident_len:
-                mul *= w.short_ident_factor
-            if ident in BUILTIN_NAMES:
-                mul *= w.builtin_factor
             uses[a].append((ident, mul))
             per_def = mul / totals[ident]
             for b, n in files.items():

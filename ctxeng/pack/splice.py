@@ -8,14 +8,13 @@ column, posting list and neighbour list is rewritten through those maps.
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ctxeng.pack.index import MAX_NEIGHBOURS
-from ctxeng.pack.rank import BUILTIN_NAMES, DEFAULT_WEIGHTS, Weights
+from ctxeng.pack.rank import DEFAULT_WEIGHTS, Weights, reference_weight
 
 
 @dataclass(frozen=True)
@@ -188,17 +187,9 @@ def reference_edges(refs: dict[str, int], row: int, definers: dict[str, dict[int
     edges: dict[int, float] = {}
     for ident, count in sorted(refs.items()):
         files = definers.get(ident)
-        if not files or len(files) > w.max_definer_files:
+        mul = reference_weight(ident, count, len(files), w) if files else None
+        if mul is None:
             continue
-        mul = math.sqrt(count)
-        if ident.startswith("_"):
-            mul *= w.private_ident
-        if len(files) > w.many_definers:
-            mul *= w.many_definers_factor
-        if len(ident) <= w.short_ident_len:
-            mul *= w.short_ident_factor
-        if ident in BUILTIN_NAMES:
-            mul *= w.builtin_factor
         per_def = mul / sum(files.values())
         for b, n in files.items():
             if b != row:
