@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from ctxeng.commands import root_option
+
 
 @click.command()
 @click.argument("question")
@@ -22,14 +24,7 @@ import click
 )
 @click.option("--no-server", is_flag=True, help="Load the model here even if `ctxeng serve` is running.")
 @click.option("--json", "as_json", is_flag=True, help="Print answer, model, route and sources as JSON.")
-@click.option(
-    "-C",
-    "--root",
-    "root",
-    default=".",
-    type=click.Path(file_okay=False, path_type=str),
-    help="Repository (default: the current directory's).",
-)
+@root_option
 def ask(
     question: str,
     adapter: str | None,

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from ctxeng.commands import root_option
+
 
 @click.command()
 @click.argument("prompt", required=False, default="")
@@ -13,8 +15,7 @@ import click
               help="Most tokens to print (SmolLM2 tokenizer that ctxeng ships).")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(("markdown", "json")), default="markdown", show_default=True,
               help="markdown, or json: {\"context\": ...}.")  # fmt: skip
-@click.option("-C", "--root", "root", default=".", type=click.Path(file_okay=False, path_type=str),
-              help="Repository (default: the current directory's).")  # fmt: skip
+@root_option
 @click.option("--hook", is_flag=True, help="Claude Code UserPromptSubmit mode: hook JSON on stdin, hook JSON out.")
 def context(prompt: str, budget: int, fmt: str, root: str, hook: bool) -> None:
     """Print the context most relevant to PROMPT (read from stdin when PROMPT is "-" or omitted)."""

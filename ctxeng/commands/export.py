@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ctxeng.commands import root_option
 from ctxeng.errors import CtxengError
 
 
@@ -28,14 +29,7 @@ from ctxeng.errors import CtxengError
     default=None,
     help="Where --ollama writes the Modelfile [default: .ctxeng/export/ollama/<adapter>/Modelfile].",
 )
-@click.option(
-    "-C",
-    "--root",
-    "root",
-    default=".",
-    type=click.Path(file_okay=False, path_type=str),
-    help="Repository (default: the current directory's).",
-)
+@root_option
 def export(vllm: bool, ollama: bool, adapters: tuple[str, ...], output: Path | None, root: str) -> None:
     """Serve the adapters with vLLM (multi-LoRA) or Ollama, on the exact base they were trained on."""
     from ctxeng.export import ollama_export, vllm_command
