@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from ctxeng.extract.languages import LanguageSpec, language_for
 from ctxeng.extract.outline import build_outline, top_calls
-from ctxeng.extract.snippets import signature, symbol_text
+from ctxeng.extract.snippets import Source, signature, symbol_text
 from ctxeng.extract.treesitter import compiled, parse_tags
 from ctxeng.extract.visibility import decide
 from ctxeng.gcpause import gc_paused
@@ -41,6 +41,8 @@ def extract_file(
     tags = parse_tags(spec, data)
     outline = build_outline(tags.defs, tags.ref_positions, tags.ref_names, tags.markers)
     visibility, exports = decide(spec.visibility, path, outline.items, tags.exports, tags.bindings)
+    src = Source(data)
+    signatures = [signature(src, item.raw) if not item.is_scope else "" for item in outline.items]
     symbols: list[Record] = []
     qualnames: list[str] = []
     for index, item in enumerate(outline.items):
@@ -52,10 +54,10 @@ def extract_file(
             Record(
                 id=record_id("symbol", path, item.qualname, str(item.occurrence)),
                 kind="symbol", path=path, start_line=raw.start_line, end_line=raw.end_line,
-                commit=commit, time=when, name=raw.name, text=symbol_text(data, item, outline.items),
+                commit=commit, time=when, name=raw.name, text=symbol_text(src, index, outline.items, signatures),
                 meta={
                     "language": spec.name, "kind": item.kind, "qualname": item.qualname,
-                    "signature": signature(data, raw), "doc": raw.doc, "parent": item.parent,
+                    "signature": signatures[index], "doc": raw.doc, "parent": item.parent,
                     "calls": top_calls(item.refs), "visibility": visibility[index],
                 },
             )

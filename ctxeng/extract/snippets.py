@@ -20,21 +20,45 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8", "replace").replace("\r\n", "\n")
 
 
-def signature(data: bytes, raw: RawDef) -> str:
+class Source:
+    """A file's UTF-8 bytes, sliced into text by byte offsets.
+
+    ASCII source (the usual case) is decoded once and sliced as text, and CRLF is looked for only
+    in files that have one; the text is what `_decode` of the byte slice gives either way.
+    """
+
+    __slots__ = ("data", "_text", "_crlf")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._text = data.decode("ascii") if data.isascii() else None
+        self._crlf = b"\r\n" in data
+
+    def text(self, start: int, end: int) -> str:
+        """The bytes `start:end` as text, CRLF line ends as LF."""
+        if self._text is None:
+            return _decode(self.data[start:end])
+        piece = self._text[start:end]
+        return piece.replace("\r\n", "\n") if self._crlf else piece
+
+
+def signature(src: Source, raw: RawDef) -> str:
     """Source from the definition's start to its body, whitespace-collapsed and capped.
 
     Without a body: the lines through the one with the name, continued while parentheses stay
     open (at most 8 lines).
     """
-    if raw.body > raw.start:
+    if raw.body > raw.start and not raw.gaps:
+        head = src.text(raw.start, min(raw.body, raw.start + _SIGNATURE_BYTES))
+    elif raw.body > raw.start:
         pieces, pos = [], raw.start
         for start, end in raw.gaps:
-            pieces.append(data[pos:start])
+            pieces.append(src.data[pos:start])
             pos = end
-        pieces.append(data[pos : raw.body])
+        pieces.append(src.data[pos : raw.body])
         head = _decode(b"".join(pieces)[:_SIGNATURE_BYTES])
     else:
-        lines = _decode(data[raw.start : min(raw.end, raw.start + _SIGNATURE_BYTES)]).split("\n")
+        lines = src.text(raw.start, min(raw.end, raw.start + _SIGNATURE_BYTES)).split("\n", 8)
         taken: list[str] = []
         depth = 0
         for line in lines[:8]:  # through the name (past annotations), then until parentheses close
@@ -52,7 +76,7 @@ def signature(data: bytes, raw: RawDef) -> str:
 def _indent_of(data: bytes, raw: RawDef) -> str | None:
     """The whitespace before the definition on its first line, or None when code precedes it."""
     prefix = data[raw.line_start : raw.start]
-    return _decode(prefix) if not prefix.strip() else None
+    return None if prefix.strip() else prefix.decode("ascii")  # ASCII whitespace within one line
 
 
 def _dedent(lines: list[str], indent: str) -> list[str]:
@@ -62,14 +86,14 @@ def _dedent(lines: list[str], indent: str) -> list[str]:
     return [line[len(indent) :] if line.startswith(indent) else line.strip() and line for line in lines]
 
 
-def _source_lines(data: bytes, raw: RawDef, end: int, limit: int = -1) -> tuple[list[str], str]:
+def _source_lines(src: Source, raw: RawDef, end: int, limit: int = -1) -> tuple[list[str], str]:
     """The definition's lines up to byte `end` (at most `limit` lines when it is not -1), dedented by
     its first line's indentation."""
-    indent = _indent_of(data, raw)
+    indent = _indent_of(src.data, raw)
     start = raw.line_start if indent is not None else raw.start
     # Decode no more than the capped text can show (a huge definition costs no more than a small one).
     end = min(end, start + 2 * TEXT_BYTES + (TEXT_LINES + 1) * (raw.start - start + 1))
-    lines = _decode(data[start:end]).split("\n", limit)
+    lines = src.text(start, end).split("\n", limit)
     if limit >= 0:
         del lines[limit:]
     return _dedent(lines, indent or ""), indent or ""
@@ -100,33 +124,36 @@ def _line_offset(data: bytes, raw: RawDef, line: int) -> int:
     return pos
 
 
-def symbol_text(data: bytes, item: Definition, items: list[Definition]) -> str:
-    """The definition's source; a container (class, impl, module...) shows its header, its direct
-    member lines up to the first nested definition, then each nested definition's signature."""
+def symbol_text(src: Source, index: int, items: list[Definition], signatures: list[str]) -> str:
+    """The source of definition `items[index]`; a container (class, impl, module...) shows its header,
+    its direct member lines up to the first nested definition, then each nested definition's
+    signature (`signatures[i]` is that of `items[i]`)."""
+    item = items[index]
     raw = item.raw
-    children = [items[i] for i in item.children if not items[i].is_scope]
+    children = [i for i in item.children if not items[i].is_scope]
     if item.kind in CALLABLE_KINDS or not children:
         # cap_text shows TEXT_LINES lines and needs to know only whether there are more.
-        lines, _ = _source_lines(data, raw, raw.end, TEXT_LINES + 1)
+        lines, _ = _source_lines(src, raw, raw.end, TEXT_LINES + 1)
         return cap_text(lines)
     # Fields and constants are member lines: the header runs to the first nested function or type.
-    nested = [c for c in children if c.kind not in MEMBER_KINDS]
+    nested = [items[i] for i in children if items[i].kind not in MEMBER_KINDS]
     if not nested or nested[0].raw.lead_line <= raw.start_line:  # nothing to elide on a one-line container
-        lines, _ = _source_lines(data, raw, raw.end, TEXT_LINES + 1)
+        lines, _ = _source_lines(src, raw, raw.end, TEXT_LINES + 1)
         return cap_text(lines)
-    children = [c for c in children if c.raw.start >= nested[0].raw.start]
+    children = [i for i in children if items[i].raw.start >= nested[0].raw.start]
     header_end = max(nested[0].raw.lead_line, raw.start_line + 1)
-    lines, indent = _source_lines(data, raw, _line_offset(data, raw, header_end))
+    lines, indent = _source_lines(src, raw, _line_offset(src.data, raw, header_end))
     if lines and not lines[-1].strip():
         lines.pop()
     while len(lines) > 1 and not lines[-1].strip():
         lines.pop()
     for child in children:
-        child_indent = _indent_of(data, child.raw)
-        pad = (child_indent or "")[len(indent) :] if (child_indent or "").startswith(indent) else "    "
-        sig = signature(data, child.raw)
-        lines.append(f"{pad}{sig} {ELIDED}" if child.raw.body >= 0 else f"{pad}{sig}")
-    last = _decode(data[max(raw.start, data.rfind(b"\n", raw.start, raw.end)) : raw.end]).rsplit("\n", 1)
+        child_raw = items[child].raw
+        child_indent = _indent_of(src.data, child_raw) or ""
+        pad = child_indent[len(indent) :] if child_indent.startswith(indent) else "    "
+        sig = signatures[child]
+        lines.append(f"{pad}{sig} {ELIDED}" if child_raw.body >= 0 else f"{pad}{sig}")
+    last = src.text(max(raw.start, src.data.rfind(b"\n", raw.start, raw.end)), raw.end).rsplit("\n", 1)
     if len(last) == 2 and _CLOSER.match(last[1]):
         lines.append(last[1].strip() if not indent else _dedent([last[1]], indent)[0])
     return cap_text(lines)
