@@ -34,12 +34,20 @@ def test_every_language_has_a_sample() -> None:
     assert sorted(p.parent.name for p in SAMPLES) == sorted(load_languages())
 
 
-def test_tsx_query_is_the_typescript_query_plus_jsx() -> None:
-    def body(name: str) -> str:
-        lines = (EXTRACTORS / name / "tags.scm").read_text(encoding="utf-8").splitlines()
-        return "\n".join(lines[2:])  # after the two header lines that name the file
+def test_tsx_query_inherits_the_typescript_query_and_adds_jsx() -> None:
+    specs = load_languages()
+    assert specs["tsx"].tags.startswith(specs["typescript"].tags)
+    assert "jsx_opening_element" in specs["tsx"].tags and "jsx_" not in specs["typescript"].tags
 
-    assert body("tsx").startswith(body("typescript").rstrip("\n")) and "jsx_" in body("tsx")
+
+def test_inherits_cycles_are_refused(tmp_path: Path) -> None:
+    from ctxeng.extract.languages import _tags_with_inherited
+
+    for name, parent in (("a", "b"), ("b", "a")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "tags.scm").write_text(f"; inherits: {parent}\n")
+    with pytest.raises(ValueError, match="inherits itself"):
+        _tags_with_inherited(tmp_path, "a")
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=[p.parent.name for p in SAMPLES])

@@ -8,6 +8,7 @@ import re
 import sys
 from dataclasses import dataclass
 from importlib import resources
+from importlib.abc import Traversable
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -58,13 +59,43 @@ def load_languages() -> dict[str, LanguageSpec]:
             name=folder.name,
             grammar=data["grammar"],
             extensions=tuple(data["extensions"]),
-            tags=tags.read_text(encoding="utf-8"),
+            tags=_tags_with_inherited(root, folder.name),
             diff_driver=data.get("diff_driver", ""),
             funcname=data.get("funcname", ""),
             definition_line=re.compile(data["definition_line"]),
             visibility=data.get("visibility", ""),
         )
     return specs
+
+
+_INHERITS = re.compile(r"^;\s*inherits:\s*([\w, -]+)$", re.MULTILINE)
+
+
+def _tags_with_inherited(root: Traversable, name: str) -> str:
+    """A folder's tags.scm with the queries it names in a `; inherits: a, b` line put first.
+
+    The convention of nvim-treesitter's queries: TSX inherits TypeScript's tags and adds JSX.
+    Resolved without recursion; each language is included once, a cycle is an error.
+    """
+    order: list[str] = []
+    stack: list[tuple[str, bool]] = [(name, False)]
+    seen: set[str] = set()
+    while stack:
+        lang, expanded = stack.pop()
+        if expanded:
+            order.append(lang)
+            continue
+        if lang in seen:
+            if lang not in order:
+                raise ValueError(f"extractors/{lang}/tags.scm: inherits itself")
+            continue
+        seen.add(lang)
+        stack.append((lang, True))
+        text = (root / lang / "tags.scm").read_text(encoding="utf-8")
+        for match in _INHERITS.finditer(text):
+            for parent in reversed([p.strip() for p in match.group(1).split(",") if p.strip()]):
+                stack.append((parent, False))
+    return "\n".join((root / lang / "tags.scm").read_text(encoding="utf-8") for lang in order)
 
 
 @functools.lru_cache(maxsize=1)

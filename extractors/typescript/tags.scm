@@ -1,5 +1,5 @@
 ; TypeScript tags for ctxeng (see extractors/README.md for the capture conventions).
-; extractors/tsx/tags.scm is this file plus JSX references: keep the two in step.
+; extractors/tsx/tags.scm inherits these and adds JSX references.
 ; Exported declarations are captured on their `export` statement so that span and signature include it.
 
 ; Functions (overload signatures are dropped when the file also has the implementation).
