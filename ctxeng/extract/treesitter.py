@@ -235,7 +235,9 @@ _NAME, _COMMENT, _FIRST_NODE = itemgetter("name"), itemgetter("comment"), itemge
 _BYTE_RANGE = attrgetter("byte_range")
 
 
-def _split(language: Compiled, matches: list[Match]) -> tuple[set[tuple[int, int]], list[Node], Iterator[Match]]:
+def _split(
+    language: Compiled, matches: list[Match]
+) -> tuple[set[tuple[int, int]], list[Node], Iterator[Match]]:
     """Byte ranges of the plain references' names, the comment nodes, and the other matches (in order).
 
     Plain references are most matches; they and the comments are taken apart by C-level iteration
@@ -299,7 +301,8 @@ def _file_header(root: Node, index: CommentIndex, def_starts: set[int], size: in
 
 
 def _text(node: Node) -> str:
-    return node.text.decode("utf-8", "replace") if node.text is not None else ""
+    text = node.text  # each read copies the bytes: read it once
+    return text.decode("utf-8", "replace") if text is not None else ""
 
 
 def _collect(
