@@ -145,6 +145,7 @@ def _fast(
     """Re-extract the staged changes and patch them into the prompt index; record what is pending."""
     from ctxeng.build import extract_settings
     from ctxeng.cache import ExtractCache
+    from ctxeng.extract.code import header_language
     from ctxeng.extract.files import extract_files
     from ctxeng.provenance import Provenance
     from ctxeng.secrets import Redactor
@@ -154,7 +155,11 @@ def _fast(
     redactor = Redactor(config.secrets)
     cache = ExtractCache(out_dir, extract_settings(config))
     docs = config.docs if config.docs.enabled else None
-    extracted = extract_files(selection.files, docs, redactor, cache, lambda *_: None)
+    # `.h` files are read as the whole selection says (C or C++), not as the few changed files say.
+    gone = set(removed) | {entry.path for entry in changed}
+    selected = {p for p, (_, _, outcome) in state.entries.items() if not outcome and p not in gone}
+    headers = header_language(selected | {source.path for source in selection.files})
+    extracted = extract_files(selection.files, docs, redactor, cache, lambda *_: None, headers)
     # Staged content is not committed yet: its records are dated "" / 0, the newest there is.
     dating = Provenance(head=state.head, staged={e.path for e in changed})
     replaced: dict[str, list] = {p: [] for p in [*removed, *(e.path for e in changed)]}

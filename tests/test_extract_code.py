@@ -571,3 +571,92 @@ def test_output_is_deterministic_and_the_pool_changes_nothing(monkeypatch: pytes
         for seed in ("1", "2")
     }  # fmt: skip
     assert len(outputs) == 1 and next(iter(outputs))
+
+
+# --- .h headers: C or C++ by the repository around them --------------------------------------------
+
+_HEADER = "// The store.\nclass Store {\n public:\n  /// Put a value.\n  void put(int key);\n};\n"
+
+
+def _sources(paths: list[str], blob: str = "") -> list[SourceFile]:
+    texts = {".h": _HEADER, ".c": "int main(void) { return 0; }\n"}
+    out = []
+    for path in paths:
+        text = texts.get(Path(path).suffix, "int f() { return 1; }\n")
+        out.append(SourceFile(path, blob and f"{blob}-{path}", text, len(text), "utf-8"))
+    return out
+
+
+def _header_reading(records: list[Record]) -> tuple[str, list[tuple[str, str]]]:
+    """The language the header was read as, and its symbols' (qualname, kind)."""
+    header = next(r for r in records if r.kind == "file" and r.path.endswith(".h"))
+    symbols = [
+        (r.meta["qualname"], r.meta["kind"]) for r in records if r.kind == "symbol" and r.path == header.path
+    ]
+    return header.meta["language"], symbols
+
+
+def test_h_headers_are_cpp_where_cpp_files_outnumber_c_files() -> None:
+    cpp_repo = _sources(["main.c", "src/a.cpp", "include/b.hpp", "include/store.h"])
+    language, symbols = _header_reading(extract_code(cpp_repo, Provenance(), lambda *a: None))
+    assert language == "cpp" and symbols == [("Store", "class"), ("Store.put", "method")]
+    # The decision depends on the set of files, not on their order.
+    reordered = extract_code(cpp_repo[::-1], Provenance(), lambda *a: None)
+    assert _header_reading(reordered) == (language, symbols)
+    for c_repo in (
+        ["main.c", "util.c", "src/a.cpp", "store.h"],
+        ["main.c", "src/a.cpp", "store.h"],
+        ["store.h"],
+    ):
+        assert _header_reading(extract_code(_sources(c_repo), Provenance(), lambda *a: None))[0] == "c"
+    assert code.header_language(["a.c", "b.cc", "c.cxx", "x.h"]) == "cpp"
+    assert code.header_language(["a.c", "b.cc", "x.h", "README.md"]) == "c"  # a tie stays C
+    # Given the build's decision (a refresh extracting only the header), it is followed.
+    only_header = _sources(["include/store.h"])
+    assert _header_reading(extract_code(only_header, Provenance(), lambda *a: None, "cpp"))[0] == "cpp"
+
+
+def test_the_extraction_cache_keeps_each_reading_of_a_header(tmp_path: Path) -> None:
+    from ctxeng.cache import ExtractCache
+    from ctxeng.config import SecretsConfig
+    from ctxeng.extract.files import extract_files
+    from ctxeng.secrets import Redactor
+
+    cache = ExtractCache(tmp_path, {})
+    redactor = Redactor(SecretsConfig())
+    header = _sources(["store.h"], blob="v1")
+    c_repo = _sources(["main.c", "util.c"], blob="v1") + header
+    cpp_repo = _sources(["a.cpp", "b.cpp"], blob="v1") + header
+    first = extract_files(c_repo, None, redactor, cache, lambda *a: None)
+    assert _header_reading(first.code)[0] == "c" and first.cached == 0
+    second = extract_files(cpp_repo, None, redactor, cache, lambda *a: None)
+    assert _header_reading(second.code)[0] == "cpp" and second.cached == 0  # not the C reading from the cache
+    third = extract_files(c_repo, None, redactor, cache, lambda *a: None)
+    assert _header_reading(third.code)[0] == "c" and third.cached == 3
+
+
+def test_a_fast_refresh_reads_a_staged_header_as_the_repository_does(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ctxeng.build import build
+    from ctxeng.refresh import refresh
+
+    git_repo.commit("C++ sources and a header", {
+        "src/a.cpp": "int a() { return 1; }\n", "src/b.cpp": "int b() { return 2; }\n", "include/store.h": _HEADER,
+    })  # fmt: skip
+    build(git_repo.path)
+    git_repo.write("include/store.h", _HEADER + "struct Extra { int n; };\n")
+    git_repo.git("add", "include/store.h")
+    extracted: list[Record] = []
+    real = code.extract_code
+
+    def spy(*args: object, **kwargs: object) -> list[Record]:
+        records = real(*args, **kwargs)  # type: ignore[arg-type]
+        extracted.extend(records)
+        return records
+
+    monkeypatch.setattr("ctxeng.extract.files.extract_code", spy)
+    result = refresh(git_repo.path, hook=True)
+    assert result.mode == "fast" and result.changed == ["include/store.h"]
+    language, symbols = _header_reading(extracted)
+    assert language == "cpp" and ("Store.put", "method") in symbols and ("Extra", "struct") in symbols

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from ctxeng.extract.languages import LanguageSpec, language_for
+from ctxeng.extract.languages import LanguageSpec, language_for, load_languages
 from ctxeng.extract.outline import build_outline, top_calls
 from ctxeng.extract.snippets import Source, signature, symbol_text
 from ctxeng.extract.treesitter import compiled, parse_tags
@@ -84,22 +84,47 @@ def _extract_one(source: SourceFile, spec: LanguageSpec, provenance: Provenance)
     return [file_record, *symbols]
 
 
-def _jobs(files: Sequence[SourceFile]) -> list[Job]:
+def header_language(paths: Iterable[str]) -> str:
+    """What `.h` headers are read as in one build: "cpp" when `paths` (the build's selected files)
+    hold more C++ files (.cc, .cpp, .hpp ...) than C files (.c), else "c".
+
+    A `.h` file alone does not say which it is; the repository around it does. The answer depends
+    only on the set of paths, so a build decides it once and deterministically.
+    """
+    unique = set(paths)
+    cpp_files = sum(1 for path in unique if (spec := language_for(path)) is not None and spec.name == "cpp")
+    c_files = sum(1 for path in unique if path.lower().endswith(".c"))
+    return "cpp" if cpp_files > c_files else "c"
+
+
+def language_of(path: str, headers: str = "c") -> LanguageSpec | None:
+    """The language of `path` in a build whose `.h` headers are read as `headers` ("c" or "cpp")."""
+    spec = language_for(path)
+    if headers != "c" and spec is not None and spec.name == "c" and path.lower().endswith(".h"):
+        return load_languages()[headers]
+    return spec
+
+
+def _jobs(files: Sequence[SourceFile], headers: str) -> list[Job]:
     jobs = []
     for source in files:
-        spec = language_for(source.path)
+        spec = language_of(source.path, headers)
         if spec is not None:
             jobs.append((source, spec))
     return jobs
 
 
-def extract_code(files: list[SourceFile], provenance: Provenance, progress: Progress) -> list[Record]:
+def extract_code(
+    files: list[SourceFile], provenance: Provenance, progress: Progress, headers: str | None = None
+) -> list[Record]:
     """Records of every file in a known language (others are ignored), in input order.
 
+    `headers` says what `.h` files are read as (see `header_language`); by default it is decided
+    from `files`, so pass it when `files` are only part of the build (the cache misses).
     Large inputs are split over two forked processes when the machine has two cores; the
     records are the same either way.
     """
-    jobs = _jobs(files)
+    jobs = _jobs(files, headers or header_language(source.path for source in files))
     total = len(jobs)
     progress("code", 0, total)
     out: list[Record] = []

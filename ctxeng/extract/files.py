@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 from ctxeng.cache import ExtractCache
 from ctxeng.config import DocsConfig
-from ctxeng.extract.code import extract_code
+from ctxeng.extract.code import extract_code, header_language, language_of
 from ctxeng.extract.docs import extract_doc_file
+from ctxeng.extract.languages import language_for
 from ctxeng.provenance import Provenance
 from ctxeng.records import Record
 from ctxeng.secrets import Redactor
@@ -35,16 +36,19 @@ def extract_files(
     redactor: Redactor,
     cache: ExtractCache | None,
     progress: Progress,
+    headers: str | None = None,
 ) -> FileRecords:
     """Code and doc records of `files` (docs skipped when `docs` is None), from the cache where possible.
 
     Records carry no provenance yet (commit "", time 0): dating them is the caller's job, so a cached
-    entry stays valid as history moves on.
+    entry stays valid as history moves on. `headers` says what `.h` files are read as (see
+    `header_language`); by default it is decided from `files`, the build's whole selection.
     """
+    headers = headers or header_language(source.path for source in files)
     out = FileRecords()
     misses: list[SourceFile] = []
     for source in files:
-        hit = cache.get(source.path, source.blob) if cache else None
+        hit = cache.get(source.path, _version(source, headers)) if cache else None
         if hit is None:
             misses.append(source)
             continue
@@ -52,7 +56,7 @@ def extract_files(
         _add(out, records, counters)
         out.cached += 1
     code_by_path: dict[str, list[Record]] = {}
-    for rec in extract_code(misses, Provenance(), progress):
+    for rec in extract_code(misses, Provenance(), progress, headers):
         code_by_path.setdefault(rec.path, []).append(rec)
     for source in misses:
         stats: Counter[str] = Counter()
@@ -63,9 +67,17 @@ def extract_files(
         records = [redactor.record(rec) for rec in raw]
         counters = {"docs": dict(stats), "redactions": dict(redactor.counts - before)}
         if cache:
-            cache.put(source.path, source.blob, records, counters)
+            cache.put(source.path, _version(source, headers), records, counters)
         _add(out, records, counters)
     return out
+
+
+def _version(source: SourceFile, headers: str) -> str:
+    """The cache's version id of a file: its blob, plus the language when the build chose it (`.h`)."""
+    spec = language_of(source.path, headers)
+    if spec is None or spec is language_for(source.path):
+        return source.blob
+    return f"{source.blob}:{spec.name}"
 
 
 def _add(out: FileRecords, records: list[Record], counters: dict[str, dict[str, int]]) -> None:
