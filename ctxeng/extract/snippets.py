@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import repeat
 
 from ctxeng.extract.outline import CALLABLE_KINDS, Definition
 from ctxeng.extract.treesitter import RawDef
@@ -14,7 +15,6 @@ TEXT_BYTES = 12_000
 ELIDED = "…"
 MEMBER_KINDS = frozenset({"field", "constant", "variable", "property", "enum_member"})
 _CLOSER = re.compile(r"^\s*(?:[}\])]+[;,]?|end;?)\s*$")
-_SPACES_LINE = re.compile(r"\n([^\S\n]+)(?=\n|\Z)")  # a later line of whitespace only
 
 
 def _decode(data: bytes) -> str:
@@ -97,8 +97,10 @@ def _whole_text(src: Source, raw: RawDef) -> str:
     start = raw.line_start if indent is not None else raw.start
     end = min(raw.end, start + 2 * TEXT_BYTES + (TEXT_LINES + 1) * (raw.start - start + 1))
     text = src.text(start, end)
-    if text.count("\n") >= TEXT_LINES or (
-        indent and any(not m.group(1).startswith(indent) for m in _SPACES_LINE.finditer(text))
+    lines = text.split("\n")
+    # (map and filter run the per-line checks without Python code per line)
+    if len(lines) > TEXT_LINES or (
+        indent and not all(map(str.startswith, filter(str.isspace, lines), repeat(indent)))
     ):
         lines, _ = _source_lines(src, raw, raw.end, TEXT_LINES + 1)
         return cap_text(lines)
