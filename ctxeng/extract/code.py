@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import operator
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from ctxeng.extract.languages import LanguageSpec, language_for, load_languages
 from ctxeng.extract.outline import build_outline, top_calls
@@ -154,13 +157,16 @@ def _run_serial(jobs: list[Job], provenance: Provenance) -> Iterator[list[Record
 
 # State handed to forked workers by inheritance (never pickled).
 _WORK: tuple[list[Job], Provenance] | None = None
+# Records travel back from the workers as plain tuples of their fields: pickling a frozen slots
+# dataclass runs Python code per record on both sides, a tuple pickles in C.
+_ROW = operator.attrgetter(*(f.name for f in dataclasses.fields(Record)))
 
 
-def _work(index: int) -> list[Record]:
+def _work(index: int) -> list[tuple[Any, ...]]:
     assert _WORK is not None
     jobs, provenance = _WORK
     source, spec = jobs[index]
-    return _extract_one(source, spec, provenance)
+    return list(map(_ROW, _extract_one(source, spec, provenance)))
 
 
 def _run_pool(jobs: list[Job], provenance: Provenance) -> Iterator[list[Record]]:
@@ -183,6 +189,7 @@ def _run_pool(jobs: list[Job], provenance: Provenance) -> Iterator[list[Record]]
     _WORK = (jobs, provenance)
     try:
         with ProcessPoolExecutor(2, mp_context=context) as pool:
-            yield from pool.map(_work, range(len(jobs)), chunksize=8)
+            for rows in pool.map(_work, range(len(jobs)), chunksize=8):
+                yield [Record(*row) for row in rows]
     finally:
         _WORK = None
