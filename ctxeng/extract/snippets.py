@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from itertools import repeat
 
 from ctxeng.extract.outline import CALLABLE_KINDS, Definition
 from ctxeng.extract.treesitter import RawDef
@@ -87,28 +86,6 @@ def _dedent(lines: list[str], indent: str) -> list[str]:
     return [line[len(indent) :] if line.startswith(indent) else line.strip() and line for line in lines]
 
 
-def _whole_text(src: Source, raw: RawDef) -> str:
-    """`cap_text` of the definition's whole source, dedented (as `_source_lines` would give it).
-
-    Most definitions are under `TEXT_LINES` lines with no blank line that keeps spaces short of
-    the indentation: one `replace` then dedents the text as `_dedent` does line by line.
-    """
-    indent = _indent_of(src.data, raw)
-    start = raw.line_start if indent is not None else raw.start
-    end = min(raw.end, start + 2 * TEXT_BYTES + (TEXT_LINES + 1) * (raw.start - start + 1))
-    text = src.text(start, end)
-    lines = text.split("\n")
-    # (map and filter run the per-line checks without Python code per line)
-    if len(lines) > TEXT_LINES or (
-        indent and not all(map(str.startswith, filter(str.isspace, lines), repeat(indent)))
-    ):
-        lines, _ = _source_lines(src, raw, raw.end, TEXT_LINES + 1)
-        return cap_text(lines)
-    if indent:  # the first line starts with the indentation by construction
-        text = text[len(indent) :].replace("\n" + indent, "\n")
-    return _cap(text.rstrip(), False)
-
-
 def _source_lines(src: Source, raw: RawDef, end: int, limit: int = -1) -> tuple[list[str], str]:
     """The definition's lines up to byte `end` (at most `limit` lines when it is not -1), dedented by
     its first line's indentation."""
@@ -124,11 +101,8 @@ def _source_lines(src: Source, raw: RawDef, end: int, limit: int = -1) -> tuple[
 
 def cap_text(lines: list[str]) -> str:
     """Join `lines`, keeping at most `TEXT_LINES` lines and `TEXT_BYTES` bytes, marked with `…` when cut."""
-    return _cap("\n".join(lines[:TEXT_LINES]).rstrip(), len(lines) > TEXT_LINES)
-
-
-def _cap(text: str, cut: bool) -> str:
-    """`text` (right-stripped, at most `TEXT_LINES` lines) within `TEXT_BYTES`, marked with `…` when cut."""
+    cut = len(lines) > TEXT_LINES
+    text = "\n".join(lines[:TEXT_LINES]).rstrip()
     if len(text) > TEXT_BYTES // 4:  # only then can it exceed the byte cap
         raw = text.encode("utf-8", "replace")
         if len(raw) > TEXT_BYTES:
@@ -158,11 +132,14 @@ def symbol_text(src: Source, index: int, items: list[Definition], signatures: li
     raw = item.raw
     children = [i for i in item.children if not items[i].is_scope]
     if item.kind in CALLABLE_KINDS or not children:
-        return _whole_text(src, raw)
+        # cap_text shows TEXT_LINES lines and needs to know only whether there are more.
+        lines, _ = _source_lines(src, raw, raw.end, TEXT_LINES + 1)
+        return cap_text(lines)
     # Fields and constants are member lines: the header runs to the first nested function or type.
     nested = [items[i] for i in children if items[i].kind not in MEMBER_KINDS]
     if not nested or nested[0].raw.lead_line <= raw.start_line:  # nothing to elide on a one-line container
-        return _whole_text(src, raw)
+        lines, _ = _source_lines(src, raw, raw.end, TEXT_LINES + 1)
+        return cap_text(lines)
     children = [i for i in children if items[i].raw.start >= nested[0].raw.start]
     header_end = max(nested[0].raw.lead_line, raw.start_line + 1)
     lines, indent = _source_lines(src, raw, _line_offset(src.data, raw, header_end))
