@@ -1,8 +1,10 @@
 """Throughput of the code stage (tree-sitter parse + tags query + records) on a directory of sources.
 
-Usage: python bench/bench_code.py DIR [--mb 20] [--pool] [--repeat 3]
+Usage: python bench/bench_code.py DIR [--mb 20] [--pool] [--repeat 3] [--floor]
 Reads up to --mb megabytes of files in known languages (sorted paths, files over 1 MB skipped),
 then times `extract_code` and reports CPU seconds, MB/s per core, records and peak RSS.
+With --floor it first times tree-sitter alone (parse; parse + tags query): the part of the
+stage no Python change can make faster.
 """
 
 from __future__ import annotations
@@ -47,17 +49,43 @@ def cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def floor(files: list[SourceFile], repeat: int) -> None:
+    """Best CPU of parsing every file, then of parsing and running its tags query."""
+    from tree_sitter import QueryCursor
+
+    from ctxeng.extract.treesitter import compiled
+
+    specs = [language_for(f.path) for f in files]
+    jobs = [
+        (compiled(spec), f.text.encode("utf-8", "surrogatepass")) for spec, f in zip(specs, files) if spec
+    ]
+    size = sum(len(data) for _, data in jobs)
+    for label, query in (("parse", False), ("parse + query", True)):
+        best = float("inf")
+        for _ in range(repeat):
+            c0 = cpu()
+            for language, data in jobs:
+                tree = language.parser.parse(data)
+                if query:
+                    QueryCursor(language.query).matches(tree.root_node)
+            best = min(best, cpu() - c0)
+        print(f"{label}: cpu {best:.2f} s ({size / 1e6 / best:.2f} MB/s per core)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("root", type=Path)
     parser.add_argument("--mb", type=float, default=20.0)
     parser.add_argument("--pool", action="store_true", help="let extract_code use its 2-process pool")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--floor", action="store_true", help="also time tree-sitter's parse and query alone")
     args = parser.parse_args()
     files = collect(args.root, int(args.mb * 1_000_000))
     size = sum(f.size for f in files)
     langs = Counter(language_for(f.path).name for f in files)  # type: ignore[union-attr]
     print(f"{len(files)} files, {size / 1e6:.1f} MB: {dict(sorted(langs.items()))}")
+    if args.floor:
+        floor(files, args.repeat)
     if not args.pool:
         code.POOL_MIN_BYTES = 1 << 62
     else:
