@@ -13,7 +13,8 @@ from collections import Counter
 from pathlib import Path
 
 from ctxeng.config import DocsConfig
-from ctxeng.extract.docs import EXTENSION_FORMATS, extract_doc_file
+from ctxeng.extract.doc_paths import EXTENSION_FORMATS
+from ctxeng.extract.docs import extract_doc_file
 from ctxeng.extract.glossary import build_glossary
 from ctxeng.selection import decode_text
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from ctxeng.cache import ExtractCache
 from ctxeng.config import DocsConfig
 from ctxeng.extract.code import extract_code, header_language, language_of
-from ctxeng.extract.docs import extract_doc_file
+from ctxeng.extract.doc_paths import doc_kind
 from ctxeng.extract.languages import language_for
 from ctxeng.provenance import Provenance
 from ctxeng.records import Record
@@ -61,7 +61,11 @@ def extract_files(
     for source in misses:
         stats: Counter[str] = Counter()
         raw = code_by_path.get(source.path, [])
-        if docs is not None:
+        if docs is not None and doc_kind(source.path) is not None:
+            from ctxeng.extract.docs import (
+                extract_doc_file,  # the splitters' regexes: only when a doc changed
+            )
+
             raw = raw + extract_doc_file(source.path, source.text, "", 0, docs, stats)
         before = Counter(redactor.counts)
         records = [redactor.record(rec) for rec in raw]
