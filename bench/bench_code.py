@@ -53,7 +53,7 @@ def floor(files: list[SourceFile], repeat: int) -> None:
     """Best CPU of parsing every file, then of parsing and running its tags query."""
     from tree_sitter import QueryCursor
 
-    from ctxeng.extract.treesitter import compiled
+    from ctxeng.extract.tagquery import compiled
 
     specs = [language_for(f.path) for f in files]
     jobs = [

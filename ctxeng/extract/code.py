@@ -12,7 +12,8 @@ from typing import Any
 from ctxeng.extract.languages import LanguageSpec, language_for, load_languages
 from ctxeng.extract.outline import build_outline, top_calls
 from ctxeng.extract.snippets import Source, signature, symbol_text
-from ctxeng.extract.treesitter import compiled, parse_tags
+from ctxeng.extract.tagquery import compiled
+from ctxeng.extract.treesitter import parse_tags
 from ctxeng.extract.visibility import decide
 from ctxeng.gcpause import gc_paused
 from ctxeng.provenance import Provenance
