@@ -192,7 +192,7 @@ def _attribute_refs(items: list[Definition], positions: list[int], names: list[s
                     parent.refs[name] += count
 
 
-def _owned_ranges(items: list[Definition], positions: list[int]) -> list[tuple[int, int]]:
+def _owned_ranges(items: list[Definition], positions: list[int]) -> list[list[tuple[int, int]]]:
     """Per item, the ranges of `positions` (sorted) that it is the innermost item for, in order.
 
     An item owns the positions inside its span that none of its children span. Of items with the

@@ -47,11 +47,12 @@ class Compiled:
 def _pattern_captures(query: Query, source: bytes) -> list[dict[str, str]]:
     """Per pattern: its capture names and their quantifiers ("" one, "?", "*", "+")."""
     index = {query.capture_name(i): i for i in range(query.capture_count)}
-    out = []
+    out: list[dict[str, str]] = []
     for i in range(query.pattern_count):
         text = source[query.start_byte_for_pattern(i) : query.end_byte_for_pattern(i)].decode("utf-8")
         names = {c for c in _CAPTURE.findall(text) if c in index}
-        out.append({c: query.capture_quantifier(i, index[c]) for c in sorted(names)})
+        quantifiers: dict[str, str] = {c: query.capture_quantifier(i, index[c]) for c in sorted(names)}
+        out.append(quantifiers)
     return out
 
 

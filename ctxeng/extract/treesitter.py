@@ -93,7 +93,7 @@ def parse_tags(spec: LanguageSpec, data: bytes) -> FileTags:
     for pattern, caps in rest:
         role = roles[pattern]
         if role.role == REFERENCE:  # a reference pattern whose `@name` may be missing
-            ref_spans.update(node.byte_range for node in caps.get("name") or caps.get(role.capture, ()))
+            ref_spans.update(node.byte_range for node in caps.get("name") or caps.get(role.capture) or [])
             continue
         if "ignore" in caps:
             ignored.update(node.byte_range for node in caps["ignore"])
