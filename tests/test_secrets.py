@@ -387,3 +387,17 @@ def test_scan_runs_as_a_subprocess(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stdout == "app.py:1: aws-access-key-id\n"
     assert AWS not in proc.stdout + proc.stderr
+
+
+def test_redacting_a_files_records_together_equals_one_by_one() -> None:
+    secret = "sk_live_" + Fake("together").b62(24)
+    recs = [
+        Record(id=f"sym-{i}", kind="symbol", path="app.py", start_line=i, end_line=i, commit="", time=0,
+               name=f"f{i}", text=text, meta={"doc": doc, "calls": ["x"]})
+        for i, (text, doc) in enumerate([("def f0(): pass", ""), (f"KEY = '{secret}'", ""), ("x = 1", f"uses {secret}")])
+    ]  # fmt: skip
+    together, one_by_one = Redactor(), Redactor()
+    assert together.records(recs) == [one_by_one.record(r) for r in recs]
+    assert together.counts == one_by_one.counts and sum(together.counts.values()) == 2
+    clean = recs[:1]
+    assert Redactor().records(clean) == clean

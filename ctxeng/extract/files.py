@@ -68,7 +68,7 @@ def extract_files(
 
             raw = raw + extract_doc_file(source.path, source.text, "", 0, docs, stats)
         before = Counter(redactor.counts)
-        records = [redactor.record(rec) for rec in raw]
+        records = redactor.records(raw)
         counters = {"docs": dict(stats), "redactions": dict(redactor.counts - before)}
         if cache:
             cache.put(source.path, _version(source, headers), records, counters)

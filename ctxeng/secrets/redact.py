@@ -31,6 +31,20 @@ class Redactor:
             self.counts[finding.rule] += 1
         return redacted
 
+    def records(self, recs: list[Record]) -> list[Record]:
+        """`record` for each of `recs`, with one prefilter pass over all of them first.
+
+        A file's records mostly hold no keyword at all; checking them together costs one scan
+        instead of one per record (45k definitions on sqlalchemy).
+        """
+        strings: list[str] = []
+        for rec in recs:
+            strings += (rec.path, rec.name, rec.text)
+            _collect_strings(rec.meta, strings)
+        if not self.scanner.candidates(_JOIN.join(strings)):
+            return list(recs)
+        return [self.record(rec) for rec in recs]
+
     def record(self, rec: Record) -> Record:
         """A copy of `rec` with path, name, text and every string in `meta` (keys too) redacted.
 
