@@ -169,9 +169,9 @@ def compact_signature(signature: str, name: str, limit: int = 120) -> str:
             found = re.search(rf"\b(?:async\s+)?(?:def|class)\s+{re.escape(name)}\b", sig)
             sig = sig[found.start() :] if found else f"{name}(…)"
             break
-        name, sig = split
-        if name.rsplit(".", 1)[-1] in KEPT_DECORATORS:
-            kept.append(f"@{name}")
+        decorator, sig = split
+        if decorator.rsplit(".", 1)[-1] in KEPT_DECORATORS:
+            kept.append(f"@{decorator}")
     sig = " ".join([*kept, sig]).replace("( ", "(").replace(" )", ")").replace(", )", ")").replace(",)", ")")
     sig = _TRAILING_COMMENT.sub("", sig).removesuffix("{").rstrip()
     if sig.endswith(":") and not sig.endswith("::"):
