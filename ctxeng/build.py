@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import resource
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -132,7 +133,9 @@ def run_pipeline(
     with timer.stage("glossary"):
         glossary = build_glossary([*code, *docs])
     with timer.stage("secrets"):
-        # Code and docs were redacted file by file (and cached so); the rest is redacted here.
+        # Code and docs were redacted file by file (and cached so), their counts are in `extracted`;
+        # the rest is redacted here and counted apart, or a cold build would count file redactions twice.
+        file_counts = Counter(redactor.counts)
         others = [redactor.record(rec) for rec in (*commit_records, *cochange, *glossary)]
         records = dedupe_ids([*code, *docs, *others])
         progress("secrets", len(records), len(records))
@@ -157,7 +160,7 @@ def run_pipeline(
     for rec in records:
         counts[rec.kind] = counts.get(rec.kind, 0) + 1
     docs_stats = {key: extracted.docs_stats.get(key, 0) for key in STAT_KEYS} if config.docs.enabled else {}
-    redactions = extracted.redactions + redactor.counts
+    redactions = extracted.redactions + (redactor.counts - file_counts)
     manifest = {
         "ctxeng_version": __version__,
         "repository": repo.name,

@@ -304,6 +304,18 @@ def test_build_output_holds_no_planted_secret(tmp_path: Path) -> None:
     assert "[REDACTED:github-token]" in records and "[REDACTED:stripe-key]" in records
 
 
+def test_redaction_counts_are_the_same_cold_and_from_the_cache(tmp_path: Path) -> None:
+    """A cold build once counted each file's redactions twice (as extracted and again in the stage total)."""
+    from ctxeng.build import build
+
+    repo, _ = _make_planted_repo(tmp_path / "svc")
+    cold = build(repo.path).manifest
+    warm = build(repo.path).manifest
+    assert warm["files"]["cached"] == warm["files"]["extracted"] > 0 == cold["files"]["cached"]
+    assert cold["redactions"] == warm["redactions"]
+    assert cold["redactions"]["stripe-key"] >= 1
+
+
 def _run_scan(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = main(["scan", *args])
     out, err = capsys.readouterr()
