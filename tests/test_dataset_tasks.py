@@ -354,6 +354,14 @@ def test_split_brace_languages() -> None:
     assert split_definition("def f\n  1\nend\n", "ruby") is None  # no splitter for the language
 
 
+def test_split_skips_comments_and_strings_that_hold_the_stop_character() -> None:
+    py = "def f(a=\"):\", b=(1, 2),  # (: a comment\n      c='\\':'):\n    return a\n"
+    assert split_definition(py, "python") == (py[: -len("    return a\n")], "    return a\n")
+    c = "int f(int a /* { */, char *b) // {\n{\n  return a;\n}\n"
+    assert split_definition(c, "c") == ("int f(int a /* { */, char *b) // {\n{\n", "  return a;\n}\n")
+    assert split_definition("int f(int a) /* { never closed\n", "c") is None
+
+
 # --- diffs --------------------------------------------------------------------------------------------
 
 
