@@ -16,6 +16,7 @@ import resource
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from ctxeng.config import Config
@@ -147,14 +148,13 @@ def main() -> int:
     records = synth_records(Path(args.source)) if args.synth else load_records(Path(args.source))
     print(f"records: {dict(sorted(Counter(r.kind for r in records).items()))}")
 
-    from ctxeng.dataset import counting
     from ctxeng.dataset.bounds import apply_bounds
     from ctxeng.dataset.builder import build_dataset, system_message
     from ctxeng.dataset.context import TaskContext
     from ctxeng.dataset.index import RecordIndex
     from ctxeng.dataset.split import date_by_source, dedupe, remove_leaks, split_by_time
     from ctxeng.dataset.tasks import TASKS, run_tasks
-    from ctxeng.tokens import count_tokens
+    from ctxeng.tokens import CountMemo, count_tokens
 
     count_tokens("warm up")  # the tokenizer loads once per process (~0.1 s); not the stage's cost
     config = Config().dataset
@@ -177,20 +177,20 @@ def main() -> int:
     chars = sum(len(e.user_text()) + len(e.answer_text()) for e in examples)
     c0 = cpu()
     counted = [0.0]
-    original = counting.count_many
+    original = CountMemo.count_many
 
-    def timed(texts: list[str]) -> list[int]:
+    def timed(self: CountMemo, texts: Iterable[str]) -> list[int]:
         start = cpu()
         try:
-            return original(texts)
+            return original(self, texts)
         finally:
             counted[0] += cpu() - start
 
-    counting.count_many = timed
+    CountMemo.count_many = timed  # type: ignore[method-assign]
     bounded, _ = apply_bounds(
         examples, system_message("bench"), config.min_tokens, config.max_tokens, Counter()
     )
-    counting.count_many = original
+    CountMemo.count_many = original  # type: ignore[method-assign]
     phases["bounds (tokenizer)"] = counted[0]
     phases["bounds (rest)"] = cpu() - c0 - counted[0]
     c0 = cpu()

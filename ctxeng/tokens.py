@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Any
 
@@ -40,6 +40,52 @@ def count_many(texts: Sequence[str]) -> list[int]:
     # A plain loop: encode_ordinary_batch hands every text to a thread pool, which costs more per
     # text than it saves on the short texts ctxeng counts (measured: ~30 % of the dataset stage).
     return [len(enc.encode_ordinary(text)) if text else 0 for text in texts]
+
+
+class CountMemo:
+    """Token counts that remember each line-sized segment of the texts they have counted.
+
+    Split before a newline that follows a non-space character, a text has exactly as many tokens as
+    its segments together: GPT-2's pre-tokenizer never joins a non-space character and the
+    whitespace after it into one pre-token, and it matches from a boundary on as it would from the
+    start of a text (its only look-around is a look-ahead). So text that recurs across many texts
+    (shared file context, the kept lines of a shortened text counted again) is tokenized once.
+    Python's `isspace` holds every character the tokenizer takes for whitespace, and a few more, so
+    where the two disagree a text is only split less.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[str, int] = {}
+
+    def count_many(self, texts: Iterable[str]) -> list[int]:
+        """Token counts of `texts`, equal to `count_many(texts)`."""
+        encode = encoding().encode_ordinary
+        known = self._known
+        out = []
+        for text in texts:
+            total = 0
+            for segment in _segments(text):
+                n = known.get(segment)
+                if n is None:
+                    n = known[segment] = len(encode(segment))
+                total += n
+            out.append(total)
+        return out
+
+
+def _segments(text: str) -> list[str]:
+    """`text` split before each newline that follows a non-space character."""
+    lines = text.split("\n")
+    out = []
+    current = lines[0]
+    for i in range(1, len(lines)):
+        if current and not current[-1].isspace():
+            out.append(current)
+            current = "\n" + lines[i]
+        else:
+            current += "\n" + lines[i]
+    out.append(current)
+    return out
 
 
 def truncate_to_tokens(text: str, limit: int) -> str:

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ctxeng.dataset.context import TaskContext
-from ctxeng.dataset.counting import count_batched, pieces
+from ctxeng.dataset.counting import pieces
 from ctxeng.dataset.diffs import parse_diff, render_side, strip_index_lines
 from ctxeng.dataset.example import META_KEYS, Cut, fence, first_sentence, join, make_meta, pick
 from ctxeng.dataset.filters import clean_subject, instruction_reason, message_reason, strip_trailers
@@ -309,14 +309,6 @@ def test_pieces_are_lines_with_their_leading_newline() -> None:
         "\n\n\nx = 2",
         "  \n",
     ]
-    texts = ["import os\nimport sys\n" * 50, "x"] * 1500
-    assert count_batched(texts) == [count_tokens_of(t) for t in texts]
-
-
-def count_tokens_of(text: str) -> int:
-    from ctxeng.tokens import count_tokens
-
-    return count_tokens(text)
 
 
 # --- definition splitting --------------------------------------------------------------------------
@@ -360,6 +352,14 @@ def test_split_brace_languages() -> None:
     assert head == "function f({a, b} = {}) {\n" and body.endswith("}\n")
     assert split_definition("get(key) { return this.x; }\n", "javascript") is None
     assert split_definition("def f\n  1\nend\n", "ruby") is None  # no splitter for the language
+
+
+def test_split_skips_comments_and_strings_that_hold_the_stop_character() -> None:
+    py = "def f(a=\"):\", b=(1, 2),  # (: a comment\n      c='\\':'):\n    return a\n"
+    assert split_definition(py, "python") == (py[: -len("    return a\n")], "    return a\n")
+    c = "int f(int a /* { */, char *b) // {\n{\n  return a;\n}\n"
+    assert split_definition(c, "c") == ("int f(int a /* { */, char *b) // {\n{\n", "  return a;\n}\n")
+    assert split_definition("int f(int a) /* { never closed\n", "c") is None
 
 
 # --- diffs --------------------------------------------------------------------------------------------

@@ -6,8 +6,10 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ctxeng.tokens import count_many, count_tokens, truncate_to_tokens
+from ctxeng.tokens import CountMemo, count_many, count_tokens, truncate_to_tokens
 
 SAMPLES = [
     "def foo(x):\n    return x + 1\n",
@@ -46,6 +48,26 @@ def test_count_basics() -> None:
     assert count_many(SAMPLES) == [count_tokens(t) for t in SAMPLES]
     # Special-token text is ordinary text here: it may only over-count.
     assert count_tokens("<|im_end|>") > 1
+
+
+# Whitespace the tokenizer knows (\x85, \xa0, \u2028, \u3000) or not (\x1c), marks, CJK, CRLF.
+_ALPHABET = "ab_Z09 .,:;'\"(){}#/*-+=\n\n\n\t\r\x0b\x0c\x1c\x85\xa0\u2028\u3000\u00e9\u00b2\u65e5\u0301"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=_ALPHABET, max_size=80), max_size=6))
+def test_count_memo_counts_exactly(texts: list[str]) -> None:
+    memo = CountMemo()
+    # Twice, and each text again inside a longer one: remembered segments must add up exactly too.
+    for batch in (texts, texts, [t + "\nx\n" + t for t in texts]):
+        assert memo.count_many(batch) == [count_tokens(t) for t in batch]
+
+
+def test_count_memo_on_code() -> None:
+    memo = CountMemo()
+    texts = SAMPLES + _corpus()[:20]
+    assert memo.count_many(texts) == count_many(texts)
+    assert memo.count_many(reversed(texts)) == count_many(texts)[::-1]
 
 
 @pytest.mark.parametrize("limit", [1, 5, 17, 100, 10_000])

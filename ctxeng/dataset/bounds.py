@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from ctxeng.dataset.counting import count_batched, pieces
+from ctxeng.dataset.counting import pieces
 from ctxeng.dataset.example import MESSAGE_OVERHEAD, Cut, Example, Part
-from ctxeng.tokens import count_tokens
+from ctxeng.tokens import CountMemo, count_tokens
 
 MAX_ATTEMPTS = 3  # shortening rounds before an example is dropped as too long
 MIN_KEPT_TOKENS = 8  # a cut that would keep less than this drops the example instead
@@ -68,7 +68,8 @@ def apply_bounds(
     Longer examples with a `Cut` part are shortened at line boundaries (the cut is marked), others
     are dropped; drops are counted in `dropped` by reason. Returns (kept, number shortened).
     """
-    fixed = count_batched([system])[0] + 3 * MESSAGE_OVERHEAD
+    memo = CountMemo()  # rounds recount the kept lines of a shortened text; tasks share context lines
+    fixed = memo.count_many([system])[0] + 3 * MESSAGE_OVERHEAD
     pending = [_candidate(e, max_tokens * CHARS_PER_TOKEN_CAP) for e in examples]
     for cand in pending:
         if cand.cut is not None and cand.keep == 0:
@@ -85,7 +86,7 @@ def apply_bounds(
             (i, side) for i, c in enumerate(pending) for side in ("user", "answer") if side not in c.known
         ]
         counts = [dict(c.known) for c in pending]
-        for (i, side), n in zip(need, count_batched([texts[i][side] for i, side in need])):
+        for (i, side), n in zip(need, memo.count_many(texts[i][side] for i, side in need)):
             counts[i][side] = n
         too_long: list[tuple[_Candidate, int, int]] = []
         for i, (cand, ex) in enumerate(zip(pending, rendered)):
@@ -102,7 +103,7 @@ def apply_bounds(
                 too_long.append((cand, total, counts[i][cand.side]))
             else:
                 dropped["too_long"] += 1
-        pending = _shorten(too_long, max_tokens, attempt, dropped)
+        pending = _shorten(too_long, max_tokens, attempt, dropped, memo)
     return kept, shortened
 
 
@@ -120,7 +121,11 @@ def _candidate(ex: Example, char_cap: int) -> _Candidate:
 
 
 def _shorten(
-    items: list[tuple[_Candidate, int, int]], max_tokens: int, attempt: int, dropped: Counter[str]
+    items: list[tuple[_Candidate, int, int]],
+    max_tokens: int,
+    attempt: int,
+    dropped: Counter[str],
+    memo: CountMemo,
 ) -> list[_Candidate]:
     """Keep fewer pieces of each candidate's `Cut` part so that it fits `max_tokens`.
 
@@ -138,7 +143,7 @@ def _shorten(
         others: list[Part] = list(getattr(cand.example, cand.side))
         others[cand.index] = ""
         rests.append("".join(p.text if isinstance(p, Cut) else p for p in others))
-    rest_tokens = count_batched(rests)
+    rest_tokens = memo.count_many(rests)
     margin = max(4, max_tokens // 100) * (attempt + 1)
     out: list[_Candidate] = []
     for (cand, total, side_tokens), rest in zip(items, rest_tokens):

@@ -1,4 +1,4 @@
-"""Batched token counts, and the pieces (about lines) a cuttable text is shortened by.
+"""The pieces (about lines) a cuttable text is shortened by.
 
 The shipped tokenizer pre-tokenizes with GPT-2's regex before byte-level BPE: a pre-token is either
 all whitespace or holds no whitespace but one leading space, so a whitespace run that follows a
@@ -11,22 +11,10 @@ look-behind below never splits where the tokenizer would not.)
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
-from ctxeng.tokens import count_many
-
-BATCH = 2048  # texts per call: the token ids of one batch are held in memory at once
 _PIECE_START = re.compile(r"(?<!\s)(?=[ \t\r\f\v]*\n)")
 
 
 def pieces(text: str) -> list[str]:
     """`text` split before each whitespace run that holds a newline and follows a non-space (~lines)."""
     return [p for p in _PIECE_START.split(text) if p]
-
-
-def count_batched(texts: Sequence[str]) -> list[int]:
-    """`count_many(texts)`, in batches of `BATCH`."""
-    out: list[int] = []
-    for start in range(0, len(texts), BATCH):
-        out += count_many(texts[start : start + BATCH])
-    return out

@@ -137,12 +137,14 @@ def fence(code: str, lang: str = "") -> str:
 
 def fenced(code: str, lang: str = "", keep: str = "") -> list[Part]:
     """[opening fence, code, closing fence]; with `keep` the code is a `Cut` (the fences never are)."""
-    longest = max((len(m) for m in re.findall(r"`+", code)), default=0)
+    longest = max((len(m) for m in _BACKTICKS.findall(code)), default=0) if "`" in code else 0
     ticks = "`" * max(3, longest + 1)
     body = code if code.endswith("\n") or not code else code + "\n"
     return [f"{ticks}{lang}\n", Cut(body, keep) if keep else body, f"{ticks}\n"]
 
 
+_BACKTICKS = re.compile(r"`+")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`\"'(\[])")
 
 
@@ -155,8 +157,10 @@ def first_sentence(text: str, limit: int = 300) -> str:
 
     Code-fence lines are skipped; in a list, the first item counts as the sentence.
     """
+    if not text:
+        return ""  # most symbols have no docstring
     lines = [line for line in text.strip().splitlines() if not _FENCE.match(line)]
-    paragraph = re.split(r"\n\s*\n", "\n".join(lines).strip(), maxsplit=1)[0]
+    paragraph = _PARAGRAPH_BREAK.split("\n".join(lines).strip(), maxsplit=1)[0]
     if _LIST_ITEM.match(paragraph):
         paragraph = _LIST_ITEM.sub("", paragraph.splitlines()[0], count=1)
     flat = " ".join(paragraph.split())

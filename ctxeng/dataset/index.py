@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections import defaultdict
@@ -78,10 +79,15 @@ def newest_record(records: list[Record]) -> Record:
 
 def newest(records: list[Record]) -> tuple[str, int]:
     """The newest (commit, time) among `records`; uncommitted ("", 0) wins over any commit."""
-    rec = newest_record(records)
+    return dating(newest_record(records))
+
+
+def dating(rec: Record) -> tuple[str, int]:
+    """A record's (commit, time); ("", 0) when uncommitted."""
     return (rec.commit, rec.time) if rec.commit else ("", 0)
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every symbol; a repository has far fewer paths
 def is_test_path(path: str) -> bool:
     """Whether `path` holds tests (a test folder or a test file name by the usual conventions)."""
     parts = path.split("/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 
 from ctxeng.dataset.context import TaskContext
@@ -65,7 +66,13 @@ def split_definition(text: str, lang: str) -> tuple[str, str] | None:
 def _scan(text: str, start: int, stop: str, line_comment: str, block_comments: bool) -> int:
     """Index of the first `stop` char at bracket depth 0 outside strings/comments, or -1."""
     depth, i, n = 0, start, len(text)
-    while i < n:
+    search = _acted_on(stop, line_comment, block_comments).search
+    while True:
+        # Every character the loop below would only step over is skipped at C speed.
+        found = search(text, i)
+        if found is None:
+            return -1
+        i = found.start()
         ch = text[i]
         if text.startswith(line_comment, i):
             nl = text.find("\n", i)
@@ -93,7 +100,14 @@ def _scan(text: str, start: int, stop: str, line_comment: str, block_comments: b
         elif ch == "}" and stop != "{":
             depth -= 1
         i += 1
-    return -1
+
+
+@functools.lru_cache(maxsize=8)
+def _acted_on(stop: str, line_comment: str, block_comments: bool) -> re.Pattern[str]:
+    """The characters `_scan` acts on: a comment start, a quote, `stop`, a bracket it counts."""
+    chars = "\"'`" + stop + "()[]" + ("" if stop == "{" else "{}")
+    starts = [re.escape(line_comment), *([r"/\*"] if block_comments else []), f"[{re.escape(chars)}]"]
+    return re.compile("|".join(starts))
 
 
 def _line_of(text: str, index: int) -> int:

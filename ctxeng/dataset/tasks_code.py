@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections import defaultdict
+from collections.abc import Callable
 
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.example import (
@@ -20,6 +21,7 @@ from ctxeng.dataset.example import (
 from ctxeng.dataset.index import (
     CALLABLE_KINDS,
     RecordIndex,
+    dating,
     is_public,
     is_test_path,
     newest,
@@ -84,6 +86,7 @@ def symbol_lookup(index: RecordIndex, ctx: TaskContext) -> list[Example]:
         # Sourced at the newest definition: the example is as new as it, and no older record's
         # other examples are pulled into eval with it (all examples of a source share a side).
         source = newest_record(defs)
+        commit, time = dating(source)
         question = pick(
             (
                 f"Where is `{name}` defined and what is its signature?",
@@ -105,7 +108,6 @@ def symbol_lookup(index: RecordIndex, ctx: TaskContext) -> list[Example]:
             if len(defs) > len(shown):
                 parts.append(f"\n... and {len(defs) - len(shown)} more.\n")
             answer = "".join(parts)
-        commit, time = newest(defs)
         meta = make_meta(path=first.path, symbol=name, answer_path=first.path, expected=signature(first))
         out.append(Example("symbol_lookup", source.id, "", commit, time, [question], [answer], meta))
     return out
@@ -118,16 +120,14 @@ def _definition(rec: Record, lead: str) -> str:
     return text + (f"\n{doc}\n" if doc else "")
 
 
-def _listing(symbols: list[Record]) -> list[str]:
-    return [
-        f"- `{qualname(s)}` ({s.meta.get('kind') or 'definition'}, line {s.start_line}){one_line_doc(s)}\n"
-        for s in symbols
-    ]
+def _listed(s: Record) -> str:
+    return f"- `{qualname(s)}` ({s.meta.get('kind') or 'definition'}, line {s.start_line}){one_line_doc(s)}\n"
 
 
-def _bounded(lines: list[str], limit: int) -> str:
-    extra = len(lines) - limit
-    return "".join(lines[:limit]) + (f"- ... and {extra} more\n" if extra > 0 else "")
+def _bounded(items: list[Record], limit: int, line: Callable[[Record], str]) -> str:
+    """The first `limit` items, one `line` each, and a line counting the rest."""
+    extra = len(items) - limit
+    return "".join(line(item) for item in items[:limit]) + (f"- ... and {extra} more\n" if extra > 0 else "")
 
 
 def file_contents(index: RecordIndex, ctx: TaskContext) -> list[Example]:
@@ -152,7 +152,7 @@ def file_contents(index: RecordIndex, ctx: TaskContext) -> list[Example]:
         commit, time = newest([file_rec, *public])
         first = qualname(public[0])
         meta = make_meta(path=path, symbol=first, answer_path=path, expected=first)
-        listing = Cut(_bounded(_listing(public), MAX_LISTED))
+        listing = Cut(_bounded(public, MAX_LISTED, _listed))
         out.append(Example("file_contents", file_rec.id, "", commit, time, [question], [head, listing], meta))
     return out
 
@@ -191,7 +191,7 @@ def module_overview(index: RecordIndex, ctx: TaskContext) -> list[Example]:
         )
         tail = ""
         if top:
-            tail += "\n\nMain definitions:\n" + _bounded(_listing(top), MAX_OVERVIEW_DEFS)
+            tail += "\n\nMain definitions:\n" + _bounded(top, MAX_OVERVIEW_DEFS, _listed)
         imports = _imports(file_rec)
         if imports:
             tail += ("\n" if top else "\n\n") + _render_imports(imports, language(file_rec))
@@ -203,6 +203,10 @@ def module_overview(index: RecordIndex, ctx: TaskContext) -> list[Example]:
             )
         )
     return out
+
+
+def _caller(u: Record) -> str:
+    return f"- `{qualname(u)}` in `{u.path}` ({lines_label(u.start_line, u.end_line)})\n"
 
 
 def callers(index: RecordIndex, ctx: TaskContext) -> list[Example]:
@@ -246,13 +250,10 @@ def callers(index: RecordIndex, ctx: TaskContext) -> list[Example]:
         head = (
             f"`{name}` (defined in {where}) is {verb} {len(users)} place{'s' if len(users) != 1 else ''}:\n\n"
         )
-        lines = [
-            f"- `{qualname(u)}` in `{u.path}` ({lines_label(u.start_line, u.end_line)})\n" for u in users
-        ]
-        commit, time = newest([*defs, *users])
+        commit, time = dating(source)
         meta = make_meta(
             path=defs[0].path, symbol=name, answer_path=users[0].path, expected=qualname(users[0])
         )
-        answer: list[Part] = [head, Cut(_bounded(lines, MAX_CALLERS))]
+        answer: list[Part] = [head, Cut(_bounded(users, MAX_CALLERS, _caller))]
         out.append(Example("callers", source.id, f"{lang}:{name}", commit, time, [question], answer, meta))
     return out
