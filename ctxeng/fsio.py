@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from ctxeng.errors import CtxengError
-
-try:  # a dependency; without it the stdlib alone writes the very same bytes, only slower
-    import orjson
-except ImportError:  # pragma: no cover - depends on the installation
-    orjson = None  # type: ignore[assignment]
 
 try:  # POSIX; the kernel drops an flock when its holder dies, so a crash never leaves a stale lock
     import fcntl
@@ -77,17 +73,32 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 # The deterministic JSON form: sorted keys, compact separators, no ASCII escaping.
 _STDLIB_ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
-# orjson takes plain dicts, lists, tuples, str, int, float, bool and None; anything else (subclasses,
-# dataclasses, dates) goes to the stdlib encoder.
-_ORJSON_OPTIONS = (
-    orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_DATETIME
-    if orjson is not None
-    else 0
-)  # fmt: skip
 # orjson spells two kinds of float unlike the stdlib: NaN/Infinity (as null) and 0 < |x| < 1e-4
 # (1e-05 as 0.00001, 1e-07 as 1e-7). Output without these marks holds no such float.
 _SHORT_EXPONENT = re.compile(rb"e-[0-9](?![0-9])")
+# Values whose spelling a later orjson could change: on any disagreement only the stdlib writes.
+_PROBES = (
+    0.1, 1.0, -0.0, 1e15, 1e16, 1.5e300, 5e-324, 1e-10, 123456789012345.6, 2**63, -(2**63),
+    "\x00\x1f\x7f\"\\/\u2028\ufeff\U0001f600", {"b": [True, None], "a": {}, "B": [], "\U00010000": 1, "\uffff": 2},
+)  # fmt: skip
+
+
+@functools.cache
+def _orjson_dumps() -> Callable[[Any], bytes] | None:
+    """orjson's encoder in the deterministic form, or None when orjson is missing or spells a probe
+    unlike the stdlib. Imported on first use: the import costs ~10 ms that a hook need not pay."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - a dependency; the stdlib alone writes the same bytes
+        return None
+    # Plain dicts, lists, tuples, str, int, float, bool and None only: anything else (subclasses,
+    # dataclasses, dates) is refused and goes to the stdlib encoder.
+    options = (
+        orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
+        | orjson.OPT_PASSTHROUGH_DATETIME
+    )  # fmt: skip
+    dumps = functools.partial(orjson.dumps, option=options)
+    return dumps if all(dumps(value).decode() == _STDLIB_ENCODE(value) for value in _PROBES) else None
 
 
 def _odd_float(data: bytes) -> bool:
@@ -102,22 +113,13 @@ def _odd_float(data: bytes) -> bool:
     return False
 
 
-# Values whose spelling a later orjson could change: on any disagreement only the stdlib writes.
-_PROBES = (
-    0.1, 1.0, -0.0, 1e15, 1e16, 1.5e300, 5e-324, 1e-10, 123456789012345.6, 2**63, -(2**63),
-    "\x00\x1f\x7f\"\\/\u2028\ufeff\U0001f600", {"b": [True, None], "a": {}, "B": [], "\U00010000": 1, "\uffff": 2},
-)  # fmt: skip
-_ORJSON_AGREES = orjson is not None and all(
-    orjson.dumps(value, option=_ORJSON_OPTIONS).decode() == _STDLIB_ENCODE(value) for value in _PROBES
-)
-
-
 def _orjson(obj: Any) -> bytes | None:
     """`dumps_json(obj)` as UTF-8 from orjson, or None where the stdlib must write it."""
-    if not _ORJSON_AGREES:
+    dumps = _orjson_dumps()
+    if dumps is None:
         return None
     try:
-        data = orjson.dumps(obj, option=_ORJSON_OPTIONS)
+        data = dumps(obj)
     except TypeError:  # orjson.JSONEncodeError: the stdlib encodes it or raises its own error
         return None
     return None if _odd_float(data) else data
