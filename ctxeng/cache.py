@@ -73,7 +73,9 @@ class ExtractCache:
         self.used.add(key)
         return records, data["counters"]
 
-    def put(self, path: str, blob: str, records: Iterable[Record], counters: dict[str, dict[str, int]]) -> None:
+    def put(
+        self, path: str, blob: str, records: Iterable[Record], counters: dict[str, dict[str, int]]
+    ) -> None:
         """Store the records and counters of this file version (atomic rename; no fsync: it's a cache)."""
         key = self._key(path, blob)
         target = self._file(key)
