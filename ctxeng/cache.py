@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ctxeng import __version__
-from ctxeng.fsio import dumps_json
+from ctxeng.fsio import dumps_json, dumps_json_bytes
 from ctxeng.records import Record
 
 CACHE_DIR = "cache/extract"
@@ -73,16 +73,18 @@ class ExtractCache:
         self.used.add(key)
         return records, data["counters"]
 
-    def put(self, path: str, blob: str, records: Iterable[Record], counters: dict[str, dict[str, int]]) -> None:
+    def put(
+        self, path: str, blob: str, records: Iterable[Record], counters: dict[str, dict[str, int]]
+    ) -> None:
         """Store the records and counters of this file version (atomic rename; no fsync: it's a cache)."""
         key = self._key(path, blob)
         target = self._file(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        text = dumps_json({"records": [r.to_json() for r in records], "counters": counters})
+        data = dumps_json_bytes({"records": [r.to_json() for r in records], "counters": counters})
         fd, tmp = tempfile.mkstemp(prefix=".entry.", dir=target.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
             os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(OSError):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -42,7 +44,9 @@ def atomic_writer(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     binary = "b" in mode
     try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": "\n"})) as fh:
+        with os.fdopen(
+            fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": "\n"})
+        ) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
@@ -67,18 +71,89 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
+# The deterministic JSON form: sorted keys, compact separators, no ASCII escaping.
+_STDLIB_ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+# orjson spells two kinds of float unlike the stdlib: NaN/Infinity (as null) and 0 < |x| < 1e-4
+# (1e-05 as 0.00001, 1e-07 as 1e-7). Output without these marks holds no such float.
+_SHORT_EXPONENT = re.compile(rb"e-[0-9](?![0-9])")
+# Values whose spelling a later orjson could change: on any disagreement only the stdlib writes.
+_PROBES = (
+    0.1, 1.0, -0.0, 1e15, 1e16, 1.5e300, 5e-324, 1e-10, 123456789012345.6, 2**63, -(2**63),
+    "\x00\x1f\x7f\"\\/\u2028\ufeff\U0001f600", {"b": [True, None], "a": {}, "B": [], "\U00010000": 1, "\uffff": 2},
+)  # fmt: skip
+
+
+@functools.cache
+def _orjson_dumps() -> Callable[[Any], bytes] | None:
+    """orjson's encoder in the deterministic form, or None when orjson is missing or spells a probe
+    unlike the stdlib. Imported on first use: the import costs ~10 ms that a hook need not pay."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - a dependency; the stdlib alone writes the same bytes
+        return None
+    # Plain dicts, lists, tuples, str, int, float, bool and None only: anything else (subclasses,
+    # dataclasses, dates) is refused and goes to the stdlib encoder.
+    options = (
+        orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
+        | orjson.OPT_PASSTHROUGH_DATETIME
+    )  # fmt: skip
+    dumps = functools.partial(orjson.dumps, option=options)
+    return dumps if all(dumps(value).decode() == _STDLIB_ENCODE(value) for value in _PROBES) else None
+
+
+def _odd_float(data: bytes) -> bool:
+    """Whether orjson's `data` may hold a float it spells unlike the stdlib (false alarms cost only time)."""
+    if b"0.0000" in data or (b"e-" in data and _SHORT_EXPONENT.search(data) is not None):
+        return True
+    at = data.find(b"null")
+    while at >= 0:  # a null value (None or NaN), not the word inside a string such as "nullable"
+        if at == 0 or data[at - 1] in b":,[":
+            return True
+        at = data.find(b"null", at + 4)
+    return False
+
+
+def _orjson(obj: Any) -> bytes | None:
+    """`dumps_json(obj)` as UTF-8 from orjson, or None where the stdlib must write it."""
+    dumps = _orjson_dumps()
+    if dumps is None:
+        return None
+    try:
+        data = dumps(obj)
+    except TypeError:  # orjson.JSONEncodeError: the stdlib encodes it or raises its own error
+        return None
+    return None if _odd_float(data) else data
+
+
 def dumps_json(obj: Any) -> str:
-    """Serialise deterministically: sorted keys, no ASCII escaping, compact separators."""
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """Serialise deterministically: sorted keys, no ASCII escaping, compact separators.
+
+    The text is exactly `json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))`.
+    orjson writes it where it can (2-3x faster); the stdlib where orjson refuses the input (lone
+    surrogates, ints beyond 64 bits, non-str keys, subclasses of the built-in types) or may spell
+    a float differently. The one difference: enum members and UUIDs, which the stdlib refuses,
+    are written as their values.
+    """
+    data = _orjson(obj)
+    return _STDLIB_ENCODE(obj) if data is None else data.decode("utf-8")
+
+
+def dumps_json_bytes(obj: Any) -> bytes:
+    """`dumps_json(obj)` encoded as UTF-8, without decoding orjson's bytes to text and back.
+
+    Lone surrogates raise UnicodeEncodeError, as writing `dumps_json`'s text to a UTF-8 file would.
+    """
+    data = _orjson(obj)
+    return _STDLIB_ENCODE(obj).encode("utf-8") if data is None else data
 
 
 def write_jsonl(path: Path, rows: Iterable[Any]) -> int:
     """Atomically write one deterministic JSON object per line; returns the number of rows."""
     count = 0
-    with atomic_writer(path) as fh:
+    with atomic_writer(path, "wb") as fh:
         for row in rows:
-            fh.write(dumps_json(row))
-            fh.write("\n")
+            fh.write(dumps_json_bytes(row))
+            fh.write(b"\n")
             count += 1
     return count
 

@@ -35,15 +35,13 @@ class Redactor:
         """`record` for each of `recs`, with one prefilter pass over all of them first.
 
         A file's records mostly hold no keyword at all; checking them together costs one scan
-        instead of one per record (45k definitions on sqlalchemy).
+        instead of one per record (45k definitions on sqlalchemy). Each record's strings are
+        gathered once, for both passes.
         """
-        strings: list[str] = []
-        for rec in recs:
-            strings += (rec.path, rec.name, rec.text)
-            _collect_strings(rec.meta, strings)
-        if not self.scanner.candidates(_JOIN.join(strings)):
+        texts = [_record_text(rec) for rec in recs]
+        if not self.scanner.candidates(_JOIN.join(texts)):
             return list(recs)
-        return [self.record(rec) for rec in recs]
+        return [self._redact(rec) if self.scanner.candidates(text) else rec for rec, text in zip(recs, texts)]
 
     def record(self, rec: Record) -> Record:
         """A copy of `rec` with path, name, text and every string in `meta` (keys too) redacted.
@@ -51,15 +49,21 @@ class Redactor:
         Records without any rule's keyword are returned as they are (the common case, one
         prefilter pass over all of the record's strings together).
         """
-        strings = [rec.path, rec.name, rec.text]
-        _collect_strings(rec.meta, strings)
-        if not self.scanner.candidates(_JOIN.join(strings)):
-            return rec
+        return self._redact(rec) if self.scanner.candidates(_record_text(rec)) else rec
+
+    def _redact(self, rec: Record) -> Record:
         return Record(
             id=rec.id, kind=rec.kind, path=self.text(rec.path), start_line=rec.start_line,
             end_line=rec.end_line, commit=rec.commit, time=rec.time, name=self.text(rec.name),
             text=self.text(rec.text), meta=_map_strings(rec.meta, self.text),
         )  # fmt: skip
+
+
+def _record_text(rec: Record) -> str:
+    """All strings of `rec` (path, name, text, meta's keys and values) joined by `_JOIN`."""
+    strings = [rec.path, rec.name, rec.text]
+    _collect_strings(rec.meta, strings)
+    return _JOIN.join(strings)
 
 
 def _collect_strings(value: Any, out: list[str]) -> None:
