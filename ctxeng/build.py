@@ -14,9 +14,9 @@ from typing import Any
 from ctxeng import __version__
 from ctxeng.config import Config, load_config
 from ctxeng.errors import CtxengError
-from ctxeng.fsio import Lock, Staging, dumps_json, write_jsonl
+from ctxeng.fsio import Lock, Staging, dumps_json, dumps_json_bytes, write_jsonl
 from ctxeng.provenance import Provenance
-from ctxeng.records import Record, dedupe_ids, serialise
+from ctxeng.records import Record, dedupe_ids
 from ctxeng.repo import RepoView, open_repo
 from ctxeng.workdir import ensure_workdir
 
@@ -216,8 +216,11 @@ def save_state(staging: Staging, repo: RepoView, outcomes: dict[str, str]) -> No
 
 
 def _write_records(path: Path, records: list[Record]) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.writelines(serialise(records))
+    # Bytes straight from the encoder: 75 MB of sqlalchemy records need no decode and re-encode.
+    with open(path, "wb") as fh:
+        for rec in records:
+            fh.write(dumps_json_bytes(rec.to_json()))
+            fh.write(b"\n")
 
 
 def _staged_paths(repo: RepoView) -> set[str]:
