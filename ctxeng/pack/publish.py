@@ -19,6 +19,7 @@ from typing import Any
 from ctxeng.config import Config, load_config
 from ctxeng.errors import CtxengError
 from ctxeng.fsio import Lock, Staging, atomic_write_bytes, dumps_json
+from ctxeng.gcpause import gc_paused
 from ctxeng.pack.claude_md import render_block, update_claude_md
 from ctxeng.pack.conventions import Conventions, mine_conventions, project_files
 from ctxeng.pack.facts import RepoFacts, facts_from_records
@@ -99,7 +100,9 @@ def render_pack_into(
     tokenizer, tokens per file and what was written.
     """
     keep = frozenset(e.path for e in repo.index()) if protect_tracked else frozenset()
-    return _produce(repo, config, staging, repo.head, records, records_stamp(staging.dir / "records.jsonl"), keep=keep)
+    stamp = records_stamp(staging.dir / "records.jsonl")
+    with gc_paused():  # tens of thousands of acyclic facts: collections would only rescan them
+        return _produce(repo, config, staging, repo.head, records, stamp, keep=keep)
 
 
 def _produce(
@@ -184,7 +187,7 @@ def write_pack(path: str | Path = ".", budget: int | None = None) -> dict[str, A
     """
     repo, config, records_path = _open(path, budget)
     out_dir = repo.root / ".ctxeng"
-    with Lock(out_dir, wait_seconds=30.0), Staging(out_dir) as staging:
+    with gc_paused(), Lock(out_dir, wait_seconds=30.0), Staging(out_dir) as staging:
         cached, records = _model_or_records(repo, config, records_path)
         head = cached.facts.head if cached is not None else _recorded_head(repo.root, repo.head)
         info = _produce(repo, config, staging, head, records, records_stamp(records_path), cached)
@@ -197,9 +200,10 @@ def pack_document(path: str | Path = ".", budget: int | None = None, fmt: str = 
     from ctxeng.pack.formats import render_document
 
     repo, config, records_path = _open(path, budget)
-    cached, records = _model_or_records(repo, config, records_path)
-    if cached is None:
-        assert records is not None
-        prepared = prepare(repo, config, records, _recorded_head(repo.root, repo.head))
-        cached = trim(prepared.facts, prepared.ranking, prepared.conv)
-    return render_document(cached.facts, cached.ranking, cached.conv, config.pack.budget, fmt)
+    with gc_paused():
+        cached, records = _model_or_records(repo, config, records_path)
+        if cached is None:
+            assert records is not None
+            prepared = prepare(repo, config, records, _recorded_head(repo.root, repo.head))
+            cached = trim(prepared.facts, prepared.ranking, prepared.conv)
+        return render_document(cached.facts, cached.ranking, cached.conv, config.pack.budget, fmt)
