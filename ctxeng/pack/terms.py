@@ -72,14 +72,14 @@ def _name_terms(name: str) -> tuple[str, ...]:
 
 def text_terms(text: str, limit: int = 64) -> list[str]:
     """Distinct stemmed terms of prose (headings, subjects), at most `limit`, in first-seen order."""
-    out: list[str] = []
-    for word in _WORD.findall(text):
+    out: dict[str, None] = {}  # an ordered set
+    for word in dict.fromkeys(_WORD.findall(text)):  # a repeated word adds no new term
         for term in _name_terms(word):
             if term not in out:
-                out.append(term)
+                out[term] = None
                 if len(out) >= limit:
-                    return out
-    return out
+                    return list(out)
+    return list(out)
 
 
 def prompt_identifiers(prompt: str) -> list[str]:
