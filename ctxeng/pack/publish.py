@@ -29,7 +29,7 @@ from ctxeng.pack.model import load as load_model
 from ctxeng.pack.rank import Ranking, rank
 from ctxeng.pack.skill import Pack, build_pack, skill_name
 from ctxeng.records import Record, load_records
-from ctxeng.repo import RepoView, open_repo
+from ctxeng.repo import IndexEntry, RepoView, open_repo
 from ctxeng.tokens import TOKENIZER_NAME
 
 PACK_INFO = "pack.json"
@@ -45,12 +45,12 @@ class Prepared:
     ranking: Ranking
 
 
-def read_project_files(repo: RepoView, tracked: list[str], config: Config) -> dict[str, str]:
-    """Manifests, task files and CI configs from the index, redacted like every record."""
+def read_project_files(repo: RepoView, index: list[IndexEntry], config: Config) -> dict[str, str]:
+    """Manifests, task files and CI configs from the index (`repo.index()`), redacted like every record."""
     from ctxeng.secrets import Redactor
 
-    entries = {e.path: e for e in repo.index()}
-    wanted = [p for p in project_files(tracked) if entries[p].mode.startswith("100")]  # regular files only
+    entries = {e.path: e for e in index}
+    wanted = [p for p in project_files(entries) if entries[p].mode.startswith("100")]  # regular files only
     sizes = repo.git.blob_sizes(entries[p].blob for p in wanted)
     wanted = [p for p in wanted if sizes.get(entries[p].blob, MAX_MANIFEST_BYTES + 1) <= MAX_MANIFEST_BYTES]
     blobs = dict(repo.git.read_blobs(sorted({entries[p].blob for p in wanted})))
@@ -60,9 +60,9 @@ def read_project_files(repo: RepoView, tracked: list[str], config: Config) -> di
 
 def prepare(repo: RepoView, config: Config, records: list[Record], head: str) -> Prepared:
     """Distil records, mine conventions and rank."""
-    tracked = [e.path for e in repo.index()]
-    facts = facts_from_records(repo.name, records, tracked, head=head)
-    conv = mine_conventions(read_project_files(repo, tracked, config), facts.tracked)
+    index = repo.index()
+    facts = facts_from_records(repo.name, records, [e.path for e in index], head=head)
+    conv = mine_conventions(read_project_files(repo, index, config), facts.tracked)
     return Prepared(facts=facts, conv=conv, ranking=rank(facts, conv.entry_points))
 
 
