@@ -19,6 +19,7 @@ from ctxeng.errors import CtxengError
 from ctxeng.extract.history_log import LogCommit, iter_log
 from ctxeng.extract.history_parse import CommitPatch
 from ctxeng.extract.history_patch import stream_patches
+from ctxeng.gcpause import gc_paused
 from ctxeng.provenance import Provenance
 from ctxeng.records import Record, record_id
 from ctxeng.repo import RepoView
@@ -165,6 +166,16 @@ def mine_history(
     """
     if not repo.head:
         return HistoryResult(provenance=Provenance(), stats={"commits_seen": 0})
+    with gc_paused():  # ~200k acyclic objects (commits, file lists, records): collections only rescan them
+        return _mine(repo, config, progress, drop_files)
+
+
+def _mine(
+    repo: RepoView,
+    config: HistoryConfig,
+    progress: Callable[[str, int, int], None],
+    drop_files: tuple[str, ...],
+) -> HistoryResult:
     at_head = {entry.path for entry in repo.index()}
     boundary = shallow_boundary(repo)
     log: list[LogCommit] = []

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from typing import Any
 
 from ctxeng.records import Record
@@ -159,7 +161,7 @@ KEPT_DECORATORS = frozenset(
 
 def compact_signature(signature: str, name: str, limit: int = 120) -> str:
     """A one-line signature: whitespace collapsed, noise decorators and the body opener dropped, cut at `limit`."""
-    sig = _SPACE.sub(" ", signature[: limit * 4]).strip()
+    sig = " ".join(signature[: limit * 4].split())  # = collapsing `\s+` and stripping, at C speed
     if not sig:
         return name
     kept = []
@@ -173,7 +175,9 @@ def compact_signature(signature: str, name: str, limit: int = 120) -> str:
         if decorator.rsplit(".", 1)[-1] in KEPT_DECORATORS:
             kept.append(f"@{decorator}")
     sig = " ".join([*kept, sig]).replace("( ", "(").replace(" )", ")").replace(", )", ")").replace(",)", ")")
-    sig = _TRAILING_COMMENT.sub("", sig).removesuffix("{").rstrip()
+    if "#" in sig or "//" in sig:  # most signatures have no comment to cut
+        sig = _TRAILING_COMMENT.sub("", sig)
+    sig = sig.removesuffix("{").rstrip()
     if sig.endswith(":") and not sig.endswith("::"):
         sig = sig[:-1]
     if len(sig) > limit:
@@ -191,20 +195,17 @@ def collapse_variants(defs: list[Definition]) -> list[Definition]:
     The representative is the first definition that is not an `@overload` stub (else the first);
     it keeps its own line and records how many definitions it stands for.
     """
-    counts: dict[tuple[str, str], int] = {}
-    for d in defs:
-        key = (d.path, d.qualname)
-        counts[key] = counts.get(key, 0) + 1
+    keys = list(map(attrgetter("path", "qualname"), defs))
+    counts = Counter(keys)
     if len(counts) == len(defs):
         return defs
     groups: dict[tuple[str, str], list[Definition]] = {}
-    for d in defs:
-        if counts[(d.path, d.qualname)] > 1:
-            groups.setdefault((d.path, d.qualname), []).append(d)
+    for key, d in zip(keys, defs):
+        if counts[key] > 1:
+            groups.setdefault(key, []).append(d)
     chosen = {key: next((g for g in group if not _is_overload(g.signature)), group[0]) for key, group in groups.items()}
     out = []
-    for d in defs:
-        key = (d.path, d.qualname)
+    for key, d in zip(keys, defs):
         if key not in groups:
             out.append(d)
         elif chosen[key] is d:
@@ -272,26 +273,25 @@ def facts_from_records(name: str, records: Iterable[Record], tracked: Iterable[s
                 Term(term=rec.name, meaning=rec.text.strip(), source=str(_meta(rec, "source", f"{rec.path}:{rec.start_line}")),
                      kind=str(_meta(rec, "kind", "")))
             )  # fmt: skip
+    facts.commits.sort(key=lambda c: (-c.time, c.sha))
+    facts.files = dict(sorted(facts.files.items()))
+    facts.tracked = sorted(set(tracked) | set(facts.files) | {d.path for d in facts.docs})
+    tracked_set = set(facts.tracked)
     counts: dict[str, int] = {}
-    for commit in facts.commits:
+    for commit in reversed(facts.commits):  # oldest first, so the newest date wins
+        day = commit.date[:10]
         for path in commit.files:
             counts[path] = counts.get(path, 0) + 1
+            if path in tracked_set:
+                facts.last_changed[path] = day
+    facts.last_changed = dict(sorted(facts.last_changed.items()))
     for path, n in facts.change_counts.items():  # a cochange record may count commits beyond those mined
         counts[path] = max(n, counts.get(path, 0))
     facts.change_counts = dict(sorted(counts.items()))
-    facts.files = dict(sorted(facts.files.items()))
-    facts.defs = collapse_variants(sorted(facts.defs, key=lambda d: (d.path, d.line, d.qualname, d.kind)))
-    facts.docs.sort(key=lambda d: (d.path, d.line, d.heading))
-    facts.commits.sort(key=lambda c: (-c.time, c.sha))
+    facts.defs = collapse_variants(sorted(facts.defs, key=attrgetter("path", "line", "qualname", "kind")))
+    facts.docs.sort(key=attrgetter("path", "line", "heading"))
     facts.commit_count = len(facts.commits)
     facts.first_date = facts.commits[-1].date if facts.commits else ""
     facts.cochange = dict(sorted(facts.cochange.items()))
     facts.glossary.sort(key=lambda t: (t.term.lower(), t.term))
-    facts.tracked = sorted(set(tracked) | set(facts.files) | {d.path for d in facts.docs})
-    tracked_set = set(facts.tracked)
-    for commit in reversed(facts.commits):  # oldest first, so the newest date wins
-        for path in commit.files:
-            if path in tracked_set:
-                facts.last_changed[path] = commit.date[:10]
-    facts.last_changed = dict(sorted(facts.last_changed.items()))
     return facts

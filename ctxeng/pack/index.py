@@ -8,7 +8,7 @@ read by byte offset for the few rows a prompt selects. Everything is sorted so t
 
 from __future__ import annotations
 
-import json
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,9 +60,11 @@ def build_index(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> tuple[
     for n, i in enumerate(kept):
         by_qual.setdefault((facts.defs[i].path, facts.defs[i].qualname), n)
     parents = [by_qual.get((facts.defs[i].path, facts.defs[i].parent), -1) if facts.defs[i].parent else -1 for i in kept]
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # = dumps_json for lists
-    details = [encode([facts.defs[i].signature, facts.defs[i].doc, facts.defs[i].kind]) for i in kept]
-    details += [encode([_excerpt(d.text)]) for d in docs]
+    # Rows of strings only: the JSON string encoder that `dumps_json` itself uses, without building an
+    # encoder per row (a third of the index's CPU on 44k rows).
+    q = encode_basestring
+    details = [f"[{q(d.signature)},{q(d.doc)},{q(d.kind)}]" for d in (facts.defs[i] for i in kept)]
+    details += [f"[{q(_excerpt(d.text))}]" for d in docs]
     postings: dict[str, dict[str, list[int]]] = {"d": {}, "f": {}, "s": {}, "b": {}, "c": {}, "g": {}}
     for n, i in enumerate(kept):
         _post(postings["d"], name_terms(facts.defs[i].name), n)
@@ -126,24 +128,31 @@ def _excerpt(text: str) -> str:
 def _neighbours(facts: RepoFacts, ranking: Ranking, row: dict[str, int]) -> list[list[int]]:
     """Per file, its strongest neighbours as a flat [file, weight in ‰, ...] list: reference edges
     (both directions) and co-change partners."""
-    weight: dict[int, dict[int, float]] = {}
-
-    def add(a: str, b: str, w: float) -> None:
-        if a in row and b in row and a != b:
-            slot = weight.setdefault(row[a], {})
-            slot[row[b]] = slot.get(row[b], 0.0) + w
-
+    weight: dict[int, dict[int, float]] = {i: {} for i in range(len(row))}
     for src, targets in ranking.edges.items():
+        a = row.get(src)
+        if a is None:
+            continue
         total = sum(targets.values()) or 1.0
+        mine = weight[a]
         for dst, w in targets.items():
-            add(src, dst, w / total)
-            add(dst, src, 0.5 * w / total)  # being used by a file is a weaker tie than using it
+            b = row.get(dst)
+            if b is not None and b != a:
+                mine[b] = mine.get(b, 0.0) + w / total
+                theirs = weight[b]  # being used by a file is a weaker tie than using it
+                theirs[a] = theirs.get(a, 0.0) + 0.5 * w / total
     for path, partners in facts.cochange.items():
+        a = row.get(path)
+        if a is None:
+            continue
+        mine = weight[a]
         for other, _, share in partners:
-            add(path, other, share)
+            b = row.get(other)
+            if b is not None and b != a:
+                mine[b] = mine.get(b, 0.0) + share
     out = []
     for i in range(len(row)):
-        near = sorted(weight.get(i, {}).items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_NEIGHBOURS]
+        near = sorted(weight[i].items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_NEIGHBOURS]
         out.append([x for j, w in near for x in (j, max(1, round(1000 * w)))])
     return out
 

@@ -19,6 +19,7 @@ from typing import Any
 from ctxeng.config import Config, load_config
 from ctxeng.errors import CtxengError
 from ctxeng.fsio import Lock, Staging, atomic_write_bytes, dumps_json
+from ctxeng.gcpause import gc_paused
 from ctxeng.pack.claude_md import render_block, update_claude_md
 from ctxeng.pack.conventions import Conventions, mine_conventions, project_files
 from ctxeng.pack.facts import RepoFacts, facts_from_records
@@ -28,7 +29,7 @@ from ctxeng.pack.model import load as load_model
 from ctxeng.pack.rank import Ranking, rank
 from ctxeng.pack.skill import Pack, build_pack, skill_name
 from ctxeng.records import Record, load_records
-from ctxeng.repo import RepoView, open_repo
+from ctxeng.repo import IndexEntry, RepoView, open_repo
 from ctxeng.tokens import TOKENIZER_NAME
 
 PACK_INFO = "pack.json"
@@ -44,12 +45,12 @@ class Prepared:
     ranking: Ranking
 
 
-def read_project_files(repo: RepoView, tracked: list[str], config: Config) -> dict[str, str]:
-    """Manifests, task files and CI configs from the index, redacted like every record."""
+def read_project_files(repo: RepoView, index: list[IndexEntry], config: Config) -> dict[str, str]:
+    """Manifests, task files and CI configs from the index (`repo.index()`), redacted like every record."""
     from ctxeng.secrets import Redactor
 
-    entries = {e.path: e for e in repo.index()}
-    wanted = [p for p in project_files(tracked) if entries[p].mode.startswith("100")]  # regular files only
+    entries = {e.path: e for e in index}
+    wanted = [p for p in project_files(entries) if entries[p].mode.startswith("100")]  # regular files only
     sizes = repo.git.blob_sizes(entries[p].blob for p in wanted)
     wanted = [p for p in wanted if sizes.get(entries[p].blob, MAX_MANIFEST_BYTES + 1) <= MAX_MANIFEST_BYTES]
     blobs = dict(repo.git.read_blobs(sorted({entries[p].blob for p in wanted})))
@@ -59,9 +60,9 @@ def read_project_files(repo: RepoView, tracked: list[str], config: Config) -> di
 
 def prepare(repo: RepoView, config: Config, records: list[Record], head: str) -> Prepared:
     """Distil records, mine conventions and rank."""
-    tracked = [e.path for e in repo.index()]
-    facts = facts_from_records(repo.name, records, tracked, head=head)
-    conv = mine_conventions(read_project_files(repo, tracked, config), facts.tracked)
+    index = repo.index()
+    facts = facts_from_records(repo.name, records, [e.path for e in index], head=head)
+    conv = mine_conventions(read_project_files(repo, index, config), facts.tracked)
     return Prepared(facts=facts, conv=conv, ranking=rank(facts, conv.entry_points))
 
 
@@ -99,7 +100,9 @@ def render_pack_into(
     tokenizer, tokens per file and what was written.
     """
     keep = frozenset(e.path for e in repo.index()) if protect_tracked else frozenset()
-    return _produce(repo, config, staging, repo.head, records, records_stamp(staging.dir / "records.jsonl"), keep=keep)
+    stamp = records_stamp(staging.dir / "records.jsonl")
+    with gc_paused():  # tens of thousands of acyclic facts: collections would only rescan them
+        return _produce(repo, config, staging, repo.head, records, stamp, keep=keep)
 
 
 def _produce(
@@ -184,7 +187,7 @@ def write_pack(path: str | Path = ".", budget: int | None = None) -> dict[str, A
     """
     repo, config, records_path = _open(path, budget)
     out_dir = repo.root / ".ctxeng"
-    with Lock(out_dir, wait_seconds=30.0), Staging(out_dir) as staging:
+    with gc_paused(), Lock(out_dir, wait_seconds=30.0), Staging(out_dir) as staging:
         cached, records = _model_or_records(repo, config, records_path)
         head = cached.facts.head if cached is not None else _recorded_head(repo.root, repo.head)
         info = _produce(repo, config, staging, head, records, records_stamp(records_path), cached)
@@ -197,9 +200,10 @@ def pack_document(path: str | Path = ".", budget: int | None = None, fmt: str = 
     from ctxeng.pack.formats import render_document
 
     repo, config, records_path = _open(path, budget)
-    cached, records = _model_or_records(repo, config, records_path)
-    if cached is None:
-        assert records is not None
-        prepared = prepare(repo, config, records, _recorded_head(repo.root, repo.head))
-        cached = trim(prepared.facts, prepared.ranking, prepared.conv)
-    return render_document(cached.facts, cached.ranking, cached.conv, config.pack.budget, fmt)
+    with gc_paused():
+        cached, records = _model_or_records(repo, config, records_path)
+        if cached is None:
+            assert records is not None
+            prepared = prepare(repo, config, records, _recorded_head(repo.root, repo.head))
+            cached = trim(prepared.facts, prepared.ranking, prepared.conv)
+        return render_document(cached.facts, cached.ranking, cached.conv, config.pack.budget, fmt)

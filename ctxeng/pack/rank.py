@@ -178,9 +178,10 @@ def rank(
     priors, reexported = _priors(facts, entry_points, w)
 
     # Edges referencer → definer file, weighted per identifier (aider's weighting, plus a cap).
-    edge_w: dict[tuple[int, int], float] = {}
+    out_w: list[dict[int, float]] = [{} for _ in paths]  # per file: definer row → weight
     uses: list[list[tuple[str, float]]] = [[] for _ in paths]  # per file: (identifier, weight)
     for a, path in enumerate(paths):
+        mine = out_w[a]
         for ident, count in facts.files[path].refs.items():
             files = defined.get(ident)
             mul = reference_weight(ident, count, len(files), w) if files else None
@@ -190,9 +191,8 @@ def rank(
             per_def = mul / totals[ident]
             for b, n in files.items():
                 if b != a:
-                    key = (a, b)
-                    edge_w[key] = edge_w.get(key, 0.0) + per_def * n
-    edges = [(s, t, wt) for (s, t), wt in sorted(edge_w.items())]
+                    mine[b] = mine.get(b, 0.0) + per_def * n
+    edges = [(a, b, wt) for a, targets in enumerate(out_w) for b, wt in sorted(targets.items())]
 
     file_prior = [role_factor(p) for p in paths]
     for i, d in enumerate(facts.defs):
@@ -215,7 +215,7 @@ def rank(
 
     scores = _inherit(facts.defs, _mix(priors, ref_score, w.prior_share), w.child_inherit)
     edges_by_path: dict[str, dict[str, float]] = {}
-    for (s, t), wt in sorted(edge_w.items()):
+    for s, t, wt in edges:
         edges_by_path.setdefault(paths[s], {})[paths[t]] = wt
     return Ranking(
         file_score={p: file_rank[i] for i, p in enumerate(paths)},
