@@ -1,13 +1,15 @@
 """Time a full `ctxeng build` stage by stage beside the floor of the same work on this machine.
 
-Usage: .venv/bin/python bench/build.py PATH [--patch-commits N] [--repeat 1] [--in-place] [--json]
+Usage: .venv/bin/python bench/build.py PATH [--patch-commits N] [--repeat 1] [--warm] [--in-place] [--json]
 
 PATH is cloned (hardlinked, fast) to a temporary folder and built there, so the repository is never
 written; `--in-place` builds PATH itself. `--patch-commits` is written to the clone's `.ctxeng.toml`
 (`[history] patch_commits`; -1 = every commit, the default config mines the newest 1,000).
 The build runs as `python -m ctxeng build` in its own process: its CPU seconds include its git
 children, and its peak RSS is its own (git's is reported apart). Stage figures come from the
-manifest the build writes (`.ctxeng/manifest.json` "stages").
+manifest the build writes (`.ctxeng/manifest.json` "stages"). Every run is cold: the extraction
+cache (`.ctxeng/cache/`) is deleted first, so `--repeat` compares like with like; `--warm` keeps it
+and measures a rebuild of unchanged files instead (the first run still fills it).
 
 Floors, measured on the same machine right before each build:
   (a) `git ls-files` + reading every tracked file;
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -124,13 +127,17 @@ def prepare(path: Path, patch_commits: int | None, in_place: bool, tmp: Path) ->
     return clone
 
 
-def bench(path: Path, patch_commits: int | None, repeat: int, in_place: bool) -> dict[str, Any]:
-    """Best-of-`repeat` build and floors (by CPU); returns every figure."""
+def bench(
+    path: Path, patch_commits: int | None, repeat: int, in_place: bool, warm: bool = False
+) -> dict[str, Any]:
+    """Best-of-`repeat` build and floors (by CPU); returns every figure. Cold builds unless `warm`."""
     with tempfile.TemporaryDirectory(prefix="ctxeng-bench-build-") as name:
         tmp = Path(name)
         repo = prepare(path, patch_commits, in_place, tmp)
         best: dict[str, Any] = {}
         for _ in range(repeat):
+            if not warm:
+                shutil.rmtree(repo / ".ctxeng" / "cache", ignore_errors=True)
             reading = floor_read(repo)
             measure, manifest = build_once(repo)
             history_cfg = manifest["config"]["history"]
@@ -169,6 +176,7 @@ def summarise(path: Path, best: dict[str, Any]) -> dict[str, Any]:
         "repository": str(path),
         "head": manifest["head"],
         "files": manifest["files"]["extracted"],
+        "cached": manifest["files"]["cached"],
         "history": manifest["history"],
         "patch_commits": patch_commits,
         "build": best["build"],
@@ -188,8 +196,8 @@ def render(result: dict[str, Any]) -> str:
     """The human-readable table."""
     hist = result["history"]
     title = (
-        f"ctxeng build of {result['repository']} @ {result['head'][:12]}: {result['files']} files extracted, "
-        f"{hist.get('commits_seen', 0)} commits seen, {hist.get('patch_window', 0)} with patches "
+        f"ctxeng build of {result['repository']} @ {result['head'][:12]}: {result['files']} files extracted "
+        f"({result['cached']} from the cache), {hist.get('commits_seen', 0)} commits seen, {hist.get('patch_window', 0)} with patches "
         f"(patch_commits={result['patch_commits']})"
     )
     lines = [
@@ -229,10 +237,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("path", type=Path)
     parser.add_argument("--patch-commits", type=int, default=None, help="history.patch_commits (-1 = all)")
     parser.add_argument("--repeat", type=int, default=1, help="best of N runs (by CPU)")
+    parser.add_argument("--warm", action="store_true", help="keep the extraction cache between runs")
     parser.add_argument("--in-place", action="store_true", help="build PATH itself instead of a clone")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result = bench(args.path, args.patch_commits, max(1, args.repeat), args.in_place)
+    result = bench(args.path, args.patch_commits, max(1, args.repeat), args.in_place, args.warm)
     print(json.dumps(result, indent=2, sort_keys=True) if args.json else render(result))
     return 0
 
