@@ -54,8 +54,11 @@ class CountMemo:
     where the two disagree a text is only split less.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_chars: int = 24_000_000) -> None:
+        # Bounded: with every commit's patch mined, the distinct lines of sqlalchemy take >130 MB;
+        # once full, new segments are still counted exactly, just not remembered.
         self._known: dict[str, int] = {}
+        self._room = max_chars
 
     def count_many(self, texts: Iterable[str]) -> list[int]:
         """Token counts of `texts`, equal to `count_many(texts)`."""
@@ -67,7 +70,10 @@ class CountMemo:
             for segment in _segments(text):
                 n = known.get(segment)
                 if n is None:
-                    n = known[segment] = len(encode(segment))
+                    n = len(encode(segment))
+                    if self._room > 0:
+                        known[segment] = n
+                        self._room -= len(segment)
                 total += n
             out.append(total)
         return out

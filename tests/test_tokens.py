@@ -70,6 +70,14 @@ def test_count_memo_on_code() -> None:
     assert memo.count_many(reversed(texts)) == count_many(texts)[::-1]
 
 
+def test_a_full_count_memo_still_counts_exactly() -> None:
+    memo = CountMemo(max_chars=40)
+    texts = SAMPLES + _corpus()[:20]
+    assert memo.count_many(texts) == count_many(texts)
+    assert memo.count_many(texts) == count_many(texts)  # the second pass mostly misses the memo
+    assert sum(map(len, memo._known)) < 40 + max(map(len, texts))  # it stopped remembering when full
+
+
 @pytest.mark.parametrize("limit", [1, 5, 17, 100, 10_000])
 def test_truncate_is_a_prefix_within_the_limit(limit: int) -> None:
     for text in SAMPLES + _corpus()[:5]:
