@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -58,5 +57,5 @@ class Provenance:
         out = []
         for rec in records:
             commit, when = self.of_symbol(rec.path, rec.name) if rec.kind == "symbol" else self.of_file(rec.path)
-            out.append(rec if (rec.commit, rec.time) == (commit, when) else dataclasses.replace(rec, commit=commit, time=when))
+            out.append(rec if (rec.commit, rec.time) == (commit, when) else rec.dated(commit, when))
         return out

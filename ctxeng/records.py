@@ -64,6 +64,14 @@ class Record:
             "text": self.text, "time": self.time,
         }  # fmt: skip
 
+    def dated(self, commit: str, time: int) -> Record:
+        """A copy with another provenance commit and time (text and meta shared, not copied).
+
+        Built directly: `dataclasses.replace` costs ~5 µs a record, a quarter second over sqlalchemy's symbols.
+        """
+        return Record(self.id, self.kind, self.path, self.start_line, self.end_line, commit, time,
+                      self.name, self.text, self.meta)  # fmt: skip
+
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> Record:
         """Rebuild a record from a JSONL row."""
