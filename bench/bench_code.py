@@ -16,10 +16,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from ctxeng.core.provenance import Provenance
 from ctxeng.extract import code
 from ctxeng.extract.languages import language_for
-from ctxeng.provenance import Provenance
-from ctxeng.selection import SourceFile, decode_text
+from ctxeng.extract.selection import SourceFile, decode_text
 
 
 def collect(root: Path, limit_bytes: int) -> list[SourceFile]:

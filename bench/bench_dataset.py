@@ -19,8 +19,8 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from ctxeng.config import Config
-from ctxeng.records import Record, dedupe_ids, load_records, record_id, serialise
+from ctxeng.core.config import Config
+from ctxeng.core.records import Record, dedupe_ids, load_records, record_id, serialise
 
 
 def cpu() -> float:
@@ -114,11 +114,11 @@ def synth_code(path: str, source: str, provenance: object) -> list[Record]:
 
 
 def synth_records(root: Path) -> list[Record]:
+    from ctxeng.core.repo import open_repo
     from ctxeng.extract.docs import extract_docs
     from ctxeng.extract.glossary import build_glossary
-    from ctxeng.extract.history import mine_history
-    from ctxeng.repo import open_repo
-    from ctxeng.selection import select_files
+    from ctxeng.extract.history.stage import mine_history
+    from ctxeng.extract.selection import select_files
 
     cache = root / ".git" / "ctxeng-bench-records.jsonl"
     if cache.exists():
@@ -148,13 +148,13 @@ def main() -> int:
     records = synth_records(Path(args.source)) if args.synth else load_records(Path(args.source))
     print(f"records: {dict(sorted(Counter(r.kind for r in records).items()))}")
 
+    from ctxeng.core.tokens import CountMemo, count_tokens
     from ctxeng.dataset.bounds import apply_bounds
     from ctxeng.dataset.builder import build_dataset, system_message
     from ctxeng.dataset.context import TaskContext
     from ctxeng.dataset.index import RecordIndex
     from ctxeng.dataset.split import date_by_source, dedupe, remove_leaks, split_by_time
     from ctxeng.dataset.tasks import TASKS, run_tasks
-    from ctxeng.tokens import CountMemo, count_tokens
 
     count_tokens("warm up")  # the tokenizer loads once per process (~0.1 s); not the stage's cost
     config = Config().dataset

@@ -12,11 +12,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from ctxeng.config import DocsConfig
+from ctxeng.core.config import DocsConfig
 from ctxeng.extract.doc_paths import EXTENSION_FORMATS
 from ctxeng.extract.docs import extract_doc_file
 from ctxeng.extract.glossary import build_glossary
-from ctxeng.selection import decode_text
+from ctxeng.extract.selection import decode_text
 
 
 def main(argv: list[str]) -> int:

@@ -37,9 +37,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ctxeng.build import STAGES
-from ctxeng.extract.history_log import LOG_FORMAT
-from ctxeng.extract.history_patch import patch_command
+from ctxeng.extract.history.log import LOG_FORMAT
+from ctxeng.extract.history.patches import patch_command
+from ctxeng.pipeline.build import STAGES
 
 TARGET_BUILD_CPU_S = 10.0
 TARGET_HISTORY_RATIO = 1.5

@@ -88,7 +88,7 @@ def main() -> int:
         context_runs += [timed(["context", prompt, "--budget", "2000"], root) for _ in range(args.runs)]
     results["context"] = summary(f"ctxeng context (x{len(PROMPTS)} prompts, budget 2000)", context_runs,
                                  TARGETS["context"])  # fmt: skip
-    from ctxeng.tokens import count_tokens
+    from ctxeng.core.tokens import count_tokens
 
     longest = max(count_tokens(r[2]) for r in context_runs)
     print(f"largest context output: {longest} tokens (budget 2000); pack total {info['total_tokens']} of {info['budget']}")

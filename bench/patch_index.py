@@ -26,15 +26,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from ctxeng.config import load_config
+from ctxeng.core.config import load_config
+from ctxeng.core.fsio import atomic_write_bytes, atomic_write_text
+from ctxeng.core.provenance import Provenance
+from ctxeng.core.records import Record
 from ctxeng.extract.files import extract_files
-from ctxeng.fsio import atomic_write_bytes, atomic_write_text
-from ctxeng.pack import patch as patch_mod
-from ctxeng.pack import rejson
-from ctxeng.provenance import Provenance
-from ctxeng.records import Record
+from ctxeng.extract.selection import SourceFile
+from ctxeng.pack.index import json_rewrite as rejson
+from ctxeng.pack.index import update as patch_mod
 from ctxeng.secrets import Redactor
-from ctxeng.selection import SourceFile
 
 FILES = ("index.json", "index-details.jsonl")
 

@@ -19,11 +19,11 @@ import sys
 import time
 from pathlib import Path
 
+from ctxeng.core.records import load_records
+from ctxeng.core.tokens import count_tokens
 from ctxeng.pack.facts import facts_from_records
 from ctxeng.pack.rank import DEFAULT_WEIGHTS, Weights, rank
 from ctxeng.pack.repomap import render_map
-from ctxeng.records import load_records
-from ctxeng.tokens import count_tokens
 
 
 def public_names(init: Path) -> list[str]:

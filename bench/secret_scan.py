@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ctxeng.config import load_config
-from ctxeng.records import Record
-from ctxeng.repo import open_repo
+from ctxeng.core.config import load_config
+from ctxeng.core.records import Record
+from ctxeng.core.repo import open_repo
+from ctxeng.extract.selection import SourceFile, select_files
 from ctxeng.secrets import Redactor, Scanner
 from ctxeng.secrets.engine import PYTHON_RE, RE2
-from ctxeng.selection import SourceFile, select_files
 
 DEFAULT_REPOS = ("/work/repos/sqlalchemy", "/work/repos/flask")
 
@@ -42,7 +42,7 @@ def mine(path: str) -> tuple[list[SourceFile], list[Record]]:
     from ctxeng.extract.code import extract_code
     from ctxeng.extract.docs import extract_docs
     from ctxeng.extract.glossary import build_glossary
-    from ctxeng.extract.history import mine_history
+    from ctxeng.extract.history.stage import mine_history
 
     repo = open_repo(path)
     config = load_config(repo.root)

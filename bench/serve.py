@@ -173,8 +173,8 @@ def main() -> None:
 
     import openai
 
-    from ctxeng.ask import messages_for
     from ctxeng.pack import context_for_prompt
+    from ctxeng.serve.ask import messages_for
     from ctxeng.serve.local import pick_adapter
 
     repo = prepare(args)

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from ctxeng import __version__
-from ctxeng.errors import EXIT_INTERRUPTED, CtxengError
+from ctxeng.core.errors import EXIT_INTERRUPTED, CtxengError
 
 # name -> (module under ctxeng.commands, one-line help). Modules are imported only when run.
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -54,7 +54,7 @@ def adapter_repo(factory: pytest.TempPathFactory) -> AdapterRepo:
         return _MADE["repo"]
     import torch
 
-    from ctxeng.build import build
+    from ctxeng.pipeline.build import build
     from ctxeng.train.trainer import train
 
     home = factory.mktemp("adapter-home")

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from ctxeng.ask import Source, messages_for, sources_of
 from ctxeng.cli import main
+from ctxeng.serve.ask import Source, messages_for, sources_of
 from tests.adapterrepo import QUESTION, AdapterRepo, adapter_repo, copy_repo, serve_in_thread
 
 pytest.importorskip("peft")

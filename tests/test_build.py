@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ctxeng.build import build
 from ctxeng.cli import main
+from ctxeng.pipeline.build import build
 from tests.gitrepo import GitRepo
 
 OUTSIDE = "OUTSIDE-THE-REPOSITORY-7f3a"
@@ -145,7 +145,7 @@ def test_second_concurrent_build_waits_for_the_lock(sample_repo: GitRepo) -> Non
     out = sample_repo.path / ".ctxeng"
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         f"import time; from pathlib import Path; from ctxeng.fsio import Lock\nwith Lock(Path({str(out)!r})):\n"
+         f"import time; from pathlib import Path; from ctxeng.core.fsio import Lock\nwith Lock(Path({str(out)!r})):\n"
          "    print('locked', flush=True); time.sleep(3)"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ctxeng.config import Config, load_config
-from ctxeng.errors import CtxengError
+from ctxeng.core.config import Config, load_config
+from ctxeng.core.errors import CtxengError
 
 
 def test_defaults_without_files(tmp_path: Path) -> None:

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from ctxeng.build import build
 from ctxeng.cli import main
-from ctxeng.errors import CtxengError
+from ctxeng.core.errors import CtxengError
+from ctxeng.core.tokens import count_tokens
 from ctxeng.pack import context_for_prompt
 from ctxeng.pack.context import Query
-from ctxeng.pack.indexfile import INDEX_VERSION
-from ctxeng.tokens import count_tokens
+from ctxeng.pack.index.reader import INDEX_VERSION
+from ctxeng.pipeline.build import build
 from tests.gitrepo import GitRepo
 from tests.sample_repo import make_sample_repo
 

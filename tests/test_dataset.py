@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from ctxeng.config import DatasetConfig
+from ctxeng.core.config import DatasetConfig
+from ctxeng.core.errors import CtxengError
+from ctxeng.core.fsio import dumps_json, write_jsonl
+from ctxeng.core.records import Record, serialise
 from ctxeng.dataset import TASKS, build_dataset, system_message
 from ctxeng.dataset.bounds import rendered_tokens
 from ctxeng.dataset.context import TaskContext
@@ -19,9 +22,6 @@ from ctxeng.dataset.example import example_id
 from ctxeng.dataset.index import RecordIndex
 from ctxeng.dataset.split import normalise
 from ctxeng.dataset.tasks_history import commit_message
-from ctxeng.errors import CtxengError
-from ctxeng.fsio import dumps_json, write_jsonl
-from ctxeng.records import Record, serialise
 from tests.gitrepo import GitRepo
 from tests.test_dataset_tasks import python_records, rec, records_for_sample
 
@@ -142,10 +142,10 @@ def test_identical_across_hash_seeds(sample_records: list[Record], tmp_path: Pat
     script = (
         "import hashlib, sys\n"
         "from pathlib import Path\n"
-        "from ctxeng.config import DatasetConfig\n"
+        "from ctxeng.core.config import DatasetConfig\n"
         "from ctxeng.dataset import build_dataset\n"
-        "from ctxeng.fsio import dumps_json\n"
-        "from ctxeng.records import load_records\n"
+        "from ctxeng.core.fsio import dumps_json\n"
+        "from ctxeng.core.records import load_records\n"
         "r = build_dataset(load_records(Path(sys.argv[1])), DatasetConfig(), 'kvstore')\n"
         "text = ''.join(dumps_json(x) + '\\n' for x in [*r.train, '--', *r.eval, r.stats])\n"
         "print(hashlib.sha256(text.encode()).hexdigest())\n"
@@ -385,9 +385,9 @@ def test_no_records_give_an_empty_dataset() -> None:
 
 
 def test_sample_repo_dataset_matches_golden(sample_repo: GitRepo) -> None:
-    from ctxeng.build import build
-    from ctxeng.config import load_config
-    from ctxeng.records import load_records
+    from ctxeng.core.config import load_config
+    from ctxeng.core.records import load_records
+    from ctxeng.pipeline.build import build
     from tests.conftest import golden
 
     result = build(sample_repo.path, write_pack=False)

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ctxeng.core.records import Record, record_id
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.counting import pieces
 from ctxeng.dataset.diffs import parse_diff, render_side, strip_index_lines
@@ -25,7 +26,6 @@ from ctxeng.dataset.tasks_body import split_definition, symbol_body
 from ctxeng.dataset.tasks_code import callers, file_contents, module_overview, symbol_lookup
 from ctxeng.dataset.tasks_docs import doc_qa, glossary
 from ctxeng.dataset.tasks_history import cochange, commit_instruction, commit_message
-from ctxeng.records import Record, record_id
 from tests import sample_repo as S
 from tests.gitrepo import GitRepo
 
@@ -46,7 +46,7 @@ def rec(
     key: str = "",
     **meta: object,
 ) -> Record:
-    """A record exactly as the schema in ctxeng/records.py describes it (keyword arguments go to meta)."""
+    """A record exactly as the schema in ctxeng/core/records.py describes it (keyword arguments go to meta)."""
     rid = record_id(record_kind, path, key or name)
     return Record(rid, record_kind, path, start, end, commit, time, name, text, dict(meta))
 
@@ -295,7 +295,7 @@ _ALPHABET = "ab_Z09 .,:;'\"(){}#/*-+=\n\n\n\t\r\x0b\x0c\x1c\x85\xa0\u2028\u3000\
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=_ALPHABET, max_size=80))
 def test_pieces_tokenize_exactly_as_the_whole_text(text: str) -> None:
-    from ctxeng.tokens import count_many, count_tokens
+    from ctxeng.core.tokens import count_many, count_tokens
 
     parts = pieces(text)
     assert "".join(parts) == text

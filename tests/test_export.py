@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from ctxeng.cli import main
-from ctxeng.errors import CtxengError
-from ctxeng.export import CONVERTER, vllm_rank
+from ctxeng.core.errors import CtxengError
+from ctxeng.serve.export import CONVERTER, vllm_rank
 from tests.adapterrepo import AdapterRepo, adapter_repo, copy_repo
 
 pytest.importorskip("peft")
@@ -180,7 +180,7 @@ def test_the_embedded_base_uses_its_gguf_file_and_a_gguf_adapter(
     repo: Path, made: AdapterRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("gguf")
-    from ctxeng.export import embedded_gguf
+    from ctxeng.serve.export import embedded_gguf
 
     try:
         gguf = embedded_gguf("embedded:smollm2-135m-instruct")

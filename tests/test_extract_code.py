@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from ctxeng.config import load_config
-from ctxeng.errors import CtxengError
+from ctxeng.core.config import load_config
+from ctxeng.core.errors import CtxengError
+from ctxeng.core.provenance import Provenance
+from ctxeng.core.records import Record, record_id, serialise
+from ctxeng.core.repo import open_repo
 from ctxeng.extract import code
 from ctxeng.extract.code import extract_code, extract_file
 from ctxeng.extract.languages import LanguageSpec, load_languages
-from ctxeng.provenance import Provenance
-from ctxeng.records import Record, record_id, serialise
-from ctxeng.repo import open_repo
-from ctxeng.selection import SourceFile, select_files
+from ctxeng.extract.selection import SourceFile, select_files
 from tests.gitrepo import GitRepo
 
 LANGS = load_languages()
@@ -560,7 +560,7 @@ def test_output_is_deterministic_and_the_pool_changes_nothing(monkeypatch: pytes
     script = (
         "import sys; from ctxeng.extract.code import extract_file;"
         "from ctxeng.extract.languages import load_languages;"
-        "from ctxeng.records import serialise; L = load_languages();"
+        "from ctxeng.core.records import serialise; L = load_languages();"
         "print(''.join(''.join(serialise([f, *s])) for f, s in (extract_file(p, open(p).read(), L[l]) "
         "for l, p in sorted((x.split('=')[0], x.split('=')[1]) for x in sys.argv[1:]))))"
     )
@@ -617,8 +617,8 @@ def test_h_headers_are_cpp_where_cpp_files_outnumber_c_files() -> None:
 
 
 def test_the_extraction_cache_keeps_each_reading_of_a_header(tmp_path: Path) -> None:
-    from ctxeng.cache import ExtractCache
-    from ctxeng.config import SecretsConfig
+    from ctxeng.core.cache import ExtractCache
+    from ctxeng.core.config import SecretsConfig
     from ctxeng.extract.files import extract_files
     from ctxeng.secrets import Redactor
 
@@ -638,8 +638,8 @@ def test_the_extraction_cache_keeps_each_reading_of_a_header(tmp_path: Path) -> 
 def test_a_fast_refresh_reads_a_staged_header_as_the_repository_does(
     git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ctxeng.build import build
-    from ctxeng.refresh import refresh
+    from ctxeng.pipeline.build import build
+    from ctxeng.pipeline.refresh import refresh
 
     git_repo.commit("C++ sources and a header", {
         "src/a.cpp": "int a() { return 1; }\n", "src/b.cpp": "int b() { return 2; }\n", "include/store.h": _HEADER,

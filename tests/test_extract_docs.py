@@ -6,13 +6,13 @@ import random
 
 import pytest
 
-from ctxeng.config import DocsConfig, FilesConfig, SecretsConfig
+from ctxeng.core.config import DocsConfig, FilesConfig, SecretsConfig
+from ctxeng.core.provenance import Provenance
+from ctxeng.core.records import Record
+from ctxeng.core.repo import open_repo
+from ctxeng.extract.doc_sections import split_sections
 from ctxeng.extract.docs import cut_text, doc_format, doc_kind, extract_doc_file, extract_docs, trim_changelog
-from ctxeng.extract.markup import split_sections
-from ctxeng.provenance import Provenance
-from ctxeng.records import Record
-from ctxeng.repo import open_repo
-from ctxeng.selection import select_files
+from ctxeng.extract.selection import select_files
 from tests.gitrepo import GitRepo
 
 SHA = "c" * 40

@@ -13,15 +13,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ctxeng.config import HistoryConfig
-from ctxeng.extract.history import HistoryResult, mine_history
-from ctxeng.extract.history_parse import DEFINITION_HINTS, parse_patches
-from ctxeng.extract.history_patch import patch_command, stream_patches
-from ctxeng.extract.history_paths import header_path, omit_reason
+from ctxeng.core.config import HistoryConfig
+from ctxeng.core.fsio import dumps_json
+from ctxeng.core.records import record_id
+from ctxeng.core.repo import open_repo
+from ctxeng.extract.history.parse import DEFINITION_HINTS, parse_patches
+from ctxeng.extract.history.patches import patch_command, stream_patches
+from ctxeng.extract.history.paths import header_path, omit_reason
+from ctxeng.extract.history.stage import HistoryResult, mine_history
 from ctxeng.extract.languages import load_languages
-from ctxeng.fsio import dumps_json
-from ctxeng.records import record_id
-from ctxeng.repo import open_repo
 from tests.gitrepo import BASE_TIME, GitRepo
 from tests.sample_repo import COMMITS
 

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ctxeng import fsio
-from ctxeng.fsio import (
+from ctxeng.core import fsio
+from ctxeng.core.fsio import (
     Lock,
     LockBusy,
     Staging,
@@ -178,7 +178,7 @@ def test_unpublished_staging_leaves_outputs(tmp_path: Path) -> None:
 def test_lock_excludes_a_second_process(tmp_path: Path) -> None:
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; from ctxeng.fsio import Lock\n"
+         "import sys, time; from pathlib import Path; from ctxeng.core.fsio import Lock\n"
          f"with Lock(Path({str(tmp_path)!r})):\n    print('locked', flush=True); time.sleep(30)"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import random
 
-from ctxeng.config import DocsConfig, FilesConfig, SecretsConfig
+from ctxeng.core.config import DocsConfig, FilesConfig, SecretsConfig
+from ctxeng.core.records import Record, record_id
+from ctxeng.core.repo import open_repo
 from ctxeng.extract.code import extract_code
 from ctxeng.extract.definitions import plain
 from ctxeng.extract.docs import extract_doc_file, extract_docs
 from ctxeng.extract.glossary import MAX_CODE_TERMS, build_glossary, is_generic
-from ctxeng.records import Record, record_id
-from ctxeng.repo import open_repo
-from ctxeng.selection import select_files
+from ctxeng.extract.selection import select_files
 from tests.gitrepo import GitRepo
 from tests.test_extract_docs import mine, provenance_of
 
@@ -23,7 +23,7 @@ def docs(path: str, text: str, commit: str = SHA, time: int = 100) -> list[Recor
 
 
 def symbol(name: str, path: str, doc: str = "", kind: str = "class", visibility: str = "public", line: int = 1) -> Record:
-    """A symbol record as the code extractor emits it (see ctxeng/records.py)."""
+    """A symbol record as the code extractor emits it (see ctxeng/core/records.py)."""
     meta = {"language": "python", "kind": kind, "qualname": name, "signature": f"class {name}:", "doc": doc,
             "parent": "", "calls": [], "visibility": visibility}  # fmt: skip
     return Record(record_id("symbol", path, name, "0"), "symbol", path, line, line + 9, "d" * 40, 50, name,

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ctxeng import hooks
-from ctxeng.install.claude import our_hooks
+from ctxeng.integrations import claude_hooks as hooks
+from ctxeng.integrations.claude_settings import our_hooks
 from tests.gitrepo import GitRepo
 
 BIN = str(Path(sys.executable).parent)  # where the venv's `ctxeng` script lives
@@ -198,7 +198,7 @@ def test_the_session_summary_is_scanned_for_secrets(git_repo: GitRepo) -> None:
 
 @pytest.mark.parametrize("command", ["status", "context"])
 def test_hooks_import_nothing_heavy(sample_repo: GitRepo, command: str) -> None:
-    from ctxeng.build import build
+    from ctxeng.pipeline.build import build
 
     build(sample_repo.path)
     code = (
@@ -237,7 +237,7 @@ def test_stdin_that_is_not_utf8_still_gives_valid_output(sample_repo: GitRepo) -
 
 
 def test_after_a_build_the_hooks_give_the_summary_and_the_prompts_context(sample_repo: GitRepo) -> None:
-    from ctxeng.build import build
+    from ctxeng.pipeline.build import build
 
     build(sample_repo.path)
     start = context_of(

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ctxeng.cli import main
-from ctxeng.errors import CtxengError
-from ctxeng.install.claude import (
+from ctxeng.core.errors import CtxengError
+from ctxeng.integrations.claude_settings import (
     BACKUP,
     COMMAND,
     SETTINGS,
@@ -22,7 +22,7 @@ from ctxeng.install.claude import (
     strip_hooks,
     uninstall_claude,
 )
-from ctxeng.install.jsonfile import dump_like
+from ctxeng.integrations.json_edit import dump_like
 from tests.gitrepo import GitRepo
 
 USER_SETTINGS = {
@@ -210,7 +210,7 @@ def test_merge_then_strip_restores_any_settings_in_its_own_format(
 
 
 def test_with_records_install_writes_the_pack_skill_and_uninstall_removes_it(sample_repo: GitRepo) -> None:
-    from ctxeng.build import build
+    from ctxeng.pipeline.build import build
 
     root = sample_repo.path
     (root / "CLAUDE.md").write_text("# Our notes\n\nKeep this.\n")

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from ctxeng.cli import main
-from ctxeng.errors import CtxengError
-from ctxeng.install.git_hook import (
+from ctxeng.core.errors import CtxengError
+from ctxeng.integrations.git_hook import (
     DEFAULT_HOOK_TYPES,
     TEMPLATE,
     install_git_hook,
@@ -24,7 +24,7 @@ from ctxeng.install.git_hook import (
     render_hook,
     uninstall_git_hook,
 )
-from ctxeng.install.templates import fill_block, template_text
+from ctxeng.integrations.templates import fill_block, template_text
 from tests.gitrepo import GitRepo
 
 needs_refresh = pytest.mark.skipif(
@@ -222,9 +222,9 @@ def _pending(repo: GitRepo) -> list[str]:
 
 def _extracted(repo: GitRepo, path: str, blob: str) -> bool:
     """Whether the refresh extracted this exact blob of `path` (its per-blob cache holds it)."""
-    from ctxeng.build import extract_settings
-    from ctxeng.cache import ExtractCache
-    from ctxeng.config import load_config
+    from ctxeng.core.cache import ExtractCache
+    from ctxeng.core.config import load_config
+    from ctxeng.pipeline.build import extract_settings
 
     return (
         ExtractCache(repo.path / ".ctxeng", extract_settings(load_config(repo.path))).get(path, blob)
@@ -233,7 +233,7 @@ def _extracted(repo: GitRepo, path: str, blob: str) -> bool:
 
 
 def _built(git_repo: GitRepo) -> GitRepo:
-    from ctxeng.build import build
+    from ctxeng.pipeline.build import build
 
     repo = _seeded(git_repo)
     build(repo.path)
@@ -289,7 +289,7 @@ def test_failing_legacy_hook_blocks_the_commit_before_the_refresh(git_repo: GitR
 def test_commit_a_and_commit_path_see_exactly_the_staged_content(git_repo: GitRepo) -> None:
     repo = _seeded(git_repo)
     repo.commit("Add lib", {"lib.py": "A = 1\n"})
-    from ctxeng.build import build
+    from ctxeng.pipeline.build import build
 
     build(repo.path)
     install_git_hook(repo.path, ["pre-commit"])
@@ -314,7 +314,7 @@ def test_commit_a_and_commit_path_see_exactly_the_staged_content(git_repo: GitRe
 
 @needs_refresh
 def test_post_checkout_refreshes_detached_after_branch_switches_only(git_repo: GitRepo) -> None:
-    from ctxeng.build import build
+    from ctxeng.pipeline.build import build
 
     repo = _seeded(git_repo)
     install_git_hook(repo.path, ["post-checkout"])
@@ -354,7 +354,7 @@ def test_post_commit_catches_up_once_and_not_per_commit_of_a_rebase(git_repo: Gi
 def test_pre_commit_try_repo_runs_the_hook_from_pre_commit_hooks_yaml(
     sample_repo: GitRepo, tmp_path: Path
 ) -> None:
-    from ctxeng.build import build
+    from ctxeng.pipeline.build import build
 
     # A hook repository with this checkout's package (try-repo clones it, pip-installs it into its own venv).
     hook_repo = GitRepo(tmp_path / "ctxeng-hooks")

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from ctxeng.core.fsio import dumps_json
+from ctxeng.core.provenance import Provenance
 from ctxeng.extract.code import extract_file
 from ctxeng.extract.languages import language_for, load_languages
-from ctxeng.fsio import dumps_json
-from ctxeng.provenance import Provenance
 
 EXTRACTORS = Path(__file__).resolve().parent.parent / "extractors"
 SAMPLES = sorted(p for p in EXTRACTORS.glob("*/sample.*") if p.is_file())

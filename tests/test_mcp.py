@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from ctxeng.cli import main
-from ctxeng.tokens import count_tokens
+from ctxeng.core.tokens import count_tokens
 from tests.adapterrepo import QUESTION, AdapterRepo, adapter_repo, copy_repo
 from tests.gitrepo import GitRepo
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from ctxeng.build import build
 from ctxeng.cli import main
+from ctxeng.core.tokens import count_tokens
 from ctxeng.pack.budget import READ_LIMIT
 from ctxeng.pack.claude_md import BEGIN, END
-from ctxeng.tokens import count_tokens
+from ctxeng.pipeline.build import build
 from tests.conftest import golden
 from tests.gitrepo import GitRepo
 from tests.sample_repo import make_sample_repo

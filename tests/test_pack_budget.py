@@ -9,18 +9,18 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ctxeng.errors import CtxengError
+from ctxeng.core.errors import CtxengError
+from ctxeng.core.records import Record, record_id
+from ctxeng.core.tokens import count_tokens
 from ctxeng.pack.budget import READ_LIMIT, fit_prefix
 from ctxeng.pack.context import render_context
 from ctxeng.pack.conventions import Command, Conventions
 from ctxeng.pack.facts import RepoFacts, facts_from_records
 from ctxeng.pack.formats import render_document
-from ctxeng.pack.index import build_index, write_index
-from ctxeng.pack.indexfile import load_index
+from ctxeng.pack.index.builder import build_index, write_index
+from ctxeng.pack.index.reader import load_index
 from ctxeng.pack.rank import Ranking, rank
 from ctxeng.pack.skill import MIN_BUDGET, build_pack
-from ctxeng.records import Record, record_id
-from ctxeng.tokens import count_tokens
 
 WORDS = ("segment keydir record flush commit engine session pool dialect compile query result row cursor table "
          "column index schema migrate encode decode parse render budget token graph rank cache lock stage").split()  # fmt: skip

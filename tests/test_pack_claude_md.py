@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ctxeng.errors import CtxengError
+from ctxeng.core.errors import CtxengError
 from ctxeng.pack.claude_md import BEGIN, END, MAX_LINES, merge_block, render_block, update_claude_md
 from ctxeng.pack.conventions import Command, Conventions
 from ctxeng.pack.facts import RepoFacts

@@ -6,7 +6,7 @@ import json
 
 from ctxeng.pack.conventions import classify, mine_conventions, project_files
 from ctxeng.pack.facts import Commit
-from ctxeng.pack.style import commit_style, layout_of_tests
+from ctxeng.pack.habits import commit_style, layout_of_tests
 
 PYPROJECT = """
 [build-system]

@@ -14,18 +14,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ctxeng.build import build
-from ctxeng.config import load_config
+from ctxeng.core.config import load_config
+from ctxeng.core.fsio import dumps_json
+from ctxeng.core.provenance import Provenance
+from ctxeng.core.records import Record
+from ctxeng.core.repo import open_repo
 from ctxeng.extract.files import extract_files
-from ctxeng.fsio import dumps_json
-from ctxeng.pack import context_for_prompt, patch_index, rejson
-from ctxeng.pack.indexfile import load_index, qualname, read_details
-from ctxeng.pack.splice import lower_median
-from ctxeng.provenance import Provenance
-from ctxeng.records import Record
-from ctxeng.repo import open_repo
+from ctxeng.extract.selection import select_entries
+from ctxeng.pack import context_for_prompt, patch_index
+from ctxeng.pack.index import json_rewrite as rejson
+from ctxeng.pack.index.columns import lower_median
+from ctxeng.pack.index.reader import load_index, qualname, read_details
+from ctxeng.pipeline.build import build
 from ctxeng.secrets import Redactor
-from ctxeng.selection import select_entries
 from tests.gitrepo import GitRepo
 from tests.sample_repo import make_sample_repo
 

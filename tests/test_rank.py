@@ -6,11 +6,11 @@ import random
 
 import pytest
 
+from ctxeng.core.records import Record, record_id
 from ctxeng.pack.api import reexports
 from ctxeng.pack.facts import facts_from_records
 from ctxeng.pack.graph import pagerank
 from ctxeng.pack.rank import Weights, doc_mentions, rank
-from ctxeng.records import Record, record_id
 
 
 def sym(path: str, line: int, name: str, *, parent: str = "", kind: str = "function", vis: str = "public",

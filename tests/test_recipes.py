@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ctxeng.cli import main
-from ctxeng.errors import CtxengError
+from ctxeng.core.errors import CtxengError
 from ctxeng.train.data import cpt_texts, read_split, stratified_sample
 from ctxeng.train.models import cache_dir, resolve_base
 from ctxeng.train.probes import rouge_l, score

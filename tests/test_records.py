@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ctxeng.records import Record
+from ctxeng.core.records import Record
 
 
 def test_dated_is_replace_of_commit_and_time() -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ctxeng.build import build
 from ctxeng.cli import main
-from ctxeng.refresh import refresh
+from ctxeng.pipeline.build import build
+from ctxeng.pipeline.refresh import refresh
 from tests.gitrepo import GitRepo
 
 OUTPUTS = ("records.jsonl", "dataset/train.jsonl", "dataset/eval.jsonl", "index.json")
@@ -97,7 +97,7 @@ def test_hook_skips_when_another_run_holds_the_lock(sample_repo: GitRepo) -> Non
     out = sample_repo.path / ".ctxeng"
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         f"import time; from pathlib import Path; from ctxeng.fsio import Lock\nwith Lock(Path({str(out)!r})):\n"
+         f"import time; from pathlib import Path; from ctxeng.core.fsio import Lock\nwith Lock(Path({str(out)!r})):\n"
          "    print('locked', flush=True); time.sleep(30)"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ctxeng.errors import CtxengError
-from ctxeng.repo import open_repo
+from ctxeng.core.errors import CtxengError
+from ctxeng.core.repo import open_repo
 from tests.gitrepo import GitRepo
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from ctxeng.cli import main
-from ctxeng.config import SecretsConfig
-from ctxeng.errors import CtxengError
-from ctxeng.records import Record
+from ctxeng.core.config import SecretsConfig
+from ctxeng.core.errors import CtxengError
+from ctxeng.core.records import Record
 from ctxeng.secrets import Redactor, Scanner, find_secrets
 from ctxeng.secrets.engine import PYTHON_RE, RE2
 from tests.gitrepo import GitRepo
@@ -279,7 +279,7 @@ def _fragments(secret: str) -> list[str]:
 
 
 def test_build_output_holds_no_planted_secret(tmp_path: Path) -> None:
-    from ctxeng.build import build
+    from ctxeng.pipeline.build import build
 
     repo, secrets = _make_planted_repo(tmp_path / "svc")
     assert len(secrets) >= 15
@@ -306,7 +306,7 @@ def test_build_output_holds_no_planted_secret(tmp_path: Path) -> None:
 
 def test_redaction_counts_are_the_same_cold_and_from_the_cache(tmp_path: Path) -> None:
     """A cold build once counted each file's redactions twice (as extracted and again in the stage total)."""
-    from ctxeng.build import build
+    from ctxeng.pipeline.build import build
 
     repo, _ = _make_planted_repo(tmp_path / "svc")
     cold = build(repo.path).manifest

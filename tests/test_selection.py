@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ctxeng.config import FilesConfig, SecretsConfig
-from ctxeng.repo import open_repo
-from ctxeng.selection import decode_text, select_files
+from ctxeng.core.config import FilesConfig, SecretsConfig
+from ctxeng.core.repo import open_repo
+from ctxeng.extract.selection import decode_text, select_files
 from tests.gitrepo import GitRepo
 
 

@@ -270,7 +270,7 @@ def test_health(server: Served) -> None:
 
 def test_prompt_hook_adds_the_adapters_short_answer_while_serve_runs(server: Served) -> None:
     from ctxeng.dataset.builder import system_message
-    from ctxeng.hooks import adapter_context, prompt_hook
+    from ctxeng.integrations.claude_hooks import adapter_context, prompt_hook
 
     repo = server.repo
     messages = [
@@ -295,7 +295,7 @@ def test_prompt_hook_adds_the_adapters_short_answer_while_serve_runs(server: Ser
 
 
 def test_prompt_hook_without_a_server_is_fast_and_adds_nothing(made: AdapterRepo, tmp_path: Path) -> None:
-    from ctxeng.hooks import adapter_context, prompt_hook
+    from ctxeng.integrations.claude_hooks import adapter_context, prompt_hook
 
     repo = copy_repo(made, tmp_path / "kvstore")
     serve_json = repo / ".ctxeng" / "serve.json"

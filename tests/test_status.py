@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from ctxeng.cli import main
-from ctxeng.repo import open_repo
-from ctxeng.status import BROKEN, FRESH, MISSING, STALE, UNKNOWN, describe, repo_status
-from ctxeng.workdir import ensure_workdir
+from ctxeng.core.repo import open_repo
+from ctxeng.core.workdir import ensure_workdir
+from ctxeng.pipeline.status import BROKEN, FRESH, MISSING, STALE, UNKNOWN, describe, repo_status
 from tests.gitrepo import GitRepo
 
 APP = "def main():\n    return 1\n\n\ndef helper():\n    return 2\n"

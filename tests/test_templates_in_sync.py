@@ -11,9 +11,9 @@ from pathlib import Path
 
 import yaml
 
-from ctxeng.install.claude import COMMAND, SETTINGS, install_claude, merge_hooks, our_hooks
-from ctxeng.install.git_hook import REFRESH_ARGS, render_hook
-from ctxeng.install.templates import TEMPLATE_END, TEMPLATE_START, template_text
+from ctxeng.integrations.claude_settings import COMMAND, SETTINGS, install_claude, merge_hooks, our_hooks
+from ctxeng.integrations.git_hook import REFRESH_ARGS, render_hook
+from ctxeng.integrations.templates import TEMPLATE_END, TEMPLATE_START, template_text
 from tests.gitrepo import GitRepo
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ctxeng.tokens import CountMemo, count_many, count_tokens, truncate_to_tokens
+from ctxeng.core.tokens import CountMemo, count_many, count_tokens, truncate_to_tokens
 
 SAMPLES = [
     "def foo(x):\n    return x + 1\n",

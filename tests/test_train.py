@@ -21,7 +21,7 @@ import pytest
 from rich.console import Console
 
 from ctxeng.cli import main
-from ctxeng.errors import CtxengError
+from ctxeng.core.errors import CtxengError
 from ctxeng.train.launch import MALLOC_ENV
 from ctxeng.train.trainer import TrainingInterrupted
 from tests.gitrepo import GitRepo

@@ -14,9 +14,9 @@ def adapters(path: str, as_json: bool) -> None:
     """List adapters in .ctxeng/adapters/ (name, base model, recipe, steps, held-out loss, size)."""
     from rich.table import Table
 
-    from ctxeng.repo import open_repo
+    from ctxeng.core.repo import open_repo
+    from ctxeng.core.ui import err_console
     from ctxeng.train.adapters import list_adapters
-    from ctxeng.ui import err_console
 
     found = list_adapters(open_repo(path).root)
     if as_json:

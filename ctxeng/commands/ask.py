@@ -35,8 +35,8 @@ def ask(
     root: str,
 ) -> None:
     """Answer QUESTION about this repository with its adapter; the answer streams, then its sources."""
-    from ctxeng.ask import ask as run
-    from ctxeng.repo import open_repo
+    from ctxeng.core.repo import open_repo
+    from ctxeng.serve.ask import ask as run
 
     def stream(piece: str) -> None:
         sys.stdout.write(piece)
@@ -52,7 +52,7 @@ def ask(
         on_text=None if as_json else stream,
     )
     if as_json:
-        from ctxeng.fsio import dumps_json
+        from ctxeng.core.fsio import dumps_json
 
         click.echo(dumps_json(result.to_json()))
         return

@@ -15,8 +15,8 @@ import click
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 def build(path: str, as_json: bool, no_pack: bool, train_after: bool, quiet: bool) -> None:
     """Mine the repository at PATH (default: .) into records, a dataset and a context pack."""
-    from ctxeng.build import build as run_build
-    from ctxeng.ui import err_console, stage_progress
+    from ctxeng.core.ui import err_console, stage_progress
+    from ctxeng.pipeline.build import build as run_build
 
     with stage_progress(enabled=not (quiet or as_json)) as progress:
         result = run_build(path, progress=progress, write_pack=not no_pack)

@@ -20,7 +20,7 @@ from ctxeng.commands import root_option
 def context(prompt: str, budget: int, fmt: str, root: str, hook: bool) -> None:
     """Print the context most relevant to PROMPT (read from stdin when PROMPT is "-" or omitted)."""
     if hook:
-        from ctxeng.hooks import prompt_hook, read_stdin
+        from ctxeng.integrations.claude_hooks import prompt_hook, read_stdin
 
         click.echo(prompt_hook(read_stdin()), nl=False)
         return
@@ -32,7 +32,7 @@ def context(prompt: str, budget: int, fmt: str, root: str, hook: bool) -> None:
         prompt = sys.stdin.read()
     text = context_for_prompt(Path(root), prompt, budget)
     if fmt == "json":
-        from ctxeng.fsio import dumps_json
+        from ctxeng.core.fsio import dumps_json
 
         click.echo(dumps_json({"context": text}))
     elif text:

@@ -44,8 +44,8 @@ def evaluate(
     quiet: bool,
 ) -> None:
     """Held-out loss and perplexity per task, and generation probes, for base model vs adapter."""
+    from ctxeng.core.ui import err_console
     from ctxeng.train.evaluate import evaluate_adapter
-    from ctxeng.ui import err_console
 
     console = err_console()
     note = (lambda msg: None) if quiet or as_json else (lambda msg: console.print(f"[dim]{msg}[/dim]"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ctxeng.commands import root_option
-from ctxeng.errors import CtxengError
+from ctxeng.core.errors import CtxengError
 
 
 @click.command()
@@ -32,8 +32,8 @@ from ctxeng.errors import CtxengError
 @root_option
 def export(vllm: bool, ollama: bool, adapters: tuple[str, ...], output: Path | None, root: str) -> None:
     """Serve the adapters with vLLM (multi-LoRA) or Ollama, on the exact base they were trained on."""
-    from ctxeng.export import ollama_export, vllm_command
-    from ctxeng.repo import open_repo
+    from ctxeng.core.repo import open_repo
+    from ctxeng.serve.export import ollama_export, vllm_command
 
     if vllm == ollama:
         raise CtxengError("choose one of --vllm and --ollama")

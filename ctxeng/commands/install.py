@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ctxeng.errors import CtxengError
+from ctxeng.core.errors import CtxengError
 
 TARGET_HINT = "choose at least one of --git-hook, --claude, --mcp"
 
@@ -32,15 +32,15 @@ def install(
     if not (git_hook or claude or mcp):
         raise CtxengError("nothing to install", hint=TARGET_HINT)
     if git_hook:
-        from ctxeng.install.git_hook import DEFAULT_HOOK_TYPES, install_git_hook
+        from ctxeng.integrations.git_hook import DEFAULT_HOOK_TYPES, install_git_hook
 
         _report(install_git_hook(path, hook_types or DEFAULT_HOOK_TYPES, strict=strict))
     if claude:
-        from ctxeng.install.claude import install_claude
+        from ctxeng.integrations.claude_settings import install_claude
 
         _report(install_claude(path))
     if mcp:
-        from ctxeng.install.mcp import install_mcp
+        from ctxeng.integrations.mcp_entry import install_mcp
 
         _report(install_mcp(path))
 
@@ -59,15 +59,15 @@ def uninstall(path: str, git_hook: bool, claude: bool, mcp: bool) -> None:
     if not (git_hook or claude or mcp):
         raise CtxengError("nothing to uninstall", hint=TARGET_HINT)
     if git_hook:
-        from ctxeng.install.git_hook import uninstall_git_hook
+        from ctxeng.integrations.git_hook import uninstall_git_hook
 
         _report(uninstall_git_hook(path))
     if claude:
-        from ctxeng.install.claude import uninstall_claude
+        from ctxeng.integrations.claude_settings import uninstall_claude
 
         _report(uninstall_claude(path))
     if mcp:
-        from ctxeng.install.mcp import uninstall_mcp
+        from ctxeng.integrations.mcp_entry import uninstall_mcp
 
         _report(uninstall_mcp(path))
 

@@ -14,7 +14,7 @@ def mcp(path: str | None) -> None:
     """
     import os
 
+    from ctxeng.core.repo import open_repo
     from ctxeng.mcp.server import run_stdio
-    from ctxeng.repo import open_repo
 
     run_stdio(open_repo(path or os.environ.get("CTXENG_ROOT") or ".").root)

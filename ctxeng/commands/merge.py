@@ -18,9 +18,9 @@ import click
 )
 def merge(path: str, adapter: str | None, out: Path | None) -> None:
     """Write base + adapter as one model folder that plain transformers loads (tokenizer included)."""
-    from ctxeng.repo import open_repo
+    from ctxeng.core.repo import open_repo
+    from ctxeng.core.ui import err_console
     from ctxeng.train.merge import merge_adapter
-    from ctxeng.ui import err_console
 
     target = merge_adapter(open_repo(path).root, adapter, out)
     err_console().print(f"merged model written to {target}")

@@ -16,9 +16,9 @@ import click
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless it fails.")
 def refresh(path: str, hook: bool, strict: bool, background: bool, as_json: bool, quiet: bool) -> int:
     """Refresh records, dataset, pack and prompt index after changes (only changed files are re-read)."""
-    from ctxeng.errors import CtxengError
-    from ctxeng.refresh import refresh as run_refresh
-    from ctxeng.refresh import spawn_background
+    from ctxeng.core.errors import CtxengError
+    from ctxeng.pipeline.refresh import refresh as run_refresh
+    from ctxeng.pipeline.refresh import spawn_background
 
     try:
         if background:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ctxeng.errors import CtxengError
+from ctxeng.core.errors import CtxengError
 
 
 @click.command()
@@ -64,7 +64,7 @@ def serve(
 
     Routes: /v1/models, /v1/chat/completions (streaming too), /v1/completions, /health.
     """
-    from ctxeng.repo import open_repo
+    from ctxeng.core.repo import open_repo
     from ctxeng.serve import server
     from ctxeng.serve.engine import load_engine
 

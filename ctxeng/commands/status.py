@@ -16,13 +16,13 @@ import click
 def status(path: str, as_json: bool, hook: bool) -> None:
     """Show how far the outputs of the repository at PATH (default: .) lag behind HEAD and the work tree."""
     if hook:
-        from ctxeng.hooks import read_stdin, session_start_hook
+        from ctxeng.integrations.claude_hooks import read_stdin, session_start_hook
 
         click.echo(session_start_hook(read_stdin()))
         return
-    from ctxeng.config import load_config
-    from ctxeng.repo import open_repo
-    from ctxeng.status import repo_status
+    from ctxeng.core.config import load_config
+    from ctxeng.core.repo import open_repo
+    from ctxeng.pipeline.status import repo_status
 
     repo = open_repo(path)
     result = repo_status(repo, load_config(repo.root).refresh)
@@ -39,7 +39,7 @@ def _print(result: object) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from ctxeng.status import Status
+    from ctxeng.pipeline.status import Status
 
     assert isinstance(result, Status)
     table = Table(

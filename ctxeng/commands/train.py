@@ -42,7 +42,7 @@ def train(
     if list_recipes:
         _print_recipes()
         return
-    from ctxeng.ui import err_console
+    from ctxeng.core.ui import err_console
 
     console = None if quiet or as_json else err_console()
     argv = [
@@ -73,8 +73,8 @@ def run_train(
     A recipe with `accelerate_config` reruns `ctxeng <argv>` under `accelerate launch` on every GPU
     of this machine and returns its exit code; otherwise returns the adapter manifest.
     """
-    from ctxeng.config import load_config
-    from ctxeng.repo import open_repo
+    from ctxeng.core.config import load_config
+    from ctxeng.core.repo import open_repo
     from ctxeng.train.launch import default_recipe, is_launched, launch_command, launch_env
     from ctxeng.train.recipe import load_recipe
     from ctxeng.train.trainer import train
@@ -90,11 +90,11 @@ def run_train(
 
 def train_after_build(root: Path, quiet: bool) -> dict[str, Any]:
     """`ctxeng build --train`: train the configured recipe (else the machine's default); a short summary."""
-    from ctxeng.ui import err_console
+    from ctxeng.core.ui import err_console
 
     result = run_train(root, None, None, False, None if quiet else err_console(), ["train", str(root)])
     if isinstance(result, int):
-        from ctxeng.errors import CtxengError
+        from ctxeng.core.errors import CtxengError
 
         if result:
             raise CtxengError(f"training failed (exit {result})")

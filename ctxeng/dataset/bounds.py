@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
+from ctxeng.core.tokens import CountMemo, count_tokens
 from ctxeng.dataset.counting import pieces
 from ctxeng.dataset.example import MESSAGE_OVERHEAD, Cut, Example, Part
-from ctxeng.tokens import CountMemo, count_tokens
 
 MAX_ATTEMPTS = 3  # shortening rounds before an example is dropped as too long
 MIN_KEPT_TOKENS = 8  # a cut that would keep less than this drops the example instead

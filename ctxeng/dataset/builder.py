@@ -6,15 +6,15 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from ctxeng.config import DatasetConfig
+from ctxeng.core.config import DatasetConfig
+from ctxeng.core.errors import CtxengError
+from ctxeng.core.gcpause import gc_paused
+from ctxeng.core.records import Record
 from ctxeng.dataset.bounds import apply_bounds
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.index import RecordIndex
 from ctxeng.dataset.split import Dated, date_by_source, dedupe, remove_leaks, split_by_time
 from ctxeng.dataset.tasks import enabled_tasks, run_tasks
-from ctxeng.errors import CtxengError
-from ctxeng.gcpause import gc_paused
-from ctxeng.records import Record
 
 MIN_MAX_TOKENS = 64  # below this not even a symbol lookup fits
 

@@ -8,7 +8,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from ctxeng.records import Record, sort_key
+from ctxeng.core.records import Record, sort_key
 
 #: Symbol kinds whose records hold a body (functions and methods, as the tags queries name them).
 CALLABLE_KINDS = frozenset({"function", "method", "constructor", "func", "fn"})

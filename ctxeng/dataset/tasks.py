@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ctxeng.core.errors import CtxengError
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.example import Example
 from ctxeng.dataset.index import RecordIndex
@@ -11,7 +12,6 @@ from ctxeng.dataset.tasks_body import symbol_body
 from ctxeng.dataset.tasks_code import callers, file_contents, module_overview, symbol_lookup
 from ctxeng.dataset.tasks_docs import doc_qa, glossary
 from ctxeng.dataset.tasks_history import cochange, commit_instruction, commit_message
-from ctxeng.errors import CtxengError
 
 Task = Callable[[RecordIndex, TaskContext], list[Example]]
 

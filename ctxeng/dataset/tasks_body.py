@@ -6,11 +6,11 @@ import bisect
 import functools
 import re
 
+from ctxeng.core.records import Record
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.example import Cut, Example, fence, fenced, first_sentence, make_meta, pick
 from ctxeng.dataset.index import CALLABLE_KINDS, RecordIndex, is_test_path, qualname
 from ctxeng.dataset.tasks_code import describe, language, signature
-from ctxeng.records import Record
 
 MIN_BODY_LINES = 2  # non-blank body lines; shorter bodies teach nothing about the code base
 MAX_BODY_LINES = 80

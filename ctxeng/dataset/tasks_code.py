@@ -6,6 +6,7 @@ import builtins
 from collections import defaultdict
 from collections.abc import Callable
 
+from ctxeng.core.records import Record
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.example import (
     Cut,
@@ -28,7 +29,6 @@ from ctxeng.dataset.index import (
     newest_record,
     qualname,
 )
-from ctxeng.records import Record
 
 MAX_DEFINITIONS_SHOWN = 5  # symbol_lookup: places listed for one ambiguous name
 MAX_LISTED = 60  # file_contents: entries before "... and N more"

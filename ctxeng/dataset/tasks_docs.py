@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
+from ctxeng.core.records import Record
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.example import Cut, Example, Part, first_sentence, make_meta, pick
 from ctxeng.dataset.filters import IMPERATIVE_VERBS
 from ctxeng.dataset.index import RecordIndex
-from ctxeng.records import Record
 
 MAX_ALSO = 5  # glossary: other files a term appears in
 _ADR_PREFIX = re.compile(r"^\s*(adr|rfc|decision)[\s_-]*\d*\s*[:.-]\s*", re.IGNORECASE)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from ctxeng.core.records import Record
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.diffs import parse_diff, render_side, strip_index_lines
 from ctxeng.dataset.example import Example, fenced, make_meta, pick, plural
 from ctxeng.dataset.filters import clean_subject, instruction_reason, message_reason, strip_trailers
 from ctxeng.dataset.index import RecordIndex
-from ctxeng.records import Record
 
 MAX_INSTRUCTION_FILES = 3  # CommitPackFT keeps single-file commits; "one to a few" here
 MAX_SIDE_CHARS = 12_000  # old or new side of an instruction (~3,000 tokens of code: past any sane bound)

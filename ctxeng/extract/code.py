@@ -9,16 +9,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from ctxeng.core.gcpause import gc_paused
+from ctxeng.core.provenance import Provenance
+from ctxeng.core.records import Record, record_id
 from ctxeng.extract.languages import LanguageSpec, language_for, load_languages
 from ctxeng.extract.outline import build_outline, top_calls
+from ctxeng.extract.selection import SourceFile
 from ctxeng.extract.snippets import Source, signature, symbol_text
 from ctxeng.extract.tagquery import compiled
 from ctxeng.extract.treesitter import parse_tags
 from ctxeng.extract.visibility import decide
-from ctxeng.gcpause import gc_paused
-from ctxeng.provenance import Provenance
-from ctxeng.records import Record, record_id
-from ctxeng.selection import SourceFile
 
 Progress = Callable[[str, int, int], None]
 Job = tuple[SourceFile, LanguageSpec]

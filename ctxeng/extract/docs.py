@@ -18,12 +18,12 @@ import re
 from collections import Counter
 from collections.abc import MutableMapping
 
-from ctxeng.config import DocsConfig
+from ctxeng.core.config import DocsConfig
+from ctxeng.core.provenance import Provenance
+from ctxeng.core.records import Record, record_id
 from ctxeng.extract.doc_paths import doc_format, doc_kind
-from ctxeng.extract.markup import Section, split_sections
-from ctxeng.provenance import Provenance
-from ctxeng.records import Record, record_id
-from ctxeng.selection import SourceFile
+from ctxeng.extract.doc_sections import Section, split_sections
+from ctxeng.extract.selection import SourceFile
 
 CHANGELOG_RELEASES = 3  # releases a changelog keeps; older ones are long and rarely asked about
 CUT_MARKER = "…"

@@ -6,15 +6,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ctxeng.cache import ExtractCache
-from ctxeng.config import DocsConfig
+from ctxeng.core.cache import ExtractCache
+from ctxeng.core.config import DocsConfig
+from ctxeng.core.provenance import Provenance
+from ctxeng.core.records import Record
 from ctxeng.extract.code import extract_code, header_language, language_of
 from ctxeng.extract.doc_paths import doc_kind
 from ctxeng.extract.languages import language_for
-from ctxeng.provenance import Provenance
-from ctxeng.records import Record
+from ctxeng.extract.selection import SourceFile
 from ctxeng.secrets import Redactor
-from ctxeng.selection import SourceFile
 
 Progress = Callable[[str, int, int], None]
 

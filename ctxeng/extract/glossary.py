@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from ctxeng.core.records import Record, record_id, sort_key
 from ctxeng.extract.definitions import (
     clean_term,
     first_prose,
@@ -28,7 +29,6 @@ from ctxeng.extract.definitions import (
     prose_definitions,
     rst_glossary_items,
 )
-from ctxeng.records import Record, record_id, sort_key
 
 MAX_CODE_TERMS = 200
 MAX_ALSO = 5

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Parser, Query, QueryError
 
-from ctxeng.errors import CtxengError
+from ctxeng.core.errors import CtxengError
 from ctxeng.extract.languages import LanguageSpec
 
 _CAPTURE = re.compile(r"@([\w.]+)")

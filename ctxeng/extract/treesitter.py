@@ -21,9 +21,9 @@ from typing import Any
 
 from tree_sitter import Node, QueryCursor
 
-from ctxeng.extract.comments import clean_comments, clean_string
+from ctxeng.extract.comment_text import clean_comments, clean_string
 from ctxeng.extract.languages import LanguageSpec
-from ctxeng.extract.leading import Comment, CommentIndex
+from ctxeng.extract.leading_comments import Comment, CommentIndex
 from ctxeng.extract.tagquery import DEFINITION, REFERENCE, Compiled, Role, compiled
 
 _TEMPLATE_ARGS = re.compile(r"<[^<>]*>|\[[^\[\]]*\]")

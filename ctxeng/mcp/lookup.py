@@ -13,8 +13,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ctxeng.errors import CtxengError
-from ctxeng.records import Record, load_records
+from ctxeng.core.errors import CtxengError
+from ctxeng.core.records import Record, load_records
 
 
 @dataclass

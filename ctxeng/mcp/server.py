@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ctxeng.errors import CtxengError
+from ctxeng.core.errors import CtxengError
 from ctxeng.mcp import tools
 
 INSTRUCTIONS = (
@@ -79,7 +79,7 @@ def build_server(root: Path) -> Any:
 
 
 def _redactor(root: Path) -> Any:
-    from ctxeng.config import Config, load_config
+    from ctxeng.core.config import Config, load_config
     from ctxeng.secrets import Redactor  # type: ignore[attr-defined]
 
     try:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ctxeng.errors import CtxengError
+from ctxeng.core.errors import CtxengError
+from ctxeng.core.tokens import count_tokens, truncate_to_tokens
 from ctxeng.mcp.lookup import find_symbols, normalise_path, repo_data, same_folder, similar_paths
-from ctxeng.tokens import count_tokens, truncate_to_tokens
 
 MAX_TOKENS = 10_000  # Claude Code warns above 10k tokens of tool output
 CUT_NOTE = "\n[ctxeng: cut to stay under 10,000 tokens; narrow the request for more]\n"
@@ -95,9 +95,9 @@ def repo_context(root: Path, prompt: str, budget: int = 2_000) -> str:
 
 def staleness(root: Path) -> str:
     """How far records, dataset, pack and adapters lag behind HEAD, and what to run about it."""
-    from ctxeng.config import load_config
-    from ctxeng.repo import open_repo
-    from ctxeng.status import describe, repo_status
+    from ctxeng.core.config import load_config
+    from ctxeng.core.repo import open_repo
+    from ctxeng.pipeline.status import describe, repo_status
 
     repo = open_repo(root)
     status = repo_status(repo, load_config(repo.root).refresh)
@@ -110,7 +110,7 @@ def staleness(root: Path) -> str:
 
 def ask_adapter(root: Path, question: str, adapter: str | None = None, budget: int = 1_000) -> str:
     """The adapter's answer to `question`, grounded by retrieved context, with the sources it was given."""
-    from ctxeng.ask import ask
+    from ctxeng.serve.ask import ask
 
     result = ask(root, question, adapter, max(0, min(budget, 4_000)), keep_loaded=True)
     sources = "".join(f"- [{s.kind}] {s.label()}\n" for s in result.sources) or "(none)\n"

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from ctxeng.config import Config
-    from ctxeng.fsio import Staging
-    from ctxeng.records import Record
-    from ctxeng.repo import RepoView
+    from ctxeng.core.config import Config
+    from ctxeng.core.fsio import Staging
+    from ctxeng.core.records import Record
+    from ctxeng.core.repo import RepoView
 
 __all__ = ["context_for_prompt", "pack_document", "patch_index", "render_pack_into", "write_pack"]
 
@@ -51,7 +51,7 @@ def context_for_prompt(root: Path, prompt: str, budget: int = 2_000, safe: bool 
 
 
 def patch_index(root: Path, replaced: Mapping[str, Sequence[Record]]) -> bool:
-    """Patch the context index for a few changed files (see `ctxeng.pack.patch.patch_index`)."""
-    from ctxeng.pack.patch import patch_index as run
+    """Patch the context index for a few changed files (see `ctxeng.pack.index.update.patch_index`)."""
+    from ctxeng.pack.index.update import patch_index as run
 
     return run(root, replaced)

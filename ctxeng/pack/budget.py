@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 
-from ctxeng.tokens import count_many, count_tokens, truncate_to_tokens
+from ctxeng.core.tokens import count_many, count_tokens, truncate_to_tokens
 
 #: The most tokens Claude Code's Read tool returns from one file; no pack file may exceed it.
 READ_LIMIT = 25_000

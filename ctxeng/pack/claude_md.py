@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from ctxeng.errors import CtxengError
-from ctxeng.fsio import atomic_write_bytes
+from ctxeng.core.errors import CtxengError
+from ctxeng.core.fsio import atomic_write_bytes
 from ctxeng.pack.conventions import Conventions
 from ctxeng.pack.facts import RepoFacts
 from ctxeng.pack.paths import top_level

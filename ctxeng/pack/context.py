@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from ctxeng.pack.budget import cap
-from ctxeng.pack.fit import fit_blocks, grouped
 from ctxeng.pack.graph import pagerank
-from ctxeng.pack.indexfile import SCALE, read_details
-from ctxeng.pack.indexfile import qualname as qualname_of
+from ctxeng.pack.index.reader import SCALE, read_details
+from ctxeng.pack.index.reader import qualname as qualname_of
 from ctxeng.pack.paths import is_test
+from ctxeng.pack.section_fit import fit_blocks, grouped
 from ctxeng.pack.terms import name_terms, prompt_identifiers, prompt_paths, text_terms
 
 # Most of the budget each section may take; definitions get whatever the others leave.
@@ -260,7 +260,7 @@ def context_for_prompt(root: Path, prompt: str, budget: int = 2_000, safe: bool 
     With `safe=True` it never raises (for hooks): a missing or broken index, or anything else that
     goes wrong, gives "". Otherwise a missing/broken index is a `CtxengError` with a hint.
     """
-    from ctxeng.pack.indexfile import load_index
+    from ctxeng.pack.index.reader import load_index
 
     if not safe:
         return render_context(load_index(_root(root)), prompt, budget)
@@ -275,7 +275,7 @@ def _root(root: Path) -> Path:
     root = Path(root).resolve()
     if (root / ".ctxeng" / "index.json").exists():
         return root
-    from ctxeng.gitcli import Git
+    from ctxeng.core.gitcli import Git
 
     top = Git(root).text(["rev-parse", "--show-toplevel"], check=False) if root.is_dir() else ""
     return Path(top) if top else root

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ctxeng.errors import CtxengError
-from ctxeng.fsio import dumps_json
+from ctxeng.core.errors import CtxengError
+from ctxeng.core.fsio import dumps_json
+from ctxeng.core.tokens import TOKENIZER_NAME
 from ctxeng.pack.budget import tokens
 from ctxeng.pack.conventions import Conventions
 from ctxeng.pack.facts import RepoFacts
 from ctxeng.pack.rank import Ranking
 from ctxeng.pack.skill import MIN_BUDGET, render_references
-from ctxeng.tokens import TOKENIZER_NAME
 
 FORMATS = ("markdown", "xml", "json")
 SECTION_NAMES = {"conventions.md": "conventions", "overview.md": "overview", "decisions.md": "decisions",

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from ctxeng import __version__
-from ctxeng.fsio import dumps_json
+from ctxeng.core.fsio import dumps_json
 from ctxeng.pack.conventions import Command, Conventions
 from ctxeng.pack.facts import Commit, Definition, DocSection, RepoFacts, SourceFileFacts, Term
-from ctxeng.pack.indexfile import INDEX_VERSION
+from ctxeng.pack.index.reader import INDEX_VERSION
 from ctxeng.pack.paths import is_entry_file
 from ctxeng.pack.rank import Ranking
 

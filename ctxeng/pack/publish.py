@@ -16,21 +16,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ctxeng.config import Config, load_config
-from ctxeng.errors import CtxengError
-from ctxeng.fsio import Lock, Staging, atomic_write_bytes, dumps_json
-from ctxeng.gcpause import gc_paused
+from ctxeng.core.config import Config, load_config
+from ctxeng.core.errors import CtxengError
+from ctxeng.core.fsio import Lock, Staging, atomic_write_bytes, dumps_json
+from ctxeng.core.gcpause import gc_paused
+from ctxeng.core.records import Record, load_records
+from ctxeng.core.repo import IndexEntry, RepoView, open_repo
+from ctxeng.core.tokens import TOKENIZER_NAME
 from ctxeng.pack.claude_md import render_block, update_claude_md
 from ctxeng.pack.conventions import Conventions, mine_conventions, project_files
 from ctxeng.pack.facts import RepoFacts, facts_from_records
-from ctxeng.pack.index import INDEX_FILE, build_index, write_index
+from ctxeng.pack.index.builder import INDEX_FILE, build_index, write_index
 from ctxeng.pack.model import MODEL_FILE, Model, dump, records_stamp, trim
 from ctxeng.pack.model import load as load_model
 from ctxeng.pack.rank import Ranking, rank
 from ctxeng.pack.skill import Pack, build_pack, skill_name
-from ctxeng.records import Record, load_records
-from ctxeng.repo import IndexEntry, RepoView, open_repo
-from ctxeng.tokens import TOKENIZER_NAME
 
 PACK_INFO = "pack.json"
 MAX_MANIFEST_BYTES = 200_000

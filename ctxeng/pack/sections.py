@@ -9,10 +9,10 @@ from collections import Counter
 
 from ctxeng.pack.conventions import Conventions
 from ctxeng.pack.facts import RepoFacts, first_sentence
-from ctxeng.pack.fit import fit_blocks, fit_ranked, grouped
+from ctxeng.pack.habits import commit_style, layout_of_tests
 from ctxeng.pack.paths import is_entry_file, is_example, is_test, is_vendored, top_level
 from ctxeng.pack.rank import Ranking
-from ctxeng.pack.style import commit_style, layout_of_tests
+from ctxeng.pack.section_fit import fit_blocks, fit_ranked, grouped
 
 FOLDER_ROLES = {
     "tests": "tests", "test": "tests", "testing": "test helpers", "docs": "documentation", "doc": "documentation",

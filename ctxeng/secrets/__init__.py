@@ -8,7 +8,7 @@ from ctxeng.secrets.files import secret_file_rule
 
 __all__ = ["Finding", "Redactor", "Scanner", "find_secrets", "secret_file_rule"]
 
-# `ctxeng.selection` imports this package for `secret_file_rule`; the rule engine (re2) loads on first use.
+# `ctxeng.extract.selection` imports this package for `secret_file_rule`; the rule engine (re2) loads on first use.
 _LAZY = {"Finding": "scanner", "Scanner": "scanner", "find_secrets": "scanner", "Redactor": "redact"}
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ctxeng.config import SecretsConfig
-from ctxeng.records import Record
+from ctxeng.core.config import SecretsConfig
+from ctxeng.core.records import Record
 from ctxeng.secrets.scanner import Scanner, default_scanner
 
 _JOIN = "\n\0\n"  # between a record's strings, so no rule matches across two of them

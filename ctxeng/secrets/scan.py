@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ctxeng.config import load_config
-from ctxeng.gitcli import decode
-from ctxeng.records import Record
-from ctxeng.repo import open_repo
+from ctxeng.core.config import load_config
+from ctxeng.core.gitcli import decode
+from ctxeng.core.records import Record
+from ctxeng.core.repo import open_repo
 from ctxeng.secrets.files import secret_file_rule
 from ctxeng.secrets.scanner import Scanner
 
@@ -87,7 +87,7 @@ def scan_repository(path: str | Path = ".", history: bool = True) -> ScanReport:
         rule = secret_file_rule(entry.path, drop)
         if rule:
             report.dropped.append((entry.path, rule))
-    from ctxeng.selection import select_files
+    from ctxeng.extract.selection import select_files
 
     selection = select_files(repo, config.files, config.secrets)
     for source in selection.files:
@@ -96,7 +96,7 @@ def scan_repository(path: str | Path = ".", history: bool = True) -> ScanReport:
     report.files.sort()
     report.files_scanned = len(selection.files)
     if history and config.history.enabled and repo.head:
-        from ctxeng.extract.history import mine_history
+        from ctxeng.extract.history.stage import mine_history
 
         commits = mine_history(repo, config.history, drop_files=drop).commits
         for rec in commits:

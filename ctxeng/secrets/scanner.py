@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ctxeng.errors import CtxengError
+from ctxeng.core.errors import CtxengError
 from ctxeng.secrets.engine import Engine, default_engine, sanitize
 from ctxeng.secrets.rules import Rule, Span, all_rules
 

@@ -1,4 +1,5 @@
-"""`ctxeng serve`: the base model with its adapters behind an OpenAI-compatible HTTP API.
+"""Using the adapters: `ctxeng serve` (the base model and adapters behind an OpenAI-compatible HTTP API),
+`ctxeng ask` (one grounded question, `ask`) and `ctxeng export` (vLLM / Ollama configs, `export`).
 
 Modules: `protocol` (request checks, response shapes), `engine` (model, adapters, queue, generation
 thread), `app` (Starlette routes, SSE), `server` (uvicorn on a bound socket), `local` (finding and

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ctxeng.errors import CtxengError
+from ctxeng.core.errors import CtxengError
 from ctxeng.serve.protocol import ApiError, Sampling
 
 BASE = "base"  # the model name that selects the base model without any adapter

@@ -43,7 +43,7 @@ def write_running(root: Path, url: str, models: list[str], auth: bool) -> None:
     path = _file(root)
     if not path.parent.is_dir():
         return
-    from ctxeng.fsio import atomic_write_text
+    from ctxeng.core.fsio import atomic_write_text
 
     info = {"url": url, "pid": os.getpid(), "models": models, "auth": auth, "started_at": int(time.time())}
     atomic_write_text(path, json.dumps(info, indent=2, sort_keys=True) + "\n")

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ctxeng.errors import CtxengError
+from ctxeng.core.errors import CtxengError
+from ctxeng.core.workdir import workdir
 from ctxeng.train.manifest import MANIFEST, TRAINING_LOG, folder_bytes, read_json, read_manifest, write_json
-from ctxeng.workdir import workdir
 
 
 @dataclass(frozen=True)

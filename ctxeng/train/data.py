@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ctxeng.errors import CtxengError
+from ctxeng.core.errors import CtxengError
 
 SPLITS = ("train", "eval")
 CPT_KINDS = ("doc", "file", "symbol")  # records whose text is the repository's own code or prose

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ctxeng.errors import CtxengError
+from ctxeng.core.errors import CtxengError
 
 #: progress(done, total)
 Progress = Callable[[int, int], None]
@@ -126,7 +126,7 @@ def evaluate_adapter(
     """
     import time
 
-    from ctxeng.repo import open_repo
+    from ctxeng.core.repo import open_repo
     from ctxeng.train.adapters import find_adapter, load_adapters, load_base_for
     from ctxeng.train.data import load_dataset_files, stratified_sample
     from ctxeng.train.probes import run_probes

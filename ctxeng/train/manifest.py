@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ctxeng import __version__
-from ctxeng.errors import CtxengError
-from ctxeng.fsio import atomic_write_text
+from ctxeng.core.errors import CtxengError
+from ctxeng.core.fsio import atomic_write_text
 
 if TYPE_CHECKING:
     from ctxeng.train.data import DatasetFiles

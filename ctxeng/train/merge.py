@@ -7,9 +7,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ctxeng.errors import CtxengError
+from ctxeng.core.errors import CtxengError
+from ctxeng.core.workdir import workdir
 from ctxeng.train.manifest import MANIFEST, read_json, write_json
-from ctxeng.workdir import workdir
 
 MARKER = "ctxeng-merge.json"  # marks a folder ctxeng may replace on the next merge
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ctxeng.errors import CtxengError
-from ctxeng.fsio import atomic_write_bytes
+from ctxeng.core.errors import CtxengError
+from ctxeng.core.fsio import atomic_write_bytes
 
 
 def loss_curve(log: dict[str, list[dict[str, Any]]]) -> list[tuple[str, list[int], list[float]]]:

@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ctxeng.errors import CtxengError
+from ctxeng.core.errors import CtxengError
 
 STAGES = ("cpt", "sft")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")

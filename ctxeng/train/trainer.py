@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ctxeng.errors import EXIT_INTERRUPTED, CtxengError
-from ctxeng.fsio import Lock
-from ctxeng.repo import open_repo
+from ctxeng.core.errors import EXIT_INTERRUPTED, CtxengError
+from ctxeng.core.fsio import Lock
+from ctxeng.core.repo import open_repo
+from ctxeng.core.workdir import workdir
 from ctxeng.train.adapters import adapters_dir, publish_adapter
 from ctxeng.train.data import (
     DatasetFiles,
@@ -37,7 +38,6 @@ from ctxeng.train.data import (
 from ctxeng.train.manifest import build_manifest, read_json, write_json
 from ctxeng.train.models import BaseModel, load_model, load_tokenizer, resolve_base
 from ctxeng.train.recipe import Recipe, load_recipe, lora_config, sft_config
-from ctxeng.workdir import workdir
 
 
 class TrainingInterrupted(CtxengError):

@@ -1,0 +1,108 @@
+"""A content-addressed cache of per-file extraction results, so unchanged files are never re-parsed.
+
+An entry is keyed by the file's path and blob id plus a salt made of ctxeng's extractor and secret
+code, the language folders and the settings that shape records, so any change to those misses.
+Entries hold already-redacted records (no secret is cached) and their redaction counts. A torn or
+unreadable entry is a miss; the cache is never a source of truth.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ctxeng import __version__
+from ctxeng.core.fsio import dumps_json, dumps_json_bytes
+from ctxeng.core.records import Record
+
+CACHE_DIR = "cache/extract"
+_SALT_PACKAGES = ("ctxeng.extract", "ctxeng.extractors", "ctxeng.secrets")
+
+
+@functools.lru_cache(maxsize=1)
+def code_salt() -> str:
+    """A digest of the code and data that decide what extraction produces."""
+    digest = hashlib.sha1(__version__.encode())
+    for package in _SALT_PACKAGES:
+        root = resources.files(package)
+        stack = [root]
+        files = []
+        while stack:  # iterative walk: the package trees are shallow, but no recursion on principle
+            folder = stack.pop()
+            for entry in folder.iterdir():
+                if entry.is_dir() and entry.name != "__pycache__":
+                    stack.append(entry)
+                elif entry.name.endswith((".py", ".scm", ".toml")):
+                    files.append(entry)
+        for entry in sorted(files, key=lambda e: str(e)):
+            digest.update(entry.name.encode())
+            digest.update(entry.read_bytes())
+    return digest.hexdigest()
+
+
+class ExtractCache:
+    """Cached (records, counters) per (path, blob) under `<out_dir>/cache/extract/`."""
+
+    def __init__(self, out_dir: Path, settings: dict[str, Any]) -> None:
+        self.dir = out_dir / CACHE_DIR
+        self.salt = hashlib.sha1((code_salt() + dumps_json(settings)).encode()).hexdigest()
+        self.used: set[str] = set()
+
+    def _key(self, path: str, blob: str) -> str:
+        return hashlib.sha1(f"{self.salt}\0{path}\0{blob}".encode("utf-8", "backslashreplace")).hexdigest()
+
+    def _file(self, key: str) -> Path:
+        return self.dir / key[:2] / f"{key}.json"
+
+    def get(self, path: str, blob: str) -> tuple[list[Record], dict[str, dict[str, int]]] | None:
+        """The cached records and counters of this file version, or None."""
+        key = self._key(path, blob)
+        try:
+            data = json.loads(self._file(key).read_text(encoding="utf-8"))
+            records = [Record.from_json(row) for row in data["records"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        self.used.add(key)
+        return records, data["counters"]
+
+    def put(
+        self, path: str, blob: str, records: Iterable[Record], counters: dict[str, dict[str, int]]
+    ) -> None:
+        """Store the records and counters of this file version (atomic rename; no fsync: it's a cache)."""
+        key = self._key(path, blob)
+        target = self._file(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = dumps_json_bytes({"records": [r.to_json() for r in records], "counters": counters})
+        fd, tmp = tempfile.mkstemp(prefix=".entry.", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        self.used.add(key)
+
+    def prune(self, keep_ratio: int = 3) -> int:
+        """Delete unused entries once they outnumber the used ones `keep_ratio` to one; returns how many."""
+        if not self.dir.is_dir():
+            return 0
+        entries = [p for sub in self.dir.iterdir() if sub.is_dir() for p in sub.iterdir()]
+        if len(entries) <= keep_ratio * max(1, len(self.used)):
+            return 0
+        removed = 0
+        for entry in entries:
+            if entry.stem not in self.used:
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+                    removed += 1
+        return removed

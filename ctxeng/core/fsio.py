@@ -1,0 +1,266 @@
+"""Crash-safe file output: atomic writes, staged multi-file publication and the build lock."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import functools
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from ctxeng.core.errors import CtxengError
+
+try:  # POSIX; the kernel drops an flock when its holder dies, so a crash never leaves a stale lock
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+
+def _fsync_dir(path: Path) -> None:
+    # A rename is atomic but only durable once the directory entry itself is flushed.
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path, mode: str = "w") -> Iterator[IO[Any]]:
+    """Open a temporary file beside `path`; on success fsync it and rename it over `path`.
+
+    On any exception (Ctrl-C included) the temporary file is removed and `path` keeps its
+    previous content.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    binary = "b" in mode
+    try:
+        with os.fdopen(
+            fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": "\n"})
+        ) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Replace `path` with `text` (UTF-8) atomically."""
+    with atomic_writer(path) as fh:
+        fh.write(text)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` atomically."""
+    with atomic_writer(path, "wb") as fh:
+        fh.write(data)
+
+
+# The deterministic JSON form: sorted keys, compact separators, no ASCII escaping.
+_STDLIB_ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+# orjson spells two kinds of float unlike the stdlib: NaN/Infinity (as null) and 0 < |x| < 1e-4
+# (1e-05 as 0.00001, 1e-07 as 1e-7). Output without these marks holds no such float.
+_SHORT_EXPONENT = re.compile(rb"e-[0-9](?![0-9])")
+# Values whose spelling a later orjson could change: on any disagreement only the stdlib writes.
+_PROBES = (
+    0.1, 1.0, -0.0, 1e15, 1e16, 1.5e300, 5e-324, 1e-10, 123456789012345.6, 2**63, -(2**63),
+    "\x00\x1f\x7f\"\\/\u2028\ufeff\U0001f600", {"b": [True, None], "a": {}, "B": [], "\U00010000": 1, "\uffff": 2},
+)  # fmt: skip
+
+
+@functools.cache
+def _orjson_dumps() -> Callable[[Any], bytes] | None:
+    """orjson's encoder in the deterministic form, or None when orjson is missing or spells a probe
+    unlike the stdlib. Imported on first use: the import costs ~10 ms that a hook need not pay."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - a dependency; the stdlib alone writes the same bytes
+        return None
+    # Plain dicts, lists, tuples, str, int, float, bool and None only: anything else (subclasses,
+    # dataclasses, dates) is refused and goes to the stdlib encoder.
+    options = (
+        orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
+        | orjson.OPT_PASSTHROUGH_DATETIME
+    )  # fmt: skip
+    dumps = functools.partial(orjson.dumps, option=options)
+    return dumps if all(dumps(value).decode() == _STDLIB_ENCODE(value) for value in _PROBES) else None
+
+
+def _odd_float(data: bytes) -> bool:
+    """Whether orjson's `data` may hold a float it spells unlike the stdlib (false alarms cost only time)."""
+    if b"0.0000" in data or (b"e-" in data and _SHORT_EXPONENT.search(data) is not None):
+        return True
+    at = data.find(b"null")
+    while at >= 0:  # a null value (None or NaN), not the word inside a string such as "nullable"
+        if at == 0 or data[at - 1] in b":,[":
+            return True
+        at = data.find(b"null", at + 4)
+    return False
+
+
+def _orjson(obj: Any) -> bytes | None:
+    """`dumps_json(obj)` as UTF-8 from orjson, or None where the stdlib must write it."""
+    dumps = _orjson_dumps()
+    if dumps is None:
+        return None
+    try:
+        data = dumps(obj)
+    except TypeError:  # orjson.JSONEncodeError: the stdlib encodes it or raises its own error
+        return None
+    return None if _odd_float(data) else data
+
+
+def dumps_json(obj: Any) -> str:
+    """Serialise deterministically: sorted keys, no ASCII escaping, compact separators.
+
+    The text is exactly `json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))`.
+    orjson writes it where it can (2-3x faster); the stdlib where orjson refuses the input (lone
+    surrogates, ints beyond 64 bits, non-str keys, subclasses of the built-in types) or may spell
+    a float differently. The one difference: enum members and UUIDs, which the stdlib refuses,
+    are written as their values.
+    """
+    data = _orjson(obj)
+    return _STDLIB_ENCODE(obj) if data is None else data.decode("utf-8")
+
+
+def dumps_json_bytes(obj: Any) -> bytes:
+    """`dumps_json(obj)` encoded as UTF-8, without decoding orjson's bytes to text and back.
+
+    Lone surrogates raise UnicodeEncodeError, as writing `dumps_json`'s text to a UTF-8 file would.
+    """
+    data = _orjson(obj)
+    return _STDLIB_ENCODE(obj).encode("utf-8") if data is None else data
+
+
+def write_jsonl(path: Path, rows: Iterable[Any]) -> int:
+    """Atomically write one deterministic JSON object per line; returns the number of rows."""
+    count = 0
+    with atomic_writer(path, "wb") as fh:
+        for row in rows:
+            fh.write(dumps_json_bytes(row))
+            fh.write(b"\n")
+            count += 1
+    return count
+
+
+def read_jsonl(path: Path) -> Iterator[Any]:
+    """Yield the JSON objects of a JSONL file (blank lines are skipped)."""
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+class Staging:
+    """A scratch directory whose files are moved into place together by `publish()`.
+
+    Every artifact of a run is written here first; `publish()` renames each file over its
+    destination (the files named in `last` go last, so a manifest can mark the run complete).
+    An unpublished staging directory is deleted, leaving the previous outputs untouched.
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        scratch = out_dir / "tmp"
+        scratch.mkdir(parents=True, exist_ok=True)
+        self.dir = Path(tempfile.mkdtemp(prefix="stage-", dir=scratch))
+
+    def path(self, relative: str) -> Path:
+        """Where to write the staged copy of `relative` (a path under the output directory)."""
+        target = self.dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def publish(self, last: tuple[str, ...] = ("manifest.json",)) -> list[str]:
+        """Move every staged file into the output directory; returns the relative paths moved."""
+        staged = sorted(p.relative_to(self.dir).as_posix() for p in self.dir.rglob("*") if p.is_file())
+        ordered = [p for p in staged if p not in last] + [p for p in last if p in staged]
+        for rel in ordered:
+            src, dst = self.dir / rel, self.out_dir / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            with open(src, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(src, dst)
+        for parent in sorted({(self.out_dir / rel).parent for rel in ordered}):
+            _fsync_dir(parent)
+        self.discard()
+        return ordered
+
+    def discard(self) -> None:
+        """Delete the staging directory and whatever is left in it."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+
+class LockBusy(CtxengError):
+    """Another ctxeng process holds the lock of this output directory."""
+
+
+class Lock:
+    """An exclusive `flock` on `<out_dir>/lock`, released on exit or when the process dies."""
+
+    def __init__(self, out_dir: Path, wait_seconds: float = 0.0) -> None:
+        self.path = out_dir / "lock"
+        self.wait_seconds = wait_seconds
+        self._fd: int | None = None
+
+    def __enter__(self) -> Lock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.wait_seconds
+        delay = 0.05
+        while True:
+            try:
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    os.close(fd)
+                    raise
+                if time.monotonic() >= deadline:
+                    holder = _read_pid(fd)
+                    os.close(fd)
+                    raise LockBusy(
+                        f"another ctxeng process{f' (pid {holder})' if holder else ''} is writing {self.path.parent}",
+                        hint="wait for it to finish; its outputs replace the current ones atomically",
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
+
+
+def _read_pid(fd: int) -> str:
+    with contextlib.suppress(OSError, ValueError):
+        return os.pread(fd, 32, 0).decode().strip()
+    return ""

@@ -1,0 +1,165 @@
+"""The compact search index (`.ctxeng/index.json`) that `ctxeng context` reads instead of the records.
+
+Columns (lists per field) rather than rows keep the JSON fast to parse on every prompt; postings
+map a stemmed term to the rows that contain it, per row type. What only the final output needs
+(signatures, docstrings, doc excerpts) lives in `index-details.jsonl`, one JSON row per line,
+read by byte offset for the few rows a prompt selects. Everything is sorted so the bytes are stable.
+"""
+
+from __future__ import annotations
+
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ctxeng.core.fsio import dumps_json
+from ctxeng.core.tokens import TOKENIZER_NAME
+from ctxeng.pack.facts import RepoFacts, first_sentence
+from ctxeng.pack.index.reader import DETAILS_FILE, INDEX_FILE, INDEX_VERSION, SCALE
+from ctxeng.pack.paths import is_vendored
+from ctxeng.pack.rank import Ranking
+from ctxeng.pack.terms import name_terms, text_terms
+
+if TYPE_CHECKING:
+    from ctxeng.pack.conventions import Conventions
+
+MAX_COMMITS = 2_000  # newest commits kept for prompt matching
+MAX_NEIGHBOURS = 8
+DATA_KINDS = frozenset({"field", "constant", "variable", "attribute", "property_field", "enum_member"})
+DOC_EXCERPT = 360
+
+# Columns (documented here, read by ctxeng.pack.context):
+# files:    path, score, summary            near: per file, flat [file, weight‰, file, weight‰, ...]
+# defs:     file, name (into `names`), parent (def row or -1), line, score, code (1 = a callable or type,
+#           0 = a field, constant or variable)
+#           details row i: [signature, doc, kind]
+# docs:     path, line, heading             details row len(defs) + j: [excerpt]
+# terms:    kind → stemmed term → rows; kinds d(efinition names), f(ile paths), s(ection headings),
+#           b(odies of sections, first words), c(ommit subjects), g(lossary terms)
+# commits:  sha, date, subject, files       glossary: term, meaning, source
+
+
+def _scaled(x: float, top: float) -> int:
+    return round(SCALE * x / top) if top > 0 else 0
+
+
+def build_index(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> tuple[dict[str, Any], list[str]]:
+    """The index as plain data, and the detail rows (one JSON text each) it points into."""
+    paths = [p for p in facts.files if not is_vendored(p)]
+    row = {p: i for i, p in enumerate(paths)}
+    top_file = max(ranking.file_score.values(), default=0.0)
+    top_def = max(ranking.def_score, default=0.0)
+    kept = [i for i, d in enumerate(facts.defs) if d.path in row]
+    docs = [d for d in facts.docs if d.text.strip()]
+    commits = facts.commits[:MAX_COMMITS]
+    # Names are stored once (a large repository repeats `__init__`, `get` ... thousands of times) and
+    # qualified names are rebuilt from parent links when a prompt needs them.
+    names = sorted({facts.defs[i].name for i in kept})
+    name_id = {n: k for k, n in enumerate(names)}
+    by_qual: dict[tuple[str, str], int] = {}
+    for n, i in enumerate(kept):
+        by_qual.setdefault((facts.defs[i].path, facts.defs[i].qualname), n)
+    parents = [by_qual.get((facts.defs[i].path, facts.defs[i].parent), -1) if facts.defs[i].parent else -1 for i in kept]
+    # Rows of strings only: the JSON string encoder that `dumps_json` itself uses, without building an
+    # encoder per row (a third of the index's CPU on 44k rows).
+    q = encode_basestring
+    details = [f"[{q(d.signature)},{q(d.doc)},{q(d.kind)}]" for d in (facts.defs[i] for i in kept)]
+    details += [f"[{q(_excerpt(d.text))}]" for d in docs]
+    postings: dict[str, dict[str, list[int]]] = {"d": {}, "f": {}, "s": {}, "b": {}, "c": {}, "g": {}}
+    for n, i in enumerate(kept):
+        _post(postings["d"], name_terms(facts.defs[i].name), n)
+    for n, p in enumerate(paths):
+        _post(postings["f"], name_terms(p.rsplit(".", 1)[0]), n)
+    for n, d in enumerate(docs):
+        heading = text_terms(f"{d.heading} {d.path}", 24)
+        _post(postings["s"], heading, n)
+        _post(postings["b"], [t for t in text_terms(d.text[:600], 40) if t not in heading], n)
+    for n, c in enumerate(commits):
+        _post(postings["c"], text_terms(c.subject, 16), n)
+    for n, t in enumerate(facts.glossary):
+        _post(postings["g"], name_terms(t.term), n)
+    index = {
+        "version": INDEX_VERSION,
+        "repository": facts.name,
+        "head": facts.head,
+        "tokenizer": TOKENIZER_NAME,
+        "files": {"path": paths, "score": [_scaled(ranking.file_score.get(p, 0.0), top_file) for p in paths],
+                  "summary": [facts.files[p].doc for p in paths]},
+        "near": _neighbours(facts, ranking, row),
+        "names": names,
+        "defs": {"file": [row[facts.defs[i].path] for i in kept], "name": [name_id[facts.defs[i].name] for i in kept],
+                 "parent": parents, "line": [facts.defs[i].line for i in kept],
+                 "code": [0 if facts.defs[i].kind in DATA_KINDS else 1 for i in kept],
+                 "score": [_scaled(ranking.def_score[i], top_def) for i in kept]},
+        "docs": {"path": [d.path for d in docs], "line": [d.line for d in docs], "heading": [d.heading for d in docs]},
+        "commits": {"sha": [c.sha[:12] for c in commits], "date": [c.date[:10] for c in commits],
+                    "subject": [c.subject for c in commits],
+                    "files": [sorted(row[p] for p in c.files if p in row)[:8] for c in commits]},
+        "glossary": {"term": [t.term for t in facts.glossary],
+                     "meaning": [first_sentence(t.meaning, 200) for t in facts.glossary],
+                     "source": [t.source for t in facts.glossary]},
+        "commands": [[c.category, c.command] for c in conv.commands[:12]],
+        "terms": {kind: dict(sorted(table.items())) for kind, table in postings.items()},
+        "details": {"file": DETAILS_FILE, "defs": len(kept), "offsets": _offsets(details)},
+    }  # fmt: skip
+    return index, details
+
+
+def _offsets(rows: list[str]) -> list[int]:
+    """Byte offset of each row in the details file, plus its total length."""
+    out, pos = [], 0
+    for text in rows:
+        out.append(pos)
+        pos += len(text.encode("utf-8")) + 1
+    out.append(pos)
+    return out
+
+
+def _post(table: dict[str, list[int]], terms: list[str], i: int) -> None:
+    for term in terms:
+        table.setdefault(term, []).append(i)
+
+
+def _excerpt(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= DOC_EXCERPT else flat[: DOC_EXCERPT - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _neighbours(facts: RepoFacts, ranking: Ranking, row: dict[str, int]) -> list[list[int]]:
+    """Per file, its strongest neighbours as a flat [file, weight in ‰, ...] list: reference edges
+    (both directions) and co-change partners."""
+    weight: dict[int, dict[int, float]] = {i: {} for i in range(len(row))}
+    for src, targets in ranking.edges.items():
+        a = row.get(src)
+        if a is None:
+            continue
+        total = sum(targets.values()) or 1.0
+        mine = weight[a]
+        for dst, w in targets.items():
+            b = row.get(dst)
+            if b is not None and b != a:
+                mine[b] = mine.get(b, 0.0) + w / total
+                theirs = weight[b]  # being used by a file is a weaker tie than using it
+                theirs[a] = theirs.get(a, 0.0) + 0.5 * w / total
+    for path, partners in facts.cochange.items():
+        a = row.get(path)
+        if a is None:
+            continue
+        mine = weight[a]
+        for other, _, share in partners:
+            b = row.get(other)
+            if b is not None and b != a:
+                mine[b] = mine.get(b, 0.0) + share
+    out = []
+    for i in range(len(row)):
+        near = sorted(weight[i].items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_NEIGHBOURS]
+        out.append([x for j, w in near for x in (j, max(1, round(1000 * w)))])
+    return out
+
+
+def write_index(folder: Path, index: dict[str, Any], details: list[str]) -> None:
+    """Write `index.json` and its details file into `folder` (deterministic bytes)."""
+    (folder / DETAILS_FILE).write_text("".join(f"{row}\n" for row in details), encoding="utf-8")
+    (folder / INDEX_FILE).write_text(dumps_json(index) + "\n", encoding="utf-8")
+
+

@@ -1,0 +1,61 @@
+"""Reading the context index: what `ctxeng context` and hooks import (kept free of the build-time code)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ctxeng.core.errors import CtxengError
+
+INDEX_VERSION = 4
+INDEX_FILE = "index.json"
+DETAILS_FILE = "index-details.jsonl"
+SCALE = 1_000_000  # scores are stored as integers in [0, SCALE]
+
+
+def qualname(index: dict[str, Any], i: int) -> str:
+    """The qualified name of definition row `i`, rebuilt from its parent links."""
+    defs, names = index["defs"], index["names"]
+    parts = [names[defs["name"][i]]]
+    parent = defs["parent"][i]
+    while parent >= 0 and len(parts) < 32:
+        parts.append(names[defs["name"][parent]])
+        parent = defs["parent"][parent]
+    return ".".join(reversed(parts))
+
+
+def load_index(root: Path) -> dict[str, Any]:
+    """Read `<root>/.ctxeng/index.json`; a missing, unreadable or foreign-version index is a `CtxengError`."""
+    path = root / ".ctxeng" / INDEX_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CtxengError(f"no context index at {path}", hint="run `ctxeng build` (or `ctxeng pack`) first") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CtxengError(f"cannot read {path}: {exc}", hint="rebuild it with `ctxeng pack`") from None
+    if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
+        raise CtxengError(f"{path} was written by another ctxeng version", hint="rebuild it with `ctxeng pack`")
+    data["_root"] = str(root)
+    return data
+
+
+def read_details(index: dict[str, Any], rows: list[int]) -> dict[int, list[Any]]:
+    """Detail rows by number (definitions first, then doc sections), read by offset; a row that
+    cannot be read is left out (the caller falls back to what the index itself holds)."""
+    meta = index["details"]
+    offsets = meta["offsets"]
+    out: dict[int, list[Any]] = {}
+    path = Path(index["_root"]) / ".ctxeng" / meta["file"]
+    try:
+        with open(path, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size != offsets[-1]:
+                return out  # a details file from another build (published between our two reads)
+            for n in sorted(set(rows)):
+                if 0 <= n < len(offsets) - 1:
+                    fh.seek(offsets[n])
+                    out[n] = json.loads(fh.read(offsets[n + 1] - offsets[n]))
+    except (OSError, ValueError):
+        pass
+    return out

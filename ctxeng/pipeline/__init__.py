@@ -1,0 +1,1 @@
+"""The pipelines that produce `.ctxeng/`: a full build, the incremental refresh, and staleness status."""

@@ -1,0 +1,231 @@
+"""The build pipeline, visible in one place: select → history → code → docs → glossary → secrets → write."""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ctxeng import __version__
+from ctxeng.core.config import Config, load_config
+from ctxeng.core.errors import CtxengError
+from ctxeng.core.fsio import Lock, Staging, dumps_json, dumps_json_bytes, write_jsonl
+from ctxeng.core.provenance import Provenance
+from ctxeng.core.records import Record, dedupe_ids
+from ctxeng.core.repo import RepoView, open_repo
+from ctxeng.core.workdir import ensure_workdir
+
+#: progress(stage, done, total) — total is 0 when unknown.
+Progress = Callable[[str, int, int], None]
+STAGES = ("select", "history", "code", "docs", "glossary", "secrets", "dataset", "pack", "write")
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    pass
+
+
+@dataclass
+class StageTimer:
+    """CPU seconds, wall seconds and peak RSS (MB, running maximum) per stage."""
+
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Measure the enclosed block as stage `name`."""
+        wall, cpu = time.perf_counter(), _cpu()
+        yield
+        self.stages[name] = {
+            "wall_s": round(time.perf_counter() - wall, 3),
+            "cpu_s": round(_cpu() - cpu, 3),
+            "peak_rss_mb": round(_peak_rss_mb(), 1),
+        }
+
+
+def _cpu() -> float:
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass
+class BuildResult:
+    """What a build produced: the manifest (also written to disk) and where outputs live."""
+
+    manifest: dict[str, Any]
+    out_dir: Path
+
+
+def build(
+    path: str | Path = ".",
+    progress: Progress = _quiet,
+    config: Config | None = None,
+    write_pack: bool = True,
+    lock_wait: float = 30.0,
+    in_hook: bool = False,
+) -> BuildResult:
+    """Mine the repository at `path` into `.ctxeng/` (records, dataset, manifest, pack).
+
+    Holds the output directory's lock for the whole run and publishes all outputs together at
+    the end, so an interrupted or failed build leaves the previous outputs intact.
+    """
+    repo = open_repo(path)
+    if not repo.head:
+        raise CtxengError(
+            f"{repo.root} has no commits yet",
+            hint="commit something first: ctxeng mines the history and the committed files",
+        )
+    config = config or load_config(repo.root)
+    from ctxeng.dataset import check_config
+
+    check_config(config.dataset)  # fail on a bad task name before the slow stages run
+    out_dir = ensure_workdir(repo)
+    with Lock(out_dir, wait_seconds=lock_wait), Staging(out_dir) as staging:
+        manifest = run_pipeline(repo, config, staging, progress, write_pack=write_pack, in_hook=in_hook)
+        staging.publish()
+    return BuildResult(manifest=manifest, out_dir=out_dir)
+
+
+def run_pipeline(
+    repo: RepoView, config: Config, staging: Staging, progress: Progress, write_pack: bool = True,
+    in_hook: bool = False,
+) -> dict[str, Any]:
+    """Run every stage and write the outputs into `staging`; returns the manifest.
+
+    `in_hook` (a git hook is running us) leaves tracked files alone: pre-commit fails a hook that
+    modifies them.
+    """
+    from ctxeng.core.cache import ExtractCache
+    from ctxeng.dataset import build_dataset
+    from ctxeng.extract.docs import STAT_KEYS
+    from ctxeng.extract.files import extract_files
+    from ctxeng.extract.glossary import build_glossary
+    from ctxeng.extract.selection import select_files
+    from ctxeng.secrets import Redactor
+
+    timer = StageTimer()
+    started = time.time()
+    redactor = Redactor(config.secrets)
+    cache = ExtractCache(staging.out_dir, extract_settings(config))
+    with timer.stage("select"):
+        progress("select", 0, 0)
+        selection = select_files(repo, config.files, config.secrets)
+        progress("select", len(selection.files), len(selection.files))
+    with timer.stage("history"):
+        provenance, commit_records, cochange, history_stats = _history(repo, config, progress)
+    with timer.stage("code"):
+        extracted = extract_files(
+            selection.files, config.docs if config.docs.enabled else None, redactor, cache, progress
+        )
+        code = provenance.stamp(extracted.code)
+        docs = provenance.stamp(extracted.docs)
+        extracted.code = extracted.docs = []  # the undated copies: don't hold both through the pack stage
+        outcomes, n_files = selection.outcomes, len(selection.files)
+        del selection.files[:]  # the file texts (tens of MB on a large repository) are no longer needed
+    with timer.stage("glossary"):
+        glossary = build_glossary([*code, *docs])
+    with timer.stage("secrets"):
+        # Code and docs were redacted file by file (and cached so), their counts are in `extracted`;
+        # the rest is redacted here and counted apart, or a cold build would count file redactions twice.
+        file_counts = Counter(redactor.counts)
+        others = [redactor.record(rec) for rec in (*commit_records, *cochange, *glossary)]
+        records = dedupe_ids([*code, *docs, *others])
+        progress("secrets", len(records), len(records))
+    with timer.stage("dataset"):
+        dataset = build_dataset(records, config.dataset, repo.name)
+        progress("dataset", len(dataset.train) + len(dataset.eval), 0)
+    with timer.stage("write"):
+        _write_records(staging.path("records.jsonl"), records)
+        write_jsonl(staging.path("dataset/train.jsonl"), dataset.train)
+        write_jsonl(staging.path("dataset/eval.jsonl"), dataset.eval)
+        dataset.train = dataset.eval = []  # written; free them before the pack stage peaks
+        save_state(staging, repo, outcomes)
+    if write_pack:
+        from ctxeng.pack import render_pack_into
+
+        with timer.stage("pack"):
+            pack_info = render_pack_into(repo, config, records, staging, protect_tracked=in_hook)
+    else:
+        pack_info = {}
+    cache.prune()
+    counts: dict[str, int] = {}
+    for rec in records:
+        counts[rec.kind] = counts.get(rec.kind, 0) + 1
+    docs_stats = {key: extracted.docs_stats.get(key, 0) for key in STAT_KEYS} if config.docs.enabled else {}
+    redactions = extracted.redactions + (redactor.counts - file_counts)
+    manifest = {
+        "ctxeng_version": __version__,
+        "repository": repo.name,
+        "head": repo.head,
+        "branch": repo.branch,
+        "shallow": repo.shallow,
+        "built_at": int(started),
+        "config": config.to_json(),
+        "config_source": config.source,
+        "files": {"extracted": n_files, "cached": extracted.cached,
+                  "skipped": dict(sorted(selection.skipped.items())),
+                  "skipped_examples": {k: [redactor.text(p) for p in v] for k, v in sorted(selection.examples.items())}},
+        "records": dict(sorted(counts.items())),
+        "history": history_stats,
+        "docs": docs_stats,
+        "dataset": dataset.stats,
+        "redactions": dict(sorted(redactions.items())),
+        "pack": pack_info,
+        "stages": timer.stages,
+    }  # fmt: skip
+    (staging.path("manifest.json")).write_text(dumps_json(manifest) + "\n", encoding="utf-8")
+    return manifest
+
+
+def extract_settings(config: Config) -> dict[str, Any]:
+    """The settings that shape per-file records (part of the extraction cache key)."""
+    return {"docs": config.to_json()["docs"], "secrets": config.to_json()["secrets"]}
+
+
+def _history(
+    repo: RepoView, config: Config, progress: Progress
+) -> tuple[Provenance, list[Record], list[Record], dict[str, int]]:
+    """Provenance, commit and co-change records, and stats (history disabled: HEAD dates everything)."""
+    if config.history.enabled:
+        from ctxeng.extract.history.stage import mine_history
+
+        history = mine_history(repo, config.history, progress, drop_files=tuple(config.secrets.drop_files))
+        provenance, commits, cochange, stats = history.provenance, history.commits, history.cochange, history.stats
+    else:
+        provenance = Provenance(head=repo.head, head_time=repo.head_time())
+        commits, cochange, stats = [], [], {}
+    provenance.staged = _staged_paths(repo)
+    return provenance, commits, cochange, stats
+
+
+def save_state(staging: Staging, repo: RepoView, outcomes: dict[str, str]) -> None:
+    """What the next refresh compares against: every index entry's blob, mode and selection outcome."""
+    entries = {e.path: e for e in repo.index()}
+    rows = ({"path": p, "blob": entries[p].blob, "mode": entries[p].mode, "outcome": o}
+            for p, o in sorted(outcomes.items()) if p in entries)  # fmt: skip
+    write_jsonl(staging.path("state/blobs.jsonl"), rows)
+    staging.path("state/head").write_text(repo.head + "\n", encoding="utf-8")
+
+
+def _write_records(path: Path, records: list[Record]) -> None:
+    # Bytes straight from the encoder: 75 MB of sqlalchemy records need no decode and re-encode.
+    with open(path, "wb") as fh:
+        for rec in records:
+            fh.write(dumps_json_bytes(rec.to_json()))
+            fh.write(b"\n")
+
+
+def _staged_paths(repo: RepoView) -> set[str]:
+    """Paths whose staged content differs from HEAD."""
+    from ctxeng.core.gitcli import decode
+
+    out = repo.git.run(["diff-index", "--cached", "--name-only", "-z", "--no-renames", "HEAD"], check=False)
+    return {decode(p) for p in out.split(b"\0") if p}

@@ -1,0 +1,223 @@
+"""Incremental refresh: bring `.ctxeng/` up to date with what changed since the last build.
+
+Two paths, chosen by what changed:
+- HEAD moved, the configuration or ctxeng changed, or many files changed (post-commit, merge,
+  checkout, an explicit `ctxeng refresh`): a full build run through the caches — only changed files
+  are re-extracted (per-blob cache) and the outputs are byte for byte what `ctxeng build` writes.
+- Otherwise, inside a pre-commit hook (`hook=True`): only the staged changes, fast. The changed files
+  are re-extracted and patched into the prompt index, so `ctxeng context` (the Claude Code prompt
+  hook) sees them at once; records, dataset and pack describe commits and catch up at the next full
+  refresh. Which files they lag by is kept in `state/pending.json` (`ctxeng status` shows it).
+
+A refresh never writes tracked files and never imports torch. In hook mode it fails open.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ctxeng.core.config import Config, load_config
+from ctxeng.core.fsio import Lock, LockBusy, atomic_write_text, dumps_json, read_jsonl, write_jsonl
+from ctxeng.core.repo import IndexEntry, RepoView, open_repo
+from ctxeng.core.workdir import workdir
+
+#: Past this many changed files a pre-commit refresh does the full (cached) build instead.
+FAST_PATH_MAX_FILES = 50
+
+
+@dataclass
+class RefreshResult:
+    """What a refresh did: `mode` is "none", "fast", "full" or "skipped"; `note` says why."""
+
+    mode: str
+    note: str = ""
+    changed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """As plain data (for --json)."""
+        return {"mode": self.mode, "note": self.note, "changed": self.changed, "seconds": round(self.seconds, 3)}
+
+
+@dataclass
+class BuildState:
+    """What the last build recorded: every index entry's (blob, mode, outcome) and HEAD."""
+
+    entries: dict[str, tuple[str, str, str]]
+    head: str
+
+
+def load_state(out_dir: Path) -> BuildState | None:
+    """The last build's state, or None when there is none (or it is unreadable)."""
+    try:
+        rows = list(read_jsonl(out_dir / "state" / "blobs.jsonl"))
+        entries = {r["path"]: (r["blob"], r["mode"], r["outcome"]) for r in rows}
+        head = (out_dir / "state" / "head").read_text(encoding="utf-8").strip()
+        json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return BuildState(entries=entries, head=head)
+
+
+def changed_entries(state: BuildState, index: list[IndexEntry]) -> tuple[list[IndexEntry], list[str]]:
+    """Index entries that are new or differ (blob or mode) from the last build, and removed paths."""
+    now = {e.path: e for e in index}
+    changed = [e for e in index if state.entries.get(e.path, ("", "", ""))[:2] != (e.blob, e.mode)]
+    removed = sorted(p for p in state.entries if p not in now)
+    return changed, removed
+
+
+def refresh(path: str | Path = ".", hook: bool = False) -> RefreshResult:
+    """Refresh `.ctxeng/` of the repository at `path` (see the module docstring for the two paths).
+
+    Raises `CtxengError` on user errors (the CLI turns them into a warning in hook mode). In hook
+    mode a busy lock skips the refresh instead of waiting: another run is already refreshing.
+    """
+    started = time.perf_counter()
+    repo = open_repo(path)
+    if not repo.head:
+        return RefreshResult("skipped", "no commits yet", seconds=time.perf_counter() - started)
+    out_dir = workdir(repo.root)
+    state = load_state(out_dir)
+    if state is None:
+        if hook:
+            return RefreshResult("skipped", "no build yet: run `ctxeng build` once", seconds=time.perf_counter() - started)
+        return _full(repo, started, "first build")
+    config = load_config(repo.root)
+    changed, removed = changed_entries(state, repo.index())
+    paths = sorted({e.path for e in changed} | set(removed))
+    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    reason = _full_reason(repo, state, manifest, config, len(paths), hook)
+    if reason:
+        return _full(repo, started, reason, paths, hook)
+    if not paths:
+        return RefreshResult("none", "up to date", seconds=time.perf_counter() - started)
+    try:
+        with Lock(out_dir, wait_seconds=0.0):
+            note = _fast(repo, config, out_dir, state, changed, removed)
+    except LockBusy:
+        return RefreshResult("skipped", "another ctxeng run holds the lock", paths, time.perf_counter() - started)
+    return RefreshResult("fast", note, paths, time.perf_counter() - started)
+
+
+def _full_reason(
+    repo: RepoView, state: BuildState, manifest: dict[str, Any], config: Config, n_changed: int, hook: bool
+) -> str:
+    """Why the full (cached) build is needed, or "" when the fast path will do."""
+    from ctxeng import __version__
+
+    if manifest.get("ctxeng_version") != __version__:
+        return "ctxeng changed since the last build"
+    if manifest.get("config") != config.to_json():
+        return "the configuration changed"
+    if repo.head != state.head:
+        return "HEAD moved"
+    if not hook and (n_changed or (workdir(repo.root) / "state" / "pending.json").exists()):
+        return "files changed"  # an explicit refresh brings every output up to date
+    if n_changed > FAST_PATH_MAX_FILES:
+        return f"{n_changed} files changed"
+    return ""
+
+
+def _full(repo: RepoView, started: float, reason: str, paths: list[str] | None = None, hook: bool = False) -> RefreshResult:
+    from ctxeng.pipeline.build import build
+
+    try:
+        build(repo.root, lock_wait=0.0 if hook else 30.0, in_hook=hook)
+    except LockBusy:
+        return RefreshResult("skipped", "another ctxeng run holds the lock", paths or [], time.perf_counter() - started)
+    pending = workdir(repo.root) / "state" / "pending.json"
+    if pending.exists():
+        pending.unlink()
+    return RefreshResult("full", reason, paths or [], time.perf_counter() - started)
+
+
+def _fast(
+    repo: RepoView, config: Config, out_dir: Path, state: BuildState, changed: list[IndexEntry], removed: list[str]
+) -> str:
+    """Re-extract the staged changes and patch them into the prompt index; record what is pending."""
+    from ctxeng.core.cache import ExtractCache
+    from ctxeng.core.provenance import Provenance
+    from ctxeng.extract.code import header_language
+    from ctxeng.extract.files import extract_files
+    from ctxeng.extract.selection import select_entries
+    from ctxeng.pipeline.build import extract_settings
+    from ctxeng.secrets import Redactor
+
+    selection = select_entries(repo, changed, config.files, config.secrets)
+    redactor = Redactor(config.secrets)
+    cache = ExtractCache(out_dir, extract_settings(config))
+    docs = config.docs if config.docs.enabled else None
+    # `.h` files are read as the whole selection says (C or C++), not as the few changed files say.
+    gone = set(removed) | {entry.path for entry in changed}
+    selected = {p for p, (_, _, outcome) in state.entries.items() if not outcome and p not in gone}
+    headers = header_language(selected | {source.path for source in selection.files})
+    extracted = extract_files(selection.files, docs, redactor, cache, lambda *_: None, headers)
+    # Staged content is not committed yet: its records are dated "" / 0, the newest there is.
+    dating = Provenance(head=state.head, staged={e.path for e in changed})
+    replaced: dict[str, list] = {p: [] for p in [*removed, *(e.path for e in changed)]}
+    for rec in dating.stamp([*extracted.code, *extracted.docs]):
+        replaced.setdefault(rec.path, []).append(rec)
+    if not _patch_index(repo.root, replaced):
+        # Leave the state alone: the next run sees the same changes and tries again.
+        return "prompt index unavailable; run `ctxeng build`"
+    _record_pending(out_dir, sorted(replaced))
+    _update_state(out_dir, state, changed, removed, selection.outcomes)
+    return "prompt index patched"
+
+
+def _update_state(
+    out_dir: Path, state: BuildState, changed: list[IndexEntry], removed: list[str], outcomes: dict[str, str]
+) -> None:
+    """Record the staged versions as seen, so the next hook run finds nothing new to patch."""
+    entries = dict(state.entries)
+    for entry in changed:
+        entries[entry.path] = (entry.blob, entry.mode, outcomes.get(entry.path, ""))
+    for path in removed:
+        entries.pop(path, None)
+    rows = ({"path": p, "blob": b, "mode": m, "outcome": o} for p, (b, m, o) in sorted(entries.items()))
+    write_jsonl(out_dir / "state" / "blobs.jsonl", rows)
+
+
+def _patch_index(root: Path, replaced: dict[str, list]) -> bool:
+    try:
+        from ctxeng.pack import patch_index
+    except ImportError:  # an older pack module: the next full refresh covers it
+        return False
+    return bool(patch_index(root, replaced))
+
+
+def _record_pending(out_dir: Path, paths: list[str]) -> None:
+    """Add `paths` to the files that records, dataset and pack have not caught up with yet."""
+    target = out_dir / "state" / "pending.json"
+    try:
+        known = set(json.loads(target.read_text(encoding="utf-8")).get("paths", []))
+    except (OSError, ValueError, AttributeError):
+        known = set()
+    atomic_write_text(target, dumps_json({"paths": sorted(known | set(paths))}) + "\n")
+
+
+def spawn_background(path: str | Path) -> int:
+    """Start `ctxeng refresh` detached (own session, output to .ctxeng/refresh.log); returns its pid.
+
+    Used from post-commit / post-merge / post-checkout hooks, whose full refresh may take seconds
+    on a large repository and must not hold up git.
+    """
+    root = open_repo(path).root
+    log_path = workdir(root) / "refresh.log"
+    log_path.parent.mkdir(exist_ok=True)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ctxeng", "refresh", str(root)],
+            cwd=root, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            start_new_session=True, env={k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
+        )  # fmt: skip
+    return proc.pid
+
