@@ -409,7 +409,7 @@ def test_cpt_stage_then_sft_continues_one_adapter(tiny: Path, repo: GitRepo, tmp
 
 
 def test_build_train_setting_trains_the_configured_recipe(tiny: Path, repo: GitRepo, tmp_path: Path) -> None:
-    from ctxeng.commands.train import train_after_build
+    from ctxeng.train.run import train_after_build
 
     recipe = tmp_path / "configured.yaml"
     recipe.write_text(recipe_text(tiny, "configured", steps=2), encoding="utf-8")

@@ -22,7 +22,7 @@ def build(path: str, as_json: bool, no_pack: bool, train_after: bool, quiet: boo
         result = run_build(path, progress=progress, write_pack=not no_pack)
     manifest = result.manifest
     if train_after or manifest["config"]["train"]["after_build"]:
-        from ctxeng.commands.train import train_after_build
+        from ctxeng.train.run import train_after_build
 
         manifest["adapter"] = train_after_build(result.out_dir.parent, quiet=quiet or as_json)
     if as_json:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +53,8 @@ def train(
         *(["--json"] if as_json else []),
         *(["-q"] if quiet else []),
     ]
+    from ctxeng.train.run import run_train
+
     result = run_train(Path(path), recipe_name, base, resume, console, argv)
     if isinstance(result, int):  # ran under `accelerate launch`, which printed its own output
         raise click.exceptions.Exit(result)
@@ -63,57 +64,6 @@ def train(
         click.echo(json.dumps(result, indent=2, sort_keys=True))
     elif console is not None:
         console.print(summary_table(result))
-
-
-def run_train(
-    root: Path, recipe_name: str | None, base: str | None, resume: bool, console: Any, argv: list[str]
-) -> dict[str, Any] | int:
-    """Train with the recipe and base from the options, else the configuration, else the defaults.
-
-    A recipe with `accelerate_config` reruns `ctxeng <argv>` under `accelerate launch` on every GPU
-    of this machine and returns its exit code; otherwise returns the adapter manifest.
-    """
-    from ctxeng.core.config import load_config
-    from ctxeng.core.repo import open_repo
-    from ctxeng.train.launch import default_recipe, is_launched, launch_command, launch_env
-    from ctxeng.train.recipe import load_recipe
-    from ctxeng.train.trainer import train
-
-    config = load_config(open_repo(root).root).train
-    recipe = load_recipe(recipe_name or default_recipe(config.recipe))
-    if recipe.accelerate_config is not None and not is_launched():
-        return subprocess.call(launch_command(recipe, argv), env=launch_env())
-    return train(
-        root, recipe, base=base or config.base_model or None, resume=resume, console=console
-    ).manifest
-
-
-def train_after_build(root: Path, quiet: bool) -> dict[str, Any]:
-    """`ctxeng build --train`: train the configured recipe (else the machine's default); a short summary."""
-    from ctxeng.core.ui import err_console
-
-    result = run_train(root, None, None, False, None if quiet else err_console(), ["train", str(root)])
-    if isinstance(result, int):
-        from ctxeng.core.errors import CtxengError
-
-        if result:
-            raise CtxengError(f"training failed (exit {result})")
-        return {"launched": True}
-    return brief(result)
-
-
-def brief(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The headline numbers of an adapter manifest."""
-    evals = manifest.get("eval") or {}
-    return {
-        "name": manifest["name"],
-        "recipe": manifest["recipe"]["name"],
-        "base_model": manifest["base_model"]["spec"],
-        "steps": manifest["training"]["steps"],
-        "wall_s": manifest["training"]["wall_s"],
-        "eval_loss_before": ((evals.get("before") or {}).get("all") or {}).get("loss"),
-        "eval_loss_after": ((evals.get("after") or {}).get("all") or {}).get("loss"),
-    }
 
 
 def summary_table(manifest: dict[str, Any]) -> Any:
