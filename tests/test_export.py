@@ -18,8 +18,9 @@ from ctxeng.cli import main
 from ctxeng.core.errors import CtxengError
 from ctxeng.serve.export import CONVERTER, vllm_rank
 from tests.adapterrepo import AdapterRepo, adapter_repo, copy_repo
+from tests.extras import require
 
-pytest.importorskip("peft")
+require('peft')
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +180,7 @@ def test_ollama_needs_a_gguf_adapter_for_other_families(
 def test_the_embedded_base_uses_its_gguf_file_and_a_gguf_adapter(
     repo: Path, made: AdapterRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("gguf")
+    require("gguf")
     from ctxeng.serve.export import embedded_gguf
 
     try:

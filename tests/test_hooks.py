@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -19,20 +18,6 @@ from ctxeng.integrations.claude_settings import our_hooks
 from tests.gitrepo import GitRepo
 
 BIN = str(Path(sys.executable).parent)  # where the venv's `ctxeng` script lives
-needs_context_command = pytest.mark.skipif(
-    importlib.util.find_spec("ctxeng.commands.context") is None, reason="`ctxeng context` has not landed yet"
-)
-
-
-def _redactor_ready() -> bool:
-    import ctxeng.secrets
-
-    return hasattr(ctxeng.secrets, "Redactor")
-
-
-needs_redactor = pytest.mark.skipif(
-    not _redactor_ready(), reason="the secret stage's Redactor has not landed yet"
-)
 
 
 def session_event(cwd: Path) -> str:
@@ -120,7 +105,6 @@ def test_both_hooks_stay_valid_on_a_broken_ctxeng_folder(sample_repo: GitRepo, l
         )
 
 
-@needs_context_command
 @pytest.mark.parametrize("layout", ["garbage-files", "folders-for-files"])
 def test_prompt_hook_command_on_a_broken_ctxeng_folder(sample_repo: GitRepo, layout: str) -> None:
     for rel, text in BROKEN_LAYOUTS[layout].items():
@@ -186,7 +170,6 @@ def test_output_is_ascii_json_so_any_locale_can_print_it() -> None:
     assert text.isascii() and json.loads(text)["hookSpecificOutput"]["additionalContext"] == "naïve → ☃"
 
 
-@needs_redactor
 def test_the_session_summary_is_scanned_for_secrets(git_repo: GitRepo) -> None:
     token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
     git_repo.commit("Add app", {"app.py": "x = 1\n"})
@@ -216,7 +199,6 @@ def test_hooks_import_nothing_heavy(sample_repo: GitRepo, command: str) -> None:
     assert json.loads(proc.stderr.strip().splitlines()[-1]) == []
 
 
-@needs_context_command
 def test_stdin_that_is_not_utf8_still_gives_valid_output(sample_repo: GitRepo) -> None:
     payload = b'{"cwd": "' + str(sample_repo.path).encode() + b'", "prompt": "caf\xe9 store"}'
     env = {**os.environ, "PATH": f"{BIN}:/usr/bin:/bin", "PYTHONIOENCODING": "utf-8:strict"}

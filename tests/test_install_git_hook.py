@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -26,11 +25,6 @@ from ctxeng.integrations.git_hook import (
 )
 from ctxeng.integrations.templates import fill_block, template_text
 from tests.gitrepo import GitRepo
-
-needs_refresh = pytest.mark.skipif(
-    importlib.util.find_spec("ctxeng.commands.refresh") is None,
-    reason="`ctxeng refresh` (ctxeng/commands/refresh.py, the incremental engine) has not landed yet",
-)
 
 LEGACY = "#!/bin/sh\n# the user's own hook\necho legacy-ran >> legacy.log\n"
 ROOT = Path(__file__).resolve().parents[1]
@@ -258,7 +252,6 @@ def _wait_for_log(repo: GitRepo, needle: str, count: int = 1, timeout: float = 9
     raise AssertionError(f"no {needle!r} in {log}: {log.read_text() if log.exists() else '(no log)'}")
 
 
-@needs_refresh
 def test_commit_runs_the_refresh_and_the_legacy_hook(git_repo: GitRepo) -> None:
     repo = _built(git_repo)
     (_hooks(repo) / "pre-commit").write_text(LEGACY)
@@ -272,7 +265,6 @@ def test_commit_runs_the_refresh_and_the_legacy_hook(git_repo: GitRepo) -> None:
     assert repo.git("status", "--porcelain", "--untracked-files=no") == ""  # no tracked file touched
 
 
-@needs_refresh
 def test_failing_legacy_hook_blocks_the_commit_before_the_refresh(git_repo: GitRepo) -> None:
     repo = _built(git_repo)
     (_hooks(repo) / "pre-commit").write_text("#!/bin/sh\necho 'lint failed' >&2\nexit 3\n")
@@ -285,7 +277,6 @@ def test_failing_legacy_hook_blocks_the_commit_before_the_refresh(git_repo: GitR
     assert repo.git("log", "-1", "--format=%s").strip() == "Add app"
 
 
-@needs_refresh
 def test_commit_a_and_commit_path_see_exactly_the_staged_content(git_repo: GitRepo) -> None:
     repo = _seeded(git_repo)
     repo.commit("Add lib", {"lib.py": "A = 1\n"})
@@ -312,7 +303,6 @@ def test_commit_a_and_commit_path_see_exactly_the_staged_content(git_repo: GitRe
     assert repo.git("rev-parse", ":lib.py").strip() == staged_lib  # git's own index was left alone
 
 
-@needs_refresh
 def test_post_checkout_refreshes_detached_after_branch_switches_only(git_repo: GitRepo) -> None:
     from ctxeng.pipeline.build import build
 
@@ -333,7 +323,6 @@ def test_post_checkout_refreshes_detached_after_branch_switches_only(git_repo: G
     assert (repo.path / ".ctxeng" / "state" / "head").read_text().strip() == repo.head()
 
 
-@needs_refresh
 def test_post_commit_catches_up_once_and_not_per_commit_of_a_rebase(git_repo: GitRepo) -> None:
     repo = _built(git_repo)
     install_git_hook(repo.path, ["post-commit", "post-rewrite"])
@@ -350,7 +339,6 @@ def test_post_commit_catches_up_once_and_not_per_commit_of_a_rebase(git_repo: Gi
     assert (repo.path / ".ctxeng" / "state" / "head").read_text().strip() == repo.head()
 
 
-@needs_refresh
 def test_pre_commit_try_repo_runs_the_hook_from_pre_commit_hooks_yaml(
     sample_repo: GitRepo, tmp_path: Path
 ) -> None:

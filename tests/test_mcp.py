@@ -18,10 +18,11 @@ import pytest
 from ctxeng.cli import main
 from ctxeng.core.tokens import count_tokens
 from tests.adapterrepo import QUESTION, AdapterRepo, adapter_repo, copy_repo
+from tests.extras import require
 from tests.gitrepo import GitRepo
 
-pytest.importorskip("mcp")
-anyio = pytest.importorskip("anyio")
+require('mcp', 'anyio')
+import anyio  # noqa: E402
 
 TOOLS = ["ask_adapter", "find_symbol", "related_files", "repo_context", "staleness"]
 Session = Callable[[Any], Awaitable[Any]]
