@@ -71,6 +71,7 @@ class Commit:
     files: tuple[str, ...]
     added: int
     deleted: int
+    bot: bool = False  # authored by a bot account
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +258,7 @@ def facts_from_records(name: str, records: Iterable[Record], tracked: Iterable[s
                 Commit(
                     sha=rec.commit, time=rec.time, date=str(_meta(rec, "date", "")), subject=rec.name or subject,
                     body=body.strip(), files=files, added=int(stats.get("added", 0) or 0),
-                    deleted=int(stats.get("deleted", 0) or 0),
+                    deleted=int(stats.get("deleted", 0) or 0), bot=bool(rec.meta.get("bot")),
                 )
             )  # fmt: skip
         elif kind == "cochange":

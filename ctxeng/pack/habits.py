@@ -6,7 +6,9 @@ import posixpath
 import re
 from collections import Counter
 from collections.abc import Sequence
+from itertools import islice
 
+from ctxeng.pack.commit_filter import distinct
 from ctxeng.pack.facts import Commit
 from ctxeng.pack.paths import is_test
 
@@ -31,8 +33,10 @@ def _share(n: int, total: int) -> str:
 
 
 def commit_style(commits: Sequence[Commit]) -> list[str]:
-    """Facts about commit subjects (newest `MAX_SUBJECTS`): mood, prefixes, length, capitalisation."""
-    subjects = [c.subject.strip() for c in commits[:MAX_SUBJECTS] if c.subject.strip()]
+    """Facts about commit subjects (newest `MAX_SUBJECTS` written by people): mood, prefixes, length,
+    capitalisation; the examples are recent changes, not dependency bumps or releases."""
+    people = [c for c in commits if not c.bot][:MAX_SUBJECTS]  # a bot's subjects are its template, not a habit
+    subjects = [c.subject.strip() for c in people if c.subject.strip()]
     total = len(subjects)
     if not total:
         return []
@@ -65,7 +69,7 @@ def commit_style(commits: Sequence[Commit]) -> list[str]:
         f"Subject length: median {median} characters, 90 % ≤ {p90}; {_share(capital, total)} capitalised, "
         f"{_share(period, total)} end with a period, {_share(refs, total)} reference an issue."
     )
-    recent = [f"`{s}`" for s in subjects[:3]]
+    recent = [f"`{c.subject.strip()}`" for c in islice(distinct(people[:100]), 3)] or [f"`{s}`" for s in subjects[:3]]
     facts.append("Recent examples: " + "; ".join(recent) + ".")
     return facts
 

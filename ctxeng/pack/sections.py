@@ -7,8 +7,11 @@ import posixpath
 import re
 from collections import Counter
 
+from ctxeng.pack.commit_filter import distinct
+from ctxeng.pack.commit_filter import why as commit_why
 from ctxeng.pack.conventions import Conventions
-from ctxeng.pack.facts import RepoFacts, first_sentence
+from ctxeng.pack.doc_filter import is_noise_section, is_prose, is_sample_doc, paragraphs, plain, without_shown
+from ctxeng.pack.facts import Commit, RepoFacts, first_sentence
 from ctxeng.pack.habits import commit_style, layout_of_tests
 from ctxeng.pack.paths import is_entry_file, is_example, is_test, is_vendored, top_level
 from ctxeng.pack.rank import Ranking
@@ -23,21 +26,32 @@ FOLDER_ROLES = {
 DOC_PRIORITY = {"adr": 1.0, "architecture": 0.95, "design": 0.9, "readme": 0.6, "guide": 0.5, "contributing": 0.45,
                 "api": 0.3, "other": 0.35, "changelog": 0.1}  # fmt: skip
 GLOSSARY_TITLES = frozenset({"glossary", "terminology", "definitions", "vocabulary", "concepts", "terms"})
-TRIVIAL_SUBJECT = re.compile(r"^(merge|bump|release|version|typo|fix typo|format|wip|update (readme|changelog))", re.I)
 _BADGE = re.compile(r"^\s*(\[!\[|!\[|<img|<a |<p |<div|\.\. image::|\.\. \|)")
 
 
+_NEWS = re.compile(r"announc|\bnews\b|now available|\brelease[sd]?\b|what'?s new|sponsor|\bnotice\b", re.IGNORECASE)
+
+
 def readme_summary(facts: RepoFacts, limit: int = 400) -> str:
-    """The first prose paragraph of the root README (no badges, code or headings)."""
+    """The paragraph of the root README that says what the project is (no badges, code or headings).
+
+    Among the prose paragraphs of its first sections, the first that names the project as its
+    subject ("Gin is a ...", first word) wins; else the first outside a news or release-announcement section.
+    """
     readmes = [d for d in facts.docs if d.doc_kind == "readme" and "/" not in d.path]
     # README.md / README.rst before README.dialects.rst: the plain name is the project's front page
     readmes.sort(key=lambda d: (d.path.count("."), len(d.path), d.path, d.line))
-    for doc in readmes:
-        for para in re.split(r"\n\s*\n", doc.text):
-            para = para.strip()
-            if para and not _BADGE.match(para) and not para.startswith(("```", "#", "|", "-", "*", "=", ">", "..")):
-                return first_sentence(para, limit) if len(para) > limit else " ".join(para.split())
-    return ""
+    front = [d for d in readmes if d.path == readmes[0].path][:6] if readmes else []
+    candidates = [
+        (doc.title, plain(para)) for doc in front for para in paragraphs(doc.text) if is_prose(para) and not _BADGE.match(para)
+    ]
+    names = {facts.name.lower(), facts.name.lower().replace("-", " ")}
+    alternatives = "|".join(map(re.escape, sorted(names)))
+    subject = re.compile(rf"^(?:the\s+)?(?:{alternatives})\b", re.IGNORECASE)
+    chosen = next((text for _, text in candidates if subject.search(text[:200])), "")
+    if not chosen:
+        chosen = next((text for title, text in candidates if not _NEWS.search(title)), "")
+    return first_sentence(chosen, limit) if len(chosen) > limit else chosen
 
 
 def _folder_summary(facts: RepoFacts, folder: str) -> str:
@@ -77,10 +91,26 @@ def _entry_points(facts: RepoFacts, conv: Conventions) -> list[str]:
     for d in facts.defs:
         if (d.path, d.qualname) in wanted or (d.name == "main" and not d.parent and is_entry_file(d.path)):
             lines.append(f"- `{d.path}` L{d.line} `{d.signature}`" + (f" — {d.doc}" if d.doc else "") + "\n")
+    tracked = set(facts.tracked)
     for path in facts.tracked:
-        if posixpath.basename(path) == "__main__.py" and not any(f"`{path}`" in line for line in lines):
-            lines.append(f"- `{path}` (`python -m {posixpath.dirname(path).replace('/', '.')}`)\n")
+        if posixpath.basename(path) == "__main__.py" and "/" in path and not any(f"`{path}`" in line for line in lines):
+            lines.append(f"- `{path}` (`python -m {python_module(posixpath.dirname(path), tracked)}`)\n")
     return lines
+
+
+SOURCE_ROOTS = frozenset({"src", "lib", "source", "python", "py"})  # folders that hold packages, not a package
+
+
+def python_module(folder: str, tracked: set[str]) -> str:
+    """The name `python -m` runs `folder` by: its package path below a source root (`src/flask` → `flask`),
+    else the dotted folder path from the repository root (`examples/perf`: namespace packages)."""
+    parts = folder.split("/")
+    top = len(parts)
+    while top > 0 and "/".join(parts[:top]) + "/__init__.py" in tracked:
+        top -= 1  # parts[top:] are packages (each has an __init__.py)
+    if top < len(parts) and top > 0 and parts[top - 1].lower() in SOURCE_ROOTS:
+        return ".".join(parts[top:])
+    return ".".join(parts)
 
 
 def render_overview(facts: RepoFacts, ranking: Ranking, conv: Conventions, limit: int) -> str:
@@ -163,7 +193,7 @@ def render_history(facts: RepoFacts, limit: int) -> str:
             size = f"{len(c.files)} file{'s' if len(c.files) != 1 else ''}" + (
                 f", +{c.added}/-{c.deleted}" if c.added or c.deleted else ""
             )
-            why = first_sentence(c.body, 160) if c.body else ""
+            why = commit_why(c) if c.body else ""
             blocks.append(f"- {c.date[:10]} `{c.sha[:10]}` {c.subject} ({size})" + (f" — {why}" if why else "") + "\n")
     return fit_blocks(head, blocks, limit)
 
@@ -181,12 +211,11 @@ def _pairs(facts: RepoFacts, tracked: set[str]) -> list[tuple[int, float, str, s
     return sorted(out, key=lambda t: (-t[0], -t[1], t[2], t[3]))
 
 
-def _significant(facts: RepoFacts, window: int = 200, keep: int = 15) -> list:
-    """The biggest changes among the newest `window` commits (by lines and files touched), newest first."""
+def _significant(facts: RepoFacts, window: int = 200, keep: int = 15) -> list[Commit]:
+    """The biggest changes among the newest `window` commits (by lines and files touched), newest first;
+    bots, dependency bumps, releases and repeated subjects left out (see `commit_filter.distinct`)."""
     scored = []
-    for pos, c in enumerate(facts.commits[:window]):
-        if TRIVIAL_SUBJECT.match(c.subject):
-            continue
+    for pos, c in enumerate(distinct(facts.commits[:window])):
         size = math.log1p(c.added + c.deleted) + 0.7 * math.log1p(len(c.files)) + (0.5 if c.body else 0.0)
         scored.append((size, pos, c))
     best = sorted(scored, key=lambda t: (-t[0], t[1]))[:keep]
@@ -203,12 +232,15 @@ def render_decisions(facts: RepoFacts, limit: int) -> str:
     ]  # fmt: skip
     glossary.sort(key=lambda kt: kt[0])
     docs = []
+    shown = [readme_summary(facts)]  # overview.md and SKILL.md open with it
     for pos, doc in enumerate(facts.docs):
-        body = doc.text.strip()
-        if not body or is_vendored(doc.path) or (is_example(doc.path) and doc.doc_kind in ("other", "api")):
-            continue
+        if is_vendored(doc.path) or is_sample_doc(doc.path) or (is_example(doc.path) and doc.doc_kind in ("other", "api")):
+            continue  # an example's or a template's README describes the sample, not the project
         if doc.doc_kind == "contributing" or (glossary and doc.title.strip().lower() in GLOSSARY_TITLES):
             continue  # shown in conventions.md / below as the glossary
+        body = without_shown(doc.text.strip(), shown) if doc.doc_kind == "readme" else doc.text.strip()
+        if not body or is_noise_section(doc.title, body):
+            continue  # sponsors, badges, tables of contents: nothing a newcomer learns the design from
         kind = DOC_PRIORITY.get(doc.doc_kind, 0.3)
         prio = kind / (1 + 0.3 * max(0, doc.level - 1))
         text = f"\n## {doc.heading}\n\nSource: `{doc.path}:{doc.line}`\n\n{_excerpt(body, 700)}\n"
