@@ -12,6 +12,7 @@ _SIGNATURE_BYTES = 8192  # source read for a signature (whitespace collapses, so
 TEXT_LINES = 200
 TEXT_BYTES = 12_000
 ELIDED = "…"
+TYPE_KINDS = frozenset({"type", "type_alias", "typedef"})  # kinds a type alias is extracted as
 MEMBER_KINDS = frozenset({"field", "constant", "variable", "property", "enum_member"})
 _CLOSER = re.compile(r"^\s*(?:[}\])]+[;,]?|end;?)\s*$")
 
@@ -42,23 +43,45 @@ class Source:
         return piece.replace("\r\n", "\n") if self._crlf else piece
 
 
-def signature(src: Source, raw: RawDef) -> str:
-    """Source from the definition's start to its body, whitespace-collapsed and capped.
+def _without_gaps(src: Source, start: int, stop: int, gaps: tuple[tuple[int, int], ...]) -> str:
+    """The text of bytes `start:stop` with the comment ranges `gaps` cut out."""
+    pieces, pos = [], start
+    for gap_start, gap_end in gaps:
+        if gap_start >= stop:
+            break
+        pieces.append(src.data[pos:gap_start])
+        pos = max(pos, gap_end)
+    pieces.append(src.data[pos:stop])
+    return _decode(b"".join(pieces))
 
-    Without a body: the lines through the one with the name, continued while parentheses stay
-    open (at most 8 lines).
+
+def _is_alias(src: Source, raw: RawDef) -> bool:
+    """Whether a body-less definition is a type alias (`type X = ...`, TS/Go/Python 3.12/Rust)."""
+    if raw.kind not in TYPE_KINDS:
+        return False
+    after = src.data[raw.name_key[1] : min(raw.end, raw.name_key[1] + 200)].lstrip()
+    if after.startswith(b"<") or after.startswith(b"["):  # type parameters: `type Pair<T> = ...`
+        close = after.find(b">" if after.startswith(b"<") else b"]")
+        after = after[close + 1 :].lstrip() if close >= 0 else b""
+    return after.startswith(b"=")
+
+
+def signature(src: Source, raw: RawDef) -> str:
+    """Source from the definition's start to its body, whitespace-collapsed and capped; comments
+    inside it (`a: int,  # type: ignore`) are left out.
+
+    A type alias (`type Handler = | A | B`) is shown whole. Other definitions without a body: the
+    lines through the one with the name, continued while parentheses stay open (at most 8 lines).
     """
     if raw.body > raw.start and not raw.gaps:
         head = src.text(raw.start, min(raw.body, raw.start + _SIGNATURE_BYTES))
     elif raw.body > raw.start:
-        pieces, pos = [], raw.start
-        for start, end in raw.gaps:
-            pieces.append(src.data[pos:start])
-            pos = end
-        pieces.append(src.data[pos : raw.body])
-        head = _decode(b"".join(pieces)[:_SIGNATURE_BYTES])
+        head = _without_gaps(src, raw.start, min(raw.body, raw.start + _SIGNATURE_BYTES), raw.gaps)
+    elif _is_alias(src, raw):
+        head = _without_gaps(src, raw.start, min(raw.end, raw.start + _SIGNATURE_BYTES), raw.gaps)
     else:
-        lines = src.text(raw.start, min(raw.end, raw.start + _SIGNATURE_BYTES)).split("\n", 8)
+        text = _without_gaps(src, raw.start, min(raw.end, raw.start + _SIGNATURE_BYTES), raw.gaps)
+        lines = text.split("\n", 8)
         taken: list[str] = []
         depth = 0
         for line in lines[:8]:  # through the name (past annotations), then until parentheses close

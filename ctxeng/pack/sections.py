@@ -10,6 +10,7 @@ from collections import Counter
 from ctxeng.pack.commit_filter import distinct
 from ctxeng.pack.commit_filter import why as commit_why
 from ctxeng.pack.conventions import Conventions
+from ctxeng.pack.describe import DEFINES
 from ctxeng.pack.doc_filter import is_noise_section, is_prose, is_sample_doc, paragraphs, plain, without_shown
 from ctxeng.pack.facts import Commit, RepoFacts, first_sentence
 from ctxeng.pack.habits import commit_style, layout_of_tests
@@ -57,7 +58,7 @@ def readme_summary(facts: RepoFacts, limit: int = 400) -> str:
 def _folder_summary(facts: RepoFacts, folder: str) -> str:
     for name in ("__init__.py", "index.ts", "index.js", "lib.rs", "mod.rs", "doc.go"):
         info = facts.files.get(f"{folder}/{name}")
-        if info and info.doc:
+        if info and info.doc and not info.doc.startswith(DEFINES):
             return info.doc
     for doc in facts.docs:
         if doc.doc_kind == "readme" and posixpath.dirname(doc.path) == folder and doc.text.strip():
