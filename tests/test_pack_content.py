@@ -144,6 +144,7 @@ def webkit(isolated_module: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
                 {"src/handlers.ts": _lines(30, "h")})  # fmt: skip
     _author(repo, "Bump lodash from 4.17.20 to 4.17.21", {"src/deps.ts": _lines(400, "d")}, BOT)
     _author(repo, "chore(deps): update actions/checkout action to v4", {"src/ci.ts": _lines(300, "c")}, RENOVATE)
+    _author(repo, "Lock file maintenance", {"src/lock.ts": _lines(500, "k")}, RENOVATE)  # a bot's, whatever it says
     repo.commit("Update dependency eslint to v9", {"src/lint.ts": _lines(200, "l")})
     repo.commit("build(deps-dev): bump vitest from 1.0.0 to 1.6.0 (#12)", {"src/vitest.ts": _lines(200, "v")})
     repo.commit("Fix parser crash on empty input (#40)", {"src/parse.ts": _lines(50, "p")})
@@ -169,7 +170,7 @@ def test_commands_come_from_scripts_ci_and_configs_classified_by_what_they_run(w
 def test_recent_changes_skip_bots_dependency_bumps_releases_and_repeats(webkit: dict[str, str]) -> None:
     history = webkit["references/history.md"]
     recent = history.split("## Recent significant changes", 1)[1]
-    for routine in ("Bump lodash", "actions/checkout", "Update dependency eslint", "bump vitest", "2.1.0b3"):
+    for routine in ("Bump lodash", "actions/checkout", "Lock file", "Update dependency eslint", "bump vitest", "2.1.0b3"):
         assert routine not in recent, routine
     assert recent.count("Fix parser crash on empty input") == 1
     assert "(#41)" in recent  # the newest of the repeated subject
