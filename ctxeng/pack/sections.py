@@ -62,9 +62,16 @@ def _folder_summary(facts: RepoFacts, folder: str) -> str:
             return info.doc
     for doc in facts.docs:
         if doc.doc_kind == "readme" and posixpath.dirname(doc.path) == folder and doc.text.strip():
-            return first_sentence(doc.text, 140)
+            return first_sentence(plain(doc.text), 140)
     if folder.lower() in FOLDER_ROLES:
         return FOLDER_ROLES[folder.lower()]
+    for path, info in facts.files.items():  # Go: any file of the package may carry its doc comment
+        if posixpath.dirname(path) == folder and info.doc.startswith("Package "):
+            return info.doc
+    namesake = next((info for path, info in facts.files.items()
+                     if posixpath.dirname(path) == folder and posixpath.splitext(posixpath.basename(path))[0] == folder), None)  # fmt: skip
+    if namesake and namesake.doc:  # `binding/binding.go`: the file named after its folder is its core
+        return namesake.doc
     subfolders = Counter(p.split("/")[1] for p in facts.files if p.startswith(f"{folder}/") and p.count("/") >= 2)
     biggest = sorted(subfolders.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
     return "holds " + ", ".join(f"`{name}/`" for name, _ in biggest) if biggest else ""
