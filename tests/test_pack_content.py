@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from ctxeng.pack.commit_filter import distinct, why
+from ctxeng.pack.facts import Commit
 from ctxeng.pipeline.build import build
 from tests.gitrepo import GitRepo
 
@@ -139,6 +141,7 @@ def webkit(isolated_module: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
         "tsconfig.json": '{"compilerOptions": {"strict": true}}\n', ".github/workflows/ci.yml": WORKFLOW,
         "src/index.ts": INDEX_TS, "src/util.ts": UTIL_TS, "README.md": README,
         "examples/hello/README.md": EXAMPLE_README, "templates/app/README.md": TEMPLATE_README,
+        "index.js": "module.exports = require('./src/util')\n",
     })  # fmt: skip
     repo.commit("Support handlers as objects\n\nA handler may now be an object with a handle method.",
                 {"src/handlers.ts": _lines(30, "h")})  # fmt: skip
@@ -196,6 +199,7 @@ def test_descriptions_are_never_markup_and_type_aliases_are_whole(webkit: dict[s
     assert "`export function makeSet(words: string[]): Set<string>` — Make a set of the given words." in repo_map
     assert "`export type Handler = | ((req: Request) => void) | { handle(req: Request): void } | null`" in repo_map
     assert "- `src/util.ts` — Defines `Tokenizer` (class) and `tokenize` (function)." in overview
+    assert "- `index.js` — Re-exports `./src/util`." in overview
 
 
 PYPROJECT = """[build-system]
@@ -285,3 +289,25 @@ def test_rst_titles_never_describe_a_module_and_signatures_hold_no_comments(kvli
     assert "`type Pair = tuple[str, bytes]`" in repo_map
     # a module without a docstring: the documentation's sentence that names it
     assert re.search(r"- `src/kvlite/compaction\.py` — The write path goes through `kvlite/compaction\.py`", overview)
+
+
+def _commit(subject: str, body: str = "", n: int = 0) -> Commit:
+    return Commit(f"{n:040x}", 1000 - n, "2024-01-01", subject, body, ("a.py",), 10, 1)
+
+
+def test_the_why_of_a_change_skips_trailers_headings_code_and_the_subject_again() -> None:
+    body = ("### Description\n\n* feat(api): add the login flow\n\nChange-Id: I0ef6e304\nSigned-off-by: A <a@x.org>\n\n"
+            "Main changes:\n```go\nfunc main() {}\n```\n    indented code\n"
+            "Sessions now expire after an hour so that\nstolen cookies stop working.\n\nFixes: #12\n")  # fmt: skip
+    assert why(_commit("fix(auth): add the login flow (#9)", body)) == (
+        "Sessions now expire after an hour so that stolen cookies stop working."
+    )
+    assert why(_commit("Add x", "Change-Id: I0ef6\n\nThis reverts commit abc.\n")) == ""
+
+
+def test_distinct_keeps_the_newest_of_a_repeated_subject_and_drops_routine_commits() -> None:
+    commits = [_commit("Fix crash (#41)", n=0), _commit("fix crash", n=1), _commit("v1.2.3", n=2),
+               _commit("Update module golang.org/x/net to v0.23.0", n=3), _commit("Refactor the parser", n=4),
+               _commit("fix(deps): bump golang.org/x/net and golang.org/x/text to patched versions", n=5),
+               Commit("f" * 40, 1, "2024-01-01", "Regenerate docs", "", (), 1, 1, bot=True)]  # fmt: skip
+    assert [c.subject for c in distinct(commits)] == ["Fix crash (#41)", "Refactor the parser"]

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from ctxeng.pack.facts import Definition, DocSection, RepoFacts, first_sentence
-from ctxeng.pack.paths import is_test, is_vendored
+from ctxeng.pack.paths import is_package_init, is_test, is_vendored
 
 # Documents whose mentions describe a file; a changelog's or a contributing guide's describe a change or a chore.
 DESCRIBING_KINDS = frozenset({"readme", "architecture", "design", "adr", "guide", "api", "other"})
@@ -36,6 +36,8 @@ def describe_files(facts: RepoFacts) -> None:
     for path in missing:
         info = facts.files[path]
         text = mentions.get(path) or main_definitions(by_path.get(path, [])) or _exports(info.exports)
+        if not text and is_package_init(path) and info.imports:  # `module.exports = require('./lib/x')`
+            text = "Re-exports " + _listed([f"`{name}`" for name in info.imports]) + "."
         if text:
             facts.files[path] = replace(info, doc=text)
 
@@ -108,11 +110,13 @@ def main_definitions(defs: list[Definition]) -> str:
 
 def _exports(names: tuple[str, ...]) -> str:
     """"Exports `a`, `b` and 3 more." for a file without definitions of its own (an index that re-exports)."""
-    shown = [f"`{n}`" for n in names[:MAX_NAMES]]
-    if not shown:
-        return ""
-    more = len(names) - len(shown)
-    return "Exports " + ", ".join(shown) + (f" and {more} more." if more > 0 else ".")
+    return "Exports " + _listed([f"`{n}`" for n in names]) + "." if names else ""
+
+
+def _listed(items: list[str]) -> str:
+    """The first `MAX_NAMES` items, comma-separated, with how many more there are."""
+    more = len(items) - MAX_NAMES
+    return ", ".join(items[:MAX_NAMES]) + (f" and {more} more" if more > 0 else "")
 
 
 def _names(defs: list[Definition]) -> str:
