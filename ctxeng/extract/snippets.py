@@ -91,6 +91,8 @@ def signature(src: Source, raw: RawDef) -> str:
                 break
         head = "\n".join(taken)
     flat = " ".join(head.split())  # whitespace collapsed (str.split's whitespace is re's \s)
+    if raw.gaps and " ," in flat:
+        flat = flat.replace(" ,", ",")  # `a /* note */, b`: the comment's place is no space
     if len(flat) > SIGNATURE_LIMIT:
         # Long decorators or annotations above the name (a click command's option stack) would
         # crowd the definition itself out of the cap: start at the name's line, marking the cut.
