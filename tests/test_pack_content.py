@@ -311,3 +311,15 @@ def test_distinct_keeps_the_newest_of_a_repeated_subject_and_drops_routine_commi
                _commit("fix(deps): bump golang.org/x/net and golang.org/x/text to patched versions", n=5),
                Commit("f" * 40, 1, "2024-01-01", "Regenerate docs", "", (), 1, 1, bot=True)]  # fmt: skip
     assert [c.subject for c in distinct(commits)] == ["Fix crash (#41)", "Refactor the parser"]
+
+
+def test_first_sentence_skips_markup_and_renders_rst_roles() -> None:
+    from ctxeng.pack.facts import first_sentence
+
+    mssql = ".. dialect:: mssql\n    :name: SQL Server\n\nExternal Dialects\n-----------------\nThird-party dialects exist."
+    assert first_sentence(mssql) == "Third-party dialects exist."
+    assert first_sentence("    kvlite.store\n    ~~~~~~~~~~~~\n\n    Keeps values.") == "Keeps values."
+    assert first_sentence("#__NO_SIDE_EFFECTS__") == "" and first_sentence("@__PURE__\n\n-----") == ""
+    assert first_sentence("Wraps a :pep:`249` connection; see :meth:`~.Pool.connect` and ``close()``.") == (
+        "Wraps a PEP 249 connection; see `Pool.connect` and `close()`."
+    )

@@ -107,7 +107,7 @@ class RepoFacts:
 _ADORNMENT = re.compile(r"^\s*([!-/:-@\[-`{-~])\1{2,}\s*$")
 # Build-tool annotations and other marker-only lines (`#__PURE__`, `@__NO_SIDE_EFFECTS__`, `<!-- x -->`).
 _MARKER_ONLY = re.compile(r"^\s*(?:[#@]?__\w+__|<!--.*-->|[-=*_#~^+`.:|]+)\s*$")
-_RST_ROLE = re.compile(r":(?:[\w-]+:)*[\w-]+:`~?\.?([^`<]*?)(?:\s*<[^>`]*>)?`")
+_RST_ROLE = re.compile(r":(?:[\w-]+:)*([\w-]+):`~?\.?([^`<]*?)(?:\s*<[^>`]*>)?`")
 _RST_LITERAL = re.compile(r"``([^`]+)``")
 
 
@@ -122,6 +122,12 @@ def _prose_lines(paragraph: str) -> str:
             continue  # an RST section title: a label, not a description
         kept.append(line)
     return "\n".join(kept)
+
+
+def _role(match: re.Match[str]) -> str:
+    """A reST role as plain text: `:pep:`249`` → PEP 249, `:func:`~a.b`` → `a.b`."""
+    role, target = match.group(1).lower(), match.group(2)
+    return f"{role.upper()} {target}" if role in ("pep", "rfc") else f"`{target}`"
 
 
 def first_sentence(text: str, limit: int = 160) -> str:
@@ -145,7 +151,7 @@ def first_sentence(text: str, limit: int = 160) -> str:
             break
     flat = _SPACE.sub(" ", paragraph).strip()
     if "`" in flat:
-        flat = _RST_LITERAL.sub(r"`\1`", _RST_ROLE.sub(r"`\1`", flat))
+        flat = _RST_LITERAL.sub(r"`\1`", _RST_ROLE.sub(_role, flat))
     flat = _SENTENCE_END.split(flat, 1)[0]
     if len(flat) > limit:
         cut = flat[: limit - 1].rsplit(" ", 1)[0]
