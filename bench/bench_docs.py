@@ -14,6 +14,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from ctxeng.core.config import DocsConfig
@@ -43,13 +44,21 @@ def compare(files: list[tuple[str, str]]) -> None:
         if not texts:
             continue
         size = sum(len(t.encode("utf-8", "surrogatepass")) for t in texts) / 1e6
-        ours = _best(lambda texts=texts, fmt=fmt: [split_sections(t, fmt) for t in texts])
+        ours = _best(partial(_split_all, texts, fmt))
         line = f"{fmt}: {len(texts)} files, {size:.2f} MB; hand-written {ours:.3f} CPU-s ({size / max(ours, 1e-9):.1f} MB/s)"
         if parser is None:
             print(line + "; library parser not installed")
             continue
-        theirs = _best(lambda texts=texts, parser=parser: [parser(t) for t in texts])
+        theirs = _best(partial(_parse_all, texts, parser))
         print(line + f"; library parse only {theirs:.3f} CPU-s ({size / max(theirs, 1e-9):.1f} MB/s, x{theirs / max(ours, 1e-9):.1f})")
+
+
+def _split_all(texts: list[str], fmt: str) -> object:
+    return [split_sections(t, fmt) for t in texts]
+
+
+def _parse_all(texts: list[str], parser: Callable[[str], object]) -> object:
+    return [parser(t) for t in texts]
 
 
 def _markdown_it() -> Callable[[str], object] | None:

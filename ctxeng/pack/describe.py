@@ -68,12 +68,12 @@ def _doc_mentions(docs: list[DocSection], paths: list[str]) -> dict[str, str]:
         if doc.doc_kind not in DESCRIBING_KINDS or "`" not in doc.text:
             continue
         for match in _MENTION.finditer(doc.text):
-            path = lookup.get(match.group(1).strip("./"))
-            if path is None or path in out:
+            named = lookup.get(match.group(1).strip("./"))
+            if named is None or named in out:
                 continue
             sentence = _sentence_around(doc.text, match.start(), match.end())
             if len(sentence.split()) >= 5 and not sentence.lstrip().startswith(("$", ">>>", "#", "|")):
-                out[path] = first_sentence(sentence, 160)
+                out[named] = first_sentence(sentence, 160)
     return out
 
 
