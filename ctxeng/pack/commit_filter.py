@@ -9,7 +9,8 @@ from ctxeng.pack.facts import Commit, first_sentence
 
 # Subjects that record routine work: merges, version bumps, formatting, typo and changelog edits.
 ROUTINE = re.compile(
-    r"^(?:merge|bump|release|version|typo|fix(?:ed)? typos?|format|wip|update (?:readme|changelog|authors|copyright)"
+    r"^(?:merge|bump|release(?=\s+v?\d|\s*$|:)|version|typo|fix(?:ed)? typos?|format|wip"
+    r"|update (?:readme|changelog|authors|copyright)"
     r"|prepare (?:for )?(?:the )?(?:next )?release|back to dev|start (?:of )?\S+ development|\[pre-commit\.ci\]"
     r"|pre-commit autoupdate)\b",
     re.IGNORECASE,
@@ -33,7 +34,8 @@ _REVERT = re.compile(r'^Revert\s+"(.+)"\s*(?:\(#\d+\))?$')
 # Lines of a body that do not explain the change: trailers, headings, checklists, bot boilerplate.
 _TRAILER = re.compile(r"^(?:[A-Za-z]+(?:-[A-Za-z]+)+|Fixes|Closes|Resolves|Refs?|See|Issue|Bug|Ticket|PR):\s")
 _NOT_WHY = re.compile(
-    r"^(?:#{1,6}\s|<!--|-->|\[[ x]\]|[-*]\s+\[[ x]\]|this reverts commit|\(cherry picked from|---|===)|this is a combination of"
+    r"^(?:#{1,6}\s|<!--|-->|\[[ x]\]|[-*]\s+\[[ x]\]|this reverts commit|\(cherry picked from|---|==="
+    r"|(?:fix(?:es|ed)?|close[sd]?|resolve[sd]?|refs?|see)\s+(?:#|gh-|https?://)\S+\s*$)|this is a combination of"
     r"|:\s*$",
     re.I,
 )
