@@ -174,6 +174,10 @@ def test_tool_configs_and_ci_actions() -> None:
     commands = [(c.category, c.command) for c in conv.commands]
     assert ("typecheck", "mypy .") in commands and ("lint", "golangci-lint run") in commands
     assert not any("twine" in c for _, c in commands)
+    hooks = "repos:\n- repo: https://github.com/pre-commit/mirrors-mypy\n  rev: v1\n  hooks:\n  - id: mypy\n  - id: end-of-file-fixer\n"
+    conv = mine_conventions({".pre-commit-config.yaml": hooks}, [".pre-commit-config.yaml"])
+    assert [(c.category, c.command) for c in conv.commands] == [
+        ("lint", "pre-commit run --all-files"), ("typecheck", "pre-commit run mypy --all-files")]  # fmt: skip
 
 
 def _commits(subjects: list[str]) -> list[Commit]:

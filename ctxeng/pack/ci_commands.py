@@ -20,8 +20,25 @@ _CI_TOOL = re.compile(
 
 
 def precommit(path: str, text: str, tracked: set[str], conv: Conventions, tools: set[str]) -> Found:
+    """pre-commit runs every hook as a lint; a typecheck or formatter hook (mypy, black) is also its own command."""
     tools.add("pre-commit")
     yield _cmd("lint", "pre-commit run --all-files", path, prio=2)
+    data = yaml.safe_load(text)
+    repos = data.get("repos", []) if isinstance(data, dict) else []
+    ids = sorted(
+        {
+            str(h.get("id"))
+            for r in repos
+            if isinstance(r, dict)
+            for h in r.get("hooks", []) or []
+            if isinstance(h, dict)
+        }
+    )
+    for hook in ids:
+        category = classify(hook)
+        if category in ("typecheck", "format"):
+            tools.add(hook)
+            yield _cmd(category, f"pre-commit run {hook} --all-files", path, prio=4)
 
 
 def workflow(path: str, text: str, tracked: set[str], conv: Conventions, tools: set[str]) -> Found:
