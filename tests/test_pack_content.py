@@ -60,6 +60,11 @@ export type Handler =
   | ((req: Request) => void)
   | { handle(req: Request): void }
   | null
+
+export type Options = {
+  readonly strict: boolean  // reject unknown keys
+  depth?: number
+}
 """
 UTIL_TS = """export class Tokenizer {
   constructor(private readonly text: string) {}
@@ -198,6 +203,7 @@ def test_descriptions_are_never_markup_and_type_aliases_are_whole(webkit: dict[s
     assert "__NO_SIDE_EFFECTS__" not in repo_map and "__NO_SIDE_EFFECTS__" not in overview
     assert "`export function makeSet(words: string[]): Set<string>` — Make a set of the given words." in repo_map
     assert "`export type Handler = | ((req: Request) => void) | { handle(req: Request): void } | null`" in repo_map
+    assert "`export type Options = { readonly strict: boolean; depth?: number }`" in repo_map
     assert "- `src/util.ts` — Defines `Tokenizer` (class) and `tokenize` (function)." in overview
     assert "- `index.js` — Re-exports `./src/util`." in overview
 

@@ -66,6 +66,23 @@ def _is_alias(src: Source, raw: RawDef) -> bool:
     return after.startswith(b"=")
 
 
+_MEMBER_END = re.compile(r"[\w)\]>'\"`?]$")
+_MEMBER_START = re.compile(r"^(?:readonly\s+)?[\w'\"\[]")
+
+
+def _members(text: str) -> str:
+    """A type alias's lines, with `; ` where a line break alone separates two members
+    (`{\n  a: number\n  b: string\n}` reads `{ a: number; b: string }` once flattened)."""
+    lines = [line.strip() for line in text.split("\n")]
+    out = lines[0] if lines else ""
+    for previous, line in zip(lines, lines[1:]):
+        if not line:
+            continue
+        joint = "; " if _MEMBER_END.search(previous) and _MEMBER_START.match(line) else " "
+        out += joint + line
+    return out
+
+
 def signature(src: Source, raw: RawDef) -> str:
     """Source from the definition's start to its body, whitespace-collapsed and capped; comments
     inside it (`a: int,  # type: ignore`) are left out.
@@ -78,7 +95,7 @@ def signature(src: Source, raw: RawDef) -> str:
     elif raw.body > raw.start:
         head = _without_gaps(src, raw.start, min(raw.body, raw.start + _SIGNATURE_BYTES), raw.gaps)
     elif _is_alias(src, raw):
-        head = _without_gaps(src, raw.start, min(raw.end, raw.start + _SIGNATURE_BYTES), raw.gaps)
+        head = _members(_without_gaps(src, raw.start, min(raw.end, raw.start + _SIGNATURE_BYTES), raw.gaps))
     else:
         text = _without_gaps(src, raw.start, min(raw.end, raw.start + _SIGNATURE_BYTES), raw.gaps)
         lines = text.split("\n", 8)
