@@ -273,6 +273,7 @@ def kvlite(isolated_module: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
         "src/kvlite/__init__.py": '"""kvlite: a tiny key-value store."""\n', "src/kvlite/__main__.py": "print(1)\n",
         "src/kvlite/store.py": STORE_PY, "src/kvlite/codec.py": CODEC_PY, "docs/architecture.md": DOCS_ARCH,
         "src/kvlite/compaction.py": "def compact(paths: list[str]) -> str:\n    return paths[0]\n",
+        "docs/talks.rst": "Talks\n=====\n\n- `Intro to kvlite <https://example.com/a>`_\n- `Logs <https://example.com/b>`_\n",
     })  # fmt: skip
     build(repo.path)
     return _texts(repo.path, "kvlite-context")
@@ -293,6 +294,8 @@ def test_rst_titles_never_describe_a_module_and_signatures_hold_no_comments(kvli
     assert '`def put(self, key: str, value: bytes = b"#") -> None`' in repo_map
     assert "type: ignore" not in repo_map and "hash sign" not in repo_map
     assert "`type Pair = tuple[str, bytes]`" in repo_map
+    decisions = kvlite["references/decisions.md"]
+    assert "merges old segments" in decisions and "Intro to kvlite" not in decisions  # an RST link list
     # a module without a docstring: the documentation's sentence that names it
     assert re.search(r"- `src/kvlite/compaction\.py` — The write path goes through `kvlite/compaction\.py`", overview)
 

@@ -25,6 +25,7 @@ _LINK_ONLY_LINE = re.compile(
     r"^\s*(?:[-*+]|\d+[.)])?\s*(?:\*\*|__)?(?:!?\[[^\[\]\n]*\](?:\([^()\n]*\)|\[[^\[\]\n]*\])\s*)+(?:\*\*|__)?"
     r"\s*(?:[-–—:,]\s*[^\n]{0,60})?$"
 )
+_RST_LINK_ONLY_LINE = re.compile(r"^\s*(?:[-*+]|\d+[.)]|#\.)?\s*`[^`\n]*<[^>\n]+>`__?\s*(?:[-–—:,]\s*[^\n]{0,60})?$")
 _IMAGE_LINE = re.compile(r"^\s*(?:\[?!\[[^\]\n]*\]\([^)\n]*\)\]?(?:\([^)\n]*\))?\s*|<img\b[^>\n]*>\s*|<a\b[^>\n]*>\s*|</a>\s*)+$")
 _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 _SPACE = re.compile(r"\s+")
@@ -44,7 +45,7 @@ def is_noise_section(title: str, body: str) -> bool:
     lines = [line for line in body.split("\n") if line.strip()]
     if not lines:
         return True
-    listed = sum(1 for line in lines if _LINK_ONLY_LINE.match(line) or _IMAGE_LINE.match(line))
+    listed = sum(1 for line in lines if _LINK_ONLY_LINE.match(line) or _RST_LINK_ONLY_LINE.match(line) or _IMAGE_LINE.match(line))
     return listed * 3 >= len(lines) * 2  # two thirds of the lines are only links or images
 
 
