@@ -283,7 +283,8 @@ def test_python_commands_and_module_entry_point(kvlite: dict[str, str]) -> None:
     conventions, claude, overview = kvlite["references/conventions.md"], kvlite["CLAUDE.md"], kvlite["references/overview.md"]
     assert "- Typecheck: `mypy .`" in claude
     assert "make clean" not in conventions and "make clean" not in claude  # its recipe mentions .mypy_cache
-    assert "(`python -m kvlite`)" in overview and "python -m src.kvlite" not in overview
+    assert "(`python -m kvlite`)" in overview and "python -m src.kvlite" not in overview + conventions + claude
+    assert "- Run: `python -m kvlite`" in claude
 
 
 def test_rst_titles_never_describe_a_module_and_signatures_hold_no_comments(kvlite: dict[str, str]) -> None:

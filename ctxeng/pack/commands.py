@@ -126,3 +126,18 @@ def found(category: str, command: str, source: str, note: str = "", prio: int = 
 
 
 Miner = Callable[[str, str, set[str], "Conventions", set[str]], Found]
+
+
+SOURCE_ROOTS = frozenset({"src", "lib", "source", "python", "py"})  # folders that hold packages, not a package
+
+
+def python_module(folder: str, tracked: set[str]) -> str:
+    """The name `python -m` runs `folder` by: its package path below a source root (`src/flask` → `flask`),
+    else the dotted folder path from the repository root (`examples/perf`: namespace packages)."""
+    parts = folder.split("/")
+    top = len(parts)
+    while top > 0 and "/".join(parts[:top]) + "/__init__.py" in tracked:
+        top -= 1  # parts[top:] are packages (each has an __init__.py)
+    if top < len(parts) and top > 0 and parts[top - 1].lower() in SOURCE_ROOTS:
+        return ".".join(parts[top:])
+    return ".".join(parts)

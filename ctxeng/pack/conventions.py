@@ -11,8 +11,18 @@ from collections.abc import Iterable
 import yaml
 
 from ctxeng.pack.ci_commands import TOOL_CONFIGS, precommit, tool_config, workflow
-from ctxeng.pack.commands import CATEGORIES, Command, Conventions, Found, Miner, classify, classify_task
+from ctxeng.pack.commands import (
+    CATEGORIES,
+    Command,
+    Conventions,
+    Found,
+    Miner,
+    classify,
+    classify_task,
+    python_module,
+)
 from ctxeng.pack.commands import found as _cmd
+from ctxeng.pack.paths import is_example, is_test
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -64,6 +74,7 @@ def mine_conventions(files: dict[str, str], tracked: Iterable[str]) -> Conventio
                 found.append((prio, cmd))
         except (ValueError, TypeError, KeyError, AttributeError, configparser.Error, yaml.YAMLError):
             continue  # a malformed manifest contributes nothing rather than failing the pack
+    found.extend(_module_mains(tracked_set))
     seen: set[str] = set()
     for _, cmd in sorted(found, key=lambda pc: (CATEGORIES.index(pc[1].category), pc[0], _specific(pc[1]), pc[1])):
         if cmd.command not in seen:
@@ -73,6 +84,18 @@ def mine_conventions(files: dict[str, str], tracked: Iterable[str]) -> Conventio
     conv.scripts.sort()
     conv.tools = sorted(tools)
     return conv
+
+
+def _module_mains(tracked: set[str]) -> Found:
+    """`python -m <package>` for each package with a `__main__.py` (not a test's or an example's)."""
+    for path in sorted(tracked):
+        if path.endswith("/__main__.py") and not is_test(path) and not is_example(path):
+            folder = posixpath.dirname(path)
+            module = python_module(folder, tracked)
+            parts = folder.split("/")
+            packaged = all("/".join(parts[: i + 1]) + "/__init__.py" in tracked for i in range(len(parts)))
+            if packaged or module != folder.replace("/", "."):  # an importable package, not a folder of scripts
+                yield _cmd("run", f"python -m {module}", path, prio=2)
 
 
 _TASK = re.compile(r"^(?:make|just|nox -s|tox -e|hatch run|(?:npm|pnpm|yarn|bun) run)\s+(\S+)$")

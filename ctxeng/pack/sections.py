@@ -7,6 +7,7 @@ import posixpath
 import re
 from collections import Counter
 
+from ctxeng.pack.commands import python_module
 from ctxeng.pack.commit_filter import distinct
 from ctxeng.pack.commit_filter import why as commit_why
 from ctxeng.pack.conventions import Conventions
@@ -104,21 +105,6 @@ def _entry_points(facts: RepoFacts, conv: Conventions) -> list[str]:
         if posixpath.basename(path) == "__main__.py" and "/" in path and not any(f"`{path}`" in line for line in lines):
             lines.append(f"- `{path}` (`python -m {python_module(posixpath.dirname(path), tracked)}`)\n")
     return lines
-
-
-SOURCE_ROOTS = frozenset({"src", "lib", "source", "python", "py"})  # folders that hold packages, not a package
-
-
-def python_module(folder: str, tracked: set[str]) -> str:
-    """The name `python -m` runs `folder` by: its package path below a source root (`src/flask` → `flask`),
-    else the dotted folder path from the repository root (`examples/perf`: namespace packages)."""
-    parts = folder.split("/")
-    top = len(parts)
-    while top > 0 and "/".join(parts[:top]) + "/__init__.py" in tracked:
-        top -= 1  # parts[top:] are packages (each has an __init__.py)
-    if top < len(parts) and top > 0 and parts[top - 1].lower() in SOURCE_ROOTS:
-        return ".".join(parts[top:])
-    return ".".join(parts)
 
 
 def render_overview(facts: RepoFacts, ranking: Ranking, conv: Conventions, limit: int) -> str:
