@@ -184,6 +184,7 @@ def test_recent_changes_skip_bots_dependency_bumps_releases_and_repeats(webkit: 
     assert "(#41)" in recent  # the newest of the repeated subject
     assert "Cache compiled maps" not in recent  # a change and its revert cancel out
     assert "Support handlers as objects" in recent and "— A handler may now be an object" in recent
+    assert "commit subjects written by people (bots' left out)." in webkit["references/conventions.md"]
     examples = next(line for line in webkit["references/conventions.md"].splitlines() if "Recent examples" in line)
     assert "Bump" not in examples and "deps" not in examples and "2.1.0b3" not in examples
 

@@ -51,7 +51,8 @@ def commit_style(commits: Sequence[Commit]) -> list[str]:
     capital = sum(1 for s in subjects if _PREFIX.sub("", s, count=1)[:1].isupper())
     period = sum(1 for s in subjects if s.endswith("."))
     refs = sum(1 for s in subjects if re.search(r"#\d+|\b[A-Z]{2,}-\d+\b", s))
-    facts = [f"Based on the newest {total} commit subjects."]
+    bots = sum(1 for c in commits[: len(people) + MAX_SUBJECTS] if c.bot)
+    facts = [f"Based on the newest {total} commit subjects" + (" written by people (bots' left out)." if bots else ".")]
     if n_conv * 5 >= total:
         kinds = ", ".join(f"`{k}:` {_share(n, total)}" for k, n in sorted(conventional.items(), key=lambda kv: (-kv[1], kv[0]))[:6])
         facts.append(f"Conventional-commit prefixes are used ({_share(n_conv, total)} of subjects): {kinds}.")
