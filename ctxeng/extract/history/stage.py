@@ -70,6 +70,8 @@ def commit_record(commit: LogCommit, patch: CommitPatch | None, boundary: bool) 
     }
     if boundary:
         meta["shallow_boundary"] = True
+    if commit.bot:
+        meta["bot"] = True
     if patch is not None:
         meta["diff"] = patch.diff
         meta["diff_truncated"] = patch.truncated
