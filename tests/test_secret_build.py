@@ -106,8 +106,10 @@ def test_files_selection_skips_reach_no_output_through_commit_diffs(built: Any) 
 def test_scan_escapes_file_names_with_newlines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = GitRepo(tmp_path / "odd")
     token = "ghp_" + F.b62(36)
-    repo.commit("Add an oddly named file", {"new\nline.py": f'GITHUB_TOKEN = "{token}"\n'})
+    named = "ghp_" + F.b62(36)
+    repo.commit("Add oddly named files", {"new\nline.py": f'GITHUB_TOKEN = "{token}"\n', f"k-{named}.py": "x = 1\n"})
     assert main(["scan", str(repo.path), "--no-history"]) == 0
     out, _err = capsys.readouterr()
     assert '"new\\nline.py":1: github-token' in out.splitlines(), out
-    assert token not in out
+    assert "k-[REDACTED:github-token].py:0: github-token (file name)" in out.splitlines(), out
+    assert token not in out and named not in out
