@@ -10,6 +10,7 @@ import pytest
 
 from ctxeng.extract.selection import decode_text
 from ctxeng.secrets import Scanner
+from ctxeng.secrets.engine import PYTHON_RE, RE2
 from ctxeng.secrets.rules import TOKEN_RULES, all_rules
 from tests.secret_cases import Fake
 from tests.secret_properties import (
@@ -27,6 +28,15 @@ PER_TEXT = 50  # secrets per scanned text (re2's Python wrapper re-reads the tex
 NAMES = 2_000
 ENCODINGS = ("utf-8", "latin-1", "utf-16")
 SCANNER = Scanner()
+ENGINES = [
+    pytest.param(RE2, id="re2", marks=pytest.mark.skipif(RE2 is None, reason="google-re2 is not installed")),
+    pytest.param(PYTHON_RE, id="re"),
+]
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def scanner(request: pytest.FixtureRequest) -> Scanner:
+    return Scanner(engine=request.param)
 
 
 def _kept(texts: list[str], secrets: list[str], scanner: Scanner = SCANNER) -> list[str]:
@@ -87,7 +97,7 @@ def _encodable(text: str, encoding: str) -> bool:
     return True
 
 
-def test_random_secret_names_in_many_languages_and_encodings_keep_no_value() -> None:
+def test_random_secret_names_in_many_languages_and_encodings_keep_no_value(scanner: Scanner) -> None:
     """2,000 names with the keyword anywhere (PASSWORD_PROD, passwordAdmin, client_secret_value, ...)."""
     rows = _names("ctxeng-name-property")
     assert len({r[0] for r in rows}) >= 10 and {r[1] for r in rows} == set(ENCODINGS)
@@ -96,7 +106,7 @@ def test_random_secret_names_in_many_languages_and_encodings_keep_no_value() -> 
         text, _ = decode_text(line.encode(encoding) if encoding != "utf-16" else line.encode("utf-16"))
         texts.append(text)
         values.append(value)
-    kept = _kept(texts, values)
+    kept = _kept(texts, values, scanner)
     shown = [t for t, v in zip(texts, values) if v in kept][:5]
     assert not kept, f"{len(kept)} of {len(rows)} random secret assignments kept, e.g. {shown}"
     assert len(LANGUAGES) >= 10
@@ -124,7 +134,7 @@ LOOK_ALIKES = (
 )  # fmt: skip
 
 
-def test_whole_value_placeholders_are_kept_in_every_language() -> None:
+def test_whole_value_placeholders_are_kept_in_every_language(scanner: Scanner) -> None:
     f = Fake("ctxeng-placeholder-property")
     lines = []
     for placeholder in PLACEHOLDERS:
@@ -133,9 +143,9 @@ def test_whole_value_placeholders_are_kept_in_every_language() -> None:
                 continue
             name = secret_name(f, f.rng.choice(PASSWORD_KEYWORDS + SECRET_KEYWORDS), styles.split()[0])
             lines.append(template.replace("⟨N⟩", name).replace("⟨V⟩", placeholder))
-    found = [(line, SCANNER.find(line)) for line in lines]
+    found = [(line, scanner.find(line)) for line in lines]
     assert [line for line, hits in found if hits] == []
 
 
-def test_harmless_look_alikes_are_kept() -> None:
-    assert [text for text in LOOK_ALIKES if SCANNER.find(text)] == []
+def test_harmless_look_alikes_are_kept(scanner: Scanner) -> None:
+    assert [text for text in LOOK_ALIKES if scanner.find(text)] == []
