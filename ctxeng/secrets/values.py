@@ -41,6 +41,8 @@ _TEMPLATE = re.compile(
 )
 # Runs of mask characters (`sk-****1234`, `••••`, `ghp_...`): four or more, which random text never has.
 _MASK_RUN = re.compile(r"[*•.]{4,}|…|[xX]{4,}(?=[^A-Za-z0-9]|$)")
+_TEMPLATE_START = frozenset("$%{<@")
+_MASK_CHARS = frozenset("*•.…xX")
 # Words that name a secret: a value containing one is a field name or a label, not a secret.
 SECRET_WORDS = ("password", "passwd", "secret", "token", "apikey", "api_key", "api-key", "credential")
 _NUMBER = re.compile(r"[-+]?[0-9][0-9_]*(?:\.[0-9]+)?")
@@ -65,13 +67,15 @@ def is_placeholder(value: str, min_length: int = 3) -> bool:
         return True
     if (value[0], value[-1]) in (("<", ">"), ("[", "]"), ("{", "}"), ("(", ")")):
         return True
-    if not any(c.isalnum() for c in _TEMPLATE.sub("", value)):
+    chars = set(value)  # the regexes below only run when their characters occur (most tokens: never)
+    rest = value if chars.isdisjoint(_TEMPLATE_START) else _TEMPLATE.sub("", value)
+    if not any(c.isalnum() for c in rest):
         return True  # `${VAR}`, `{{ vault_pw }}`, `%(password)s`, `${USER}:${PASS}`
-    if _MASK_RUN.search(value) and sum(c.isalnum() for c in _MASK_RUN.sub("", value)) <= 8:
-        return True  # `sk-****abcd`: a masked display of a key, too little left to be one
+    if not chars.isdisjoint(_MASK_CHARS) and _MASK_RUN.search(value):
+        if sum(c.isalnum() for c in _MASK_RUN.sub("", value)) <= 8:
+            return True  # `sk-****abcd`: a masked display of a key, too little left to be one
     # One character dominating (`aaaaaaaa`, `0000-0000`, `XXXX...`) is a mask, not a key.
-    most_common = Counter(value).most_common(1)[0][1]
-    if len(value) > 2 and most_common * 2 > len(value):
+    if len(value) > 2 and max(Counter(value).values()) * 2 > len(value):
         return True
     return _placeholder_words(value)
 
@@ -167,6 +171,5 @@ def looks_random(value: str, min_length: int = 12) -> bool:
 
 def mixed(value: str) -> bool:
     """True when the value mixes at least two of lower case, upper case and digits."""
-    return (
-        any(c.islower() for c in value) + any(c.isupper() for c in value) + any(c.isdigit() for c in value)
-    ) >= 2
+    chars = set(value)
+    return (any(c.islower() for c in chars) + any(c.isupper() for c in chars) + any(c.isdigit() for c in chars)) >= 2
