@@ -131,6 +131,7 @@ LOOK_ALIKES = (
     "client_secret_id = client_secret.id", "password_admin = get_admin_password()",
     "AUTH_TOKEN_PROD = os.getenv('AUTH_TOKEN_PROD')", "passwordAdmin = this.passwordAdmin",
     'token = "SomeVeryLongClassNameHere"', 'api_key = "https://api.example.com/v1"',
+    'PASSWORD_ENCODING = "utf-8"', 'passwordToggle = "show"', 'PASSWORD_LAST_CHANGED = "2024-01-01"',
 )  # fmt: skip
 
 

@@ -154,7 +154,10 @@ _DESCRIPTORS = frozenset(
     " errors message msg text title input widget validator validators class style selector column col attr"
     " attribute index prefix suffix provider manager store storage source method scheme algorithm algo"
     " location ref arn stdin command cmd option options flag flags callback handler factory loader getter"
-    " setter request response schema model form view through thru fail rate cache".split()
+    " setter request response schema model form view through thru fail rate cache encoding charset chars"
+    " characters alphabet hasher hashers complexity history backend engine audience issuer scope scopes"
+    " grant validation mask masked visibility toggle icon button btn link page template route screen dialog"
+    " modal component tooltip help description desc doc docs version last".split()
 )  # fmt: skip
 _NAME_CHARS = frozenset("_-.")
 _PLURAL_OR_NUMBER = re.compile(r"(?:s|_?[0-9]{1,2})")
