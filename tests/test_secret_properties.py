@@ -74,7 +74,7 @@ def test_random_well_formed_tokens_are_all_redacted(rule: str) -> None:
 def _names(seed: str) -> list[tuple[str, str, str, str]]:
     """(language, encoding, line, value) for NAMES random secret names assigned random values."""
     f = Fake(seed)
-    out = []
+    out: list[tuple[str, str, str, str]] = []
     for i in range(NAMES):
         language, template, styles, quoted = f.rng.choice(TEMPLATES)
         encoding = ENCODINGS[i % len(ENCODINGS)]
@@ -101,7 +101,8 @@ def test_random_secret_names_in_many_languages_and_encodings_keep_no_value(scann
     """2,000 names with the keyword anywhere (PASSWORD_PROD, passwordAdmin, client_secret_value, ...)."""
     rows = _names("ctxeng-name-property")
     assert len({r[0] for r in rows}) >= 10 and {r[1] for r in rows} == set(ENCODINGS)
-    texts, values = [], []
+    texts: list[str] = []
+    values: list[str] = []
     for _language, encoding, line, value in rows:
         text, _ = decode_text(line.encode(encoding) if encoding != "utf-16" else line.encode("utf-16"))
         texts.append(text)
@@ -137,7 +138,7 @@ LOOK_ALIKES = (
 
 def test_whole_value_placeholders_are_kept_in_every_language(scanner: Scanner) -> None:
     f = Fake("ctxeng-placeholder-property")
-    lines = []
+    lines: list[str] = []
     for placeholder in PLACEHOLDERS:
         for _language, template, styles, quoted in TEMPLATES:
             if not quoted and any(c in placeholder for c in " \"'`,;&)]}"):

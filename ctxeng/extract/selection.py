@@ -271,7 +271,7 @@ def large_blobs(repo: RepoView, max_bytes: int) -> frozenset[str]:
     out = repo.git.run(
         ["cat-file", "--batch-all-objects", "--unordered", "--batch-check=%(objecttype) %(objectsize) %(objectname)"]
     )
-    big = set()
+    big: set[str] = set()
     for line in out.splitlines():
         kind, size, name = line.split(b" ", 2)
         if kind == b"blob" and int(size) > max_bytes:

@@ -86,7 +86,7 @@ def decode_patch(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         lines = data.split(b"\n")
-    out = []
+    out: list[str] = []
     for line in lines:
         try:
             out.append(line.decode("utf-8"))
