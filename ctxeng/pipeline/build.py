@@ -120,7 +120,7 @@ def run_pipeline(
         selection = select_files(repo, config.files, config.secrets)
         progress("select", len(selection.files), len(selection.files))
     with timer.stage("history"):
-        provenance, commit_records, cochange, history_stats = _history(repo, config, progress)
+        provenance, commit_records, cochange, history_stats = _history(repo, config, progress, selection.outcomes)
     with timer.stage("code"):
         extracted = extract_files(
             selection.files, config.docs if config.docs.enabled else None, redactor, cache, progress
@@ -191,13 +191,19 @@ def extract_settings(config: Config) -> dict[str, Any]:
 
 
 def _history(
-    repo: RepoView, config: Config, progress: Progress
+    repo: RepoView, config: Config, progress: Progress, head_skips: dict[str, str] | None = None
 ) -> tuple[Provenance, list[Record], list[Record], dict[str, int]]:
-    """Provenance, commit and co-change records, and stats (history disabled: HEAD dates everything)."""
+    """Provenance, commit and co-change records, and stats (history disabled: HEAD dates everything).
+
+    Patches leave out what selection skips (`head_skips`: HEAD's outcomes, path -> reason).
+    """
     if config.history.enabled:
         from ctxeng.extract.history.stage import mine_history
 
-        history = mine_history(repo, config.history, progress, drop_files=tuple(config.secrets.drop_files))
+        history = mine_history(
+            repo, config.history, progress, drop_files=tuple(config.secrets.drop_files), files=config.files,
+            head_skips=head_skips,
+        )  # fmt: skip
         provenance, commits, cochange, stats = history.provenance, history.commits, history.cochange, history.stats
     else:
         provenance = Provenance(head=repo.head, head_time=repo.head_time())
