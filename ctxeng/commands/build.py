@@ -18,6 +18,11 @@ def build(path: str, as_json: bool, no_pack: bool, train_after: bool, quiet: boo
     from ctxeng.core.ui import err_console, stage_progress
     from ctxeng.pipeline.build import build as run_build
 
+    if train_after:  # before minutes of mining, not after
+        from ctxeng.core.extras import require_extras
+
+        require_extras("build --train", "train")
+
     with stage_progress(enabled=not (quiet or as_json)) as progress:
         result = run_build(path, progress=progress, write_pack=not no_pack)
     manifest = result.manifest

@@ -44,7 +44,12 @@ def evaluate(
     quiet: bool,
 ) -> None:
     """Held-out loss and perplexity per task, and generation probes, for base model vs adapter."""
+    from ctxeng.core.extras import require_extras
     from ctxeng.core.ui import err_console
+
+    require_extras("eval", "train")
+    if plot_path is not None:
+        require_extras("eval --plot", "train", modules=("matplotlib",))
     from ctxeng.train.evaluate import evaluate_adapter
 
     console = err_console()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-from ctxeng.core.errors import CtxengError
-
 TARGET_HINT = "choose at least one of --git-hook, --claude, --mcp"
 
 
@@ -28,9 +26,17 @@ TARGET_HINT = "choose at least one of --git-hook, --claude, --mcp"
 def install(
     path: str, git_hook: bool, claude: bool, mcp: bool, hook_types: tuple[str, ...], strict: bool
 ) -> None:
-    """Add ctxeng's git hook, Claude Code integration and/or MCP server to the repository at PATH."""
+    """Add ctxeng's git hook, Claude Code integration and/or MCP server to the repository at PATH.
+
+    Claude Code's hooks and MCP server run `.claude/hooks/ctxeng.sh`, which finds this ctxeng even when it
+    is not on Claude Code's PATH; install runs it once that way to check.
+    """
     if not (git_hook or claude or mcp):
-        raise CtxengError("nothing to install", hint=TARGET_HINT)
+        raise click.UsageError(f"nothing to install: {TARGET_HINT}")
+    if mcp:  # before anything is written: a server without its packages would crash at every start
+        from ctxeng.core.extras import require_extras
+
+        require_extras("install --mcp", "serve", modules=("mcp",))
     if git_hook:
         from ctxeng.integrations.git_hook import DEFAULT_HOOK_TYPES, install_git_hook
 
@@ -38,7 +44,7 @@ def install(
     if claude:
         from ctxeng.integrations.claude_settings import install_claude
 
-        _report(install_claude(path))
+        _report(install_claude(path, check=not mcp))
     if mcp:
         from ctxeng.integrations.mcp_entry import install_mcp
 
@@ -57,7 +63,7 @@ def install(
 def uninstall(path: str, git_hook: bool, claude: bool, mcp: bool) -> None:
     """Remove what `ctxeng install` added to the repository at PATH, and nothing else."""
     if not (git_hook or claude or mcp):
-        raise CtxengError("nothing to uninstall", hint=TARGET_HINT)
+        raise click.UsageError(f"nothing to uninstall: {TARGET_HINT}")
     if git_hook:
         from ctxeng.integrations.git_hook import uninstall_git_hook
 

@@ -14,7 +14,10 @@ def mcp(path: str | None) -> None:
     """
     import os
 
+    from ctxeng.core.extras import require_extras
     from ctxeng.core.repo import open_repo
+
+    require_extras("mcp", "serve", modules=("mcp",))
     from ctxeng.mcp.server import run_stdio
 
     run_stdio(open_repo(path or os.environ.get("CTXENG_ROOT") or ".").root)

@@ -18,8 +18,11 @@ import click
 )
 def merge(path: str, adapter: str | None, out: Path | None) -> None:
     """Write base + adapter as one model folder that plain transformers loads (tokenizer included)."""
+    from ctxeng.core.extras import require_extras
     from ctxeng.core.repo import open_repo
     from ctxeng.core.ui import err_console
+
+    require_extras("merge", "train", modules=("torch", "transformers", "peft"))
     from ctxeng.train.merge import merge_adapter
 
     target = merge_adapter(open_repo(path).root, adapter, out)

@@ -64,7 +64,10 @@ def serve(
 
     Routes: /v1/models, /v1/chat/completions (streaming too), /v1/completions, /health.
     """
+    from ctxeng.core.extras import require_extras
     from ctxeng.core.repo import open_repo
+
+    require_extras("serve", "serve", "train", modules=("starlette", "uvicorn", "torch", "transformers", "peft"))
     from ctxeng.serve import server
     from ctxeng.serve.engine import load_engine
 

@@ -41,8 +41,10 @@ def train(
     if list_recipes:
         _print_recipes()
         return
+    from ctxeng.core.extras import require_extras
     from ctxeng.core.ui import err_console
 
+    require_extras("train", "train")
     console = None if quiet or as_json else err_console()
     argv = [
         "train",

@@ -20,6 +20,7 @@ from ctxeng.core.repo import RepoView
 from ctxeng.core.workdir import workdir
 
 FRESH, STALE, MISSING, BROKEN, UNKNOWN = "fresh", "stale", "missing", "broken", "unknown"
+HOOK_LOG = "hooks.log"  # under .ctxeng/: a line each time .claude/hooks/ctxeng.sh could not run ctxeng
 _SHA = re.compile(r"[0-9a-f]{7,64}")
 
 
@@ -54,6 +55,7 @@ class Status:
     pending: list[str] = field(
         default_factory=list
     )  # staged files a pre-commit refresh put in the prompt index only
+    hook_failures: list[str] = field(default_factory=list)  # lines of .ctxeng/hooks.log, oldest first
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for `ctxeng status --json`."""
@@ -169,6 +171,15 @@ def _pending(out: Path) -> list[str]:
     return sorted(p for p in paths if isinstance(p, str)) if isinstance(paths, list) else []
 
 
+def hook_failures(root: Path) -> list[str]:
+    """The lines of `.ctxeng/hooks.log`: each a time Claude Code's hook or MCP launcher could not run ctxeng."""
+    try:
+        text = (workdir(root) / HOOK_LOG).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    return [line for line in text.splitlines() if line.strip()]
+
+
 def _adapters(out: Path) -> list[tuple[str, dict[str, Any] | None, str]]:
     folder = out / "adapters"
     if not folder.is_dir():
@@ -202,6 +213,12 @@ def repo_status(repo: RepoView, refresh: RefreshConfig | None = None) -> Status:
     refresh = refresh or RefreshConfig()
     out = workdir(repo.root)
     status = Status(repository=repo.name, head=repo.head, branch=repo.branch, pending=_pending(out))
+    status.hook_failures = hook_failures(repo.root)
+    if status.hook_failures:
+        status.recommendations.append(
+            f"Claude Code could not run ctxeng {len(status.hook_failures)} time(s) (.ctxeng/hooks.log); "
+            "run `ctxeng install --claude` (and `--mcp` if you use it) with the ctxeng you want it to use"
+        )
     git = _Git(repo)
     manifest, problem = read_json(out / "manifest.json")
     if manifest is not None and not _sha(manifest.get("head")):
