@@ -6,9 +6,11 @@ import json
 
 import click
 
+from ctxeng.commands import repo_path
+
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option("--json", "as_json", is_flag=True, help="Print the adapters and full manifests as JSON.")
 def adapters(path: str, as_json: bool) -> None:
     """List adapters in .ctxeng/adapters/ (name, base model, recipe, steps, held-out loss, size)."""

@@ -6,9 +6,11 @@ import json
 
 import click
 
+from ctxeng.commands import repo_path
+
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
 @click.option("--no-pack", is_flag=True, help="Skip writing the Claude Code pack.")
 @click.option("--train", "train_after", is_flag=True, help="Train an adapter after mining (see `ctxeng train`).")

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
-from ctxeng.commands import root_option
+from ctxeng.commands import repo_path
 from ctxeng.core.errors import CtxengError
 
 
 @click.command()
+@repo_path()
 @click.option(
     "--vllm", is_flag=True, help="Print a ready `vllm serve … --enable-lora --lora-modules …` command."
 )
@@ -29,15 +30,15 @@ from ctxeng.core.errors import CtxengError
     default=None,
     help="Where --ollama writes the Modelfile [default: .ctxeng/export/ollama/<adapter>/Modelfile].",
 )
-@root_option
-def export(vllm: bool, ollama: bool, adapters: tuple[str, ...], output: Path | None, root: str) -> None:
-    """Serve the adapters with vLLM (multi-LoRA) or Ollama, on the exact base they were trained on."""
+def export(path: str, vllm: bool, ollama: bool, adapters: tuple[str, ...], output: Path | None) -> None:
+    """Serve the adapters of the repository at PATH (default: .) with vLLM (multi-LoRA) or Ollama, on the
+    exact base they were trained on."""
     from ctxeng.core.repo import open_repo
     from ctxeng.serve.export import ollama_export, vllm_command
 
     if vllm == ollama:
         raise CtxengError("choose one of --vllm and --ollama")
-    repo_root = open_repo(root).root
+    repo_root = open_repo(path).root
     if vllm:
         command, notes = vllm_command(repo_root, list(adapters))
         click.echo(command)

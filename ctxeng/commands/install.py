@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import click
 
+from ctxeng.commands import repo_path
+
 TARGET_HINT = "choose at least one of --git-hook, --claude, --mcp"
 
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option(
     "--git-hook", is_flag=True, help="Refresh .ctxeng/ from git hooks (pre-commit and the post-* hooks)."
 )
@@ -52,7 +54,7 @@ def install(
 
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option(
     "--git-hook", is_flag=True, help="Remove ctxeng's git hooks and restore the ones they replaced."
 )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import click
 
+from ctxeng.commands import repo_path
+
 
 @click.command()
-@click.argument("path", default=None, required=False, type=click.Path(file_okay=False, path_type=str))
+@repo_path(default=None)
 def mcp(path: str | None) -> None:
     """Serve this repository's context as MCP tools over stdio (PATH, else $CTXENG_ROOT, else .).
 

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import click
 
+from ctxeng.commands import repo_path
+
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option("--adapter", default=None, metavar="NAME", help="Adapter name or folder [default: the newest].")
 @click.option(
     "--out",

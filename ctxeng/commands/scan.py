@@ -6,9 +6,11 @@ import json
 
 import click
 
+from ctxeng.commands import repo_path
+
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option(
     "--history/--no-history",
     default=True,

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
+from ctxeng.commands import repo_path
 from ctxeng.core.errors import CtxengError
 
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option(
     "--adapter",
     "adapters",

@@ -6,9 +6,11 @@ import json
 
 import click
 
+from ctxeng.commands import repo_path
+
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON on stdout.")
 @click.option(
     "--hook", is_flag=True, help="Claude Code SessionStart hook: read its JSON on stdin, print context."

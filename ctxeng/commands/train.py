@@ -8,9 +8,11 @@ from typing import Any
 
 import click
 
+from ctxeng.commands import repo_path
+
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option(
     "--recipe",
     "recipe_name",
