@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,39 @@ def test_install_without_a_target_is_a_usage_error(
 ) -> None:
     assert main([command, str(git_repo.path)]) == 2
     assert "--git-hook, --claude, --mcp" in capsys.readouterr().err
+
+
+def test_adapters_says_how_to_get_one_and_keeps_whole_names_when_piped(git_repo: GitRepo) -> None:
+    git_repo.commit("init", {"app.py": "x = 1\n"})
+    cli = [sys.executable, "-m", "ctxeng", "adapters", str(git_repo.path)]
+    empty = subprocess.run(cli, capture_output=True, text=True, check=True)
+    assert empty.stdout == "" and "`ctxeng train` trains one" in empty.stderr
+    name = "qwen2.5-coder-1.5b-cpt-for-a-long-repository-name"
+    folder = git_repo.path / ".ctxeng" / "adapters" / name
+    folder.mkdir(parents=True)
+    (folder / "adapter_config.json").write_text("{}")
+    (folder / "ctxeng-manifest.json").write_text(json.dumps({
+        "name": name, "base_model": {"spec": "Qwen/Qwen2.5-Coder-1.5B-Instruct-with-a-long-id"},
+        "recipe": {"name": "qwen2.5-coder-1.5b-cpt"}, "training": {"steps": 10}, "repository": {"head": "a" * 40},
+    }))  # fmt: skip
+    listed = subprocess.run(cli, capture_output=True, text=True, check=True)  # stdout is a pipe
+    assert name in listed.stdout and "Qwen/Qwen2.5-Coder-1.5B-Instruct-with-a-long-id" in listed.stdout
+
+
+def test_build_says_where_everything_went(git_repo: GitRepo) -> None:
+    git_repo.commit("init", {"app.py": "def main():\n    return 1\n", "README.md": "# app\n\nAn app.\n"})
+    proc = subprocess.run([sys.executable, "-m", "ctxeng", "build", str(git_repo.path)], capture_output=True,
+                          text=True, check=True, cwd=git_repo.path.parent)  # fmt: skip
+    assert f"outputs in {git_repo.path / '.ctxeng'}/" in proc.stderr
+    assert f"Claude Code skill in {git_repo.path / '.claude/skills/repo-context'}/" in proc.stderr
+    assert f"CLAUDE.md block (created) in {git_repo.path / 'CLAUDE.md'}" in proc.stderr
+
+
+def test_adapter_manifests_write_the_home_folder_as_tilde(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from ctxeng.train.manifest import home_relative
+
+    monkeypatch.setenv("HOME", str(tmp_path / "ada"))
+    cached = str(tmp_path / "ada" / ".cache" / "ctxeng" / "models" / "smollm2-135m-instruct-0.1.2-1")
+    assert home_relative(cached) == "~/.cache/ctxeng/models/smollm2-135m-instruct-0.1.2-1"
+    assert home_relative("HuggingFaceTB/SmolLM2-135M-Instruct") == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert home_relative(str(tmp_path / "adam" / "x")) == str(tmp_path / "adam" / "x")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -35,10 +37,10 @@ def build(path: str, as_json: bool, no_pack: bool, train_after: bool, quiet: boo
     if as_json:
         click.echo(json.dumps(manifest, indent=2, sort_keys=True))
     elif not quiet:
-        _summary(manifest, err_console())
+        _summary(manifest, err_console(), result.out_dir)
 
 
-def _summary(manifest: dict, console: object) -> None:
+def _summary(manifest: dict[str, Any], console: object, out_dir: Path) -> None:
     from rich.table import Table
 
     table = Table(title=f"ctxeng build: {manifest['repository']} @ {manifest['head'][:12]}", show_lines=False)
@@ -54,5 +56,21 @@ def _summary(manifest: dict, console: object) -> None:
     for rule, n in manifest["redactions"].items():
         table.add_row(f"redacted: {rule}", str(n))
     wall = sum(s["wall_s"] for s in manifest["stages"].values())
-    table.caption = f"{wall:.1f} s; outputs in .ctxeng/"
+    table.caption = f"{wall:.1f} s"
     console.print(table)  # type: ignore[attr-defined]
+    for line in _written(out_dir, manifest.get("pack") or {}):
+        click.echo(line, err=True)  # whole paths, never wrapped
+
+
+def _written(out_dir: Path, pack: dict[str, Any]) -> list[str]:
+    """Where the outputs are: the work folder, and the files for Claude Code in the mined work tree."""
+    lines = [f"outputs in {out_dir}/"]
+    skill = pack.get("skill")
+    if isinstance(skill, str) and skill:
+        lines.append(f"Claude Code skill in {out_dir.parent / skill}/")
+    claude_md = pack.get("claude_md")
+    if claude_md in ("created", "updated", "unchanged"):
+        from ctxeng.pack.claude_md import claude_md_path
+
+        lines.append(f"ctxeng's CLAUDE.md block ({claude_md}) in {claude_md_path(out_dir.parent)}")
+    return lines

@@ -8,6 +8,11 @@ import click
 
 from ctxeng.commands import repo_path
 
+LEGEND = """\
+  built from/on: the commit (and its date) each output was made from
+  commits: commits since then; files: tracked files changed since then
+  defs: definitions in those files whose own lines changed"""
+
 
 @click.command()
 @repo_path()
@@ -60,6 +65,7 @@ def _print(result: object) -> None:
         table.add_row(lag.name, lag.state, lag.head[:8], when, *numbers)
     console = Console(highlight=False)  # the table is the result: stdout, unlike build's progress
     console.print(table)
+    console.print(LEGEND, markup=False)
     if result.pending:
         shown = ", ".join(result.pending[:5]) + (
             f" and {len(result.pending) - 5} more" if len(result.pending) > 5 else ""
