@@ -117,8 +117,13 @@ def test_missing_and_broken_index(git_repo: GitRepo, tmp_path: Path) -> None:
     with pytest.raises(CtxengError, match="cannot read"):
         context_for_prompt(git_repo.path, "anything", 500)
     (git_repo.path / ".ctxeng" / "index.json").write_text('{"version": 999}')
-    with pytest.raises(CtxengError, match="another ctxeng version"):
+    with pytest.raises(CtxengError, match="another ctxeng version") as err:
         context_for_prompt(git_repo.path, "anything", 500)
+    assert "`ctxeng build " in (err.value.hint or "")  # no records: `ctxeng pack` would fail too
+    (git_repo.path / ".ctxeng" / "records.jsonl").write_text("")
+    with pytest.raises(CtxengError) as err:
+        context_for_prompt(git_repo.path, "anything", 500)
+    assert "`ctxeng pack " in (err.value.hint or "")  # records there: pack rewrites the index
     (git_repo.path / ".ctxeng" / "index.json").write_text(f'{{"version": {INDEX_VERSION}, "files": 3}}')  # right version, wrong shape
     assert context_for_prompt(git_repo.path, "anything", 500, safe=True) == ""
     assert context_for_prompt(tmp_path / "no-such-dir", "anything", 500, safe=True) == ""

@@ -136,12 +136,14 @@ def test_uninstall_removes_only_its_own_hooks(git_repo: GitRepo, capsys: pytest.
     assert not (_hooks(repo) / "pre-commit").exists() and not (_hooks(repo) / "post-commit").exists()
 
 
-def test_unknown_hook_type_is_a_user_error_and_no_target_a_usage_error(
+def test_unknown_hook_type_and_no_target_are_usage_errors(
     git_repo: GitRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = _seeded(git_repo)
-    assert main(["install", "--git-hook", "--hook-type", "pre-push", str(repo.path)]) == 1
-    assert "unsupported hook type: pre-push" in capsys.readouterr().err
+    assert main(["install", "--git-hook", "--hook-type", "pre-push", str(repo.path)]) == 2
+    assert "'pre-push' is not one of" in capsys.readouterr().err
+    with pytest.raises(CtxengError, match="unsupported hook type: pre-push"):
+        install_git_hook(repo.path, ["pre-push"])
     assert main(["install", str(repo.path)]) == 2  # a usage error, as the README's exit-code table says
     assert "choose at least one of --git-hook, --claude, --mcp" in capsys.readouterr().err
 

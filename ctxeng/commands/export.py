@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from ctxeng.commands import repo_path
-from ctxeng.core.errors import CtxengError
 
 
 @click.command()
@@ -37,14 +36,14 @@ def export(path: str, vllm: bool, ollama: bool, adapters: tuple[str, ...], outpu
     from ctxeng.serve.export import ollama_export, vllm_command
 
     if vllm == ollama:
-        raise CtxengError("choose one of --vllm and --ollama")
+        raise click.UsageError("choose one of --vllm and --ollama")
     repo_root = open_repo(path).root
     if vllm:
         command, notes = vllm_command(repo_root, list(adapters))
         click.echo(command)
     else:
         if len(adapters) > 1:
-            raise CtxengError("an Ollama Modelfile holds one adapter", hint="pass one --adapter")
+            raise click.UsageError("an Ollama Modelfile holds one adapter: pass one --adapter")
         result = ollama_export(repo_root, adapters[0] if adapters else None, output)
         click.echo(f"wrote {result.modelfile}", err=True)
         click.echo("then run:" if len(result.steps) == 1 else "then run, in order:", err=True)

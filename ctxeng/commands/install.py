@@ -19,7 +19,8 @@ TARGET_HINT = "choose at least one of --git-hook, --claude, --mcp"
 )
 @click.option("--mcp", is_flag=True, help="Claude Code: the `ctxeng mcp` server in the project's .mcp.json.")
 @click.option(
-    "--hook-type", "hook_types", multiple=True, metavar="TYPE",
+    "--hook-type", "hook_types", multiple=True,
+    type=click.Choice(("pre-commit", "post-commit", "post-merge", "post-checkout", "post-rewrite")),
     help="Only this git hook (repeatable): pre-commit, post-commit, post-merge, post-checkout, post-rewrite.",
 )  # fmt: skip
 @click.option(
