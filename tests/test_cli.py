@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ctxeng.cli import main
 
-HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "accelerate")
+HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "git")  # git: GitPython (install only)
 
 
 def _imports_after(args: list[str], cwd: Path) -> set[str]:
