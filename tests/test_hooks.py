@@ -283,5 +283,6 @@ def test_after_a_build_the_hooks_give_the_summary_and_the_prompts_context(sample
     start = context_of(
         run_shell(_command("SessionStart"), session_event(sample_repo.path), sample_repo.path), "SessionStart"
     )
-    assert "records: 1 commit, 1 changed file (1 definition) behind" in start
+    # V is new (in no record yet) and no recorded definition's lines changed
+    assert "records: 1 commit, 1 changed file (0 definitions) behind" in start
     assert "Suggested: run `ctxeng refresh` (or `ctxeng build`) to bring .ctxeng/ up to date." in start

@@ -216,3 +216,25 @@ def test_adapter_manifests_write_the_home_folder_as_tilde(monkeypatch: pytest.Mo
     assert home_relative(cached) == "~/.cache/ctxeng/models/smollm2-135m-instruct-0.1.2-1"
     assert home_relative("HuggingFaceTB/SmolLM2-135M-Instruct") == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert home_relative(str(tmp_path / "adam" / "x")) == str(tmp_path / "adam" / "x")
+
+
+def test_ask_without_a_server_or_the_train_extra_names_the_pip_install(venv_base: Path, tmp_path: Path) -> None:
+    repo = _ledger(tmp_path / "ledger")
+    ctxeng = str(venv_base.parent / "ctxeng")
+    env = _claude_env(repo.path)
+    subprocess.run([ctxeng, "build", str(repo.path), "-q"], check=True, capture_output=True, env=env)  # base deps
+    adapter = repo.path / ".ctxeng" / "adapters" / "small"
+    adapter.mkdir(parents=True)
+    (adapter / "adapter_config.json").write_text("{}")
+    proc = subprocess.run([ctxeng, "ask", PROMPT, str(repo.path), "--no-server"], capture_output=True, text=True,
+                          env=env, timeout=120)  # fmt: skip
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "`ctxeng ask` needs the [train] extra" in proc.stderr and "pip install 'ctxeng-toolkit[train]'" in proc.stderr
+
+
+def test_the_shipped_hook_commands_run_the_launcher() -> None:
+    from ctxeng.integrations.claude_settings import our_hooks
+    from ctxeng.integrations.launcher import shell_command
+
+    commands = sorted(h["command"] for groups in our_hooks().values() for g in groups for h in g["hooks"])
+    assert commands == sorted([shell_command("context", "--hook"), shell_command("status", "--hook")])
