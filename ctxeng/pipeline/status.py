@@ -23,7 +23,6 @@ FRESH, STALE, MISSING, BROKEN, UNKNOWN = "fresh", "stale", "missing", "broken", 
 HOOK_LOG = "hooks.log"  # under .ctxeng/: a line each time .claude/hooks/ctxeng.sh could not run ctxeng
 _SHA = re.compile(r"[0-9a-f]{7,64}")
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? ")
-_PATH_FIELD = re.compile(r'"path":("(?:[^"\\]|\\.)*")')
 
 
 @dataclass
@@ -163,15 +162,17 @@ def definitions_in(out: Path, paths: set[str], hunks: dict[str, list[tuple[int, 
     if not paths:
         return 0
     total = 0
+    # Cheap filters first (records are compact, sorted-key JSON): one substring test, then one regex of
+    # the wanted `"path":"…"` fields; only the matching lines are parsed.
+    wanted = re.compile("|".join(re.escape(f'"path":{json.dumps(p, ensure_ascii=False)}') for p in sorted(paths)))
     try:
         with open(out / "records.jsonl", encoding="utf-8") as fh:
             for line in fh:
-                if '"kind":"symbol"' not in line:  # cheap filters: records are compact, sorted-key JSON
-                    continue
-                field = _PATH_FIELD.search(line)
-                if field is None or json.loads(field.group(1)) not in paths:
+                if '"kind":"symbol"' not in line or wanted.search(line) is None:
                     continue
                 row = json.loads(line)
+                if row.get("path") not in paths:
+                    continue
                 if hunks is None or _touched(row, hunks.get(row["path"], [])):
                     total += 1
     except (OSError, ValueError, AttributeError, KeyError, TypeError):
