@@ -159,6 +159,18 @@ def test_unknown_hook_type_and_no_target_are_usage_errors(
     assert "choose at least one of --git-hook, --claude, --mcp" in capsys.readouterr().err
 
 
+def test_install_in_a_submodule_uses_the_submodules_own_hooks_folder(git_repo: GitRepo, tmp_path: Path) -> None:
+    lib = GitRepo(tmp_path / "lib")
+    lib.commit("Add lib", {"lib.py": "x = 1\n"})
+    _seeded(git_repo)
+    git_repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(lib.path), "vendor/lib")
+    git_repo.commit("Add the submodule")
+    sub = git_repo.path / "vendor" / "lib"
+    assert main(["install", "--git-hook", "--hook-type", "pre-commit", str(sub)]) == 0
+    assert is_ours(git_repo.path / ".git" / "modules" / "vendor" / "lib" / "hooks" / "pre-commit")
+    assert not (git_repo.path / ".git" / "hooks" / "pre-commit").exists()
+
+
 def test_install_from_a_linked_worktree_uses_the_shared_hooks_folder(
     git_repo: GitRepo, tmp_path: Path
 ) -> None:
