@@ -33,12 +33,13 @@ def make_venv(where: Path, left_out: tuple[str, ...] = ()) -> Path:
 
     The venv sees this environment's packages except those in `left_out` (top-level import names).
     """
-    site = Path(sysconfig.get_paths()["purelib"])
+    sites = sorted({Path(sysconfig.get_paths()[key]) for key in ("purelib", "platlib")})
     farm = where.parent / f"{where.name}-site"
     farm.mkdir(parents=True)
-    for entry in site.iterdir():
-        if not _excluded(entry.name, left_out):
-            (farm / entry.name).symlink_to(entry)
+    for site in sites:
+        for entry in site.iterdir():
+            if not _excluded(entry.name, left_out) and not (farm / entry.name).exists():
+                (farm / entry.name).symlink_to(entry)
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
     python = where / "bin" / "python"
     venv_site = Path(
