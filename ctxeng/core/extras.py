@@ -59,7 +59,7 @@ def require_extras(command: str, *extras: str, modules: tuple[str, ...] | None =
         return
     needed = [extra for extra in extras if set(EXTRAS[extra]) & set(missing)] or list(extras)
     raise CtxengError(
-        f"`ctxeng {command}` needs the {' and '.join(f'[{e}]' for e in needed)} extra "
+        f"`ctxeng {command}` needs the {' and '.join(f'[{e}]' for e in needed)} extra{'s' * (len(needed) > 1)} "
         f"({', '.join(missing)} not installed): run {install_command(needed)}"
     )
 
