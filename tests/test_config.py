@@ -72,3 +72,31 @@ def test_unknown_key_in_pyproject_names_tool_path(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.ctxeng]\nbogus = 1\n")
     with pytest.raises(CtxengError, match=r"pyproject.toml: unknown configuration key 'tool.ctxeng.bogus'"):
         load_config(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "guess"),
+    [
+        ("[files]\nmax_file_byte = 3\n", "did you mean 'max_file_bytes'?"),
+        ("[pakc]\nbudget = 3\n", "did you mean 'pack'?"),
+        ("[refresh]\nretrain-after-commit = 3\n", "did you mean 'retrain_after_commits'?"),
+    ],
+)
+def test_a_typo_gets_a_did_you_mean(tmp_path: Path, text: str, guess: str) -> None:
+    (tmp_path / ".ctxeng.toml").write_text(text)
+    with pytest.raises(CtxengError) as info:
+        load_config(tmp_path)
+    assert info.value.hint is not None and info.value.hint.startswith(guess)
+
+
+def test_recipes_share_the_validation_and_its_did_you_mean(tmp_path: Path) -> None:
+    from ctxeng.train.recipe import load_recipe
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("base_model: embedded:smollm2-135m-instruct\nmax_lenght: 512\n")
+    with pytest.raises(CtxengError, match="unknown recipe key 'max_lenght'") as info:
+        load_recipe(str(recipe))
+    assert info.value.hint is not None and info.value.hint.startswith("did you mean 'max_length'?")
+    recipe.write_text("base_model: embedded:smollm2-135m-instruct\nseed: true\n")
+    with pytest.raises(CtxengError, match="'seed' must be int, got bool"):
+        load_recipe(str(recipe))

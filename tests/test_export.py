@@ -226,10 +226,10 @@ def test_adapters_of_different_bases_are_not_mixed(
 
 
 def test_usage_errors(repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert export(repo, capsys)[0] == 1
-    assert export(repo, capsys, "--vllm", "--ollama")[0] == 1
+    assert export(repo, capsys)[0] == 2  # usage errors exit 2, as the README's table says
+    assert export(repo, capsys, "--vllm", "--ollama")[0] == 2
     code, _, err = export(repo, capsys, "--ollama", "--adapter", "first", "--adapter", "second")
-    assert code == 1 and "one adapter" in err
+    assert code == 2 and "one adapter" in err
     code, _, err = export(repo, capsys, "--vllm", "--adapter", "missing")
     assert code == 1 and "no adapter named 'missing'" in err
     shutil.rmtree(repo / ".ctxeng" / "adapters")

@@ -7,6 +7,8 @@ import re
 
 import click
 
+from ctxeng.commands import repo_path
+
 # Characters that would break a line-per-hit listing or fool a terminal: C0/C1 controls and DEL.
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f"\\]')
 _ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
@@ -21,7 +23,7 @@ def show_path(path: str) -> str:
 
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option(
     "--history/--no-history",
     default=True,

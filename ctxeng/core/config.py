@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ctxeng.core.errors import CtxengError
+from ctxeng.core.schema import check_value, unknown_key
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -115,28 +116,20 @@ class Config:
 
 
 def _apply(obj: Any, table: dict[str, Any], where: str, source: str) -> None:
-    known = {f.name: f for f in dataclasses.fields(obj) if f.name != "source"}
+    """Set the fields of dataclass `obj` from a TOML table: the type of each default is the schema."""
+    known = {f.name for f in dataclasses.fields(obj) if f.name != "source"}
     for key in sorted(table):
         value = table[key]
         name = key.replace("-", "_")
         if name not in known:
-            raise CtxengError(
-                f"{source}: unknown configuration key '{where}{key}'",
-                hint=f"known keys here: {', '.join(sorted(known))}",
-            )
+            raise unknown_key(source, f"{where}{key}", name, known, "configuration key")
         current = getattr(obj, name)
         if dataclasses.is_dataclass(current):
             if not isinstance(value, dict):
                 raise CtxengError(f"{source}: '{where}{key}' must be a table")
             _apply(current, value, f"{where}{key}.", source)
             continue
-        expected = type(current)
-        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            value, ok = float(value), True
-        if not ok:
-            raise CtxengError(f"{source}: '{where}{key}' must be {expected.__name__}, got {type(value).__name__}")
-        setattr(obj, name, value)
+        setattr(obj, name, check_value(source, f"{where}{key}", value, type(current)))
 
 
 def load_config(root: Path) -> Config:

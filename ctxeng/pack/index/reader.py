@@ -32,13 +32,20 @@ def load_index(root: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CtxengError(f"no context index at {path}", hint="run `ctxeng build` (or `ctxeng pack`) first") from None
+        raise CtxengError(f"no context index at {path}", hint=_rebuild_hint(root)) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise CtxengError(f"cannot read {path}: {exc}", hint="rebuild it with `ctxeng pack`") from None
+        raise CtxengError(f"cannot read {path}: {exc}", hint=_rebuild_hint(root)) from None
     if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
-        raise CtxengError(f"{path} was written by another ctxeng version", hint="rebuild it with `ctxeng pack`")
+        raise CtxengError(f"{path} was written by another ctxeng version", hint=_rebuild_hint(root))
     data["_root"] = str(root)
     return data
+
+
+def _rebuild_hint(root: Path) -> str:
+    """A command that will work: `ctxeng pack` re-renders the index from records, which only a build makes."""
+    if (root / ".ctxeng" / "records.jsonl").is_file():
+        return f"run `ctxeng pack {root}` to write it from the records"
+    return f"run `ctxeng build {root}` first"
 
 
 def read_details(index: dict[str, Any], rows: list[int]) -> dict[int, list[Any]]:
