@@ -45,7 +45,8 @@ def trim(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> Model:
     keep: set[int] = set()
     by_qual = {(d.path, d.qualname): i for i, d in enumerate(facts.defs)}
     entries = set(conv.entry_points)
-    for i in ranking.ordered_defs(facts.defs)[:MAX_DEFS]:
+    for top in ranking.ordered_defs(facts.defs)[:MAX_DEFS]:
+        i: int | None = top  # then its parents, so a kept method keeps its class
         while i is not None and i not in keep:
             keep.add(i)
             d = facts.defs[i]

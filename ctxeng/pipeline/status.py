@@ -233,7 +233,8 @@ def _adapters(out: Path) -> list[tuple[str, dict[str, Any] | None, str]]:
 
 def _adapter_head(manifest: dict[str, Any]) -> tuple[str, int]:
     """The commit and time an adapter's data came from; the training manifest is read defensively."""
-    repo_info = manifest.get("repository") if isinstance(manifest.get("repository"), dict) else {}
+    repository = manifest.get("repository")
+    repo_info: dict[str, Any] = repository if isinstance(repository, dict) else {}
     head = _sha(repo_info.get("head")) or _sha(manifest.get("head"))
     return head, _int(manifest.get("finished_at")) or _int(manifest.get("started_at"))
 

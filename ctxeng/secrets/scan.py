@@ -169,5 +169,5 @@ def diff_path(line: str) -> str:
     i = 1
     while i < len(rest) and rest[i] != '"':
         i += 2 if rest[i] == "\\" else 1
-    raw = codecs.escape_decode(rest[1:i].encode("utf-8", "surrogateescape"))[0]  # type: ignore[attr-defined]
+    raw = codecs.escape_decode(rest[1:i].encode("utf-8", "surrogateescape"))[0]
     return decode(raw)[2:]
