@@ -154,6 +154,7 @@ def _check_limits(config: Config, where: str) -> None:
         raise CtxengError(
             f"{config.source}: '{where}dataset.min_tokens' ({config.dataset.min_tokens}) must be below "
             f"'{where}dataset.max_tokens' ({config.dataset.max_tokens})",
+            hint="examples shorter than min_tokens are dropped, longer than max_tokens shortened or dropped",
         )
 
 
