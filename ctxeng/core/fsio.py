@@ -8,7 +8,9 @@ import functools
 import json
 import os
 import re
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -173,6 +175,30 @@ def __getattr__(name: str) -> Any:
 
         return Staging
     raise AttributeError(name)
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[list[int]]:
+    """Hold back Ctrl-C and SIGTERM for the enclosed block; yields the signals that arrived.
+
+    Used once the switch to a new generation is under way: from then on the run completes (exit 0)
+    instead of stopping halfway with the outputs already published. Outside the main thread
+    (where signal handlers cannot be installed) it does nothing.
+    """
+    got: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+
+    def note(signum: int, frame: Any) -> None:
+        got.append(signum)
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield got
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class LockBusy(CtxengError):

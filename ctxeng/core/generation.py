@@ -24,15 +24,13 @@ import json
 import os
 import re
 import shutil
-import signal
 import tempfile
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ctxeng.core.faults import pause_point
-from ctxeng.core.fsio import _fsync_dir, dumps_json, held_locks
+from ctxeng.core.fsio import _fsync_dir, deferred_interrupts, dumps_json, held_locks
 from ctxeng.core.workdir import CURRENT, GEN_PREFIX, GENERATION_ENTRIES, MANIFEST, generation_dir
 
 APPLIED = "applied"  # `.ctxeng/applied`: the generation whose work-tree files were last written in full
@@ -112,30 +110,6 @@ def needs_apply(out_dir: Path) -> bool:
         return (out_dir / APPLIED).read_text(encoding="utf-8").strip() != gen.name
     except OSError:
         return True
-
-
-@contextlib.contextmanager
-def deferred_interrupts() -> Iterator[list[int]]:
-    """Hold back Ctrl-C and SIGTERM for the enclosed block; yields the signals that arrived.
-
-    Used once the switch to a new generation is under way: from then on the run completes (exit 0)
-    instead of stopping halfway with the outputs already published. Outside the main thread
-    (where signal handlers cannot be installed) it does nothing.
-    """
-    got: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield got
-        return
-
-    def note(signum: int, frame: Any) -> None:
-        got.append(signum)
-
-    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield got
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _switch(out_dir: Path, gen: Path) -> None:

@@ -91,14 +91,14 @@ def refresh(path: str | Path = ".", hook: bool = False) -> RefreshResult:
     _recover(repo.root)
     gen = generation_dir(out_dir)  # resolved once: state and manifest come from one generation
     state = load_state(gen)
-    if state is None:
-        if hook and not (gen / "manifest.json").exists():
-            return RefreshResult("skipped", "no build yet: run `ctxeng build` once", seconds=time.perf_counter() - started)
-        return _full(repo, started, "first build" if not (gen / "manifest.json").exists() else
-                     "the outputs in .ctxeng/ are unreadable", hook=hook)  # fmt: skip
-    damaged = sorted(verify(gen).values())
-    if damaged:
-        return _full(repo, started, f"the outputs in .ctxeng/ are corrupt ({damaged[0]})", hook=hook)
+    damaged = sorted(verify(gen).values()) if state is not None else []
+    if state is None or damaged:
+        built = (gen / "manifest.json").exists()
+        why = "first build" if not built else f"the outputs in .ctxeng/ are {'corrupt' if damaged else 'unreadable'}"
+        if hook:  # a rebuild is too slow for a commit: the post-commit refresh (or `ctxeng build`) does it
+            note = f"{why}: run `ctxeng build`" if built else "no build yet: run `ctxeng build` once"
+            return RefreshResult("skipped", note, seconds=time.perf_counter() - started)
+        return _full(repo, started, f"{why} ({damaged[0]})" if damaged else why)
     config = load_config(repo.root)
     changed, removed = changed_entries(state, repo.index())
     paths = sorted({e.path for e in changed} | set(removed))
