@@ -154,17 +154,19 @@ def main() -> None:
     repo = WORK / "repo"
     shutil.rmtree(WORK, ignore_errors=True)
     make_repo(repo, args.files)
-    started = time.monotonic()
-    first = ctxeng(repo, env, "build", "-q")
-    _, err = first.communicate()
-    if first.returncode != 0:
-        raise SystemExit(f"the first build failed: {err}")
+    for _ in range(2):  # the second build is timed: later builds, like it, reuse the extraction cache
+        started = time.monotonic()
+        first = ctxeng(repo, env, "build", "-q")
+        _, err = first.communicate()
+        if first.returncode != 0:
+            raise SystemExit(f"the first build failed: {err}")
     span = time.monotonic() - started
     rng = random.Random(args.seed)
     counts = {"mixed": 0, "interrupted_after_publish": 0, "skill_behind": 0, "interrupted_at_start": 0, "tracebacks": 0}
     exits: dict[str, int] = {}
     worst = {"tmp_bytes": 0, "stage_dirs": 0, "generations_beyond_two": 0, "skill_tmp_files": 0}
     examples: list[str] = []
+    traces: list[str] = []
     for n in range(args.kills):
         (repo / "gen" / f"kill_{n}.py").write_text(f"def killed_{n}(x):\n    return x - {n}\n")
         git(repo, "add", "-A")
@@ -178,7 +180,9 @@ def main() -> None:
         exits[f"{sig.name}:{proc.returncode}"] = exits.get(f"{sig.name}:{proc.returncode}", 0) + 1
         at_start = proc.returncode == -signal.SIGINT or "Fatal Python error" in err
         counts["interrupted_at_start"] += at_start
-        counts["tracebacks"] += "Traceback" in err and not at_start
+        if "Traceback" in err and not at_start:
+            counts["tracebacks"] += 1
+            traces.append(f"kill {n} ({sig.name}, exit {proc.returncode}): " + " | ".join(err.strip().splitlines()[-3:]))
         found = problems(repo)
         if found:
             counts["mixed"] += 1
@@ -193,7 +197,7 @@ def main() -> None:
     _, err = final.communicate()
     result = {
         "kills": args.kills, "build_seconds": round(span, 2), "exits": dict(sorted(exits.items())), **counts,
-        "mixed_examples": examples[:5], "leftovers_max_after_a_kill": worst,
+        "mixed_examples": examples[:5], "traceback_examples": traces[:5], "leftovers_max_after_a_kill": worst,
         "final_refresh_exit": final.returncode, "after_final_refresh": {
             **leftovers(repo), "mixed": len(problems(repo)) > 0, "skill_behind": skill_behind(repo)},
     }  # fmt: skip

@@ -172,7 +172,8 @@ class Staging:
         self.out_dir = out_dir
         if out_dir.resolve() in held_locks():
             remove_stale(out_dir)
-        #: The generation this run started from (None: none yet); what `publish` carries over.
+        #: The folder of the generation this run started from (`out_dir` itself when there is none
+        #: yet, or an older ctxeng's flat layout): what `publish` carries over.
         self.base = generation_dir(out_dir)
         scratch = out_dir / "tmp"
         scratch.mkdir(parents=True, exist_ok=True)
@@ -199,14 +200,13 @@ class Staging:
         """
         staged = self.staged()
         ordered = [p for p in staged if p not in last] + [p for p in last if p in staged]
-        base_outputs = _outputs(self.base) if self.base is not None else {}
-        if carry and self.base is not None:
+        base_outputs = _outputs(self.base)
+        if carry:
             for rel in _files(self.base):
                 if rel not in staged and rel != MANIFEST and not _dropped(rel, drop):
                     _carry(self.base / rel, self.dir / rel)
         self._seal(base_outputs, set(staged))
-        number = max((int(_GEN.fullmatch(g.name).group(1)) for g in generations(self.out_dir)), default=0) + 1  # type: ignore[union-attr]
-        gen = self.out_dir / f"{GEN_PREFIX}{number}"
+        gen = self.out_dir / f"{GEN_PREFIX}{max(map(_number, generations(self.out_dir)), default=0) + 1}"
         os.chmod(self.dir, 0o755)  # mkdtemp's 0700 was for the scratch folder only
         os.rename(self.dir, gen)
         try:
@@ -221,7 +221,8 @@ class Staging:
             pause_point("switched")
             for callback in self.after_switch:
                 callback(gen)
-            remove_stale(self.out_dir, keep=(self.base if self.base is not None and self.base != self.out_dir else None,))
+            # The generation just replaced stays until the next run: a reader may have resolved it a moment ago.
+            remove_stale(self.out_dir, keep=(self.base,))
         return ordered
 
     def _seal(self, base_outputs: dict[str, Any], fresh: set[str]) -> None:
@@ -241,10 +242,9 @@ class Staging:
             outputs[rel] = {"sha256": digest, "size": size}
         target = self.dir / MANIFEST
         manifest: Any = None
-        source = target if target.exists() else (self.base / MANIFEST if self.base is not None else None)
-        if source is not None:
-            with contextlib.suppress(OSError, ValueError, RecursionError):
-                manifest = json.loads(source.read_text(encoding="utf-8"))
+        source = target if target.exists() else self.base / MANIFEST
+        with contextlib.suppress(OSError, ValueError, RecursionError):
+            manifest = json.loads(source.read_text(encoding="utf-8"))
         manifest = manifest if isinstance(manifest, dict) else {}
         manifest["outputs"] = outputs
         with contextlib.suppress(FileNotFoundError):
@@ -281,6 +281,11 @@ def _files(gen: Path) -> list[str]:
         elif path.is_dir():
             found.extend(p.relative_to(gen).as_posix() for p in path.rglob("*") if p.is_file() and not p.is_symlink())
     return sorted(found)
+
+
+def _number(gen: Path) -> int:
+    match = _GEN.fullmatch(gen.name)
+    return int(match.group(1)) if match else 0
 
 
 def _dropped(rel: str, drop: tuple[str, ...]) -> bool:
