@@ -65,8 +65,11 @@ def verify(gen: Path, full: bool = True) -> dict[str, str]:
     """Problems of the generation folder `gen` by relative path, one line each; {} when it is whole.
 
     Checks that the manifest is a JSON object listing its outputs and that each listed file exists
-    with its recorded size and (with `full`) sha256. A folder without an `outputs` list (written by
-    an older ctxeng) is checked for a readable manifest only.
+    with its recorded size and (with `full`) sha256. The hash is computed only for files whose
+    modification time is not the one recorded when the generation was sealed (anything that wrote
+    into the file since changed it), so a check costs a `stat` per file on untouched outputs. A
+    folder without an `outputs` list (written by an older ctxeng) is checked for a readable manifest
+    only.
     """
     try:
         manifest = json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
@@ -88,10 +91,10 @@ def verify(gen: Path, full: bool = True) -> dict[str, str]:
             continue
         path = gen / rel
         try:
-            size = os.stat(path).st_size
-            if size != want["size"]:
-                problems[rel] = f"{rel} has {size} bytes, not {want['size']}"
-            elif full and file_digest(path)[0] != want.get("sha256"):
+            st = os.stat(path)
+            if st.st_size != want["size"]:
+                problems[rel] = f"{rel} has {st.st_size} bytes, not {want['size']}"
+            elif full and st.st_mtime_ns != want.get("mtime_ns") and file_digest(path)[0] != want.get("sha256"):
                 problems[rel] = f"{rel} does not match its checksum"
         except FileNotFoundError:
             problems[rel] = f"{rel} is missing"
@@ -233,13 +236,18 @@ class Staging:
                 continue
             path = self.dir / rel
             known = base_outputs.get(rel)
-            if rel not in fresh and isinstance(known, dict) and known.get("size") == os.stat(path).st_size:
-                outputs[rel] = known  # a hard link to the same bytes: no need to read them again
+            st = os.stat(path)
+            if rel not in fresh and isinstance(known, dict) and known.get("size") == st.st_size:
+                # A hard link to the base's file: its entry as it is, so that `verify` still hashes
+                # it if something wrote to it after the base was sealed (its time then differs).
+                outputs[rel] = known
                 continue
             with open(path, "rb") as fh:
                 os.fsync(fh.fileno())
             digest, size = file_digest(path)
-            outputs[rel] = {"sha256": digest, "size": size}
+            # The time lets `verify` skip hashing files nothing has written to since (rename and hard
+            # links keep it).
+            outputs[rel] = {"sha256": digest, "size": size, "mtime_ns": os.stat(path).st_mtime_ns}
         target = self.dir / MANIFEST
         manifest: Any = None
         source = target if target.exists() else self.base / MANIFEST
