@@ -204,3 +204,52 @@ def test_random_kills_never_show_a_mixed_set(built: GitRepo) -> None:
             assert state["head"] == built.head()
     assert subprocess.run([sys.executable, "-m", "ctxeng", "refresh", "-q", str(root)], cwd=ROOT).returncode == 0
     assert whole(root)["head"] == built.head() and skill_applied(root) and leftovers(root) == []
+
+
+def test_readers_see_one_whole_generation_while_writers_run(built: GitRepo) -> None:
+    """A reader polling `.ctxeng/` during overlapping builds, packs and hook refreshes never sees a mix."""
+    import threading
+
+    root = built.path
+    done = threading.Event()
+    seen: list[str] = []
+    broken: list[str] = []
+
+    def read() -> None:
+        while not done.is_set():
+            gen = generation(root)
+            try:
+                manifest = json.loads((gen / "manifest.json").read_text())
+                problems = verify(gen)
+                state_head = (gen / "state" / "head").read_text().strip()
+                model = json.loads((gen / "pack-model.json").read_text())
+                stamp = records_stamp(gen / "records.jsonl")
+            except FileNotFoundError:
+                if gen == generation(root):  # gone while still current: that would be a bug
+                    broken.append(f"{gen.name}: a file is missing")
+                continue  # an old generation removed by a later run after we resolved it
+            if problems or state_head != manifest["head"] or model["stamp"] != stamp:
+                broken.append(f"{gen.name}: {problems or 'heads or stamps differ'}")
+            seen.append(gen.name)
+            time.sleep(0.01)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for n in range(2):
+            _change(built, 20 + n)
+            writers = [start_build(root), start_build(root, command="pack")]
+            (root / "kvstore" / "store.py").write_text((root / "kvstore" / "store.py").read_text() + f"\n\ndef later_{n}():\n    return {n}\n")
+            built.git("add", "kvstore/store.py")
+            hook = subprocess.Popen([sys.executable, "-m", "ctxeng", "refresh", "--hook", str(root)], cwd=ROOT,
+                                    stderr=subprocess.PIPE, text=True)  # fmt: skip
+            for proc in [*writers, hook]:
+                _, err = proc.communicate(timeout=300)
+                assert proc.returncode == 0, err
+            built.git("checkout", "HEAD", "--", "kvstore/store.py")
+    finally:
+        done.set()
+        reader.join()
+    assert broken == []
+    assert len(set(seen)) >= 3  # it did watch several generations go by
+    assert whole(root)["head"] == built.head()
