@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ctxeng.core.errors import CtxengError
-from ctxeng.core.fsio import atomic_write_text, dumps_json
+from ctxeng.core.fsio import atomic_write_bytes, atomic_write_text, dumps_json
 from ctxeng.core.generation import APPLIED, WORKTREE, Staging, needs_apply
 from ctxeng.core.workdir import generation_dir, workdir
 from ctxeng.pack.claude_md import update_claude_md
@@ -28,6 +28,7 @@ SKILL_DIR = "skill"
 BLOCK_FILE = "claude-md-block.md"
 # What `atomic_writer` names its temporaries: ".<file name>.<random>.tmp".
 _TEMPORARY = re.compile(r"\..+\.[A-Za-z0-9_]{6,}\.tmp")
+_SKILL_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")  # what `ctxeng.pack.skill.skill_name` produces
 
 
 def skill_folder(root: Path, name: str) -> Path:
@@ -106,23 +107,27 @@ def apply(root: Path, gen: Path) -> bool:
         name, files, keep = plan["skill"], plan["files"], frozenset(plan["keep"])
     except (OSError, ValueError, KeyError, TypeError):
         return False  # no work-tree part (a build without a pack) or an unreadable one: nothing to do
+    if not (isinstance(name, str) and _SKILL_NAME.fullmatch(name) and all(map(_inside, files))):
+        return False  # not what ctxeng writes: never let it steer a write outside the skill folder
     try:
         remove_temporaries(root, name)
         texts = {rel: (gen / SKILL_DIR / rel).read_bytes().decode("utf-8") for rel in files}
         pack = Pack(skill_name=name, budget=0, files=texts)
-        with contextlib.suppress(CtxengError):
-            changed = check_skill(root, pack, keep)
-            from ctxeng.core.fsio import atomic_write_bytes
-
-            for rel in changed:
+        with contextlib.suppress(CtxengError):  # refused (a symlink, a tracked file): the plan warned
+            for rel in check_skill(root, pack, keep):
                 atomic_write_bytes(skill_folder(root, name) / rel, texts[rel].encode("utf-8"))
         if plan.get("claude_md"):
             with contextlib.suppress(CtxengError):
                 update_claude_md(root, (gen / BLOCK_FILE).read_bytes().decode("utf-8"))
+        atomic_write_text(workdir(root) / APPLIED, gen.name + "\n")
     except (OSError, UnicodeDecodeError):
         return False
-    atomic_write_text(workdir(root) / APPLIED, gen.name + "\n")
     return True
+
+
+def _inside(rel: object) -> bool:
+    """Whether `rel` is a plain relative path inside the skill folder."""
+    return isinstance(rel, str) and bool(rel) and not rel.startswith("/") and ".." not in rel.split("/")
 
 
 def recover(root: Path) -> bool:
