@@ -224,8 +224,10 @@ class Staging:
             pause_point("switched")
             for callback in self.after_switch:
                 callback(gen)
-            # The generation just replaced stays until the next run: a reader may have resolved it a moment ago.
-            remove_stale(self.out_dir, keep=(self.base,))
+            if self.out_dir.resolve() in held_locks():  # else another writer's staging may be under way
+                # The generation just replaced stays until the next run: a reader may have resolved it
+                # a moment ago.
+                remove_stale(self.out_dir, keep=(self.base,))
         return ordered
 
     def _seal(self, base_outputs: dict[str, Any], fresh: set[str]) -> None:
