@@ -14,10 +14,11 @@ from typing import Any
 from ctxeng import __version__
 from ctxeng.core.config import Config, load_config
 from ctxeng.core.errors import CtxengError
+from ctxeng.core.faults import pause_point
 from ctxeng.core.fsio import Lock, Staging, dumps_json, dumps_json_bytes, write_jsonl
 from ctxeng.core.provenance import Provenance
 from ctxeng.core.records import Record, dedupe_ids
-from ctxeng.core.repo import RepoView, open_repo
+from ctxeng.core.repo import RepoView, open_repo, reopen
 from ctxeng.core.workdir import ensure_workdir
 
 #: progress(stage, done, total) — total is 0 when unknown.
@@ -38,6 +39,7 @@ class StageTimer:
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         """Measure the enclosed block as stage `name`."""
+        pause_point(name)  # where tests kill a real build at a chosen stage (ctxeng.core.faults)
         wall, cpu = time.perf_counter(), _cpu()
         yield
         self.stages[name] = {
@@ -89,8 +91,10 @@ def build(
     check_config(config.dataset)  # fail on a bad task name before the slow stages run
     out_dir = ensure_workdir(repo)
     with Lock(out_dir, wait_seconds=lock_wait), Staging(out_dir) as staging:
+        repo = reopen(repo)  # HEAD may have moved while we waited for the lock: label what we mine
         manifest = run_pipeline(repo, config, staging, progress, write_pack=write_pack, in_hook=in_hook)
-        staging.publish()
+        # One generation: a pack-less build keeps the last pack; pending staged paths never carry over.
+        staging.publish(carry=not write_pack, drop=("state",))
     return BuildResult(manifest=manifest, out_dir=out_dir)
 
 

@@ -1,8 +1,9 @@
 """Staleness: how far records, dataset, pack and adapters lag behind HEAD and the work tree.
 
-Reads only `.ctxeng/manifest.json`, `.ctxeng/state/blobs.jsonl`, the adapters' `ctxeng-manifest.json`
-and (to count definitions) the file records, plus a handful of git calls: no GitPython, no torch, so
-the SessionStart hook can call it on every start.
+Reads only the current generation's `manifest.json` and `state/blobs.jsonl` (checking every output
+against the manifest's checksums), the adapters' `ctxeng-manifest.json` and (to count definitions)
+the file records, plus a handful of git calls: no GitPython, no torch, so the SessionStart hook can
+call it on every start.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import Any
 from ctxeng.core.config import RefreshConfig
 from ctxeng.core.gitcli import decode
 from ctxeng.core.repo import RepoView
-from ctxeng.core.workdir import workdir
+from ctxeng.core.workdir import generation_dir, workdir
 
 FRESH, STALE, MISSING, BROKEN, UNKNOWN = "fresh", "stale", "missing", "broken", "unknown"
 HOOK_LOG = "hooks.log"  # under .ctxeng/: a line each time .claude/hooks/ctxeng.sh could not run ctxeng
+CORRUPT = "corrupt"  # a file of the outputs differs from the manifest's checksums
 _SHA = re.compile(r"[0-9a-f]{7,64}")
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? ")
 
@@ -29,10 +31,11 @@ _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? ")
 class Lag:
     """How one output lags: commits since the commit it was built from, files and definitions changed since.
 
-    `state` is fresh, stale, missing (never built), broken (unreadable manifest) or unknown (its commit
-    is no longer in the repository, e.g. after a rebase). `changed_definitions` counts the definitions
-    the records hold whose lines changed since that commit (a comment appended after them counts none;
-    files new since then are counted in `changed_files` only).
+    `state` is fresh, stale, missing (never built), broken (unreadable manifest), corrupt (an output
+    file differs from the manifest's checksums) or unknown (its commit is no longer in the repository,
+    e.g. after a rebase). `changed_definitions` counts the definitions the records hold whose lines
+    changed since that commit (a comment appended after them counts none; files new since then are
+    counted in `changed_files` only).
     """
 
     name: str
@@ -74,7 +77,7 @@ def read_json(path: Path) -> tuple[dict[str, Any] | None, str]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None, MISSING
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None, BROKEN
     return (data, "") if isinstance(data, dict) else (None, BROKEN)
 
@@ -175,7 +178,7 @@ def definitions_in(out: Path, paths: set[str], hunks: dict[str, list[tuple[int, 
                     continue
                 if hunks is None or _touched(row, hunks.get(row["path"], [])):
                     total += 1
-    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+    except (OSError, ValueError, AttributeError, KeyError, TypeError, RecursionError):
         return 0
     return total
 
@@ -250,8 +253,11 @@ def _int(value: Any) -> int:
 
 def repo_status(repo: RepoView, refresh: RefreshConfig | None = None) -> Status:
     """The staleness of every output of `repo`, and recommendations (refresh, build, retrain)."""
+    from ctxeng.core.generation import verify
+
     refresh = refresh or RefreshConfig()
-    out = workdir(repo.root)
+    home = workdir(repo.root)
+    out = generation_dir(home)  # resolved once: every output below comes from this one generation
     status = Status(repository=repo.name, head=repo.head, branch=repo.branch, pending=_pending(out))
     status.hook_failures = hook_failures(repo.root)
     if status.hook_failures:
@@ -263,7 +269,11 @@ def repo_status(repo: RepoView, refresh: RefreshConfig | None = None) -> Status:
     manifest, problem = read_json(out / "manifest.json")
     if manifest is not None and not _sha(manifest.get("head")):
         manifest, problem = None, BROKEN
-    if manifest is None:
+    damaged = sorted(verify(out).values()) if manifest is not None else []
+    if damaged:
+        status.outputs = [Lag(n, CORRUPT, detail=damaged[0]) for n in ("records", "dataset", "pack")]
+        status.recommendations.append(f"run `ctxeng build` (or `ctxeng refresh`): {damaged[0]} in .ctxeng/")
+    elif manifest is None:
         status.outputs = [Lag(n, problem) for n in ("records", "dataset", "pack")]
         status.recommendations.append("run `ctxeng build` to mine the repository" if problem == MISSING else
                                       "run `ctxeng build`: .ctxeng/manifest.json is unreadable")  # fmt: skip
@@ -287,7 +297,7 @@ def repo_status(repo: RepoView, refresh: RefreshConfig | None = None) -> Status:
             status.recommendations.append(
                 "run `ctxeng refresh` (or `ctxeng build`) to bring .ctxeng/ up to date"
             )
-    for name, data, problem in _adapters(out):
+    for name, data, problem in _adapters(home):
         if data is None:
             status.outputs.append(Lag(f"adapter:{name}", problem or BROKEN))
             continue
@@ -308,7 +318,7 @@ def repo_status(repo: RepoView, refresh: RefreshConfig | None = None) -> Status:
 
 def describe(lag: Lag) -> str:
     """One short line for a lag, e.g. `pack: 3 commits, 2 files (14 definitions) behind`."""
-    if lag.state in (MISSING, BROKEN, UNKNOWN):
+    if lag.state in (MISSING, BROKEN, UNKNOWN, CORRUPT):
         return f"{lag.name}: {lag.state}{f' ({lag.detail})' if lag.detail else ''}"
     if lag.state == FRESH:
         return f"{lag.name}: up to date"
