@@ -1,0 +1,90 @@
+"""Bounded work on hostile prompts and repository text: long tokens, megabyte prompts, backtracking regexes.
+
+Timings are CPU seconds of this process (the test machine is shared and loaded; wall time is not
+comparable), with bounds far above the fixed cost and far below the pre-fix cost (minutes).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ctxeng.extract.definitions import meaning_of
+from ctxeng.pack import context_for_prompt
+from ctxeng.pack.context import Query
+from ctxeng.pack.terms import prompt_identifiers, prompt_paths
+from ctxeng.pipeline.build import build
+from tests.sample_repo import make_sample_repo
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = make_sample_repo(tmp_path_factory.mktemp("bounds") / "kvstore")
+    build(repo.path)
+    return repo.path
+
+
+def cpu(fn: object, *args: object) -> tuple[float, object]:
+    start = time.process_time()
+    result = fn(*args)  # type: ignore[operator]
+    return time.process_time() - start, result
+
+
+def megabyte_prompt(size: int) -> str:
+    """Prose-like text with many distinct identifiers and paths, as a pasted log would have."""
+    words: list[str] = []
+    i = length = 0
+    while length < size:
+        words += [f"step_{i}", "flushes", f"module{i}.py", "the", "compactStore", f"pkg/mod_{i}/file.py"]
+        length += sum(len(w) + 1 for w in words[-6:])
+        i += 1
+    return " ".join(words)[:size]
+
+
+def test_a_long_token_is_linear_in_path_extraction() -> None:
+    # Before: `_PATHLIKE` retried from every character of a run, 87 s for 40k characters.
+    for token in ("a" * 40_000, "a." * 20_000, "ab/" * 13_000, "x-" * 20_000):
+        seconds, paths = cpu(prompt_paths, f"see {token} and kvstore/store.py")
+        assert seconds < 0.5, (token[:6], seconds)
+        assert paths == ["kvstore/store.py"]
+
+
+def test_path_extraction_still_finds_what_it_found() -> None:
+    prompt = "Fix ./src/a.py, lib/x-y/z.rb and setup.cfg (not main.pyx); see README.md, a//b and pkg/"
+    assert prompt_paths(prompt) == ["src/a.py", "lib/x-y/z.rb", "README.md"]
+    assert prompt_identifiers("use `Store.put` then flush_pending, fooBar") == [
+        "Store.put", "put", "flush_pending", "fooBar",
+    ]  # fmt: skip
+
+
+def test_a_five_megabyte_prompt_costs_under_a_second(built: Path) -> None:
+    prompt = megabyte_prompt(5_000_000)
+    seconds, query = cpu(Query.parse, prompt)
+    assert seconds < 1.0 and query.terms  # type: ignore[attr-defined]
+    seconds, text = cpu(context_for_prompt, built, prompt + " how does compact work?", 800)
+    assert seconds < 1.0, seconds
+    assert isinstance(text, str)
+
+
+def test_the_context_command_answers_a_five_megabyte_prompt_quickly(built: Path) -> None:
+    prompt = "How does compact rewrite kvstore/store.py? " + megabyte_prompt(5_000_000)
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "ctxeng", "context", "--root", str(built), "--budget", "500", "-"],
+        input=prompt, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "kvstore/store.py" in done.stdout
+    assert time.monotonic() - start < 30  # wall clock on a loaded machine; before the fix: > 5 minutes
+
+
+def test_sentence_splitting_is_linear_on_runs_of_end_marks() -> None:
+    # Before: `[.!?]+…\s+` was retried from each mark of a run, quadratic in the run.
+    seconds, _ = cpu(meaning_of, "A store. " + "!?" * 50_000)
+    assert seconds < 0.5
+    assert meaning_of("Keeps the keys!! Then it writes. More.") == "Keeps the keys!! Then it writes."
+
