@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ctxeng.core.errors import CtxengError
@@ -59,13 +59,17 @@ def run(
     token: str | None = None,
     max_tokens: int = 512,
     announce: Callable[[str], None] = lambda url: None,
+    hosts: Sequence[str] = (),
 ) -> None:
-    """Serve `engine` on `sock` until Ctrl-C / SIGTERM; `.ctxeng/serve.json` under `root` says where."""
+    """Serve `engine` on `sock` until Ctrl-C / SIGTERM; `.ctxeng/serve.json` under `root` says where.
+
+    Requests must name a loopback host or the bound address in Host/Origin, or one of `hosts`.
+    """
     import uvicorn
 
     from ctxeng.serve.app import create_app
 
-    app = create_app(engine, token, max_tokens)
+    app = create_app(engine, token, max_tokens, hosts, bound=str(sock.getsockname()[0]))
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=GRACEFUL_S
     )
