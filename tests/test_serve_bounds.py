@@ -168,19 +168,29 @@ def test_sigterm_mid_answer_stops_cleanly(made: AdapterRepo, tmp_path: Path) -> 
     port = urlsplit(served.url).port
     assert httpx.get(f"{served.url}/health", headers={"Host": f"models.internal:{port}"}).status_code == 200
     assert httpx.get(f"{served.url}/health", headers={"Host": f"other.internal:{port}"}).status_code == 403
-    body = {**LONG, "model": "base", "max_tokens": 500, "min_tokens": 500, "stream": True}
-    with httpx.stream("POST", f"{served.url}/v1/chat/completions", json=body, timeout=120) as response:
-        assert response.status_code == 200
-        lines = (line for line in response.iter_lines() if line)
-        next(lines)
-        next(lines)  # generating now
-        served.proc.send_signal(signal.SIGTERM)
+    body = {**LONG, "model": "base", "max_tokens": 500, "min_tokens": 500}
+    answers: list[int] = []
+
+    def post() -> None:
         try:
-            for _ in lines:
-                pass
+            answers.append(httpx.post(f"{served.url}/v1/chat/completions", json=body, timeout=120).status_code)
         except httpx.HTTPError:
-            pass
+            answers.append(0)
+
+    clients = [threading.Thread(target=post) for _ in range(2)]  # one generates, one waits
+    for client in clients:
+        client.start()
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{served.url}/health", timeout=30).json() != {
+        "status": "ok", "models": 1, "running": 1, "waiting": 1, "max_waiting": 8,
+    }:  # fmt: skip
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    served.proc.send_signal(signal.SIGTERM)
+    for client in clients:
+        client.join(timeout=60)
     assert served.proc.wait(timeout=60) == 0
     time.sleep(0.5)  # let the stderr pump drain
     log = "".join(served.log) + "".join(served.lines.queue)
     assert "Event loop is closed" not in log and "Traceback" not in log, log
+    assert sorted(answers) == [200, 500], answers  # the running one ends with what it had; the waiting one is told

@@ -181,17 +181,25 @@ class Engine:
             self._jobs.add(job)
         self._queue.put(job)
 
-    def close(self, timeout: float = 30.0) -> None:
-        """Cancel every job (the running one stops at its next token) and wait for the worker to end.
-
-        Joining matters: a worker thread still alive at interpreter exit can abort the process
-        inside torch's thread teardown ("terminate called without an active exception").
-        """
+    def stop(self) -> None:
+        """Refuse new jobs and cancel every job: the running one stops at its next token and still
+        reports how far it got, waiting ones are skipped. Returns at once (the server calls this when
+        shutdown starts, so answers end while their requests can still be answered)."""
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
             for job in self._jobs:
                 job.cancel()
         self._queue.put(None)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """`stop`, then wait for the worker to end.
+
+        Joining matters: a worker thread still alive at interpreter exit can abort the process
+        inside torch's thread teardown ("terminate called without an active exception").
+        """
+        self.stop()
         if self._worker is not threading.current_thread():
             self._worker.join(timeout)
 
