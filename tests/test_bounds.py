@@ -88,3 +88,14 @@ def test_sentence_splitting_is_linear_on_runs_of_end_marks() -> None:
     assert seconds < 0.5
     assert meaning_of("Keeps the keys!! Then it writes. More.") == "Keeps the keys!! Then it writes."
 
+
+
+@pytest.mark.parametrize("language", ["java", "csharp"])
+def test_a_long_modifier_line_is_no_definition_and_costs_nothing(language: str) -> None:
+    from ctxeng.extract.languages import load_languages
+
+    spec = load_languages()[language]
+    # Before: the definition pattern backtracked over the modifier list, 7 s for this 28k-character line.
+    seconds, name = cpu(spec.definition_name, "static " * 4_000 + "int x() {")
+    assert seconds < 0.1 and name is None
+    assert spec.definition_name("    public static int compute(int a) {") == "compute"
