@@ -10,6 +10,8 @@ from __future__ import annotations
 import select
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -124,29 +126,40 @@ def test_foreign_hosts_and_origins_are_refused(url: str) -> None:
         assert httpx.get(f"{url}/health", headers=headers, timeout=30).status_code == 200, headers
 
 
+FLOOD = """
+import sys, threading, httpx
+url, n = sys.argv[1], int(sys.argv[2])
+prompt = "flush the pending segment records " * 90_000  # 3 MB
+body = httpx.Request("POST", "/", json={"model": "first", "prompt": prompt, "max_tokens": 4}).content
+statuses = []
+def post():
+    try:
+        statuses.append(httpx.post(url + "/v1/completions", content=body, timeout=300,
+                                   headers={"Content-Type": "application/json"}).status_code)
+    except httpx.HTTPError as exc:  # refused before the upload ended: the connection closes under it
+        statuses.append(type(exc).__name__)
+threads = [threading.Thread(target=post) for _ in range(n)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(" ".join(sorted(map(str, statuses))))
+"""
+
+
 def test_health_answers_while_fifty_big_prompts_arrive(url: str) -> None:
-    prompt = "flush the pending segment records " * 90_000  # 3 MB
-    statuses: list[int] = []
-    done = threading.Event()
-
-    def post() -> None:
-        response = httpx.post(f"{url}/v1/completions", json={"model": "first", "prompt": prompt, "max_tokens": 4},
-                              timeout=300)  # fmt: skip
-        statuses.append(response.status_code)
-
-    threads = [threading.Thread(target=post) for _ in range(50)]
-    for thread in threads:
-        thread.start()
+    # The 50 clients run in their own process, as real clients do (in this one they would share its GIL).
+    flood = subprocess.Popen([sys.executable, "-c", FLOOD, url, "50"], stdout=subprocess.PIPE, text=True)
     worst = 0.0
-    while any(t.is_alive() for t in threads):
+    while flood.poll() is None:
         start = time.monotonic()
         assert httpx.get(f"{url}/health", timeout=300).status_code == 200
         worst = max(worst, time.monotonic() - start)
         time.sleep(0.05)
-    done.set()
-    # Before: each 3 MB prompt was tokenized on the event loop before the queue check (148 s of stall).
-    assert worst < 3.0, worst  # wall clock on a loaded 2-core machine; an idle one answers in milliseconds
-    assert set(statuses) <= {400, 503} and len(statuses) == 50, statuses
+    statuses = flood.communicate()[0].split()
+    print(f"worst /health latency {worst:.3f} s; answers {sorted(set(statuses))}")
+    # Before: each 3 MB prompt was tokenized on the event loop before the queue check (221 s of stall here).
+    assert worst < 10, worst  # wall clock on a loaded 2-core machine (load ~10: ~3 s measured); before: 221 s
+    assert len(statuses) == 50 and set(statuses) <= {"400", "503", "WriteError", "RemoteProtocolError"}, statuses
+    assert "400" in statuses and "503" in statuses  # some refused as too long, the rest as too many
     assert wait_idle(url) < 10
 
 

@@ -64,15 +64,23 @@ def create_app(
 
     async def chat(request: Request) -> Response:
         _authorize(request, token)
-        req = p.parse_chat(await read_json(request), max_tokens)
-        engine.check_model(req.model)
-        return await _generate(engine, request, req, lambda: engine.chat_ids(req.messages or []), chat=True)
+        return await _generate(
+            engine,
+            request,
+            lambda data: p.parse_chat(data, max_tokens),
+            lambda req: engine.chat_ids(req.messages or []),
+            chat=True,
+        )
 
     async def completions(request: Request) -> Response:
         _authorize(request, token)
-        req = p.parse_completion(await read_json(request), max_tokens)
-        engine.check_model(req.model)
-        return await _generate(engine, request, req, lambda: engine.text_ids(req.prompt or ""), chat=False)
+        return await _generate(
+            engine,
+            request,
+            lambda data: p.parse_completion(data, max_tokens),
+            lambda req: engine.text_ids(req.prompt or ""),
+            chat=False,
+        )
 
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, p.ApiError)
@@ -121,10 +129,15 @@ def _authorize(request: Request, token: str | None) -> None:
 
 
 async def _generate(
-    engine: Engine, request: Request, req: p.GenerationRequest, tokenize: Callable[[], list[int]], chat: bool
+    engine: Engine,
+    request: Request,
+    parse: Callable[[dict[str, Any]], p.GenerationRequest],
+    tokenize: Callable[[p.GenerationRequest], list[int]],
+    chat: bool,
 ) -> Response:
-    """Take a queue place (a full queue is a 503 before any work or byte is sent), tokenize on a worker
-    thread (a megabyte prompt must not stall the event loop), queue the generation, then answer."""
+    """Take a queue place first (a full server answers 503 before reading, parsing or tokenizing
+    anything), then read and parse the body and tokenize the prompt on worker threads (a megabyte
+    prompt must not stall the event loop), queue the generation, and answer."""
     from starlette.concurrency import run_in_threadpool
     from starlette.responses import StreamingResponse
 
@@ -144,7 +157,9 @@ async def _generate(
             503, "the server is busy (generation slot and queue are full); retry shortly", code="overloaded"
         ) from None
     try:
-        ids = await run_in_threadpool(tokenize)
+        req = parse(await read_json(request))
+        engine.check_model(req.model)
+        ids = await run_in_threadpool(tokenize, req)
         job = Job(req.model, ids, engine.fit(ids, req.sampling), emit)
     except BaseException:
         engine.release()
