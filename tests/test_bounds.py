@@ -99,3 +99,13 @@ def test_a_long_modifier_line_is_no_definition_and_costs_nothing(language: str) 
     seconds, name = cpu(spec.definition_name, "static " * 4_000 + "int x() {")
     assert seconds < 0.1 and name is None
     assert spec.definition_name("    public static int compute(int a) {") == "compute"
+
+
+def test_nox_sessions_are_found_in_linear_time() -> None:
+    from ctxeng.pack.conventions import nox_sessions
+
+    noxfile = '@nox.session(python=["3.11"])\ndef tests(session):\n    pass\n\n@nox.session\n@nox.parametrize("x", [1])\n\ndef lint(s):\n    pass\n'
+    assert nox_sessions(noxfile) == {"tests", "lint"}
+    # Before: a regex restarted at each `@nox.session` of a block, 4.6 s for 8,000 lines.
+    seconds, names = cpu(nox_sessions, "@nox.session\n" * 20_000 + "def last(s): pass\n")
+    assert seconds < 0.5 and names == {"last"}
