@@ -34,6 +34,14 @@ from ctxeng.core.errors import CtxengError
     help="Require `Authorization: Bearer TOKEN` on /v1 routes [env CTXENG_SERVE_TOKEN].",
 )
 @click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also accept requests whose Host/Origin names NAME (repeatable; `*`: any). Default: loopback "
+    "names and the --host address only, so web pages cannot reach the server by DNS rebinding.",
+)
+@click.option(
     "--max-queue",
     default=8,
     show_default=True,
@@ -60,6 +68,7 @@ def serve(
     max_queue: int,
     max_tokens: int,
     threads: int,
+    allow_hosts: tuple[str, ...],
 ) -> None:
     """Serve the repository's adapters on one base model; a request's `model` picks one (`base`: none).
 
@@ -87,4 +96,4 @@ def serve(
             f"ctxeng serve: listening on {url}/v1 (models: {', '.join(engine.names)}); Ctrl-C stops", err=True
         )
 
-    server.run(engine, sock, root, token, max_tokens, announce)
+    server.run(engine, sock, root, token, max_tokens, announce, allow_hosts)

@@ -11,7 +11,8 @@ from ctxeng.dataset.filters import IMPERATIVE_VERBS
 from ctxeng.dataset.index import RecordIndex
 
 MAX_ALSO = 5  # glossary: other files a term appears in
-_ADR_PREFIX = re.compile(r"^\s*(adr|rfc|decision)[\s_-]*\d*\s*[:.-]\s*", re.IGNORECASE)
+# `(?:\d+\s*)?`, not `\d*\s*`: both whitespace runs could take the same spaces (quadratic on a long run).
+_ADR_PREFIX = re.compile(r"^\s*(adr|rfc|decision)[\s_-]*(?:\d+\s*)?[:.-]\s*", re.IGNORECASE)
 
 
 def _is_adr(rec: Record) -> bool:

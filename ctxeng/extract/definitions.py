@@ -237,7 +237,9 @@ _EMPHASIS = re.compile(
     r"\*\*([^*\s](?:[^*\n]*?[^*\s])?)\*\*|__([^_\s](?:[^_\n]*?[^_\s])?)__(?!\w)"
     r"|\*([^*\s](?:[^*\n]*?[^*\s])?)\*|(?<!\w)_([^_\s](?:[^_\n]*?[^_\s])?)_(?!\w)"
 )
-_SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*\s+(?=[A-Z0-9`\"'(\[])")
+# Starts only where a run of end marks starts: a failed try from inside the run fails the same way,
+# and without the lookbehind a long run ("!?!?…") was retried from each mark (quadratic).
+_SENTENCE_END = re.compile(r"(?<![.!?])[.!?]+[\"')\]]*\s+(?=[A-Z0-9`\"'(\[])")
 _ABBREVIATIONS = frozenset({"e.g.", "i.e.", "etc.", "vs.", "cf.", "approx.", "resp.", "incl.", "no.", "dr.", "mr."})
 
 

@@ -194,13 +194,14 @@ def _session_context(event: dict[str, Any]) -> str:
 
 def session_summary(root: Path, config: Config) -> str:
     """Factual lines about the repository at `root`: layout, key commands, the pack, staleness."""
+    from ctxeng.core.display import safe_text
     from ctxeng.core.repo import open_repo
     from ctxeng.pipeline.status import describe, repo_status
 
     repo = open_repo(root)
     branch, head = repo.branch or "(detached HEAD)", repo.head[:12] or "(none)"
     lines = [f"Repository {repo.name}: branch {branch}, HEAD {head}."]
-    layout = _layout([entry.path for entry in repo.index()])
+    layout = _layout([safe_text(entry.path) for entry in repo.index()])  # a newline in a name: no new line
     if layout:
         lines.append(f"Layout: {layout}.")
     lines += _pack_lines(repo.root)

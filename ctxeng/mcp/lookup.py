@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ctxeng.core.display import shortened
 from ctxeng.core.errors import CtxengError
 from ctxeng.core.records import Record, load_records
 
@@ -118,19 +120,52 @@ def find_symbols(data: RepoData, name: str, limit: int) -> tuple[list[Record], b
     return near[:limit], False
 
 
+MAX_PATH_CHARS = 4096  # PATH_MAX on Linux: anything longer names no file here
+
+
 def normalise_path(root: Path, path: str) -> str:
-    """A repository-relative POSIX path from what a caller wrote (relative, `./x`, absolute inside root)."""
-    raw = path.strip().strip("`")
-    candidate = Path(raw)
-    if candidate.is_absolute():
-        try:
-            raw = candidate.resolve().relative_to(Path(root).resolve()).as_posix()
-        except ValueError:
-            raise CtxengError(f"{path} is outside the repository {root}") from None
-    rel = posixpath.normpath(raw.replace("\\", "/")).lstrip("/") if raw not in ("", ".") else ""
+    """A repository-relative POSIX path from what a caller wrote (relative, `./x`, absolute inside root).
+
+    Purely lexical: nothing is resolved or looked up, so a symlink never says where it points.
+    """
+    if len(path) > MAX_PATH_CHARS or "\0" in path:
+        raise CtxengError(
+            f"{shortened(path, 80)} is not a usable path ({len(path):,} characters)",
+            hint=f"pass a repository-relative path of at most {MAX_PATH_CHARS} characters",
+        )
+    raw = path.strip().strip("`").replace("\\", "/")
+    if raw.startswith("/"):
+        raw = posixpath.normpath(raw)
+        for top in dict.fromkeys((Path(root).as_posix(), Path(root).resolve().as_posix())):
+            if raw == top or raw.startswith(top.rstrip("/") + "/"):
+                raw = raw[len(top) :].lstrip("/")
+                break
+        else:
+            raise CtxengError(f"{shortened(path)} is outside the repository {root}")
+    rel = posixpath.normpath(raw).lstrip("/") if raw not in ("", ".") else ""
     if rel == ".." or rel.startswith("../"):
-        raise CtxengError(f"{path} is outside the repository {root}")
-    return rel
+        raise CtxengError(f"{shortened(path)} is outside the repository {root}")
+    return "" if rel == "." else rel
+
+
+def is_plain_file(root: Path, rel: str) -> bool:
+    """Whether `rel` is a regular file in the work tree reached without passing through any symlink.
+
+    Each component is `lstat`ed, never followed: a tracked symlink to `/etc` must not let a caller
+    learn whether `/etc/passwd` exists.
+    """
+    if not rel:
+        return False
+    here = str(root)
+    try:
+        for part in rel.split("/"):
+            here = os.path.join(here, part)
+            mode = os.lstat(here).st_mode
+            if stat.S_ISLNK(mode):
+                return False
+        return stat.S_ISREG(mode)
+    except (OSError, ValueError):  # missing, not a folder, name too long
+        return False
 
 
 def same_folder(data: RepoData, path: str) -> list[str]:

@@ -21,7 +21,7 @@ from ctxeng.pack.index.reader import SCALE, read_details
 from ctxeng.pack.index.reader import qualname as qualname_of
 from ctxeng.pack.paths import is_test
 from ctxeng.pack.section_fit import fit_blocks, grouped
-from ctxeng.pack.terms import name_terms, prompt_identifiers, prompt_paths, text_terms
+from ctxeng.pack.terms import MAX_PROMPT_CHARS, name_terms, prompt_identifiers, prompt_paths, text_terms
 
 # Most of the budget each section may take; definitions get whatever the others leave.
 SHARES = (("files", 0.12), ("docs", 0.2), ("history", 0.1), ("glossary", 0.06), ("defs", 1.0))
@@ -49,7 +49,8 @@ class Query:
 
     @classmethod
     def parse(cls, prompt: str) -> Query:
-        """Split a prompt into matchable parts."""
+        """Split a prompt into matchable parts (only its first `MAX_PROMPT_CHARS`: the cost is bounded)."""
+        prompt = prompt[:MAX_PROMPT_CHARS]
         terms = text_terms(prompt, 48)
         for ident in prompt_identifiers(prompt):
             for t in name_terms(ident):
@@ -102,8 +103,9 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
         damping = (TEST_DAMPING if damp_tests and is_test(paths[def_file[i]]) else 1.0) * (1.0 if codes[i] else DATA_DAMPING)
         d_match[i] = (d_match[i] * (0.5 + 0.5 * covered) + bonus) * damping
     f_match = _match(index, "f", idf)
+    named = set(query.paths)  # a set, not a scan of every path per file: O(files × depth), not × paths
     for i, path in enumerate(files["path"]):
-        if any(path == p or path.endswith("/" + p) for p in query.paths):
+        if path in named or any(path[k + 1 :] in named for k, c in enumerate(path) if c == "/"):
             f_match[i] = f_match.get(i, 0.0) + 8.0
     best_in_file: dict[int, float] = {}
     for i, m in d_match.items():

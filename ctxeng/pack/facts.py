@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from operator import attrgetter
 from typing import Any
 
+from ctxeng.core.display import safe_text
 from ctxeng.core.records import Record
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(\[])")
@@ -265,6 +266,8 @@ def facts_from_records(name: str, records: Iterable[Record], tracked: Iterable[s
     """Distil records (any order) into `RepoFacts`; unknown kinds and missing meta keys are tolerated."""
     facts = RepoFacts(name=name, head=head)
     for rec in records:
+        if not rec.path.isprintable():  # a file name with a newline would become a heading of its own
+            rec = replace(rec, path=safe_text(rec.path))
         kind = rec.kind
         if kind == "symbol":
             meta = rec.meta
@@ -294,7 +297,7 @@ def facts_from_records(name: str, records: Iterable[Record], tracked: Iterable[s
             )  # fmt: skip
         elif kind == "commit":
             stats = dict(_meta(rec, "stats", {}))
-            files = tuple(sorted(str(f.get("path", "")) for f in _meta(rec, "files", []) if isinstance(f, dict)))
+            files = tuple(sorted(safe_text(str(f.get("path", ""))) for f in _meta(rec, "files", []) if isinstance(f, dict)))
             subject, _, body = rec.text.partition("\n")
             facts.commits.append(
                 Commit(
@@ -306,7 +309,7 @@ def facts_from_records(name: str, records: Iterable[Record], tracked: Iterable[s
         elif kind == "cochange":
             facts.change_counts[rec.path] = int(_meta(rec, "commits", 0))
             partners = [
-                (str(p.get("path", "")), int(p.get("count", 0)), float(p.get("share", 0.0)))
+                (safe_text(str(p.get("path", ""))), int(p.get("count", 0)), float(p.get("share", 0.0)))
                 for p in _meta(rec, "partners", [])
                 if isinstance(p, dict)
             ]
@@ -318,7 +321,7 @@ def facts_from_records(name: str, records: Iterable[Record], tracked: Iterable[s
             )  # fmt: skip
     facts.commits.sort(key=lambda c: (-c.time, c.sha))
     facts.files = dict(sorted(facts.files.items()))
-    facts.tracked = sorted(set(tracked) | set(facts.files) | {d.path for d in facts.docs})
+    facts.tracked = sorted({safe_text(t) for t in tracked} | set(facts.files) | {d.path for d in facts.docs})
     tracked_set = set(facts.tracked)
     counts: dict[str, int] = {}
     for commit in reversed(facts.commits):  # oldest first, so the newest date wins

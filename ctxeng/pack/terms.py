@@ -10,6 +10,14 @@ _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 # Identifiers as people write them in prompts: snake_case, CamelCase, dotted paths, kebab-case.
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _PATHLIKE = re.compile(r"[\w.\-]+(?:/[\w.\-]+)+|[\w\-]+\.(?:py|pyi|js|jsx|ts|tsx|go|rs|java|c|h|cc|cpp|hpp|rb|cs|md|rst|toml|ya?ml|json)\b")
+# `_PATHLIKE` backtracks: on one long run of path characters it is quadratic (a 40k-character token
+# took 87 s). Its matches never leave a run of `_PATH_RUN`, so it is applied run by run, and runs
+# longer than any real path are skipped: the cost is then linear in the prompt (≤ MAX_PATH² per run).
+_PATH_RUN = re.compile(r"[\w.\-/]+")
+MAX_PATH = 512
+#: Only this many characters of a prompt feed term extraction: a pasted log or file adds nothing
+#: past its start but time (a 5 MB prompt ran for minutes), so the cost is bounded by this, not the input.
+MAX_PROMPT_CHARS = 32_768
 
 STOPWORDS = frozenset(
     """a about above after again all also am an and any are as at be because been before being below between
@@ -88,11 +96,11 @@ def prompt_identifiers(prompt: str) -> list[str]:
     A dotted token yields its last part too (`Session.flush` → `Session.flush`, `flush`).
     """
     quoted = re.findall(r"`([^`\n]{1,120})`", prompt)
-    found: list[str] = []
+    found: dict[str, None] = {}  # an ordered set: a list's `in` made long prompts quadratic
 
     def add(token: str) -> None:
-        if len(token) > 1 and token not in found:
-            found.append(token)
+        if len(token) > 1:
+            found[token] = None
 
     for chunk in quoted:
         for piece in _IDENT.findall(chunk):
@@ -104,14 +112,17 @@ def prompt_identifiers(prompt: str) -> list[str]:
         if "_" in last.strip("_") or re.search(r"[a-z][A-Z]|[A-Z][a-z]+[A-Z]", last) or dotted:
             add(piece)
             add(last)
-    return found
+    return list(found)
 
 
 def prompt_paths(prompt: str) -> list[str]:
     """Tokens of a prompt that look like file paths or file names."""
-    out: list[str] = []
-    for token in _PATHLIKE.findall(prompt):
-        token = token.strip("./")
-        if token and token not in out:
-            out.append(token)
-    return out
+    out: dict[str, None] = {}  # an ordered set
+    for run in _PATH_RUN.findall(prompt):
+        if len(run) > MAX_PATH:
+            continue
+        for token in _PATHLIKE.findall(run):
+            token = token.strip("./")
+            if token:
+                out[token] = None
+    return list(out)

@@ -1,32 +1,46 @@
 """The OpenAI-compatible ASGI app (Starlette): models, chat and text completions with SSE streaming, health.
 
 Every error is OpenAI's JSON error object: bad JSON or fields 400, missing/wrong bearer token 401,
-unknown model or route 404, wrong method 405, body too large 413, queue full 503 (with Retry-After).
+a Host or Origin not served 403, unknown model or route 404, wrong method 405, body too large 413,
+not JSON 415, queue full 503 (with Retry-After). A request takes its queue place before its prompt is
+tokenized (off the event loop), and a client that goes away cancels its generation.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ctxeng.serve import protocol as p
 from ctxeng.serve.engine import Engine, Job, Outcome, Overloaded
+from ctxeng.serve.guard import MAX_BODY, HostGuard, allowed_hosts, read_json
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
 
-MAX_BODY = 4 << 20  # bytes; prompts for a local model are far smaller
+__all__ = ["MAX_BODY", "create_app"]
 RETRY_AFTER_S = 2
 
 
-def create_app(engine: Engine, token: str | None = None, max_tokens: int = 512) -> Starlette:
-    """The ASGI app serving `engine`; with `token`, `/v1` routes need `Authorization: Bearer <token>`."""
+def create_app(
+    engine: Engine,
+    token: str | None = None,
+    max_tokens: int = 512,
+    hosts: Iterable[str] = (),
+    bound: str = "127.0.0.1",
+) -> Starlette:
+    """The ASGI app serving `engine`; with `token`, `/v1` routes need `Authorization: Bearer <token>`.
+
+    Requests must name a loopback host, the `bound` address or one of `hosts` (`*`: any) in Host and
+    (when sent) Origin.
+    """
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
+    from starlette.middleware import Middleware
     from starlette.routing import Route
 
     async def health(request: Request) -> Response:
@@ -50,15 +64,23 @@ def create_app(engine: Engine, token: str | None = None, max_tokens: int = 512) 
 
     async def chat(request: Request) -> Response:
         _authorize(request, token)
-        req = p.parse_chat(p.parse_json(await _body(request)), max_tokens)
-        engine.check_model(req.model)
-        return await _generate(engine, req, engine.chat_ids(req.messages or []), chat=True)
+        return await _generate(
+            engine,
+            request,
+            lambda data: p.parse_chat(data, max_tokens),
+            lambda req: engine.chat_ids(req.messages or []),
+            chat=True,
+        )
 
     async def completions(request: Request) -> Response:
         _authorize(request, token)
-        req = p.parse_completion(p.parse_json(await _body(request)), max_tokens)
-        engine.check_model(req.model)
-        return await _generate(engine, req, engine.text_ids(req.prompt or ""), chat=False)
+        return await _generate(
+            engine,
+            request,
+            lambda data: p.parse_completion(data, max_tokens),
+            lambda req: engine.text_ids(req.prompt or ""),
+            chat=False,
+        )
 
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, p.ApiError)
@@ -83,7 +105,11 @@ def create_app(engine: Engine, token: str | None = None, max_tokens: int = 512) 
         Route("/v1/chat/completions", chat, methods=["POST"]),
         Route("/v1/completions", completions, methods=["POST"]),
     ]
-    return Starlette(routes=routes, exception_handlers={p.ApiError: api_error, HTTPException: http_error})
+    return Starlette(
+        routes=routes,
+        exception_handlers={p.ApiError: api_error, HTTPException: http_error},
+        middleware=[Middleware(HostGuard, allowed=allowed_hosts(bound, hosts))],
+    )
 
 
 def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -102,43 +128,56 @@ def _authorize(request: Request, token: str | None) -> None:
         )
 
 
-async def _body(request: Request) -> bytes:
-    size = request.headers.get("content-length", "")
-    if size.isdigit() and int(size) > MAX_BODY:
-        raise p.ApiError(413, f"the request body is larger than {MAX_BODY} bytes")
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise p.ApiError(413, f"the request body is larger than {MAX_BODY} bytes")
-    return body
-
-
-async def _generate(engine: Engine, req: p.GenerationRequest, ids: list[int], chat: bool) -> Response:
-    """Queue the generation now (so a full queue is a 503 before any byte is sent), then answer."""
+async def _generate(
+    engine: Engine,
+    request: Request,
+    parse: Callable[[dict[str, Any]], p.GenerationRequest],
+    tokenize: Callable[[p.GenerationRequest], list[int]],
+    chat: bool,
+) -> Response:
+    """Take a queue place first (a full server answers 503 before reading, parsing or tokenizing
+    anything), then read and parse the body and tokenize the prompt on worker threads (a megabyte
+    prompt must not stall the event loop), queue the generation, and answer."""
+    from starlette.concurrency import run_in_threadpool
     from starlette.responses import StreamingResponse
 
     loop = asyncio.get_running_loop()
     events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
 
     def emit(kind: str, payload: Any) -> None:  # called on the worker thread
-        loop.call_soon_threadsafe(events.put_nowait, (kind, payload))
+        try:
+            loop.call_soon_threadsafe(events.put_nowait, (kind, payload))
+        except RuntimeError:  # the loop closed (shutdown): nobody is left to read this
+            pass
 
-    job = Job(req.model, ids, engine.fit(ids, req.sampling), emit)
     try:
-        engine.submit(job)
+        engine.reserve()
     except Overloaded:
         raise p.ApiError(
             503, "the server is busy (generation slot and queue are full); retry shortly", code="overloaded"
         ) from None
+    try:
+        req = parse(await read_json(request))
+        engine.check_model(req.model)
+        ids = await run_in_threadpool(tokenize, req)
+        job = Job(req.model, ids, engine.fit(ids, req.sampling), emit)
+    except BaseException:
+        engine.release()
+        raise
+    try:
+        engine.submit(job, reserved=True)
+    except Overloaded:  # closed meanwhile: the server is stopping
+        raise p.ApiError(503, "the server is stopping", code="overloaded") from None
     rid = p.new_id("chatcmpl" if chat else "cmpl")
     if req.stream:
         stream = _chat_stream if chat else _completion_stream
         return StreamingResponse(
-            stream(_events(events, job), rid, req),
+            stream(_events(events, job, request), rid, req),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     try:
-        async for kind, payload in _events(events, job):
+        async for kind, payload in _events(events, job, request):
             if kind == "done":
                 out: Outcome = payload
                 counts = (out.prompt_tokens, out.completion_tokens)
@@ -150,8 +189,15 @@ async def _generate(engine: Engine, req: p.GenerationRequest, ids: list[int], ch
     raise AssertionError("unreachable: _events always ends with done or an error")
 
 
-async def _events(events: asyncio.Queue[tuple[str, Any]], job: Job) -> AsyncIterator[tuple[str, Any]]:
-    """The job's events until it finishes; an error in the worker becomes a 500 `ApiError`."""
+async def _events(
+    events: asyncio.Queue[tuple[str, Any]], job: Job, request: Request
+) -> AsyncIterator[tuple[str, Any]]:
+    """The job's events until it finishes; an error in the worker becomes a 500 `ApiError`.
+
+    Meanwhile a watcher cancels the job as soon as the client disconnects, streaming or not (a client
+    that timed out must not keep the only generation slot until its answer is complete).
+    """
+    watcher = asyncio.ensure_future(_cancel_on_disconnect(request, job))
     try:
         while True:
             kind, payload = await events.get()
@@ -161,7 +207,17 @@ async def _events(events: asyncio.Queue[tuple[str, Any]], job: Job) -> AsyncIter
             if kind == "done":
                 return
     finally:
+        watcher.cancel()
         job.cancel()
+
+
+async def _cancel_on_disconnect(request: Request, job: Job) -> None:
+    """Cancel `job` when the client's connection closes (the body is read by now: only a disconnect is left)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            job.cancel()
+            return
 
 
 async def _chat_stream(

@@ -23,6 +23,7 @@ from ctxeng.core.errors import CtxengError
 from ctxeng.serve.protocol import ApiError, Sampling
 
 BASE = "base"  # the model name that selects the base model without any adapter
+PIECE_CHARS = 16_384  # long prompts are counted in pieces of this many characters before tokenizing
 
 #: emit(kind, payload): ("text", str) pieces while generating, then ("done", Outcome) or ("error", str).
 Emit = Callable[[str, Any], None]
@@ -103,8 +104,26 @@ class Engine:
         return self.text_ids(str(text))
 
     def text_ids(self, text: str) -> list[int]:
-        """Token ids of a raw prompt (the chat template already holds any special tokens)."""
+        """Token ids of a raw prompt (the chat template already holds any special tokens).
+
+        A long text is first counted piece by piece, and refused as soon as the count shows it cannot
+        fit the context: a 3 MB prompt costs a few pieces, not 14 s of tokenizing to be refused anyway.
+        """
+        if len(text) > 4 * PIECE_CHARS:
+            self._check_length(text)
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _check_length(self, text: str) -> None:
+        count = 0
+        for n, start in enumerate(range(0, len(text), PIECE_CHARS)):
+            count += len(self.tokenizer(text[start : start + PIECE_CHARS], add_special_tokens=False)["input_ids"])
+            if count - n > self.max_context:  # a cut between pieces may split a token: one extra per cut
+                raise ApiError(
+                    400,
+                    f"the prompt has more than {self.max_context} tokens, all the model's context holds",
+                    "messages",
+                    "context_length_exceeded",
+                )
 
     def check_model(self, name: str) -> None:
         """Raise a 404 `ApiError` for a model name this engine does not serve."""
@@ -134,26 +153,53 @@ class Engine:
 
     # -- queue -------------------------------------------------------------------------------------
 
-    def submit(self, job: Job) -> None:
-        """Queue `job`, or raise `Overloaded` when one generation runs and `max_queue` already wait."""
+    def reserve(self) -> None:
+        """Take a place in the queue before the prompt is tokenized (which costs time), or raise
+        `Overloaded`: a full server refuses at once, without tokenizing anything.
+
+        Follow with `submit(job, reserved=True)`, or `release()` if the request fails meanwhile.
+        """
         with self._lock:
             if self._closed or self._waiting + int(self._busy) >= 1 + self.max_queue:
                 raise Overloaded
             self._waiting += 1
+
+    def release(self) -> None:
+        """Give back a place taken by `reserve` for a request that will not be submitted."""
+        with self._lock:
+            self._waiting -= 1
+
+    def submit(self, job: Job, reserved: bool = False) -> None:
+        """Queue `job` (in the place `reserve` took, with `reserved`), or raise `Overloaded` when one
+        generation runs and `max_queue` already wait."""
+        if not reserved:
+            self.reserve()
+        with self._lock:
+            if self._closed:
+                self._waiting -= 1
+                raise Overloaded
             self._jobs.add(job)
         self._queue.put(job)
 
-    def close(self, timeout: float = 30.0) -> None:
-        """Cancel every job (the running one stops at its next token) and wait for the worker to end.
-
-        Joining matters: a worker thread still alive at interpreter exit can abort the process
-        inside torch's thread teardown ("terminate called without an active exception").
-        """
+    def stop(self) -> None:
+        """Refuse new jobs and cancel every job: the running one stops at its next token and still
+        reports how far it got, waiting ones are skipped. Returns at once (the server calls this when
+        shutdown starts, so answers end while their requests can still be answered)."""
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
             for job in self._jobs:
                 job.cancel()
         self._queue.put(None)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """`stop`, then wait for the worker to end.
+
+        Joining matters: a worker thread still alive at interpreter exit can abort the process
+        inside torch's thread teardown ("terminate called without an active exception").
+        """
+        self.stop()
         if self._worker is not threading.current_thread():
             self._worker.join(timeout)
 

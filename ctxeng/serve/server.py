@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from ctxeng.core.errors import CtxengError
 from ctxeng.serve.engine import Engine
@@ -52,6 +53,30 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def _server_class() -> type:
+    import uvicorn
+
+    class StoppingServer(uvicorn.Server):  # type: ignore[misc]
+        """A uvicorn server that stops the engine as soon as shutdown starts."""
+
+        def __init__(self, config: uvicorn.Config, engine: Engine) -> None:
+            super().__init__(config)
+            self.engine = engine
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # Running and waiting generations end now, so their requests are answered within the
+            # graceful period: otherwise uvicorn cancels them after it (a CancelledError traceback per
+            # request), and the worker later reports to a closed event loop.
+            self.engine.stop()
+            await super().shutdown(sockets)
+
+    return StoppingServer
+
+
+def _Server(config: Any, engine: Engine) -> Any:  # noqa: N802 - a class made on first use (uvicorn is heavy)
+    return _server_class()(config, engine)
+
+
 def run(
     engine: Engine,
     sock: socket.socket,
@@ -59,17 +84,21 @@ def run(
     token: str | None = None,
     max_tokens: int = 512,
     announce: Callable[[str], None] = lambda url: None,
+    hosts: Sequence[str] = (),
 ) -> None:
-    """Serve `engine` on `sock` until Ctrl-C / SIGTERM; `.ctxeng/serve.json` under `root` says where."""
+    """Serve `engine` on `sock` until Ctrl-C / SIGTERM; `.ctxeng/serve.json` under `root` says where.
+
+    Requests must name a loopback host or the bound address in Host/Origin, or one of `hosts`.
+    """
     import uvicorn
 
     from ctxeng.serve.app import create_app
 
-    app = create_app(engine, token, max_tokens)
+    app = create_app(engine, token, max_tokens, hosts, bound=str(sock.getsockname()[0]))
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=GRACEFUL_S
     )
-    server = uvicorn.Server(config)
+    server = _Server(config, engine)
     url = url_of(sock)
     if root is not None:
         write_running(root, url, engine.names, auth=token is not None)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ctxeng.core.gitcli import decode
 from ctxeng.extract.history.paths import NO_OMISSIONS, Omissions, header_path, omit_reason
-from ctxeng.extract.languages import LanguageSpec, language_for
+from ctxeng.extract.languages import MAX_DEFINITION_LINE, LanguageSpec, language_for
 
 BLOCK = 1 << 16  # bytes read at a time
 LINE_LIMIT = 1 << 16  # a longer line is never held whole: its head is classified, the rest skipped
@@ -128,7 +128,7 @@ def definition_in(plan: FilePlan, body: bytes, hinted: bool = False) -> str | No
 
     `hinted` says the caller already knows the line holds one of the language's hint words.
     """
-    if plan.spec is None or (
+    if plan.spec is None or len(body) > MAX_DEFINITION_LINE or (
         not hinted and plan.hint_pattern is not None and not plan.hint_pattern.search(body)
     ):
         return None

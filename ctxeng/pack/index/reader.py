@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ctxeng.core.display import safe_text
 from ctxeng.core.errors import CtxengError
 
 INDEX_VERSION = 4
@@ -47,6 +48,7 @@ def load_index(root: Path) -> dict[str, Any]:
         raise CtxengError(f"{shown} was written by another ctxeng version", hint=_rebuild_hint(root))
     data["_root"] = str(root)
     data["_dir"] = str(folder)
+    _display_safe(data)
     return data
 
 
@@ -55,6 +57,23 @@ def _rebuild_hint(root: Path) -> str:
     if (root / ".ctxeng" / "records.jsonl").is_file():
         return f"run `ctxeng pack {root}` to write it from the records"
     return f"run `ctxeng build {root}` first"
+
+
+_SHOWN = (("files", ("path", "summary")), ("docs", ("path", "heading")), ("commits", ("subject",)),
+          ("glossary", ("term", "meaning", "source")))  # fmt: skip
+
+
+def _display_safe(data: dict[str, Any]) -> None:
+    """Escape control characters in the texts the context shows on one line (paths, headings, subjects):
+    an index written before names were escaped must not let a file name start a Markdown heading."""
+    for table, columns in _SHOWN:
+        rows = data.get(table)
+        if not isinstance(rows, dict):
+            continue
+        for column in columns:
+            values = rows.get(column)
+            if isinstance(values, list):
+                rows[column] = [safe_text(v) if isinstance(v, str) else v for v in values]
 
 
 def read_details(index: dict[str, Any], rows: list[int]) -> dict[int, list[Any]]:
