@@ -7,8 +7,6 @@ A real repository with such names is built by the real pipeline; the hooks run a
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from ctxeng.integrations.claude_settings import our_hooks
 from ctxeng.pack import context_for_prompt
 from ctxeng.pipeline.build import build
 from tests.sample_repo import make_sample_repo
+from tests.test_hooks import run_shell
 
 NESTED = "kvstore/evil\n# Injected nested\n.py"
 TOP = "top\n# Injected top\r\x1b[31m\u202e.py"
@@ -63,9 +62,7 @@ def test_the_prompt_context_shows_odd_names_escaped(built: Path) -> None:
 
 def run_hook(event: str, payload: dict[str, str], cwd: Path) -> str:
     command = str(our_hooks()[event][0]["hooks"][0]["command"])
-    env = {**os.environ, "PATH": f"{BIN}:/usr/bin:/bin", "CLAUDE_PROJECT_DIR": str(cwd)}
-    proc = subprocess.run(["sh", "-c", command], input=json.dumps({**payload, "cwd": str(cwd)}), cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    proc = run_shell(command, json.dumps({**payload, "cwd": str(cwd)}), cwd)  # as Claude Code runs it
     assert proc.returncode == 0, proc.stderr
     return str(json.loads(proc.stdout)["hookSpecificOutput"]["additionalContext"])
 
