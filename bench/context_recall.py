@@ -34,16 +34,17 @@ def _tiktoken_dir(aider_py: Path) -> None:
 
 
 def aider_scores(repo: Path, report: dict[str, Any], budgets: list[int], aider_py: Path, out: Path) -> dict[str, Any]:
-    """Build aider's map at every replayed parent and score it like ctxeng's outputs."""
-    from ctxeng.replay.score import mean, score
-    from ctxeng.replay.touched import Touched
-
+    """Build aider's map at every replayed parent (or reuse the maps of the same job) and score them."""
     clone = out / "clones" / repo.name
     if not clone.exists():
         subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", str(repo), str(clone)], check=True)
     parents = sorted({c["parent"] for c in report["per_commit"]})
     jobs, maps_file = out / f"{repo.name}.aider-jobs.json", out / f"{repo.name}.aider-maps.json"
-    jobs.write_text(json.dumps({"parents": parents, "budgets": budgets}))
+    job = {"parents": parents, "budgets": budgets}
+    cached = json.loads(maps_file.read_text()) if maps_file.exists() and jobs.exists() else None
+    if cached is not None and json.loads(jobs.read_text()) == job:  # same parents and budgets: aider's maps are reused
+        return _score_aider(repo, report, budgets, cached, {})
+    jobs.write_text(json.dumps(job))
     env = {**os.environ, "PYTHONHASHSEED": "0", "HOME": str(out / "home"), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     started = time.process_time()
     t0 = time.perf_counter()
@@ -51,8 +52,16 @@ def aider_scores(repo: Path, report: dict[str, Any], budgets: list[int], aider_p
                           capture_output=True, text=True)  # fmt: skip
     if proc.returncode != 0:
         raise SystemExit(f"aider failed on {repo.name}: {proc.stderr[-2000:]}")
-    wall = time.perf_counter() - t0
-    maps = json.loads(maps_file.read_text())
+    timing = {"wall_s": round(time.perf_counter() - t0, 1), "cpu_s_parent": round(time.process_time() - started, 1)}
+    return _score_aider(repo, report, budgets, json.loads(maps_file.read_text()), timing)
+
+
+def _score_aider(
+    repo: Path, report: dict[str, Any], budgets: list[int], maps: dict[str, Any], timing: dict[str, float]
+) -> dict[str, Any]:
+    from ctxeng.replay.score import mean, score
+    from ctxeng.replay.touched import Touched
+
     rows: dict[str, list[Any]] = {str(b): [] for b in budgets}
     every: dict[str, list[Any]] = {str(b): [] for b in budgets}
     for c in report["per_commit"]:
@@ -73,7 +82,7 @@ def aider_scores(repo: Path, report: dict[str, Any], budgets: list[int], aider_p
             "o200k": round(mean(s.o200k or 0 for s in every[b]), 1),
             "over_budget": round(sum(1 for s in every[b] if (s.o200k or 0) > s.budget) / max(1, len(every[b])), 4),
         }  # fmt: skip
-    return {"table": table, "wall_s": round(wall, 1), "cpu_s_parent": round(time.process_time() - started, 1)}
+    return {"table": table, **timing}
 
 
 def _pct(row: dict[str, Any] | None, key: str) -> str:

@@ -95,7 +95,7 @@ def test_replay_report_has_exact_recall_and_is_deterministic(replayed: tuple[Git
     (commit,) = first["per_commit"]
     assert (commit["sha"], commit["parent"]) == (sha, parent)
     assert commit["touched"] == [["pkg/core.py", "Gamma.run", 18], ["pkg/core.py", "beta", 9]]
-    for variant in ("pack",):
+    for variant in ("pack", "context"):
         for budget in ("1024", "4096"):
             row = first["table"][variant][budget]
             assert row["def_recall"] == 1.0 and row["file_recall"] == 1.0, (variant, budget, row)

@@ -35,7 +35,10 @@ TEST_DAMPING = 0.4  # matches in test code, unless the prompt talks about tests
 DATA_DAMPING = 0.35  # fields, constants and variables: `pool: Pool` says less than `class Pool`
 BODY = 0.4  # weight of a term found in a doc section's first words rather than its heading
 MIN_BUDGET = 64
-MAX_DEFS = 120  # candidates read from the details file; far more than any budget shows
+MAX_DEFS = 120  # candidates read from the details file at the smallest budgets (more for larger ones)
+DEF_TOKENS = 12  # a definition line costs about this many tokens: how many candidates a budget can show
+FILL = 0.3  # definitions the prompt did not match fill what is left, by their global rank ...
+FILL_REACHED = 3.0  # ... raised in the files the prompt's matches reached
 MAX_DOCS = 6
 
 
@@ -126,6 +129,12 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
     for f, rows in extra.items():
         for prior, i in sorted(rows, key=lambda t: (-t[0], t[1]))[:2]:
             scores[i] = 0.5 * file_score[f] * prior / SCALE
+    # The rest of the budget goes to what the repository's own ranking (references, public API and
+    # recent churn) says matters, most of all in the files the prompt reached.
+    top_fs = max(file_score.values(), default=0.0) or 1.0
+    for i, prior in enumerate(def_score if scores else ()):  # only when something matched: else nothing is relevant
+        if prior and i not in scores:
+            scores[i] = FILL * prior / SCALE * (1.0 + FILL_REACHED * file_score.get(def_file[i], 0.0) / top_fs)
     doc_match = _match(index, "s", idf)
     for i, m in _match(index, "b", idf, BODY).items():
         doc_match[i] = doc_match.get(i, 0.0) + m
@@ -170,7 +179,8 @@ def render_context(index: dict[str, Any], prompt: str, budget: int) -> str:
     if not any(ranked[k] for k in ("defs", "files", "docs")):
         return ""
     n_defs = index["details"]["defs"]
-    wanted = [i for _, i in ranked["defs"][:MAX_DEFS]] + [n_defs + i for _, i in ranked["docs"][:MAX_DOCS]]
+    n_wanted = max(MAX_DEFS, budget // DEF_TOKENS)
+    wanted = [i for _, i in ranked["defs"][:n_wanted]] + [n_defs + i for _, i in ranked["docs"][:MAX_DOCS]]
     details = read_details(index, wanted)
     head = f"# Context from ctxeng for this prompt ({index.get('repository', '')} @ {str(index.get('head', ''))[:10]})\n"
     parts: dict[str, str] = {}
@@ -208,13 +218,13 @@ def _defs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict,
     paths = index["files"]["path"]
     defs = index["defs"]
     items = []
-    for _, i in ranked[:MAX_DEFS]:
+    for _, i in ranked[: max(MAX_DEFS, limit // DEF_TOKENS)]:
         qual = qualname_of(index, i)
         signature, doc, _ = details.get(i, (qual, "", ""))
         text = f"- L{defs['line'][i]} `{signature or qual}`" + (f" — {doc}" if doc else "") + "\n"
         items.append((paths[defs["file"][i]], (defs["line"][i], qual), text))
     headings = {path: f"\n### {path}\n\n" for path, _, _ in items}
-    return grouped(out + "\n## Definitions\n", items, limit, headings)
+    return grouped(out + "\n## Definitions\n", items, limit, headings, by_rank=True)
 
 
 def _docs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict, out: str, limit: int) -> str:
