@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ctxeng.pack.bodies import ReadSource, body, work_tree_reader
 from ctxeng.pack.budget import cap
 from ctxeng.pack.graph import pagerank
 from ctxeng.pack.index.reader import SCALE, read_details
@@ -24,8 +25,10 @@ from ctxeng.pack.section_fit import fit_blocks, grouped
 from ctxeng.pack.terms import name_terms, prompt_identifiers, prompt_paths, text_terms
 
 # Most of the budget each section may take; definitions get whatever the others leave.
-SHARES = (("files", 0.12), ("docs", 0.2), ("history", 0.1), ("glossary", 0.06), ("defs", 1.0))
-ORDER = ("files", "defs", "docs", "history", "glossary")  # as shown
+SHARES = (("files", 0.12), ("code", 0.25), ("docs", 0.2), ("history", 0.1), ("glossary", 0.06), ("defs", 1.0))
+ORDER = ("files", "defs", "code", "docs", "history", "glossary")  # as shown
+BODIES = 3  # definitions the prompt matched best whose source is shown, when the budget allows
+BODY_MIN_BUDGET = 1_000
 EXACT_IDENT = 6.0  # a definition named exactly like an identifier in the prompt
 WHOLE_NAME = 2.0  # a definition whose whole name is one prompt word (`flush`), times the word's idf
 SPREAD = 0.6  # weight of the seeded PageRank in a file's final score
@@ -39,6 +42,7 @@ MAX_DEFS = 120  # candidates read from the details file at the smallest budgets 
 DEF_TOKENS = 12  # a definition line costs about this many tokens: how many candidates a budget can show
 FILL = 0.3  # definitions the prompt did not match fill what is left, by their global rank ...
 FILL_REACHED = 3.0  # ... raised in the files the prompt's matches reached
+FILL_MIN = 0.1  # ... and only there: files the prompt's seeded rank reached at least this well (best = 1)
 MAX_DOCS = 6
 
 
@@ -133,8 +137,9 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
     # recent churn) says matters, most of all in the files the prompt reached.
     top_fs = max(file_score.values(), default=0.0) or 1.0
     for i, prior in enumerate(def_score if scores else ()):  # only when something matched: else nothing is relevant
-        if prior and i not in scores:
-            scores[i] = FILL * prior / SCALE * (1.0 + FILL_REACHED * file_score.get(def_file[i], 0.0) / top_fs)
+        reach = file_score.get(def_file[i], 0.0) / top_fs
+        if prior and reach >= FILL_MIN and i not in scores:
+            scores[i] = FILL * prior / SCALE * (1.0 + FILL_REACHED * reach)
     doc_match = _match(index, "s", idf)
     for i, m in _match(index, "b", idf, BODY).items():
         doc_match[i] = doc_match.get(i, 0.0) + m
@@ -145,6 +150,7 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
     gloss_match = _match(index, "g", idf)
     return {
         "files": _best(file_score),
+        "code": _best({i: scores[i] for i in d_match if codes[i]}),
         "defs": _best(scores),
         "docs": _best(doc_match),
         "history": _best(commit_match),
@@ -170,8 +176,12 @@ def _spread(index: dict[str, Any], seeds: dict[int, float]) -> dict[int, float]:
     return {i: r / top for i, r in enumerate(rank) if r > 0}
 
 
-def render_context(index: dict[str, Any], prompt: str, budget: int) -> str:
-    """Markdown context for `prompt` with at most `budget` tokens; "" when nothing in the index matches."""
+def render_context(index: dict[str, Any], prompt: str, budget: int, read_source: ReadSource | None = None) -> str:
+    """Markdown context for `prompt` with at most `budget` tokens; "" when nothing in the index matches.
+
+    `read_source(path)` gives a file's text for the bodies of the best matches (default: the work
+    tree at the index's root); bodies are left out below `BODY_MIN_BUDGET` tokens.
+    """
     query = Query.parse(prompt)
     if budget < MIN_BUDGET or not (query.terms or query.paths):
         return ""
@@ -180,8 +190,14 @@ def render_context(index: dict[str, Any], prompt: str, budget: int) -> str:
         return ""
     n_defs = index["details"]["defs"]
     n_wanted = max(MAX_DEFS, budget // DEF_TOKENS)
-    wanted = [i for _, i in ranked["defs"][:n_wanted]] + [n_defs + i for _, i in ranked["docs"][:MAX_DOCS]]
+    wanted = [i for _, i in [*ranked["defs"][:n_wanted], *ranked["code"][:BODIES]]]
+    wanted += [n_defs + i for _, i in ranked["docs"][:MAX_DOCS]]
     details = read_details(index, wanted)
+    if budget < BODY_MIN_BUDGET:
+        ranked["code"] = []
+    else:
+        details["_read"] = read_source or work_tree_reader(Path(index.get("_root", ".")))
+        details["_root"] = index.get("_root", ".")
     head = f"# Context from ctxeng for this prompt ({index.get('repository', '')} @ {str(index.get('head', ''))[:10]})\n"
     parts: dict[str, str] = {}
     left = budget - _tokens(head)
@@ -220,7 +236,7 @@ def _defs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict,
     items = []
     for _, i in ranked[: max(MAX_DEFS, limit // DEF_TOKENS)]:
         qual = qualname_of(index, i)
-        signature, doc, _ = details.get(i, (qual, "", ""))
+        signature, doc = details.get(i, (qual, ""))[:2]
         text = f"- L{defs['line'][i]} `{signature or qual}`" + (f" — {doc}" if doc else "") + "\n"
         items.append((paths[defs["file"][i]], (defs["line"][i], qual), text))
     headings = {path: f"\n### {path}\n\n" for path, _, _ in items}
@@ -253,9 +269,28 @@ def _glossary(index: dict[str, Any], ranked: list[tuple[float, int]], details: d
     return fit_blocks(out + "\n## Glossary\n\n", blocks, limit)
 
 
-_HEADINGS = {"files": "## Files", "defs": "## Definitions", "docs": "## Docs", "history": "## History",
-             "glossary": "## Glossary"}  # fmt: skip
-_RENDER = {"files": _files, "defs": _defs, "docs": _docs, "history": _history, "glossary": _glossary}
+def _code(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict, out: str, limit: int) -> str:
+    paths, defs = index["files"]["path"], index["defs"]
+    blocks = []
+    for _, i in ranked[:BODIES]:
+        row = details.get(i)
+        if not row or len(row) < 4:
+            continue  # an index from before end lines were kept: names only
+        path, line = paths[defs["file"][i]], defs["line"][i]
+        text = body(details["_read"], str(details["_root"]), path, line, int(row[3]), _fence_language(path))
+        if text:
+            blocks.append(f"\n### {path}\n\nL{line}–{row[3]} `{qualname_of(index, i)}`:\n\n{text}")
+    return fit_blocks(out + "\n## Code\n", blocks, limit)
+
+
+def _fence_language(path: str) -> str:
+    ext = path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    return {"py": "python", "js": "javascript", "ts": "typescript", "go": "go", "rs": "rust"}.get(ext, ext)
+
+
+_HEADINGS = {"files": "## Files", "defs": "## Definitions", "code": "## Code", "docs": "## Docs",
+             "history": "## History", "glossary": "## Glossary"}  # fmt: skip
+_RENDER = {"files": _files, "defs": _defs, "code": _code, "docs": _docs, "history": _history, "glossary": _glossary}
 
 
 def _tokens(text: str) -> int:

@@ -86,9 +86,16 @@ def replay_commit(
         folder.mkdir(parents=True, exist_ok=True)
         write_index(folder, index, details)
         loaded = load_index(scratch)
+        blobs = {e.path: e.blob for e in snap.entries}
+
+        def read_source(path: str) -> str | None:  # bodies as they were at the parent, not the work tree's
+            blob = blobs.get(path)
+            data = dict(repo.git.read_blobs([blob])).get(blob) if blob else None
+            return data.decode("utf-8", "replace") if data is not None else None
+
         result.scores["context"] = {}
         for b in budgets:
-            text, _ = _fit(lambda n: render_context(loaded, subject, n), b, counter)
+            text, _ = _fit(lambda n: render_context(loaded, subject, n, read_source), b, counter)
             result.scores["context"][b] = score(text, touched, tracked, b)
     if "pack" in variants:
         model = trim(facts, ranking, conv)

@@ -32,7 +32,7 @@ DOC_EXCERPT = 360
 # files:    path, score, summary            near: per file, flat [file, weight‰, file, weight‰, ...]
 # defs:     file, name (into `names`), parent (def row or -1), line, score, code (1 = a callable or type,
 #           0 = a field, constant or variable)
-#           details row i: [signature, doc, kind]
+#           details row i: [signature, doc, kind, end line]
 # docs:     path, line, heading             details row len(defs) + j: [excerpt]
 # terms:    kind → stemmed term → rows; kinds d(efinition names), f(ile paths), s(ection headings),
 #           b(odies of sections, first words), c(ommit subjects), g(lossary terms)
@@ -63,7 +63,7 @@ def build_index(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> tuple[
     # Rows of strings only: the JSON string encoder that `dumps_json` itself uses, without building an
     # encoder per row (a third of the index's CPU on 44k rows).
     q = encode_basestring
-    details = [f"[{q(d.signature)},{q(d.doc)},{q(d.kind)}]" for d in (facts.defs[i] for i in kept)]
+    details = [f"[{q(d.signature)},{q(d.doc)},{q(d.kind)},{d.end_line}]" for d in (facts.defs[i] for i in kept)]
     details += [f"[{q(_excerpt(d.text))}]" for d in docs]
     postings: dict[str, dict[str, list[int]]] = {"d": {}, "f": {}, "s": {}, "b": {}, "c": {}, "g": {}}
     for n, i in enumerate(kept):
