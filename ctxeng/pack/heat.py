@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ctxeng.pack.facts import Definition, RepoFacts
-from ctxeng.pack.paths import is_vendored
+from ctxeng.pack.paths import is_example, is_test, is_vendored
 
 WIDE_COMMIT = 30  # commits changing more files than this are skipped (as co-change statistics do)
+TEST_ROLE = 0.5
+EXAMPLE_ROLE = 0.2
 COCHANGE_SHARE = 0.3  # heat a file passes to its co-change partners, split by their share
 
 
@@ -39,7 +41,15 @@ def file_heat(facts: RepoFacts, half_life: float) -> dict[str, float]:
         for partner, _, share in facts.cochange.get(path, ()):
             if partner in facts.files:
                 spread[partner] = spread.get(partner, 0.0) + COCHANGE_SHARE * h * share
-    return {p: h for p, h in sorted(spread.items()) if not is_vendored(p)}
+    return {p: h * history_role(p) for p, h in sorted(spread.items()) if not is_vendored(p)}
+
+
+def history_role(path: str) -> float:
+    """How much a file's churn counts: tests change with the code they test, so they count half;
+    examples, docs configuration and tooling change for their own reasons."""
+    if is_test(path):
+        return TEST_ROLE
+    return EXAMPLE_ROLE if is_example(path) else 1.0
 
 
 def own_lines(defs: Sequence[Definition]) -> list[int]:
