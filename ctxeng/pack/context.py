@@ -42,7 +42,10 @@ MAX_DEFS = 120  # candidates read from the details file at the smallest budgets 
 DEF_TOKENS = 12  # a definition line costs about this many tokens: how many candidates a budget can show
 FILL = 0.3  # definitions the prompt did not match fill what is left, by their global rank ...
 FILL_REACHED = 3.0  # ... raised in the files the prompt's matches reached
-FILL_MIN = 0.1  # ... and only there: files the prompt's seeded rank reached at least this well (best = 1)
+ASSOC = 0.5  # weight of a past commit's match on the files it changed
+ASSOC_MIN = 1.0  # a commit must match at least the prompt's rarest term's worth (idf) to count
+ASSOC_HALF_LIFE = 300  # commits (newest first) after which a past commit's association counts half
+FILL_MIN = 0.03  # ... and only there: files the prompt's seeded rank reached at least this well (best = 1)
 MAX_DOCS = 6
 
 
@@ -118,6 +121,8 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
         best_in_file[f] = max(best_in_file.get(f, 0.0), m)
     for f, m in best_in_file.items():
         f_match[f] = f_match.get(f, 0.0) + 0.5 * m
+    for f, m in _past_changes(index, idf).items():
+        f_match[f] = f_match.get(f, 0.0) + m
     seeded = _spread(index, f_match)
     top_f = max(f_match.values(), default=0.0) or 1.0
     file_score = {i: f_match.get(i, 0.0) / top_f + SPREAD * r for i, r in seeded.items() if f_match.get(i) or r > 1e-4}
@@ -156,6 +161,23 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
         "history": _best(commit_match),
         "glossary": _best(gloss_match),
     }
+
+
+def _past_changes(index: dict[str, Any], idf: dict[str, float]) -> dict[int, float]:
+    """Files that past commits resembling the prompt changed: a prompt worded like earlier commit
+    messages ("Add support for … in inserts on SQLite") points at what those commits touched.
+    Each matching commit spreads its match over its files; newer commits count more, and only
+    commits matching more than one prompt term (or one rare term) say anything."""
+    commits = index["commits"]
+    out: dict[int, float] = {}
+    for i, m in _match(index, "c", idf).items():
+        files = commits["files"][i]
+        if not files or m < ASSOC_MIN * max(idf.values(), default=0.0):
+            continue
+        share = ASSOC * m * 0.5 ** (i / ASSOC_HALF_LIFE) / len(files)
+        for f in files:
+            out[f] = out.get(f, 0.0) + share
+    return out
 
 
 def _best(scores: dict[int, float]) -> list[tuple[float, int]]:
