@@ -113,3 +113,24 @@ def test_cli_json_and_plot(replayed: tuple[GitRepo, str, str], tmp_path: Path, c
     assert report["commits"] == 2 and report["budgets"] == [1024]
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["replay", str(repo.path), "--tokens", "bogus"]) == 2
+
+
+def test_same_report_under_different_hash_seeds(replayed: tuple[GitRepo, str, str], tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    repo, _, _ = replayed
+    outs = []
+    for seed in ("1", "2"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "ctxeng", "replay", str(repo.path), "--commits", "2", "--budget", "2048", "--json",
+             "-q", "--cache-dir", str(tmp_path / seed)],
+            env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        report = json.loads(proc.stdout)
+        report.pop("seconds")
+        for row in report["per_commit"]:
+            row.pop("seconds")
+        outs.append(report)
+    assert outs[0] == outs[1]

@@ -10,6 +10,7 @@ file counts as found when it has a section.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -53,12 +54,13 @@ class Score:
     tokens: int
     o200k: int | None
     budget: int
+    digest: str = ""  # sha1 of the scored text (first 12 hex digits): same bytes, same digest
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for reports."""
         return {"defs_found": self.defs_found, "defs_total": self.defs_total, "files_found": self.files_found,
                 "files_total": self.files_total, "tokens": self.tokens, "o200k": self.o200k,
-                "budget": self.budget}  # fmt: skip
+                "budget": self.budget, "digest": self.digest}  # fmt: skip
 
 
 def score(text: str, touched: Sequence[Touched], tracked: set[str], budget: int) -> Score:
@@ -72,13 +74,13 @@ def score(text: str, touched: Sequence[Touched], tracked: set[str], budget: int)
     return Score(
         defs_found=found, defs_total=len(touched), files_found=sum(1 for p in files if p in by_file),
         files_total=len(files), tokens=count_tokens(text), o200k=o200k_tokens(text), budget=budget,
+        digest=hashlib.sha1(text.encode("utf-8")).hexdigest()[:12],
     )  # fmt: skip
 
 
 @functools.lru_cache(maxsize=1)
 def _o200k() -> Any:
     """tiktoken's o200k_base when it is installed and its BPE file is available offline, else None."""
-    import hashlib
     import os
     import tempfile
 
