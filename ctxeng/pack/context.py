@@ -36,6 +36,7 @@ PRIOR = 0.5  # weight of the global rank in a definition's final score
 REACHED = 0.3  # a file whose seeded score (best = 1) is this high adds its top definitions unasked
 TEST_DAMPING = 0.4  # matches in test code, unless the prompt talks about tests
 DATA_DAMPING = 0.35  # fields, constants and variables: `pool: Pool` says less than `class Pool`
+DOCSTRING = 0.4  # weight of a term found in a definition's docstring rather than its name
 BODY = 0.4  # weight of a term found in a doc section's first words rather than its heading
 MIN_BUDGET = 64
 MAX_DEFS = 120  # candidates read from the details file at the smallest budgets (more for larger ones)
@@ -98,6 +99,8 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
     idents = set(query.identifiers)
     idf = idf_table(index, query)
     d_match = _match(index, "d", idf)
+    for i, m in _match(index, "e", idf, DOCSTRING).items():  # words of the docstring count less than the name's
+        d_match[i] = d_match.get(i, 0.0) + m
     paths = files["path"]
     damp_tests = not ({"test", "tests", "testing"} & words)  # tests matter when the prompt is about tests
     for i in list(d_match):

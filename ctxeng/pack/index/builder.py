@@ -27,6 +27,7 @@ MAX_COMMITS = 2_000  # newest commits kept for prompt matching
 MAX_NEIGHBOURS = 8
 DATA_KINDS = frozenset({"field", "constant", "variable", "attribute", "property_field", "enum_member"})
 DOC_EXCERPT = 360
+DOC_TERMS = 12  # terms of a definition's docstring sentence that a prompt can match
 
 # Columns (documented here, read by ctxeng.pack.context):
 # files:    path, score, summary            near: per file, flat [file, weight‰, file, weight‰, ...]
@@ -34,7 +35,7 @@ DOC_EXCERPT = 360
 #           0 = a field, constant or variable)
 #           details row i: [signature, doc, kind, end line]
 # docs:     path, line, heading             details row len(defs) + j: [excerpt]
-# terms:    kind → stemmed term → rows; kinds d(efinition names), f(ile paths), s(ection headings),
+# terms:    kind → stemmed term → rows; kinds d(efinition names), e (their docstrings' first sentence), f(ile paths), s(ection headings),
 #           b(odies of sections, first words), c(ommit subjects), g(lossary terms)
 # commits:  sha, date, subject, files       glossary: term, meaning, source
 
@@ -65,9 +66,12 @@ def build_index(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> tuple[
     q = encode_basestring
     details = [f"[{q(d.signature)},{q(d.doc)},{q(d.kind)},{d.end_line}]" for d in (facts.defs[i] for i in kept)]
     details += [f"[{q(_excerpt(d.text))}]" for d in docs]
-    postings: dict[str, dict[str, list[int]]] = {"d": {}, "f": {}, "s": {}, "b": {}, "c": {}, "g": {}}
+    postings: dict[str, dict[str, list[int]]] = {"d": {}, "e": {}, "f": {}, "s": {}, "b": {}, "c": {}, "g": {}}
     for n, i in enumerate(kept):
-        _post(postings["d"], name_terms(facts.defs[i].name), n)
+        named = name_terms(facts.defs[i].name)
+        _post(postings["d"], named, n)
+        if facts.defs[i].doc:
+            _post(postings["e"], [t for t in text_terms(facts.defs[i].doc, DOC_TERMS) if t not in named], n)
     for n, p in enumerate(paths):
         _post(postings["f"], name_terms(p.rsplit(".", 1)[0]), n)
     for n, d in enumerate(docs):
