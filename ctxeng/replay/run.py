@@ -62,7 +62,7 @@ def replay_commit(
 ) -> CommitResult:  # fmt: skip
     """Rebuild at `parent`, render every variant at every budget and score it against `sha`'s change."""
     from ctxeng.pack.context import render_context
-    from ctxeng.pack.conventions import mine_conventions
+    from ctxeng.pack.conventions import mine_conventions, project_files
     from ctxeng.pack.facts import facts_from_records
     from ctxeng.pack.formats import render_document
     from ctxeng.pack.index.builder import build_index, write_index
@@ -75,7 +75,11 @@ def replay_commit(
     snap = replayer.snapshot(parent)
     repo, config = replayer.repo, replayer.config
     facts = facts_from_records(repo.name, snap.records, [e.path for e in snap.entries], head=parent)
-    conv = mine_conventions(read_project_files(repo, snap.entries, config), facts.tracked)
+    entries = {e.path: e.blob for e in snap.entries}
+    key = (tuple((p, entries[p]) for p in project_files(entries)), tuple(facts.tracked))
+    conv = replayer.memo.get(key)
+    if conv is None:  # manifests and CI files rarely change between parents: parse them once per version
+        conv = replayer.memo[key] = mine_conventions(read_project_files(repo, snap.entries, config), facts.tracked)
     ranking = rank(facts, conv.entry_points)
     touched = touched_definitions(facts.defs, changed_lines(repo, parent, sha))
     result = CommitResult(sha=sha, parent=parent, subject=subject, touched=touched)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ctxeng.core.cache import ExtractCache
 from ctxeng.core.config import Config
@@ -79,6 +80,7 @@ class Replayer:
         self.cache = ExtractCache(cache_dir, extract_settings(config)) if cache_dir is not None else None
         self._blobs: dict[tuple[str, str], _Blob] = {}
         self._commits: dict[str, Record] = {}
+        self.memo: dict[Any, Any] = {}  # for callers: results that depend only on the files they key them by
 
     def entries(self, sha: str) -> list[IndexEntry]:
         """The tracked files of commit `sha`, sorted by path (its tree, not the work tree)."""
