@@ -116,8 +116,17 @@ def main() -> int:
     parser.add_argument("--aider", type=Path, default=AIDER_PY)
     parser.add_argument("--no-aider", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("/tmp/context-recall"))
+    parser.add_argument("--weight", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a ranking weight (ctxeng.pack.rank.Weights) for this run, e.g. history_share=0.3")
     args = parser.parse_args()
     budgets = args.budgets or [2048, 4096, 8192]
+    if args.weight:
+        import dataclasses
+
+        from ctxeng.pack import rank as rank_module
+
+        changes = {k: float(v) for k, v in (w.split("=", 1) for w in args.weight)}
+        rank_module.rank.__defaults__ = ((), dataclasses.replace(rank_module.DEFAULT_WEIGHTS, **changes))
     _tiktoken_dir(args.aider)
     from ctxeng.replay.report import plot_recall
     from ctxeng.replay.run import replay

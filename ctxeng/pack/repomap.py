@@ -11,7 +11,8 @@ from ctxeng.pack.rank import Ranking
 
 # Rough characters per token of signature lines; only used to bound how many candidates get counted.
 _CHARS_PER_TOKEN = 3.0
-SHORT_SIGNATURE = 64  # characters of signature kept for definitions without their docstring line
+DOCUMENTED = 1 / 6  # share of the map's characters (~a quarter of its tokens) whose lines carry full signatures and docs
+SHORT_SIGNATURE = 1  # past the documented top, a line keeps its signature only up to the name: `def flush(…)`
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,9 @@ def def_line(d: Definition, depth: int, doc_chars: int = 72, sig_chars: int = 0)
     sig = d.signature
     if 0 < sig_chars < len(sig):
         at = sig.find(d.name)
-        keep = max(sig_chars, at + len(d.name) + 1 if at >= 0 else sig_chars)
-        sig = sig[:keep].rstrip() + "…" if keep < len(sig) else sig
+        keep = max(sig_chars, at + len(d.name) if at >= 0 else sig_chars)
+        if keep < len(sig):
+            sig = sig[:keep].rstrip() + ("(…)" if sig[keep : keep + 1] == "(" else "…")
     tick = "``" if "`" in sig else "`"
     pad = " " if tick == "``" else ""
     line = f"{'  ' * depth}- L{d.line} {tick}{pad}{sig}{pad}{tick}" + (f" (×{d.variants})" if d.variants > 1 else "")
@@ -116,7 +118,7 @@ def render_map(facts: RepoFacts, ranking: Ranking, limit: int, header: str | Non
         if path not in seen_files:
             seen_files.add(path)
             text += file_heading(path)
-        if chars < budget_chars / 3:  # ~ half the tokens: characters run ~1.5x denser in docs than budget_chars assumes
+        if chars < budget_chars * DOCUMENTED:  # characters run ~1.5x denser in docs than budget_chars assumes
             with_doc.update(unit.defs)
         text += "\n".join(_line(facts, i, 0, with_doc) for i in unit.defs) + "\n"
         pieces.append(text)
