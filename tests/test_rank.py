@@ -152,3 +152,33 @@ def test_pagerank_matches_networkx_on_a_real_reference_graph() -> None:
 
     theirs = _pagerank_python(graph, alpha=0.85, personalization=p, dangling=p, weight="weight", tol=1e-12, max_iter=500)
     assert max(abs(ours[i] - theirs[i]) for i in range(len(paths))) < 1e-9
+
+
+def commit(sha: str, when: int, files: list[str], subject: str = "change") -> Record:
+    meta = {"date": "2024-01-01T00:00:00+00:00", "files": [{"path": p, "status": "M"} for p in files], "stats": {}}
+    return Record(record_id("commit", sha), "commit", "", 0, 0, sha, when, subject, subject, meta)
+
+
+def test_history_heat_favours_recent_churn_and_big_bodies() -> None:
+    from ctxeng.pack.heat import file_heat, own_lines
+
+    records = [*library(), sym("lib/util.py", 10, "tiny"), commit("c3", 30, ["lib/util.py"]),
+               commit("c2", 20, ["lib/util.py"]), commit("c1", 10, ["lib/api.py"]),
+               commit("wide", 5, [f"lib/f{n}.py" for n in range(40)] + ["lib/api.py"])]  # fmt: skip
+    facts = facts_from_records("lib", records)
+    heat = file_heat(facts, half_life=1.0)
+    assert heat == {"lib/util.py": 1.5, "lib/api.py": 0.25}  # 1 + 1/2, then 1/4; the 41-file commit says nothing
+    owned = dict(zip(((d.path, d.qualname) for d in facts.defs), own_lines(facts.defs)))
+    assert owned[("lib/engine.py", "Engine")] == 3 - 3 + 1  # its method's span is the method's, not the class's
+    cold = rank(facts, weights=Weights(history_share=0.0))
+    hot = rank(facts)
+    score = {(d.path, d.name): (c, h) for d, c, h in zip(facts.defs, cold.def_score, hot.def_score)}
+    assert score[("lib/util.py", "helper")][1] > score[("lib/util.py", "helper")][0]
+    before = [facts.defs[i].name for i in cold.ordered_defs(facts.defs)]
+    after = [facts.defs[i].name for i in hot.ordered_defs(facts.defs)]
+    assert after.index("helper") < before.index("helper") and after.index("helper") < after.index("Engine")
+
+
+def test_history_heat_is_off_without_history() -> None:
+    facts = facts_from_records("lib", library())
+    assert rank(facts).def_score == rank(facts, weights=Weights(history_share=0.0)).def_score
