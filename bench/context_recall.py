@@ -38,7 +38,9 @@ def aider_scores(repo: Path, report: dict[str, Any], budgets: list[int], aider_p
     clone = out / "clones" / repo.name
     if not clone.exists():
         subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", str(repo), str(clone)], check=True)
-    parents = sorted({c["parent"] for c in report["per_commit"]})
+    # Only commits that touched an existing definition score recall; aider is slow (seconds per map), so
+    # its maps are built for those parents only (its tokens and over-budget share are over them too).
+    parents = sorted({c["parent"] for c in report["per_commit"] if c["touched"]})
     jobs, maps_file = out / f"{repo.name}.aider-jobs.json", out / f"{repo.name}.aider-maps.json"
     job = {"parents": parents, "budgets": budgets}
     cached = json.loads(maps_file.read_text()) if maps_file.exists() and jobs.exists() else None
@@ -65,6 +67,8 @@ def _score_aider(
     rows: dict[str, list[Any]] = {str(b): [] for b in budgets}
     every: dict[str, list[Any]] = {str(b): [] for b in budgets}
     for c in report["per_commit"]:
+        if not c["touched"]:
+            continue
         tracked = set(subprocess.run(["git", "-C", str(repo), "ls-tree", "-r", "--name-only", "-z", c["parent"]],
                                      capture_output=True, check=True).stdout.decode().split("\0"))  # fmt: skip
         touched = [Touched(p, q, q.rsplit(".", 1)[-1], line) for p, q, line in c["touched"]]
