@@ -43,9 +43,9 @@ def aider_scores(repo: Path, report: dict[str, Any], budgets: list[int], aider_p
     parents = sorted({c["parent"] for c in report["per_commit"] if c["touched"]})
     jobs, maps_file = out / f"{repo.name}.aider-jobs.json", out / f"{repo.name}.aider-maps.json"
     job = {"parents": parents, "budgets": budgets}
-    cached = json.loads(maps_file.read_text()) if maps_file.exists() and jobs.exists() else None
-    if cached is not None and json.loads(jobs.read_text()) == job:  # same parents and budgets: aider's maps are reused
-        return _score_aider(repo, report, budgets, cached, {})
+    cached = json.loads(maps_file.read_text()) if maps_file.exists() else None
+    if cached is not None and all(str(b) in cached.get(p, {}) for p in parents for b in budgets):
+        return _score_aider(repo, report, budgets, cached, {})  # every map needed was built before: reuse
     jobs.write_text(json.dumps(job))
     env = {**os.environ, "PYTHONHASHSEED": "0", "HOME": str(out / "home"), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     started = time.process_time()
