@@ -4,7 +4,7 @@ Usage: python bench/rank_recall.py REPO [--package lib/sqlalchemy] [--budget 800
 
 REPO must have been built (`ctxeng build`), so `.ctxeng/records.jsonl` exists. The public API is
 every non-underscore name that `<package>/__init__.py` imports or defines (read with `ast`, as
-peers.md measured aider and pyrepomap); a name counts as shown when a map line holds `def NAME`
+the measure used for aider and pyrepomap); a name counts as shown when a map line holds `def NAME`
 or `class NAME` (the same test the peer comparison used). The ceiling is the number of those
 names that have a def/class anywhere in the records. `--variants` also scores the alternatives
 the ranking was chosen against.

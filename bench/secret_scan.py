@@ -135,7 +135,7 @@ def main() -> None:
             continue
         start = cpu()
         scanners.append(Scanner(engine=engine))
-        print(f"{engine.name}: compiled {len(scanners[-1]._rules)} rules in {cpu() - start:.2f} CPU-s")
+        print(f"{engine.name}: compiled {len(scanners[-1]._rule_list)} rules in {cpu() - start:.2f} CPU-s")
     for repo in args.repos:
         bench_repo(repo, scanners, args.show)
 

@@ -4,7 +4,7 @@
     python bench/train.py --recipe cpu-default --steps 20 --repo /path/to/repo   # repo has .ctxeng/dataset
 
 Each side runs in its own fresh process (so peak memory is its own) with the glibc malloc
-settings from training-stack.md §6; both train the recipe's LoRA for the same number of steps on
+settings .ci/run uses; both train the recipe's LoRA for the same number of steps on
 the same rows. Prints tokens/s, seconds per step, peak RSS (and peak GPU memory) side by side,
 and the same as JSON with --json. Without --repo it trains on the kvstore sample repository.
 """

@@ -1,5 +1,8 @@
 """Entry point for `python -m ctxeng`."""
 
-from ctxeng.cli import main
+try:
+    from ctxeng.cli import main
+except KeyboardInterrupt:  # Ctrl-C while the CLI is still importing: nothing ran yet
+    raise SystemExit(130) from None
 
 raise SystemExit(main())

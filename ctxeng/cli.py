@@ -39,10 +39,10 @@ class LazyGroup(click.Group):
     """A group that imports a command's module only when that command is invoked."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(n for n, (mod, _) in COMMANDS.items() if _available(mod))
+        return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS or not _available(COMMANDS[name][0]):
+        if name not in COMMANDS:
             return None
         module = importlib.import_module(f"ctxeng.commands.{COMMANDS[name][0]}")
         command: click.Command = getattr(module, name if name != "eval" else "evaluate")
@@ -53,12 +53,6 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
-
-
-def _available(module: str) -> bool:
-    from importlib.util import find_spec
-
-    return find_spec(f"ctxeng.commands.{module}") is not None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -244,6 +244,17 @@ def true_positives() -> list[Case]:
     add("secret-assignment", 'clave = "{S}"', f.b62(24))
     add("secret-assignment", "ENCRYPTION_KEY={S}", f.hex(64))
     add("secret-assignment", "APP_SECRET={S}\n", f.b64url(40))
+    # Issue 12: the keyword need not be the last word of the name.
+    for name in ("PASSWORD_PROD", "password_admin", "passwordAdmin", "pwd_root", "contraseña_admin"):
+        add("password-assignment", name + ' = "{S}"', f.b62(20))
+    for name in ("API_KEY_LIVE", "SECRET_KEY_PROD", "AUTH_TOKEN_PROD", "TOKEN_GITHUB", "client_secret_value"):
+        add("secret-assignment", name + ' = "{S}"', f.b62(20))
+    add("secret-assignment", "stripe.api.key={S}\n", f.b62(24))
+    add("password-assignment", "const DB_PASSWORD: &str = \"{S}\";", f.b62(20))
+    # Issue 12: a placeholder word inside a random part does not make the token a placeholder.
+    add("aws-access-key-id", "key = {S}\n", "AKIAHHFD2FXEXXXFXEHN")
+    add("github-token", "token: {S}", "ghp_" + f.b62(10) + "todo" + f.b62(22))
+    add("huggingface-token", 'HF_TOKEN="{S}"', "hf_" + f.b62(12) + "FAKE" + f.b62(18))
     return cases
 
 
@@ -320,6 +331,9 @@ FALSE_POSITIVES: dict[str, list[str]] = {
         'compass = "north1"', 'bypass = "x1y2z3w4"', 'print("Enter your password")', 'input(type="password")',
         "PWD=/home/user/project", "password => null", "password: !vault |", "password = '' if x else y",
         "user_password = user_password_2", "password=pw, user=user_1", 'password = "[REDACTED:password-assignment]"',
+        'password_field = "password"', "PASSWORD_MIN_LENGTH = 12", 'passwordless = "enabled"',
+        "docker login --password-stdin --username ci", 'password_admin = "<your-admin-password>"',
+        "PASSWORD_PROD = ${PASSWORD_PROD}", 'password_prompt = "Password:"', "password_admin = get_admin_pw()",
     ],
     "secret-assignment": [
         'eos_token = "</s>"', 'pad_token = "[PAD]"', 'token = request.headers["X-Token"]', 'secret_key = "dev"',
@@ -328,6 +342,8 @@ FALSE_POSITIVES: dict[str, list[str]] = {
         'SECRET_KEY = os.environ.get("SECRET_KEY", "")', '"secret": true', "api_key = API_KEY",
         "api_key=self.api_key", 'token = "some_long_identifier_name_v2"', 'token = "SomeVeryLongClassNameHere"',
         'access_key = "AKIAIOSFODNN7EXAMPLE"', 'keys = ["a", "b"]', 'monkey = "b4n4n4s4r3y3ll0w"',
+        "token_count = 42", 'secret_key = os.environ["SECRET_KEY"]', 'TOKEN_URL = "https://auth.example.org/token"',
+        'tokenizer_name = "bert-base-uncased"', 'client_secret_id = "client-secret-id"', 'authTokenService = this.svc',
     ],
 }  # fmt: skip
 

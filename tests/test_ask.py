@@ -15,9 +15,9 @@ import pytest
 from ctxeng.cli import main
 from ctxeng.serve.ask import Source, messages_for, sources_of
 from tests.adapterrepo import QUESTION, AdapterRepo, adapter_repo, copy_repo, serve_in_thread
+from tests.extras import require
 
-pytest.importorskip("peft")
-pytest.importorskip("starlette")
+require('peft', 'starlette')
 
 BUDGET = "300"  # tokens of context: the tiny model's window is 1,024 of its own, larger, tokens
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ctxeng.cli import main
 
-HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "accelerate")
+HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "git")  # git: GitPython (install only)
 
 
 def _imports_after(args: list[str], cwd: Path) -> set[str]:
@@ -47,3 +47,17 @@ def test_unknown_command_is_a_usage_error(capsys) -> None:  # type: ignore[no-un
 def test_version(capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["--version"]) == 0
     assert "ctxeng" in capsys.readouterr().out
+
+
+def test_every_command_takes_the_repository_the_same_way() -> None:
+    import click
+
+    from ctxeng.cli import COMMANDS, cli
+
+    ctx = click.Context(cli)
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert command is not None
+        params = {p.name: p for p in command.params}
+        assert isinstance(params["path"], click.Argument) and not params["path"].required, name
+        assert "-C" in params["root"].opts and "--root" in params["root"].opts, name

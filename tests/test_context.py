@@ -117,8 +117,13 @@ def test_missing_and_broken_index(git_repo: GitRepo, tmp_path: Path) -> None:
     with pytest.raises(CtxengError, match="cannot read"):
         context_for_prompt(git_repo.path, "anything", 500)
     (git_repo.path / ".ctxeng" / "index.json").write_text('{"version": 999}')
-    with pytest.raises(CtxengError, match="another ctxeng version"):
+    with pytest.raises(CtxengError, match="another ctxeng version") as err:
         context_for_prompt(git_repo.path, "anything", 500)
+    assert "`ctxeng build " in (err.value.hint or "")  # no records: `ctxeng pack` would fail too
+    (git_repo.path / ".ctxeng" / "records.jsonl").write_text("")
+    with pytest.raises(CtxengError) as err:
+        context_for_prompt(git_repo.path, "anything", 500)
+    assert "`ctxeng pack " in (err.value.hint or "")  # records there: pack rewrites the index
     (git_repo.path / ".ctxeng" / "index.json").write_text(f'{{"version": {INDEX_VERSION}, "files": 3}}')  # right version, wrong shape
     assert context_for_prompt(git_repo.path, "anything", 500, safe=True) == ""
     assert context_for_prompt(tmp_path / "no-such-dir", "anything", 500, safe=True) == ""
@@ -184,3 +189,22 @@ def test_past_commit_messages_point_at_the_files_they_changed(built: Path) -> No
     # "Support deletes with tombstones" changed exactly these two files
     assert sorted(paths[f] for f in seeds) == ["kvstore/codec.py", "kvstore/store.py"]
     assert _past_changes(index, idf_table(index, Query.parse("quantum chromodynamics"))) == {}
+
+
+def test_the_repository_is_positional_or_dash_c_and_the_config_is_read(
+    built: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert main(["context", "tombstones", str(built), "--budget", "300"]) == 0
+    positional = capsys.readouterr().out
+    assert main(["context", "tombstones", "-C", str(built), "--budget", "300"]) == 0
+    assert capsys.readouterr().out == positional and "is_tombstone" in positional
+    assert main(["context", "tombstones", str(built), "-C", str(tmp_path)]) == 2  # two different repositories
+    assert "give one" in capsys.readouterr().err
+    config = built / ".ctxeng.toml"
+    config.write_text("[pakc]\n")
+    try:
+        assert main(["context", "tombstones", str(built)]) == 1
+        err = capsys.readouterr().err
+        assert "unknown configuration key 'pakc'" in err and "did you mean 'pack'?" in err
+    finally:
+        config.unlink()

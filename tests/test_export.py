@@ -18,8 +18,9 @@ from ctxeng.cli import main
 from ctxeng.core.errors import CtxengError
 from ctxeng.serve.export import CONVERTER, vllm_rank
 from tests.adapterrepo import AdapterRepo, adapter_repo, copy_repo
+from tests.extras import require
 
-pytest.importorskip("peft")
+require('peft')
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +180,7 @@ def test_ollama_needs_a_gguf_adapter_for_other_families(
 def test_the_embedded_base_uses_its_gguf_file_and_a_gguf_adapter(
     repo: Path, made: AdapterRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("gguf")
+    require("gguf")
     from ctxeng.serve.export import embedded_gguf
 
     try:
@@ -225,10 +226,10 @@ def test_adapters_of_different_bases_are_not_mixed(
 
 
 def test_usage_errors(repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert export(repo, capsys)[0] == 1
-    assert export(repo, capsys, "--vllm", "--ollama")[0] == 1
+    assert export(repo, capsys)[0] == 2  # usage errors exit 2, as the README's table says
+    assert export(repo, capsys, "--vllm", "--ollama")[0] == 2
     code, _, err = export(repo, capsys, "--ollama", "--adapter", "first", "--adapter", "second")
-    assert code == 1 and "one adapter" in err
+    assert code == 2 and "one adapter" in err
     code, _, err = export(repo, capsys, "--vllm", "--adapter", "missing")
     assert code == 1 and "no adapter named 'missing'" in err
     shutil.rmtree(repo / ".ctxeng" / "adapters")

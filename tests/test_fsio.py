@@ -130,8 +130,8 @@ def test_dumps_json_equals_the_stdlib(value: Any) -> None:
     _same_as_stdlib(value)
 
 
-def test_orjson_writes_when_installed() -> None:
-    pytest.importorskip("orjson")
+def test_orjson_writes() -> None:
+    # orjson is a core dependency: without it every JSON write silently takes the slow path
     assert (
         fsio._orjson_dumps() is not None
     )  # else an orjson release spells a probe differently: all goes slow

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -16,23 +15,11 @@ from hypothesis import strategies as st
 
 from ctxeng.integrations import claude_hooks as hooks
 from ctxeng.integrations.claude_settings import our_hooks
+from ctxeng.integrations.launcher import LAUNCHER
+from ctxeng.integrations.templates import template_text
 from tests.gitrepo import GitRepo
 
 BIN = str(Path(sys.executable).parent)  # where the venv's `ctxeng` script lives
-needs_context_command = pytest.mark.skipif(
-    importlib.util.find_spec("ctxeng.commands.context") is None, reason="`ctxeng context` has not landed yet"
-)
-
-
-def _redactor_ready() -> bool:
-    import ctxeng.secrets
-
-    return hasattr(ctxeng.secrets, "Redactor")
-
-
-needs_redactor = pytest.mark.skipif(
-    not _redactor_ready(), reason="the secret stage's Redactor has not landed yet"
-)
 
 
 def session_event(cwd: Path) -> str:
@@ -49,8 +36,22 @@ def prompt_event(cwd: Path, prompt: str) -> str:
     })  # fmt: skip
 
 
-def run_shell(command: str, stdin: str, cwd: Path, path: str = BIN) -> subprocess.CompletedProcess[str]:
+def put_launcher(project: Path, python: str | None = sys.executable) -> None:
+    """What `ctxeng install --claude` puts in the project for its hooks: the launcher and (per clone) the
+    Python it runs; `python=None` leaves the interpreter unrecorded (a fresh clone of a committed setup)."""
+    launcher = project / LAUNCHER
+    launcher.parent.mkdir(parents=True, exist_ok=True)
+    launcher.write_text(template_text("claude/hooks/ctxeng.sh"))
+    if python is not None and not (project / ".ctxeng").is_file():  # a broken .ctxeng: `ctxeng` from PATH
+        (project / ".ctxeng" / "install").mkdir(parents=True, exist_ok=True)
+        (project / ".ctxeng" / "install" / "python").write_text(python + "\n")
+
+
+def run_shell(
+    command: str, stdin: str, cwd: Path, path: str = BIN, python: str | None = sys.executable
+) -> subprocess.CompletedProcess[str]:
     """Run a hook command the way Claude Code does: `sh -c`, JSON on stdin, no terminal."""
+    put_launcher(cwd, python)
     env = {**os.environ, "PATH": f"{path}:/usr/bin:/bin", "CLAUDE_PROJECT_DIR": str(cwd)}
     return subprocess.run(
         ["sh", "-c", command],
@@ -120,7 +121,6 @@ def test_both_hooks_stay_valid_on_a_broken_ctxeng_folder(sample_repo: GitRepo, l
         )
 
 
-@needs_context_command
 @pytest.mark.parametrize("layout", ["garbage-files", "folders-for-files"])
 def test_prompt_hook_command_on_a_broken_ctxeng_folder(sample_repo: GitRepo, layout: str) -> None:
     for rel, text in BROKEN_LAYOUTS[layout].items():
@@ -146,11 +146,20 @@ def test_outside_any_repository_the_hooks_say_nothing(tmp_path: Path) -> None:
     assert context_of(proc, "SessionStart") == ""
 
 
-def test_without_ctxeng_on_path_the_commands_still_exit_0(sample_repo: GitRepo) -> None:
+def test_without_ctxeng_on_path_the_commands_run_the_recorded_python(sample_repo: GitRepo) -> None:
+    proc = run_shell(_command("SessionStart"), session_event(sample_repo.path), sample_repo.path, path="/nonexistent")
+    assert context_of(proc, "SessionStart").startswith("Repository kvstore")
+
+
+def test_when_no_ctxeng_can_run_the_commands_still_exit_0_and_log_it(sample_repo: GitRepo) -> None:
     for event, stdin in (("SessionStart", session_event(sample_repo.path)),
                          ("UserPromptSubmit", prompt_event(sample_repo.path, "hello"))):  # fmt: skip
-        proc = run_shell(_command(event), stdin, sample_repo.path, path="/nonexistent")
+        proc = run_shell(_command(event), stdin, sample_repo.path, path="/nonexistent", python=None)
         assert proc.returncode == 0 and proc.stdout == ""  # empty plain output is valid: no context
+    log = (sample_repo.path / ".ctxeng" / "hooks.log").read_text().splitlines()
+    assert [line.split(" ", 1)[1].split(":")[0] for line in log] == ["ctxeng status --hook", "ctxeng context --hook"]
+    assert (sample_repo.path / ".ctxeng" / ".gitignore").read_text() == "*\n"  # a never-built clone stays clean
+    assert sample_repo.git("status", "--porcelain", "--untracked-files=all", "--", ".ctxeng") == ""
 
 
 def test_a_prompt_without_ctxeng_data_adds_nothing(sample_repo: GitRepo) -> None:
@@ -186,7 +195,6 @@ def test_output_is_ascii_json_so_any_locale_can_print_it() -> None:
     assert text.isascii() and json.loads(text)["hookSpecificOutput"]["additionalContext"] == "naïve → ☃"
 
 
-@needs_redactor
 def test_the_session_summary_is_scanned_for_secrets(git_repo: GitRepo) -> None:
     token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
     git_repo.commit("Add app", {"app.py": "x = 1\n"})
@@ -216,10 +224,11 @@ def test_hooks_import_nothing_heavy(sample_repo: GitRepo, command: str) -> None:
     assert json.loads(proc.stderr.strip().splitlines()[-1]) == []
 
 
-@needs_context_command
 def test_stdin_that_is_not_utf8_still_gives_valid_output(sample_repo: GitRepo) -> None:
     payload = b'{"cwd": "' + str(sample_repo.path).encode() + b'", "prompt": "caf\xe9 store"}'
-    env = {**os.environ, "PATH": f"{BIN}:/usr/bin:/bin", "PYTHONIOENCODING": "utf-8:strict"}
+    env = {**os.environ, "PATH": f"{BIN}:/usr/bin:/bin", "PYTHONIOENCODING": "utf-8:strict",
+           "CLAUDE_PROJECT_DIR": str(sample_repo.path)}  # fmt: skip
+    put_launcher(sample_repo.path)
     for command, event in (
         (_command("SessionStart"), "SessionStart"),
         (_command("UserPromptSubmit"), "UserPromptSubmit"),
@@ -256,5 +265,6 @@ def test_after_a_build_the_hooks_give_the_summary_and_the_prompts_context(sample
     start = context_of(
         run_shell(_command("SessionStart"), session_event(sample_repo.path), sample_repo.path), "SessionStart"
     )
-    assert "records: 1 commit, 1 changed file (1 definition) behind" in start
+    # V is new (in no record yet) and no recorded definition's lines changed
+    assert "records: 1 commit, 1 changed file (0 definitions) behind" in start
     assert "Suggested: run `ctxeng refresh` (or `ctxeng build`) to bring .ctxeng/ up to date." in start

@@ -79,7 +79,9 @@ def test_user_settings_survive_install_and_uninstall_byte_for_byte(repo: GitRepo
     repo.write(SETTINGS, text)
     assert main(["install", "--claude", str(repo.path)]) == 0
     installed = json.loads(settings_path.read_text())
-    assert sorted(_ours(installed)) == sorted(our_commands())
+    assert sorted(_ours(installed)) == sorted(
+        h["command"] for groups in our_hooks().values() for g in groups for h in g["hooks"]
+    )
     original = json.loads(text)
     assert {k: v for k, v in installed.items() if k != "hooks"} == {
         k: v for k, v in original.items() if k != "hooks"
@@ -97,7 +99,7 @@ def test_install_is_idempotent_and_puts_our_entries_after_the_users(repo: GitRep
     repo.write(SETTINGS, json.dumps(USER_SETTINGS, indent=2))
     install_claude(repo.path)
     first = _tree(repo.path)
-    again = install_claude(repo.path)
+    again = install_claude(repo.path, check=False)
     assert again[-1].startswith("no records yet: `ctxeng build`")  # the skill comes from records
     assert all("already" in line for line in again[:-1])
     assert _tree(repo.path) == first

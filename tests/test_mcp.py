@@ -18,10 +18,11 @@ import pytest
 from ctxeng.cli import main
 from ctxeng.core.tokens import count_tokens
 from tests.adapterrepo import QUESTION, AdapterRepo, adapter_repo, copy_repo
+from tests.extras import require
 from tests.gitrepo import GitRepo
 
-pytest.importorskip("mcp")
-anyio = pytest.importorskip("anyio")
+require('mcp', 'anyio')
+import anyio  # noqa: E402
 
 TOOLS = ["ask_adapter", "find_symbol", "related_files", "repo_context", "staleness"]
 Session = Callable[[Any], Awaitable[Any]]
@@ -194,6 +195,12 @@ def test_capped_answers_stay_under_ten_thousand_tokens() -> None:
 
 OURS = {
     "type": "stdio",
+    "command": "sh",
+    "args": ["${CLAUDE_PROJECT_DIR:-.}/.claude/hooks/ctxeng.sh", "mcp"],
+    "env": {"CTXENG_ROOT": "${CLAUDE_PROJECT_DIR:-.}"},
+}
+OLD = {  # what 0.1.0 wrote: a bare `ctxeng`, which Claude Code's PATH usually lacks
+    "type": "stdio",
     "command": "ctxeng",
     "args": ["mcp"],
     "env": {"CTXENG_ROOT": "${CLAUDE_PROJECT_DIR:-.}"},
@@ -208,8 +215,20 @@ def test_install_writes_mcp_json_and_uninstall_removes_it(git_repo: GitRepo) -> 
     before = path.read_bytes()
     assert main(["install", "--mcp", str(git_repo.path)]) == 0
     assert path.read_bytes() == before  # idempotent
+    assert (git_repo.path / ".claude/hooks/ctxeng.sh").is_file()
     assert main(["uninstall", "--mcp", str(git_repo.path)]) == 0
-    assert not path.exists()
+    assert not path.exists() and not (git_repo.path / ".claude").exists()
+
+
+def test_an_entry_written_by_an_older_version_is_replaced_and_removed(git_repo: GitRepo) -> None:
+    git_repo.commit("init", {"README.md": "hi\n"})
+    path = git_repo.path / ".mcp.json"
+    path.write_text(json.dumps({"mcpServers": {"ctxeng": OLD, "x": {"command": "x"}}}, indent=2) + "\n")
+    assert main(["install", "--mcp", str(git_repo.path)]) == 0
+    assert json.loads(path.read_text())["mcpServers"] == {"ctxeng": OURS, "x": {"command": "x"}}
+    path.write_text(json.dumps({"mcpServers": {"ctxeng": OLD, "x": {"command": "x"}}}, indent=2) + "\n")
+    assert main(["uninstall", "--mcp", str(git_repo.path)]) == 0
+    assert json.loads(path.read_text()) == {"mcpServers": {"x": {"command": "x"}}}
 
 
 def test_install_merges_with_the_users_servers_and_uninstall_restores_their_bytes(git_repo: GitRepo) -> None:

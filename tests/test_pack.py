@@ -14,6 +14,7 @@ import pytest
 
 from ctxeng.cli import main
 from ctxeng.core.tokens import count_tokens
+from ctxeng.core.workdir import generation
 from ctxeng.pack.budget import READ_LIMIT
 from ctxeng.pack.claude_md import BEGIN, END
 from ctxeng.pipeline.build import build
@@ -110,7 +111,7 @@ def test_ctxeng_pack_from_records_restores_the_same_pack(sample_repo: GitRepo, c
     }
     assert json.loads(after[".ctxeng/pack.json"])["from"] == "model"
     # without the saved model, the records are ranked again: same bytes
-    (root / ".ctxeng" / "pack-model.json").unlink()
+    (generation(root) / "pack-model.json").unlink()
     assert main(["pack", str(root), "-q"]) == 0
     again = pack_bytes(root)
     assert json.loads(again[".ctxeng/pack.json"])["from"] == "records"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from ctxeng.pack.commands import classify_task
 from ctxeng.pack.conventions import classify, mine_conventions, project_files
 from ctxeng.pack.facts import Commit
 from ctxeng.pack.habits import commit_style, layout_of_tests
@@ -150,6 +151,33 @@ def test_classify() -> None:
     assert classify("uv run pytest") == "test"
     assert classify("npm run test:unit") == "test"
     assert classify("cleanup") == ""
+    assert classify("rimraf temp .eslintcache") == ""  # whole tool words: a cache folder is no linter
+    assert classify("tsc --incremental --noEmit") == "typecheck" and classify("vue-tsc --build") == "typecheck"
+    assert classify("tsc -p tsconfig.build.json") == "build"  # compiling is no typecheck
+    assert classify("hash misspell > /dev/null 2>&1") == "lint"  # /dev/null is no dev server
+    assert classify_task("clean", "rm -rf .mypy_cache") == "" and classify_task("check", "pyright") == "typecheck"
+
+
+def test_tox_envlist_with_braces_and_make_recipes_past_plumbing() -> None:
+    tox = "[tox]\nenvlist = py{310,311}-{default, extra}, lint\n"
+    make = "lint:\n\t@hash golint > /dev/null 2>&1; if [ $$? -ne 0 ]; then \\\n\t\tgo get x; \\\n\tfi\n\tgolint ./...\n"
+    conv = mine_conventions({"tox.ini": tox, "Makefile": make}, ["tox.ini", "Makefile"])
+    notes = {c.command: c.note for c in conv.commands}
+    assert notes["tox"] == "environments: py{310,311}-{default,extra}, lint"
+    assert notes["make lint"] == "runs `golint ./...`"
+
+
+def test_tool_configs_and_ci_actions() -> None:
+    ci = "jobs:\n  x:\n    steps:\n      - uses: golangci/golangci-lint-action@v6\n      - run: pip install twine\n"
+    files = {"mypy.ini": "[mypy]\n", ".github/workflows/w.yml": ci, "go.mod": "module x\n"}
+    conv = mine_conventions(files, list(files))
+    commands = [(c.category, c.command) for c in conv.commands]
+    assert ("typecheck", "mypy .") in commands and ("lint", "golangci-lint run") in commands
+    assert not any("twine" in c for _, c in commands)
+    hooks = "repos:\n- repo: https://github.com/pre-commit/mirrors-mypy\n  rev: v1\n  hooks:\n  - id: mypy\n  - id: end-of-file-fixer\n"
+    conv = mine_conventions({".pre-commit-config.yaml": hooks}, [".pre-commit-config.yaml"])
+    assert [(c.category, c.command) for c in conv.commands] == [
+        ("lint", "pre-commit run --all-files"), ("typecheck", "pre-commit run mypy --all-files")]  # fmt: skip
 
 
 def _commits(subjects: list[str]) -> list[Commit]:

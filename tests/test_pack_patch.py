@@ -286,6 +286,7 @@ def test_patch_then_revert_restores_all_but_the_removed_scores(work: GitRepo) ->
     differ = [i for i, (a, b) in enumerate(zip(old["defs"]["score"], new["defs"]["score"])) if a != b]
     assert [qualname(new, i) for i in differ] == ["Store.close"]  # gone in between: a neutral score now
     new["defs"]["score"] = old["defs"]["score"]
+    assert new.pop("_dir") != old.pop("_dir")  # each patch is a generation of its own
     assert new == old
     assert _bytes(work.path)["index-details.jsonl"] == before["index-details.jsonl"]
 

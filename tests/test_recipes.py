@@ -118,14 +118,14 @@ def _write(tmp_path: Path, body: str) -> str:
         ("sft:\n  warmup_ratio: 0.1\n", "sft:"),
         ("sft:\n  max_length: 512\n", "set 'max_length' at the top level"),
         ("sft:\n  output_dir: /tmp/x\n", "set 'output_dir' at the top level"),
-        ("max_length: '512'\n", "'max_length' has the wrong type"),
+        ("max_length: '512'\n", "'max_length' must be int, got str"),
         ("max_length: 0\n", "'max_length' is out of range"),
         ("stages: [sft, sft]\n", "'stages'"),
         ("stages: [pretrain]\n", "'stages'"),
         ("stages: [cpt, sft]\n", "needs a 'cpt:' block"),
         ("output: ../escape\n", "'output' must be a plain folder name"),
         ("accelerate_config: nowhere.yaml\n", "accelerate_config nowhere.yaml does not exist"),
-        ("lora: [1, 2]\n", "'lora' has the wrong type"),
+        ("lora: [1, 2]\n", "'lora' must be dict, got list"),
     ],
 )
 def test_bad_recipes_fail_naming_file_and_problem(tmp_path: Path, body: str, expected: str) -> None:

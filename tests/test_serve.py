@@ -25,12 +25,12 @@ import pytest
 from ctxeng.cli import main
 from ctxeng.serve import protocol
 from tests.adapterrepo import QUESTION, AdapterRepo, adapter_repo, copy_repo, serve_in_thread
+from tests.extras import require
 from tests.tinymodel import SYSTEM
 
-openai = pytest.importorskip("openai")
-httpx = pytest.importorskip("httpx")
-pytest.importorskip("starlette")
-pytest.importorskip("peft")
+require('openai', 'httpx', 'starlette', 'peft')
+import httpx  # noqa: E402
+import openai  # noqa: E402
 
 MESSAGES = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": QUESTION}]
 READY = "ctxeng serve: listening on "

@@ -16,6 +16,7 @@ from ctxeng.pipeline.status import BROKEN, FRESH, MISSING, STALE, UNKNOWN, descr
 from tests.gitrepo import GitRepo
 
 APP = "def main():\n    return 1\n\n\ndef helper():\n    return 2\n"
+LINES = {"main": (1, 2), "helper": (5, 6)}  # where APP's definitions are
 
 
 def _publish(repo: GitRepo, definitions: dict[str, list[str]] | None = None) -> None:
@@ -39,9 +40,11 @@ def _publish(repo: GitRepo, definitions: dict[str, list[str]] | None = None) -> 
          "name": path, "path": path, "start_line": 0, "text": "", "time": 0}
         for path, defs in sorted((definitions or {"app.py": ["main", "helper"]}).items())
     ]  # fmt: skip
-    rows.append(
-        {"commit": head, "id": "sym-x", "kind": "symbol", "meta": {}, "name": "main", "path": "app.py"}
-    )
+    rows += [
+        {"commit": head, "end_line": LINES[name][1], "id": f"sym-{name}", "kind": "symbol", "meta": {},
+         "name": name, "path": path, "start_line": LINES[name][0], "text": "", "time": 0}
+        for path, defs in sorted((definitions or {"app.py": ["main", "helper"]}).items()) for name in defs
+    ]  # fmt: skip
     (out / "records.jsonl").write_text(
         "".join(json.dumps(r, sort_keys=True, separators=(",", ":")) + "\n" for r in rows)
     )
@@ -98,12 +101,23 @@ def test_fresh_outputs_need_nothing(repo: GitRepo) -> None:
 
 def test_commits_files_and_definitions_behind(repo: GitRepo) -> None:
     _publish(repo)
-    repo.commit("Change app", {"app.py": APP + "\n\ndef third():\n    return 3\n"})
+    repo.commit("Change app", {"app.py": APP.replace("return 2", "return 22") + "\n\ndef third():\n    return 3\n"})
     repo.commit("Add notes", {"NOTES.md": "notes\n"})
     records = _status(repo).get("records")
     assert records is not None and records.state == STALE
-    assert (records.commits_behind, records.changed_files, records.changed_definitions) == (2, 2, 2)
-    assert describe(records) == "records: 2 commits, 2 changed files (2 definitions) behind"
+    # helper changed; main did not; third is new (in no record yet)
+    assert (records.commits_behind, records.changed_files, records.changed_definitions) == (2, 2, 1)
+    assert describe(records) == "records: 2 commits, 2 changed files (1 definition) behind"
+
+
+def test_a_comment_appended_after_the_definitions_changes_none(repo: GitRepo) -> None:
+    _publish(repo)
+    repo.write("app.py", APP + "# a comment\n")
+    records = _status(repo).get("records")
+    assert records is not None and (records.changed_files, records.changed_definitions) == (1, 0)
+    repo.write("app.py", APP.replace("    return 1\n", "    # why\n    return 1\n"))  # inside main
+    records = _status(repo).get("records")
+    assert records is not None and (records.changed_files, records.changed_definitions) == (1, 1)
 
 
 def test_a_refreshed_staged_change_counts_as_done_after_the_commit(repo: GitRepo) -> None:
@@ -154,7 +168,7 @@ def test_adapter_drift_past_the_configured_threshold_recommends_retraining(repo:
     assert small is not None and (small.state, small.commits_behind, small.changed_definitions) == (
         STALE,
         3,
-        2,
+        0,  # three comments appended after the definitions: no definition changed
     )
     assert status.get("adapter:lost").state == UNKNOWN  # type: ignore[union-attr]
     assert status.get("adapter:broken").state == MISSING  # type: ignore[union-attr]

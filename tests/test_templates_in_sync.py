@@ -13,6 +13,7 @@ import yaml
 
 from ctxeng.integrations.claude_settings import COMMAND, SETTINGS, install_claude, merge_hooks, our_hooks
 from ctxeng.integrations.git_hook import REFRESH_ARGS, render_hook
+from ctxeng.integrations.launcher import LAUNCHER
 from ctxeng.integrations.templates import TEMPLATE_END, TEMPLATE_START, template_text
 from tests.gitrepo import GitRepo
 
@@ -21,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_this_repositorys_claude_folder_holds_the_shipped_templates() -> None:
     assert (ROOT / COMMAND).read_text(encoding="utf-8") == template_text("claude/commands/ctxeng-refresh.md")
+    assert (ROOT / LAUNCHER).read_text(encoding="utf-8") == template_text("claude/hooks/ctxeng.sh")
     settings = json.loads((ROOT / SETTINGS).read_text(encoding="utf-8"))
     assert merge_hooks(settings) == settings  # installing again would change nothing
     assert {
@@ -30,12 +32,13 @@ def test_this_repositorys_claude_folder_holds_the_shipped_templates() -> None:
 
 def test_installing_over_this_repositorys_claude_folder_changes_no_byte(git_repo: GitRepo) -> None:
     git_repo.commit("Add app", {"app.py": "x = 1\n"})
-    for rel in (SETTINGS, COMMAND):
+    files = (SETTINGS, COMMAND, LAUNCHER)
+    for rel in files:
         git_repo.write(rel, (ROOT / rel).read_bytes())
-    before = {rel: (git_repo.path / rel).read_bytes() for rel in (SETTINGS, COMMAND)}
-    done = install_claude(git_repo.path)
+    before = {rel: (git_repo.path / rel).read_bytes() for rel in files}
+    done = install_claude(git_repo.path, check=False)
     assert all("already" in line for line in done if not line.startswith("no records yet"))
-    assert {rel: (git_repo.path / rel).read_bytes() for rel in (SETTINGS, COMMAND)} == before
+    assert {rel: (git_repo.path / rel).read_bytes() for rel in files} == before
 
 
 def test_pre_commit_framework_hooks_run_what_the_git_hook_runs() -> None:

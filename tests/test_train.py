@@ -24,13 +24,14 @@ from ctxeng.cli import main
 from ctxeng.core.errors import CtxengError
 from ctxeng.train.launch import MALLOC_ENV
 from ctxeng.train.trainer import TrainingInterrupted
+from tests.extras import require
 from tests.gitrepo import GitRepo
 from tests.sample_repo import make_sample_repo
 from tests.tinymodel import build_tiny_model, isolate, kvstore_rows, write_dataset
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
-pytest.importorskip("trl")
+require('torch', 'transformers', 'trl')
+import torch  # noqa: E402
+import transformers  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The glibc malloc settings ctxeng gives the training processes it spawns, and one OpenMP thread.

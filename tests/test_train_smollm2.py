@@ -17,13 +17,14 @@ import yaml
 
 from ctxeng.cli import main
 from ctxeng.train.recipe import bundled_dir
+from tests.extras import require
 from tests.sample_repo import make_sample_repo
 from tests.tinymodel import isolate
 
 pytestmark = pytest.mark.slow
-torch = pytest.importorskip("torch")
-pytest.importorskip("trl")
-pytest.importorskip("gguf")
+require('torch', 'trl', 'gguf')
+import torch  # noqa: E402
+
 STEPS = 12
 
 
@@ -84,4 +85,5 @@ def test_eval_on_smollm2_matches_the_training_measurement(trained: tuple[Path, d
         assert row["adapter_loss"] == pytest.approx(manifest["eval"]["after"][task]["loss"], abs=2e-3)
         assert row["base_loss"] == pytest.approx(manifest["eval"]["before"][task]["loss"], abs=2e-3)
     lookup = report["probes"]["symbol_lookup"]
-    assert 1 <= lookup["n"] <= 2 and 0.0 <= lookup["adapter"]["accuracy"] <= 1.0
+    # an accuracy is a count of right answers over the probes asked, nothing in between
+    assert 1 <= lookup["n"] <= 2 and lookup["adapter"]["accuracy"] in {k / lookup["n"] for k in range(lookup["n"] + 1)}

@@ -6,11 +6,12 @@ import sys
 
 import click
 
-from ctxeng.commands import root_option
+from ctxeng.commands import repo_path
 
 
 @click.command()
 @click.argument("question")
+@repo_path()
 @click.option("--adapter", default=None, metavar="NAME", help="Adapter name or folder [default: the newest].")
 @click.option(
     "--budget",
@@ -24,17 +25,17 @@ from ctxeng.commands import root_option
 )
 @click.option("--no-server", is_flag=True, help="Load the model here even if `ctxeng serve` is running.")
 @click.option("--json", "as_json", is_flag=True, help="Print answer, model, route and sources as JSON.")
-@root_option
 def ask(
     question: str,
+    path: str,
     adapter: str | None,
     budget: int,
     max_tokens: int,
     no_server: bool,
     as_json: bool,
-    root: str,
 ) -> None:
-    """Answer QUESTION about this repository with its adapter; the answer streams, then its sources."""
+    """Answer QUESTION about the repository at PATH (default: .) with its adapter; the answer streams, then
+    its sources."""
     from ctxeng.core.repo import open_repo
     from ctxeng.serve.ask import ask as run
 
@@ -43,7 +44,7 @@ def ask(
         sys.stdout.flush()
 
     result = run(
-        open_repo(root).root,
+        open_repo(path).root,
         question,
         adapter,
         budget,

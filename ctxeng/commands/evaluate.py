@@ -8,9 +8,11 @@ from typing import Any
 
 import click
 
+from ctxeng.commands import repo_path
+
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option("--adapter", default=None, metavar="NAME", help="Adapter name or folder [default: the newest].")
 @click.option(
     "--max-examples",
@@ -44,7 +46,12 @@ def evaluate(
     quiet: bool,
 ) -> None:
     """Held-out loss and perplexity per task, and generation probes, for base model vs adapter."""
+    from ctxeng.core.extras import require_extras
     from ctxeng.core.ui import err_console
+
+    require_extras("eval", "train")
+    if plot_path is not None:
+        require_extras("eval --plot", "train", modules=("matplotlib",))
     from ctxeng.train.evaluate import evaluate_adapter
 
     console = err_console()

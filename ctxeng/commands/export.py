@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from ctxeng.commands import root_option
-from ctxeng.core.errors import CtxengError
+from ctxeng.commands import repo_path
 
 
 @click.command()
+@repo_path()
 @click.option(
     "--vllm", is_flag=True, help="Print a ready `vllm serve … --enable-lora --lora-modules …` command."
 )
@@ -29,21 +29,21 @@ from ctxeng.core.errors import CtxengError
     default=None,
     help="Where --ollama writes the Modelfile [default: .ctxeng/export/ollama/<adapter>/Modelfile].",
 )
-@root_option
-def export(vllm: bool, ollama: bool, adapters: tuple[str, ...], output: Path | None, root: str) -> None:
-    """Serve the adapters with vLLM (multi-LoRA) or Ollama, on the exact base they were trained on."""
+def export(path: str, vllm: bool, ollama: bool, adapters: tuple[str, ...], output: Path | None) -> None:
+    """Serve the adapters of the repository at PATH (default: .) with vLLM (multi-LoRA) or Ollama, on the
+    exact base they were trained on."""
     from ctxeng.core.repo import open_repo
     from ctxeng.serve.export import ollama_export, vllm_command
 
     if vllm == ollama:
-        raise CtxengError("choose one of --vllm and --ollama")
-    repo_root = open_repo(root).root
+        raise click.UsageError("choose one of --vllm and --ollama")
+    repo_root = open_repo(path).root
     if vllm:
         command, notes = vllm_command(repo_root, list(adapters))
         click.echo(command)
     else:
         if len(adapters) > 1:
-            raise CtxengError("an Ollama Modelfile holds one adapter", hint="pass one --adapter")
+            raise click.UsageError("an Ollama Modelfile holds one adapter: pass one --adapter")
         result = ollama_export(repo_root, adapters[0] if adapters else None, output)
         click.echo(f"wrote {result.modelfile}", err=True)
         click.echo("then run:" if len(result.steps) == 1 else "then run, in order:", err=True)

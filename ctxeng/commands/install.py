@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from ctxeng.core.errors import CtxengError
+from ctxeng.commands import repo_path
 
 TARGET_HINT = "choose at least one of --git-hook, --claude, --mcp"
 
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option(
     "--git-hook", is_flag=True, help="Refresh .ctxeng/ from git hooks (pre-commit and the post-* hooks)."
 )
@@ -19,7 +19,8 @@ TARGET_HINT = "choose at least one of --git-hook, --claude, --mcp"
 )
 @click.option("--mcp", is_flag=True, help="Claude Code: the `ctxeng mcp` server in the project's .mcp.json.")
 @click.option(
-    "--hook-type", "hook_types", multiple=True, metavar="TYPE",
+    "--hook-type", "hook_types", multiple=True,
+    type=click.Choice(("pre-commit", "post-commit", "post-merge", "post-checkout", "post-rewrite")),
     help="Only this git hook (repeatable): pre-commit, post-commit, post-merge, post-checkout, post-rewrite.",
 )  # fmt: skip
 @click.option(
@@ -28,9 +29,17 @@ TARGET_HINT = "choose at least one of --git-hook, --claude, --mcp"
 def install(
     path: str, git_hook: bool, claude: bool, mcp: bool, hook_types: tuple[str, ...], strict: bool
 ) -> None:
-    """Add ctxeng's git hook, Claude Code integration and/or MCP server to the repository at PATH."""
+    """Add ctxeng's git hook, Claude Code integration and/or MCP server to the repository at PATH.
+
+    Claude Code's hooks and MCP server run `.claude/hooks/ctxeng.sh`, which finds this ctxeng even when it
+    is not on Claude Code's PATH; install runs it once that way to check.
+    """
     if not (git_hook or claude or mcp):
-        raise CtxengError("nothing to install", hint=TARGET_HINT)
+        raise click.UsageError(f"nothing to install: {TARGET_HINT}")
+    if mcp:  # before anything is written: a server without its packages would crash at every start
+        from ctxeng.core.extras import require_extras
+
+        require_extras("install --mcp", "serve", modules=("mcp",))
     if git_hook:
         from ctxeng.integrations.git_hook import DEFAULT_HOOK_TYPES, install_git_hook
 
@@ -38,7 +47,7 @@ def install(
     if claude:
         from ctxeng.integrations.claude_settings import install_claude
 
-        _report(install_claude(path))
+        _report(install_claude(path, check=not mcp))
     if mcp:
         from ctxeng.integrations.mcp_entry import install_mcp
 
@@ -46,7 +55,7 @@ def install(
 
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option(
     "--git-hook", is_flag=True, help="Remove ctxeng's git hooks and restore the ones they replaced."
 )
@@ -57,7 +66,7 @@ def install(
 def uninstall(path: str, git_hook: bool, claude: bool, mcp: bool) -> None:
     """Remove what `ctxeng install` added to the repository at PATH, and nothing else."""
     if not (git_hook or claude or mcp):
-        raise CtxengError("nothing to uninstall", hint=TARGET_HINT)
+        raise click.UsageError(f"nothing to uninstall: {TARGET_HINT}")
     if git_hook:
         from ctxeng.integrations.git_hook import uninstall_git_hook
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import click
 
+from ctxeng.commands import repo_path
+
 
 @click.command()
-@click.argument("path", default=None, required=False, type=click.Path(file_okay=False, path_type=str))
+@repo_path(default=None)
 def mcp(path: str | None) -> None:
     """Serve this repository's context as MCP tools over stdio (PATH, else $CTXENG_ROOT, else .).
 
@@ -14,7 +16,10 @@ def mcp(path: str | None) -> None:
     """
     import os
 
+    from ctxeng.core.extras import require_extras
     from ctxeng.core.repo import open_repo
+
+    require_extras("mcp", "serve", modules=("mcp",))
     from ctxeng.mcp.server import run_stdio
 
     run_stdio(open_repo(path or os.environ.get("CTXENG_ROOT") or ".").root)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import click
 
+from ctxeng.commands import repo_path
+
 FORMATS = ("markdown", "xml", "json")  # = ctxeng.pack.formats.FORMATS (not imported: keeps --help fast)
 
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option("--budget", type=click.IntRange(min=1), default=None,
               help="Token budget of the whole pack (default: pack.budget in the config, 16000).")  # fmt: skip
 @click.option("--stdout", "to_stdout", is_flag=True, help="Print the pack as one document instead of writing files.")

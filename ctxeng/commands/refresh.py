@@ -6,9 +6,11 @@ import json
 
 import click
 
+from ctxeng.commands import repo_path
+
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option("--hook", is_flag=True, help="Run as a git hook: fast on staged changes, fail open, never wait on the lock.")
 @click.option("--strict", is_flag=True, help="With --hook: a failed refresh fails the git command.")
 @click.option("--background", is_flag=True, help="Start the refresh detached and return at once (post-* hooks).")
@@ -30,7 +32,8 @@ def refresh(path: str, hook: bool, strict: bool, background: bool, as_json: bool
     except CtxengError as exc:
         if not hook or strict:
             raise
-        click.echo(f"ctxeng: refresh skipped: {exc.message}; git goes on", err=True)
+        fix = f" ({exc.hint})" if exc.hint else ""
+        click.echo(f"ctxeng: refresh did not run: {exc.message}{fix}; git goes on", err=True)
         return 0
     except Exception as exc:  # a hook fails open: a ctxeng bug must not block a commit
         if not hook or strict:

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
+from ctxeng.commands import repo_path
 from ctxeng.replay.run import BUDGETS, COUNTERS, VARIANTS
 
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option("--commits", type=click.IntRange(min=1), default=100, show_default=True,
               help="Newest non-merge commits to replay.")  # fmt: skip
 @click.option("--skip", type=click.IntRange(min=0), default=0, show_default=True,
@@ -32,8 +33,8 @@ def replay(
     path: str, commits: int, skip: int, budgets: tuple[int, ...], variants: tuple[str, ...], counter: str,
     cache_dir: Path | None, as_json: bool, plot_path: Path | None, quiet: bool,
 ) -> None:  # fmt: skip
-    """Rebuild the repository at the parent of each recent commit and score the pack map and the
-    prompt context (prompt = the commit's subject) against the definitions the commit touched."""
+    """Rebuild the repository at PATH (default: .) at the parent of each recent commit and score the pack
+    map and the prompt context (prompt = the commit's subject) against the definitions the commit touched."""
     from ctxeng.core.ui import err_console
     from ctxeng.replay.report import plot_recall, report_table
     from ctxeng.replay.run import replay as run

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import json
+import re
 
 import click
 
+from ctxeng.commands import repo_path
+
+# Characters that would break a line-per-hit listing or fool a terminal: C0/C1 controls and DEL.
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f"\\]')
+_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+
+
+def show_path(path: str) -> str:
+    """`path` for one line of output: quoted and escaped like git does when it holds a newline, tab,
+    control character, quote or backslash (`"new\\nline.py"`), else as it is."""
+    if not _UNSAFE.search(path):
+        return path
+    return '"' + _UNSAFE.sub(lambda m: _ESCAPES.get(m.group(), f"\\x{ord(m.group()):02x}"), path) + '"'
+
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option(
     "--history/--no-history",
     default=True,
@@ -31,13 +46,13 @@ def scan(path: str, history: bool, as_json: bool, fail: bool) -> None:
     else:
         for hit in report.files:
             click.echo(
-                f"{hit.path}:{hit.line}: {hit.rule}" + (" (file name)" if hit.where == "file-name" else "")
+                f"{show_path(hit.path)}:{hit.line}: {hit.rule}" + (" (file name)" if hit.where == "file-name" else "")
             )
         for hit in report.history:
-            where = "message" if hit.where == "message" else f"{hit.path}:{hit.line}"
+            where = "message" if hit.where == "message" else f"{show_path(hit.path)}:{hit.line}"
             click.echo(f"commit {hit.commit[:12]} {where}: {hit.rule} ({hit.where})")
         for dropped, rule in report.dropped:
-            click.echo(f"{dropped}: dropped whole by name ({rule}), never read", err=True)
+            click.echo(f"{show_path(dropped)}: dropped whole by name ({rule}), never read", err=True)
         click.echo(
             f"{len(report.hits)} to redact: {len(report.files)} in {report.files_scanned} files, "
             f"{len(report.history)} in {report.commits_scanned} commits", err=True,

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
+from ctxeng.commands import repo_path
 from ctxeng.core.errors import CtxengError
 
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option(
     "--adapter",
     "adapters",
@@ -64,7 +65,10 @@ def serve(
 
     Routes: /v1/models, /v1/chat/completions (streaming too), /v1/completions, /health.
     """
+    from ctxeng.core.extras import require_extras
     from ctxeng.core.repo import open_repo
+
+    require_extras("serve", "serve", "train", modules=("starlette", "uvicorn", "torch", "transformers", "peft"))
     from ctxeng.serve import server
     from ctxeng.serve.engine import load_engine
 

@@ -6,9 +6,16 @@ import json
 
 import click
 
+from ctxeng.commands import repo_path
+
+LEGEND = """\
+  built from/on: the commit (and its date) each output was made from
+  commits: commits since then; files: tracked files changed since then
+  defs: definitions in those files whose own lines changed"""
+
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON on stdout.")
 @click.option(
     "--hook", is_flag=True, help="Claude Code SessionStart hook: read its JSON on stdin, print context."
@@ -58,10 +65,13 @@ def _print(result: object) -> None:
         table.add_row(lag.name, lag.state, lag.head[:8], when, *numbers)
     console = Console(highlight=False)  # the table is the result: stdout, unlike build's progress
     console.print(table)
+    console.print(LEGEND, markup=False)
     if result.pending:
         shown = ", ".join(result.pending[:5]) + (
             f" and {len(result.pending) - 5} more" if len(result.pending) > 5 else ""
         )
         console.print(f"The prompt index already has the staged changes to {shown}.", markup=False)
+    if result.hook_failures:
+        console.print(f"Claude Code hook/MCP launcher, last failure: {result.hook_failures[-1]}", markup=False)
     for line in result.recommendations:
         console.print(f"- {line}", markup=False)

@@ -8,9 +8,11 @@ from typing import Any
 
 import click
 
+from ctxeng.commands import repo_path
+
 
 @click.command()
-@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=str))
+@repo_path()
 @click.option(
     "--recipe",
     "recipe_name",
@@ -41,8 +43,10 @@ def train(
     if list_recipes:
         _print_recipes()
         return
+    from ctxeng.core.extras import require_extras
     from ctxeng.core.ui import err_console
 
+    require_extras("train", "train")
     console = None if quiet or as_json else err_console()
     argv = [
         "train",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ctxeng.core.errors import CtxengError
+from ctxeng.core.schema import check_value, unknown_key
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -114,37 +115,75 @@ class Config:
         return data
 
 
+#: The smallest value of every numeric setting (section, key) -> minimum. Every int and float field
+#: of the sections above must be listed (a test checks): a negative size or count is never meant.
+MINIMUMS: dict[tuple[str, str], int | float] = {
+    ("files", "max_file_bytes"): 1,
+    ("files", "max_line_length"): 1,
+    ("history", "max_commits"): 0,  # 0 = all
+    ("history", "patch_commits"): -1,  # -1 = all
+    ("history", "max_patch_bytes"): 0,
+    ("history", "cochange_max_files"): 1,
+    ("history", "cochange_min_count"): 1,
+    ("docs", "max_section_chars"): 1,
+    ("dataset", "eval_share"): 0.0,  # and below 1
+    ("dataset", "min_tokens"): 0,
+    ("dataset", "max_tokens"): 64,  # ctxeng.dataset.builder.MIN_MAX_TOKENS
+    ("dataset", "seed"): 0,
+    ("pack", "budget"): 800,  # ctxeng.pack.skill.MIN_BUDGET
+    ("refresh", "retrain_after_commits"): 1,
+    ("refresh", "retrain_after_symbols"): 1,
+}
+
+
+def _check_limits(config: Config, where: str) -> None:
+    """A `CtxengError` naming the file and key for the first numeric setting out of range."""
+    for (section, key), minimum in MINIMUMS.items():
+        value = getattr(getattr(config, section), key)
+        if value < minimum:
+            default = getattr(type(getattr(config, section))(), key)
+            raise CtxengError(
+                f"{config.source}: '{where}{section}.{key}' must be at least {minimum}, got {value}",
+                hint=f"the default is {default}; see the configuration reference in README.md",
+            )
+    if not 0.0 <= config.dataset.eval_share < 1.0:
+        raise CtxengError(
+            f"{config.source}: '{where}dataset.eval_share' must be in [0, 1), got {config.dataset.eval_share}",
+            hint="it is the share of examples held out for evaluation, e.g. 0.1",
+        )
+    if config.dataset.min_tokens >= config.dataset.max_tokens:
+        raise CtxengError(
+            f"{config.source}: '{where}dataset.min_tokens' ({config.dataset.min_tokens}) must be below "
+            f"'{where}dataset.max_tokens' ({config.dataset.max_tokens})",
+            hint="examples shorter than min_tokens are dropped, longer than max_tokens shortened or dropped",
+        )
+
+
 def _apply(obj: Any, table: dict[str, Any], where: str, source: str) -> None:
-    known = {f.name: f for f in dataclasses.fields(obj) if f.name != "source"}
+    """Set the fields of dataclass `obj` from a TOML table: the type of each default is the schema."""
+    known = {f.name for f in dataclasses.fields(obj) if f.name != "source"}
     for key in sorted(table):
         value = table[key]
         name = key.replace("-", "_")
         if name not in known:
-            raise CtxengError(
-                f"{source}: unknown configuration key '{where}{key}'",
-                hint=f"known keys here: {', '.join(sorted(known))}",
-            )
+            raise unknown_key(source, f"{where}{key}", name, known, "configuration key")
         current = getattr(obj, name)
         if dataclasses.is_dataclass(current):
             if not isinstance(value, dict):
                 raise CtxengError(f"{source}: '{where}{key}' must be a table")
             _apply(current, value, f"{where}{key}.", source)
             continue
-        expected = type(current)
-        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            value, ok = float(value), True
-        if not ok:
-            raise CtxengError(f"{source}: '{where}{key}' must be {expected.__name__}, got {type(value).__name__}")
-        setattr(obj, name, value)
+        setattr(obj, name, check_value(source, f"{where}{key}", value, type(current)))
 
 
 def load_config(root: Path) -> Config:
     """Read `.ctxeng.toml` (preferred) or `[tool.ctxeng]` of pyproject.toml at the repository root.
 
-    Unknown keys and wrongly typed values are a `CtxengError` naming the file and the key.
+    Unknown keys, wrongly typed values and numbers out of range are a `CtxengError` naming the file
+    and the key.
     """
     config = Config()
+    where = ""
     candidates = [(root / ".ctxeng.toml", False), (root / "pyproject.toml", True)]
     for path, nested in candidates:
         if not path.is_file() or path.is_symlink():
@@ -157,9 +196,9 @@ def load_config(root: Path) -> Config:
             data = data.get("tool", {}).get("ctxeng")
             if data is None:
                 continue
-        _apply(config, data, "tool.ctxeng." if nested else "", path.name)
+        where = "tool.ctxeng." if nested else ""
+        _apply(config, data, where, path.name)
         config.source = path.name
         break
-    if not 0.0 <= config.dataset.eval_share < 1.0:
-        raise CtxengError(f"{config.source}: dataset.eval_share must be in [0, 1)")
+    _check_limits(config, where)
     return config

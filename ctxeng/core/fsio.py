@@ -8,8 +8,9 @@ import functools
 import json
 import os
 import re
-import shutil
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -166,54 +167,50 @@ def read_jsonl(path: Path) -> Iterator[Any]:
                 yield json.loads(line)
 
 
-class Staging:
-    """A scratch directory whose files are moved into place together by `publish()`.
+def __getattr__(name: str) -> Any:
+    # `Staging` moved to `ctxeng.core.generation` (it now publishes a whole generation); importing it
+    # from here keeps working without a circular import.
+    if name == "Staging":
+        from ctxeng.core.generation import Staging
 
-    Every artifact of a run is written here first; `publish()` renames each file over its
-    destination (the files named in `last` go last, so a manifest can mark the run complete).
-    An unpublished staging directory is deleted, leaving the previous outputs untouched.
+        return Staging
+    raise AttributeError(name)
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[list[int]]:
+    """Hold back Ctrl-C and SIGTERM for the enclosed block; yields the signals that arrived.
+
+    Used once the switch to a new generation is under way: from then on the run completes (exit 0)
+    instead of stopping halfway with the outputs already published. Outside the main thread
+    (where signal handlers cannot be installed) it does nothing.
     """
+    got: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
 
-    def __init__(self, out_dir: Path) -> None:
-        self.out_dir = out_dir
-        scratch = out_dir / "tmp"
-        scratch.mkdir(parents=True, exist_ok=True)
-        self.dir = Path(tempfile.mkdtemp(prefix="stage-", dir=scratch))
+    def note(signum: int, frame: Any) -> None:
+        got.append(signum)
 
-    def path(self, relative: str) -> Path:
-        """Where to write the staged copy of `relative` (a path under the output directory)."""
-        target = self.dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return target
-
-    def publish(self, last: tuple[str, ...] = ("manifest.json",)) -> list[str]:
-        """Move every staged file into the output directory; returns the relative paths moved."""
-        staged = sorted(p.relative_to(self.dir).as_posix() for p in self.dir.rglob("*") if p.is_file())
-        ordered = [p for p in staged if p not in last] + [p for p in last if p in staged]
-        for rel in ordered:
-            src, dst = self.dir / rel, self.out_dir / rel
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            with open(src, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(src, dst)
-        for parent in sorted({(self.out_dir / rel).parent for rel in ordered}):
-            _fsync_dir(parent)
-        self.discard()
-        return ordered
-
-    def discard(self) -> None:
-        """Delete the staging directory and whatever is left in it."""
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self) -> Staging:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.discard()
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield got
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class LockBusy(CtxengError):
     """Another ctxeng process holds the lock of this output directory."""
+
+
+_HELD: set[Path] = set()
+
+
+def held_locks() -> frozenset[Path]:
+    """The (resolved) directories whose `Lock` this process holds right now."""
+    return frozenset(_HELD)
 
 
 class Lock:
@@ -225,8 +222,7 @@ class Lock:
         self._fd: int | None = None
 
     def __enter__(self) -> Lock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = self._open()
         deadline = time.monotonic() + self.wait_seconds
         delay = 0.05
         while True:
@@ -250,9 +246,34 @@ class Lock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
+        _HELD.add(self.path.parent.resolve())
         return self
 
+    def _open(self) -> int:
+        """The lock file's descriptor; a folder or file in the way is a `CtxengError`, not a traceback."""
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise CtxengError(
+                f"{folder} is not a directory",
+                hint="ctxeng keeps its outputs there: move that file away, then run the command again",
+            ) from None
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except IsADirectoryError:
+            raise CtxengError(
+                f"{self.path} is a directory, not ctxeng's lock file",
+                hint=f"remove it (rm -r {self.path}) and run the command again",
+            ) from None
+        except OSError as exc:
+            raise CtxengError(
+                f"cannot open the lock file {self.path}: {exc.strerror or exc}",
+                hint="check that it is a plain file you may write, or remove it",
+            ) from None
+
     def __exit__(self, *exc: object) -> None:
+        _HELD.discard(self.path.parent.resolve())
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, 0)

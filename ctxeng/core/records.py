@@ -17,7 +17,8 @@ from ctxeng.core.fsio import dumps_json, read_jsonl
 #: - symbol:   a definition. name = identifier, text = its source (containers: header + docstring),
 #:             meta = {language, kind, qualname, signature, doc, parent, calls: [identifier]}
 #: - commit:   a non-merge commit. name = subject, text = full message,
-#:             meta = {date, files: [{path, status}], symbols: [{path, name}], diff, diff_truncated}
+#:             meta = {date, files: [{path, status}], symbols: [{path, name}], diff, diff_truncated,
+#:                     bot (only when true: authored by a bot account)}
 #: - cochange: one per file at HEAD. name = path, text = "", meta = {commits, partners: [{path, count, share}]}
 #: - doc:      a design-doc section. name = heading path ("A > B"), text = section body,
 #:             meta = {doc_kind, level, title}

@@ -113,6 +113,12 @@ def open_repo(path: str | os.PathLike[str] = ".") -> RepoView:
     return RepoView(root=root, git_dir=git_dir, head=head, branch=branch, shallow=shallow, git=git)
 
 
+def reopen(repo: RepoView) -> RepoView:
+    """`repo` with HEAD, branch and shallowness read again (e.g. after waiting for a lock)."""
+    head, branch, shallow, git_dir = _describe(repo.root, repo.git)
+    return RepoView(root=repo.root, git_dir=git_dir, head=head, branch=branch, shallow=shallow, git=repo.git)
+
+
 def _describe(root: Path, git: Git) -> tuple[str, str, bool, Path]:
     """HEAD, branch, shallowness and git dir in two git calls (no GitPython: hooks call this)."""
     info = git.run(["rev-parse", "--absolute-git-dir", "--is-bare-repository", "--is-shallow-repository"])

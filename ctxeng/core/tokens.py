@@ -103,7 +103,7 @@ def truncate_to_tokens(text: str, limit: int) -> str:
     if len(ids) <= limit:
         return text
     # The tokens' bytes concatenate to the text's UTF-8 bytes, so a token prefix is a byte prefix.
-    cut = enc.decode_bytes(ids[:limit]).decode("utf-8", "ignore")
+    cut: str = enc.decode_bytes(ids[:limit]).decode("utf-8", "ignore")
     newline = cut.rfind("\n")
     if newline > len(cut) // 2:
         cut = cut[: newline + 1]

@@ -30,6 +30,7 @@ def stage_progress(enabled: bool = True) -> Iterator[Progress]:
         MofNCompleteColumn,
         Progress,
         SpinnerColumn,
+        TaskID,
         TextColumn,
         TimeElapsedColumn,
     )
@@ -38,7 +39,7 @@ def stage_progress(enabled: bool = True) -> Iterator[Progress]:
         SpinnerColumn(), TextColumn("{task.description:<9}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=err_console(), transient=False,
     )  # fmt: skip
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def update(stage: str, done: int, total: int) -> None:
         if stage not in tasks:

@@ -1,4 +1,4 @@
-"""CommitPackFT-style commit filters (conventions.md §3.1), adapted to one repository's history."""
+"""CommitPackFT-style commit filters (the filters of the CommitPackFT paper, arXiv:2308.07124), adapted to one repository's history."""
 
 from __future__ import annotations
 

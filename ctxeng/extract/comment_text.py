@@ -14,11 +14,12 @@ _XML_DOC_TAG = re.compile(r"</?(?:summary|remarks|returns|value|para|c)>")
 _XML_DOC_REF = re.compile(
     r"""<(?:paramref|typeparamref|see|seealso)\s+(?:name|cref|langword)="([^"]*)"\s*/>"""
 )
-# Comments that steer tools rather than describe code: never a file's or a definition's doc.
+# Comments that steer tools rather than describe code: never a file's or a definition's doc
+# (bundler annotations such as `/*#__NO_SIDE_EFFECTS__*/` included).
 _DIRECTIVE = re.compile(
     r"^(?:!|-\*-|\s*(?:eslint|jshint|global |prettier-|@ts-|ts-|go:|\+build|pylint:|noqa|type:|fmt:|mypy:"
     r"|pyright:|@flow|istanbul |c8 |tslint:|rubocop:|frozen_string_literal|encoding:|coding[:=]|#region"
-    r"|#endregion|region\b|endregion\b|NOLINT|clang-format|pragma))",
+    r"|#endregion|region\b|endregion\b|NOLINT|clang-format|pragma|[#@]__\w+__\s*$))",
     re.IGNORECASE,
 )
 _LICENSE = re.compile(

@@ -55,6 +55,9 @@ class CommentIndex:
             if not found and (row - 1) in self.attribute_rows:
                 row = self.attribute_rows[row - 1]
                 continue
+            if not found and comment is not None and comment.starts_line:  # a directive (`/*#__PURE__*/`,
+                row = comment.first_row  # `// eslint-disable-next-line`) between the doc and the definition
+                continue
             break
         found.reverse()
         return (clean_comments(found) if found else ""), lead

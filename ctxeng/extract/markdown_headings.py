@@ -3,6 +3,7 @@
 One forward pass over the lines with a little state (an open fence, an HTML comment, a raw HTML
 block), so any input costs linear time. Bodies lose HTML comments, raw HTML blocks, badge-only
 lines, front matter, link definitions, MDX import/export lines and mkdocstrings autodoc lines.
+Hand-written rather than markdown-it-py for speed (x8) and a light hook path: see `doc_sections`.
 """
 
 from __future__ import annotations

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import posixpath
 import re
+import tempfile
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ctxeng.core.config import FilesConfig, SecretsConfig
-from ctxeng.core.gitcli import decode
+from ctxeng.core.gitcli import Git, decode
 from ctxeng.core.repo import MODE_GITLINK, MODE_SYMLINK, IndexEntry, RepoView
 from ctxeng.secrets import secret_file_rule
 
@@ -85,14 +88,19 @@ def path_reason(entry: IndexEntry, files: FilesConfig, secrets: SecretsConfig) -
         return "symlink"  # never followed: its target may lie outside the repository
     if entry.mode == MODE_GITLINK:
         return "submodule"
-    if secret_file_rule(entry.path, tuple(secrets.drop_files)):
+    return path_rule(entry.path, files, tuple(secrets.drop_files))
+
+
+def path_rule(path: str, files: FilesConfig, drop_files: tuple[str, ...] = ()) -> str | None:
+    """The skip reason of a path by its name alone: secret-file, lockfile, asset or vendored (else None)."""
+    if secret_file_rule(path, drop_files):
         return "secret-file"
-    base = posixpath.basename(entry.path).lower()
+    base = posixpath.basename(path).lower()
     if base in LOCKFILES:
         return "lockfile"
     if any(base.endswith(ext) for ext in ASSET_EXTENSIONS):
         return "asset"
-    if files.skip_vendored and VENDORED_DIRS.intersection(entry.path.split("/")[:-1]):
+    if files.skip_vendored and VENDORED_DIRS.intersection(path.split("/")[:-1]):
         return "vendored"
     return None
 
@@ -133,6 +141,12 @@ def _attribute_skips(repo: RepoView, paths: list[str]) -> dict[str, str]:
     return marked
 
 
+def _marked(repo: RepoView, paths: list[str], files: FilesConfig) -> dict[str, str]:
+    """`_attribute_skips`, keeping only the kinds of skip that the configuration enables."""
+    marked = _attribute_skips(repo, paths)
+    return {p: r for p, r in marked.items() if (files.skip_generated if r == "generated" else files.skip_vendored)}
+
+
 def _ignored(repo: RepoView, files: FilesConfig) -> set[str]:
     """Tracked paths matched by `.ctxengignore` or `files.ignore` (gitignore semantics, by git)."""
     args = ["ls-files", "-z", "-c", "-i"]
@@ -167,8 +181,7 @@ def select_entries(
             selection.skip(entry.path, reason)
         else:
             candidates.append(entry)
-    marked = _attribute_skips(repo, [e.path for e in candidates])
-    marked = {p: r for p, r in marked.items() if (files.skip_generated if r == "generated" else files.skip_vendored)}
+    marked = _marked(repo, [e.path for e in candidates], files)
     sizes = repo.git.blob_sizes(e.blob for e in candidates)
     to_read: list[IndexEntry] = []
     for entry in candidates:
@@ -197,3 +210,70 @@ def select_entries(
         selection.files.append(SourceFile(entry.path, entry.blob, text, len(data), encoding))
         selection.outcomes[entry.path] = ""
     return selection
+
+
+#: Selection outcomes at HEAD that hold for every version of the path (not "too-large", which
+#: history decides per blob, nor "binary"/"empty", which git's diff shows as such).
+PATH_WIDE_REASONS = frozenset({"ignored", "secret-file", "lockfile", "asset", "vendored", "generated", "minified"})
+
+
+def history_omissions(
+    repo: RepoView, paths: Iterable[str], files: FilesConfig, drop_files: tuple[str, ...] = ()
+) -> dict[str, str]:
+    """Why the selection would skip each of `paths` (any path in history, present at HEAD or not).
+
+    The same rules as `select_entries`, applied to names alone: `path_rule`, the ignore patterns
+    (`.ctxengignore`, `files.ignore`) and the linguist attributes of the committed `.gitattributes`.
+    History leaves out the hunks of these paths, so no commit diff shows what selection skipped.
+    """
+    out: dict[str, str] = {}
+    rest: list[str] = []
+    for path in sorted(set(paths)):
+        reason = path_rule(path, files, drop_files)
+        if reason:
+            out[path] = reason
+        else:
+            rest.append(path)
+    ignored = _ignored_paths(repo, files, rest)
+    out.update(dict.fromkeys(sorted(ignored), "ignored"))
+    out.update(_marked(repo, [p for p in rest if p not in ignored], files))
+    return out
+
+
+def _ignored_paths(repo: RepoView, files: FilesConfig, paths: list[str]) -> set[str]:
+    """Which of `paths` the ignore patterns match, whether tracked now or not (git's own matcher).
+
+    `git ls-files -i` (used at HEAD) only sees the index, so this asks `git check-ignore
+    --no-index` in an empty scratch repository whose only exclude file holds our patterns: the
+    repository's own .gitignore files must not count (ignored files can still be tracked).
+    """
+    patterns = [f"{p}\n" for p in files.ignore]
+    ignore_file = repo.root / ".ctxengignore"
+    if ignore_file.is_file() and not ignore_file.is_symlink():
+        patterns.insert(0, ignore_file.read_text(encoding="utf-8", errors="surrogateescape") + "\n")
+    if not paths or not patterns:
+        return set()
+    with tempfile.TemporaryDirectory(prefix="ctxeng-ignore-") as tmp:
+        scratch = Git(Path(tmp))
+        scratch.run(["init", "-q"])
+        excludes = Path(tmp) / "excludes"
+        excludes.write_text("".join(patterns), encoding="utf-8", errors="surrogateescape")
+        out = scratch.run(
+            ["-c", f"core.excludesFile={excludes}", "check-ignore", "--no-index", "--stdin", "-z"],
+            input=b"\0".join(p.encode("utf-8", "surrogateescape") for p in paths) + b"\0",
+            check=False,  # exit 1: nothing matched
+        )
+    return {decode(p) for p in out.split(b"\0") if p}
+
+
+def large_blobs(repo: RepoView, max_bytes: int) -> frozenset[str]:
+    """Ids of every blob in the repository over `max_bytes`: the selection's size cap, at any commit."""
+    out = repo.git.run(
+        ["cat-file", "--batch-all-objects", "--unordered", "--batch-check=%(objecttype) %(objectsize) %(objectname)"]
+    )
+    big: set[str] = set()
+    for line in out.splitlines():
+        kind, size, name = line.split(b" ", 2)
+        if kind == b"blob" and int(size) > max_bytes:
+            big.add(name.decode())
+    return frozenset(big)

@@ -12,6 +12,7 @@ _SIGNATURE_BYTES = 8192  # source read for a signature (whitespace collapses, so
 TEXT_LINES = 200
 TEXT_BYTES = 12_000
 ELIDED = "…"
+TYPE_KINDS = frozenset({"type", "type_alias", "typedef"})  # kinds a type alias is extracted as
 MEMBER_KINDS = frozenset({"field", "constant", "variable", "property", "enum_member"})
 _CLOSER = re.compile(r"^\s*(?:[}\])]+[;,]?|end;?)\s*$")
 
@@ -42,23 +43,62 @@ class Source:
         return piece.replace("\r\n", "\n") if self._crlf else piece
 
 
-def signature(src: Source, raw: RawDef) -> str:
-    """Source from the definition's start to its body, whitespace-collapsed and capped.
+def _without_gaps(src: Source, start: int, stop: int, gaps: tuple[tuple[int, int], ...]) -> str:
+    """The text of bytes `start:stop` with the comment ranges `gaps` cut out."""
+    pieces, pos = [], start
+    for gap_start, gap_end in gaps:
+        if gap_start >= stop:
+            break
+        pieces.append(src.data[pos:gap_start])
+        pos = max(pos, gap_end)
+    pieces.append(src.data[pos:stop])
+    return _decode(b"".join(pieces))
 
-    Without a body: the lines through the one with the name, continued while parentheses stay
-    open (at most 8 lines).
+
+def _is_alias(src: Source, raw: RawDef) -> bool:
+    """Whether a body-less definition is a type alias (`type X = ...`, TS/Go/Python 3.12/Rust)."""
+    if raw.kind not in TYPE_KINDS:
+        return False
+    after = src.data[raw.name_key[1] : min(raw.end, raw.name_key[1] + 200)].lstrip()
+    if after.startswith(b"<") or after.startswith(b"["):  # type parameters: `type Pair<T> = ...`
+        close = after.find(b">" if after.startswith(b"<") else b"]")
+        after = after[close + 1 :].lstrip() if close >= 0 else b""
+    return after.startswith(b"=")
+
+
+_MEMBER_END = re.compile(r"[\w)\]>'\"`?]$")
+_MEMBER_START = re.compile(r"^(?:readonly\s+)?[\w'\"\[]")
+
+
+def _members(text: str) -> str:
+    """A type alias's lines, with `; ` where a line break alone separates two members
+    (`{\n  a: number\n  b: string\n}` reads `{ a: number; b: string }` once flattened)."""
+    lines = [line.strip() for line in text.split("\n")]
+    out = lines[0] if lines else ""
+    for previous, line in zip(lines, lines[1:]):
+        if not line:
+            continue
+        joint = "; " if _MEMBER_END.search(previous) and _MEMBER_START.match(line) else " "
+        out += joint + line
+    return out
+
+
+def signature(src: Source, raw: RawDef) -> str:
+    """Source from the definition's start to its body, whitespace-collapsed and capped; comments
+    inside it (`a: int,  # type: ignore`) are left out.
+
+    A type alias (`type Handler = | A | B`) is shown whole. Other definitions without a body: the
+    lines through the one with the name, continued while parentheses stay open (at most 8 lines).
     """
     if raw.body > raw.start and not raw.gaps:
         head = src.text(raw.start, min(raw.body, raw.start + _SIGNATURE_BYTES))
     elif raw.body > raw.start:
-        pieces, pos = [], raw.start
-        for start, end in raw.gaps:
-            pieces.append(src.data[pos:start])
-            pos = end
-        pieces.append(src.data[pos : raw.body])
-        head = _decode(b"".join(pieces)[:_SIGNATURE_BYTES])
+        head = _without_gaps(src, raw.start, min(raw.body, raw.start + _SIGNATURE_BYTES), raw.gaps)
+    elif _is_alias(src, raw):
+        head = _members(_without_gaps(src, raw.start, min(raw.end, raw.start + _SIGNATURE_BYTES), raw.gaps))
     else:
-        lines = src.text(raw.start, min(raw.end, raw.start + _SIGNATURE_BYTES)).split("\n", 8)
+        text = _without_gaps(src, raw.start, min(raw.end, raw.start + _SIGNATURE_BYTES), raw.gaps)
+        lines = text.split("\n", 8)
         taken: list[str] = []
         depth = 0
         for line in lines[:8]:  # through the name (past annotations), then until parentheses close
@@ -68,6 +108,8 @@ def signature(src: Source, raw: RawDef) -> str:
                 break
         head = "\n".join(taken)
     flat = " ".join(head.split())  # whitespace collapsed (str.split's whitespace is re's \s)
+    if raw.gaps and " ," in flat:
+        flat = flat.replace(" ,", ",")  # `a /* note */, b`: the comment's place is no space
     if len(flat) > SIGNATURE_LIMIT:
         # Long decorators or annotations above the name (a click command's option stack) would
         # crowd the definition itself out of the cap: start at the name's line, marking the cut.

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from tree_sitter import Parser, Query, QueryError
 
 from ctxeng.core.errors import CtxengError
+from ctxeng.core.fsio import deferred_interrupts
 from ctxeng.extract.languages import LanguageSpec
 
 _CAPTURE = re.compile(r"@([\w.]+)")
@@ -102,13 +103,19 @@ def compiled(spec: LanguageSpec) -> Compiled:
     )
     comments = f"\n[{' '.join(f'({k})' for k in kinds)}] @comment\n" if kinds else ""
     source = spec.tags + comments
-    try:
-        query = Query(language, source)
-    except QueryError as exc:
+    failed: QueryError | None = None
+    with deferred_interrupts() as interrupted:
+        try:
+            query = Query(language, source)
+        except QueryError as exc:  # a Ctrl-C inside the compile's regex callbacks also ends here
+            failed = exc
+    if interrupted:
+        raise KeyboardInterrupt
+    if failed is not None:
         raise CtxengError(
-            f"the tags query of language {spec.name!r} does not compile: {exc}",
+            f"the tags query of language {spec.name!r} does not compile: {failed}",
             hint=f"fix extractors/{spec.name}/tags.scm (check node and field names with `tree-sitter parse`)",
-        ) from exc
+        ) from failed
     parser = get_parser(spec.grammar)  # type: ignore[arg-type]
     roles = _roles(query, source.encode("utf-8"))
     plain_ref = tuple(r.role == REFERENCE and r.named for r in roles)

@@ -106,7 +106,7 @@ def parse_tags(spec: LanguageSpec, data: bytes) -> FileTags:
     comments = _comments(comment_nodes, data)
     starts = [c.start for c in comments]
     index = CommentIndex(comments, attributes)
-    for key, (raw, doc_nodes, node) in found.items():
+    for key, (raw, doc_nodes, _node) in found.items():
         if key in ignored:
             continue
         if doc_nodes and "comment" not in doc_nodes[0].type:
@@ -116,9 +116,12 @@ def parse_tags(spec: LanguageSpec, data: bytes) -> FileTags:
         else:
             raw.doc, lead = index.above(raw.start, raw.start_line - 1)
             raw.lead_line = lead + 1
-        # Only a comment the query found between the start and the body can be a gap in the signature.
-        if raw.body >= 0 and bisect.bisect_left(starts, raw.start) < bisect.bisect_left(starts, raw.body):
-            raw.gaps = _comment_gaps(node, raw.body)
+        # Comments between the start and the body (or the end, for a body-less type alias) are cut out
+        # of the signature, however deep they sit (`a: int,  # type: ignore` inside the parameters).
+        stop = raw.body if raw.body >= 0 else raw.end
+        first, last = bisect.bisect_left(starts, raw.start), bisect.bisect_left(starts, stop)
+        if first < last:
+            raw.gaps = tuple((c.start, min(c.end, stop)) for c in comments[first:last])
         tags.defs.append(raw)
     tags.defs.sort(key=lambda d: (d.start, -d.end, d.pattern, d.name))
     if module_docs:
@@ -286,17 +289,6 @@ def _definition(pattern: int, kind: str, node: Node, name_node: Node, caps: dict
         body=body.start_byte if body is not None else -1, doc="", explicit=explicit, marker="",
         pattern=pattern, name_key=name_node.byte_range,
     )  # fmt: skip
-
-
-def _comment_gaps(node: Node, body_start: int) -> tuple[tuple[int, int], ...]:
-    """Comments among the definition's own children before its body (Ruby `module M # note`)."""
-    gaps = []
-    for child in node.children:
-        if child.start_byte >= body_start:
-            break
-        if "comment" in child.type:
-            gaps.append((child.start_byte, child.end_byte))
-    return tuple(gaps)
 
 
 def _strip_type_args(name: str) -> str:

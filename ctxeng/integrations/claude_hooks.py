@@ -181,7 +181,7 @@ def _prompt_context(event: dict[str, Any]) -> str:
     from ctxeng.pack import context_for_prompt
 
     parts = [context_for_prompt(root, prompt, PROMPT_BUDGET_TOKENS, safe=True), adapter_context(root, prompt)]
-    return _rescan("\n\n".join(p for p in parts if p), _config(root))
+    return rescan("\n\n".join(p for p in parts if p), _config(root))
 
 
 def _session_context(event: dict[str, Any]) -> str:
@@ -189,7 +189,7 @@ def _session_context(event: dict[str, Any]) -> str:
     if root is None:
         return ""
     config = _config(root)
-    return _rescan(session_summary(root, config), config)
+    return rescan(session_summary(root, config), config)
 
 
 def session_summary(root: Path, config: Config) -> str:
@@ -270,7 +270,7 @@ def _config(root: Path) -> Config:
         return Config()  # also keeps the secret scan on: the defaults redact at least as much
 
 
-def _rescan(text: str, config: Config) -> str:
+def rescan(text: str, config: Config) -> str:
     """Redact secrets once more before the text reaches the model (records are redacted already)."""
     if not text:
         return text

@@ -23,7 +23,9 @@ SETTINGS = ".claude/settings.json"
 COMMAND = ".claude/commands/ctxeng-refresh.md"
 COMMAND_ID = "ctxeng-command-id: 2d7f61c4"
 HOOKS_TEMPLATE = "claude/settings.hooks.json"
-PRIOR_COMMANDS: frozenset[str] = frozenset()  # hook commands of earlier versions, still recognised as ours
+# Hook commands of earlier versions, still recognised as ours (install replaces them, uninstall removes them).
+# 0.1.0 ran a bare `ctxeng`, which Claude Code's PATH usually lacks; the launcher replaced it.
+PRIOR_COMMANDS: frozenset[str] = frozenset({"ctxeng status --hook || true", "ctxeng context --hook || true"})
 BACKUP = "install/claude-settings.before.json"  # under .ctxeng/: {"existed": bool, "text": str}
 
 
@@ -106,6 +108,15 @@ def install_settings(repo: RepoView) -> list[str]:
     return [f"added ctxeng's SessionStart and UserPromptSubmit hooks to {SETTINGS}"]
 
 
+def has_hooks(repo: RepoView) -> bool:
+    """Whether `.claude/settings.json` holds any of ctxeng's hook handlers (unreadable counts as no)."""
+    try:
+        data, _ = _load(repo.root / SETTINGS)
+    except CtxengError:
+        return False
+    return strip_hooks(data) != data
+
+
 def uninstall_settings(repo: RepoView) -> list[str]:
     """Remove ctxeng's hook entries from `.claude/settings.json`, restoring its earlier bytes if possible."""
     path = repo.root / SETTINGS
@@ -115,10 +126,12 @@ def uninstall_settings(repo: RepoView) -> list[str]:
         forget(repo, BACKUP)
         return []
     # "unchanged": what install would make of the old file, less our entries (an emptied `hooks` the
-    # old file had stays comparable that way), is what the file now holds less our entries
+    # old file had stays comparable that way), is what the file now holds less our entries. An old file
+    # that held an earlier version's entries is not restored: those are ours to remove too.
     write_uninstalled(
-        repo, path, BACKUP, stripped, text, lambda before: strip_hooks(merge_hooks(before)) == stripped
-    )
+        repo, path, BACKUP, stripped, text,
+        lambda before: strip_hooks(before) == before and strip_hooks(merge_hooks(before)) == stripped,
+    )  # fmt: skip
     return [f"removed ctxeng's hooks from {SETTINGS}"]
 
 
@@ -150,23 +163,33 @@ def uninstall_command(repo: RepoView) -> list[str]:
     return [f"removed {COMMAND}"]
 
 
-def install_claude(root: str | Path = ".") -> list[str]:
+def install_claude(root: str | Path = ".", check: bool = True) -> list[str]:
     """Install the Claude Code integration into the repository at `root`; returns one line per action.
 
+    The hooks run `.claude/hooks/ctxeng.sh`, which runs the ctxeng of this interpreter whatever Claude
+    Code's PATH is; `check` then runs it the way Claude Code would (a `CtxengError` if it cannot).
     Idempotent: a second run changes no byte.
     """
+    from ctxeng.integrations.launcher import install_launcher, verify
+
     repo = open_repo(root)
     _refuse_links(repo.root)
     _load(repo.root / SETTINGS)  # refuse on a broken settings.json before writing anything
-    return [*install_command(repo), *install_settings(repo), *install_skill(repo)]
+    done = [*install_command(repo), *install_launcher(repo), *install_settings(repo), *install_skill(repo)]
+    return [*done, *(verify(repo) if check else [])]
 
 
 def uninstall_claude(root: str | Path = ".") -> list[str]:
-    """Remove exactly what `install_claude` added; folders it leaves empty go too."""
+    """Remove exactly what `install_claude` added (entries of earlier versions too); emptied folders go."""
+    from ctxeng.integrations.launcher import uninstall_launcher
+    from ctxeng.integrations.mcp_entry import has_entry
+
     repo = open_repo(root)
     _refuse_links(repo.root)
     done = [*uninstall_settings(repo), *uninstall_command(repo), *uninstall_skill(repo)]
-    for folder in (".claude/commands", ".claude/skills", ".claude"):
+    if not has_entry(repo):  # the MCP server runs the launcher too
+        done += uninstall_launcher(repo)
+    for folder in (".claude/commands", ".claude/hooks", ".claude/skills", ".claude"):
         path = repo.root / folder
         if path.is_dir() and not any(path.iterdir()):
             path.rmdir()
@@ -175,7 +198,7 @@ def uninstall_claude(root: str | Path = ".") -> list[str]:
 
 def _refuse_links(root: Path) -> None:
     """A symlinked settings file or folder may point anywhere (dotfiles, other projects): not ours to edit."""
-    for rel in (".claude", ".claude/commands", SETTINGS, COMMAND):
+    for rel in (".claude", ".claude/commands", ".claude/hooks", SETTINGS, COMMAND):
         if (root / rel).is_symlink():
             raise CtxengError(
                 f"{rel} is a symlink; ctxeng does not write through links",

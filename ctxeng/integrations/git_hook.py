@@ -22,6 +22,7 @@ import shlex
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from ctxeng.core.errors import CtxengError
 from ctxeng.core.fsio import atomic_write_text
@@ -53,21 +54,44 @@ def is_ours(path: Path) -> bool:
 
 
 def hooks_dir(repo: RepoView) -> Path:
-    """The folder git runs hooks from; a `CtxengError` with the exact fix when core.hooksPath is set."""
-    scoped = repo.git.text(["config", "--show-scope", "--get-all", "core.hooksPath"], check=False)
-    if scoped:
-        scope, _, value = scoped.splitlines()[-1].partition("\t")
-        unset = "remove core.hooksPath from where it is set"
-        if scope in ("local", "global", "system"):
-            unset = f"git config --{scope} --unset-all core.hooksPath"
+    """The folder git runs hooks from; a `CtxengError` with the exact fix when core.hooksPath is set.
+
+    Read with GitPython: install runs once, by hand, so its import (~0.3 s) costs nothing that matters
+    here, and it is never imported on `--help` or a hook path. Linked worktrees share the hooks of the
+    common git dir.
+    """
+    import git  # GitPython
+
+    with git.Repo(repo.root) as gp:
+        setting = _hooks_path_setting(gp)
+        common = Path(gp.common_dir).resolve()
+    if setting:
+        scope, value = setting
+        unset = f"git config --{scope} --unset-all core.hooksPath"
         raise CtxengError(
             f"refusing to install git hooks: core.hooksPath is set ({scope}: {value}), "
             "so git ignores .git/hooks",
             hint=f"either run `{unset}` and install again, or add the line "
             f"`ctxeng {' '.join(REFRESH_ARGS)}` to the pre-commit script in {value}",
         )
-    path = Path(repo.git.text(["rev-parse", "--git-path", "hooks"]))
-    return path if path.is_absolute() else repo.root / path
+    return common / "hooks"
+
+
+def _hooks_path_setting(gp: Any) -> tuple[str, str] | None:
+    """(scope, value) of the core.hooksPath git would use, looking from the repository's config outward."""
+    import configparser
+
+    levels = [("repository", "local"), ("global", "global"), ("user", "global")]
+    if not os.environ.get("GIT_CONFIG_NOSYSTEM"):
+        levels.append(("system", "system"))
+    for level, scope in levels:
+        try:
+            values = gp.config_reader(level).get_values("core", "hooksPath")
+        except (configparser.NoSectionError, configparser.NoOptionError, KeyError, OSError):
+            continue
+        if values and str(values[-1]):
+            return scope, str(values[-1])
+    return None
 
 
 def _check_types(hook_types: Iterable[str]) -> list[str]:

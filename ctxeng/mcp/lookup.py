@@ -1,8 +1,8 @@
 """Symbol and file-neighbourhood lookups over `.ctxeng/records.jsonl`, for the MCP tools.
 
-The records are read once and kept while the file is unchanged (a refresh replaces it atomically,
-so a new size or mtime means new data). Import edges are resolved to repository files the way the
-pack resolves them (`ctxeng.pack.api.resolve_import`).
+The records are read once and kept while the current generation's file is unchanged (a new
+generation's records are a new file, so a new size or mtime means new data). Import edges are
+resolved to repository files the way the pack resolves them (`ctxeng.pack.api.resolve_import`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ _LOCK = threading.Lock()
 
 def repo_data(root: Path) -> RepoData:
     """The lookup data of the repository at `root`, re-read only when `records.jsonl` changed."""
-    path = Path(root) / ".ctxeng" / "records.jsonl"
+    from ctxeng.core.workdir import generation
+
+    path = generation(Path(root)) / "records.jsonl"  # the current generation's (carried-over files keep their stat)
     try:
         stat = os.stat(path)
     except FileNotFoundError:
@@ -48,11 +50,17 @@ def repo_data(root: Path) -> RepoData:
         ) from None
     key = (stat.st_mtime_ns, stat.st_size)
     with _LOCK:
-        cached = _CACHE.get(str(path))
+        cached = _CACHE.get(str(root))
         if cached is not None and cached[0] == key:
             return cached[1]
-        data = _load(path)
-        _CACHE[str(path)] = (key, data)
+        try:
+            data = _load(path)
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            raise CtxengError(
+                f"the records in {path.parent} are corrupt ({type(exc).__name__})",
+                hint="run `ctxeng build` in the repository to rebuild them",
+            ) from None
+        _CACHE[str(root)] = (key, data)
         return data
 
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from ctxeng.core.config import Config
-    from ctxeng.core.fsio import Staging
+    from ctxeng.core.generation import Staging
     from ctxeng.core.records import Record
     from ctxeng.core.repo import RepoView
 
@@ -50,8 +50,8 @@ def context_for_prompt(root: Path, prompt: str, budget: int = 2_000, safe: bool 
     return run(root, prompt, budget, safe)
 
 
-def patch_index(root: Path, replaced: Mapping[str, Sequence[Record]]) -> bool:
+def patch_index(root: Path, replaced: Mapping[str, Sequence[Record]], staging: Staging | None = None) -> bool:
     """Patch the context index for a few changed files (see `ctxeng.pack.index.update.patch_index`)."""
     from ctxeng.pack.index.update import patch_index as run
 
-    return run(root, replaced)
+    return run(root, replaced, staging)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ctxeng.pack.facts import RepoFacts
 from ctxeng.pack.paths import is_example, is_package_init, is_test, is_vendored
@@ -28,7 +28,7 @@ def module_index(paths: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def resolve_import(importer: str, module: str, files: dict[str, object], modules: dict[str, str]) -> str | None:
+def resolve_import(importer: str, module: str, files: Mapping[str, object], modules: dict[str, str]) -> str | None:
     """The code file an import statement in `importer` refers to, if it is in the repository."""
     folder = posixpath.dirname(importer)
     if importer.endswith(_PY):

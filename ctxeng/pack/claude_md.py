@@ -86,10 +86,11 @@ def claude_md_path(root: Path) -> Path:
     return primary
 
 
-def update_claude_md(root: Path, block: str) -> str:
+def update_claude_md(root: Path, block: str, dry_run: bool = False) -> str:
     """Write the block into the project's CLAUDE.md; returns "created", "updated" or "unchanged".
 
-    A symlinked CLAUDE.md is refused (it may point outside the repository).
+    A symlinked CLAUDE.md is refused (it may point outside the repository). With `dry_run` only
+    the answer is computed (and the same errors raised); nothing is written.
     """
     path = claude_md_path(root)
     if path.is_symlink() or (path.parent != root and path.parent.is_symlink()):
@@ -98,6 +99,8 @@ def update_claude_md(root: Path, block: str) -> str:
     merged = merge_block(existing, block)
     if merged == existing:
         return "unchanged"
+    if dry_run:
+        return "created" if existing is None else "updated"
     # surrogateescape in both directions: bytes that are not UTF-8 survive the round trip unchanged
     atomic_write_bytes(path, merged.encode("utf-8", "surrogateescape"))
     return "created" if existing is None else "updated"

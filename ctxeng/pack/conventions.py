@@ -6,89 +6,39 @@ import configparser
 import posixpath
 import re
 import sys
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable
 
 import yaml
+
+from ctxeng.pack.ci_commands import TOOL_CONFIGS, precommit, tool_config, workflow
+from ctxeng.pack.commands import (
+    CATEGORIES,
+    Command,
+    Conventions,
+    Found,
+    Miner,
+    classify,
+    classify_task,
+    python_module,
+)
+from ctxeng.pack.commands import found as _cmd
+from ctxeng.pack.paths import is_example, is_test
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-CATEGORIES = ("install", "build", "test", "lint", "format", "typecheck", "run", "docs")
+__all__ = ["CATEGORIES", "Command", "Conventions", "classify", "mine_conventions", "project_files"]
 MAX_FILE_CHARS = 200_000  # a manifest larger than this is not read (nothing useful hides in a huge one)
 ROOT_FILES = frozenset(
     {"pyproject.toml", "setup.cfg", "tox.ini", "noxfile.py", "Makefile", "makefile", "GNUmakefile", "justfile",
      "Justfile", "package.json", "Cargo.toml", "go.mod", ".pre-commit-config.yaml", ".gitlab-ci.yml",
      "Taskfile.yml", "pytest.ini", "CMakeLists.txt", "pom.xml", "build.gradle", "build.gradle.kts", "Gemfile",
-     "Rakefile", "composer.json", "deno.json"}
+     "Rakefile", "composer.json", "deno.json", "tsconfig.json", "mypy.ini", ".mypy.ini", "pyrightconfig.json",
+     ".golangci.yml", ".golangci.yaml", ".golangci.toml", "eslint.config.js", "eslint.config.mjs", ".eslintrc.json",
+     ".eslintrc.js", ".eslintrc.cjs", ".eslintrc.yml", ".eslintrc", "biome.json"}
 )  # fmt: skip
-# Patterns (checked in this order) that put a command or a task name in a category.
-_KEYWORDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (category, re.compile(pattern))
-    for category, pattern in (
-        ("typecheck", r"\bmypy\b|pyright|\btype-?check|\btypes\b|tsc --noemit|pytype"),
-        ("format", r"\bblack\b|ruff format|prettier|gofmt|cargo fmt|\bisort\b|\bfmt\b|\bformat|rustfmt|clang-format"),
-        ("lint", r"ruff|flake8|pylint|eslint|golangci|clippy|lint|pre-commit|shellcheck|go vet|rubocop|codespell"),
-        ("test", r"pytest|\btest|\btox\b|\bjest\b|vitest|mocha|unittest|ctest|rspec|phpunit|coverage|\bnox\b"),
-        ("docs", r"sphinx|mkdocs|\bdocs?\b|typedoc"),
-        ("install", r"pip install|npm (?:install|ci)\b|pnpm install|yarn install|poetry install|uv sync|pdm install"
-                    r"|bundle install|go mod download|\binstall\b|\bsetup\b"),
-        ("build", r"\bbuild|compile|cmake|\bdist\b|\bpackage\b|\bwheel\b"),
-        ("run", r"\bserve|\bstart\b|\bdev\b|\brun\b|\bwatch\b"),
-    )
-)
-
-_INSTALLER = re.compile(
-    r"(?:python3? -m )?(?:pip3?|uv pip|npm|pnpm|yarn|poetry|pdm|bundle|apt-get|apt|brew|cargo|go|gem) "
-    r"(?:install|ci|sync|add|get|mod download)\b"
-)
-
-
-@dataclass(frozen=True, order=True)
-class Command:
-    """A command a developer runs, where it was found, and what kind of work it does."""
-
-    category: str
-    command: str
-    source: str
-    note: str = ""
-
-
-@dataclass
-class Conventions:
-    """What was mined: commands, console-script entry points and the tools configured."""
-
-    commands: list[Command] = field(default_factory=list)
-    entry_points: list[tuple[str, str]] = field(default_factory=list)  # (path, qualname) of console scripts
-    scripts: list[tuple[str, str]] = field(default_factory=list)  # (script name, "module:function")
-    tools: list[str] = field(default_factory=list)
-
-    def by_category(self) -> dict[str, list[Command]]:
-        """Commands grouped by category, in `CATEGORIES` order."""
-        out: dict[str, list[Command]] = {}
-        for cat in CATEGORIES:
-            cmds = [c for c in self.commands if c.category == cat]
-            if cmds:
-                out[cat] = cmds
-        return out
-
-    def first(self, category: str) -> Command | None:
-        """The preferred command of a category (project task runners before tool defaults and CI)."""
-        return next((c for c in self.commands if c.category == category), None)
-
-
-def classify(text: str) -> str:
-    """The category of a command or task name ("" when it does not look like developer workflow)."""
-    low = text.lower()
-    if _INSTALLER.match(low):  # `pip install -e . pytest` installs; it does not test
-        return "install"
-    for category, pattern in _KEYWORDS:
-        if pattern.search(low):
-            return category
-    return ""
 
 
 def project_files(tracked: Iterable[str]) -> list[str]:
@@ -114,9 +64,9 @@ def mine_conventions(files: dict[str, str], tracked: Iterable[str]) -> Conventio
         if len(text) > MAX_FILE_CHARS:
             continue
         base = posixpath.basename(path)
-        miner = _MINERS.get(base) or (_workflow if path.startswith((".github/", ".circleci/")) else None)
+        miner = _MINERS.get(base) or (workflow if path.startswith((".github/", ".circleci/")) else None)
         if base == ".gitlab-ci.yml":
-            miner = _workflow
+            miner = workflow
         if miner is None:
             continue
         try:
@@ -124,6 +74,7 @@ def mine_conventions(files: dict[str, str], tracked: Iterable[str]) -> Conventio
                 found.append((prio, cmd))
         except (ValueError, TypeError, KeyError, AttributeError, configparser.Error, yaml.YAMLError):
             continue  # a malformed manifest contributes nothing rather than failing the pack
+    found.extend(_module_mains(tracked_set))
     seen: set[str] = set()
     for _, cmd in sorted(found, key=lambda pc: (CATEGORIES.index(pc[1].category), pc[0], _specific(pc[1]), pc[1])):
         if cmd.command not in seen:
@@ -135,16 +86,21 @@ def mine_conventions(files: dict[str, str], tracked: Iterable[str]) -> Conventio
     return conv
 
 
-Found = Iterable[tuple[int, Command]]
+def _module_mains(tracked: set[str]) -> Found:
+    """`python -m <package>` for each package with a `__main__.py` (not a test's or an example's)."""
+    for path in sorted(tracked):
+        if path.endswith("/__main__.py") and not is_test(path) and not is_example(path):
+            folder = posixpath.dirname(path)
+            module = python_module(folder, tracked)
+            parts = folder.split("/")
+            packaged = all("/".join(parts[: i + 1]) + "/__init__.py" in tracked for i in range(len(parts)))
+            if packaged or module != folder.replace("/", "."):  # an importable package, not a folder of scripts
+                yield _cmd("run", f"python -m {module}", path, prio=2)
+
+
 _TASK = re.compile(r"^(?:make|just|nox -s|tox -e|hatch run|(?:npm|pnpm|yarn|bun) run)\s+(\S+)$")
 _GENERIC = frozenset({"test", "tests", "check", "lint", "format", "fmt", "typecheck", "types", "mypy", "docs", "doc",
                       "build", "install", "dev", "run", "start", "serve"})  # fmt: skip
-# CI steps worth showing start with a developer tool (after optional VAR=value assignments).
-_CI_TOOL = re.compile(
-    r"^(?:[A-Z_][A-Z0-9_]*=\S*\s+)*(?:python3?|pip3?|pytest|tox|nox|npm|npx|pnpm|yarn|bun|make|cargo|go|uv|poetry|pdm|"
-    r"hatch|ruff|mypy|pyright|black|isort|flake8|pylint|pre-commit|just|bundle|rake|mvn|gradle|\./gradlew|dotnet|"
-    r"cmake|ctest|bazel|sphinx-build|mkdocs|eslint|prettier|tsc|jest|vitest|deno)\b"
-)
 
 
 def _specific(cmd: Command) -> int:
@@ -152,12 +108,6 @@ def _specific(cmd: Command) -> int:
     (`nox -s github_cext`): within one source, the generic one is what a newcomer runs first."""
     match = _TASK.match(cmd.command)
     return 0 if match is None or match.group(1).lower() in _GENERIC else 1
-
-
-def _cmd(category: str, command: str, source: str, note: str = "", prio: int = 1) -> tuple[int, Command]:
-    """A found command; `prio` orders sources: 0 project task files (Makefile, package.json scripts),
-    1 test runners' envs (tox, nox, hatch), 2-3 manifest defaults, 5 CI steps."""
-    return prio, Command(category or "other", command.strip(), source, note)
 
 
 def _pyproject(path: str, text: str, tracked: set[str], conv: Conventions, tools: set[str]) -> Found:
@@ -187,7 +137,7 @@ def _pyproject(path: str, text: str, tracked: set[str], conv: Conventions, tools
         scripts_table = (spec or {}).get("scripts", {}) or {}
         for script in sorted(scripts_table):
             label = script if env == "default" else f"{env}:{script}"
-            category = classify(script) or classify(str(scripts_table[script])) or "run"
+            category = classify_task(script, str(scripts_table[script])) or "run"
             yield _cmd(category, f"hatch run {label}", path)
     checks = (("pytest", "test", "pytest"), ("ruff", "lint", "ruff check ."), ("black", "format", "black --check ."),
               ("isort", "format", "isort --check ."), ("mypy", "typecheck", "mypy ."), ("pyright", "typecheck", "pyright"),
@@ -236,11 +186,25 @@ def _tox(path: str, text: str, tracked: set[str], conv: Conventions, tools: set[
     tools.add("tox")
     sections = _ini_sections(text)
     envlist = sections.get("tox", {}).get("envlist", "")
-    envs = [e.strip() for e in re.split(r"[,\s]+", envlist) if e.strip() and "{" not in e][:6]
+    envs = _envlist(envlist)[:6]
     yield _cmd("test", "tox", path, f"environments: {', '.join(envs)}" if envs else "", prio=1)
     for name in sorted(s for s in sections if s.startswith("testenv:")):
         env = name.split(":", 1)[1]
         yield _cmd(classify(env) or "test", f"tox -e {env}", path)
+
+
+def _envlist(text: str) -> list[str]:
+    """tox's envlist entries, split at commas and whitespace outside braces (`py{39,310}-{a, b}` is one)."""
+    out, depth, word = [], 0, ""
+    for ch in text:
+        depth += (ch == "{") - (ch == "}")
+        if depth <= 0 and (ch == "," or ch.isspace()):
+            if word:
+                out.append(word)
+            word, depth = "", 0
+        elif not (depth and ch.isspace()):
+            word += ch
+    return [*out, word] if word else out
 
 
 def _nox(path: str, text: str, tracked: set[str], conv: Conventions, tools: set[str]) -> Found:
@@ -256,15 +220,26 @@ def _makefile(path: str, text: str, tracked: set[str], conv: Conventions, tools:
         if not match or match.group(1).startswith("."):
             continue
         target = match.group(1)
-        recipe = ""
-        for nxt in lines[i + 1 : i + 4]:
-            if nxt.startswith("\t") and nxt.strip() and not nxt.strip().startswith("#"):
-                recipe = nxt.strip().lstrip("@-")
-                break
-        category = classify(target) or classify(recipe)
+        recipe = _recipe(lines[i + 1 : i + 8])
+        category = classify_task(target, recipe)
         if category:
             note = f"runs `{recipe[:80]}`" if recipe else ""
             yield _cmd(category, f"make {target}", f"{path}:{i + 1}", note, prio=0)
+
+
+# Recipe lines that are shell plumbing (checks, messages, control flow), not the work itself.
+_PLUMBING = re.compile(r"^(?:echo|printf|hash|command -v|which|if|then|else|elif|fi|for|do|done|set|export|true|:|test -|\[)\b")
+
+
+def _recipe(following: list[str]) -> str:
+    """The first recipe line of a make target that does the work (tab-indented, not plumbing)."""
+    for line in following:
+        if not line.startswith("\t"):
+            break
+        text = line.strip().lstrip("@-+").strip()
+        if text and not text.startswith("#") and not _PLUMBING.match(text) and not text.endswith("\\"):
+            return text
+    return ""
 
 
 def _justfile(path: str, text: str, tracked: set[str], conv: Conventions, tools: set[str]) -> Found:
@@ -283,7 +258,7 @@ def _package_json(path: str, text: str, tracked: set[str], conv: Conventions, to
     yield _cmd("install", f"{manager} install", path, prio=2)
     scripts = data.get("scripts", {}) if isinstance(data.get("scripts"), dict) else {}
     for name in sorted(scripts):
-        category = classify(name) or classify(str(scripts[name]))
+        category = classify_task(name, str(scripts[name]))
         if not category:
             continue
         run = f"{manager} test" if name == "test" else f"{manager} run {name}"
@@ -304,46 +279,16 @@ def _gomod(path: str, text: str, tracked: set[str], conv: Conventions, tools: se
         yield _cmd(category, command, path, prio=3)
 
 
-def _precommit(path: str, text: str, tracked: set[str], conv: Conventions, tools: set[str]) -> Found:
-    tools.add("pre-commit")
-    yield _cmd("lint", "pre-commit run --all-files", path, prio=2)
-
-
-def _workflow(path: str, text: str, tracked: set[str], conv: Conventions, tools: set[str]) -> Found:
-    data = yaml.safe_load(text)
-    runs: list[str] = []
-    stack: list[Any] = [data]
-    while stack:  # iterative walk: CI files can nest arbitrarily
-        node = stack.pop()
-        if isinstance(node, dict):
-            for key in sorted(node, key=str, reverse=True):
-                value = node[key]
-                if key in ("run", "script") and isinstance(value, (str, list)):
-                    runs.extend([value] if isinstance(value, str) else [str(v) for v in value])
-                else:
-                    stack.append(value)
-        elif isinstance(node, list):
-            stack.extend(reversed(node))
-    for run in runs:
-        for line in run.splitlines():
-            line = line.strip()
-            if not line or line.startswith(("#", "echo", "cd ", "export ", "set ", "if ", "fi", "then", "else")):
-                continue
-            category = classify(line)
-            if category and len(line) <= 160 and _CI_TOOL.match(line) and "|" not in line:
-                yield _cmd(category, line, path, "in CI", prio=5)
-
-
 def _ini_sections(text: str) -> dict[str, dict[str, str]]:
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     parser.read_string(text)
     return {s: dict(parser.items(s)) for s in parser.sections()}
 
 
-Miner = Callable[[str, str, set[str], Conventions, set[str]], Found]
 _MINERS: dict[str, Miner] = {
     "pyproject.toml": _pyproject, "setup.cfg": _setup_cfg, "tox.ini": _tox, "noxfile.py": _nox,
     "Makefile": _makefile, "makefile": _makefile, "GNUmakefile": _makefile, "justfile": _justfile,
     "Justfile": _justfile, "package.json": _package_json, "Cargo.toml": _cargo, "go.mod": _gomod,
-    ".pre-commit-config.yaml": _precommit,
+    ".pre-commit-config.yaml": precommit,
+    **dict.fromkeys(TOOL_CONFIGS, tool_config),
 }  # fmt: skip

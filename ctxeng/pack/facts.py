@@ -71,6 +71,7 @@ class Commit:
     files: tuple[str, ...]
     added: int
     deleted: int
+    bot: bool = False  # authored by a bot account
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,15 +103,55 @@ class RepoFacts:
     first_date: str = ""  # date of the oldest mined commit
 
 
+# An RST adornment (a title's underline/overline) or a line of only punctuation: markup, never prose.
+_ADORNMENT = re.compile(r"^\s*([!-/:-@\[-`{-~])\1{2,}\s*$")
+# Build-tool annotations and other marker-only lines (`#__PURE__`, `@__NO_SIDE_EFFECTS__`, `<!-- x -->`).
+_MARKER_ONLY = re.compile(r"^\s*(?:[#@]?__\w+__|<!--.*-->|[-=*_#~^+`.:|]+)\s*$")
+_RST_ROLE = re.compile(r":(?:[\w-]+:)*([\w-]+):`~?\.?([^`<]*?)(?:\s*<[^>`]*>)?`")
+_RST_LITERAL = re.compile(r"``([^`]+)``")
+
+
+def _prose_lines(paragraph: str) -> str:
+    """A paragraph without RST titles (a line over an adornment), adornments and marker-only lines."""
+    lines = paragraph.split("\n")
+    kept = []
+    for index, line in enumerate(lines):
+        if _ADORNMENT.match(line) or _MARKER_ONLY.match(line):
+            continue
+        if index + 1 < len(lines) and _ADORNMENT.match(lines[index + 1]):
+            continue  # an RST section title: a label, not a description
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def _role(match: re.Match[str]) -> str:
+    """A reST role as plain text: `:pep:`249`` → PEP 249, `:func:`~a.b`` → `a.b`."""
+    role, target = match.group(1).lower(), match.group(2)
+    return f"{role.upper()} {target}" if role in ("pep", "rfc") else f"`{target}`"
+
+
 def first_sentence(text: str, limit: int = 160) -> str:
-    """The first sentence (or line group) of a docstring, whitespace-collapsed and cut at `limit` chars."""
+    """The first sentence (or line group) of a docstring, whitespace-collapsed and cut at `limit` chars.
+
+    Markup is never a description: reST directives, field lists, section titles with their
+    underlines and marker-only lines (`#__NO_SIDE_EFFECTS__`) are skipped; reST roles and literals
+    (`:func:`x``, ``x``) become `x`.
+    """
     text = text[: limit * 3].strip()  # docstrings can be pages long; the first sentence is near the top
     if not text:
         return ""
-    paragraphs = text.split("\n\n")
-    # reST directives and field lists (`.. dialect:: mysql`, `:name: ...`) are markup, not prose
-    paragraph = next((p for p in paragraphs if not p.lstrip().startswith(("..", ":"))), paragraphs[0])
+    paragraph = ""
+    for candidate in text.split("\n\n"):
+        # reST directives and field lists (`.. dialect:: mysql`, `:name: ...`) are markup, not prose
+        if candidate.lstrip().startswith(("..", ":")):
+            continue
+        candidate = _prose_lines(candidate)
+        if any(ch.isalnum() for ch in candidate):
+            paragraph = candidate
+            break
     flat = _SPACE.sub(" ", paragraph).strip()
+    if "`" in flat:
+        flat = _RST_LITERAL.sub(r"`\1`", _RST_ROLE.sub(_role, flat))
     flat = _SENTENCE_END.split(flat, 1)[0]
     if len(flat) > limit:
         cut = flat[: limit - 1].rsplit(" ", 1)[0]
@@ -175,6 +216,8 @@ def compact_signature(signature: str, name: str, limit: int = 120) -> str:
         if decorator.rsplit(".", 1)[-1] in KEPT_DECORATORS:
             kept.append(f"@{decorator}")
     sig = " ".join([*kept, sig]).replace("( ", "(").replace(" )", ")").replace(", )", ")").replace(",)", ")")
+    if "[ " in sig or " ]" in sig:
+        sig = sig.replace("[ ", "[").replace(" ]", "]").replace(",]", "]")
     if "#" in sig or "//" in sig:  # most signatures have no comment to cut
         sig = _TRAILING_COMMENT.sub("", sig)
     sig = sig.removesuffix("{").rstrip()
@@ -257,7 +300,7 @@ def facts_from_records(name: str, records: Iterable[Record], tracked: Iterable[s
                 Commit(
                     sha=rec.commit, time=rec.time, date=str(_meta(rec, "date", "")), subject=rec.name or subject,
                     body=body.strip(), files=files, added=int(stats.get("added", 0) or 0),
-                    deleted=int(stats.get("deleted", 0) or 0),
+                    deleted=int(stats.get("deleted", 0) or 0), bot=bool(rec.meta.get("bot")),
                 )
             )  # fmt: skip
         elif kind == "cochange":
@@ -294,4 +337,7 @@ def facts_from_records(name: str, records: Iterable[Record], tracked: Iterable[s
     facts.first_date = facts.commits[-1].date if facts.commits else ""
     facts.cochange = dict(sorted(facts.cochange.items()))
     facts.glossary.sort(key=lambda t: (t.term.lower(), t.term))
+    from ctxeng.pack.describe import describe_files  # describe builds on this module
+
+    describe_files(facts)  # every code file gets a one-line "what it does"
     return facts

@@ -6,7 +6,9 @@ import posixpath
 import re
 from collections import Counter
 from collections.abc import Sequence
+from itertools import islice
 
+from ctxeng.pack.commit_filter import distinct
 from ctxeng.pack.facts import Commit
 from ctxeng.pack.paths import is_test
 
@@ -31,8 +33,10 @@ def _share(n: int, total: int) -> str:
 
 
 def commit_style(commits: Sequence[Commit]) -> list[str]:
-    """Facts about commit subjects (newest `MAX_SUBJECTS`): mood, prefixes, length, capitalisation."""
-    subjects = [c.subject.strip() for c in commits[:MAX_SUBJECTS] if c.subject.strip()]
+    """Facts about commit subjects (newest `MAX_SUBJECTS` written by people): mood, prefixes, length,
+    capitalisation; the examples are recent changes, not dependency bumps or releases."""
+    people = [c for c in commits if not c.bot][:MAX_SUBJECTS]  # a bot's subjects are its template, not a habit
+    subjects = [c.subject.strip() for c in people if c.subject.strip()]
     total = len(subjects)
     if not total:
         return []
@@ -47,7 +51,8 @@ def commit_style(commits: Sequence[Commit]) -> list[str]:
     capital = sum(1 for s in subjects if _PREFIX.sub("", s, count=1)[:1].isupper())
     period = sum(1 for s in subjects if s.endswith("."))
     refs = sum(1 for s in subjects if re.search(r"#\d+|\b[A-Z]{2,}-\d+\b", s))
-    facts = [f"Based on the newest {total} commit subjects."]
+    bots = sum(1 for c in commits[: len(people) + MAX_SUBJECTS] if c.bot)
+    facts = [f"Based on the newest {total} commit subjects" + (" written by people (bots' left out)." if bots else ".")]
     if n_conv * 5 >= total:
         kinds = ", ".join(f"`{k}:` {_share(n, total)}" for k, n in sorted(conventional.items(), key=lambda kv: (-kv[1], kv[0]))[:6])
         facts.append(f"Conventional-commit prefixes are used ({_share(n_conv, total)} of subjects): {kinds}.")
@@ -65,7 +70,7 @@ def commit_style(commits: Sequence[Commit]) -> list[str]:
         f"Subject length: median {median} characters, 90 % ≤ {p90}; {_share(capital, total)} capitalised, "
         f"{_share(period, total)} end with a period, {_share(refs, total)} reference an issue."
     )
-    recent = [f"`{s}`" for s in subjects[:3]]
+    recent = [f"`{c.subject.strip()}`" for c in islice(distinct(people[:100]), 3)] or [f"`{s}`" for s in subjects[:3]]
     facts.append("Recent examples: " + "; ".join(recent) + ".")
     return facts
 

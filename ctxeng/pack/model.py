@@ -24,7 +24,7 @@ from ctxeng.pack.paths import is_entry_file
 from ctxeng.pack.rank import Ranking
 
 MODEL_FILE = "pack-model.json"
-MODEL_VERSION = 1
+MODEL_VERSION = 2  # 2: commits carry `bot`
 MAX_DEFS = 4_000  # the 25k-token map holds at most ~2,500 definition lines
 MAX_COMMITS = 2_000
 DOC_CHARS = 900  # excerpts show ≤ 700 characters (and need to know whether more follows)
@@ -45,7 +45,8 @@ def trim(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> Model:
     keep: set[int] = set()
     by_qual = {(d.path, d.qualname): i for i, d in enumerate(facts.defs)}
     entries = set(conv.entry_points)
-    for i in ranking.ordered_defs(facts.defs)[:MAX_DEFS]:
+    for top in ranking.ordered_defs(facts.defs)[:MAX_DEFS]:
+        i: int | None = top  # then its parents, so a kept method keeps its class
         while i is not None and i not in keep:
             keep.add(i)
             d = facts.defs[i]
@@ -100,7 +101,7 @@ def dump(model: Model, stamp: list[int]) -> str:
         "defs": [[d.path, d.line, d.end_line, d.name, d.qualname, d.kind, d.signature, d.doc, d.parent, d.public,
                   d.variants] for d in f.defs],
         "docs": [[d.path, d.line, d.heading, d.title, d.doc_kind, d.level, d.text] for d in f.docs],
-        "commits": [[c_.sha, c_.time, c_.date, c_.subject, c_.body, list(c_.files), c_.added, c_.deleted]
+        "commits": [[c_.sha, c_.time, c_.date, c_.subject, c_.body, list(c_.files), c_.added, c_.deleted, c_.bot]
                     for c_ in f.commits],
         "cochange": f.cochange, "change_counts": f.change_counts, "last_changed": f.last_changed,
         "glossary": [[t.term, t.meaning, t.source, t.kind] for t in f.glossary],
@@ -126,8 +127,8 @@ def load(path: Path, stamp: list[int]) -> Model | None:
             defs=[Definition(p, ln, end, n, q, k, sig, doc, par, pub, (), var)
                   for p, ln, end, n, q, k, sig, doc, par, pub, var in data["defs"]],
             docs=[DocSection(*row) for row in data["docs"]],
-            commits=[Commit(sha, t, date, subj, body, tuple(files), a, dl)
-                     for sha, t, date, subj, body, files, a, dl in data["commits"]],
+            commits=[Commit(sha, t, date, subj, body, tuple(files), a, dl, bot)
+                     for sha, t, date, subj, body, files, a, dl, bot in data["commits"]],
             cochange={p: [(o, n, s) for o, n, s in rows] for p, rows in data["cochange"].items()},
             change_counts=data["change_counts"], last_changed=data["last_changed"],
             glossary=[Term(*row) for row in data["glossary"]], tracked=data["tracked"],

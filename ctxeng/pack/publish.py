@@ -1,11 +1,11 @@
 """Producing the pack: from records to the skill, the CLAUDE.md block, the index and `pack.json`.
 
 Ordering. `ctxeng build` calls `render_pack_into` as its last stage before publishing `.ctxeng/`:
-the index and `pack.json` go into the staging area and are published with the records, while the
-skill folder and CLAUDE.md (outside `.ctxeng/`) are written in place right then, each file
-atomically and only when its bytes change (stable mtimes, no churn in `git status`). A build that
-fails after this stage could leave the skill one build newer than `.ctxeng/`; nothing fails after
-it except the manifest write and the renames of publication.
+the index, the model, `pack.json` and the skill's files and CLAUDE.md block all go into the
+generation being staged; the skill and CLAUDE.md are copied into the work tree only after that
+generation has become current (`ctxeng.pack.worktree`), each file atomically and only when its
+bytes change (stable mtimes, no churn in `git status`). `ctxeng pack` stages only what it
+re-renders; the rest of the current generation is carried over into the new one.
 """
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ from typing import Any
 
 from ctxeng.core.config import Config, load_config
 from ctxeng.core.errors import CtxengError
-from ctxeng.core.fsio import Lock, Staging, atomic_write_bytes, dumps_json
+from ctxeng.core.fsio import Lock, atomic_write_bytes, dumps_json
 from ctxeng.core.gcpause import gc_paused
+from ctxeng.core.generation import Staging, verify
 from ctxeng.core.records import Record, load_records
 from ctxeng.core.repo import IndexEntry, RepoView, open_repo
 from ctxeng.core.tokens import TOKENIZER_NAME
-from ctxeng.pack.claude_md import render_block, update_claude_md
+from ctxeng.core.workdir import check_workdir, generation, workdir
+from ctxeng.pack.claude_md import render_block
 from ctxeng.pack.conventions import Conventions, mine_conventions, project_files
 from ctxeng.pack.facts import RepoFacts, facts_from_records
 from ctxeng.pack.index.builder import INDEX_FILE, build_index, write_index
@@ -31,6 +33,7 @@ from ctxeng.pack.model import MODEL_FILE, Model, dump, records_stamp, trim
 from ctxeng.pack.model import load as load_model
 from ctxeng.pack.rank import Ranking, rank
 from ctxeng.pack.skill import Pack, build_pack, skill_name
+from ctxeng.pack.worktree import check_skill, skill_folder, stage_worktree
 
 PACK_INFO = "pack.json"
 MAX_MANIFEST_BYTES = 200_000
@@ -71,22 +74,9 @@ def write_skill(root: Path, pack: Pack, keep: frozenset[str] = frozenset()) -> l
 
     Paths in `keep` (repository-relative) are left as they are: a git hook must not modify tracked files.
     """
-    base = root / ".claude" / "skills" / pack.skill_name
-    for folder in (root / ".claude", root / ".claude" / "skills", base, base / "references"):
-        if folder.is_symlink():
-            raise CtxengError(f"{folder.relative_to(root)} is a symlink; ctxeng does not write through links")
-    changed = []
-    for rel, text in pack.files.items():
-        path = base / rel
-        data = text.encode("utf-8")
-        if path.is_symlink():
-            raise CtxengError(f"{path.relative_to(root)} is a symlink; ctxeng does not write through links")
-        if path.is_file() and path.read_bytes() == data:
-            continue
-        if path.relative_to(root).as_posix() in keep:
-            raise CtxengError(f"{path.relative_to(root).as_posix()} is tracked by git; run `ctxeng pack` to update it")
-        atomic_write_bytes(path, data)
-        changed.append(rel)
+    changed = check_skill(root, pack, keep)
+    for rel in changed:
+        atomic_write_bytes(skill_folder(root, pack.skill_name) / rel, pack.files[rel].encode("utf-8"))
     return changed
 
 
@@ -130,66 +120,81 @@ def _produce(
         "head": head,
         "from": "model" if cached is not None else "records",
     }
-    warnings = []
-    try:
-        info["skill_changed"] = write_skill(repo.root, pack, keep)
-    except CtxengError as exc:
-        warnings.append(exc.message)
-    if config.pack.claude_md and "CLAUDE.md" in keep:
-        info["claude_md"] = "skipped"
-        warnings.append("CLAUDE.md is tracked by git; run `ctxeng pack` to update its ctxeng block")
-    elif config.pack.claude_md:
-        try:
-            info["claude_md"] = update_claude_md(repo.root, render_block(model.facts, model.conv, name))
-        except CtxengError as exc:
-            info["claude_md"] = "skipped"
-            warnings.append(exc.message)
-    info["warnings"] = warnings
+    block = render_block(model.facts, model.conv, name) if config.pack.claude_md else None
+    info.update(stage_worktree(staging, repo.root, pack, block, keep))
     staging.path(PACK_INFO).write_text(dumps_json(info) + "\n", encoding="utf-8")
     return info
 
 
-def _records_path(root: Path) -> Path:
-    path = root / ".ctxeng" / "records.jsonl"
-    if not path.is_file():
-        raise CtxengError(f"no records at {path}", hint="run ctxeng build first")
-    return path
+#: What `ctxeng pack` renders again when it is damaged or missing (it needs only records and manifest).
+RENDERED = ("index-details.jsonl", "index.json", MODEL_FILE, PACK_INFO)
 
 
-def _recorded_head(root: Path, fallback: str) -> str:
+def _checked_generation(root: Path, full: bool) -> tuple[Path, bool]:
+    """The current generation's folder and whether its rendered files are whole; a `CtxengError` when
+    its records are missing or they or the manifest are corrupt."""
+    check_workdir(workdir(root))
+    gen = generation(root)
+    if not (gen / "records.jsonl").is_file():
+        raise CtxengError(f"no records at {workdir(root) / 'records.jsonl'}", hint="run ctxeng build first")
+    problems = verify(gen, full=full)
+    fatal = [text for rel, text in problems.items() if rel not in RENDERED and not rel.startswith("skill/")]
+    if fatal:
+        raise CtxengError(
+            f"the outputs in {workdir(root)} are corrupt: {fatal[0]}",
+            hint="run `ctxeng build` (or `ctxeng refresh`) to rebuild them",
+        )
+    return gen, not problems
+
+
+def _recorded_head(gen: Path, fallback: str) -> str:
     try:
-        return str(json.loads((root / ".ctxeng" / "manifest.json").read_text(encoding="utf-8")).get("head", fallback))
-    except (OSError, ValueError, AttributeError):
+        return str(json.loads((gen / "manifest.json").read_text(encoding="utf-8")).get("head", fallback))
+    except (OSError, ValueError, AttributeError, RecursionError):
         return fallback
 
 
-def _open(path: str | Path, budget: int | None) -> tuple[RepoView, Config, Path]:
+def _open(path: str | Path, budget: int | None) -> tuple[RepoView, Config]:
     repo = open_repo(path)
     config = load_config(repo.root)
     if budget is not None:
         config = dataclasses.replace(config, pack=dataclasses.replace(config.pack, budget=budget))
-    return repo, config, _records_path(repo.root)
+    return repo, config
 
 
-def _model_or_records(repo: RepoView, config: Config, records_path: Path) -> tuple[Model | None, list[Record] | None]:
-    """The saved model when it matches the records on disk, else the records themselves."""
-    cached = load_model(repo.root / ".ctxeng" / MODEL_FILE, records_stamp(records_path))
-    if cached is not None and not (repo.root / ".ctxeng" / INDEX_FILE).is_file():
+def _model_or_records(gen: Path, whole: bool = True) -> tuple[Model | None, list[Record] | None]:
+    """The saved model when it matches the generation's records (and `whole`: the generation passed
+    its checks), else the records themselves."""
+    records_path = gen / "records.jsonl"
+    cached = load_model(gen / MODEL_FILE, records_stamp(records_path)) if whole else None
+    if cached is not None and not (gen / INDEX_FILE).is_file():
         cached = None  # the context index is written only when ranking the records
-    return (cached, None) if cached is not None else (None, load_records(records_path))
+    if cached is not None:
+        return cached, None
+    try:
+        return None, load_records(records_path)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise CtxengError(
+            f"{records_path} is corrupt ({type(exc).__name__})", hint="run `ctxeng build` to rebuild it"
+        ) from None
 
 
 def write_pack(path: str | Path = ".", budget: int | None = None) -> dict[str, Any]:
     """`ctxeng pack`: re-render the skill, CLAUDE.md block and index from the existing records.
 
-    Re-renders from `.ctxeng/pack-model.json` when the records are unchanged since it was made;
-    otherwise ranks the records again and replaces model and index too.
+    Re-renders from the generation's `pack-model.json` when its records are unchanged since the
+    model was made; otherwise ranks the records again and replaces model and index too. The result
+    is published as a new generation (records, dataset and state carried over).
     """
-    repo, config, records_path = _open(path, budget)
-    out_dir = repo.root / ".ctxeng"
+    repo, config = _open(path, budget)
+    out_dir = workdir(repo.root)
+    check_workdir(out_dir)
+    _checked_generation(repo.root, full=False)  # before waiting for the lock: a clear error at once
     with gc_paused(), Lock(out_dir, wait_seconds=30.0), Staging(out_dir) as staging:
-        cached, records = _model_or_records(repo, config, records_path)
-        head = cached.facts.head if cached is not None else _recorded_head(repo.root, repo.head)
+        gen, whole = _checked_generation(repo.root, full=True)  # resolved once, under the lock
+        records_path = gen / "records.jsonl"
+        cached, records = _model_or_records(gen, whole)
+        head = cached.facts.head if cached is not None else _recorded_head(gen, repo.head)
         info = _produce(repo, config, staging, head, records, records_stamp(records_path), cached)
         staging.publish(last=(PACK_INFO,))
     return info
@@ -199,11 +204,12 @@ def pack_document(path: str | Path = ".", budget: int | None = None, fmt: str = 
     """`ctxeng pack --stdout`: the pack as one document; nothing is written."""
     from ctxeng.pack.formats import render_document
 
-    repo, config, records_path = _open(path, budget)
+    repo, config = _open(path, budget)
+    gen, whole = _checked_generation(repo.root, full=False)
     with gc_paused():
-        cached, records = _model_or_records(repo, config, records_path)
+        cached, records = _model_or_records(gen, whole)
         if cached is None:
             assert records is not None
-            prepared = prepare(repo, config, records, _recorded_head(repo.root, repo.head))
+            prepared = prepare(repo, config, records, _recorded_head(gen, repo.head))
             cached = trim(prepared.facts, prepared.ranking, prepared.conv)
         return render_document(cached.facts, cached.ranking, cached.conv, config.pack.budget, fmt)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ctxeng.pack.budget import fit_prefix, prefix_sums
 
@@ -32,7 +33,7 @@ def fit_blocks(head: str, blocks: Sequence[str], limit: int, tail: str = "") -> 
     return fit_prefix(render, len(blocks), limit, lambda k: sums[k + 1])[0]
 
 
-def fit_ranked(head: str, ranked: Sequence[tuple[tuple, str]], limit: int, tail: str = "") -> str:
+def fit_ranked(head: str, ranked: Sequence[tuple[tuple[Any, ...], str]], limit: int, tail: str = "") -> str:
     """Like `fit_blocks`, but `ranked` (sort key, text) is in rank order and shown sorted by key.
 
     The best items are taken first; what is shown keeps a reading order (e.g. by path).
@@ -48,7 +49,8 @@ def fit_ranked(head: str, ranked: Sequence[tuple[tuple, str]], limit: int, tail:
 
 
 def grouped(
-    head: str, ranked: Sequence[tuple[str, tuple, str]], limit: int, headings: dict[str, str], by_rank: bool = False
+    head: str, ranked: Sequence[tuple[str, tuple[Any, ...], str]], limit: int, headings: dict[str, str],
+    by_rank: bool = False,
 ) -> str:
     """Items (group, sort key, text) in rank order, shown under their group's heading, groups sorted
     (by name, or with `by_rank` by their best item, so the most relevant group comes first).
@@ -64,7 +66,7 @@ def grouped(
     sums = prefix_sums([head, *pieces])
 
     def render(k: int) -> str:
-        groups: dict[str, list[tuple[tuple, str]]] = {}
+        groups: dict[str, list[tuple[tuple[Any, ...], str]]] = {}
         for group, key, text in ranked[:k]:
             groups.setdefault(group, []).append((key, text))
         out = [head]

@@ -7,8 +7,13 @@ import posixpath
 import re
 from collections import Counter
 
+from ctxeng.pack.commands import python_module
+from ctxeng.pack.commit_filter import distinct
+from ctxeng.pack.commit_filter import why as commit_why
 from ctxeng.pack.conventions import Conventions
-from ctxeng.pack.facts import RepoFacts, first_sentence
+from ctxeng.pack.describe import DEFINES
+from ctxeng.pack.doc_filter import is_noise_section, is_prose, is_sample_doc, paragraphs, plain, without_shown
+from ctxeng.pack.facts import Commit, RepoFacts, first_sentence
 from ctxeng.pack.habits import commit_style, layout_of_tests
 from ctxeng.pack.paths import is_entry_file, is_example, is_test, is_vendored, top_level
 from ctxeng.pack.rank import Ranking
@@ -23,33 +28,51 @@ FOLDER_ROLES = {
 DOC_PRIORITY = {"adr": 1.0, "architecture": 0.95, "design": 0.9, "readme": 0.6, "guide": 0.5, "contributing": 0.45,
                 "api": 0.3, "other": 0.35, "changelog": 0.1}  # fmt: skip
 GLOSSARY_TITLES = frozenset({"glossary", "terminology", "definitions", "vocabulary", "concepts", "terms"})
-TRIVIAL_SUBJECT = re.compile(r"^(merge|bump|release|version|typo|fix typo|format|wip|update (readme|changelog))", re.I)
 _BADGE = re.compile(r"^\s*(\[!\[|!\[|<img|<a |<p |<div|\.\. image::|\.\. \|)")
 
 
+_NEWS = re.compile(r"announc|\bnews\b|now available|\brelease[sd]?\b|what'?s new|sponsor|\bnotice\b", re.IGNORECASE)
+
+
 def readme_summary(facts: RepoFacts, limit: int = 400) -> str:
-    """The first prose paragraph of the root README (no badges, code or headings)."""
+    """The paragraph of the root README that says what the project is (no badges, code or headings).
+
+    Among the prose paragraphs of its first sections, the first that names the project as its
+    subject ("Gin is a ...", first word) wins; else the first outside a news or release-announcement section.
+    """
     readmes = [d for d in facts.docs if d.doc_kind == "readme" and "/" not in d.path]
     # README.md / README.rst before README.dialects.rst: the plain name is the project's front page
     readmes.sort(key=lambda d: (d.path.count("."), len(d.path), d.path, d.line))
-    for doc in readmes:
-        for para in re.split(r"\n\s*\n", doc.text):
-            para = para.strip()
-            if para and not _BADGE.match(para) and not para.startswith(("```", "#", "|", "-", "*", "=", ">", "..")):
-                return first_sentence(para, limit) if len(para) > limit else " ".join(para.split())
-    return ""
+    front = [d for d in readmes if d.path == readmes[0].path][:6] if readmes else []
+    candidates = [
+        (doc.title, plain(para)) for doc in front for para in paragraphs(doc.text) if is_prose(para) and not _BADGE.match(para)
+    ]
+    names = {facts.name.lower(), facts.name.lower().replace("-", " ")}
+    alternatives = "|".join(map(re.escape, sorted(names)))
+    subject = re.compile(rf"^(?:the\s+)?(?:{alternatives})\b", re.IGNORECASE)
+    chosen = next((text for _, text in candidates if subject.search(text[:200])), "")
+    if not chosen:
+        chosen = next((text for title, text in candidates if not _NEWS.search(title)), "")
+    return first_sentence(chosen, limit) if len(chosen) > limit else chosen
 
 
 def _folder_summary(facts: RepoFacts, folder: str) -> str:
     for name in ("__init__.py", "index.ts", "index.js", "lib.rs", "mod.rs", "doc.go"):
         info = facts.files.get(f"{folder}/{name}")
-        if info and info.doc:
+        if info and info.doc and not info.doc.startswith(DEFINES):
             return info.doc
     for doc in facts.docs:
         if doc.doc_kind == "readme" and posixpath.dirname(doc.path) == folder and doc.text.strip():
-            return first_sentence(doc.text, 140)
+            return first_sentence(plain(doc.text), 140)
     if folder.lower() in FOLDER_ROLES:
         return FOLDER_ROLES[folder.lower()]
+    for path, info in facts.files.items():  # Go: any file of the package may carry its doc comment
+        if posixpath.dirname(path) == folder and info.doc.startswith("Package "):
+            return info.doc
+    namesake = next((info for path, info in facts.files.items()
+                     if posixpath.dirname(path) == folder and posixpath.splitext(posixpath.basename(path))[0] == folder), None)  # fmt: skip
+    if namesake and namesake.doc:  # `binding/binding.go`: the file named after its folder is its core
+        return namesake.doc
     subfolders = Counter(p.split("/")[1] for p in facts.files if p.startswith(f"{folder}/") and p.count("/") >= 2)
     biggest = sorted(subfolders.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
     return "holds " + ", ".join(f"`{name}/`" for name, _ in biggest) if biggest else ""
@@ -77,9 +100,10 @@ def _entry_points(facts: RepoFacts, conv: Conventions) -> list[str]:
     for d in facts.defs:
         if (d.path, d.qualname) in wanted or (d.name == "main" and not d.parent and is_entry_file(d.path)):
             lines.append(f"- `{d.path}` L{d.line} `{d.signature}`" + (f" — {d.doc}" if d.doc else "") + "\n")
+    tracked = set(facts.tracked)
     for path in facts.tracked:
-        if posixpath.basename(path) == "__main__.py" and not any(f"`{path}`" in line for line in lines):
-            lines.append(f"- `{path}` (`python -m {posixpath.dirname(path).replace('/', '.')}`)\n")
+        if posixpath.basename(path) == "__main__.py" and "/" in path and not any(f"`{path}`" in line for line in lines):
+            lines.append(f"- `{path}` (`python -m {python_module(posixpath.dirname(path), tracked)}`)\n")
     return lines
 
 
@@ -163,7 +187,7 @@ def render_history(facts: RepoFacts, limit: int) -> str:
             size = f"{len(c.files)} file{'s' if len(c.files) != 1 else ''}" + (
                 f", +{c.added}/-{c.deleted}" if c.added or c.deleted else ""
             )
-            why = first_sentence(c.body, 160) if c.body else ""
+            why = commit_why(c) if c.body else ""
             blocks.append(f"- {c.date[:10]} `{c.sha[:10]}` {c.subject} ({size})" + (f" — {why}" if why else "") + "\n")
     return fit_blocks(head, blocks, limit)
 
@@ -181,12 +205,11 @@ def _pairs(facts: RepoFacts, tracked: set[str]) -> list[tuple[int, float, str, s
     return sorted(out, key=lambda t: (-t[0], -t[1], t[2], t[3]))
 
 
-def _significant(facts: RepoFacts, window: int = 200, keep: int = 15) -> list:
-    """The biggest changes among the newest `window` commits (by lines and files touched), newest first."""
+def _significant(facts: RepoFacts, window: int = 200, keep: int = 15) -> list[Commit]:
+    """The biggest changes among the newest `window` commits (by lines and files touched), newest first;
+    bots, dependency bumps, releases and repeated subjects left out (see `commit_filter.distinct`)."""
     scored = []
-    for pos, c in enumerate(facts.commits[:window]):
-        if TRIVIAL_SUBJECT.match(c.subject):
-            continue
+    for pos, c in enumerate(distinct(facts.commits[:window])):
         size = math.log1p(c.added + c.deleted) + 0.7 * math.log1p(len(c.files)) + (0.5 if c.body else 0.0)
         scored.append((size, pos, c))
     best = sorted(scored, key=lambda t: (-t[0], t[1]))[:keep]
@@ -203,12 +226,15 @@ def render_decisions(facts: RepoFacts, limit: int) -> str:
     ]  # fmt: skip
     glossary.sort(key=lambda kt: kt[0])
     docs = []
+    shown = [readme_summary(facts)]  # overview.md and SKILL.md open with it
     for pos, doc in enumerate(facts.docs):
-        body = doc.text.strip()
-        if not body or is_vendored(doc.path) or (is_example(doc.path) and doc.doc_kind in ("other", "api")):
-            continue
+        if is_vendored(doc.path) or is_sample_doc(doc.path) or (is_example(doc.path) and doc.doc_kind in ("other", "api")):
+            continue  # an example's or a template's README describes the sample, not the project
         if doc.doc_kind == "contributing" or (glossary and doc.title.strip().lower() in GLOSSARY_TITLES):
             continue  # shown in conventions.md / below as the glossary
+        body = without_shown(doc.text.strip(), shown) if doc.doc_kind == "readme" else doc.text.strip()
+        if not body or is_noise_section(doc.title, body):
+            continue  # sponsors, badges, tables of contents: nothing a newcomer learns the design from
         kind = DOC_PRIORITY.get(doc.doc_kind, 0.3)
         prio = kind / (1 + 0.3 * max(0, doc.level - 1))
         text = f"\n## {doc.heading}\n\nSource: `{doc.path}:{doc.line}`\n\n{_excerpt(body, 700)}\n"

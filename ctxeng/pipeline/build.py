@@ -14,10 +14,11 @@ from typing import Any
 from ctxeng import __version__
 from ctxeng.core.config import Config, load_config
 from ctxeng.core.errors import CtxengError
+from ctxeng.core.faults import pause_point
 from ctxeng.core.fsio import Lock, Staging, dumps_json, dumps_json_bytes, write_jsonl
 from ctxeng.core.provenance import Provenance
 from ctxeng.core.records import Record, dedupe_ids
-from ctxeng.core.repo import RepoView, open_repo
+from ctxeng.core.repo import RepoView, open_repo, reopen
 from ctxeng.core.workdir import ensure_workdir
 
 #: progress(stage, done, total) — total is 0 when unknown.
@@ -38,6 +39,7 @@ class StageTimer:
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         """Measure the enclosed block as stage `name`."""
+        pause_point(name)  # where tests kill a real build at a chosen stage (ctxeng.core.faults)
         wall, cpu = time.perf_counter(), _cpu()
         yield
         self.stages[name] = {
@@ -89,8 +91,10 @@ def build(
     check_config(config.dataset)  # fail on a bad task name before the slow stages run
     out_dir = ensure_workdir(repo)
     with Lock(out_dir, wait_seconds=lock_wait), Staging(out_dir) as staging:
+        repo = reopen(repo)  # HEAD may have moved while we waited for the lock: label what we mine
         manifest = run_pipeline(repo, config, staging, progress, write_pack=write_pack, in_hook=in_hook)
-        staging.publish()
+        # One generation: a pack-less build keeps the last pack; pending staged paths never carry over.
+        staging.publish(carry=not write_pack, drop=("state",))
     return BuildResult(manifest=manifest, out_dir=out_dir)
 
 
@@ -120,7 +124,7 @@ def run_pipeline(
         selection = select_files(repo, config.files, config.secrets)
         progress("select", len(selection.files), len(selection.files))
     with timer.stage("history"):
-        provenance, commit_records, cochange, history_stats = _history(repo, config, progress)
+        provenance, commit_records, cochange, history_stats = _history(repo, config, progress, selection.outcomes)
     with timer.stage("code"):
         extracted = extract_files(
             selection.files, config.docs if config.docs.enabled else None, redactor, cache, progress
@@ -191,13 +195,19 @@ def extract_settings(config: Config) -> dict[str, Any]:
 
 
 def _history(
-    repo: RepoView, config: Config, progress: Progress
+    repo: RepoView, config: Config, progress: Progress, head_skips: dict[str, str] | None = None
 ) -> tuple[Provenance, list[Record], list[Record], dict[str, int]]:
-    """Provenance, commit and co-change records, and stats (history disabled: HEAD dates everything)."""
+    """Provenance, commit and co-change records, and stats (history disabled: HEAD dates everything).
+
+    Patches leave out what selection skips (`head_skips`: HEAD's outcomes, path -> reason).
+    """
     if config.history.enabled:
         from ctxeng.extract.history.stage import mine_history
 
-        history = mine_history(repo, config.history, progress, drop_files=tuple(config.secrets.drop_files))
+        history = mine_history(
+            repo, config.history, progress, drop_files=tuple(config.secrets.drop_files), files=config.files,
+            head_skips=head_skips,
+        )  # fmt: skip
         provenance, commits, cochange, stats = history.provenance, history.commits, history.cochange, history.stats
     else:
         provenance = Provenance(head=repo.head, head_time=repo.head_time())

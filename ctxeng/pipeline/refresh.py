@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from ctxeng.core.config import Config, load_config
-from ctxeng.core.fsio import Lock, LockBusy, atomic_write_text, dumps_json, read_jsonl, write_jsonl
+from ctxeng.core.fsio import Lock, LockBusy, dumps_json, read_jsonl, write_jsonl
+from ctxeng.core.generation import Staging, needs_apply, verify
 from ctxeng.core.repo import IndexEntry, RepoView, open_repo
-from ctxeng.core.workdir import workdir
+from ctxeng.core.workdir import check_workdir, generation_dir, workdir
 
 #: Past this many changed files a pre-commit refresh does the full (cached) build instead.
 FAST_PATH_MAX_FILES = 50
@@ -54,14 +55,15 @@ class BuildState:
     head: str
 
 
-def load_state(out_dir: Path) -> BuildState | None:
-    """The last build's state, or None when there is none (or it is unreadable)."""
+def load_state(gen: Path) -> BuildState | None:
+    """The state of the generation in folder `gen`, or None when there is none (or it is unreadable)."""
     try:
-        rows = list(read_jsonl(out_dir / "state" / "blobs.jsonl"))
+        rows = list(read_jsonl(gen / "state" / "blobs.jsonl"))
         entries = {r["path"]: (r["blob"], r["mode"], r["outcome"]) for r in rows}
-        head = (out_dir / "state" / "head").read_text(encoding="utf-8").strip()
-        json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, KeyError, TypeError):
+        head = (gen / "state" / "head").read_text(encoding="utf-8").strip()
+        if not isinstance(json.loads((gen / "manifest.json").read_text(encoding="utf-8")), dict):
+            return None
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
     return BuildState(entries=entries, head=head)
 
@@ -85,30 +87,40 @@ def refresh(path: str | Path = ".", hook: bool = False) -> RefreshResult:
     if not repo.head:
         return RefreshResult("skipped", "no commits yet", seconds=time.perf_counter() - started)
     out_dir = workdir(repo.root)
-    state = load_state(out_dir)
-    if state is None:
-        if hook:
-            return RefreshResult("skipped", "no build yet: run `ctxeng build` once", seconds=time.perf_counter() - started)
-        return _full(repo, started, "first build")
+    check_workdir(out_dir)
+    _recover(repo.root)
+    gen = generation_dir(out_dir)  # resolved once: state and manifest come from one generation
+    state = load_state(gen)
+    damaged = sorted(verify(gen).values()) if state is not None else []
+    if state is None or damaged:
+        built = (gen / "manifest.json").exists()
+        why = "first build" if not built else f"the outputs in .ctxeng/ are {'corrupt' if damaged else 'unreadable'}"
+        if hook:  # a rebuild is too slow for a commit: the post-commit refresh (or `ctxeng build`) does it
+            note = f"{why}: run `ctxeng build`" if built else "no build yet: run `ctxeng build` once"
+            return RefreshResult("skipped", note, seconds=time.perf_counter() - started)
+        return _full(repo, started, f"{why} ({damaged[0]})" if damaged else why)
     config = load_config(repo.root)
     changed, removed = changed_entries(state, repo.index())
     paths = sorted({e.path for e in changed} | set(removed))
-    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
-    reason = _full_reason(repo, state, manifest, config, len(paths), hook)
+    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    reason = _full_reason(repo, state, manifest, config, len(paths), hook, gen)
     if reason:
         return _full(repo, started, reason, paths, hook)
     if not paths:
         return RefreshResult("none", "up to date", seconds=time.perf_counter() - started)
     try:
-        with Lock(out_dir, wait_seconds=0.0):
-            note = _fast(repo, config, out_dir, state, changed, removed)
+        with Lock(out_dir, wait_seconds=0.0), Staging(out_dir) as staging:
+            if staging.base != gen:  # another run published meanwhile: its state is the one to patch
+                return RefreshResult("skipped", "another ctxeng run refreshed meanwhile", paths, time.perf_counter() - started)
+            note = _fast(repo, config, out_dir, state, changed, removed, staging)
     except LockBusy:
         return RefreshResult("skipped", "another ctxeng run holds the lock", paths, time.perf_counter() - started)
     return RefreshResult("fast", note, paths, time.perf_counter() - started)
 
 
 def _full_reason(
-    repo: RepoView, state: BuildState, manifest: dict[str, Any], config: Config, n_changed: int, hook: bool
+    repo: RepoView, state: BuildState, manifest: dict[str, Any], config: Config, n_changed: int, hook: bool,
+    gen: Path,
 ) -> str:
     """Why the full (cached) build is needed, or "" when the fast path will do."""
     from ctxeng import __version__
@@ -119,7 +131,7 @@ def _full_reason(
         return "the configuration changed"
     if repo.head != state.head:
         return "HEAD moved"
-    if not hook and (n_changed or (workdir(repo.root) / "state" / "pending.json").exists()):
+    if not hook and (n_changed or (gen / "state" / "pending.json").exists()):
         return "files changed"  # an explicit refresh brings every output up to date
     if n_changed > FAST_PATH_MAX_FILES:
         return f"{n_changed} files changed"
@@ -133,16 +145,30 @@ def _full(repo: RepoView, started: float, reason: str, paths: list[str] | None =
         build(repo.root, lock_wait=0.0 if hook else 30.0, in_hook=hook)
     except LockBusy:
         return RefreshResult("skipped", "another ctxeng run holds the lock", paths or [], time.perf_counter() - started)
-    pending = workdir(repo.root) / "state" / "pending.json"
-    if pending.exists():
-        pending.unlink()
     return RefreshResult("full", reason, paths or [], time.perf_counter() - started)
 
 
+def _recover(root: Path) -> None:
+    """Finish applying the current generation's skill and CLAUDE.md when a killed run left that undone."""
+    if not needs_apply(workdir(root)):
+        return
+    from ctxeng.pack.worktree import recover
+
+    try:
+        with Lock(workdir(root), wait_seconds=0.0):
+            recover(root)
+    except LockBusy:
+        pass  # the run holding the lock publishes a generation and applies it itself
+
+
 def _fast(
-    repo: RepoView, config: Config, out_dir: Path, state: BuildState, changed: list[IndexEntry], removed: list[str]
+    repo: RepoView, config: Config, out_dir: Path, state: BuildState, changed: list[IndexEntry], removed: list[str],
+    staging: Staging,
 ) -> str:
-    """Re-extract the staged changes and patch them into the prompt index; record what is pending."""
+    """Re-extract the staged changes and patch them into the prompt index; record what is pending.
+
+    Index, state and pending list go into `staging` and are published together as one generation.
+    """
     from ctxeng.core.cache import ExtractCache
     from ctxeng.core.provenance import Provenance
     from ctxeng.extract.code import header_language
@@ -165,16 +191,17 @@ def _fast(
     replaced: dict[str, list] = {p: [] for p in [*removed, *(e.path for e in changed)]}
     for rec in dating.stamp([*extracted.code, *extracted.docs]):
         replaced.setdefault(rec.path, []).append(rec)
-    if not _patch_index(repo.root, replaced):
+    if not _patch_index(repo.root, replaced, staging):
         # Leave the state alone: the next run sees the same changes and tries again.
         return "prompt index unavailable; run `ctxeng build`"
-    _record_pending(out_dir, sorted(replaced))
-    _update_state(out_dir, state, changed, removed, selection.outcomes)
+    _record_pending(staging, sorted(replaced))
+    _update_state(staging, state, changed, removed, selection.outcomes)
+    staging.publish()
     return "prompt index patched"
 
 
 def _update_state(
-    out_dir: Path, state: BuildState, changed: list[IndexEntry], removed: list[str], outcomes: dict[str, str]
+    staging: Staging, state: BuildState, changed: list[IndexEntry], removed: list[str], outcomes: dict[str, str]
 ) -> None:
     """Record the staged versions as seen, so the next hook run finds nothing new to patch."""
     entries = dict(state.entries)
@@ -183,25 +210,24 @@ def _update_state(
     for path in removed:
         entries.pop(path, None)
     rows = ({"path": p, "blob": b, "mode": m, "outcome": o} for p, (b, m, o) in sorted(entries.items()))
-    write_jsonl(out_dir / "state" / "blobs.jsonl", rows)
+    write_jsonl(staging.path("state/blobs.jsonl"), rows)
 
 
-def _patch_index(root: Path, replaced: dict[str, list]) -> bool:
+def _patch_index(root: Path, replaced: dict[str, list], staging: Staging) -> bool:
     try:
         from ctxeng.pack import patch_index
     except ImportError:  # an older pack module: the next full refresh covers it
         return False
-    return bool(patch_index(root, replaced))
+    return bool(patch_index(root, replaced, staging))
 
 
-def _record_pending(out_dir: Path, paths: list[str]) -> None:
+def _record_pending(staging: Staging, paths: list[str]) -> None:
     """Add `paths` to the files that records, dataset and pack have not caught up with yet."""
-    target = out_dir / "state" / "pending.json"
     try:
-        known = set(json.loads(target.read_text(encoding="utf-8")).get("paths", []))
-    except (OSError, ValueError, AttributeError):
+        known = set(json.loads((staging.base / "state" / "pending.json").read_text(encoding="utf-8")).get("paths", []))
+    except (OSError, ValueError, AttributeError, TypeError, RecursionError):
         known = set()
-    atomic_write_text(target, dumps_json({"paths": sorted(known | set(paths))}) + "\n")
+    staging.path("state/pending.json").write_text(dumps_json({"paths": sorted(known | set(paths))}) + "\n", encoding="utf-8")
 
 
 def spawn_background(path: str | Path) -> int:

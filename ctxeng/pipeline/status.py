@@ -1,8 +1,9 @@
 """Staleness: how far records, dataset, pack and adapters lag behind HEAD and the work tree.
 
-Reads only `.ctxeng/manifest.json`, `.ctxeng/state/blobs.jsonl`, the adapters' `ctxeng-manifest.json`
-and (to count definitions) the file records, plus a handful of git calls: no GitPython, no torch, so
-the SessionStart hook can call it on every start.
+Reads only the current generation's `manifest.json` and `state/blobs.jsonl` (checking every output
+against the manifest's checksums), the adapters' `ctxeng-manifest.json` and (to count definitions)
+the file records, plus a handful of git calls: no GitPython, no torch, so the SessionStart hook can
+call it on every start.
 """
 
 from __future__ import annotations
@@ -17,19 +18,24 @@ from typing import Any
 from ctxeng.core.config import RefreshConfig
 from ctxeng.core.gitcli import decode
 from ctxeng.core.repo import RepoView
-from ctxeng.core.workdir import workdir
+from ctxeng.core.workdir import generation_dir, workdir
 
 FRESH, STALE, MISSING, BROKEN, UNKNOWN = "fresh", "stale", "missing", "broken", "unknown"
+HOOK_LOG = "hooks.log"  # under .ctxeng/: a line each time .claude/hooks/ctxeng.sh could not run ctxeng
+CORRUPT = "corrupt"  # a file of the outputs differs from the manifest's checksums
 _SHA = re.compile(r"[0-9a-f]{7,64}")
+_HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? ")
 
 
 @dataclass
 class Lag:
     """How one output lags: commits since the commit it was built from, files and definitions changed since.
 
-    `state` is fresh, stale, missing (never built), broken (unreadable manifest) or unknown (its commit
-    is no longer in the repository, e.g. after a rebase). `changed_definitions` counts definitions the
-    records hold for the changed files (files new since then are counted in `changed_files` only).
+    `state` is fresh, stale, missing (never built), broken (unreadable manifest), corrupt (an output
+    file differs from the manifest's checksums) or unknown (its commit is no longer in the repository,
+    e.g. after a rebase). `changed_definitions` counts the definitions the records hold whose lines
+    changed since that commit (a comment appended after them counts none; files new since then are
+    counted in `changed_files` only).
     """
 
     name: str
@@ -54,6 +60,7 @@ class Status:
     pending: list[str] = field(
         default_factory=list
     )  # staged files a pre-commit refresh put in the prompt index only
+    hook_failures: list[str] = field(default_factory=list)  # lines of .ctxeng/hooks.log, oldest first
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for `ctxeng status --json`."""
@@ -70,7 +77,7 @@ def read_json(path: Path) -> tuple[dict[str, Any] | None, str]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None, MISSING
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None, BROKEN
     return (data, "") if isinstance(data, dict) else (None, BROKEN)
 
@@ -97,6 +104,25 @@ class _Git:
             for p in self.repo.git.run(["diff", "--name-only", "--no-renames", "-z", *args]).split(b"\0")
             if p
         }
+
+    def hunks(self, base: str, paths: set[str]) -> dict[str, list[tuple[int, int]]]:
+        """Old-side line ranges (start, count) changed in each of `paths` between `base` and the work tree."""
+        if not paths:
+            return {}
+        out = self.repo.git.run(
+            ["diff", "-U0", "--no-renames", "--no-ext-diff", "--no-textconv", base, "--", *sorted(paths)]
+        )
+        ranges: dict[str, list[tuple[int, int]]] = {}
+        current: list[tuple[int, int]] = []
+        for line in out.split(b"\n"):
+            if line.startswith(b"--- "):
+                name = decode(line[4:]).rstrip("\t")
+                current = ranges.setdefault(name[2:] if name.startswith("a/") else name, [])
+            elif line.startswith(b"@@ "):
+                match = _HUNK.match(line)
+                if match:
+                    current.append((int(match[1]), int(match[2]) if match[2] is not None else 1))
+        return ranges
 
     def index(self) -> dict[str, str]:
         if self._index is None:
@@ -133,22 +159,39 @@ def _recorded_blobs(out: Path) -> dict[str, str] | None:
     return blobs if all(isinstance(k, str) and isinstance(v, str) for k, v in blobs.items()) else None
 
 
-def definitions_in(out: Path, paths: set[str]) -> int:
-    """How many definitions the file records list for `paths` (0 when records are unreadable)."""
+def definitions_in(out: Path, paths: set[str], hunks: dict[str, list[tuple[int, int]]] | None = None) -> int:
+    """How many definitions (symbol records) of `paths` the changed line ranges `hunks` touch; every
+    definition of `paths` when `hunks` is None. 0 when the records are unreadable."""
     if not paths:
         return 0
     total = 0
+    # Cheap filters first (records are compact, sorted-key JSON): one substring test, then one regex of
+    # the wanted `"path":"…"` fields; only the matching lines are parsed.
+    wanted = re.compile("|".join(re.escape(f'"path":{json.dumps(p, ensure_ascii=False)}') for p in sorted(paths)))
     try:
         with open(out / "records.jsonl", encoding="utf-8") as fh:
             for line in fh:
-                if '"kind":"file"' not in line:  # cheap filter: records are compact, sorted-key JSON
+                if '"kind":"symbol"' not in line or wanted.search(line) is None:
                     continue
                 row = json.loads(line)
-                if row.get("kind") == "file" and row.get("path") in paths:
-                    total += len(row.get("meta", {}).get("definitions") or ())
-    except (OSError, ValueError, AttributeError):
+                if row.get("path") not in paths:
+                    continue
+                if hunks is None or _touched(row, hunks.get(row["path"], [])):
+                    total += 1
+    except (OSError, ValueError, AttributeError, KeyError, TypeError, RecursionError):
         return 0
     return total
+
+
+def _touched(row: dict[str, Any], ranges: list[tuple[int, int]]) -> bool:
+    """Whether a definition's lines [start_line, end_line] meet a changed old-side range (start, count);
+    a pure insertion (count 0, after line `start`) counts only strictly inside the definition."""
+    first, last = int(row.get("start_line") or 0), int(row.get("end_line") or 0)
+    for start, count in ranges:
+        inserted_inside = count == 0 and first <= start < last
+        if inserted_inside or (count > 0 and start <= last and start + count - 1 >= first):
+            return True
+    return False
 
 
 def _lag(name: str, base: str, built_at: int, git: _Git, out: Path, recorded: dict[str, str] | None) -> Lag:
@@ -159,7 +202,8 @@ def _lag(name: str, base: str, built_at: int, git: _Git, out: Path, recorded: di
     changed = git.changed_since(base, recorded)
     commits = git.commits_since(base)
     state = STALE if commits or changed else FRESH
-    return Lag(name, state, base, built_at, commits, len(changed), definitions_in(out, changed))
+    defs = definitions_in(out, changed, git.hunks(base, changed)) if changed else 0
+    return Lag(name, state, base, built_at, commits, len(changed), defs)
 
 
 def _pending(out: Path) -> list[str]:
@@ -167,6 +211,15 @@ def _pending(out: Path) -> list[str]:
     data, _ = read_json(out / "state" / "pending.json")
     paths = data.get("paths") if data else None
     return sorted(p for p in paths if isinstance(p, str)) if isinstance(paths, list) else []
+
+
+def hook_failures(root: Path) -> list[str]:
+    """The lines of `.ctxeng/hooks.log`: each a time Claude Code's hook or MCP launcher could not run ctxeng."""
+    try:
+        text = (workdir(root) / HOOK_LOG).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    return [line for line in text.splitlines() if line.strip()]
 
 
 def _adapters(out: Path) -> list[tuple[str, dict[str, Any] | None, str]]:
@@ -183,7 +236,8 @@ def _adapters(out: Path) -> list[tuple[str, dict[str, Any] | None, str]]:
 
 def _adapter_head(manifest: dict[str, Any]) -> tuple[str, int]:
     """The commit and time an adapter's data came from; the training manifest is read defensively."""
-    repo_info = manifest.get("repository") if isinstance(manifest.get("repository"), dict) else {}
+    repository = manifest.get("repository")
+    repo_info: dict[str, Any] = repository if isinstance(repository, dict) else {}
     head = _sha(repo_info.get("head")) or _sha(manifest.get("head"))
     return head, _int(manifest.get("finished_at")) or _int(manifest.get("started_at"))
 
@@ -199,14 +253,27 @@ def _int(value: Any) -> int:
 
 def repo_status(repo: RepoView, refresh: RefreshConfig | None = None) -> Status:
     """The staleness of every output of `repo`, and recommendations (refresh, build, retrain)."""
+    from ctxeng.core.generation import verify
+
     refresh = refresh or RefreshConfig()
-    out = workdir(repo.root)
+    home = workdir(repo.root)
+    out = generation_dir(home)  # resolved once: every output below comes from this one generation
     status = Status(repository=repo.name, head=repo.head, branch=repo.branch, pending=_pending(out))
+    status.hook_failures = hook_failures(repo.root)
+    if status.hook_failures:
+        status.recommendations.append(
+            f"Claude Code could not run ctxeng {len(status.hook_failures)} time(s) (.ctxeng/hooks.log); "
+            "run `ctxeng install --claude` (and `--mcp` if you use it) with the ctxeng you want it to use"
+        )
     git = _Git(repo)
     manifest, problem = read_json(out / "manifest.json")
     if manifest is not None and not _sha(manifest.get("head")):
         manifest, problem = None, BROKEN
-    if manifest is None:
+    damaged = sorted(verify(out).values()) if manifest is not None else []
+    if damaged:
+        status.outputs = [Lag(n, CORRUPT, detail=damaged[0]) for n in ("records", "dataset", "pack")]
+        status.recommendations.append(f"run `ctxeng build` (or `ctxeng refresh`): {damaged[0]} in .ctxeng/")
+    elif manifest is None:
         status.outputs = [Lag(n, problem) for n in ("records", "dataset", "pack")]
         status.recommendations.append("run `ctxeng build` to mine the repository" if problem == MISSING else
                                       "run `ctxeng build`: .ctxeng/manifest.json is unreadable")  # fmt: skip
@@ -230,7 +297,7 @@ def repo_status(repo: RepoView, refresh: RefreshConfig | None = None) -> Status:
             status.recommendations.append(
                 "run `ctxeng refresh` (or `ctxeng build`) to bring .ctxeng/ up to date"
             )
-    for name, data, problem in _adapters(out):
+    for name, data, problem in _adapters(home):
         if data is None:
             status.outputs.append(Lag(f"adapter:{name}", problem or BROKEN))
             continue
@@ -251,7 +318,7 @@ def repo_status(repo: RepoView, refresh: RefreshConfig | None = None) -> Status:
 
 def describe(lag: Lag) -> str:
     """One short line for a lag, e.g. `pack: 3 commits, 2 files (14 definitions) behind`."""
-    if lag.state in (MISSING, BROKEN, UNKNOWN):
+    if lag.state in (MISSING, BROKEN, UNKNOWN, CORRUPT):
         return f"{lag.name}: {lag.state}{f' ({lag.detail})' if lag.detail else ''}"
     if lag.state == FRESH:
         return f"{lag.name}: up to date"

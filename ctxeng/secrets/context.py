@@ -74,9 +74,10 @@ def find_private_keys(begin: Any, text: str) -> Iterator[Span]:
 #: Words that name a password, in the languages developers name variables in.
 PASSWORD_WORDS = (
     "passwords?", "passwd", "pass_?phrase", "pwd", "passwort", "kennwort", "contrasena", "contrasenya",
-    "mot_de_passe", "mot-de-passe", "motdepasse", "senha", "parola", "wachtwoord", "losenord",
+    "mot_de_passe", "mot-de-passe", "mot.de.passe", "motdepasse", "senha", "parola", "wachtwoord", "losenord",
     "adgangskode", "passord", "haslo", "salasana", "jelszo", "heslo", "sifre", "geslo", "lozinka",
-    r"[_\-.]pass(?:words?|wd|_?phrase)?",
+    # Leftmost wins: `_PASSWORT` must not stop at `_PASS`, so the suffixes of every `pass…` word are here.
+    r"[_\-.]pass(?:words?|wd|_?phrase|wort|ord)?",
 )  # fmt: skip
 PASSWORD_WORDS_INTL = (
     "contraseña", "пароль", "парола", "lösenord", "hasło", "jelszó", "şifre", "密码", "密碼", "パスワード",
@@ -84,8 +85,8 @@ PASSWORD_WORDS_INTL = (
 )  # fmt: skip
 #: Words that name other secrets; their values must also look random.
 SECRET_WORDS = (
-    r"api[_\-]?keys?", r"access[_\-]?keys?", r"secret[_\-]?keys?", r"private[_\-]?keys?", r"signing[_\-]?keys?",
-    r"encryption[_\-]?keys?", r"master[_\-]?keys?", r"auth[_\-]?keys?", "secrets?", "tokens?", "credentials?",
+    r"api[_\-.]?keys?", r"access[_\-.]?keys?", r"secret[_\-.]?keys?", r"private[_\-.]?keys?",
+    r"signing[_\-.]?keys?", r"encryption[_\-.]?keys?", r"master[_\-.]?keys?", r"auth[_\-.]?keys?", "secrets?", "tokens?", "credentials?",
     "clave",
 )  # fmt: skip
 _SECRET_FAMILY = re.compile(
@@ -108,7 +109,8 @@ KEYWORD = (
 #: anchored right after the keyword and bounded, so each keyword costs at most a few hundred steps.
 ASSIGNED = re.compile(
     r"(?P<tail>s|_?[0-9]{1,2})?(?P<q>[\"'\x60]?)\]?"
-    r"(?P<op>[ \t]{0,4}(?::=|=>|==|!=|=|:[ \t]{0,4}[A-Za-z_][A-Za-z0-9_.]{0,40}(?:\[[^\]\n]{0,80}\])?[ \t]{0,4}=|:|,)"
+    r"(?P<op>[ \t]{0,4}(?::=|=>|==|!=|=|:[ \t]{0,4}&?(?:'static[ \t]{1,4})?[A-Za-z_][A-Za-z0-9_.:]{0,40}"
+    r"(?:<[A-Za-z0-9_, &']{0,40}>)?(?:\[[^\]\n]{0,80}\])?[ \t]{0,4}=|:|,)"
     r"[ \t]{0,4}|[ \t]{1,4})"
     r"(?:[rRbBuUfF]{0,2}(?:\"(?P<v1>(?:[^\"\\\n]|\\.){0,256})\"|'(?P<v2>(?:[^'\\\n]|\\.){0,256})'"
     r"|\x60(?P<v3>[^\x60\n]{0,256})\x60)|(?P<u>[^\s\"'\x60,;&)\]}]{1,256}))"
@@ -117,6 +119,7 @@ _KEY_CHARS = frozenset("_-.$@")
 _ENV_KEY = re.compile(r"[A-Z][A-Z0-9_]*")
 _TO_SPACE = re.compile(r"[^\s\"'\x60]{1,256}")
 _NOT_SECRET_KEYS = frozenset({"PWD", "OLDPWD"})
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{1,20}://")
 
 
 def _key_start(text: str, pos: int) -> int:
@@ -140,6 +143,57 @@ def _key_start(text: str, pos: int) -> int:
     return pos
 
 
+#: Words after a secret's keyword that make the name describe the secret rather than hold it:
+#: `password_hash`, `TOKEN_URL`, `secretName`, `token_count`, `--password-file`, `PASSWORD_MIN_LENGTH`.
+_DESCRIPTORS = frozenset(
+    "hash hashed hashes digest salt field fields label labels prompt hint hints placeholder length len min"
+    " max size count counts limit limits policy rule rules regex re pattern format type types kind mode"
+    " name names id ids url uri urls endpoint endpoints host path paths file files filename dir env var"
+    " vars variable header headers param params arg args expiry expires expired expiration expire ttl"
+    " timeout lifetime age reset changed updated created required enabled disabled visible strength error"
+    " errors message msg text title input widget validator validators class style selector column col attr"
+    " attribute index prefix suffix provider manager store storage source method scheme algorithm algo"
+    " location ref arn stdin command cmd option options flag flags callback handler factory loader getter"
+    " setter request response schema model form view through thru fail rate cache encoding charset chars"
+    " characters alphabet hasher hashers complexity history backend engine audience issuer scope scopes"
+    " grant validation mask masked visibility toggle icon button btn link page template route screen dialog"
+    " modal component tooltip help description desc doc docs version last".split()
+)  # fmt: skip
+_NAME_CHARS = frozenset("_-.")
+_PLURAL_OR_NUMBER = re.compile(r"(?:s|_?[0-9]{1,2})")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def _name_end(text: str, kw_start: int, kw_end: int) -> int:
+    """Where the name holding the keyword `text[kw_start:kw_end]` ends, or -1 if it names no secret.
+
+    The keyword may be any word of the name (`PASSWORD_PROD`, `passwordAdmin`, `client_secret_value`),
+    not only the last one; the words after it must start at a word boundary (`tokenizer` is no
+    token) and must not describe the secret (`password_hash`, `token_count`, `secret_name`).
+    """
+    end, stop = kw_end, min(len(text), kw_end + 64)
+    while end < stop and (text[end].isalnum() or text[end] in _NAME_CHARS):
+        end += 1
+    while end > kw_end and text[end - 1] in _NAME_CHARS:
+        end -= 1  # `password-` before a space, `token.` ending a sentence
+    tail = text[kw_end:end]
+    if not tail or _PLURAL_OR_NUMBER.fullmatch(tail):
+        return end
+    last, first = text[kw_end - 1], tail[0]
+    boundary = (
+        first in _NAME_CHARS
+        or first.isdigit()
+        or (last.islower() and first.isupper())
+        or not (last.isupper() or last.islower())  # 密码_admin, パスワードAdmin: uncased scripts
+    )
+    if not boundary:
+        return -1
+    words = [w.lower() for part in re.split(r"[_\-.]+", tail) for w in _CAMEL.split(part) if w]
+    if any(w in _DESCRIPTORS for w in words):
+        return -1
+    return end
+
+
 def _is_mask(text: str, start: int, end: int) -> bool:
     return end - start > 2 and text.count("*", start + 1, end - 1) == end - start - 2
 
@@ -152,22 +206,31 @@ def find_assignments(pattern: Any, text: str, family: str) -> Iterator[Span]:
     """
     for kw_match in pattern.finditer(text):
         kw_start, kw_end = kw_match.span()
+        if text[kw_end - 1] == "S" and text[kw_end - 2].islower():
+            kw_end -= 1  # `authTokenService`: the keyword's optional plural `s` began the next word
         kw = text[kw_start:kw_end].lower()
         if ("secret" if _SECRET_FAMILY.search(kw) else "password") != family:
             continue
-        m = ASSIGNED.match(text, kw_end)
+        name_end = _name_end(text, kw_start, kw_end)
+        if name_end < 0:
+            continue  # `tokenizer`, `passwordless`, `password_hash`: not the name of a secret
+        m = ASSIGNED.match(text, name_end)
         if m is None:
             continue
         key_start = _key_start(text, kw_start)
         if text[max(0, key_start - 3) : key_start] == "://":
             continue  # `https://x-access-token:...@host`: a URL's user name, not an assignment
-        key = text[key_start : max(kw_end, m.end("tail"))].lstrip(".$@")
+        key = text[key_start : max(name_end, m.end("tail"))].lstrip(".$@")
         op = m.group("op")
         quoted = m.start("u") < 0
         start, end = next(m.span(g) for g in ("v1", "v2", "v3", "u") if m.start(g) >= 0)
         flag = key.startswith("-")
+        if flag and text.startswith("--", start):
+            continue  # `--password-stdin --username x`: the next flag, not a value
         env = not quoted and op == "=" and bool(_ENV_KEY.fullmatch(key))
-        if key.upper() in _NOT_SECRET_KEYS or not _operator_fits(op, m.group("q"), quoted, flag):
+        if (key.upper() in _NOT_SECRET_KEYS and text.startswith(("/", "~"), start)) or not _operator_fits(
+            op, m.group("q"), quoted, flag
+        ):
             continue
         if not quoted and (env or flag):
             end = _TO_SPACE.match(text, start).end()  # type: ignore[union-attr]
@@ -194,8 +257,10 @@ def _accept(value: str, family: str, quoted: bool, literal: bool) -> bool:
         return False
     if quoted and any(c.isspace() for c in value):
         return False  # a sentence: "Enter your password"
-    if not literal and is_code(value):
-        return False
+    if _URL.match(value) and "@" not in value:
+        return False  # `api_key: https://api.example.com`: where the key goes (userinfo is url-password's)
+    if not literal and is_code(value) and (not quoted or all(c.isalnum() or c == "_" for c in value)):
+        return False  # a quoted value is code only as a bare name: `("password", "message")`
     if family == "password":
         return True
     return looks_random(value)
@@ -240,7 +305,7 @@ def _regex_finder(check: Any) -> Any:
 # Literal keywords (every KEYWORD match contains one): one pass in re2's set, `in` for Python re.
 _PASSWORD_PREFILTER = (
     *words("password", "passwd", "passphrase", "pass_phrase", "pwd", "passwort", "kennwort", "contrasena",
-           "contrasenya", "mot_de_passe", "mot-de-passe", "motdepasse", "senha", "parola", "wachtwoord",
+           "contrasenya", "mot_de_passe", "mot-de-passe", "mot.de.passe", "motdepasse", "senha", "parola", "wachtwoord",
            "losenord", "adgangskode", "passord", "haslo", "salasana", "jelszo", "heslo", "sifre", "geslo",
            "lozinka", "_pass", "-pass", ".pass", *PASSWORD_WORDS_INTL),
     *exact("Pass"),
@@ -248,7 +313,7 @@ _PASSWORD_PREFILTER = (
 _SECRET_PREFILTER = words(
     "secret", "token", "credential", "clave",
     *(f"{word}{sep}key" for word in ("api", "access", "private", "signing", "encryption", "master", "auth")
-      for sep in ("", "_", "-")),
+      for sep in ("", "_", "-", ".")),
 )  # fmt: skip
 
 CONTEXT_RULES: tuple[Rule, ...] = (

@@ -61,19 +61,22 @@ def token(edge: frozenset[str] = frozenset(), random: bool = False, skip: int = 
     """
 
     def check(text: str, start: int, end: int) -> bool:
-        value = text[start + skip : end]
         if edge and ((start > 0 and text[start - 1] in edge) or (end < len(text) and text[end] in edge)):
             return False
-        if is_placeholder(_body(value)):
-            return False
-        return not random or mixed(_body(value))
+        body = _random_part(text[start + skip : end])
+        # The random part as a whole decides: `ghp_` + 36 x's is a mask, `AKIA…XXX…` is a key.
+        return not is_placeholder(body) and (not random or mixed(body))
 
     return check
 
 
-def _body(value: str) -> str:
-    """The random part of a token: its longest run between `_`/`-`/`.` separators."""
-    return max(re.split(r"[_\-.]", value), key=len)
+_PREFIX = re.compile(r"[A-Za-z]{2,8}[_\-]")
+
+
+def _random_part(value: str) -> str:
+    """A token without its provider prefix (`ghp_`, `glpat-`, `sk_`): the randomly drawn part."""
+    prefix = _PREFIX.match(value)
+    return value[prefix.end() :] if prefix and prefix.end() < len(value) else value
 
 
 def random_value(text: str, start: int, end: int) -> bool:
@@ -219,8 +222,8 @@ TOKEN_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "discord-bot-token", "Discord bot token (base64 id . timestamp . hmac)",
-        (r"[MNO][A-Za-z0-9_\-]{23,27}\.[A-Za-z0-9_\-]{6,7}\.",),
-        r"(?P<s>[MNO][A-Za-z0-9_\-]{23,27}\.[A-Za-z0-9_\-]{6,7}\.[A-Za-z0-9_\-]{27,40})", discord_token,
+        (r"[MNO][A-Za-z0-9_\-]{22,27}\.[A-Za-z0-9_\-]{6,7}\.",),  # ids of 17-20 digits: 23-27 characters
+        r"(?P<s>[MNO][A-Za-z0-9_\-]{22,27}\.[A-Za-z0-9_\-]{6,7}\.[A-Za-z0-9_\-]{27,40})", discord_token,
     ),
     Rule(
         "discord-webhook", "Discord webhook URL", words("discord"),

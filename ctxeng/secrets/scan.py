@@ -92,13 +92,14 @@ def scan_repository(path: str | Path = ".", history: bool = True) -> ScanReport:
     selection = select_files(repo, config.files, config.secrets)
     for source in selection.files:
         report.files += [Hit(source.path, f.line, f.rule, "file") for f in scanner.find(source.text)]
-        report.files += [Hit(source.path, 0, f.rule, "file-name") for f in scanner.find(source.path)]
+        report.files += [Hit(_shown(scanner, source.path), 0, f.rule, "file-name") for f in scanner.find(source.path)]
     report.files.sort()
     report.files_scanned = len(selection.files)
     if history and config.history.enabled and repo.head:
         from ctxeng.extract.history.stage import mine_history
 
-        commits = mine_history(repo, config.history, drop_files=drop).commits
+        outcomes = selection.outcomes
+        commits = mine_history(repo, config.history, drop_files=drop, files=config.files, head_skips=outcomes).commits
         for rec in commits:
             report.history += commit_hits(scanner, rec)
         report.commits_scanned = len(commits)
@@ -114,10 +115,16 @@ def commit_hits(scanner: Scanner, rec: Record) -> list[Hit]:
         lines = DiffLines(diff)
         for f in findings:
             path, line, where = lines.locate(f.start)
-            hits.append(Hit(path, line, f.rule, where, rec.commit))
+            hits.append(Hit(_shown(scanner, path), line, f.rule, where, rec.commit))
     for item in rec.meta.get("files", []):
-        hits += [Hit(item["path"], 0, f.rule, "file-name", rec.commit) for f in scanner.find(item["path"])]
+        name = item["path"]
+        hits += [Hit(_shown(scanner, name), 0, f.rule, "file-name", rec.commit) for f in scanner.find(name)]
     return hits
+
+
+def _shown(scanner: Scanner, path: str) -> str:
+    """`path` as the report may show it: a secret in the name itself is redacted (never the value)."""
+    return scanner.redact(path)[0]
 
 
 class DiffLines:
@@ -162,5 +169,5 @@ def diff_path(line: str) -> str:
     i = 1
     while i < len(rest) and rest[i] != '"':
         i += 2 if rest[i] == "\\" else 1
-    raw = codecs.escape_decode(rest[1:i].encode("utf-8", "surrogateescape"))[0]  # type: ignore[attr-defined]
+    raw = codecs.escape_decode(rest[1:i].encode("utf-8", "surrogateescape"))[0]
     return decode(raw)[2:]

@@ -137,6 +137,9 @@ def ask(
         if served is not None:
             return AskResult(served[0], served[1], served[2], served[3], context, sources)
     load, name = _adapter(root, adapter)
+    from ctxeng.core.extras import require_extras
+
+    require_extras("ask", "train", modules=("torch", "transformers", "peft"))  # no server: the model loads here
     engine = _engine(root, load, keep_loaded)
     try:
         text = _generate(engine, name, messages, max_tokens, on_text)

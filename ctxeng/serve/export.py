@@ -44,7 +44,8 @@ def inspect_adapter(root: Path, name: str | None) -> AdapterFacts:
 
     info = find_adapter(root, name)
     config = _json(info.path / "adapter_config.json")
-    base = info.manifest.get("base_model") if isinstance(info.manifest.get("base_model"), dict) else {}
+    base_model = info.manifest.get("base_model")
+    base: dict[str, Any] = base_model if isinstance(base_model, dict) else {}
     location = str(config.get("base_model_name_or_path") or base.get("location") or "")
     spec = str(base.get("spec") or location)
     kind = str(base.get("kind") or ("local" if Path(location).is_absolute() else "hub"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +71,12 @@ def read_split(path: Path) -> list[dict[str, Any]]:
 
 
 def load_dataset_files(folder: Path) -> DatasetFiles:
-    """Read `train.jsonl` and `eval.jsonl` from `folder` (written by `ctxeng build`)."""
+    """Read `train.jsonl` and `eval.jsonl` from `folder` (written by `ctxeng build`).
+
+    `.ctxeng/dataset` is a link through `.ctxeng/current`: it is resolved once, so both splits
+    (and `DatasetFiles.folder`) come from one generation even if a build publishes meanwhile.
+    """
+    folder = Path(os.path.realpath(folder))
     digest = hashlib.sha256()
     splits: dict[str, list[dict[str, Any]]] = {}
     for split in SPLITS:

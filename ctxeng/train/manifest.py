@@ -24,6 +24,15 @@ TRAINING_LOG = "training-log.json"  # the Trainer's log history per stage (the l
 LIBRARIES = ("torch", "transformers", "peft", "trl", "datasets", "accelerate")
 
 
+def home_relative(path: str) -> str:
+    """`path` with the user's home folder written `~` (the manifest travels with the adapter; the user's
+    name and cache layout should not). Hub ids and paths outside the home folder are unchanged."""
+    home = str(Path.home())
+    if home not in ("", "/") and (path == home or path.startswith(home + "/")):
+        return "~" + path[len(home) :]
+    return path
+
+
 def library_versions() -> dict[str, str]:
     """Versions of Python, ctxeng and the training libraries."""
     versions = {"python": platform.python_version(), "ctxeng": __version__}
@@ -91,8 +100,8 @@ def build_manifest(
     return {
         "name": recipe.output,
         "ctxeng_version": __version__,
-        "recipe": {"name": recipe.name, "path": str(recipe.path), "content": recipe.raw},
-        "base_model": {"spec": base.spec, "kind": base.kind, "location": base.location},
+        "recipe": {"name": recipe.name, "path": home_relative(str(recipe.path)), "content": recipe.raw},
+        "base_model": {"spec": base.spec, "kind": base.kind, "location": home_relative(base.location)},
         "dataset": dataset,
         "repository": {"name": repo_name, "head": head},
         "libraries": library_versions(),

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ctxeng.core.errors import CtxengError
+from ctxeng.core.schema import check_mapping, suggest
 
 STAGES = ("cpt", "sft")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -117,15 +118,7 @@ def load_recipe(name_or_path: str) -> Recipe:
         raise CtxengError(f"{path}: invalid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise CtxengError(f"{path}: a recipe must be a YAML mapping")
-    for key in sorted(data, key=str):
-        if key not in _TYPES:
-            raise CtxengError(
-                f"{path}: unknown recipe key '{key}'", hint=f"known keys: {', '.join(sorted(_TYPES))}"
-            )
-        expected = _TYPES[key]
-        value = data[key]
-        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise CtxengError(f"{path}: '{key}' has the wrong type ({type(value).__name__})")
+    check_mapping(str(path), data, _TYPES, what="recipe key")
     if "base_model" not in data:
         raise CtxengError(f"{path}: 'base_model' is required")
     return _build(path, data)
@@ -183,7 +176,7 @@ def lora_config(recipe: Recipe) -> Any:
     try:
         return LoraConfig(**kwargs)
     except (TypeError, ValueError) as exc:
-        raise CtxengError(f"{recipe.path}: lora: {exc}") from None
+        raise CtxengError(f"{recipe.path}: lora: {exc}", hint=_keyword_hint(exc, LoraConfig)) from None
 
 
 def sft_settings(recipe: Recipe, output_dir: Path, stage: str = "sft") -> dict[str, Any]:
@@ -210,11 +203,24 @@ def sft_config(recipe: Recipe, output_dir: Path, stage: str = "sft", validate_on
     try:
         return SFTConfig(**settings)
     except (TypeError, ValueError) as exc:
-        hint = None
+        hint = _keyword_hint(exc, SFTConfig)
         if "bf16" in str(exc) or "fp16" in str(exc) or "gpu" in str(exc).lower():
             hint = "this recipe expects a GPU; on a CPU use --recipe cpu-default"
         block = "sft/cpt" if stage == "cpt" else "sft"
         raise CtxengError(f"{recipe.path}: {block}: {str(exc).splitlines()[0]}", hint=hint) from None
+
+
+def _keyword_hint(exc: Exception, config_class: type) -> str | None:
+    """"did you mean" for an unknown keyword in `lora:`/`sft:` (the dataclass's fields are the schema)."""
+    import dataclasses
+
+    unknown = _UNEXPECTED.search(str(exc))
+    if unknown is None or not dataclasses.is_dataclass(config_class):
+        return None
+    return suggest(unknown.group(1), [f.name for f in dataclasses.fields(config_class)]) or None
+
+
+_UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'")
 
 
 def _has_cuda() -> bool:

@@ -32,8 +32,10 @@ def run_train(
 
 def train_after_build(root: Path, quiet: bool) -> dict[str, Any]:
     """`ctxeng build --train`: train the configured recipe (else the machine's default); a short summary."""
+    from ctxeng.core.extras import require_extras
     from ctxeng.core.ui import err_console
 
+    require_extras("build --train", "train")  # train.after_build = true in the configuration
     result = run_train(root, None, None, False, None if quiet else err_console(), ["train", str(root)])
     if isinstance(result, int):
         from ctxeng.core.errors import CtxengError

@@ -25,7 +25,6 @@ from typing import Any
 from ctxeng.core.errors import EXIT_INTERRUPTED, CtxengError
 from ctxeng.core.fsio import Lock
 from ctxeng.core.repo import open_repo
-from ctxeng.core.workdir import workdir
 from ctxeng.train.adapters import adapters_dir, publish_adapter
 from ctxeng.train.data import (
     DatasetFiles,
@@ -246,7 +245,7 @@ def _stage(
     from ctxeng.train.callbacks import Meter, RichProgress, StopOnInterrupt, graceful_interrupts
 
     if stage == "cpt":
-        dataset = text_dataset(cpt_texts(workdir(root) / "records.jsonl", data.eval))
+        dataset = text_dataset(cpt_texts(_records_beside(root, data.folder), data.eval))
     else:
         dataset = to_hf_dataset(train_rows)
     stopper, meter = StopOnInterrupt(), Meter()
@@ -283,3 +282,11 @@ def _stage(
     if trainer.is_world_process_zero():
         write_json(stage_dir / "done.json", {"stats": stats, "log": log})
     return trainer.model, stats, log
+
+
+def _records_beside(root: Path, dataset: Path) -> Path:
+    """The records of the generation the dataset came from (else the current generation's)."""
+    from ctxeng.core.workdir import GEN_PREFIX, generation
+
+    beside = dataset.parent / "records.jsonl"
+    return beside if dataset.parent.name.startswith(GEN_PREFIX) and beside.is_file() else generation(root) / "records.jsonl"

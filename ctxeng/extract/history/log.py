@@ -11,8 +11,9 @@ from ctxeng.core.repo import RepoView
 
 # One NUL-terminated field each; -z then adds one NUL after the header, and the name-status
 # entries follow as "<status>\0<path>\0" pairs (the first status prefixed with a newline).
-LOG_FORMAT = "%H%x00%P%x00%ct%x00%cI%x00%s%x00%B%x00"
-HEADER_FIELDS = 6
+# The author name is read only to tell bots (dependabot[bot], renovate[bot]) from people; it is not kept.
+LOG_FORMAT = "%H%x00%P%x00%ct%x00%cI%x00%an%x00%s%x00%B%x00"
+HEADER_FIELDS = 7
 # Statuses `--name-status --no-renames` can print (R and C need rename/copy detection).
 STATUSES = frozenset(b"ADMTUXB")
 
@@ -32,6 +33,7 @@ class LogCommit:
     subject: str
     message: str
     files: list[tuple[str, str]] = field(default_factory=list)  # (path, status)
+    bot: bool = False  # authored by a bot account (dependency updates, automated fixes)
 
     @property
     def is_merge(self) -> bool:
@@ -56,6 +58,16 @@ def clean_message(raw: str) -> str:
     return raw.rstrip()
 
 
+BOT_NAMES = frozenset({"dependabot", "renovate", "renovate bot", "greenkeeper", "pyup-bot", "pre-commit-ci",
+                       "github-actions", "snyk-bot", "imgbot", "allcontributors", "mergify"})  # fmt: skip
+
+
+def is_bot(author: str) -> bool:
+    """Whether an author name is a bot account (GitHub marks app accounts with a `[bot]` suffix)."""
+    name = author.strip().lower()
+    return name.endswith("[bot]") or name.removesuffix("-bot") in BOT_NAMES or name in BOT_NAMES
+
+
 def iter_log(repo: RepoView, head: str, max_commits: int = 0) -> Iterator[LogCommit]:
     """Yield every commit reachable from `head` (newest first, parents after all their children)."""
     tokens = repo.git.stream(log_args(head, max_commits))
@@ -68,10 +80,10 @@ def iter_log(repo: RepoView, head: str, max_commits: int = 0) -> Iterator[LogCom
         if not first:  # the NUL -z puts after each header
             continue
         fields = [first, *(next(tokens, b"") for _ in range(HEADER_FIELDS - 1))]
-        sha, parents, when, date, subject, body = (decode(f) for f in fields)
+        sha, parents, when, date, author, subject, body = (decode(f) for f in fields)
         commit = LogCommit(
             sha=sha.strip(), parents=tuple(parents.split()), time=int(when or 0), date=date,
-            subject=subject.strip(), message=clean_message(body),
+            subject=subject.strip(), message=clean_message(body), bot=is_bot(author),
         )  # fmt: skip
         for token in tokens:
             status = token.lstrip(b"\n")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ctxeng.core.gitcli import decode
-from ctxeng.extract.history.paths import header_path, omit_reason
+from ctxeng.extract.history.paths import NO_OMISSIONS, Omissions, header_path, omit_reason
 from ctxeng.extract.languages import LanguageSpec, language_for
 
 BLOCK = 1 << 16  # bytes read at a time
@@ -62,6 +62,7 @@ class CommitPatch:
     deleted: int
     bytes: int  # patch bytes git produced for this commit
     omitted: int  # files whose content was left out (binary, secret file, lock file, asset)
+    omit_reasons: tuple[str, ...] = ()  # why, for each omitted file (in patch order)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,25 @@ class FilePlan:
     ascii_pattern: re.Pattern[bytes] | None  # `spec.definition_line` as bytes, for pure-ASCII lines
     hints: tuple[bytes, ...] | None
     hint_pattern: re.Pattern[bytes] | None  # any of `hints`
+
+
+def decode_patch(data: bytes) -> str:
+    """Patch text as str: UTF-8, and each hunk line that is not UTF-8 as Latin-1, as selection decodes files.
+
+    With `\\xNN` escapes instead (`contrase\\xf1a_admin`), a Latin-1 file's secret keyword would
+    no longer match in the secret stage.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        lines = data.split(b"\n")
+    out: list[str] = []
+    for line in lines:
+        try:
+            out.append(line.decode("utf-8"))
+        except UnicodeDecodeError:  # paths (`diff --git` lines) stay as `decode` writes them everywhere
+            out.append(line.decode("latin-1") if line[:1] in (b"+", b"-", b" ") else decode(line))
+    return "\n".join(out)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -132,9 +152,12 @@ class PatchParser:
     another definition starts in it (a function appended below the named one does not touch it).
     """
 
-    def __init__(self, max_bytes: int, drop_files: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, max_bytes: int, drop_files: tuple[str, ...] = (), omissions: Omissions = NO_OMISSIONS
+    ) -> None:
         self.max_bytes = max_bytes
         self.drop_files = drop_files
+        self.omissions = omissions
         self.memos: dict[str, dict[bytes, str | None]] = {}
         self.sha = ""
         self._start_commit("")
@@ -143,6 +166,7 @@ class PatchParser:
         self.sha = sha
         self.kept: list[bytes] = []
         self.size = self.total = self.added = self.deleted = self.omitted = 0
+        self.omit_reasons: list[str] = []
         self.keep_commit = bool(sha)
         self.symbols: set[tuple[str, str]] = set()
         self._start_file("", PLAIN)
@@ -157,10 +181,11 @@ class PatchParser:
         """The commit in progress, if any (call at the end of the stream)."""
         if not self.sha:
             return None
-        diff = decode(b"".join(self.kept))
+        diff = decode_patch(b"".join(self.kept))
         return CommitPatch(
             sha=self.sha, diff=diff, truncated=not self.keep_commit, symbols=sorted(self.symbols),
             added=self.added, deleted=self.deleted, bytes=self.total, omitted=self.omitted,
+            omit_reasons=tuple(self.omit_reasons),
         )  # fmt: skip
 
     # -- input -------------------------------------------------------------------------------
@@ -218,17 +243,26 @@ class PatchParser:
         elif line.startswith(b"diff --git "):
             path = header_path(line)
             plan = file_plan(path, self.drop_files)
-            self._start_file(path, plan)
-            if not plan.keep:
-                self.omitted += 1
+            reason = omit_reason(path, self.drop_files) if not plan.keep else self.omissions.paths.get(path)
+            self._start_file(path, OMIT if reason else plan)
+            if reason:
+                self._omit(reason)
                 self._keep_line(line)  # the header shows the file changed; its content stays out
                 return
         else:
             self.in_hunk = False  # index, mode, "Binary files ... differ" and the like
+            if line.startswith(b"index ") and self.plan.keep and (reason := self.omissions.blob_reason(line)):
+                self._start_file(self.path, OMIT)  # a file over the size cap at this commit
+                self._omit(reason)
+                return
             if line.startswith(b"Binary files ") and self.plan.keep:
-                self.omitted += 1  # git shows no content for binary files
+                self._omit("binary")  # git shows no content for binary files
         if self.plan.keep:
             self._keep_line(line)
+
+    def _omit(self, reason: str) -> None:
+        self.omitted += 1
+        self.omit_reasons.append(reason)
 
     def _keep_line(self, line: bytes) -> None:
         if self.keep_commit:
@@ -335,10 +369,11 @@ def _lines_with(data: bytes, start: int, stop: int, words: tuple[bytes, ...]) ->
 
 
 def parse_patches(
-    read: Callable[[int], bytes], max_bytes: int, drop_files: tuple[str, ...] = (), block: int = BLOCK
+    read: Callable[[int], bytes], max_bytes: int, drop_files: tuple[str, ...] = (), block: int = BLOCK,
+    omissions: Omissions = NO_OMISSIONS,
 ) -> Iterator[CommitPatch]:
     """Parse the patch stream that `read(n)` returns piece by piece (b"" at the end)."""
-    parser = PatchParser(max_bytes, drop_files)
+    parser = PatchParser(max_bytes, drop_files, omissions)
     carry = b""
     skipping = False  # inside an over-long line whose head was handled
     while True:

@@ -19,6 +19,7 @@ from ctxeng.core.errors import CtxengError
 from ctxeng.core.gitcli import SAFE_CONFIG, decode
 from ctxeng.core.repo import RepoView
 from ctxeng.extract.history.parse import CommitPatch, parse_patches
+from ctxeng.extract.history.paths import NO_OMISSIONS, Omissions
 from ctxeng.extract.languages import LanguageSpec, load_languages
 
 try:
@@ -96,7 +97,8 @@ def patch_command(folder: Path) -> list[str]:
 
 
 def stream_patches(
-    repo: RepoView, shas: Sequence[str], max_bytes: int, drop_files: tuple[str, ...] = ()
+    repo: RepoView, shas: Sequence[str], max_bytes: int, drop_files: tuple[str, ...] = (),
+    omissions: Omissions = NO_OMISSIONS,
 ) -> Iterator[CommitPatch]:
     """Yield the bounded patch of each commit in `shas`, in that order, from one git process.
 
@@ -118,7 +120,7 @@ def stream_patches(
             try:
                 last: CommitPatch | None = None  # complete only once git has gone on to the next one
                 read = batched_reader(proc.stdout.fileno())
-                for patch in parse_patches(read, max_bytes, drop_files, block=READ_BYTES):
+                for patch in parse_patches(read, max_bytes, drop_files, block=READ_BYTES, omissions=omissions):
                     if last is not None:
                         yield last
                     last = patch

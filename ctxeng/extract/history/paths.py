@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from ctxeng.core.gitcli import decode
 from ctxeng.extract.selection import ASSET_EXTENSIONS, LOCKFILES
@@ -27,6 +29,29 @@ def omit_reason(path: str, drop_files: tuple[str, ...] = ()) -> str | None:
     if base.endswith(_ASSET_SUFFIXES):
         return "asset"
     return None
+
+
+@dataclass(frozen=True)
+class Omissions:
+    """What else history leaves out, as file selection would: skipped paths and blobs over the size cap.
+
+    `paths` maps a path to the selection's skip reason (vendored, ignored, generated, ...);
+    `large_blobs` holds the ids of blobs over `files.max_file_bytes`: a diff with such a blob on
+    either side is omitted as "too-large".
+    """
+
+    paths: Mapping[str, str] = field(default_factory=dict)
+    large_blobs: frozenset[str] = frozenset()
+
+    def blob_reason(self, index_line: bytes) -> str | None:
+        """"too-large" when the `index <old>..<new> [mode]` line names a blob over the cap."""
+        if not self.large_blobs:
+            return None
+        ids = index_line[6:].split(b" ", 1)[0].rstrip(b"\n").split(b"..")
+        return "too-large" if any(i.decode("ascii", "replace") in self.large_blobs for i in ids) else None
+
+
+NO_OMISSIONS = Omissions()
 
 
 def unquote_c(text: bytes) -> bytes:

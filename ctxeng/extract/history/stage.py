@@ -9,12 +9,12 @@ the newest `patch_commits` non-merge commits (the patch window).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ctxeng.core.config import HistoryConfig
+from ctxeng.core.config import FilesConfig, HistoryConfig
 from ctxeng.core.errors import CtxengError
 from ctxeng.core.gcpause import gc_paused
 from ctxeng.core.provenance import Provenance
@@ -23,6 +23,7 @@ from ctxeng.core.repo import RepoView
 from ctxeng.extract.history.log import LogCommit, iter_log
 from ctxeng.extract.history.parse import CommitPatch
 from ctxeng.extract.history.patches import stream_patches
+from ctxeng.extract.history.paths import NO_OMISSIONS, Omissions
 
 MAX_PARTNERS = 10
 PROGRESS_EVERY = 200
@@ -70,6 +71,8 @@ def commit_record(commit: LogCommit, patch: CommitPatch | None, boundary: bool) 
     }
     if boundary:
         meta["shallow_boundary"] = True
+    if commit.bot:
+        meta["bot"] = True
     if patch is not None:
         meta["diff"] = patch.diff
         meta["diff_truncated"] = patch.truncated
@@ -157,17 +160,37 @@ def mine_history(
     config: HistoryConfig,
     progress: Callable[[str, int, int], None] = _quiet,
     drop_files: tuple[str, ...] = (),
+    files: FilesConfig | None = None,
+    head_skips: Mapping[str, str] | None = None,
 ) -> HistoryResult:
     """Mine HEAD's history into commit records, co-change records and provenance.
 
     Merge commits are skipped (counted); `drop_files` are extra secret-file globs whose patch
-    content is never kept. Output is deterministic: git's date order (children before parents),
-    then sorted lists everywhere.
+    content is never kept. With `files`, the patches also leave out every file that selection
+    would skip (vendored, ignored, generated, over the size cap at that commit), and the paths
+    that `head_skips` (HEAD's selection outcomes) marks skipped for a path-wide reason. Output is
+    deterministic: git's date order (children before parents), then sorted lists everywhere.
     """
     if not repo.head:
         return HistoryResult(provenance=Provenance(), stats={"commits_seen": 0})
     with gc_paused():  # ~200k acyclic objects (commits, file lists, records): collections only rescan them
-        return _mine(repo, config, progress, drop_files)
+        return _mine(repo, config, progress, drop_files, files, head_skips or {})
+
+
+def _omissions(
+    repo: RepoView, log: list[LogCommit], window: list[str], files: FilesConfig | None,
+    drop_files: tuple[str, ...], head_skips: Mapping[str, str],
+) -> Omissions:  # fmt: skip
+    """What the window's patches leave out besides `omit_reason`'s files: selection's skips."""
+    if files is None or not window:
+        return NO_OMISSIONS
+    from ctxeng.extract.selection import PATH_WIDE_REASONS, history_omissions, large_blobs
+
+    shas = set(window)
+    paths = {path for commit in log if commit.sha in shas for path, _ in commit.files}
+    skipped = {p: r for p, r in head_skips.items() if r in PATH_WIDE_REASONS}
+    skipped.update(history_omissions(repo, paths - skipped.keys(), files, drop_files))
+    return Omissions(skipped, large_blobs(repo, files.max_file_bytes))
 
 
 def _mine(
@@ -175,6 +198,8 @@ def _mine(
     config: HistoryConfig,
     progress: Callable[[str, int, int], None],
     drop_files: tuple[str, ...],
+    files: FilesConfig | None = None,
+    head_skips: Mapping[str, str] | None = None,
 ) -> HistoryResult:
     at_head = {entry.path for entry in repo.index()}
     boundary = shallow_boundary(repo)
@@ -193,9 +218,9 @@ def _mine(
         "patch_chars_kept": 0, "patch_files_omitted": 0, "patch_error": 0, "symbols_touched": 0,
         "cochange_files": len(cochange), "cochange_ignored_commits": ignored,
     }  # fmt: skip
-    patches = _mine_patches(
-        repo, patch_window(log, boundary, config.patch_commits), config, drop_files, progress, stats
-    )
+    window = patch_window(log, boundary, config.patch_commits)
+    omissions = _omissions(repo, log, window, files, drop_files, head_skips or {})
+    patches = _mine_patches(repo, window, config, drop_files, progress, stats, omissions)
     commits: list[Record] = []
     for commit in log:
         if commit.is_merge:
@@ -218,17 +243,19 @@ def _mine(
 
 def _mine_patches(
     repo: RepoView, window: list[str], config: HistoryConfig, drop_files: tuple[str, ...],
-    progress: Callable[[str, int, int], None], stats: dict[str, int],
+    progress: Callable[[str, int, int], None], stats: dict[str, int], omissions: Omissions = NO_OMISSIONS,
 ) -> dict[str, CommitPatch]:  # fmt: skip
     """Stream the window's patches; a git failure part-way keeps the patches already read."""
     patches: dict[str, CommitPatch] = {}
     try:
-        for patch in stream_patches(repo, window, config.max_patch_bytes, drop_files):
+        for patch in stream_patches(repo, window, config.max_patch_bytes, drop_files, omissions):
             patches[patch.sha] = patch
             stats["patch_bytes"] += patch.bytes
             stats["patch_chars_kept"] += len(patch.diff)
             stats["patches_truncated"] += patch.truncated
             stats["patch_files_omitted"] += patch.omitted
+            for reason in patch.omit_reasons:  # e.g. patch_omitted_vendored, patch_omitted_too-large
+                stats[f"patch_omitted_{reason}"] = stats.get(f"patch_omitted_{reason}", 0) + 1
             if len(patches) % PROGRESS_EVERY == 0:
                 progress("history", len(patches), len(window))
     except CtxengError:

@@ -27,18 +27,34 @@ def qualname(index: dict[str, Any], i: int) -> str:
 
 
 def load_index(root: Path) -> dict[str, Any]:
-    """Read `<root>/.ctxeng/index.json`; a missing, unreadable or foreign-version index is a `CtxengError`."""
-    path = root / ".ctxeng" / INDEX_FILE
+    """Read the current generation's `index.json` of the repository at `root`; a missing, unreadable
+    or foreign-version index is a `CtxengError`. The generation is resolved once: `read_details`
+    reads the details file of the same one (kept in `_dir`)."""
+    from ctxeng.core.workdir import generation, workdir
+
+    folder = generation(root)
+    path = folder / INDEX_FILE
+    shown = workdir(root) / INDEX_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CtxengError(f"no context index at {path}", hint="run `ctxeng build` (or `ctxeng pack`) first") from None
+        raise CtxengError(f"no context index at {shown}", hint=_rebuild_hint(root)) from None
+    except RecursionError:
+        raise CtxengError(f"cannot read {shown}: nested too deeply", hint=_rebuild_hint(root)) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise CtxengError(f"cannot read {path}: {exc}", hint="rebuild it with `ctxeng pack`") from None
+        raise CtxengError(f"cannot read {shown}: {exc}", hint=_rebuild_hint(root)) from None
     if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
-        raise CtxengError(f"{path} was written by another ctxeng version", hint="rebuild it with `ctxeng pack`")
+        raise CtxengError(f"{shown} was written by another ctxeng version", hint=_rebuild_hint(root))
     data["_root"] = str(root)
+    data["_dir"] = str(folder)
     return data
+
+
+def _rebuild_hint(root: Path) -> str:
+    """A command that will work: `ctxeng pack` re-renders the index from records, which only a build makes."""
+    if (root / ".ctxeng" / "records.jsonl").is_file():
+        return f"run `ctxeng pack {root}` to write it from the records"
+    return f"run `ctxeng build {root}` first"
 
 
 def read_details(index: dict[str, Any], rows: list[int]) -> dict[int, list[Any]]:
@@ -47,7 +63,8 @@ def read_details(index: dict[str, Any], rows: list[int]) -> dict[int, list[Any]]
     meta = index["details"]
     offsets = meta["offsets"]
     out: dict[int, list[Any]] = {}
-    path = Path(index["_root"]) / ".ctxeng" / meta["file"]
+    folder = index.get("_dir") or Path(index["_root"]) / ".ctxeng"
+    path = Path(folder) / meta["file"]
     try:
         with open(path, "rb") as fh:
             if os.fstat(fh.fileno()).st_size != offsets[-1]:

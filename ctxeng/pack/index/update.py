@@ -21,9 +21,10 @@ What a patch cannot know keeps its value from the last build, until the next ful
 - Commits keep their file lists, renumbered; a deleted file leaves them (a commit listing more than
   eight files does not show its ninth). Glossary, commands and commit postings stay as they are.
 
-Patching with the records a file was built from reproduces the index byte for byte. The caller
-holds the `.ctxeng/` lock (a refresh does). The details file is written first, then the index,
-each atomically, in the order a build publishes them.
+Patching with the records a file was built from reproduces the index byte for byte. The patched
+index and details file go into a staging folder: the caller's (a refresh stages its state beside
+them and publishes all as one generation) or, without one, a new generation of their own. The
+caller holds the `.ctxeng/` lock (a refresh does).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from ctxeng.core.fsio import atomic_write_bytes, atomic_write_text
 from ctxeng.core.records import Record
 from ctxeng.pack.facts import RepoFacts, facts_from_records
 from ctxeng.pack.index import json_rewrite as rejson
@@ -55,6 +55,7 @@ from ctxeng.pack.index.reader import qualname as qualname_of
 from ctxeng.pack.rank import Ranking
 
 if TYPE_CHECKING:
+    from ctxeng.core.generation import Staging
     from ctxeng.pack.conventions import Conventions
 
 PATCHED_KINDS = frozenset({"file", "symbol", "doc"})  # what a file's extraction yields
@@ -67,16 +68,20 @@ class _NoCommands:
     commands: tuple[Any, ...] = ()
 
 
-def patch_index(root: Path, replaced: Mapping[str, Sequence[Record]]) -> bool:
-    """Replace what `<root>/.ctxeng/index.json` (and its details file) hold for each path of `replaced`
+def patch_index(root: Path, replaced: Mapping[str, Sequence[Record]], staging: Staging | None = None) -> bool:
+    """Replace what the current `index.json` (and its details file) hold for each path of `replaced`
     by what that path's `file`, `symbol` and `doc` records contribute (redacted and dated; no records:
     the file was deleted). See the module docstring for what keeps its old value.
 
-    Returns False and writes nothing when the index is missing, unreadable, of another version or
-    inconsistent with its details file, or when a record does not belong to its path; never raises.
+    The result is written into `staging` (which the caller publishes), or else published at once as
+    a new generation. Returns False and writes nothing when the index is missing, unreadable, of
+    another version or inconsistent with its details file, or when a record does not belong to its
+    path; never raises.
     """
+    from ctxeng.core.workdir import generation, workdir
+
     try:
-        folder = Path(root) / ".ctxeng"
+        folder = generation(Path(root)) if staging is None else staging.base
         text = (folder / INDEX_FILE).read_text(encoding="utf-8")
         details = (folder / DETAILS_FILE).read_bytes()
         parsed = rejson.parse(text)
@@ -88,15 +93,19 @@ def patch_index(root: Path, replaced: Mapping[str, Sequence[Record]]) -> bool:
         return False
     if new_text == text and new_details == details:
         return True
+    if staging is not None:
+        staging.path(DETAILS_FILE).write_bytes(new_details)
+        staging.path(INDEX_FILE).write_text(new_text, encoding="utf-8", newline="\n")
+        return True
+    from ctxeng.core.generation import Staging
+
     try:
-        atomic_write_bytes(folder / DETAILS_FILE, new_details)
-        atomic_write_text(folder / INDEX_FILE, new_text)
+        with Staging(workdir(Path(root))) as own:
+            own.path(DETAILS_FILE).write_bytes(new_details)
+            own.path(INDEX_FILE).write_text(new_text, encoding="utf-8", newline="\n")
+            own.publish()
     except OSError:
-        try:  # the index stayed old: give it back its own details rows
-            atomic_write_bytes(folder / DETAILS_FILE, details)
-        except OSError:
-            pass  # readers check the details file's size against the index and ignore a mismatch
-        return False
+        return False  # nothing was switched: the previous generation stays whole
     return True
 
 
