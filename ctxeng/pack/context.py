@@ -217,7 +217,7 @@ def render_context(index: dict[str, Any], prompt: str, budget: int, read_source:
     n_wanted = max(MAX_DEFS, budget // DEF_TOKENS)
     wanted = [i for _, i in [*ranked["defs"][:n_wanted], *ranked["code"][:BODIES]]]
     wanted += [n_defs + i for _, i in ranked["docs"][:MAX_DOCS]]
-    details = read_details(index, wanted)
+    details: dict[Any, Any] = dict(read_details(index, wanted))  # plus the source reader for `_code`, by name
     if budget < BODY_MIN_BUDGET:
         ranked["code"] = []
     else:
@@ -241,7 +241,7 @@ def render_context(index: dict[str, Any], prompt: str, budget: int, read_source:
     return cap(text, budget)
 
 
-def _section(index: dict[str, Any], section: str, ranked: list[tuple[float, int]], details: dict, limit: int) -> str:
+def _section(index: dict[str, Any], section: str, ranked: list[tuple[float, int]], details: dict[Any, Any], limit: int) -> str:
     """One section's text within `limit` tokens, or "" when not even one entry fits under its heading."""
     if limit <= 8:
         return ""
@@ -249,13 +249,13 @@ def _section(index: dict[str, Any], section: str, ranked: list[tuple[float, int]
     return "" if text.rstrip().endswith(_HEADINGS[section]) else text
 
 
-def _files(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict, out: str, limit: int) -> str:
+def _files(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int) -> str:
     paths, summaries = index["files"]["path"], index["files"]["summary"]
     blocks = [f"- `{paths[i]}`" + (f" — {summaries[i]}" if summaries[i] else "") + "\n" for _, i in ranked[:12]]
     return fit_blocks(out + "\n## Files\n\n", blocks, limit)
 
 
-def _defs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict, out: str, limit: int) -> str:
+def _defs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int) -> str:
     paths = index["files"]["path"]
     defs = index["defs"]
     items = []
@@ -268,7 +268,7 @@ def _defs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict,
     return grouped(out + "\n## Definitions\n", items, limit, headings, by_rank=True)
 
 
-def _docs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict, out: str, limit: int) -> str:
+def _docs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int) -> str:
     docs, base = index["docs"], index["details"]["defs"]
     blocks = []
     for _, i in ranked[:MAX_DOCS]:
@@ -278,7 +278,7 @@ def _docs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict,
     return fit_blocks(out + "\n## Docs\n\n", blocks, limit)
 
 
-def _history(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict, out: str, limit: int) -> str:
+def _history(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int) -> str:
     commits, paths = index["commits"], index["files"]["path"]
     blocks = []
     for _, i in ranked[:8]:
@@ -288,13 +288,13 @@ def _history(index: dict[str, Any], ranked: list[tuple[float, int]], details: di
     return fit_blocks(out + "\n## History\n\n", blocks, limit)
 
 
-def _glossary(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict, out: str, limit: int) -> str:
+def _glossary(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int) -> str:
     g = index["glossary"]
     blocks = [f"- **{g['term'][i]}** — {g['meaning'][i]} ({g['source'][i]})\n" for _, i in ranked[:6]]
     return fit_blocks(out + "\n## Glossary\n\n", blocks, limit)
 
 
-def _code(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict, out: str, limit: int) -> str:
+def _code(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int) -> str:
     paths, defs = index["files"]["path"], index["defs"]
     blocks = []
     for _, i in ranked[:BODIES]:
