@@ -54,6 +54,8 @@ VARIANTS = {
     "prior share 0.85": Weights(prior_share=0.85),
     "no doc mentions": Weights(doc_mention=0.0),
     "no class-member inheritance": Weights(child_inherit=0.0),
+    "no history heat": Weights(history_share=0.0),
+    "history share 0.3": Weights(history_share=0.3),
 }
 
 
@@ -63,12 +65,32 @@ def main() -> int:
     parser.add_argument("--package", default="lib/sqlalchemy")
     parser.add_argument("--budget", type=int, default=8_000)
     parser.add_argument("--variants", action="store_true")
+    parser.add_argument("--git", action="store_true",
+                        help="records straight from HEAD's tree and history (ctxeng.replay), no build needed")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="extraction cache for --git")
+    parser.add_argument("--document", action="store_true",
+                        help="count in the whole `pack --stdout` document, not the map alone")
     args = parser.parse_args()
     root = args.repo.resolve()
     names = public_names(root / args.package / "__init__.py")
     started = time.perf_counter()
-    records = load_records(root / ".ctxeng" / "records.jsonl")
-    facts = facts_from_records(root.name, records)
+    conv = None
+    if args.git:
+        from ctxeng.core.config import load_config
+        from ctxeng.core.repo import open_repo
+        from ctxeng.pack.conventions import mine_conventions
+        from ctxeng.pack.publish import read_project_files
+        from ctxeng.replay.state import Replayer
+
+        repo = open_repo(root)
+        config = load_config(repo.root)
+        snap = Replayer(repo, config, args.cache_dir).snapshot(repo.head)
+        records = snap.records
+        facts = facts_from_records(root.name, records, [e.path for e in snap.entries], head=repo.head)
+        conv = mine_conventions(read_project_files(repo, snap.entries, config), facts.tracked)
+    else:
+        records = load_records(root / ".ctxeng" / "records.jsonl")
+        facts = facts_from_records(root.name, records)
     print(f"loaded {len(records)} records in {time.perf_counter() - started:.1f} s")
     defined = {d.name for d in facts.defs if re.match(r"(?:async\s+)?(?:def|class)\b", d.signature.split(") ")[-1])
                or re.search(r"\b(?:def|class)\s", d.signature)}  # fmt: skip
@@ -77,8 +99,16 @@ def main() -> int:
     variants = VARIANTS if args.variants else {k: v for k, v in list(VARIANTS.items())[:1]}
     for label, weights in variants.items():
         t = time.perf_counter()
-        ranking = rank(facts, weights=weights)
-        text = render_map(facts, ranking, args.budget)
+        ranking = rank(facts, conv.entry_points if conv else (), weights=weights)
+        if args.document:
+            from ctxeng.pack.conventions import Conventions
+            from ctxeng.pack.formats import render_document
+            from ctxeng.pack.model import trim
+
+            model = trim(facts, ranking, conv or Conventions())
+            text = render_document(model.facts, model.ranking, model.conv, args.budget, "markdown")
+        else:
+            text = render_map(facts, ranking, args.budget)
         hit = shown(text, names)
         print(f"{label}: {len(hit)}/{len(names)} = {100 * len(hit) / len(names):.1f} % "
               f"(of the {len(ceiling)} with a def/class: {100 * len(hit) / max(1, len(ceiling)):.1f} %); "

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "uninstall": ("install", "Remove what `ctxeng install` added, and nothing else."),
     "train": ("train", "Train a LoRA adapter on the dataset from a recipe."),
     "eval": ("evaluate", "Compare base model and adapter on the held-out split."),
+    "replay": ("replay", "Replay recent commits: how much of what each touched does the context name?"),
     "merge": ("merge", "Merge an adapter into a full model folder."),
     "adapters": ("adapters", "List trained adapters with their manifests."),
     "serve": ("serve", "Serve base model + adapters over an OpenAI-compatible HTTP API."),

@@ -161,6 +161,36 @@ def test_cli_reads_the_prompt_from_stdin_and_fails_clearly_without_index(built: 
     assert proc.returncode == 1 and "no context index" in proc.stderr and "ctxeng build" in proc.stderr
 
 
+def test_the_best_matches_show_their_redacted_source(built: Path) -> None:
+    text = context_for_prompt(built, "what does `decode_record` return?", 1500)
+    code = text.split("## Code\n", 1)[1]
+    assert code.startswith("\n### kvstore/codec.py\n\nL")
+    assert "```python\ndef decode_record(data: bytes) -> tuple[str, bytes]:" in code
+    assert count_tokens(text) <= 1500
+    assert "## Code" not in context_for_prompt(built, "what does `decode_record` return?", 900)  # too small for bodies
+
+
+def test_source_bodies_are_redacted(git_repo: GitRepo) -> None:
+    key = "AKIA" + "Z7Q3XK2LMN4PRS6T"
+    git_repo.commit("Add settings", {"app/settings.py": f'def load_settings():\n    """Load settings."""\n'
+                                                           f'    return {{"aws": "{key}"}}\n'})  # fmt: skip
+    build(git_repo.path)
+    text = context_for_prompt(git_repo.path, "how does `load_settings` work?", 1500)
+    assert "def load_settings():" in text and key not in text
+
+
+def test_past_commit_messages_point_at_the_files_they_changed(built: Path) -> None:
+    from ctxeng.pack.context import _past_changes, idf_table
+    from ctxeng.pack.index.reader import load_index
+
+    index = load_index(built)
+    paths = index["files"]["path"]
+    seeds = _past_changes(index, idf_table(index, Query.parse("support tombstones for deletes")))
+    # "Support deletes with tombstones" changed exactly these two files
+    assert sorted(paths[f] for f in seeds) == ["kvstore/codec.py", "kvstore/store.py"]
+    assert _past_changes(index, idf_table(index, Query.parse("quantum chromodynamics"))) == {}
+
+
 def test_the_repository_is_positional_or_dash_c_and_the_config_is_read(
     built: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

@@ -241,7 +241,7 @@ def test_context_sees_the_patch(work: GitRepo) -> None:
     # Prompts whose context involves none of the changed files come out the same
     unrelated = (
         "what does the Go benchmark Result measure?",
-        "the append-only log decision and its consequences",
+        "what are the consequences in the ADR status?",
     )
     before = {p: context_for_prompt(work.path, p, 600) for p in unrelated}
     assert not any(p in text for text in before.values() for p in ("store.py", "cli.py", "architecture.md"))

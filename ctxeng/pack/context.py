@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ctxeng.pack.bodies import ReadSource, body, work_tree_reader
 from ctxeng.pack.budget import cap
 from ctxeng.pack.graph import pagerank
 from ctxeng.pack.index.reader import SCALE, read_details
@@ -24,8 +25,10 @@ from ctxeng.pack.section_fit import fit_blocks, grouped
 from ctxeng.pack.terms import MAX_PROMPT_CHARS, name_terms, prompt_identifiers, prompt_paths, text_terms
 
 # Most of the budget each section may take; definitions get whatever the others leave.
-SHARES = (("files", 0.12), ("docs", 0.2), ("history", 0.1), ("glossary", 0.06), ("defs", 1.0))
-ORDER = ("files", "defs", "docs", "history", "glossary")  # as shown
+SHARES = (("files", 0.12), ("code", 0.25), ("docs", 0.2), ("history", 0.1), ("glossary", 0.06), ("defs", 1.0))
+ORDER = ("files", "defs", "code", "docs", "history", "glossary")  # as shown
+BODIES = 3  # definitions the prompt matched best whose source is shown, when the budget allows
+BODY_MIN_BUDGET = 1_000
 EXACT_IDENT = 6.0  # a definition named exactly like an identifier in the prompt
 WHOLE_NAME = 2.0  # a definition whose whole name is one prompt word (`flush`), times the word's idf
 SPREAD = 0.6  # weight of the seeded PageRank in a file's final score
@@ -33,9 +36,17 @@ PRIOR = 0.5  # weight of the global rank in a definition's final score
 REACHED = 0.3  # a file whose seeded score (best = 1) is this high adds its top definitions unasked
 TEST_DAMPING = 0.4  # matches in test code, unless the prompt talks about tests
 DATA_DAMPING = 0.35  # fields, constants and variables: `pool: Pool` says less than `class Pool`
+DOCSTRING = 0.4  # weight of a term found in a definition's docstring rather than its name
 BODY = 0.4  # weight of a term found in a doc section's first words rather than its heading
 MIN_BUDGET = 64
-MAX_DEFS = 120  # candidates read from the details file; far more than any budget shows
+MAX_DEFS = 120  # candidates read from the details file at the smallest budgets (more for larger ones)
+DEF_TOKENS = 12  # a definition line costs about this many tokens: how many candidates a budget can show
+FILL = 0.3  # definitions the prompt did not match fill what is left, by their global rank ...
+FILL_REACHED = 3.0  # ... raised in the files the prompt's matches reached
+ASSOC = 0.5  # weight of a past commit's match on the files it changed
+ASSOC_MIN = 1.0  # a commit must match at least the prompt's rarest term's worth (idf) to count
+ASSOC_HALF_LIFE = 300  # commits (newest first) after which a past commit's association counts half
+FILL_MIN = 0.03  # ... and only there: files the prompt's seeded rank reached at least this well (best = 1)
 MAX_DOCS = 6
 
 
@@ -89,6 +100,8 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
     idents = set(query.identifiers)
     idf = idf_table(index, query)
     d_match = _match(index, "d", idf)
+    for i, m in _match(index, "e", idf, DOCSTRING).items():  # words of the docstring count less than the name's
+        d_match[i] = d_match.get(i, 0.0) + m
     paths = files["path"]
     damp_tests = not ({"test", "tests", "testing"} & words)  # tests matter when the prompt is about tests
     for i in list(d_match):
@@ -113,6 +126,8 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
         best_in_file[f] = max(best_in_file.get(f, 0.0), m)
     for f, m in best_in_file.items():
         f_match[f] = f_match.get(f, 0.0) + 0.5 * m
+    for f, m in _past_changes(index, idf).items():
+        f_match[f] = f_match.get(f, 0.0) + m
     seeded = _spread(index, f_match)
     top_f = max(f_match.values(), default=0.0) or 1.0
     file_score = {i: f_match.get(i, 0.0) / top_f + SPREAD * r for i, r in seeded.items() if f_match.get(i) or r > 1e-4}
@@ -128,6 +143,13 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
     for f, rows in extra.items():
         for prior, i in sorted(rows, key=lambda t: (-t[0], t[1]))[:2]:
             scores[i] = 0.5 * file_score[f] * prior / SCALE
+    # The rest of the budget goes to what the repository's own ranking (references, public API and
+    # recent churn) says matters, most of all in the files the prompt reached.
+    top_fs = max(file_score.values(), default=0.0) or 1.0
+    for i, prior in enumerate(def_score if scores else ()):  # only when something matched: else nothing is relevant
+        reach = file_score.get(def_file[i], 0.0) / top_fs
+        if prior and reach >= FILL_MIN and i not in scores:
+            scores[i] = FILL * prior / SCALE * (1.0 + FILL_REACHED * reach)
     doc_match = _match(index, "s", idf)
     for i, m in _match(index, "b", idf, BODY).items():
         doc_match[i] = doc_match.get(i, 0.0) + m
@@ -138,11 +160,29 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
     gloss_match = _match(index, "g", idf)
     return {
         "files": _best(file_score),
+        "code": _best({i: scores[i] for i in d_match if codes[i]}),
         "defs": _best(scores),
         "docs": _best(doc_match),
         "history": _best(commit_match),
         "glossary": _best(gloss_match),
     }
+
+
+def _past_changes(index: dict[str, Any], idf: dict[str, float]) -> dict[int, float]:
+    """Files that past commits resembling the prompt changed: a prompt worded like earlier commit
+    messages ("Add support for … in inserts on SQLite") points at what those commits touched.
+    Each matching commit spreads its match over its files; newer commits count more, and only
+    commits matching more than one prompt term (or one rare term) say anything."""
+    commits = index["commits"]
+    out: dict[int, float] = {}
+    for i, m in _match(index, "c", idf).items():
+        files = commits["files"][i]
+        if not files or m < ASSOC_MIN * max(idf.values(), default=0.0):
+            continue
+        share = ASSOC * m * 0.5 ** (i / ASSOC_HALF_LIFE) / len(files)
+        for f in files:
+            out[f] = out.get(f, 0.0) + share
+    return out
 
 
 def _best(scores: dict[int, float]) -> list[tuple[float, int]]:
@@ -163,8 +203,12 @@ def _spread(index: dict[str, Any], seeds: dict[int, float]) -> dict[int, float]:
     return {i: r / top for i, r in enumerate(rank) if r > 0}
 
 
-def render_context(index: dict[str, Any], prompt: str, budget: int) -> str:
-    """Markdown context for `prompt` with at most `budget` tokens; "" when nothing in the index matches."""
+def render_context(index: dict[str, Any], prompt: str, budget: int, read_source: ReadSource | None = None) -> str:
+    """Markdown context for `prompt` with at most `budget` tokens; "" when nothing in the index matches.
+
+    `read_source(path)` gives a file's text for the bodies of the best matches (default: the work
+    tree at the index's root); bodies are left out below `BODY_MIN_BUDGET` tokens.
+    """
     query = Query.parse(prompt)
     if budget < MIN_BUDGET or not (query.terms or query.paths):
         return ""
@@ -172,8 +216,15 @@ def render_context(index: dict[str, Any], prompt: str, budget: int) -> str:
     if not any(ranked[k] for k in ("defs", "files", "docs")):
         return ""
     n_defs = index["details"]["defs"]
-    wanted = [i for _, i in ranked["defs"][:MAX_DEFS]] + [n_defs + i for _, i in ranked["docs"][:MAX_DOCS]]
-    details = read_details(index, wanted)
+    n_wanted = max(MAX_DEFS, budget // DEF_TOKENS)
+    wanted = [i for _, i in [*ranked["defs"][:n_wanted], *ranked["code"][:BODIES]]]
+    wanted += [n_defs + i for _, i in ranked["docs"][:MAX_DOCS]]
+    details: dict[Any, Any] = dict(read_details(index, wanted))  # plus the source reader for `_code`, by name
+    if budget < BODY_MIN_BUDGET:
+        ranked["code"] = []
+    else:
+        details["_read"] = read_source or work_tree_reader(Path(index.get("_root", ".")))
+        details["_root"] = index.get("_root", ".")
     head = f"# Context from ctxeng for this prompt ({index.get('repository', '')} @ {str(index.get('head', ''))[:10]})\n"
     parts: dict[str, str] = {}
     left = budget - _tokens(head)
@@ -192,7 +243,7 @@ def render_context(index: dict[str, Any], prompt: str, budget: int) -> str:
     return cap(text, budget)
 
 
-def _section(index: dict[str, Any], section: str, ranked: list[tuple[float, int]], details: dict, limit: int) -> str:
+def _section(index: dict[str, Any], section: str, ranked: list[tuple[float, int]], details: dict[Any, Any], limit: int) -> str:
     """One section's text within `limit` tokens, or "" when not even one entry fits under its heading."""
     if limit <= 8:
         return ""
@@ -200,26 +251,26 @@ def _section(index: dict[str, Any], section: str, ranked: list[tuple[float, int]
     return "" if text.rstrip().endswith(_HEADINGS[section]) else text
 
 
-def _files(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict, out: str, limit: int) -> str:
+def _files(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int) -> str:
     paths, summaries = index["files"]["path"], index["files"]["summary"]
     blocks = [f"- `{paths[i]}`" + (f" — {summaries[i]}" if summaries[i] else "") + "\n" for _, i in ranked[:12]]
     return fit_blocks(out + "\n## Files\n\n", blocks, limit)
 
 
-def _defs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict, out: str, limit: int) -> str:
+def _defs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int) -> str:
     paths = index["files"]["path"]
     defs = index["defs"]
     items = []
-    for _, i in ranked[:MAX_DEFS]:
+    for _, i in ranked[: max(MAX_DEFS, limit // DEF_TOKENS)]:
         qual = qualname_of(index, i)
-        signature, doc, _ = details.get(i, (qual, "", ""))
+        signature, doc = details.get(i, (qual, ""))[:2]
         text = f"- L{defs['line'][i]} `{signature or qual}`" + (f" — {doc}" if doc else "") + "\n"
         items.append((paths[defs["file"][i]], (defs["line"][i], qual), text))
     headings = {path: f"\n### {path}\n\n" for path, _, _ in items}
-    return grouped(out + "\n## Definitions\n", items, limit, headings)
+    return grouped(out + "\n## Definitions\n", items, limit, headings, by_rank=True)
 
 
-def _docs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict, out: str, limit: int) -> str:
+def _docs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int) -> str:
     docs, base = index["docs"], index["details"]["defs"]
     blocks = []
     for _, i in ranked[:MAX_DOCS]:
@@ -229,7 +280,7 @@ def _docs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict,
     return fit_blocks(out + "\n## Docs\n\n", blocks, limit)
 
 
-def _history(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict, out: str, limit: int) -> str:
+def _history(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int) -> str:
     commits, paths = index["commits"], index["files"]["path"]
     blocks = []
     for _, i in ranked[:8]:
@@ -239,15 +290,34 @@ def _history(index: dict[str, Any], ranked: list[tuple[float, int]], details: di
     return fit_blocks(out + "\n## History\n\n", blocks, limit)
 
 
-def _glossary(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict, out: str, limit: int) -> str:
+def _glossary(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int) -> str:
     g = index["glossary"]
     blocks = [f"- **{g['term'][i]}** — {g['meaning'][i]} ({g['source'][i]})\n" for _, i in ranked[:6]]
     return fit_blocks(out + "\n## Glossary\n\n", blocks, limit)
 
 
-_HEADINGS = {"files": "## Files", "defs": "## Definitions", "docs": "## Docs", "history": "## History",
-             "glossary": "## Glossary"}  # fmt: skip
-_RENDER = {"files": _files, "defs": _defs, "docs": _docs, "history": _history, "glossary": _glossary}
+def _code(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int) -> str:
+    paths, defs = index["files"]["path"], index["defs"]
+    blocks = []
+    for _, i in ranked[:BODIES]:
+        row = details.get(i)
+        if not row or len(row) < 4:
+            continue  # an index from before end lines were kept: names only
+        path, line = paths[defs["file"][i]], defs["line"][i]
+        text = body(details["_read"], str(details["_root"]), path, line, int(row[3]), _fence_language(path))
+        if text:
+            blocks.append(f"\n### {path}\n\nL{line}–{row[3]} `{qualname_of(index, i)}`:\n\n{text}")
+    return fit_blocks(out + "\n## Code\n", blocks, limit)
+
+
+def _fence_language(path: str) -> str:
+    ext = path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    return {"py": "python", "js": "javascript", "ts": "typescript", "go": "go", "rs": "rust"}.get(ext, ext)
+
+
+_HEADINGS = {"files": "## Files", "defs": "## Definitions", "code": "## Code", "docs": "## Docs",
+             "history": "## History", "glossary": "## Glossary"}  # fmt: skip
+_RENDER = {"files": _files, "defs": _defs, "code": _code, "docs": _docs, "history": _history, "glossary": _glossary}
 
 
 def _tokens(text: str) -> int:

@@ -48,6 +48,8 @@ class Weights:
     prior_share: float = 0.8  # final = share × prior + (1 - share) × reference rank (both normalised)
     private_def: float = 0.15  # multiplier for private definitions (`_name`, visibility private)
     child_inherit: float = 0.25  # share of a class's score its public members inherit (split among them)
+    history_share: float = 0.5  # final = share × history heat + (1 - share) × the above (both normalised)
+    half_life: float = 100.0  # commits after which a change counts half as much towards a file's heat
 
 
 DEFAULT_WEIGHTS = Weights()
@@ -214,6 +216,10 @@ def rank(
         ref_score.append(share * role_factor(d.path) * (1.0 if d.public else w.private_def))
 
     scores = _inherit(facts.defs, _mix(priors, ref_score, w.prior_share), w.child_inherit)
+    if w.history_share > 0 and facts.commits:
+        from ctxeng.pack.heat import definition_heat
+
+        scores = _mix(definition_heat(facts, w.half_life), scores, w.history_share)
     edges_by_path: dict[str, dict[str, float]] = {}
     for s, t, wt in edges:
         edges_by_path.setdefault(paths[s], {})[paths[t]] = wt

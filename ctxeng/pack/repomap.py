@@ -11,6 +11,8 @@ from ctxeng.pack.rank import Ranking
 
 # Rough characters per token of signature lines; only used to bound how many candidates get counted.
 _CHARS_PER_TOKEN = 3.0
+DOCUMENTED = 1 / 6  # share of the map's characters (~a quarter of its tokens) whose lines carry full signatures and docs
+SHORT_SIGNATURE = 1  # past the documented top, a line keeps its signature only up to the name: `def flush(…)`
 
 
 @dataclass(frozen=True)
@@ -20,9 +22,15 @@ class MapUnit:
     defs: tuple[int, ...]
 
 
-def def_line(d: Definition, depth: int, doc_chars: int = 72) -> str:
-    """One map line: `- L<line> `signature` — first docstring sentence`, indented by nesting depth."""
+def def_line(d: Definition, depth: int, doc_chars: int = 72, sig_chars: int = 0) -> str:
+    """One map line: `- L<line> `signature` — first docstring sentence`, indented by nesting depth;
+    `sig_chars` > 0 cuts the signature there (the name always stays whole)."""
     sig = d.signature
+    if 0 < sig_chars < len(sig):
+        at = sig.find(d.name)
+        keep = max(sig_chars, at + len(d.name) if at >= 0 else sig_chars)
+        if keep < len(sig):
+            sig = sig[:keep].rstrip() + ("(…)" if sig[keep : keep + 1] == "(" else "…")
     tick = "``" if "`" in sig else "`"
     pad = " " if tick == "``" else ""
     line = f"{'  ' * depth}- L{d.line} {tick}{pad}{sig}{pad}{tick}" + (f" (×{d.variants})" if d.variants > 1 else "")
@@ -79,8 +87,9 @@ def map_header(repo: str) -> str:
     """The title and legend of the map."""
     return (
         f"# Repository map: {repo}\n\n"
-        "The most important definitions (public API, entry points, what the rest of the code uses), by file;\n"
-        "`L<n>` is the line. Ranked by PageRank over references, personalised by the public API and docs.\n"
+        "The most important definitions (public API, entry points, what the rest of the code uses, what changes\n"
+        "often), by file, most important file first; `L<n>` is the line. Ranked by PageRank over references,\n"
+        "personalised by the public API and docs, mixed with recency-weighted churn from the history.\n"
     )
 
 
@@ -109,7 +118,7 @@ def render_map(facts: RepoFacts, ranking: Ranking, limit: int, header: str | Non
         if path not in seen_files:
             seen_files.add(path)
             text += file_heading(path)
-        if chars < budget_chars / 3:  # ~ half the tokens: characters run ~1.5x denser in docs than budget_chars assumes
+        if chars < budget_chars * DOCUMENTED:  # characters run ~1.5x denser in docs than budget_chars assumes
             with_doc.update(unit.defs)
         text += "\n".join(_line(facts, i, 0, with_doc) for i in unit.defs) + "\n"
         pieces.append(text)
@@ -119,13 +128,13 @@ def render_map(facts: RepoFacts, ranking: Ranking, limit: int, header: str | Non
     sums = prefix_sums([head, *pieces])
 
     def render(k: int) -> str:
-        chosen = {i for unit in units[:k] for i in unit.defs}
-        depths = _depths(facts, chosen, by_qual)
+        chosen = [i for unit in units[:k] for i in unit.defs]
+        depths = _depths(facts, set(chosen), by_qual)
         by_file: dict[str, list[int]] = {}
         for i in chosen:
             by_file.setdefault(facts.defs[i].path, []).append(i)
         parts = [head]
-        for path in sorted(by_file):
+        for path in by_file:  # files in rank order: a file comes in with its best definition
             parts.append(file_heading(path))
             ids = sorted(by_file[path], key=lambda i: (facts.defs[i].line, facts.defs[i].qualname))
             parts.append("\n".join(_line(facts, i, depths[i], with_doc) for i in ids) + "\n")
@@ -136,4 +145,5 @@ def render_map(facts: RepoFacts, ranking: Ranking, limit: int, header: str | Non
 
 
 def _line(facts: RepoFacts, i: int, depth: int, with_doc: set[int]) -> str:
-    return def_line(facts.defs[i], depth, 72 if i in with_doc else 0)
+    # Past the documented top of the map, a line's job is to name the definition: long signatures are cut.
+    return def_line(facts.defs[i], depth, 72, 0) if i in with_doc else def_line(facts.defs[i], depth, 0, SHORT_SIGNATURE)

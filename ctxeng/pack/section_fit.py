@@ -48,8 +48,12 @@ def fit_ranked(head: str, ranked: Sequence[tuple[tuple[Any, ...], str]], limit: 
     return fit_prefix(render, len(ranked), limit, lambda k: sums[k + 1])[0]
 
 
-def grouped(head: str, ranked: Sequence[tuple[str, tuple[Any, ...], str]], limit: int, headings: dict[str, str]) -> str:
-    """Items (group, sort key, text) in rank order, shown under their group's heading, groups sorted.
+def grouped(
+    head: str, ranked: Sequence[tuple[str, tuple[Any, ...], str]], limit: int, headings: dict[str, str],
+    by_rank: bool = False,
+) -> str:
+    """Items (group, sort key, text) in rank order, shown under their group's heading, groups sorted
+    (by name, or with `by_rank` by their best item, so the most relevant group comes first).
 
     A group's heading is paid for by the first of its items that gets in.
     """
@@ -66,7 +70,7 @@ def grouped(head: str, ranked: Sequence[tuple[str, tuple[Any, ...], str]], limit
         for group, key, text in ranked[:k]:
             groups.setdefault(group, []).append((key, text))
         out = [head]
-        for group in sorted(groups):
+        for group in groups if by_rank else sorted(groups):  # dicts keep first-seen (= rank) order
             out.append(headings.get(group, ""))
             out.extend(text for _, text in sorted(groups[group], key=lambda kt: kt[0]))
         return "".join(out)

@@ -83,6 +83,12 @@ def render_skill_md(facts: RepoFacts, conv: Conventions, name: str, tokens: dict
     return fit_blocks(head, blocks, limit)
 
 
+def small_budget_scale(budget: int) -> float:
+    """How much of their share the sections other than the map may take: at small budgets the map,
+    what most questions need, gets most of the tokens (40 % of the shares up to 10k, all of them from 25k)."""
+    return min(1.0, max(0.4, budget / 25_000))
+
+
 def render_references(facts: RepoFacts, ranking: Ranking, conv: Conventions, budget: int, reserve: int) -> dict[str, str]:
     """The five reference documents, each ≤ 25k tokens, together ≤ `budget - reserve` tokens.
 
@@ -91,8 +97,9 @@ def render_references(facts: RepoFacts, ranking: Ranking, conv: Conventions, bud
     """
     out: dict[str, str] = {}
     left = budget - reserve
+    scale = small_budget_scale(budget)
     for file, _, share in REFERENCES:
-        allowance = max(0, min(READ_LIMIT, left if share >= 1.0 else int(budget * share), left))
+        allowance = max(0, min(READ_LIMIT, left if share >= 1.0 else int(budget * share * scale), left))
         text = _render(file, facts, ranking, conv, allowance)
         out[file] = text
         left -= tokens(text)

@@ -27,14 +27,15 @@ MAX_COMMITS = 2_000  # newest commits kept for prompt matching
 MAX_NEIGHBOURS = 8
 DATA_KINDS = frozenset({"field", "constant", "variable", "attribute", "property_field", "enum_member"})
 DOC_EXCERPT = 360
+DOC_TERMS = 12  # terms of a definition's docstring sentence that a prompt can match
 
 # Columns (documented here, read by ctxeng.pack.context):
 # files:    path, score, summary            near: per file, flat [file, weight‰, file, weight‰, ...]
 # defs:     file, name (into `names`), parent (def row or -1), line, score, code (1 = a callable or type,
 #           0 = a field, constant or variable)
-#           details row i: [signature, doc, kind]
+#           details row i: [signature, doc, kind, end line]
 # docs:     path, line, heading             details row len(defs) + j: [excerpt]
-# terms:    kind → stemmed term → rows; kinds d(efinition names), f(ile paths), s(ection headings),
+# terms:    kind → stemmed term → rows; kinds d(efinition names), e (their docstrings' first sentence), f(ile paths), s(ection headings),
 #           b(odies of sections, first words), c(ommit subjects), g(lossary terms)
 # commits:  sha, date, subject, files       glossary: term, meaning, source
 
@@ -63,11 +64,14 @@ def build_index(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> tuple[
     # Rows of strings only: the JSON string encoder that `dumps_json` itself uses, without building an
     # encoder per row (a third of the index's CPU on 44k rows).
     q = encode_basestring
-    details = [f"[{q(d.signature)},{q(d.doc)},{q(d.kind)}]" for d in (facts.defs[i] for i in kept)]
+    details = [f"[{q(d.signature)},{q(d.doc)},{q(d.kind)},{d.end_line}]" for d in (facts.defs[i] for i in kept)]
     details += [f"[{q(_excerpt(d.text))}]" for d in docs]
-    postings: dict[str, dict[str, list[int]]] = {"d": {}, "f": {}, "s": {}, "b": {}, "c": {}, "g": {}}
+    postings: dict[str, dict[str, list[int]]] = {"d": {}, "e": {}, "f": {}, "s": {}, "b": {}, "c": {}, "g": {}}
     for n, i in enumerate(kept):
-        _post(postings["d"], name_terms(facts.defs[i].name), n)
+        named = name_terms(facts.defs[i].name)
+        _post(postings["d"], named, n)
+        if facts.defs[i].doc:
+            _post(postings["e"], [t for t in text_terms(facts.defs[i].doc, DOC_TERMS) if t not in named], n)
     for n, p in enumerate(paths):
         _post(postings["f"], name_terms(p.rsplit(".", 1)[0]), n)
     for n, d in enumerate(docs):

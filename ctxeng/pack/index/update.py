@@ -132,8 +132,8 @@ def is_consistent(index: Any, details_size: int) -> bool:
         meta["file"] == DETAILS_FILE and meta["defs"] == n_defs and len(offsets) == n_defs + n_docs + 1,
         offsets[0] == 0 and offsets == sorted(offsets) and offsets[-1] == details_size,
         all(
-            _postings_within(index["terms"][k], n)
-            for k, n in (("d", n_defs), ("f", n_files), ("s", n_docs), ("b", n_docs))
+            _postings_within(index["terms"].get(k, {}), n)
+            for k, n in (("d", n_defs), ("e", n_defs), ("f", n_files), ("s", n_docs), ("b", n_docs))
         ),
     ]
     return all(checks)
@@ -206,8 +206,8 @@ def patched(
     }
     out["docs"] = {key: column(ol, docs[key], p_docs[key]) for key in ("path", "line", "heading")}
     terms = dict(index["terms"])
-    for kind, lay in (("d", dl), ("f", fl), ("s", ol), ("b", ol)):
-        terms[kind] = postings(index["terms"][kind], part["terms"][kind], lay)
+    for kind, lay in (("d", dl), ("e", dl), ("f", fl), ("s", ol), ("b", ol)):
+        terms[kind] = postings(index["terms"].get(kind, {}), part["terms"].get(kind, {}), lay)
     out["terms"] = terms
     out["near"] = _near(index, part, facts, fl, same_file, out["defs"], names)
     if same_file != list(range(len(same_file))):

@@ -1,0 +1,75 @@
+"""What the next change is likely to touch, from history alone: recency-weighted churn spread over definitions.
+
+A file's heat is the sum, over the commits that changed it, of a weight halving every
+`half_life` commits (the newest commit weighs 1); commits touching very many files (renames,
+reformatting) say little about any one file and are skipped. Co-changing partners of hot files
+get a share of their heat. Within a file, a change lands on a line, and the innermost definition
+around that line is what it touches, so each definition gets the file's heat in proportion to
+the lines it owns (its span minus its nested definitions' spans).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ctxeng.pack.facts import Definition, RepoFacts
+from ctxeng.pack.paths import is_example, is_test, is_vendored
+
+WIDE_COMMIT = 30  # commits changing more files than this are skipped (as co-change statistics do)
+TEST_ROLE = 0.5
+EXAMPLE_ROLE = 0.2
+COCHANGE_SHARE = 0.3  # heat a file passes to its co-change partners, split by their share
+
+
+def file_heat(facts: RepoFacts, half_life: float) -> dict[str, float]:
+    """Path → recency-weighted number of recent commits that changed it (only files with code facts)."""
+    heat: dict[str, float] = {}
+    k = 0
+    for commit in facts.commits:  # newest first
+        if not commit.files:
+            continue
+        if len(commit.files) <= WIDE_COMMIT:
+            weight = 0.5 ** (k / half_life)
+            for path in commit.files:
+                if path in facts.files:
+                    heat[path] = heat.get(path, 0.0) + weight
+        k += 1
+        if k > 12 * half_life:  # weights below 2^-12 change nothing
+            break
+    spread = dict(heat)
+    for path, h in sorted(heat.items()):
+        for partner, _, share in facts.cochange.get(path, ()):
+            if partner in facts.files:
+                spread[partner] = spread.get(partner, 0.0) + COCHANGE_SHARE * h * share
+    return {p: h * history_role(p) for p, h in sorted(spread.items()) if not is_vendored(p)}
+
+
+def history_role(path: str) -> float:
+    """How much a file's churn counts: tests change with the code they test, so they count half;
+    examples, docs configuration and tooling change for their own reasons."""
+    if is_test(path):
+        return TEST_ROLE
+    return EXAMPLE_ROLE if is_example(path) else 1.0
+
+
+def own_lines(defs: Sequence[Definition]) -> list[int]:
+    """Lines each definition owns: its span minus the spans of the definitions nested directly in it."""
+    by_qual: dict[tuple[str, str], int] = {}
+    for i, d in enumerate(defs):
+        by_qual.setdefault((d.path, d.qualname), i)
+    out = [max(1, d.end_line - d.line + 1) for d in defs]
+    for d in defs:
+        parent = by_qual.get((d.path, d.parent)) if d.parent else None
+        if parent is not None:
+            out[parent] -= max(1, d.end_line - d.line + 1)
+    return [max(1, n) for n in out]
+
+
+def definition_heat(facts: RepoFacts, half_life: float) -> list[float]:
+    """Per definition (aligned with `facts.defs`): its file's heat × its share of the file's owned lines."""
+    heat = file_heat(facts, half_life)
+    owned = own_lines(facts.defs)
+    per_file: dict[str, int] = {}
+    for d, n in zip(facts.defs, owned):
+        per_file[d.path] = per_file.get(d.path, 0) + n
+    return [heat.get(d.path, 0.0) * n / per_file[d.path] for d, n in zip(facts.defs, owned)]
