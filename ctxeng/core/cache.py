@@ -106,3 +106,68 @@ class ExtractCache:
                     entry.unlink()
                     removed += 1
         return removed
+
+
+KEEP_RATIO = 2  # CacheTable entries unused by a build are dropped once they outnumber the used this much
+
+
+def _load_table(path: Path, salt: str) -> dict[str, Any]:
+    """The `entries` of a cache file written with `salt`, or {} (missing, torn, other salt)."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("salt") != salt or not isinstance(data.get("entries"), dict):
+        return {}
+    return data["entries"]
+
+
+def _store_table(path: Path, salt: str, entries: dict[str, Any]) -> None:
+    """Write the file atomically (rename; no fsync: it is a cache)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".entry.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(dumps_json_bytes({"salt": salt, "entries": entries}))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class CacheTable:
+    """One JSON cache file of entries by key, loaded lazily, written back only when it changed.
+
+    The file holds its salt; another salt (other code or settings) reads as empty. Used for
+    caches whose entries are small and many (one file, not one per entry).
+    """
+
+    def __init__(self, path: Path, salt: str) -> None:
+        self.path, self.salt = path, salt
+        self._entries: dict[str, Any] | None = None
+        self.dirty = False
+
+    @property
+    def entries(self) -> dict[str, Any]:
+        """Every entry (read from disk on first use)."""
+        if self._entries is None:
+            self._entries = _load_table(self.path, self.salt)
+        return self._entries
+
+    def put(self, key: str, value: Any) -> None:
+        """Set the entry of `key`."""
+        self.entries[key] = value
+        self.dirty = True
+
+    def save(self, used: set[str]) -> None:
+        """Write back if changed; drop entries outside `used` once they outnumber it `KEEP_RATIO` to one."""
+        entries = self.entries
+        if len(entries) > (KEEP_RATIO + 1) * max(1, len(used)):
+            for key in [k for k in entries if k not in used]:
+                del entries[key]
+            self.dirty = True
+        if self.dirty:
+            with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+                _store_table(self.path, self.salt, entries)
+            self.dirty = False

@@ -120,7 +120,7 @@ def run_pipeline(
         selection = select_files(repo, config.files, config.secrets)
         progress("select", len(selection.files), len(selection.files))
     with timer.stage("history"):
-        provenance, commit_records, cochange, history_stats = _history(repo, config, progress)
+        provenance, commit_records, cochange, history_stats = _history(repo, config, progress, staging.out_dir)
     with timer.stage("code"):
         extracted = extract_files(
             selection.files, config.docs if config.docs.enabled else None, redactor, cache, progress
@@ -136,11 +136,12 @@ def run_pipeline(
         # Code and docs were redacted file by file (and cached so), their counts are in `extracted`;
         # the rest is redacted here and counted apart, or a cold build would count file redactions twice.
         file_counts = Counter(redactor.counts)
-        others = [redactor.record(rec) for rec in (*commit_records, *cochange, *glossary)]
+        others = _redact_commits(commit_records, redactor, staging.out_dir, cache.salt, config)
+        others += [redactor.record(rec) for rec in (*cochange, *glossary)]
         records = dedupe_ids([*code, *docs, *others])
         progress("secrets", len(records), len(records))
     with timer.stage("dataset"):
-        dataset = build_dataset(records, config.dataset, repo.name)
+        dataset = build_dataset(records, config.dataset, repo.name, staging.out_dir)
         progress("dataset", len(dataset.train) + len(dataset.eval), 0)
     with timer.stage("write"):
         _write_records(staging.path("records.jsonl"), records)
@@ -191,19 +192,37 @@ def extract_settings(config: Config) -> dict[str, Any]:
 
 
 def _history(
-    repo: RepoView, config: Config, progress: Progress
+    repo: RepoView, config: Config, progress: Progress, out_dir: Path | None = None
 ) -> tuple[Provenance, list[Record], list[Record], dict[str, int]]:
     """Provenance, commit and co-change records, and stats (history disabled: HEAD dates everything)."""
     if config.history.enabled:
         from ctxeng.extract.history.stage import mine_history
 
-        history = mine_history(repo, config.history, progress, drop_files=tuple(config.secrets.drop_files))
+        history = mine_history(
+            repo, config.history, progress, drop_files=tuple(config.secrets.drop_files), out_dir=out_dir
+        )
         provenance, commits, cochange, stats = history.provenance, history.commits, history.cochange, history.stats
     else:
         provenance = Provenance(head=repo.head, head_time=repo.head_time())
         commits, cochange, stats = [], [], {}
     provenance.staged = _staged_paths(repo)
     return provenance, commits, cochange, stats
+
+
+def _redact_commits(
+    commits: list[Record], redactor: Any, out_dir: Path, salt: str, config: Config
+) -> list[Record]:
+    """The redacted commit records; a commit's sha, window and boundary flags fix its record, so
+    its redaction is remembered across builds (`RedactionMemo`)."""
+    from ctxeng.secrets.memo import RedactionMemo
+
+    memo = RedactionMemo(out_dir, f"{salt}:{config.history.max_patch_bytes}")
+    out = []
+    for rec in commits:
+        key = f"{rec.commit}:{int('diff' in rec.meta)}:{int('shallow_boundary' in rec.meta)}"
+        out.append(memo.record(key, rec, redactor))
+    memo.save()
+    return out
 
 
 def save_state(staging: Staging, repo: RepoView, outcomes: dict[str, str]) -> None:

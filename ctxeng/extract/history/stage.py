@@ -20,7 +20,8 @@ from ctxeng.core.gcpause import gc_paused
 from ctxeng.core.provenance import Provenance
 from ctxeng.core.records import Record, record_id
 from ctxeng.core.repo import RepoView
-from ctxeng.extract.history.log import LogCommit, iter_log
+from ctxeng.extract.history.cache import HistoryCache
+from ctxeng.extract.history.log import LogCommit, iter_commits, iter_log, walk_order
 from ctxeng.extract.history.parse import CommitPatch
 from ctxeng.extract.history.patches import stream_patches
 
@@ -157,17 +158,55 @@ def mine_history(
     config: HistoryConfig,
     progress: Callable[[str, int, int], None] = _quiet,
     drop_files: tuple[str, ...] = (),
+    out_dir: Path | None = None,
 ) -> HistoryResult:
     """Mine HEAD's history into commit records, co-change records and provenance.
 
     Merge commits are skipped (counted); `drop_files` are extra secret-file globs whose patch
     content is never kept. Output is deterministic: git's date order (children before parents),
-    then sorted lists everywhere.
+    then sorted lists everywhere. With `out_dir`, commits and patches mined before are taken
+    from its history cache (`HistoryCache`): the result is the same, only new commits cost.
     """
     if not repo.head:
         return HistoryResult(provenance=Provenance(), stats={"commits_seen": 0})
+    cache = None
+    if out_dir is not None:
+        from ctxeng.core.cache import code_salt
+
+        settings = {"max_patch_bytes": config.max_patch_bytes, "drop_files": list(drop_files)}
+        cache = HistoryCache(out_dir, code_salt(), settings)
     with gc_paused():  # ~200k acyclic objects (commits, file lists, records): collections only rescan them
-        return _mine(repo, config, progress, drop_files)
+        return _mine(repo, config, progress, drop_files, cache)
+
+
+def read_log(
+    repo: RepoView, max_commits: int, boundary: set[str], cache: HistoryCache | None,
+    progress: Callable[[str, int, int], None] = _quiet,
+) -> list[LogCommit]:  # fmt: skip
+    """Every commit of HEAD's walk in git's date order: from the cache where it has them, else from git.
+
+    The order always comes from git (`walk_order`), so a rewritten history is no special case.
+    """
+    if cache is None:
+        log: list[LogCommit] = []
+        for commit in iter_log(repo, repo.head, max_commits):
+            log.append(commit)
+            if len(log) % (PROGRESS_EVERY * 10) == 0:
+                progress("history", len(log), 0)
+        return log
+    order = walk_order(repo, repo.head, max_commits)
+    known = cache.commits(order)
+    missing = [sha for sha in order if sha not in known]
+    # Mostly new (a first build): one walk costs less than naming every sha to git.
+    fresh = iter_log(repo, repo.head, max_commits) if len(missing) > len(order) // 2 else iter_commits(repo, missing)
+    for n, commit in enumerate(fresh, 1):
+        if commit.sha not in known:
+            known[commit.sha] = commit
+            if commit.sha not in boundary:  # a boundary commit shows as a root only until deepened
+                cache.put_commit(commit)
+        if n % (PROGRESS_EVERY * 10) == 0:
+            progress("history", n, len(missing))
+    return [known[sha] for sha in order]
 
 
 def _mine(
@@ -175,14 +214,11 @@ def _mine(
     config: HistoryConfig,
     progress: Callable[[str, int, int], None],
     drop_files: tuple[str, ...],
+    cache: HistoryCache | None = None,
 ) -> HistoryResult:
     at_head = {entry.path for entry in repo.index()}
     boundary = shallow_boundary(repo)
-    log: list[LogCommit] = []
-    for commit in iter_log(repo, repo.head, config.max_commits):
-        log.append(commit)
-        if len(log) % (PROGRESS_EVERY * 10) == 0:
-            progress("history", len(log), 0)
+    log = read_log(repo, config.max_commits, boundary, cache, progress)
     head_entry = next((c for c in log if c.sha == repo.head), None)
     provenance = Provenance(head=repo.head, head_time=head_entry.time if head_entry else repo.head_time())
     provenance.file_commits = file_commits(log, at_head, boundary)
@@ -193,9 +229,10 @@ def _mine(
         "patch_chars_kept": 0, "patch_files_omitted": 0, "patch_error": 0, "symbols_touched": 0,
         "cochange_files": len(cochange), "cochange_ignored_commits": ignored,
     }  # fmt: skip
-    patches = _mine_patches(
-        repo, patch_window(log, boundary, config.patch_commits), config, drop_files, progress, stats
-    )
+    window = patch_window(log, boundary, config.patch_commits)
+    patches = _cached_patches(repo, window, config, drop_files, progress, stats, cache)
+    if cache is not None:
+        cache.save({c.sha for c in log}, set(patches))
     commits: list[Record] = []
     for commit in log:
         if commit.is_merge:
@@ -216,6 +253,37 @@ def _mine(
     return HistoryResult(commits=commits, cochange=cochange, provenance=provenance, stats=stats)
 
 
+def _cached_patches(
+    repo: RepoView, window: list[str], config: HistoryConfig, drop_files: tuple[str, ...],
+    progress: Callable[[str, int, int], None], stats: dict[str, int], cache: HistoryCache | None,
+) -> dict[str, CommitPatch]:  # fmt: skip
+    """`_mine_patches`, streaming only the window's commits the cache lacks.
+
+    After a git failure the cache is set aside and the whole window streamed again, so the
+    patches kept are exactly those a cold build keeps.
+    """
+    if cache is None:
+        return _mine_patches(repo, window, config, drop_files, progress, stats)
+    known = {sha: patch for sha in window if (patch := cache.patch(sha)) is not None}
+    fresh = _mine_patches(repo, [sha for sha in window if sha not in known], config, drop_files, progress, Counter())
+    if len(known) + len(fresh) < len(window):  # git failed part-way
+        return _mine_patches(repo, window, config, drop_files, progress, stats)
+    for patch in fresh.values():
+        cache.put_patch(patch)
+    patches = {sha: known.get(sha) or fresh[sha] for sha in window}
+    for patch in patches.values():
+        _count_patch(stats, patch)
+    stats["patch_window"] = len(patches)
+    return patches
+
+
+def _count_patch(stats: dict[str, int], patch: CommitPatch) -> None:
+    stats["patch_bytes"] += patch.bytes
+    stats["patch_chars_kept"] += len(patch.diff)
+    stats["patches_truncated"] += patch.truncated
+    stats["patch_files_omitted"] += patch.omitted
+
+
 def _mine_patches(
     repo: RepoView, window: list[str], config: HistoryConfig, drop_files: tuple[str, ...],
     progress: Callable[[str, int, int], None], stats: dict[str, int],
@@ -225,10 +293,7 @@ def _mine_patches(
     try:
         for patch in stream_patches(repo, window, config.max_patch_bytes, drop_files):
             patches[patch.sha] = patch
-            stats["patch_bytes"] += patch.bytes
-            stats["patch_chars_kept"] += len(patch.diff)
-            stats["patches_truncated"] += patch.truncated
-            stats["patch_files_omitted"] += patch.omitted
+            _count_patch(stats, patch)
             if len(patches) % PROGRESS_EVERY == 0:
                 progress("history", len(patches), len(window))
     except CtxengError:
