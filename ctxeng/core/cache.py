@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -111,10 +111,28 @@ class ExtractCache:
 KEEP_RATIO = 2  # CacheTable entries unused by a build are dropped once they outnumber the used this much
 
 
+@functools.cache
+def _fast_json() -> tuple[Callable[[bytes], Any], Callable[[Any], bytes]]:
+    """(loads, dumps) for cache files: orjson where installed (no key sorting: a cache need not be
+    deterministic), else the stdlib; the stdlib also writes what orjson refuses (lone surrogates)."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - a dependency
+        return json.loads, lambda obj: json.dumps(obj).encode()
+
+    def dumps(obj: Any) -> bytes:
+        try:
+            return orjson.dumps(obj)
+        except TypeError:
+            return json.dumps(obj).encode()
+
+    return orjson.loads, dumps
+
+
 def _load_table(path: Path, salt: str) -> dict[str, Any]:
     """The `entries` of a cache file written with `salt`, or {} (missing, torn, other salt)."""
     try:
-        data = json.loads(path.read_bytes())
+        data = _fast_json()[0](path.read_bytes())
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict) or data.get("salt") != salt or not isinstance(data.get("entries"), dict):
@@ -128,7 +146,7 @@ def _store_table(path: Path, salt: str, entries: dict[str, Any]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".entry.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(dumps_json_bytes({"salt": salt, "entries": entries}))
+            fh.write(_fast_json()[1]({"salt": salt, "entries": entries}))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
