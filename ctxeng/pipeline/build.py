@@ -71,11 +71,14 @@ def build(
     write_pack: bool = True,
     lock_wait: float = 30.0,
     in_hook: bool = False,
+    force: bool = False,
 ) -> BuildResult:
     """Mine the repository at `path` into `.ctxeng/` (records, dataset, manifest, pack).
 
     Holds the output directory's lock for the whole run and publishes all outputs together at
-    the end, so an interrupted or failed build leaves the previous outputs intact.
+    the end, so an interrupted or failed build leaves the previous outputs intact. When nothing
+    the build reads has changed since the last one (`ctxeng.pipeline.uptodate`) it stops early
+    and returns the last manifest, unless `force`.
     """
     repo = open_repo(path)
     if not repo.head:
@@ -88,9 +91,18 @@ def build(
 
     check_config(config.dataset)  # fail on a bad task name before the slow stages run
     out_dir = ensure_workdir(repo)
-    with Lock(out_dir, wait_seconds=lock_wait), Staging(out_dir) as staging:
-        manifest = run_pipeline(repo, config, staging, progress, write_pack=write_pack, in_hook=in_hook)
-        staging.publish()
+    from ctxeng.pipeline import uptodate
+
+    fingerprint = uptodate.inputs_fingerprint(repo, config, write_pack, in_hook)
+    with Lock(out_dir, wait_seconds=lock_wait):
+        last = None if force else uptodate.current_manifest(out_dir, repo.root, fingerprint)
+        if last is not None:
+            return BuildResult(manifest=last, out_dir=out_dir)
+        with Staging(out_dir) as staging:
+            manifest = run_pipeline(repo, config, staging, progress, write_pack=write_pack, in_hook=in_hook)
+            state = uptodate.state_for(fingerprint, repo.root, manifest)
+            staging.path(uptodate.STATE_FILE).write_text(dumps_json(state) + "\n", encoding="utf-8")
+            staging.publish()
     return BuildResult(manifest=manifest, out_dir=out_dir)
 
 
