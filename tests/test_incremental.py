@@ -56,3 +56,26 @@ def test_changed_inputs_rebuild(sample_repo: GitRepo) -> None:
     assert (root / "CLAUDE.md").is_file() and (root / ".ctxeng/dataset/eval.jsonl").is_file()
     skill = next((root / ".claude/skills").iterdir()) / "SKILL.md"
     assert skill.read_text() != "edited\n"
+
+
+def test_dataset_caches_give_the_same_rows(sample_repo: GitRepo, tmp_path: Path) -> None:
+    """Cold caches, warm caches and no caches give the same rows and statistics."""
+    from ctxeng.core.config import load_config
+    from ctxeng.core.records import Record
+    from ctxeng.dataset import build_dataset
+
+    build(sample_repo.path)
+    rows = (sample_repo.path / ".ctxeng/records.jsonl").read_text().splitlines()
+    records = [Record.from_json(json.loads(line)) for line in rows]
+    config = load_config(sample_repo.path).dataset
+    plain = build_dataset(records, config, "kvstore")
+    cold = build_dataset(records, config, "kvstore", tmp_path / "out")
+    assert (tmp_path / "out/cache/dataset/tasks.json").is_file()
+    warm = build_dataset(records, config, "kvstore", tmp_path / "out")
+    for result in (cold, warm):
+        assert (result.train, result.eval, result.stats) == (plain.train, plain.eval, plain.stats)
+    # One record changed: only its groups are redone, and the rows still equal an uncached run.
+    changed = [r if r.kind != "symbol" or r.path != records[0].path else r.dated("", 0) for r in records]
+    again = build_dataset(changed, config, "kvstore", tmp_path / "out")
+    fresh = build_dataset(changed, config, "kvstore")
+    assert (again.train, again.eval, again.stats) == (fresh.train, fresh.eval, fresh.stats)

@@ -15,7 +15,8 @@ from ctxeng.dataset.bounds_cache import bounded_examples
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.index import RecordIndex
 from ctxeng.dataset.split import Dated, date_by_source, dedupe, remove_leaks, split_by_time
-from ctxeng.dataset.tasks import enabled_tasks, run_tasks
+from ctxeng.dataset.task_cache import run_tasks_cached
+from ctxeng.dataset.tasks import enabled_tasks
 
 MIN_MAX_TOKENS = 64  # below this not even a symbol lookup fits
 
@@ -46,7 +47,7 @@ def build_dataset(
     names = check_config(config)
     with gc_paused():
         ctx = TaskContext(repo_name=repo_name, seed=config.seed)
-        examples = run_tasks(RecordIndex.build(records), ctx, names)
+        examples = run_tasks_cached(records, RecordIndex.build(records), ctx, names, out_dir)
         dropped: Counter[str] = Counter(ctx.dropped)
         examples = _unique(examples, dropped)
         system = system_message(repo_name)

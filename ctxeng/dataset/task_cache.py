@@ -1,0 +1,150 @@
+"""Task outputs remembered across builds for the tasks whose examples depend on a few records only.
+
+A commit's examples (commit_instruction, commit_message) come from its own record; a file's
+(file_contents, module_overview, symbol_body) from the file and symbol records of its path. For
+those tasks the records are grouped (by record, by path), each group is digested, and a group
+whose digest was seen before gives back the examples and drop counts it gave then (from
+`<out_dir>/cache/dataset/tasks.json`, salted with the dataset code). New groups are run through
+the task alone, on an index of just their records, which gives what the whole index gives for
+them. Tasks that look across files (symbol_lookup, callers, cochange, doc_qa, glossary) always run.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ctxeng.core.cache import CacheTable
+from ctxeng.core.records import Record, sort_key
+from ctxeng.dataset.context import TaskContext
+from ctxeng.dataset.example import Cut, Example, Part
+from ctxeng.dataset.index import RecordIndex
+from ctxeng.dataset.tasks import TASKS
+
+CACHE_FILE = "cache/dataset/tasks.json"
+
+
+def _commit_group(rec: Record) -> str | None:
+    # Commits outside the patch window (no diff) give no example and no drop: left out.
+    return rec.id if rec.kind == "commit" and rec.meta.get("diff") else None
+
+
+def _path_group(rec: Record) -> str | None:
+    return rec.path if rec.kind in ("file", "symbol") else None
+
+
+#: Task name -> the group a record belongs to for it (None: the task never reads the record).
+LOCAL_TASKS: dict[str, Callable[[Record], str | None]] = {
+    "commit_instruction": _commit_group,
+    "commit_message": _commit_group,
+    "file_contents": _path_group,
+    "module_overview": _path_group,
+    "symbol_body": _path_group,
+}
+
+
+@functools.lru_cache(maxsize=1)
+def tasks_salt() -> str:
+    """A digest of the dataset package and the record code (what decides a task's examples)."""
+    digest = hashlib.sha1()
+    files = [f for f in resources.files("ctxeng.dataset").iterdir() if f.name.endswith(".py")]
+    files.append(resources.files("ctxeng.core") / "records.py")
+    for entry in sorted(files, key=lambda f: f.name):
+        digest.update(entry.name.encode())
+        digest.update(entry.read_bytes())
+    return digest.hexdigest()
+
+
+def _dumps() -> Callable[[Any], bytes]:
+    import orjson
+
+    return functools.partial(orjson.dumps, option=orjson.OPT_SORT_KEYS)
+
+
+def group_digest(records: list[Record]) -> str | None:
+    """A digest of `records` (in sort order); None when one cannot be encoded."""
+    dumps = _dumps()
+    digest = hashlib.sha1()
+    try:
+        for rec in records:
+            data = dumps(rec.to_json())
+            digest.update(len(data).to_bytes(8, "little"))
+            digest.update(data)
+    except TypeError:  # e.g. a lone surrogate: the group is simply run
+        return None
+    return digest.hexdigest()
+
+
+def _part_out(part: Part) -> Any:
+    return [part.text, part.keep] if isinstance(part, Cut) else part
+
+
+def _part_in(data: Any) -> Part:
+    return Cut(data[0], data[1]) if isinstance(data, list) else data
+
+
+def _example_out(ex: Example) -> list[Any]:
+    return [ex.task, ex.source, ex.variant, ex.commit, ex.time, [_part_out(p) for p in ex.user],
+            [_part_out(p) for p in ex.answer], ex.meta]  # fmt: skip
+
+
+def _example_in(row: list[Any]) -> Example:
+    task, source, variant, commit, time, user, answer, meta = row
+    return Example(task, source, variant, commit, time, [_part_in(p) for p in user], [_part_in(p) for p in answer], meta)
+
+
+def run_tasks_cached(
+    records: list[Record], index: RecordIndex, ctx: TaskContext, names: list[str], out_dir: Path | None
+) -> list[Example]:
+    """All examples of the named tasks, like `run_tasks`, reusing cached groups (see the module docstring).
+
+    Examples come task by task (local tasks group by group, in group order); nothing downstream
+    depends on the order within a task.
+    """
+    if out_dir is None:
+        return [ex for name in names for ex in TASKS[name](index, ctx)]
+    table = CacheTable(out_dir / CACHE_FILE, tasks_salt())
+    used: set[str] = set()
+    groups = _groups(records, [n for n in names if n in LOCAL_TASKS])
+    out: list[Example] = []
+    for name in names:
+        if name not in LOCAL_TASKS:
+            out.extend(TASKS[name](index, ctx))
+            continue
+        setting = f"{name}\x1f{ctx.repo_name}\x1f{ctx.seed}\x1f"
+        for _, (members, digest) in sorted(groups[name].items(), key=lambda item: item[0]):
+            entry_key = hashlib.sha1((setting + digest).encode("utf-8", "surrogatepass")).hexdigest() if digest else ""
+            entry = table.entries.get(entry_key) if entry_key else None
+            if entry is None:
+                local = TaskContext(repo_name=ctx.repo_name, seed=ctx.seed)
+                examples = TASKS[name](RecordIndex.build(members), local)
+                entry = [[_example_out(ex) for ex in examples], dict(local.dropped)]
+                if entry_key:
+                    table.put(entry_key, entry)
+            else:
+                examples = [_example_in(row) for row in entry[0]]
+            if entry_key:
+                used.add(entry_key)
+            out.extend(examples)
+            ctx.dropped.update(entry[1])
+    table.save(used)
+    return out
+
+
+def _groups(records: list[Record], names: list[str]) -> dict[str, dict[str, tuple[list[Record], str | None]]]:
+    """Per local task: group key -> (its records in sort order, their digest)."""
+    ordered = sorted(records, key=sort_key)
+    by_rule: dict[Callable[[Record], str | None], dict[str, tuple[list[Record], str | None]]] = {}
+    for rule in {LOCAL_TASKS[n] for n in names}:
+        grouped: dict[str, list[Record]] = defaultdict(list)
+        for rec in ordered:
+            key = rule(rec)
+            if key is not None:
+                grouped[key].append(rec)
+        by_rule[rule] = {key: (members, group_digest(members)) for key, members in grouped.items()}
+    return {n: by_rule[LOCAL_TASKS[n]] for n in names}
