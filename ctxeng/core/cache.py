@@ -66,7 +66,7 @@ class ExtractCache:
         """The cached records and counters of this file version, or None."""
         key = self._key(path, blob)
         try:
-            data = json.loads(self._file(key).read_text(encoding="utf-8"))
+            data = _fast_json()[0](self._file(key).read_bytes())
             records = [Record.from_json(row) for row in data["records"]]
         except (OSError, ValueError, KeyError, TypeError):
             return None
