@@ -1,12 +1,13 @@
 """Task outputs remembered across builds for the tasks whose examples depend on a few records only.
 
 A commit's examples (commit_instruction, commit_message) come from its own record; a file's
-(file_contents, module_overview, symbol_body) from the file and symbol records of its path. For
+(file_contents, module_overview, symbol_body) from the file and symbol records of its path; a
+qualified name's (symbol_lookup) from the definitions of that name. For
 those tasks the records are grouped (by record, by path), each group is digested, and a group
 whose digest was seen before gives back the examples and drop counts it gave then (from
 `<out_dir>/cache/dataset/tasks.json`, salted with the dataset code). New groups are run through
 the task alone, on an index of just their records, which gives what the whole index gives for
-them. Tasks that look across files (symbol_lookup, callers, cochange, doc_qa, glossary) always run.
+them. The other tasks (callers, cochange, doc_qa, glossary) always run on the whole index.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ctxeng.core.cache import CacheTable
 from ctxeng.core.records import Record, sort_key
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.example import Cut, Example, Part
-from ctxeng.dataset.index import RecordIndex
+from ctxeng.dataset.index import RecordIndex, qualname
 from ctxeng.dataset.tasks import TASKS
 
 CACHE_FILE = "cache/dataset/tasks.json"
@@ -38,6 +39,10 @@ def _path_group(rec: Record) -> str | None:
     return rec.path if rec.kind in ("file", "symbol") else None
 
 
+def _qualname_group(rec: Record) -> str | None:
+    return qualname(rec) if rec.kind == "symbol" else None
+
+
 #: Task name -> the group a record belongs to for it (None: the task never reads the record).
 LOCAL_TASKS: dict[str, Callable[[Record], str | None]] = {
     "commit_instruction": _commit_group,
@@ -45,6 +50,7 @@ LOCAL_TASKS: dict[str, Callable[[Record], str | None]] = {
     "file_contents": _path_group,
     "module_overview": _path_group,
     "symbol_body": _path_group,
+    "symbol_lookup": _qualname_group,  # one example per qualified name, from its definitions only
 }
 
 
@@ -66,17 +72,31 @@ def _dumps() -> Callable[[Any], bytes]:
     return functools.partial(orjson.dumps, option=orjson.OPT_SORT_KEYS)
 
 
-def group_digest(records: list[Record]) -> str | None:
-    """A digest of `records` (in sort order); None when one cannot be encoded."""
-    dumps = _dumps()
-    digest = hashlib.sha1()
+def record_digest(rec: Record) -> bytes | None:
+    """A digest of one record's content; None when it cannot be encoded (e.g. a lone surrogate)."""
     try:
-        for rec in records:
-            data = dumps(rec.to_json())
-            digest.update(len(data).to_bytes(8, "little"))
-            digest.update(data)
-    except TypeError:  # e.g. a lone surrogate: the group is simply run
+        return hashlib.sha1(_dumps()(rec.to_json())).digest()
+    except TypeError:
         return None
+
+
+def group_digest(records: list[Record], digests: dict[int, bytes | None] | None = None) -> str | None:
+    """A digest of `records` (in sort order); None when one cannot be encoded.
+
+    `digests` remembers record digests by `id()` (the records outlive it), for records in many groups.
+    """
+    digest = hashlib.sha1()
+    for rec in records:
+        key = id(rec)
+        if digests is not None and key in digests:
+            one = digests[key]
+        else:
+            one = record_digest(rec)
+            if digests is not None:
+                digests[key] = one
+        if one is None:
+            return None  # the group is simply run
+        digest.update(one)
     return digest.hexdigest()
 
 
@@ -139,6 +159,7 @@ def run_tasks_cached(
 def _groups(records: list[Record], names: list[str]) -> dict[str, dict[str, tuple[list[Record], str | None]]]:
     """Per local task: group key -> (its records in sort order, their digest)."""
     ordered = sorted(records, key=sort_key)
+    digests: dict[int, bytes | None] = {}
     by_rule: dict[Callable[[Record], str | None], dict[str, tuple[list[Record], str | None]]] = {}
     for rule in {LOCAL_TASKS[n] for n in names}:
         grouped: dict[str, list[Record]] = defaultdict(list)
@@ -146,5 +167,5 @@ def _groups(records: list[Record], names: list[str]) -> dict[str, dict[str, tupl
             key = rule(rec)
             if key is not None:
                 grouped[key].append(rec)
-        by_rule[rule] = {key: (members, group_digest(members)) for key, members in grouped.items()}
+        by_rule[rule] = {key: (members, group_digest(members, digests)) for key, members in grouped.items()}
     return {n: by_rule[LOCAL_TASKS[n]] for n in names}
