@@ -2,12 +2,14 @@
 
 A commit's examples (commit_instruction, commit_message) come from its own record; a file's
 (file_contents, module_overview, symbol_body) from the file and symbol records of its path; a
-qualified name's (symbol_lookup) from the definitions of that name. For
+qualified name's (symbol_lookup) from the definitions of that name; a called name's (callers)
+from the definitions of that name and the symbols calling it. For
 those tasks the records are grouped (by record, by path), each group is digested, and a group
 whose digest was seen before gives back the examples and drop counts it gave then (from
 `<out_dir>/cache/dataset/tasks.json`, salted with the dataset code). New groups are run through
 the task alone, on an index of just their records, which gives what the whole index gives for
-them. The other tasks (callers, cochange, doc_qa, glossary) always run on the whole index.
+them (callers, whose run on a group also speaks of other names, keeps the group's own). The
+other tasks (cochange, doc_qa, glossary) always run on the whole index.
 """
 
 from __future__ import annotations
@@ -30,27 +32,46 @@ from ctxeng.dataset.tasks import TASKS
 CACHE_FILE = "cache/dataset/tasks.json"
 
 
-def _commit_group(rec: Record) -> str | None:
+def _commit_group(rec: Record) -> tuple[str, ...]:
     # Commits outside the patch window (no diff) give no example and no drop: left out.
-    return rec.id if rec.kind == "commit" and rec.meta.get("diff") else None
+    return (rec.id,) if rec.kind == "commit" and rec.meta.get("diff") else ()
 
 
-def _path_group(rec: Record) -> str | None:
-    return rec.path if rec.kind in ("file", "symbol") else None
+def _path_group(rec: Record) -> tuple[str, ...]:
+    return (rec.path,) if rec.kind in ("file", "symbol") else ()
 
 
-def _qualname_group(rec: Record) -> str | None:
-    return qualname(rec) if rec.kind == "symbol" else None
+def _qualname_group(rec: Record) -> tuple[str, ...]:
+    return (qualname(rec),) if rec.kind == "symbol" else ()
 
 
-#: Task name -> the group a record belongs to for it (None: the task never reads the record).
-LOCAL_TASKS: dict[str, Callable[[Record], str | None]] = {
+def _name_groups(rec: Record) -> tuple[str, ...]:
+    # callers: the examples about `name` come from the definitions named so and the symbols calling it.
+    if rec.kind != "symbol":
+        return ()
+    return tuple(sorted({rec.name, *(str(c) for c in rec.meta.get("calls") or [])}))
+
+
+def _about_name(ex: Example, key: str) -> bool:
+    return ex.variant.partition(":")[2] == key  # a callers variant is "<language>:<name>"
+
+
+#: Task name -> the groups a record belongs to for it (none: the task never reads the record).
+LOCAL_TASKS: dict[str, Callable[[Record], tuple[str, ...]]] = {
     "commit_instruction": _commit_group,
     "commit_message": _commit_group,
     "file_contents": _path_group,
     "module_overview": _path_group,
     "symbol_body": _path_group,
     "symbol_lookup": _qualname_group,  # one example per qualified name, from its definitions only
+    "callers": _name_groups,
+}
+#: Tasks whose run on a group also yields examples about other groups: only these are kept.
+#: (Such a task must drop nothing: its drops could not be told apart by group.)
+GROUP_FILTERS: dict[str, Callable[[Example, str], bool]] = {"callers": _about_name}
+#: Groups that cannot give an example, left out before digesting (callers: a name nothing defines).
+GROUP_USEFUL: dict[str, Callable[[str, list[Record]], bool]] = {
+    "callers": lambda key, members: any(rec.name == key for rec in members),
 }
 
 
@@ -80,24 +101,20 @@ def record_digest(rec: Record) -> bytes | None:
         return None
 
 
-def group_digest(records: list[Record], digests: dict[int, bytes | None] | None = None) -> str | None:
+def group_digest(records: list[Record], digests: dict[int, bytes | None]) -> str | None:
     """A digest of `records` (in sort order); None when one cannot be encoded.
 
     `digests` remembers record digests by `id()` (the records outlive it), for records in many groups.
     """
-    digest = hashlib.sha1()
+    parts = []
     for rec in records:
-        key = id(rec)
-        if digests is not None and key in digests:
-            one = digests[key]
-        else:
-            one = record_digest(rec)
-            if digests is not None:
-                digests[key] = one
+        one = digests.get(id(rec), b"")
+        if one == b"":
+            one = digests[id(rec)] = record_digest(rec)
         if one is None:
             return None  # the group is simply run
-        digest.update(one)
-    return digest.hexdigest()
+        parts.append(one)
+    return hashlib.sha1(b"".join(parts)).hexdigest()
 
 
 def _part_out(part: Part) -> Any:
@@ -137,12 +154,17 @@ def run_tasks_cached(
             out.extend(TASKS[name](index, ctx))
             continue
         setting = f"{name}\x1f{ctx.repo_name}\x1f{ctx.seed}\x1f"
-        for _, (members, digest) in sorted(groups[name].items(), key=lambda item: item[0]):
-            entry_key = hashlib.sha1((setting + digest).encode("utf-8", "surrogatepass")).hexdigest() if digest else ""
+        keep = GROUP_FILTERS.get(name)
+        for key, (members, digest) in sorted(groups[name].items(), key=lambda item: item[0]):
+            entry_key = ""
+            if digest:
+                entry_key = hashlib.sha1(f"{setting}{key}\x1f{digest}".encode("utf-8", "surrogatepass")).hexdigest()
             entry = table.entries.get(entry_key) if entry_key else None
             if entry is None:
                 local = TaskContext(repo_name=ctx.repo_name, seed=ctx.seed)
                 examples = TASKS[name](RecordIndex.build(members), local)
+                if keep is not None:
+                    examples = [ex for ex in examples if keep(ex, key)]
                 entry = [[_example_out(ex) for ex in examples], dict(local.dropped)]
                 if entry_key:
                     table.put(entry_key, entry)
@@ -160,12 +182,21 @@ def _groups(records: list[Record], names: list[str]) -> dict[str, dict[str, tupl
     """Per local task: group key -> (its records in sort order, their digest)."""
     ordered = sorted(records, key=sort_key)
     digests: dict[int, bytes | None] = {}
-    by_rule: dict[Callable[[Record], str | None], dict[str, tuple[list[Record], str | None]]] = {}
+    by_rule: dict[Callable[[Record], tuple[str, ...]], dict[str, list[Record]]] = {}
     for rule in {LOCAL_TASKS[n] for n in names}:
         grouped: dict[str, list[Record]] = defaultdict(list)
         for rec in ordered:
-            key = rule(rec)
-            if key is not None:
+            for key in rule(rec):
                 grouped[key].append(rec)
-        by_rule[rule] = {key: (members, group_digest(members, digests)) for key, members in grouped.items()}
-    return {n: by_rule[LOCAL_TASKS[n]] for n in names}
+        by_rule[rule] = grouped
+    out: dict[str, dict[str, tuple[list[Record], str | None]]] = {}
+    done: dict[tuple[Callable[[Record], tuple[str, ...]], str], str | None] = {}  # tasks sharing a rule
+    for name in names:
+        rule, useful = LOCAL_TASKS[name], GROUP_USEFUL.get(name)
+        out[name] = {}
+        for key, members in by_rule[rule].items():
+            if useful is None or useful(key, members):
+                if (rule, key) not in done:
+                    done[(rule, key)] = group_digest(members, digests)
+                out[name][key] = (members, done[(rule, key)])
+    return out
