@@ -132,7 +132,8 @@ def run_pipeline(
         selection = select_files(repo, config.files, config.secrets)
         progress("select", len(selection.files), len(selection.files))
     with timer.stage("history"):
-        provenance, commit_records, cochange, history_stats = _history(repo, config, progress, staging.out_dir)
+        history = _history(repo, config, progress, staging.out_dir, redactor, cache.salt)
+        provenance, commit_records, cochange, history_stats = history[:4]
     with timer.stage("code"):
         extracted = extract_files(
             selection.files, config.docs if config.docs.enabled else None, redactor, cache, progress
@@ -148,8 +149,8 @@ def run_pipeline(
         # Code and docs were redacted file by file (and cached so), their counts are in `extracted`;
         # the rest is redacted here and counted apart, or a cold build would count file redactions twice.
         file_counts = Counter(redactor.counts)
-        others = _redact_commits(commit_records, redactor, staging.out_dir, cache.salt, config)
-        others += [redactor.record(rec) for rec in (*cochange, *glossary)]
+        # Commit records were redacted string by string in the history stage (counted in history[4]).
+        others = [*commit_records, *(redactor.record(rec) for rec in (*cochange, *glossary))]
         records = dedupe_ids([*code, *docs, *others])
         progress("secrets", len(records), len(records))
     with timer.stage("dataset"):
@@ -173,7 +174,7 @@ def run_pipeline(
     for rec in records:
         counts[rec.kind] = counts.get(rec.kind, 0) + 1
     docs_stats = {key: extracted.docs_stats.get(key, 0) for key in STAT_KEYS} if config.docs.enabled else {}
-    redactions = extracted.redactions + (redactor.counts - file_counts)
+    redactions = extracted.redactions + (redactor.counts - file_counts) + history[4]
     manifest = {
         "ctxeng_version": __version__,
         "repository": repo.name,
@@ -204,37 +205,25 @@ def extract_settings(config: Config) -> dict[str, Any]:
 
 
 def _history(
-    repo: RepoView, config: Config, progress: Progress, out_dir: Path | None = None
-) -> tuple[Provenance, list[Record], list[Record], dict[str, int]]:
-    """Provenance, commit and co-change records, and stats (history disabled: HEAD dates everything)."""
+    repo: RepoView, config: Config, progress: Progress, out_dir: Path, redactor: Any, salt: str
+) -> tuple[Provenance, list[Record], list[Record], dict[str, int], Counter[str]]:
+    """Provenance, redacted commit records, co-change records, stats and the commit records'
+    redaction counts (history disabled: HEAD dates everything). Commits mined by an earlier
+    build come from the history cache in `out_dir` (salted with `salt`)."""
     if config.history.enabled:
         from ctxeng.extract.history.stage import mine_history
 
         history = mine_history(
-            repo, config.history, progress, drop_files=tuple(config.secrets.drop_files), out_dir=out_dir
-        )
+            repo, config.history, progress, drop_files=tuple(config.secrets.drop_files), out_dir=out_dir,
+            redactor=redactor, salt=salt,
+        )  # fmt: skip
         provenance, commits, cochange, stats = history.provenance, history.commits, history.cochange, history.stats
+        counts = history.redactions
     else:
         provenance = Provenance(head=repo.head, head_time=repo.head_time())
-        commits, cochange, stats = [], [], {}
+        commits, cochange, stats, counts = [], [], {}, Counter()
     provenance.staged = _staged_paths(repo)
-    return provenance, commits, cochange, stats
-
-
-def _redact_commits(
-    commits: list[Record], redactor: Any, out_dir: Path, salt: str, config: Config
-) -> list[Record]:
-    """The redacted commit records; a commit's sha, window and boundary flags fix its record, so
-    its redaction is remembered across builds (`RedactionMemo`)."""
-    from ctxeng.secrets.memo import RedactionMemo
-
-    memo = RedactionMemo(out_dir, f"{salt}:{config.history.max_patch_bytes}")
-    out = []
-    for rec in commits:
-        key = f"{rec.commit}:{int('diff' in rec.meta)}:{int('shallow_boundary' in rec.meta)}"
-        out.append(memo.record(key, rec, redactor))
-    memo.save()
-    return out
+    return provenance, commits, cochange, stats, counts
 
 
 def save_state(staging: Staging, repo: RepoView, outcomes: dict[str, str]) -> None:

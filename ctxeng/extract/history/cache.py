@@ -2,17 +2,22 @@
 
 A commit's sha names its content (message, parents, tree), so what `git log --name-status`
 says about it (`LogCommit`) and its bounded patch (`CommitPatch`) never change; the cache holds
-them per sha under `<out_dir>/cache/history/`, salted with ctxeng's extractor code (and, for
-patches, the patch settings). The walk order always comes from git (`rev-list`), so rewritten
+them per sha under `<out_dir>/cache/history/`, salted with ctxeng's extractor and secret code and
+the settings that shape them. The walk order always comes from git (`rev-list`), so rewritten
 history (amend, rebase, reset, a branch switch) needs no special case: commits the cache lacks
 are mined, the others are reused. Shallow-boundary commits are never cached: git shows them as
 roots only until the clone is deepened. A torn or unreadable file is a miss; never a source of truth.
+
+No secret is cached: messages and patch text are stored redacted (`Scrub`), with the redaction
+counts they gave, and a commit or patch is cached only when its other strings (date, paths,
+touched definitions) hold nothing to redact, so those are stored as git gave them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -24,45 +29,103 @@ from ctxeng.extract.history.parse import CommitPatch
 CACHE_DIR = "cache/history"
 
 
-class HistoryCache:
-    """`LogCommit`s and `CommitPatch`es by sha (see the module docstring)."""
+class Scrub:
+    """Redaction string by string, with each string's rule counts kept apart from the redactor's."""
 
-    def __init__(self, out_dir: Path, code_salt: str, patch_settings: Any) -> None:
+    def __init__(self, redactor: Any) -> None:
+        self.redactor = redactor
+
+    def text(self, text: str) -> tuple[str, dict[str, int]]:
+        """`text` redacted, and how many redactions each rule made in it.
+
+        Every string gets the scanner's full pass (no prefilter on the raw text first), so a
+        commit's strings are redacted alike whatever else its record holds.
+        """
+        redacted, findings = self.redactor.scanner.redact(text)
+        if not findings:
+            return text, {}
+        counts: Counter[str] = Counter(f.rule for f in findings)
+        return redacted, dict(counts)
+
+    def commit(self, commit: LogCommit) -> tuple[LogCommit, dict[str, int], bool]:
+        """The commit with every string redacted, its counts, and whether it may be cached (only its message
+        held secrets: date and paths are stored as they are)."""
+        counts: Counter[str] = Counter()
+        subject, found = self.text(commit.subject)
+        counts.update(found)
+        message, found = self.text(commit.message)
+        counts.update(found)
+        message_counts = dict(counts)
+        date, found = self.text(commit.date)
+        counts.update(found)
+        files = []
+        for path, status in commit.files:
+            clean, found = self.text(path)
+            counts.update(found)
+            files.append((clean, status))
+        out = LogCommit(commit.sha, commit.parents, commit.time, date, subject, message, files)
+        return out, dict(counts), dict(counts) == message_counts
+
+    def patch(self, patch: CommitPatch) -> tuple[CommitPatch, dict[str, int], bool]:
+        """The patch with text and touched definitions redacted, its counts, and whether it may be cached
+        (only its text held secrets)."""
+        counts: Counter[str] = Counter()
+        diff, found = self.text(patch.diff)
+        counts.update(found)
+        diff_counts = dict(counts)
+        symbols = []
+        for path, name in patch.symbols:
+            clean_path, found = self.text(path)
+            counts.update(found)
+            clean_name, found = self.text(name)
+            counts.update(found)
+            symbols.append((clean_path, clean_name))
+        out = CommitPatch(patch.sha, diff, patch.truncated, symbols, patch.added, patch.deleted, patch.bytes,
+                          patch.omitted)  # fmt: skip
+        return out, dict(counts), dict(counts) == diff_counts
+
+
+class HistoryCache:
+    """Redacted `LogCommit`s and `CommitPatch`es by sha, with their redaction counts (see the module docstring)."""
+
+    def __init__(self, out_dir: Path, salt: str, patch_settings: Any) -> None:
         folder = out_dir / CACHE_DIR
-        self.log = CacheTable(folder / "log.json", code_salt)
-        patch_salt = hashlib.sha1((code_salt + json.dumps(patch_settings, sort_keys=True)).encode()).hexdigest()
+        self.log = CacheTable(folder / "log.json", salt)
+        patch_salt = hashlib.sha1((salt + json.dumps(patch_settings, sort_keys=True)).encode()).hexdigest()
         self.patches = CacheTable(folder / "patches.json", patch_salt)
 
-    def commits(self, shas: Iterable[str]) -> dict[str, LogCommit]:
-        """The cached commits among `shas`."""
+    def commits(self, shas: Iterable[str]) -> dict[str, tuple[LogCommit, dict[str, int]]]:
+        """The cached commits among `shas` (message redacted) and their redaction counts."""
         entries = self.log.entries
         out = {}
         for sha in shas:
             row = entries.get(sha)
             if row is not None:
-                parents, when, date, subject, message, files = row
-                out[sha] = LogCommit(sha, tuple(parents), when, date, subject, message, [(p, s) for p, s in files])
+                parents, when, date, subject, message, files, counts = row
+                commit = LogCommit(sha, tuple(parents), when, date, subject, message, [(p, s) for p, s in files])
+                out[sha] = (commit, counts)
         return out
 
-    def put_commit(self, commit: LogCommit) -> None:
-        """Remember `commit` (not for shallow-boundary commits: see the module docstring)."""
-        row = [list(commit.parents), commit.time, commit.date, commit.subject, commit.message,
-               [[p, s] for p, s in commit.files]]  # fmt: skip
-        self.log.put(commit.sha, row)
+    def put_commit(self, redacted: LogCommit, counts: dict[str, int]) -> None:
+        """Remember a commit whose date and paths needed no redaction (message redacted)."""
+        row = [list(redacted.parents), redacted.time, redacted.date, redacted.subject, redacted.message,
+               [[p, s] for p, s in redacted.files], counts]  # fmt: skip
+        self.log.put(redacted.sha, row)
 
-    def patch(self, sha: str) -> CommitPatch | None:
-        """The cached patch of `sha`, or None."""
+    def patch(self, sha: str) -> tuple[CommitPatch, dict[str, int], int] | None:
+        """The cached patch of `sha` (text redacted), its redaction counts and its unredacted length; or None."""
         row = self.patches.entries.get(sha)
         if row is None:
             return None
-        diff, truncated, symbols, added, deleted, size, omitted = row
-        return CommitPatch(sha, diff, truncated, [(p, n) for p, n in symbols], added, deleted, size, omitted)
+        diff, truncated, symbols, added, deleted, size, omitted, counts, chars = row
+        patch = CommitPatch(sha, diff, truncated, [(p, n) for p, n in symbols], added, deleted, size, omitted)
+        return patch, counts, chars
 
-    def put_patch(self, patch: CommitPatch) -> None:
-        """Remember `patch`."""
-        row = [patch.diff, patch.truncated, [[p, n] for p, n in patch.symbols], patch.added, patch.deleted,
-               patch.bytes, patch.omitted]  # fmt: skip
-        self.patches.put(patch.sha, row)
+    def put_patch(self, redacted: CommitPatch, counts: dict[str, int], chars: int) -> None:
+        """Remember a patch whose touched definitions needed no redaction (text redacted; `chars`: its raw length)."""
+        row = [redacted.diff, redacted.truncated, [[p, n] for p, n in redacted.symbols], redacted.added,
+               redacted.deleted, redacted.bytes, redacted.omitted, counts, chars]  # fmt: skip
+        self.patches.put(redacted.sha, row)
 
     def save(self, walk: set[str], window: set[str]) -> None:
         """Write back what changed (`walk`: the commits of this build; `window`: those with patches)."""

@@ -20,7 +20,7 @@ from ctxeng.core.gcpause import gc_paused
 from ctxeng.core.provenance import Provenance
 from ctxeng.core.records import Record, record_id
 from ctxeng.core.repo import RepoView
-from ctxeng.extract.history.cache import HistoryCache
+from ctxeng.extract.history.cache import HistoryCache, Scrub
 from ctxeng.extract.history.log import LogCommit, iter_commits, iter_log, walk_order
 from ctxeng.extract.history.parse import CommitPatch
 from ctxeng.extract.history.patches import stream_patches
@@ -37,6 +37,7 @@ class HistoryResult:
     cochange: list[Record] = field(default_factory=list)
     provenance: Provenance = field(default_factory=Provenance)
     stats: dict[str, int] = field(default_factory=dict)
+    redactions: Counter[str] = field(default_factory=Counter)  # made in commit records, when redacted here
 
 
 def _quiet(stage: str, done: int, total: int) -> None:
@@ -159,54 +160,72 @@ def mine_history(
     progress: Callable[[str, int, int], None] = _quiet,
     drop_files: tuple[str, ...] = (),
     out_dir: Path | None = None,
+    redactor: Any = None,
+    salt: str = "",
 ) -> HistoryResult:
     """Mine HEAD's history into commit records, co-change records and provenance.
 
     Merge commits are skipped (counted); `drop_files` are extra secret-file globs whose patch
     content is never kept. Output is deterministic: git's date order (children before parents),
-    then sorted lists everywhere. With `out_dir`, commits and patches mined before are taken
-    from its history cache (`HistoryCache`): the result is the same, only new commits cost.
+    then sorted lists everywhere. With a `redactor` (a `ctxeng.secrets.Redactor`) the commit
+    records come out redacted, string by string as `Redactor.record` does it, and the counts are
+    in `redactions`. With a redactor and `out_dir`, commits and patches mined before are taken
+    from its history cache (`HistoryCache`, salted with `salt`, which must name the secret
+    settings): the result is the same, only new commits cost.
     """
     if not repo.head:
         return HistoryResult(provenance=Provenance(), stats={"commits_seen": 0})
+    scrub = Scrub(redactor) if redactor is not None else None
     cache = None
-    if out_dir is not None:
-        from ctxeng.core.cache import code_salt
-
+    if out_dir is not None and scrub is not None:
         settings = {"max_patch_bytes": config.max_patch_bytes, "drop_files": list(drop_files)}
-        cache = HistoryCache(out_dir, code_salt(), settings)
+        cache = HistoryCache(out_dir, salt, settings)
     with gc_paused():  # ~200k acyclic objects (commits, file lists, records): collections only rescan them
-        return _mine(repo, config, progress, drop_files, cache)
+        return _mine(repo, config, progress, drop_files, scrub, cache)
+
+
+#: A commit (or patch) as its record shows it: strings redacted, with the redaction counts.
+Shown = tuple[Any, dict[str, int]]
 
 
 def read_log(
-    repo: RepoView, max_commits: int, boundary: set[str], cache: HistoryCache | None,
+    repo: RepoView, max_commits: int, boundary: set[str], scrub: Scrub | None, cache: HistoryCache | None,
     progress: Callable[[str, int, int], None] = _quiet,
-) -> list[LogCommit]:  # fmt: skip
-    """Every commit of HEAD's walk in git's date order: from the cache where it has them, else from git.
+) -> tuple[list[LogCommit], dict[str, Shown]]:  # fmt: skip
+    """Every commit of HEAD's walk in git's date order, and (with `scrub`) each as its record shows it.
 
-    The order always comes from git (`walk_order`), so a rewritten history is no special case.
+    Cached commits come from the cache (their messages redacted: only the record reads them),
+    the others from git. The order always comes from git (`walk_order`), so a rewritten history
+    is no special case.
     """
+    shown: dict[str, Shown] = {}
     if cache is None:
         log: list[LogCommit] = []
         for commit in iter_log(repo, repo.head, max_commits):
             log.append(commit)
+            if scrub is not None:
+                shown[commit.sha] = scrub.commit(commit)[:2]
             if len(log) % (PROGRESS_EVERY * 10) == 0:
                 progress("history", len(log), 0)
-        return log
+        return log, shown
+    assert scrub is not None
     order = walk_order(repo, repo.head, max_commits)
-    known = cache.commits(order)
+    cached = cache.commits(order)
+    known = {sha: commit for sha, (commit, _) in cached.items()}
+    shown.update(cached)
     missing = [sha for sha in order if sha not in known]
     # Mostly new (a first build): one walk costs less than naming every sha to git.
     fresh = iter_log(repo, repo.head, max_commits) if len(missing) > len(order) // 2 else iter_commits(repo, missing)
     for n, commit in enumerate(fresh, 1):
         if commit.sha not in known:
             known[commit.sha] = commit
-            if commit.sha not in boundary:  # a boundary commit shows as a root only until deepened
-                cache.put_commit(commit)
+            redacted, counts, cacheable = scrub.commit(commit)
+            shown[commit.sha] = (redacted, counts)
+            if cacheable and commit.sha not in boundary:  # a boundary commit is a root only until deepened
+                cache.put_commit(redacted, counts)
         if n % (PROGRESS_EVERY * 10) == 0:
             progress("history", n, len(missing))
-    return [known[sha] for sha in order]
+    return [known[sha] for sha in order], shown
 
 
 def _mine(
@@ -214,11 +233,12 @@ def _mine(
     config: HistoryConfig,
     progress: Callable[[str, int, int], None],
     drop_files: tuple[str, ...],
+    scrub: Scrub | None = None,
     cache: HistoryCache | None = None,
 ) -> HistoryResult:
     at_head = {entry.path for entry in repo.index()}
     boundary = shallow_boundary(repo)
-    log = read_log(repo, config.max_commits, boundary, cache, progress)
+    log, shown = read_log(repo, config.max_commits, boundary, scrub, cache, progress)
     head_entry = next((c for c in log if c.sha == repo.head), None)
     provenance = Provenance(head=repo.head, head_time=head_entry.time if head_entry else repo.head_time())
     provenance.file_commits = file_commits(log, at_head, boundary)
@@ -230,9 +250,10 @@ def _mine(
         "cochange_files": len(cochange), "cochange_ignored_commits": ignored,
     }  # fmt: skip
     window = patch_window(log, boundary, config.patch_commits)
-    patches = _cached_patches(repo, window, config, drop_files, progress, stats, cache)
+    patches, shown_patches = _cached_patches(repo, window, config, drop_files, progress, stats, scrub, cache)
     if cache is not None:
         cache.save({c.sha for c in log}, set(patches))
+    redactions: Counter[str] = Counter()
     commits: list[Record] = []
     for commit in log:
         if commit.is_merge:
@@ -246,40 +267,64 @@ def _mine(
             for path, name in patch.symbols:
                 if path in at_head:
                     provenance.symbol_commits.setdefault((path, name), (commit.sha, commit.time))
-        commits.append(commit_record(commit, patch, is_boundary))
+        if scrub is None:
+            commits.append(commit_record(commit, patch, is_boundary))
+            continue
+        view, counts = shown[commit.sha]
+        redactions.update(counts)
+        patch_view = None
+        if patch is not None:
+            patch_view, counts = shown_patches[commit.sha]
+            redactions.update(counts)
+        commits.append(commit_record(view, patch_view, is_boundary))
     stats["commits"] = len(commits)
     stats["symbols_touched"] = len(provenance.symbol_commits)
     progress("history", len(log), len(log))
-    return HistoryResult(commits=commits, cochange=cochange, provenance=provenance, stats=stats)
+    return HistoryResult(commits=commits, cochange=cochange, provenance=provenance, stats=stats, redactions=redactions)
 
 
 def _cached_patches(
     repo: RepoView, window: list[str], config: HistoryConfig, drop_files: tuple[str, ...],
-    progress: Callable[[str, int, int], None], stats: dict[str, int], cache: HistoryCache | None,
-) -> dict[str, CommitPatch]:  # fmt: skip
-    """`_mine_patches`, streaming only the window's commits the cache lacks.
+    progress: Callable[[str, int, int], None], stats: dict[str, int], scrub: Scrub | None,
+    cache: HistoryCache | None,
+) -> tuple[dict[str, CommitPatch], dict[str, Shown]]:  # fmt: skip
+    """`_mine_patches`, streaming only the window's commits the cache lacks; with `scrub`, also
+    each patch as its record shows it.
 
-    After a git failure the cache is set aside and the whole window streamed again, so the
-    patches kept are exactly those a cold build keeps.
+    Cached patches come redacted (only the record reads their text). After a git failure the
+    cache is set aside and the whole window streamed again, so the patches kept are exactly
+    those a cold build keeps.
     """
     if cache is None:
-        return _mine_patches(repo, window, config, drop_files, progress, stats)
-    known = {sha: patch for sha in window if (patch := cache.patch(sha)) is not None}
+        patches = _mine_patches(repo, window, config, drop_files, progress, stats)
+        shown = {sha: scrub.patch(p)[:2] for sha, p in patches.items()} if scrub is not None else {}
+        return patches, shown
+    assert scrub is not None
+    known = {sha: hit for sha in window if (hit := cache.patch(sha)) is not None}
     fresh = _mine_patches(repo, [sha for sha in window if sha not in known], config, drop_files, progress, Counter())
     if len(known) + len(fresh) < len(window):  # git failed part-way
-        return _mine_patches(repo, window, config, drop_files, progress, stats)
-    for patch in fresh.values():
-        cache.put_patch(patch)
-    patches = {sha: known.get(sha) or fresh[sha] for sha in window}
-    for patch in patches.values():
-        _count_patch(stats, patch)
+        return _cached_patches(repo, window, config, drop_files, progress, stats, scrub, None)
+    shown: dict[str, Shown] = {}
+    patches: dict[str, CommitPatch] = {}
+    for sha in window:
+        if sha in known:
+            patch, counts, chars = known[sha]
+            patches[sha], shown[sha] = patch, (patch, counts)
+        else:
+            patch = fresh[sha]
+            chars = len(patch.diff)
+            redacted, counts, cacheable = scrub.patch(patch)
+            patches[sha], shown[sha] = patch, (redacted, counts)
+            if cacheable:
+                cache.put_patch(redacted, counts, chars)
+        _count_patch(stats, patch, chars)
     stats["patch_window"] = len(patches)
-    return patches
+    return patches, shown
 
 
-def _count_patch(stats: dict[str, int], patch: CommitPatch) -> None:
+def _count_patch(stats: dict[str, int], patch: CommitPatch, chars: int = -1) -> None:
     stats["patch_bytes"] += patch.bytes
-    stats["patch_chars_kept"] += len(patch.diff)
+    stats["patch_chars_kept"] += len(patch.diff) if chars < 0 else chars  # cached text is redacted
     stats["patches_truncated"] += patch.truncated
     stats["patch_files_omitted"] += patch.omitted
 
