@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -98,11 +99,18 @@ def build(
         last = None if force else uptodate.current_manifest(out_dir, repo.root, fingerprint)
         if last is not None:
             return BuildResult(manifest=last, out_dir=out_dir)
-        with Staging(out_dir) as staging:
-            manifest = run_pipeline(repo, config, staging, progress, write_pack=write_pack, in_hook=in_hook)
-            state = uptodate.state_for(fingerprint, repo.root, manifest)
-            staging.path(uptodate.STATE_FILE).write_text(dumps_json(state) + "\n", encoding="utf-8")
-            staging.publish()
+        try:
+            with Staging(out_dir) as staging:
+                manifest = run_pipeline(repo, config, staging, progress, write_pack=write_pack, in_hook=in_hook)
+                state = uptodate.state_for(fingerprint, repo.root, manifest)
+                staging.path(uptodate.STATE_FILE).write_text(dumps_json(state) + "\n", encoding="utf-8")
+                staging.publish()
+        except KeyboardInterrupt:
+            # Interrupted before the staging folder was ours to clean (inside its creation): we hold
+            # the lock, so every staging folder left is from an interrupted run.
+            for stale in (out_dir / "tmp").glob("stage-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            raise
     return BuildResult(manifest=manifest, out_dir=out_dir)
 
 
