@@ -13,7 +13,6 @@ from ctxeng.core.gcpause import gc_paused
 from ctxeng.core.records import Record
 from ctxeng.dataset.bounds_cache import bounded_examples
 from ctxeng.dataset.context import TaskContext
-from ctxeng.dataset.index import RecordIndex
 from ctxeng.dataset.split import Dated, date_by_source, dedupe, remove_leaks, split_by_time
 from ctxeng.dataset.task_cache import run_tasks_cached
 from ctxeng.dataset.tasks import enabled_tasks
@@ -47,7 +46,7 @@ def build_dataset(
     names = check_config(config)
     with gc_paused():
         ctx = TaskContext(repo_name=repo_name, seed=config.seed)
-        examples = run_tasks_cached(records, RecordIndex.build(records), ctx, names, out_dir)
+        examples = run_tasks_cached(records, ctx, names, out_dir)
         dropped: Counter[str] = Counter(ctx.dropped)
         examples = _unique(examples, dropped)
         system = system_message(repo_name)
