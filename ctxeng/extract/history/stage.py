@@ -27,6 +27,7 @@ from ctxeng.extract.history.patches import stream_patches
 
 MAX_PARTNERS = 10
 PROGRESS_EVERY = 200
+MAX_NAMED_COMMITS = 10_000  # commits named on git's command line at most (~400 KB of arguments)
 
 
 @dataclass
@@ -214,8 +215,9 @@ def read_log(
     known = {sha: commit for sha, (commit, _) in cached.items()}
     shown.update(cached)
     missing = [sha for sha in order if sha not in known]
-    # Mostly new (a first build): one walk costs less than naming every sha to git.
-    fresh = iter_log(repo, repo.head, max_commits) if len(missing) > len(order) // 2 else iter_commits(repo, missing)
+    # Mostly new (a first build), or too many to name on a command line (~41 bytes each): one walk.
+    walk = len(missing) > min(len(order) // 2, MAX_NAMED_COMMITS)
+    fresh = iter_log(repo, repo.head, max_commits) if walk else iter_commits(repo, missing)
     for n, commit in enumerate(fresh, 1):
         if commit.sha not in known:
             known[commit.sha] = commit
