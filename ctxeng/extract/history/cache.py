@@ -27,6 +27,7 @@ from ctxeng.extract.history.log import LogCommit
 from ctxeng.extract.history.parse import CommitPatch
 
 CACHE_DIR = "cache/history"
+_JOIN = "\n\0\n"  # between strings checked together, as `ctxeng.secrets.redact` joins a record's
 
 
 class Scrub:
@@ -38,8 +39,8 @@ class Scrub:
     def text(self, text: str) -> tuple[str, dict[str, int]]:
         """`text` redacted, and how many redactions each rule made in it.
 
-        Every string gets the scanner's full pass (no prefilter on the raw text first), so a
-        commit's strings are redacted alike whatever else its record holds.
+        Called for every string of a commit or patch that the prefilter flags as a whole, so a
+        string is redacted alike whatever else its record holds.
         """
         redacted, findings = self.redactor.scanner.redact(text)
         if not findings:
@@ -47,9 +48,16 @@ class Scrub:
         counts: Counter[str] = Counter(f.rule for f in findings)
         return redacted, dict(counts)
 
+    def clean(self, strings: list[str]) -> bool:
+        """Whether no rule's prefilter matches any of `strings` (then none holds a secret), in one pass
+        as `Redactor.record` checks a record."""
+        return not self.redactor.scanner.candidates(_JOIN.join(strings))
+
     def commit(self, commit: LogCommit) -> tuple[LogCommit, dict[str, int], bool]:
         """The commit with every string redacted, its counts, and whether it may be cached (only its message
         held secrets: date and paths are stored as they are)."""
+        if self.clean([commit.subject, commit.message, commit.date, *(p for p, _ in commit.files)]):
+            return commit, {}, True
         counts: Counter[str] = Counter()
         subject, found = self.text(commit.subject)
         counts.update(found)
@@ -69,6 +77,8 @@ class Scrub:
     def patch(self, patch: CommitPatch) -> tuple[CommitPatch, dict[str, int], bool]:
         """The patch with text and touched definitions redacted, its counts, and whether it may be cached
         (only its text held secrets)."""
+        if self.clean([patch.diff, *(s for pair in patch.symbols for s in pair)]):
+            return patch, {}, True
         counts: Counter[str] = Counter()
         diff, found = self.text(patch.diff)
         counts.update(found)
