@@ -14,6 +14,7 @@ from ctxeng.cli import main
 from ctxeng.pipeline.build import build
 from ctxeng.pipeline.refresh import refresh
 from tests.gitrepo import GitRepo
+from tests.secret_cases import Fake
 
 OUTPUTS = ("records.jsonl", "dataset/train.jsonl", "dataset/eval.jsonl", "index.json")
 
@@ -51,6 +52,38 @@ def test_staged_change_takes_the_fast_path(sample_repo: GitRepo) -> None:
     }
 
 
+MANIFEST_KEYS = ("records", "history", "dataset", "redactions", "docs", "head", "branch")
+
+
+def _assert_cold_equal(repo: GitRepo, tmp_path: Path, tag: str) -> None:
+    """The outputs in `repo` equal those of a cold build of a fresh clone at the same HEAD."""
+    incremental = _outputs(repo.path)
+    manifest = json.loads((repo.path / ".ctxeng/manifest.json").read_text())
+    clone = tmp_path / f"cold-{tag}" / repo.path.name  # same name: it appears in the system prompts
+    subprocess.run(["git", "clone", "-q", str(repo.path), str(clone)], check=True)
+    build(clone)
+    cold = _outputs(clone)
+    for name in OUTPUTS:
+        assert incremental[name] == cold[name], f"{tag}: {name}"
+    cold_manifest = json.loads((clone / ".ctxeng/manifest.json").read_text())
+    for key in MANIFEST_KEYS:
+        assert manifest[key] == cold_manifest[key], f"{tag}: manifest {key}"
+
+
+def _small_window(repo: GitRepo) -> None:
+    """A patch window of 3 commits and a large eval share, committed (so clones build alike): every
+    new commit moves a commit out of the window and rows between the splits. The pack's files are
+    ignored, so that `commit` (which stages everything) leaves them out."""
+    repo.commit("Mine fewer patches", {
+        ".ctxeng.toml": "[history]\npatch_commits = 3\n\n[dataset]\neval_share = 0.3\n",
+        ".gitignore": ".claude/\nCLAUDE.md\n",
+    })  # fmt: skip
+
+
+def _edit(repo: GitRepo, rel: str, tail: str) -> dict[str, str | bytes | None]:
+    return {rel: repo.path.joinpath(rel).read_text() + tail}
+
+
 def test_after_a_commit_the_refresh_equals_a_cold_build(sample_repo: GitRepo, tmp_path: Path) -> None:
     build(sample_repo.path)
     sample_repo.commit("Add a flush method to the store", {
@@ -72,6 +105,58 @@ def test_after_a_commit_the_refresh_equals_a_cold_build(sample_repo: GitRepo, tm
     cold = _outputs(clone)
     for name in OUTPUTS:
         assert incremental[name] == cold[name], name
+
+
+def test_amend_rebase_reset_and_branch_switch_equal_cold_builds(sample_repo: GitRepo, tmp_path: Path) -> None:
+    repo = sample_repo
+    _small_window(repo)
+    build(repo.path)
+    # Its patch holds a secret: redacted while in the patch window, and after it has left it.
+    dsn = f"postgres://admin:{Fake('refresh').b62(16)}@db.example.com/app"
+    repo.commit("Add a compact helper", _edit(repo, "kvstore/store.py", f"\n\ndef compact_all(store):\n    return store  # {dsn}\n"))
+    assert refresh(repo.path).mode == "full"
+    _assert_cold_equal(repo, tmp_path, "commit")
+    # Amend: the newest commit is replaced by one with another sha, message and content.
+    repo.write("kvstore/store.py", repo.path.joinpath("kvstore/store.py").read_text().replace("return store", "return None"))
+    repo.git("commit", "-q", "-a", "--amend", "-m", "Add a compaction helper", env=repo.date_env())
+    assert refresh(repo.path).mode == "full"
+    _assert_cold_equal(repo, tmp_path, "amend")
+    # A side branch from the commit before, then the main line moves on and the branch is rebased.
+    base = repo.git("rev-parse", "HEAD~1").strip()
+    repo.git("checkout", "-q", "-b", "feature", base)
+    repo.commit("Document compaction limits", _edit(repo, "docs/architecture.md", "\n## Limits\n\nOne compaction at a time.\n"))
+    repo.commit("Add a size helper", _edit(repo, "kvstore/cli.py", "\n\ndef size(path):\n    return 0\n"))
+    assert refresh(repo.path).mode == "full"
+    _assert_cold_equal(repo, tmp_path, "branch")
+    repo.git("checkout", "-q", "main")
+    repo.commit("Log compactions", _edit(repo, "kvstore/store.py", "\n\ndef log_compaction():\n    pass\n"))
+    assert refresh(repo.path).mode == "full"
+    _assert_cold_equal(repo, tmp_path, "switch")
+    repo.git("checkout", "-q", "feature")
+    repo.git("rebase", "-q", "main", env=repo.date_env())
+    assert refresh(repo.path).mode == "full"
+    _assert_cold_equal(repo, tmp_path, "rebase")
+    # Reset: history shrinks back to an older commit.
+    repo.git("reset", "-q", "--hard", "HEAD~3")
+    assert refresh(repo.path).mode == "full"
+    _assert_cold_equal(repo, tmp_path, "reset")
+    assert dsn not in (repo.path / ".ctxeng/records.jsonl").read_text()
+
+
+def test_rebuild_reuses_mined_history(sample_repo: GitRepo) -> None:
+    """Commits mined once are read from the history cache, never mined again (a marked entry shows)."""
+    build(sample_repo.path)
+    table = sample_repo.path / ".ctxeng/cache/history/log.json"
+    data = json.loads(table.read_text())
+    first = sample_repo.git("rev-list", "--max-parents=0", "HEAD").strip()
+    data["entries"][first][3] = "Marked in the cache"
+    table.write_text(json.dumps(data))
+    sample_repo.commit("Add a helper", {"kvstore/util.py": "def helper():\n    return 1\n"})
+    assert refresh(sample_repo.path).mode == "full"
+    rows = [json.loads(line) for line in (sample_repo.path / ".ctxeng/records.jsonl").open()]
+    subjects = {r["commit"]: r["name"] for r in rows if r["kind"] == "commit"}
+    assert subjects[first] == "Marked in the cache"
+    assert subjects[sample_repo.head()] == "Add a helper"
 
 
 def test_config_change_rebuilds(sample_repo: GitRepo) -> None:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -66,7 +66,7 @@ class ExtractCache:
         """The cached records and counters of this file version, or None."""
         key = self._key(path, blob)
         try:
-            data = json.loads(self._file(key).read_text(encoding="utf-8"))
+            data = _fast_json()[0](self._file(key).read_bytes())
             records = [Record.from_json(row) for row in data["records"]]
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -106,3 +106,86 @@ class ExtractCache:
                     entry.unlink()
                     removed += 1
         return removed
+
+
+KEEP_RATIO = 2  # CacheTable entries unused by a build are dropped once they outnumber the used this much
+
+
+@functools.cache
+def _fast_json() -> tuple[Callable[[bytes], Any], Callable[[Any], bytes]]:
+    """(loads, dumps) for cache files: orjson where installed (no key sorting: a cache need not be
+    deterministic), else the stdlib; the stdlib also writes what orjson refuses (lone surrogates)."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - a dependency
+        return json.loads, lambda obj: json.dumps(obj).encode()
+
+    def dumps(obj: Any) -> bytes:
+        try:
+            return orjson.dumps(obj)
+        except TypeError:
+            return json.dumps(obj).encode()
+
+    return orjson.loads, dumps
+
+
+def _load_table(path: Path, salt: str) -> dict[str, Any]:
+    """The `entries` of a cache file written with `salt`, or {} (missing, torn, other salt)."""
+    try:
+        data = _fast_json()[0](path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("salt") != salt or not isinstance(data.get("entries"), dict):
+        return {}
+    return data["entries"]
+
+
+def _store_table(path: Path, salt: str, entries: dict[str, Any]) -> None:
+    """Write the file atomically (rename; no fsync: it is a cache)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".entry.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(_fast_json()[1]({"salt": salt, "entries": entries}))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class CacheTable:
+    """One JSON cache file of entries by key, loaded lazily, written back only when it changed.
+
+    The file holds its salt; another salt (other code or settings) reads as empty. Used for
+    caches whose entries are small and many (one file, not one per entry).
+    """
+
+    def __init__(self, path: Path, salt: str) -> None:
+        self.path, self.salt = path, salt
+        self._entries: dict[str, Any] | None = None
+        self.dirty = False
+
+    @property
+    def entries(self) -> dict[str, Any]:
+        """Every entry (read from disk on first use)."""
+        if self._entries is None:
+            self._entries = _load_table(self.path, self.salt)
+        return self._entries
+
+    def put(self, key: str, value: Any) -> None:
+        """Set the entry of `key`."""
+        self.entries[key] = value
+        self.dirty = True
+
+    def save(self, used: set[str]) -> None:
+        """Write back if changed; drop entries outside `used` once they outnumber it `KEEP_RATIO` to one."""
+        entries = self.entries
+        if len(entries) > (KEEP_RATIO + 1) * max(1, len(used)):
+            for key in [k for k in entries if k not in used]:
+                del entries[key]
+            self.dirty = True
+        if self.dirty:
+            with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+                _store_table(self.path, self.salt, entries)
+            self.dirty = False

@@ -61,19 +61,23 @@ class _Candidate:
 
 
 def apply_bounds(
-    examples: list[Example], system: str, min_tokens: int, max_tokens: int, dropped: Counter[str]
-) -> tuple[list[Bounded], int]:
+    examples: list[Example], system: str, min_tokens: int, max_tokens: int, dropped: Counter[str],
+    outcomes: dict[str, str] | None = None,
+) -> tuple[list[Bounded], int]:  # fmt: skip
     """Keep examples whose system + user + answer tokens (plus template overhead) lie in the bounds.
 
     Longer examples with a `Cut` part are shortened at line boundaries (the cut is marked), others
-    are dropped; drops are counted in `dropped` by reason. Returns (kept, number shortened).
+    are dropped; drops are counted in `dropped` by reason, and given per example id in `outcomes`
+    when it is passed. Returns (kept, number shortened).
     """
+    if outcomes is None:
+        outcomes = {}
     memo = CountMemo()  # rounds recount the kept lines of a shortened text; tasks share context lines
     fixed = memo.count_many([system])[0] + 3 * MESSAGE_OVERHEAD
     pending = [_candidate(e, max_tokens * CHARS_PER_TOKEN_CAP) for e in examples]
     for cand in pending:
         if cand.cut is not None and cand.keep == 0:
-            dropped["too_long"] += 1  # its first line alone is over the cap
+            _drop(dropped, outcomes, cand.example, "too_long")  # its first line alone is over the cap
     pending = [c for c in pending if c.cut is None or c.keep > 0]
     kept: list[Bounded] = []
     shortened = 0
@@ -95,16 +99,21 @@ def apply_bounds(
                 side: n for side, n in counts[i].items() if side != cand.side
             }  # only the cut side changes
             if total < min_tokens:
-                dropped["too_short"] += 1
+                _drop(dropped, outcomes, ex, "too_short")
             elif total <= max_tokens:
                 kept.append(Bounded(ex, texts[i]["user"], texts[i]["answer"], total))
                 shortened += ex is not cand.example
             elif attempt < MAX_ATTEMPTS and cand.cut is not None:
                 too_long.append((cand, total, counts[i][cand.side]))
             else:
-                dropped["too_long"] += 1
-        pending = _shorten(too_long, max_tokens, attempt, dropped, memo)
+                _drop(dropped, outcomes, ex, "too_long")
+        pending = _shorten(too_long, max_tokens, attempt, dropped, memo, outcomes)
     return kept, shortened
+
+
+def _drop(dropped: Counter[str], outcomes: dict[str, str], ex: Example, reason: str) -> None:
+    dropped[reason] += 1
+    outcomes[ex.id] = reason
 
 
 def _candidate(ex: Example, char_cap: int) -> _Candidate:
@@ -126,6 +135,7 @@ def _shorten(
     attempt: int,
     dropped: Counter[str],
     memo: CountMemo,
+    outcomes: dict[str, str],
 ) -> list[_Candidate]:
     """Keep fewer pieces of each candidate's `Cut` part so that it fits `max_tokens`.
 
@@ -153,7 +163,7 @@ def _shorten(
         chars = sum(len(p) for p in window)
         keep = _fit([len(p) for p in window], budget * chars // shown) if budget > 0 else 0
         if budget < MIN_KEPT_TOKENS or keep == 0:
-            dropped["too_long"] += 1
+            _drop(dropped, outcomes, cand.example, "too_long")
             continue
         cand.keep = keep
         out.append(cand)

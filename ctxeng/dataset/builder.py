@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ctxeng.core.config import DatasetConfig
 from ctxeng.core.errors import CtxengError
 from ctxeng.core.gcpause import gc_paused
 from ctxeng.core.records import Record
-from ctxeng.dataset.bounds import apply_bounds
+from ctxeng.dataset.bounds_cache import bounded_examples
 from ctxeng.dataset.context import TaskContext
-from ctxeng.dataset.index import RecordIndex
 from ctxeng.dataset.split import Dated, date_by_source, dedupe, remove_leaks, split_by_time
-from ctxeng.dataset.tasks import enabled_tasks, run_tasks
+from ctxeng.dataset.task_cache import run_tasks_cached
+from ctxeng.dataset.tasks import enabled_tasks
 
 MIN_MAX_TOKENS = 64  # below this not even a symbol lookup fits
 
@@ -33,20 +34,25 @@ def system_message(repo_name: str) -> str:
     return f"You are an expert on the {repo_name} code base."
 
 
-def build_dataset(records: list[Record], config: DatasetConfig, repo_name: str) -> DatasetResult:
+def build_dataset(
+    records: list[Record], config: DatasetConfig, repo_name: str, out_dir: Path | None = None
+) -> DatasetResult:
     """Turn (redacted) records into the supervised dataset; pure and deterministic.
 
     Same records and configuration give byte-identical rows. Raises `CtxengError` for an unknown
-    task name or impossible bounds in `config`.
+    task name or impossible bounds in `config`. With `out_dir`, work an earlier build did for
+    unchanged examples is reused from its caches (same rows, less time).
     """
     names = check_config(config)
     with gc_paused():
         ctx = TaskContext(repo_name=repo_name, seed=config.seed)
-        examples = run_tasks(RecordIndex.build(records), ctx, names)
+        examples = run_tasks_cached(records, ctx, names, out_dir)
         dropped: Counter[str] = Counter(ctx.dropped)
         examples = _unique(examples, dropped)
         system = system_message(repo_name)
-        bounded, shortened = apply_bounds(examples, system, config.min_tokens, config.max_tokens, dropped)
+        bounded, shortened = bounded_examples(
+            examples, system, config.min_tokens, config.max_tokens, dropped, out_dir
+        )
         train, held, eval_commits = split_by_time(date_by_source(bounded), config.eval_share)
         held = dedupe(held, dropped)
         train = remove_leaks(dedupe(train, dropped), held, dropped)

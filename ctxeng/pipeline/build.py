@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -73,11 +74,14 @@ def build(
     write_pack: bool = True,
     lock_wait: float = 30.0,
     in_hook: bool = False,
+    force: bool = False,
 ) -> BuildResult:
     """Mine the repository at `path` into `.ctxeng/` (records, dataset, manifest, pack).
 
     Holds the output directory's lock for the whole run and publishes all outputs together at
-    the end, so an interrupted or failed build leaves the previous outputs intact.
+    the end, so an interrupted or failed build leaves the previous outputs intact. When nothing
+    the build reads has changed since the last one (`ctxeng.pipeline.uptodate`) it stops early
+    and returns the last manifest, unless `force`.
     """
     repo = open_repo(path)
     if not repo.head:
@@ -90,11 +94,27 @@ def build(
 
     check_config(config.dataset)  # fail on a bad task name before the slow stages run
     out_dir = ensure_workdir(repo)
-    with Lock(out_dir, wait_seconds=lock_wait), Staging(out_dir) as staging:
+    from ctxeng.pipeline import uptodate
+
+    with Lock(out_dir, wait_seconds=lock_wait):
         repo = reopen(repo)  # HEAD may have moved while we waited for the lock: label what we mine
-        manifest = run_pipeline(repo, config, staging, progress, write_pack=write_pack, in_hook=in_hook)
-        # One generation: a pack-less build keeps the last pack; pending staged paths never carry over.
-        staging.publish(carry=not write_pack, drop=("state",))
+        fingerprint = uptodate.inputs_fingerprint(repo, config, write_pack, in_hook)
+        last = None if force else uptodate.current_manifest(out_dir, repo.root, fingerprint)
+        if last is not None:
+            return BuildResult(manifest=last, out_dir=out_dir)
+        try:
+            with Staging(out_dir) as staging:
+                manifest = run_pipeline(repo, config, staging, progress, write_pack=write_pack, in_hook=in_hook)
+                state = uptodate.state_for(fingerprint, repo.root, manifest)
+                staging.path(uptodate.STATE_FILE).write_text(dumps_json(state) + "\n", encoding="utf-8")
+                # One generation: a pack-less build keeps the last pack; earlier state never carries over.
+                staging.publish(carry=not write_pack, drop=("state",))
+        except KeyboardInterrupt:
+            # Interrupted before the staging folder was ours to clean (inside its creation): we hold
+            # the lock, so every staging folder left is from an interrupted run.
+            for stale in (out_dir / "tmp").glob("stage-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+            raise
     return BuildResult(manifest=manifest, out_dir=out_dir)
 
 
@@ -124,7 +144,8 @@ def run_pipeline(
         selection = select_files(repo, config.files, config.secrets)
         progress("select", len(selection.files), len(selection.files))
     with timer.stage("history"):
-        provenance, commit_records, cochange, history_stats = _history(repo, config, progress, selection.outcomes)
+        history = _history(repo, config, progress, staging.out_dir, redactor, cache.salt, selection.outcomes)
+        provenance, commit_records, cochange, history_stats = history[:4]
     with timer.stage("code"):
         extracted = extract_files(
             selection.files, config.docs if config.docs.enabled else None, redactor, cache, progress
@@ -140,11 +161,12 @@ def run_pipeline(
         # Code and docs were redacted file by file (and cached so), their counts are in `extracted`;
         # the rest is redacted here and counted apart, or a cold build would count file redactions twice.
         file_counts = Counter(redactor.counts)
-        others = [redactor.record(rec) for rec in (*commit_records, *cochange, *glossary)]
+        # Commit records were redacted string by string in the history stage (counted in history[4]).
+        others = [*commit_records, *(redactor.record(rec) for rec in (*cochange, *glossary))]
         records = dedupe_ids([*code, *docs, *others])
         progress("secrets", len(records), len(records))
     with timer.stage("dataset"):
-        dataset = build_dataset(records, config.dataset, repo.name)
+        dataset = build_dataset(records, config.dataset, repo.name, staging.out_dir)
         progress("dataset", len(dataset.train) + len(dataset.eval), 0)
     with timer.stage("write"):
         _write_records(staging.path("records.jsonl"), records)
@@ -164,7 +186,7 @@ def run_pipeline(
     for rec in records:
         counts[rec.kind] = counts.get(rec.kind, 0) + 1
     docs_stats = {key: extracted.docs_stats.get(key, 0) for key in STAT_KEYS} if config.docs.enabled else {}
-    redactions = extracted.redactions + (redactor.counts - file_counts)
+    redactions = extracted.redactions + (redactor.counts - file_counts) + history[4]
     manifest = {
         "ctxeng_version": __version__,
         "repository": repo.name,
@@ -195,25 +217,27 @@ def extract_settings(config: Config) -> dict[str, Any]:
 
 
 def _history(
-    repo: RepoView, config: Config, progress: Progress, head_skips: dict[str, str] | None = None
-) -> tuple[Provenance, list[Record], list[Record], dict[str, int]]:
-    """Provenance, commit and co-change records, and stats (history disabled: HEAD dates everything).
-
-    Patches leave out what selection skips (`head_skips`: HEAD's outcomes, path -> reason).
-    """
+    repo: RepoView, config: Config, progress: Progress, out_dir: Path, redactor: Any, salt: str,
+    head_skips: dict[str, str] | None = None,
+) -> tuple[Provenance, list[Record], list[Record], dict[str, int], Counter[str]]:
+    """Provenance, redacted commit records, co-change records, stats and the commit records'
+    redaction counts (history disabled: HEAD dates everything). Commits mined by an earlier
+    build come from the history cache in `out_dir` (salted with `salt`). Patches leave out what
+    selection skips (`head_skips`: HEAD's outcomes, path -> reason)."""
     if config.history.enabled:
         from ctxeng.extract.history.stage import mine_history
 
         history = mine_history(
             repo, config.history, progress, drop_files=tuple(config.secrets.drop_files), files=config.files,
-            head_skips=head_skips,
+            head_skips=head_skips, out_dir=out_dir, redactor=redactor, salt=salt,
         )  # fmt: skip
         provenance, commits, cochange, stats = history.provenance, history.commits, history.cochange, history.stats
+        counts = history.redactions
     else:
         provenance = Provenance(head=repo.head, head_time=repo.head_time())
-        commits, cochange, stats = [], [], {}
+        commits, cochange, stats, counts = [], [], {}, Counter()
     provenance.staged = _staged_paths(repo)
-    return provenance, commits, cochange, stats
+    return provenance, commits, cochange, stats, counts
 
 
 def save_state(staging: Staging, repo: RepoView, outcomes: dict[str, str]) -> None:

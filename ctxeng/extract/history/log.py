@@ -49,6 +49,26 @@ def log_args(head: str, max_commits: int) -> list[str]:
     return [*args, head, "--"]
 
 
+def walk_order(repo: RepoView, head: str, max_commits: int = 0) -> list[str]:
+    """The shas `iter_log(repo, head, max_commits)` yields, in the same order, without their contents.
+
+    The same revision walk (`--date-order`, the same limit) costs a tenth of the log: no diffs, no
+    messages (sqlalchemy's 18k commits: ~0.13 CPU-s).
+    """
+    args = ["rev-list", "--date-order"]
+    if max_commits > 0:
+        args.append(f"--max-count={max_commits}")
+    return repo.git.run([*args, head, "--"]).decode("ascii").split()
+
+
+def iter_commits(repo: RepoView, shas: list[str]) -> Iterator[LogCommit]:
+    """Yield the named commits exactly as `iter_log` reports them (`--no-walk`: no ancestors)."""
+    if not shas:
+        return
+    args = ["log", "-z", "--name-status", "--no-renames", "--no-walk=unsorted", f"--format={LOG_FORMAT}"]
+    yield from _parse(repo.git.stream([*args, *shas, "--"]))
+
+
 def clean_message(raw: str) -> str:
     """The commit message without identity trailers and trailing whitespace."""
     if "@" in raw:
@@ -70,7 +90,11 @@ def is_bot(author: str) -> bool:
 
 def iter_log(repo: RepoView, head: str, max_commits: int = 0) -> Iterator[LogCommit]:
     """Yield every commit reachable from `head` (newest first, parents after all their children)."""
-    tokens = repo.git.stream(log_args(head, max_commits))
+    yield from _parse(repo.git.stream(log_args(head, max_commits)))
+
+
+def _parse(tokens: Iterator[bytes]) -> Iterator[LogCommit]:
+    """Commits from the NUL-separated tokens of a `git log -z --name-status --format=LOG_FORMAT` run."""
     pending: bytes | None = None
     while True:
         first = pending if pending is not None else next(tokens, None)

@@ -20,13 +20,15 @@ from ctxeng.core.gcpause import gc_paused
 from ctxeng.core.provenance import Provenance
 from ctxeng.core.records import Record, record_id
 from ctxeng.core.repo import RepoView
-from ctxeng.extract.history.log import LogCommit, iter_log
+from ctxeng.extract.history.cache import HistoryCache, Scrub
+from ctxeng.extract.history.log import LogCommit, iter_commits, iter_log, walk_order
 from ctxeng.extract.history.parse import CommitPatch
 from ctxeng.extract.history.patches import stream_patches
 from ctxeng.extract.history.paths import NO_OMISSIONS, Omissions
 
 MAX_PARTNERS = 10
 PROGRESS_EVERY = 200
+MAX_NAMED_COMMITS = 10_000  # commits named on git's command line at most (~400 KB of arguments)
 
 
 @dataclass
@@ -37,6 +39,7 @@ class HistoryResult:
     cochange: list[Record] = field(default_factory=list)
     provenance: Provenance = field(default_factory=Provenance)
     stats: dict[str, int] = field(default_factory=dict)
+    redactions: Counter[str] = field(default_factory=Counter)  # made in commit records, when redacted here
 
 
 def _quiet(stage: str, done: int, total: int) -> None:
@@ -162,6 +165,9 @@ def mine_history(
     drop_files: tuple[str, ...] = (),
     files: FilesConfig | None = None,
     head_skips: Mapping[str, str] | None = None,
+    out_dir: Path | None = None,
+    redactor: Any = None,
+    salt: str = "",
 ) -> HistoryResult:
     """Mine HEAD's history into commit records, co-change records and provenance.
 
@@ -170,11 +176,21 @@ def mine_history(
     would skip (vendored, ignored, generated, over the size cap at that commit), and the paths
     that `head_skips` (HEAD's selection outcomes) marks skipped for a path-wide reason. Output is
     deterministic: git's date order (children before parents), then sorted lists everywhere.
+    With a `redactor` (a `ctxeng.secrets.Redactor`) the commit records come out redacted, string
+    by string as `Redactor.record` does it, and the counts are in `redactions`. With a redactor and
+    `out_dir`, commits and patches mined before are taken from its history cache (`HistoryCache`,
+    salted with `salt`, which must name the secret settings, and keyed by the omissions): the
+    result is the same, only new commits cost.
     """
     if not repo.head:
         return HistoryResult(provenance=Provenance(), stats={"commits_seen": 0})
+    scrub = Scrub(redactor) if redactor is not None else None
+    cache = None
+    if out_dir is not None and scrub is not None:
+        settings = {"max_patch_bytes": config.max_patch_bytes, "drop_files": list(drop_files)}
+        cache = HistoryCache(out_dir, salt, settings)
     with gc_paused():  # ~200k acyclic objects (commits, file lists, records): collections only rescan them
-        return _mine(repo, config, progress, drop_files, files, head_skips or {})
+        return _mine(repo, config, progress, drop_files, files, head_skips or {}, scrub, cache)
 
 
 def _omissions(
@@ -193,6 +209,51 @@ def _omissions(
     return Omissions(skipped, large_blobs(repo, files.max_file_bytes))
 
 
+#: A commit (or patch) as its record shows it: strings redacted, with the redaction counts.
+Shown = tuple[Any, dict[str, int]]
+
+
+def read_log(
+    repo: RepoView, max_commits: int, boundary: set[str], scrub: Scrub | None, cache: HistoryCache | None,
+    progress: Callable[[str, int, int], None] = _quiet,
+) -> tuple[list[LogCommit], dict[str, Shown]]:  # fmt: skip
+    """Every commit of HEAD's walk in git's date order, and (with `scrub`) each as its record shows it.
+
+    Cached commits come from the cache (their messages redacted: only the record reads them),
+    the others from git. The order always comes from git (`walk_order`), so a rewritten history
+    is no special case.
+    """
+    shown: dict[str, Shown] = {}
+    if cache is None:
+        log: list[LogCommit] = []
+        for commit in iter_log(repo, repo.head, max_commits):
+            log.append(commit)
+            if scrub is not None:
+                shown[commit.sha] = scrub.commit(commit)[:2]
+            if len(log) % (PROGRESS_EVERY * 10) == 0:
+                progress("history", len(log), 0)
+        return log, shown
+    assert scrub is not None
+    order = walk_order(repo, repo.head, max_commits)
+    cached = cache.commits(order)
+    known = {sha: commit for sha, (commit, _) in cached.items()}
+    shown.update(cached)
+    missing = [sha for sha in order if sha not in known]
+    # Mostly new (a first build), or too many to name on a command line (~41 bytes each): one walk.
+    walk = len(missing) > min(len(order) // 2, MAX_NAMED_COMMITS)
+    fresh = iter_log(repo, repo.head, max_commits) if walk else iter_commits(repo, missing)
+    for n, commit in enumerate(fresh, 1):
+        if commit.sha not in known:
+            known[commit.sha] = commit
+            redacted, counts, cacheable = scrub.commit(commit)
+            shown[commit.sha] = (redacted, counts)
+            if cacheable and commit.sha not in boundary:  # a boundary commit is a root only until deepened
+                cache.put_commit(redacted, counts)
+        if n % (PROGRESS_EVERY * 10) == 0:
+            progress("history", n, len(missing))
+    return [known[sha] for sha in order], shown
+
+
 def _mine(
     repo: RepoView,
     config: HistoryConfig,
@@ -200,14 +261,12 @@ def _mine(
     drop_files: tuple[str, ...],
     files: FilesConfig | None = None,
     head_skips: Mapping[str, str] | None = None,
+    scrub: Scrub | None = None,
+    cache: HistoryCache | None = None,
 ) -> HistoryResult:
     at_head = {entry.path for entry in repo.index()}
     boundary = shallow_boundary(repo)
-    log: list[LogCommit] = []
-    for commit in iter_log(repo, repo.head, config.max_commits):
-        log.append(commit)
-        if len(log) % (PROGRESS_EVERY * 10) == 0:
-            progress("history", len(log), 0)
+    log, shown = read_log(repo, config.max_commits, boundary, scrub, cache, progress)
     head_entry = next((c for c in log if c.sha == repo.head), None)
     provenance = Provenance(head=repo.head, head_time=head_entry.time if head_entry else repo.head_time())
     provenance.file_commits = file_commits(log, at_head, boundary)
@@ -220,7 +279,13 @@ def _mine(
     }  # fmt: skip
     window = patch_window(log, boundary, config.patch_commits)
     omissions = _omissions(repo, log, window, files, drop_files, head_skips or {})
-    patches = _mine_patches(repo, window, config, drop_files, progress, stats, omissions)
+    keys = patch_keys(log, window, omissions)
+    patches, shown_patches = _cached_patches(
+        repo, window, config, drop_files, progress, stats, scrub, cache, omissions, keys
+    )
+    if cache is not None:
+        cache.save({c.sha for c in log}, {keys[sha] for sha in patches})
+    redactions: Counter[str] = Counter()
     commits: list[Record] = []
     for commit in log:
         if commit.is_merge:
@@ -234,11 +299,91 @@ def _mine(
             for path, name in patch.symbols:
                 if path in at_head:
                     provenance.symbol_commits.setdefault((path, name), (commit.sha, commit.time))
-        commits.append(commit_record(commit, patch, is_boundary))
+        if scrub is None:
+            commits.append(commit_record(commit, patch, is_boundary))
+            continue
+        view, counts = shown[commit.sha]
+        redactions.update(counts)
+        patch_view = None
+        if patch is not None:
+            patch_view, counts = shown_patches[commit.sha]
+            redactions.update(counts)
+        commits.append(commit_record(view, patch_view, is_boundary))
     stats["commits"] = len(commits)
     stats["symbols_touched"] = len(provenance.symbol_commits)
     progress("history", len(log), len(log))
-    return HistoryResult(commits=commits, cochange=cochange, provenance=provenance, stats=stats)
+    return HistoryResult(commits=commits, cochange=cochange, provenance=provenance, stats=stats, redactions=redactions)
+
+
+def patch_keys(log: list[LogCommit], window: list[str], omissions: Omissions) -> dict[str, str]:
+    """The patch cache's key for each window commit: its sha, plus a digest of what the history leaves
+    out of its files (and of the blobs over the size cap) when anything is — a file that became vendored
+    or ignored since must drop out of a cached patch as it would in a cold build."""
+    import hashlib
+    import json
+
+    blobs = hashlib.sha1("\n".join(sorted(omissions.large_blobs)).encode()).hexdigest() if omissions.large_blobs else ""
+    shas, keys = set(window), {}
+    for commit in log:
+        if commit.sha not in shas:
+            continue
+        skipped = sorted((path, omissions.paths[path]) for path, _ in commit.files if path in omissions.paths)
+        if not skipped and not blobs:
+            keys[commit.sha] = commit.sha
+            continue
+        digest = hashlib.sha1(json.dumps([skipped, blobs], ensure_ascii=False).encode("utf-8", "surrogateescape"))
+        keys[commit.sha] = f"{commit.sha}:{digest.hexdigest()[:16]}"
+    return keys
+
+
+def _cached_patches(
+    repo: RepoView, window: list[str], config: HistoryConfig, drop_files: tuple[str, ...],
+    progress: Callable[[str, int, int], None], stats: dict[str, int], scrub: Scrub | None,
+    cache: HistoryCache | None, omissions: Omissions = NO_OMISSIONS, keys: Mapping[str, str] | None = None,
+) -> tuple[dict[str, CommitPatch], dict[str, Shown]]:  # fmt: skip
+    """`_mine_patches`, streaming only the window's commits the cache lacks; with `scrub`, also
+    each patch as its record shows it.
+
+    Cached patches come redacted (only the record reads their text). After a git failure the
+    cache is set aside and the whole window streamed again, so the patches kept are exactly
+    those a cold build keeps.
+    """
+    if cache is None:
+        patches = _mine_patches(repo, window, config, drop_files, progress, stats, omissions)
+        shown = {sha: scrub.patch(p)[:2] for sha, p in patches.items()} if scrub is not None else {}
+        return patches, shown
+    assert scrub is not None
+    keys = keys if keys is not None else {sha: sha for sha in window}
+    known = {sha: hit for sha in window if (hit := cache.patch(sha, keys[sha])) is not None}
+    missing = [sha for sha in window if sha not in known]
+    fresh = _mine_patches(repo, missing, config, drop_files, progress, Counter(), omissions)
+    if len(known) + len(fresh) < len(window):  # git failed part-way
+        return _cached_patches(repo, window, config, drop_files, progress, stats, scrub, None, omissions, keys)
+    shown: dict[str, Shown] = {}
+    patches: dict[str, CommitPatch] = {}
+    for sha in window:
+        if sha in known:
+            patch, counts, chars = known[sha]
+            patches[sha], shown[sha] = patch, (patch, counts)
+        else:
+            patch = fresh[sha]
+            chars = len(patch.diff)
+            redacted, counts, cacheable = scrub.patch(patch)
+            patches[sha], shown[sha] = patch, (redacted, counts)
+            if cacheable:
+                cache.put_patch(redacted, counts, chars, keys[sha])
+        _count_patch(stats, patch, chars)
+    stats["patch_window"] = len(patches)
+    return patches, shown
+
+
+def _count_patch(stats: dict[str, int], patch: CommitPatch, chars: int = -1) -> None:
+    stats["patch_bytes"] += patch.bytes
+    stats["patch_chars_kept"] += len(patch.diff) if chars < 0 else chars  # cached text is redacted
+    stats["patches_truncated"] += patch.truncated
+    stats["patch_files_omitted"] += patch.omitted
+    for reason in patch.omit_reasons:  # e.g. patch_omitted_vendored, patch_omitted_too-large
+        stats[f"patch_omitted_{reason}"] = stats.get(f"patch_omitted_{reason}", 0) + 1
 
 
 def _mine_patches(
@@ -250,12 +395,7 @@ def _mine_patches(
     try:
         for patch in stream_patches(repo, window, config.max_patch_bytes, drop_files, omissions):
             patches[patch.sha] = patch
-            stats["patch_bytes"] += patch.bytes
-            stats["patch_chars_kept"] += len(patch.diff)
-            stats["patches_truncated"] += patch.truncated
-            stats["patch_files_omitted"] += patch.omitted
-            for reason in patch.omit_reasons:  # e.g. patch_omitted_vendored, patch_omitted_too-large
-                stats[f"patch_omitted_{reason}"] = stats.get(f"patch_omitted_{reason}", 0) + 1
+            _count_patch(stats, patch)
             if len(patches) % PROGRESS_EVERY == 0:
                 progress("history", len(patches), len(window))
     except CtxengError:
