@@ -16,8 +16,9 @@ from ctxeng.commands import repo_path
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
 @click.option("--no-pack", is_flag=True, help="Skip writing the Claude Code pack.")
 @click.option("--train", "train_after", is_flag=True, help="Train an adapter after mining (see `ctxeng train`).")
+@click.option("--force", is_flag=True, help="Rebuild even when nothing the build reads has changed.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
-def build(path: str, as_json: bool, no_pack: bool, train_after: bool, quiet: bool) -> None:
+def build(path: str, as_json: bool, no_pack: bool, train_after: bool, force: bool, quiet: bool) -> None:
     """Mine the repository at PATH (default: .) into records, a dataset and a context pack."""
     from ctxeng.core.ui import err_console, stage_progress
     from ctxeng.pipeline.build import build as run_build
@@ -28,7 +29,7 @@ def build(path: str, as_json: bool, no_pack: bool, train_after: bool, quiet: boo
         require_extras("build --train", "train")
 
     with stage_progress(enabled=not (quiet or as_json)) as progress:
-        result = run_build(path, progress=progress, write_pack=not no_pack)
+        result = run_build(path, progress=progress, write_pack=not no_pack, force=force)
     manifest = result.manifest
     if train_after or manifest["config"]["train"]["after_build"]:
         from ctxeng.train.run import train_after_build
