@@ -3,39 +3,38 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from ctxeng.pipeline.build import build
 from tests.gitrepo import GitRepo
 
 
-def _built_at(root: Path) -> int:
-    return int(json.loads((root / ".ctxeng/manifest.json").read_text())["built_at"])
+def _generation(root: Path) -> str:
+    """The generation the outputs are read from: a rebuild publishes a new one."""
+    return os.readlink(root / ".ctxeng/current")
 
 
-def _stamp(root: Path) -> None:
-    """Mark the manifest so that a rebuild (which writes a new one) shows."""
-    path = root / ".ctxeng/manifest.json"
-    data = json.loads(path.read_text())
-    data["built_at"] = 1
-    path.write_text(json.dumps(data))
 
 
 def test_second_build_with_nothing_changed_stops_early(sample_repo: GitRepo) -> None:
-    build(sample_repo.path)
-    _stamp(sample_repo.path)
-    result = build(sample_repo.path)
-    assert result.manifest["built_at"] == 1 and _built_at(sample_repo.path) == 1
-    assert build(sample_repo.path, force=True).manifest["built_at"] > 1
+    first = build(sample_repo.path).manifest
+    gen = _generation(sample_repo.path)
+    again = build(sample_repo.path).manifest  # the published one: it also lists the outputs' checksums
+    assert {k: v for k, v in again.items() if k != "outputs"} == first and _generation(sample_repo.path) == gen
+    build(sample_repo.path, force=True)
+    assert _generation(sample_repo.path) != gen
 
 
 def test_unstaged_edits_do_not_rebuild_but_staged_ones_do(sample_repo: GitRepo) -> None:
     build(sample_repo.path)
-    _stamp(sample_repo.path)
+    gen = _generation(sample_repo.path)
     sample_repo.write("kvstore/cli.py", "x = 1\n")  # a build reads the index, not the work tree
-    assert build(sample_repo.path).manifest["built_at"] == 1
+    build(sample_repo.path)
+    assert _generation(sample_repo.path) == gen
     sample_repo.git("add", "kvstore/cli.py")
-    assert build(sample_repo.path).manifest["built_at"] > 1
+    build(sample_repo.path)
+    assert _generation(sample_repo.path) != gen
 
 
 def test_changed_inputs_rebuild(sample_repo: GitRepo) -> None:
@@ -50,9 +49,10 @@ def test_changed_inputs_rebuild(sample_repo: GitRepo) -> None:
         lambda: (root / ".ctxeng/dataset/eval.jsonl").unlink(),
     ]
     for n, change in enumerate(changes):
-        _stamp(root)
+        gen = _generation(root)
         change()
-        assert build(root).manifest["built_at"] > 1, n
+        build(root)
+        assert _generation(root) != gen, n
     assert (root / "CLAUDE.md").is_file() and (root / ".ctxeng/dataset/eval.jsonl").is_file()
     skill = next((root / ".claude/skills").iterdir()) / "SKILL.md"
     assert skill.read_text() != "edited\n"

@@ -137,7 +137,8 @@ def _load_table(path: Path, salt: str) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict) or data.get("salt") != salt or not isinstance(data.get("entries"), dict):
         return {}
-    return data["entries"]
+    entries: dict[str, Any] = data["entries"]
+    return entries
 
 
 def _store_table(path: Path, salt: str, entries: dict[str, Any]) -> None:

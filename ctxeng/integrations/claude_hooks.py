@@ -174,7 +174,8 @@ def adapter_context(root: Path, prompt: str) -> str:
 
 
 def _prompt_context(event: dict[str, Any]) -> str:
-    prompt = event.get("prompt") if isinstance(event.get("prompt"), str) else ""
+    raw = event.get("prompt")
+    prompt = raw if isinstance(raw, str) else ""
     root = find_root(event)
     if root is None or not prompt.strip() or not (root / ".ctxeng").is_dir():
         return ""  # no data yet: the SessionStart summary already says how to build it, once
@@ -275,6 +276,6 @@ def rescan(text: str, config: Config) -> str:
     """Redact secrets once more before the text reaches the model (records are redacted already)."""
     if not text:
         return text
-    from ctxeng.secrets import Redactor  # type: ignore[attr-defined]
+    from ctxeng.secrets import Redactor
 
     return str(Redactor(config.secrets).text(text))

@@ -86,7 +86,7 @@ def _load(path: Path) -> RepoData:
     for importer, rec in sorted(data.files.items()):
         found: set[str] = set()
         for module in rec.meta.get("imports") or []:
-            target = resolve_import(importer, str(module), data.files, modules)  # type: ignore[arg-type]
+            target = resolve_import(importer, str(module), data.files, modules)
             if target and target != importer:
                 found.add(target)
             elif not target:

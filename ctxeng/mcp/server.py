@@ -133,7 +133,7 @@ async def run_bounded(fn: Callable[..., str], *args: Any, limit: float) -> str:
 
 def _redactor(root: Path) -> Any:
     from ctxeng.core.config import Config, load_config
-    from ctxeng.secrets import Redactor  # type: ignore[attr-defined]
+    from ctxeng.secrets import Redactor
 
     try:
         config = load_config(root)

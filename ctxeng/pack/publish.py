@@ -28,7 +28,8 @@ from ctxeng.core.workdir import check_workdir, generation, workdir
 from ctxeng.pack.claude_md import render_block
 from ctxeng.pack.conventions import Conventions, mine_conventions, project_files
 from ctxeng.pack.facts import RepoFacts, facts_from_records
-from ctxeng.pack.index.builder import INDEX_FILE, build_index, write_index
+from ctxeng.pack.index.builder import build_index, write_index
+from ctxeng.pack.index.reader import INDEX_FILE
 from ctxeng.pack.model import MODEL_FILE, Model, dump, records_stamp, trim
 from ctxeng.pack.model import load as load_model
 from ctxeng.pack.rank import Ranking, rank

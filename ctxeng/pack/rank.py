@@ -187,7 +187,7 @@ def rank(
         for ident, count in facts.files[path].refs.items():
             files = defined.get(ident)
             mul = reference_weight(ident, count, len(files), w) if files else None
-            if mul is None:
+            if mul is None or files is None:
                 continue
             uses[a].append((ident, mul))
             per_def = mul / totals[ident]

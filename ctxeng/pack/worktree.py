@@ -91,7 +91,7 @@ def stage_worktree(
     mine = {f"{skill_folder(Path(''), pack.skill_name).as_posix()}/{rel}" for rel in pack.files}
     plan = {"skill": pack.skill_name, "files": sorted(pack.files), "keep": sorted(keep & mine), "claude_md": write_block}
     staging.path(WORKTREE).write_text(dumps_json(plan) + "\n", encoding="utf-8")
-    staging.after_switch.append(lambda gen: apply(root, gen))
+    staging.after_switch.append(lambda gen: None if apply(root, gen) else None)
     info["warnings"] = warnings
     return info
 

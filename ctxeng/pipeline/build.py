@@ -105,7 +105,7 @@ def build(
         try:
             with Staging(out_dir) as staging:
                 manifest = run_pipeline(repo, config, staging, progress, write_pack=write_pack, in_hook=in_hook)
-                state = uptodate.state_for(fingerprint, repo.root, manifest)
+                state = uptodate.state_for(fingerprint)
                 staging.path(uptodate.STATE_FILE).write_text(dumps_json(state) + "\n", encoding="utf-8")
                 # One generation: a pack-less build keeps the last pack; earlier state never carries over.
                 staging.publish(carry=not write_pack, drop=("state",))

@@ -24,13 +24,16 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ctxeng.core.config import Config, load_config
 from ctxeng.core.fsio import Lock, LockBusy, dumps_json, read_jsonl, write_jsonl
 from ctxeng.core.generation import Staging, needs_apply, verify
 from ctxeng.core.repo import IndexEntry, RepoView, open_repo
 from ctxeng.core.workdir import check_workdir, generation_dir, workdir
+
+if TYPE_CHECKING:
+    from ctxeng.core.records import Record
 
 #: Past this many changed files a pre-commit refresh does the full (cached) build instead.
 FAST_PATH_MAX_FILES = 50
@@ -191,7 +194,7 @@ def _fast(
     extracted = extract_files(selection.files, docs, redactor, cache, lambda *_: None, headers)
     # Staged content is not committed yet: its records are dated "" / 0, the newest there is.
     dating = Provenance(head=state.head, staged={e.path for e in changed})
-    replaced: dict[str, list] = {p: [] for p in [*removed, *(e.path for e in changed)]}
+    replaced: dict[str, list[Record]] = {p: [] for p in [*removed, *(e.path for e in changed)]}
     for rec in dating.stamp([*extracted.code, *extracted.docs]):
         replaced.setdefault(rec.path, []).append(rec)
     if not _patch_index(repo.root, replaced, staging):
@@ -216,7 +219,7 @@ def _update_state(
     write_jsonl(staging.path("state/blobs.jsonl"), rows)
 
 
-def _patch_index(root: Path, replaced: dict[str, list], staging: Staging) -> bool:
+def _patch_index(root: Path, replaced: dict[str, list[Record]], staging: Staging) -> bool:
     try:
         from ctxeng.pack import patch_index
     except ImportError:  # an older pack module: the next full refresh covers it

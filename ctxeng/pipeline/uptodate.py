@@ -70,21 +70,22 @@ def inputs_fingerprint(repo: RepoView, config: Config, write_pack: bool, in_hook
     return digest.hexdigest()
 
 
-def pack_files_digest(root: Path, manifest: dict[str, Any]) -> str:
-    """A digest of the pack's files in the work tree as they are now (skill folder, CLAUDE.md)."""
+def pack_files_applied(root: Path, gen: Path, manifest: dict[str, Any]) -> bool:
+    """Whether the work tree still holds the pack files generation `gen` applied: every skill file as
+    the generation keeps it, and its CLAUDE.md block inside CLAUDE.md (the user's text around it is theirs)."""
     pack = manifest.get("pack") or {}
-    digest = hashlib.sha1()
     skill = pack.get("skill")
     if isinstance(skill, str):
         for rel in sorted(pack.get("tokens") or {}):
-            digest.update(f"\0{rel}\0".encode() + _file_bytes(root / skill / rel))
-    digest.update(b"\0CLAUDE.md\0" + _file_bytes(root / "CLAUDE.md"))
-    return digest.hexdigest()
+            if _file_bytes(root / skill / rel) != _file_bytes(gen / "skill" / rel):
+                return False
+    block = _file_bytes(gen / "claude-md-block.md")
+    return not block or block in _file_bytes(root / "CLAUDE.md")
 
 
-def state_for(fingerprint: str, root: Path, manifest: dict[str, Any]) -> dict[str, str]:
+def state_for(fingerprint: str) -> dict[str, str]:
     """What a build records about its inputs (written with its outputs, in `STATE_FILE`)."""
-    return {"inputs": fingerprint, "pack_files": pack_files_digest(root, manifest)}
+    return {"inputs": fingerprint}
 
 
 def current_manifest(out_dir: Path, root: Path, fingerprint: str) -> dict[str, Any] | None:
@@ -105,7 +106,7 @@ def current_manifest(out_dir: Path, root: Path, fingerprint: str) -> dict[str, A
     if not all((out_dir / name).is_file() for name in OUTPUTS):
         return None
     if manifest.get("pack") and (
-        not (out_dir / "index.json").is_file() or state.get("pack_files") != pack_files_digest(root, manifest)
+        not (out_dir / "index.json").is_file() or not pack_files_applied(root, out_dir, manifest)
     ):
         return None
     return manifest

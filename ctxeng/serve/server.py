@@ -56,7 +56,7 @@ def url_of(sock: socket.socket) -> str:
 def _server_class() -> type:
     import uvicorn
 
-    class StoppingServer(uvicorn.Server):  # type: ignore[misc]
+    class StoppingServer(uvicorn.Server):
         """A uvicorn server that stops the engine as soon as shutdown starts."""
 
         def __init__(self, config: uvicorn.Config, engine: Engine) -> None:

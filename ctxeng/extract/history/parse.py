@@ -297,13 +297,13 @@ class PatchParser:
             return
         if self.pending is not None:
             self._resolve_pending(data, start, stop)
-        hinted = plan.hints is not None
+        hints = plan.hints
         for begin in (
-            _lines_with(data, start, stop, plan.hints) if hinted else _line_starts(data, start, stop)
+            _lines_with(data, start, stop, hints) if hints is not None else _line_starts(data, start, stop)
         ):
             if data[begin] in CHANGED:
                 body = data[begin + 1 : data.find(b"\n", begin, stop) + 1 or stop]
-                name = self._name(body, hinted)
+                name = self._name(body, hints is not None)
                 if name:
                     self.symbols.add((self.path, name))
 

@@ -349,9 +349,8 @@ def _cached_patches(
     those a cold build keeps.
     """
     if cache is None:
-        patches = _mine_patches(repo, window, config, drop_files, progress, stats, omissions)
-        shown = {sha: scrub.patch(p)[:2] for sha, p in patches.items()} if scrub is not None else {}
-        return patches, shown
+        mined = _mine_patches(repo, window, config, drop_files, progress, stats, omissions)
+        return mined, ({sha: scrub.patch(p)[:2] for sha, p in mined.items()} if scrub is not None else {})
     assert scrub is not None
     keys = keys if keys is not None else {sha: sha for sha in window}
     known = {sha: hit for sha in window if (hit := cache.patch(sha, keys[sha])) is not None}

@@ -8,7 +8,7 @@ read by byte offset for the few rows a prompt selects. Everything is sorted so t
 
 from __future__ import annotations
 
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 

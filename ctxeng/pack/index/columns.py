@@ -188,7 +188,7 @@ def reference_edges(refs: dict[str, int], row: int, definers: dict[str, dict[int
     for ident, count in sorted(refs.items()):
         files = definers.get(ident)
         mul = reference_weight(ident, count, len(files), w) if files else None
-        if mul is None:
+        if mul is None or files is None:
             continue
         per_def = mul / sum(files.values())
         for b, n in files.items():
