@@ -244,3 +244,19 @@ def test_background_refresh_catches_up(sample_repo: GitRepo) -> None:
     while time.monotonic() < deadline and json.loads(manifest.read_text())["head"] != head:
         time.sleep(0.2)
     assert json.loads(manifest.read_text())["head"] == head
+
+
+def test_hook_state_equals_the_state_a_build_writes(sample_repo: GitRepo) -> None:
+    """The hook rewrites state/blobs.jsonl by copying unchanged rows: the bytes a build writes for the same index."""
+    build(sample_repo.path)
+    cli = sample_repo.path / "kvstore/cli.py"
+    sample_repo.write("kvstore/cli.py", cli.read_text() + "\n\ndef extra():\n    pass\n")
+    sample_repo.write("kvstore/zz_new.py", '"""A new module."""\n\n\ndef fresh():\n    return 1\n')
+    sample_repo.git("add", "kvstore/cli.py", "kvstore/zz_new.py")
+    sample_repo.git("rm", "-q", "kvstore/store.py")
+    result = refresh(sample_repo.path, hook=True)
+    assert result.mode == "fast" and result.changed == ["kvstore/cli.py", "kvstore/store.py", "kvstore/zz_new.py"]
+    state = (sample_repo.path / ".ctxeng/state/blobs.jsonl").read_bytes()
+    build(sample_repo.path)  # a build of the same (staged) index
+    assert (sample_repo.path / ".ctxeng/state/blobs.jsonl").read_bytes() == state
+    assert refresh(sample_repo.path, hook=True).mode == "none"
