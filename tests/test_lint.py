@@ -1,4 +1,4 @@
-"""The code base stays lint-clean: ruff (installed by the `test` extra) runs as part of the suite."""
+"""The code base stays clean: ruff check, ruff format and mypy --strict (the `test` extra) run in the suite."""
 
 from __future__ import annotations
 
@@ -14,4 +14,20 @@ def test_ruff_check_is_clean() -> None:
         [sys.executable, "-m", "ruff", "check", "--no-cache", "ctxeng", "tests", "bench", "extractors", "recipes"],
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_ruff_format_is_applied() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "ctxeng", "tests", "bench"],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_mypy_strict_is_clean() -> None:
+    # strict = true and the library exceptions live in pyproject.toml's [tool.mypy]
+    run = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental", "ctxeng"], cwd=ROOT, capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stdout + run.stderr

@@ -1,0 +1,1 @@
+"""Data shipped with ctxeng: the SmolLM2 BPE rank file that counts tokens offline."""
