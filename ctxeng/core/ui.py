@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ctxeng.pipeline.build import Progress
+    from ctxeng.core.progress import Progress
 
 
 def err_console() -> Console:

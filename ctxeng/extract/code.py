@@ -6,10 +6,11 @@ import dataclasses
 import operator
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ctxeng.core.gcpause import gc_paused
+from ctxeng.core.progress import Progress
 from ctxeng.core.provenance import Provenance
 from ctxeng.core.records import Record, record_id
 from ctxeng.extract.languages import LanguageSpec, language_for, load_languages
@@ -20,7 +21,6 @@ from ctxeng.extract.tagquery import compiled
 from ctxeng.extract.treesitter import parse_tags
 from ctxeng.extract.visibility import decide
 
-Progress = Callable[[str, int, int], None]
 Job = tuple[SourceFile, LanguageSpec]
 #: Below this many bytes of code a second process costs more (fork, imports, pickling) than it saves.
 POOL_MIN_BYTES = 4_000_000

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ctxeng.core.cache import ExtractCache
 from ctxeng.core.config import DocsConfig
+from ctxeng.core.progress import Progress
 from ctxeng.core.provenance import Provenance
 from ctxeng.core.records import Record
 from ctxeng.extract.code import extract_code, header_language, language_of
@@ -16,8 +16,6 @@ from ctxeng.extract.doc_paths import doc_kind
 from ctxeng.extract.languages import language_for
 from ctxeng.extract.selection import SourceFile
 from ctxeng.secrets import Redactor
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass

@@ -2,61 +2,24 @@
 
 from __future__ import annotations
 
-import resource
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ctxeng import __version__
 from ctxeng.core.config import Config, load_config
 from ctxeng.core.errors import CtxengError
-from ctxeng.core.faults import pause_point
 from ctxeng.core.fsio import Lock, Staging, dumps_json, dumps_json_bytes, write_jsonl
+from ctxeng.core.progress import Progress, StageTimer, no_progress
 from ctxeng.core.provenance import Provenance
 from ctxeng.core.records import Record, dedupe_ids
 from ctxeng.core.repo import RepoView, open_repo, reopen
 from ctxeng.core.workdir import ensure_workdir
 
-#: progress(stage, done, total) — total is 0 when unknown.
-Progress = Callable[[str, int, int], None]
 STAGES = ("select", "history", "code", "docs", "glossary", "secrets", "dataset", "pack", "write")
-
-
-def _quiet(stage: str, done: int, total: int) -> None:
-    pass
-
-
-@dataclass
-class StageTimer:
-    """CPU seconds, wall seconds and peak RSS (MB, running maximum) per stage."""
-
-    stages: dict[str, dict[str, float]] = field(default_factory=dict)
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        """Measure the enclosed block as stage `name`."""
-        pause_point(name)  # where tests kill a real build at a chosen stage (ctxeng.core.faults)
-        wall, cpu = time.perf_counter(), _cpu()
-        yield
-        self.stages[name] = {
-            "wall_s": round(time.perf_counter() - wall, 3),
-            "cpu_s": round(_cpu() - cpu, 3),
-            "peak_rss_mb": round(_peak_rss_mb(), 1),
-        }
-
-
-def _cpu() -> float:
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 @dataclass
@@ -69,7 +32,7 @@ class BuildResult:
 
 def build(
     path: str | Path = ".",
-    progress: Progress = _quiet,
+    progress: Progress = no_progress,
     config: Config | None = None,
     write_pack: bool = True,
     lock_wait: float = 30.0,

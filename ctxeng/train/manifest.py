@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import platform
-import resource
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ctxeng import __version__
 from ctxeng.core.errors import CtxengError
 from ctxeng.core.fsio import atomic_write_text
+from ctxeng.core.progress import peak_rss_mb
 
 if TYPE_CHECKING:
     from ctxeng.train.data import DatasetFiles
@@ -42,11 +42,6 @@ def library_versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             versions[name] = ""
     return versions
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def folder_bytes(folder: Path) -> int:

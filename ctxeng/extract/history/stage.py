@@ -16,6 +16,7 @@ from typing import Any
 
 from ctxeng.core.config import FilesConfig, HistoryConfig
 from ctxeng.core.gcpause import gc_paused
+from ctxeng.core.progress import Progress, no_progress
 from ctxeng.core.provenance import Provenance
 from ctxeng.core.records import Record, record_id
 from ctxeng.core.repo import RepoView
@@ -38,10 +39,6 @@ class HistoryResult:
     provenance: Provenance = field(default_factory=Provenance)
     stats: dict[str, int] = field(default_factory=dict)
     redactions: Counter[str] = field(default_factory=Counter)  # made in commit records, when redacted here
-
-
-def _quiet(stage: str, done: int, total: int) -> None:
-    pass
 
 
 def shallow_boundary(repo: RepoView) -> set[str]:
@@ -159,7 +156,7 @@ def patch_window(log: list[LogCommit], boundary: set[str], patch_commits: int) -
 def mine_history(
     repo: RepoView,
     config: HistoryConfig,
-    progress: Callable[[str, int, int], None] = _quiet,
+    progress: Progress = no_progress,
     drop_files: tuple[str, ...] = (),
     files: FilesConfig | None = None,
     head_skips: Mapping[str, str] | None = None,
@@ -211,7 +208,7 @@ def _omissions(
 
 def read_log(
     repo: RepoView, max_commits: int, boundary: set[str], scrub: Scrub | None, cache: HistoryCache | None,
-    progress: Callable[[str, int, int], None] = _quiet,
+    progress: Progress = no_progress,
 ) -> tuple[list[LogCommit], dict[str, Shown]]:  # fmt: skip
     """Every commit of HEAD's walk in git's date order, and (with `scrub`) each as its record shows it.
 
