@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 
 from ctxeng.pipeline.build import build
+from tests.extras import require
 from tests.sample_repo import make_sample_repo
 
-pytest.importorskip("mcp")
-anyio = pytest.importorskip("anyio")
+require("mcp", "anyio")
+import anyio  # noqa: E402
 
 EVIL_NAME = "kvstore/evil\n# Injected heading\n.py"
 

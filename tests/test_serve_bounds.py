@@ -22,11 +22,11 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.adapterrepo import AdapterRepo, adapter_repo, copy_repo, serve_in_thread
+from tests.extras import require
 from tests.test_serve import MESSAGES, Served
 
-httpx = pytest.importorskip("httpx")
-pytest.importorskip("starlette")
-pytest.importorskip("peft")
+require("httpx", "starlette", "peft")
+import httpx  # noqa: E402
 
 
 @pytest.fixture(scope="module")
