@@ -447,3 +447,38 @@ def test_distributed_run_publishes_one_adapter_from_rank_zero(
     assert manifest["training"]["steps"] == 4 and manifest["eval"] == {"before": None, "after": None}
     assert (folder / "adapter_model.safetensors").stat().st_size > 10_000
     assert not (repo.path / ".ctxeng" / "adapters" / ".work-ddp").exists()
+
+
+def test_time_budget_stops_training_and_leaves_a_loadable_adapter(
+    tiny: Path, repo: GitRepo, tmp_path: Path
+) -> None:
+    from peft import PeftModel
+
+    from ctxeng.train.trainer import train
+
+    recipe = tmp_path / "budget.yaml"
+    weights = "task_weights: {symbol_lookup: 3, commit_message: 0}\n"
+    recipe.write_text(
+        recipe_text(tiny, "budget", steps=100_000, extra=f"max_minutes: 0.1\n{weights}"), encoding="utf-8"
+    )
+    started = time.monotonic()
+    result = train(repo.path, str(recipe))
+    assert time.monotonic() - started < 120  # 6 s of steps, not 100,000 of them
+    stage = result.manifest["training"]["stages"]["sft"]
+    assert stage["stopped_by_time"] is True and 0 < stage["steps"] < 100_000
+    assert stage["train_s"] <= 6 + 5  # the budget, plus at most the slowest step and the save
+    base = transformers.AutoModelForCausalLM.from_pretrained(tiny)
+    model = PeftModel.from_pretrained(base, str(result.path))
+    assert model(input_ids=torch.tensor([[1, 2, 3]])).logits.shape[-1] == base.config.vocab_size
+
+
+def test_task_weights_repeat_and_drop_rows_deterministically() -> None:
+    from ctxeng.train.data import weighted_rows
+
+    rows = [{"id": f"{t}{i}", "task": t} for t in ("a", "b", "c") for i in range(200)]
+    out = weighted_rows(rows, {"a": 2, "b": 0.25, "c": 0}, seed=0)
+    counts = {t: sum(r["task"] == t for r in out) for t in "abc"}
+    assert counts["a"] == 400 and counts["c"] == 0 and 30 <= counts["b"] <= 70
+    assert out == weighted_rows(rows, {"a": 2, "b": 0.25, "c": 0}, seed=0)
+    assert [r["id"] for r in out] != [r["id"] for r in weighted_rows(rows, {"a": 2, "b": 0.25, "c": 0}, seed=1)]
+    assert weighted_rows(rows, {}, 0) == rows

@@ -17,6 +17,9 @@ from ctxeng.dataset.split import Dated, date_by_source, dedupe, remove_leaks, sp
 from ctxeng.dataset.tasks import enabled_tasks, run_tasks
 
 MIN_MAX_TOKENS = 64  # below this not even a symbol lookup fits
+#: Tasks that teach the repository as it is at HEAD: always trained on, never held out (the eval
+#: asks about these facts in reserved phrasings instead; the held-out split measures the future).
+HEAD_TASKS = frozenset({"facts", "grounded"})
 
 
 @dataclass
@@ -48,6 +51,8 @@ def build_dataset(records: list[Record], config: DatasetConfig, repo_name: str) 
         system = system_message(repo_name)
         bounded, shortened = apply_bounds(examples, system, config.min_tokens, config.max_tokens, dropped)
         train, held, eval_commits = split_by_time(date_by_source(bounded), config.eval_share)
+        train += [d for d in held if d.item.example.task in HEAD_TASKS]
+        held = [d for d in held if d.item.example.task not in HEAD_TASKS]
         held = dedupe(held, dropped)
         train = remove_leaks(dedupe(train, dropped), held, dropped)
         stats = _stats(names, train, held, dropped, eval_commits, shortened)

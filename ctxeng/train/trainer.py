@@ -34,6 +34,7 @@ from ctxeng.train.data import (
     stratified_sample,
     text_dataset,
     to_hf_dataset,
+    weighted_rows,
 )
 from ctxeng.train.manifest import build_manifest, read_json, write_json
 from ctxeng.train.models import BaseModel, load_model, load_tokenizer, resolve_base
@@ -140,7 +141,9 @@ def _run(
 ) -> tuple[Any, Any, dict[str, Any]]:
     import torch
 
-    train_rows = stratified_sample(data.train, recipe.max_train_examples, recipe.seed)
+    train_rows = weighted_rows(
+        stratified_sample(data.train, recipe.max_train_examples, recipe.seed), recipe.task_weights, recipe.seed
+    )
     eval_rows = stratified_sample(data.eval, recipe.max_eval_examples, recipe.seed)
     # Built before the model is loaded: under accelerate, SFTConfig sets up the distributed state
     # that from_pretrained consults (FSDP's rank-0-only loading).
@@ -171,6 +174,8 @@ def _run(
         "train_used": len(train_rows),
         "eval_used": len(eval_rows),
     }
+    # The time budget covers the training loops of every stage, not the loading or the measuring.
+    deadline = time.monotonic() + recipe.max_minutes * 60 if recipe.max_minutes else None
     finished = _finished_stages(recipe, work) if resume else []
     if finished:  # stages done before an interruption: continue from the last one's adapter
         from peft import PeftModel
@@ -192,7 +197,7 @@ def _run(
             work / stage,
             resume,
             console,
-            callbacks,
+            [*callbacks, *_budget(deadline)],
         )
         stats["stages"][stage], stats["logs"][stage] = stage_stats, log
     stats["eval_after"] = (
@@ -203,6 +208,15 @@ def _run(
     if torch.cuda.is_available():
         stats["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
     return model, tokenizer, stats
+
+
+def _budget(deadline: float | None) -> list[Any]:
+    """A `TimeBudget` callback for what is left of the run's budget (none without a budget)."""
+    if deadline is None:
+        return []
+    from ctxeng.train.callbacks import TimeBudget
+
+    return [TimeBudget(max(1.0, deadline - time.monotonic()))]
 
 
 def _finished_stages(recipe: Recipe, work: Path) -> list[str]:
@@ -270,6 +284,7 @@ def _stage(
             hint="continue with `ctxeng train --resume` (same recipe)",
         )
     new_tokens = meter.end_tokens - meter.start_tokens
+    budget = next((c for c in callbacks if type(c).__name__ == "TimeBudget"), None)
     stats = {
         "steps": trainer.state.global_step,
         "examples": len(dataset),
@@ -278,6 +293,9 @@ def _stage(
         "train_s": round(meter.seconds, 2),
         "tokens_per_s": round(new_tokens / meter.seconds, 1) if meter.seconds else 0.0,
     }
+    if budget is not None:
+        stats["time_budget_s"] = round(budget.seconds, 1)
+        stats["stopped_by_time"] = budget.stopped_at is not None
     log = [dict(entry) for entry in trainer.state.log_history]
     trainer.save_model(str(stage_dir / "adapter"))  # gathers sharded weights; writes on the main process
     if trainer.is_world_process_zero():
