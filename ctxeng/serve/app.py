@@ -11,6 +11,7 @@ import hmac
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from ctxeng.serve import grounding
 from ctxeng.serve import protocol as p
 from ctxeng.serve.engine import Engine, Job, Outcome, Overloaded
 
@@ -50,9 +51,13 @@ def create_app(engine: Engine, token: str | None = None, max_tokens: int = 512) 
 
     async def chat(request: Request) -> Response:
         _authorize(request, token)
-        req = p.parse_chat(p.parse_json(await _body(request)), max_tokens)
+        data, budget = grounding.requested(p.parse_json(await _body(request)))
+        req = p.parse_chat(data, max_tokens)
         engine.check_model(req.model)
-        return await _generate(engine, req, engine.chat_ids(req.messages or []), chat=True)
+        messages = req.messages or []
+        if budget is not None:  # opt-in: ctxeng's retrieved context before the question (blocking I/O)
+            messages = await asyncio.to_thread(grounding.ground, engine.root, messages, budget)
+        return await _generate(engine, req, engine.chat_ids(messages), chat=True)
 
     async def completions(request: Request) -> Response:
         _authorize(request, token)

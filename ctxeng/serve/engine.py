@@ -67,6 +67,7 @@ class Engine:
         self.tokenizer = tokenizer
         self.adapters = list(adapters)
         self.root_name = root_name  # what the base is called in /v1/models `root`
+        self.root: Path | None = None  # the repository requests may be grounded in (`serve.grounding`)
         self.max_queue = max_queue
         self.created = int(time.time())
         config = getattr(model, "config", None)
@@ -300,7 +301,9 @@ def load_engine(
         resolved = resolve_base(base)
         model = _placed(load_model(resolved))
         model.eval()
-        return Engine(model, load_tokenizer(resolved), [], base, max_queue)
+        engine = Engine(model, load_tokenizer(resolved), [], base, max_queue)
+        engine.root = root
+        return engine
     names = list(adapters) or [a.name for a in list_adapters(root)]
     if not names:
         raise CtxengError(
@@ -316,7 +319,9 @@ def load_engine(
             hint="rename its folder under .ctxeng/adapters/",
         )
     root_name = str(getattr(base_model, "name_or_path", "") or "base")
-    return Engine(model, tokenizer, served, root_name, max_queue)
+    engine = Engine(model, tokenizer, served, root_name, max_queue)
+    engine.root = root
+    return engine
 
 
 def _placed(model: Any) -> Any:
