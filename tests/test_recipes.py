@@ -291,9 +291,19 @@ def test_multi_gpu_recipe_relaunches_itself_under_accelerate(monkeypatch: pytest
     assert cmd[cmd.index("--config_file") + 1] == str(recipe.accelerate_config)
     assert cmd[-6:] == ["-m", "ctxeng", "train", ".", "--recipe", "qwen2.5-coder-7b-fsdp"]
     assert ("--num_processes" in cmd) == torch.cuda.is_available()  # one process per GPU when there are GPUs
-    for var in [v for v in os.environ if v.startswith("ACCELERATE_") or v == "LOCAL_RANK"]:
+    launch_vars = ("LOCAL_RANK", "WORLD_SIZE", "CTXENG_LAUNCHED")
+    for var in [v for v in os.environ if v.startswith("ACCELERATE_") or v in launch_vars]:
         monkeypatch.delenv(var)
+    monkeypatch.setenv("ACCELERATE_LOG_LEVEL", "info")  # a user's accelerate setting is no launch
+    monkeypatch.setenv("ACCELERATE_CONFIG_FILE", "/nonexistent.yaml")
     assert not is_launched()
+    assert launch_env()["CTXENG_LAUNCHED"] == "1"  # ctxeng's own (even single-process) child trains
+    monkeypatch.setenv("CTXENG_LAUNCHED", "1")
+    assert is_launched()
+    monkeypatch.delenv("CTXENG_LAUNCHED")
+    monkeypatch.setenv("WORLD_SIZE", "2")  # torchrun / accelerate multi-process worker
+    assert is_launched()
+    monkeypatch.delenv("WORLD_SIZE")
     monkeypatch.setenv("LOCAL_RANK", "0")
     assert is_launched()  # a child of the launcher trains instead of launching again
     monkeypatch.setenv("MALLOC_TOP_PAD_", "1")

@@ -482,3 +482,47 @@ def test_task_weights_repeat_and_drop_rows_deterministically() -> None:
     assert out == weighted_rows(rows, {"a": 2, "b": 0.25, "c": 0}, seed=0)
     assert [r["id"] for r in out] != [r["id"] for r in weighted_rows(rows, {"a": 2, "b": 0.25, "c": 0}, seed=1)]
     assert weighted_rows(rows, {}, 0) == rows
+
+
+def test_the_recipe_decides_quantized_loading_for_eval_serve_and_not_for_merge(
+    trained: tuple[Any, Snapshot, Path], repo: GitRepo, tmp_path: Path
+) -> None:
+    import importlib.util
+    import shutil
+
+    from ctxeng.train.adapters import find_adapter, load_base_for, load_settings
+    from ctxeng.train.models import quantization_plan
+
+    qlora = tmp_path / "qlora"
+    shutil.copytree(trained[0].path, qlora)
+    manifest = json.loads((qlora / "ctxeng-manifest.json").read_text())
+    quant = {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4", "bnb_4bit_compute_dtype": "bfloat16"}
+    manifest["recipe"]["content"]["quantization"] = quant
+    (qlora / "ctxeng-manifest.json").write_text(json.dumps(manifest))
+    assert load_settings(find_adapter(repo.path, str(qlora))) == ("float32", quant)
+    if importlib.util.find_spec("bitsandbytes") is None:  # this CPU machine: the 4-bit path is taken, and says so
+        with pytest.raises(CtxengError) as info:
+            load_base_for(repo.path, [str(qlora)])
+        assert "bitsandbytes" in info.value.message and "ctxeng[gpu]" in (info.value.hint or "")
+    else:
+        plan = quantization_plan(quant)
+        assert plan["quantization_config"].load_in_4bit and plan["device_map"] == {"": 0}
+    model, _ = load_base_for(repo.path, [str(qlora)], quantize=False)  # merge: full precision
+    assert not getattr(model, "is_loaded_in_4bit", False)
+    assert quantization_plan(None) == {}
+
+
+def test_a_hub_model_is_never_downloaded_unless_named(env: Path) -> None:
+    from ctxeng.train.models import load_tokenizer, resolve_base
+
+    base = resolve_base("ctxeng-tests/no-such-model")
+    assert base.kind == "hub" and base.download is False
+    started = time.monotonic()
+    with pytest.raises(CtxengError) as info:
+        load_tokenizer(base)
+    assert time.monotonic() - started < 30  # the cache only: no network attempt
+    assert "not in the Hugging Face cache" in info.value.message and "--base" in (info.value.hint or "")
+    named = resolve_base("ctxeng-tests/no-such-model", download=True)
+    with pytest.raises(CtxengError) as info:
+        load_tokenizer(named)  # HF_HUB_OFFLINE=1 here: the network hint, not the "name it" one
+    assert "cannot load base model" in info.value.message

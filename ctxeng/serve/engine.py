@@ -298,7 +298,7 @@ def load_engine(
     if base:
         from ctxeng.train.models import load_model, load_tokenizer, resolve_base
 
-        resolved = resolve_base(base)
+        resolved = resolve_base(base, download=True)  # named on the command line: may be fetched
         model = _placed(load_model(resolved))
         model.eval()
         engine = Engine(model, load_tokenizer(resolved), [], base, max_queue)

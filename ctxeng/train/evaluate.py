@@ -194,9 +194,17 @@ def finite(value: Any) -> Any:
 
 
 def _to_device(model: Any) -> Any:
+    """The model on the GPU when there is one; a quantized model is already placed (and cannot move)."""
     import torch
 
-    return model.to("cuda") if torch.cuda.is_available() else model
+    if not torch.cuda.is_available() or getattr(model, "is_quantized", False) or _quantized(model):
+        return model
+    return model.to("cuda")
+
+
+def _quantized(model: Any) -> bool:
+    base = getattr(model, "get_base_model", lambda: model)()
+    return bool(getattr(base, "is_loaded_in_4bit", False) or getattr(base, "is_loaded_in_8bit", False))
 
 
 def _report(

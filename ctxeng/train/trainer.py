@@ -65,11 +65,13 @@ def train(
     resume: bool = False,
     console: Any = None,
     callbacks: Sequence[Any] = (),
+    download: bool = False,
 ) -> TrainResult:
     """Train the recipe's LoRA adapter on the repository's dataset and publish it with a manifest.
 
     `base` overrides the recipe's base model; `resume` continues an interrupted run from its last
-    checkpoint; `console` (a rich Console) shows progress; `callbacks` are extra TrainerCallbacks.
+    checkpoint; `console` (a rich Console) shows progress; `callbacks` are extra TrainerCallbacks;
+    `download` lets a hub base model be fetched (only when the user named the model or recipe).
     Raises `TrainingInterrupted` after Ctrl-C (with a checkpoint saved) and `CtxengError` on bad input.
     """
     recipe = load_recipe(recipe) if isinstance(recipe, str) else recipe
@@ -88,7 +90,7 @@ def train(
     with Lock(work) if main_process else contextlib.nullcontext():
         run = _prepare_run(work, recipe, spec, data, resume, main_process)
         note = (lambda msg: console.print(f"[dim]{msg}[/dim]")) if console is not None else (lambda msg: None)
-        resolved = resolve_base(spec, note)
+        resolved = resolve_base(spec, note, download)
         model, tokenizer, stats = _run(
             repo.root, recipe, resolved, data, work, run, resume, console, callbacks
         )
