@@ -314,3 +314,22 @@ def test_multi_gpu_recipe_relaunches_itself_under_accelerate(monkeypatch: pytest
     )
     assert default_recipe("my.yaml") == "my.yaml"
     assert default_recipe() == ("qwen2.5-coder-1.5b" if torch.cuda.is_available() else "cpu-default")
+
+
+@pytest.mark.parametrize("quantize", [False, True])
+def test_gpu_check_trains_with_the_gpu_recipes_settings(tmp_path: Path, quantize: bool) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench.gpu_check import gpu_recipe
+
+    path = tmp_path / "gpu-check.yaml"
+    path.write_text(gpu_recipe(tmp_path, quantize), encoding="utf-8")
+    recipe = load_recipe(str(path))
+    assert recipe.dtype == "bfloat16" and recipe.max_minutes > 0 and bool(recipe.quantization) is quantize
+    assert recipe.sft["bf16"] is True and recipe.sft["activation_checkpointing"] is True
+    assert recipe.sft["packing"] is True
+    config = sft_config(recipe, tmp_path / "out", validate_only=True)  # a GPU recipe, checked on this CPU
+    assert config.bf16 and config.packing
+    cpu = tmp_path / "cpu.yaml"
+    cpu.write_text(gpu_recipe(tmp_path, quantize, cpu=True), encoding="utf-8")
+    cpu_recipe = load_recipe(str(cpu))
+    assert cpu_recipe.quantization is None and not sft_config(cpu_recipe, tmp_path / "c").bf16
