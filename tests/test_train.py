@@ -526,3 +526,16 @@ def test_a_hub_model_is_never_downloaded_unless_named(env: Path) -> None:
     with pytest.raises(CtxengError) as info:
         load_tokenizer(named)  # HF_HUB_OFFLINE=1 here: the network hint, not the "name it" one
     assert "cannot load base model" in info.value.message
+
+
+def test_a_task_whose_sample_has_no_scored_tokens_gets_a_null_loss_not_nan(tiny: Path) -> None:
+    from ctxeng.train.evaluate import finite, task_losses
+    from tests.tinymodel import kvstore_rows
+
+    model = transformers.AutoModelForCausalLM.from_pretrained(tiny)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tiny)
+    rows = kvstore_rows()[1][:2]
+    losses = task_losses(model, tokenizer, rows, max_length=4)  # the prompt fills it: no completion left
+    assert all(v["tokens"] == 0 and v["loss"] is None and v["ppl"] is None for v in losses.values())
+    json.dumps(losses, allow_nan=False)
+    assert finite({"a": [float("nan"), 1.5, float("inf")]}) == {"a": [None, 1.5, None]}

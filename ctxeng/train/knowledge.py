@@ -158,8 +158,12 @@ def knowledge_report(
             if all(mode in answers[side] for side in SIDES):
                 entry[mode] = {side: answers[side][mode][i] for side in SIDES}
         examples.append(entry)
+    paths = [q.path for q in questions]
+    top = max(sorted(set(paths)), key=paths.count) if paths else ""
     return {
         "questions": len(questions),
+        # What always answering the most common defining file would score (gin: context.go).
+        "most_common_path": {"path": top, "share": round(paths.count(top) / len(paths), 4) if paths else None},
         "templates": list(EVAL_DEFINED_IN),
         "context_budget": budget,
         "grounded_available": contexts is not None,
