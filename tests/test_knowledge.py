@@ -82,8 +82,13 @@ def test_grounded_rows_cite_the_right_definition_among_distractors(built: GitRep
     for row in grounded:
         user, answer = row["prompt"][-1]["content"], row["completion"][0]["content"]
         assert user.startswith("Context retrieved from the repository:") and "## Definitions" in user
-        assert user.count("\n### ") >= 2  # the definition's file and other files
-        assert first_path(answer) == row["meta"]["answer_path"] and "line" in answer
+        path = row["meta"]["answer_path"]
+        if "does not show" in answer:  # a row without the right definition: fall back on memory
+            assert f"### {path}\n" not in user
+        else:
+            assert f"### {path}\n" in user and user.count("\n### ") >= 2  # right file among others
+        assert first_path(answer) == path and "line" in answer
+    assert 0 < sum("does not show" in r["completion"][0]["content"] for r in grounded) < len(grounded) / 2
 
 
 def test_build_is_deterministic_with_knowledge_rows(built: GitRepo, tmp_path: Path) -> None:

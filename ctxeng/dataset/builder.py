@@ -50,9 +50,11 @@ def build_dataset(records: list[Record], config: DatasetConfig, repo_name: str) 
         examples = _unique(examples, dropped)
         system = system_message(repo_name)
         bounded, shortened = apply_bounds(examples, system, config.min_tokens, config.max_tokens, dropped)
-        train, held, eval_commits = split_by_time(date_by_source(bounded), config.eval_share)
-        train += [d for d in held if d.item.example.task in HEAD_TASKS]
-        held = [d for d in held if d.item.example.task not in HEAD_TASKS]
+        dated = date_by_source(bounded)
+        head = [d for d in dated if d.item.example.task in HEAD_TASKS]
+        rest = [d for d in dated if d.item.example.task not in HEAD_TASKS]
+        train, held, eval_commits = split_by_time(rest, config.eval_share)
+        train += head
         held = dedupe(held, dropped)
         train = remove_leaks(dedupe(train, dropped), held, dropped)
         stats = _stats(names, train, held, dropped, eval_commits, shortened)

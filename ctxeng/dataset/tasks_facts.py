@@ -111,11 +111,12 @@ def facts(index: RecordIndex, ctx: TaskContext) -> list[Example]:
             out.append(Example("facts", rec.id, variant, *dated, [question], [answer], meta))
 
         questions = _choose(DEFINED_IN, PHRASINGS, ctx.seed, "defined_in", rec.id)
-        answers = _choose(DEFINED_IN_ANSWERS, PHRASINGS, ctx.seed, "defined_in_answer", rec.id)
+        # Answers do not depend on the seed (questions do): a seed varies phrasing, not what is taught.
+        answers = _choose(DEFINED_IN_ANSWERS, PHRASINGS, 0, "defined_in_answer", rec.id)
         for k, (question, answer) in enumerate(zip(questions, answers)):
             add(f"defined_in:{k}", _fill(question, rec, ctx.repo_name), _fill(answer, rec, ctx.repo_name))
         at_q = _choose(DEFINED_AT, 1, ctx.seed, "defined_at", rec.id)[0]
-        at_a = _choose(DEFINED_AT_ANSWERS, 1, ctx.seed, "defined_at_answer", rec.id)[0]
+        at_a = _choose(DEFINED_AT_ANSWERS, 1, 0, "defined_at_answer", rec.id)[0]
         add("defined_at", _fill(at_q, rec, ctx.repo_name), _fill(at_a, rec, ctx.repo_name))
         sig_q = _choose(SIGNATURE, 1, ctx.seed, "signature", rec.id)[0]
         add(
@@ -174,12 +175,13 @@ def _distractors(rec: Record, pool: list[Record], by_word: dict[str, list[int]],
         key=lambda i: (-overlap[i], _rank(str(seed), rec.id, pool[i].id)),
     )
     chosen = ranked[:DISTRACTORS]
-    attempt = 0
-    while len(chosen) < DISTRACTORS and attempt < 4 * DISTRACTORS:  # fill with any other definitions
-        i = _rank(str(seed), "fill", rec.id, str(attempt)) % len(pool)
+    start = _rank(str(seed), "fill", rec.id) % len(pool)
+    for k in range(len(pool)):  # fill from a seeded starting point: found whenever enough exist
+        if len(chosen) >= DISTRACTORS:
+            break
+        i = (start + k) % len(pool)
         if pool[i].path != rec.path and i not in chosen:
             chosen.append(i)
-        attempt += 1
     return [pool[i] for i in chosen]
 
 
@@ -197,7 +199,7 @@ def grounded(index: RecordIndex, ctx: TaskContext) -> list[Example]:
         if len(distractors) < DISTRACTORS:
             ctx.drop("grounded:too_few_distractors")
             continue
-        missing = _rank(str(ctx.seed), "grounded_missing", rec.id) % NO_ANSWER_EVERY == 0
+        missing = _rank("grounded_missing", rec.id) % NO_ANSWER_EVERY == 0  # the answer: seed-independent
         shown = distractors if missing else [*distractors, rec]
         shown.sort(key=lambda r: _rank(str(ctx.seed), "grounded_order", rec.id, r.id))
         question = _fill(_choose(DEFINED_IN, 1, ctx.seed, "grounded", rec.id)[0], rec, ctx.repo_name)
