@@ -67,6 +67,7 @@ def _eval(args: argparse.Namespace) -> None:
 
     out = Path(args.out).resolve()
     marks = json.loads((out / "snapshots.json").read_text())
+    marks = [*marks[:-1][args.stride - 1 :: args.stride], marks[-1]]  # every stride-th snapshot + the final
     curve = knowledge_curve(Path(args.repo), marks, args.questions, args.grounded_at_end,
                             note=lambda m: print(m, file=sys.stderr, flush=True))  # fmt: skip
     (out / "curve.json").write_text(json.dumps(curve, indent=2, sort_keys=True, allow_nan=False) + "\n")
@@ -90,6 +91,7 @@ def main() -> None:
     e.add_argument("--out", required=True)
     e.add_argument("--questions", type=int, default=60)
     e.add_argument("--grounded-at-end", action="store_true")
+    e.add_argument("--stride", type=int, default=1, help="evaluate every n-th snapshot (and the final adapter)")
     args = parser.parse_args()
     _train(args) if args.cmd == "train" else _eval(args)
 

@@ -16,6 +16,7 @@ import argparse
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -162,6 +163,7 @@ def run_check(work: Path, cpu: bool, summary: dict[str, Any]) -> dict[str, Any]:
     )
 
     def step(name: str, args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+        print(f"gpu_check: {name} …", file=sys.stderr, flush=True)
         started = time.perf_counter()
         done = _ctxeng(args, env, timeout)
         summary["steps"][name] = {"seconds": round(time.perf_counter() - started, 1), "rc": done.returncode}
@@ -202,6 +204,11 @@ def main() -> int:
     parser.add_argument("--cpu", action="store_true", help="CPU smoke run (no bf16, no 4 bits)")
     args = parser.parse_args()
     started = time.perf_counter()
+
+    def stop(signum: int, frame: Any) -> None:  # `timeout` in gpu_check.sh: still write what was done
+        raise TimeoutError(f"stopped by signal {signum} (time limit)")
+
+    signal.signal(signal.SIGTERM, stop)
     with tempfile.TemporaryDirectory(prefix="ctxeng-gpu-check-") as tmp:
         work = Path(args.work) if args.work else Path(tmp)
         summary: dict[str, Any] = {}

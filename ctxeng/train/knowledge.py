@@ -22,7 +22,7 @@ from ctxeng.train.probes import Ticker, generate
 
 DEFAULT_QUESTIONS = 60
 DEFAULT_BUDGET = 700  # tokens of retrieved context per grounded question
-MAX_NEW_TOKENS = 32  # "`X` is defined in `a/b/c.py`, line 12." fits with room to spare
+MAX_NEW_TOKENS = 24  # the path comes first: "`X` is defined in `a/b/c.py`, line 12." is ~20 tokens
 SIDES = ("base", "adapter")
 MODES = ("closed_book", "grounded")
 

@@ -15,7 +15,7 @@ from typing import Any
 PROBE_TASKS = ("symbol_lookup", "commit_message")
 # Short: the symbol probe scores the path (said first), the commit probe mostly the subject line.
 MAX_NEW_TOKENS = {"symbol_lookup": 32, "commit_message": 32}
-GENERATE_BATCH = 8
+GENERATE_BATCH = 16  # on a CPU a decode step of 16 rows costs little more than one of 8
 _WORD = re.compile(r"\w+|[^\w\s]")
 
 
