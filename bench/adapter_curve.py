@@ -1,7 +1,8 @@
 """Accuracy against minutes of training: train a recipe under its time budget, snapshotting the adapter.
 
     python bench/adapter_curve.py train REPO --minutes 20 --every 4 --out DIR [--recipe cpu-default]
-    python bench/adapter_curve.py eval REPO --out DIR [--questions 60] [--grounded-at-end]
+    python bench/adapter_curve.py eval REPO --out DIR [--questions 60] [--grounded-at-end] [--stride N]
+    python bench/adapter_curve.py plot REPO --out DIR       # curve.png and the eval figure, report.png
 
 `train` runs the real `ctxeng train` code path (recipe, weights, time budget) on REPO's built
 dataset and saves the adapter every `--every` minutes of training into DIR/min-XX.X (plus the
@@ -74,6 +75,46 @@ def _eval(args: argparse.Namespace) -> None:
     print(json.dumps(curve["points"], indent=2))
 
 
+def _plot(args: argparse.Namespace) -> None:
+    """curve.png: closed-book exact (95 % CI) against minutes; report.png: `ctxeng eval --plot`'s figure
+    built from the curve's end points and the adapter's manifest (held-out loss before/after)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ctxeng.train.plot import plot_report
+
+    out = Path(args.out).resolve()
+    curve = json.loads((out / "curve.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text())
+    points = curve["points"]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    xs = [p["minutes"] for p in points]
+    ys = [p["closed_book"]["exact"] for p in points]
+    lows = [y - p["closed_book"]["ci95"][0] for p, y in zip(points, ys)]
+    highs = [p["closed_book"]["ci95"][1] - y for p, y in zip(points, ys)]
+    ax.errorbar(xs, ys, yerr=[lows, highs], marker="o", capsize=4, label="closed-book (adapter; 0 = base)")
+    grounded = [(p["minutes"], p["grounded"]["exact"]) for p in points if "grounded" in p]
+    if grounded:
+        ax.plot(*zip(*grounded), "s", label="grounded")
+    ax.set(title=f"{curve['repo']}: definition -> file, held-out phrasings ({curve['questions']} q)",
+           xlabel="minutes of training (2 shared CPU cores)", ylabel="exact", ylim=(0, 1))  # fmt: skip
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "curve.png")
+    plt.close(fig)
+    first, last = points[0], points[-1]
+    table = {mode: {"base": first.get(mode), "adapter": last.get(mode)} for mode in ("closed_book", "grounded")}
+    before, after = manifest["eval"]["before"], manifest["eval"]["after"]
+    losses = {t: {"base_loss": before[t]["loss"], "adapter_loss": after[t]["loss"]} for t in before}
+    report = {"adapter": manifest["name"], "losses": losses, "knowledge": {"table": table}}
+    log_file = Path(args.repo) / ".ctxeng" / "adapters" / manifest["name"] / "training-log.json"
+    log = json.loads(log_file.read_text()) if log_file.is_file() else {}
+    plot_report(report, log, out / "report.png")
+    print(out / "curve.png", out / "report.png")
+
+
 def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(
@@ -92,8 +133,11 @@ def main() -> None:
     e.add_argument("--questions", type=int, default=60)
     e.add_argument("--grounded-at-end", action="store_true")
     e.add_argument("--stride", type=int, default=1, help="evaluate every n-th snapshot (and the final adapter)")
+    pl = sub.add_parser("plot")
+    pl.add_argument("repo")
+    pl.add_argument("--out", required=True)
     args = parser.parse_args()
-    _train(args) if args.cmd == "train" else _eval(args)
+    {"train": _train, "eval": _eval, "plot": _plot}[args.cmd](args)
 
 
 if __name__ == "__main__":

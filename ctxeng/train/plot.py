@@ -68,7 +68,7 @@ def _loss_panel(ax: Any, report: dict[str, Any], log: dict[str, list[dict[str, A
 
 
 def _knowledge_panel(ax: Any, knowledge: dict[str, Any] | None) -> None:
-    ax.set(title="knowledge: definition -> file, exact (95 % CI)", ylabel="share right", ylim=(0, 1))
+    ax.set(title="knowledge: definition -> file, exact (95 % CI)", ylabel="share right", ylim=(0, 1.12))
     if not knowledge:
         ax.text(0.5, 0.5, "no knowledge probe", ha="center", va="center", transform=ax.transAxes)
         return
