@@ -45,7 +45,7 @@ import click
     "plot_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Also write a PNG: training loss curve and per-task held-out loss.",
+    help="Also write a PNG: the smoothed training loss, the knowledge 2x2, per-task held-out loss.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 def evaluate(
