@@ -76,7 +76,8 @@ def test_ask_in_process_answers_with_the_newest_adapter_and_lists_sources(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     result = ask_json(repo, capsys, "--no-server")
-    assert result["model"] == "second" and result["via"] == "in-process" and result["complete"] is True
+    assert result["model"] == "second" and result["via"] == "in-process"
+    assert result["finish"] in ("stop", "length") and result["complete"] is (result["finish"] == "stop")
     assert result["answer"] and "kvstore/compact.py" in result["context"]
     assert {
         "kind": "definition",
@@ -102,11 +103,15 @@ def test_ask_uses_a_running_server_and_gets_the_same_answer(
         with serve_in_thread(engine, root=repo) as url:
             served = ask_json(repo, capsys, "--adapter", "first")
             newest = ask_json(repo, capsys)
+            assert main(["ask", QUESTION, "-C", str(repo), "--budget", BUDGET, "--max-tokens", "1", "--json"]) == 0
+            cut = json.loads(capsys.readouterr().out)
     finally:
         engine.close()
     assert served["via"] == f"server {url}" and served["answer"] == local["answer"]
     assert served["sources"] == local["sources"] and served["context"] == local["context"]
     assert newest["model"] == "second" and newest["via"] == f"server {url}"
+    assert (served["finish"], served["complete"]) == (local["finish"], local["complete"])
+    assert cut["finish"] == "length" and cut["complete"] is False  # the server said so: not a silent stop
     assert not (repo / ".ctxeng" / "serve.json").exists()
 
 
@@ -119,6 +124,14 @@ def test_ask_prints_the_answer_then_the_sources(repo: Path, capsys: pytest.Captu
     assert answer.strip()
     assert "  [definition] kvstore/compact.py:7  def compact(store: Store) -> int\n" in sources
     assert "(model second, in-process)" in captured.err
+
+
+def test_ask_says_when_the_answer_was_cut_off(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["ask", QUESTION, "-C", str(repo), "--budget", BUDGET, "--max-tokens", "1", "--no-server"]
+    assert main(args) == 0
+    assert "(answer cut off: the 1-token limit was reached; raise --max-tokens)" in capsys.readouterr().err
+    result = ask_json(repo, capsys, "--no-server", "--max-tokens", "1", "--deadline", "600")
+    assert result["finish"] == "length" and result["complete"] is False
 
 
 def test_ask_without_context_budget_still_answers(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,6 +17,7 @@ from ctxeng.core.fsio import dumps_json, write_jsonl
 from ctxeng.core.records import Record, serialise
 from ctxeng.dataset import TASKS, build_dataset, system_message
 from ctxeng.dataset.bounds import rendered_tokens
+from ctxeng.dataset.builder import HEAD_TASKS
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.example import example_id
 from ctxeng.dataset.index import RecordIndex
@@ -183,12 +184,17 @@ def test_seed_changes_questions_not_answers(sample_records: list[Record]) -> Non
 def test_eval_holds_the_newest_whole_commits(sample_records: list[Record]) -> None:
     config = DatasetConfig(eval_share=0.25)
     result = build_dataset(sample_records, config, "kvstore")
-    train_commits = {(r["time"], r["commit"]) for r in result.train}
+    # Facts and grounded rows describe HEAD: always trained on, never held out (the knowledge eval
+    # asks about them in reserved phrasings). The split is about every other task.
+    assert not [r for r in result.eval if r["task"] in HEAD_TASKS]
+    train_commits = {(r["time"], r["commit"]) for r in result.train if r["task"] not in HEAD_TASKS}
     eval_commits = {(r["time"], r["commit"]) for r in result.eval}
     assert not {c for _, c in train_commits} & {c for _, c in eval_commits}  # no commit straddles
     assert min(eval_commits) > max(train_commits)  # newest first
-    assert not {r["source"] for r in result.train} & {r["source"] for r in result.eval}
-    total = len(result.train) + len(result.eval)
+    assert not {r["source"] for r in result.train if r["task"] not in HEAD_TASKS} & {
+        r["source"] for r in result.eval
+    }
+    total = len([r for r in result.train if r["task"] not in HEAD_TASKS]) + len(result.eval)
     assert len(result.eval) >= config.eval_share * total
     # Taking one commit fewer would not have reached the share: eval is not larger than needed.
     newest_first = sorted(eval_commits, reverse=True)
@@ -204,14 +210,18 @@ def test_examples_of_one_record_are_dated_alike(sample_records: list[Record]) ->
     for r in rows(result):
         by_source.setdefault(r["source"], set()).add((r["commit"], r["time"]))
     assert all(len(dates) == 1 for dates in by_source.values())
-    compact = [r for r in rows(result) if r["meta"]["symbol"] == "compact"]
+    compact = [r for r in rows(result) if r["meta"]["symbol"] == "compact" and r["task"] not in HEAD_TASKS]
     assert {r["task"] for r in compact} >= {"symbol_lookup", "symbol_body"}
     assert all(r in result.eval for r in compact)
     # `Store.get` is old, but `compact` (new) calls it: the callers row is sourced at `compact`,
     # the newest record it holds, so it goes to eval without pulling `Store.get`'s rows along.
     compact = next(r for r in sample_records if r.kind == "symbol" and r.name == "compact")
     store_get = next(r for r in sample_records if r.kind == "symbol" and r.meta["qualname"] == "Store.get")
-    get_rows = {r["task"]: r for r in rows(result) if r["meta"]["symbol"] in ("Store.get", "get")}
+    get_rows = {
+        r["task"]: r
+        for r in rows(result)
+        if r["meta"]["symbol"] in ("Store.get", "get") and r["task"] not in HEAD_TASKS
+    }
     assert sorted(get_rows) == ["callers", "symbol_body", "symbol_lookup"]
     assert get_rows["symbol_body"]["commit"] == get_rows["symbol_lookup"]["commit"] == store_get.commit
     assert (get_rows["callers"]["source"], get_rows["callers"]["commit"]) == (compact.id, compact.commit)
@@ -408,7 +418,7 @@ def test_sample_repo_dataset_matches_golden(sample_repo: GitRepo) -> None:
     history = sample_repo.git("log", "--format=%H").split()  # newest first
     held_commits = {r["commit"] for r in held}
     assert held and held_commits == set(history[: len(held_commits)])  # the newest whole commits
-    assert not held_commits & {r["commit"] for r in train}
+    assert not held_commits & {r["commit"] for r in train if r["task"] not in HEAD_TASKS}
     assert {"symbol_lookup", "symbol_body", "commit_message", "doc_qa", "glossary"} <= {
         r["task"] for r in train
     }

@@ -58,7 +58,8 @@ def test_cpu_default_is_cpu_safe_and_capped(tmp_path: Path) -> None:
     assert recipe.base_model == "embedded:smollm2-135m-instruct" and recipe.dtype == "float32"
     config = sft_config(recipe, tmp_path)  # no validate_only: must build on this CPU-only machine as is
     assert config.use_cpu and not config.bf16 and not config.gradient_checkpointing
-    assert 0 < config.max_steps <= 100 and recipe.max_length <= 512
+    assert 0 < recipe.max_minutes <= 30 and recipe.max_length <= 512  # sized by time on a CPU
+    assert 0 < config.max_steps and recipe.task_weights["facts"] > recipe.task_weights["commit_message"]
     assert config.include_num_input_tokens_seen == "all"  # packed rows: no padding to leave out
 
 
@@ -290,9 +291,19 @@ def test_multi_gpu_recipe_relaunches_itself_under_accelerate(monkeypatch: pytest
     assert cmd[cmd.index("--config_file") + 1] == str(recipe.accelerate_config)
     assert cmd[-6:] == ["-m", "ctxeng", "train", ".", "--recipe", "qwen2.5-coder-7b-fsdp"]
     assert ("--num_processes" in cmd) == torch.cuda.is_available()  # one process per GPU when there are GPUs
-    for var in [v for v in os.environ if v.startswith("ACCELERATE_") or v == "LOCAL_RANK"]:
+    launch_vars = ("LOCAL_RANK", "WORLD_SIZE", "CTXENG_LAUNCHED")
+    for var in [v for v in os.environ if v.startswith("ACCELERATE_") or v in launch_vars]:
         monkeypatch.delenv(var)
+    monkeypatch.setenv("ACCELERATE_LOG_LEVEL", "info")  # a user's accelerate setting is no launch
+    monkeypatch.setenv("ACCELERATE_CONFIG_FILE", "/nonexistent.yaml")
     assert not is_launched()
+    assert launch_env()["CTXENG_LAUNCHED"] == "1"  # ctxeng's own (even single-process) child trains
+    monkeypatch.setenv("CTXENG_LAUNCHED", "1")
+    assert is_launched()
+    monkeypatch.delenv("CTXENG_LAUNCHED")
+    monkeypatch.setenv("WORLD_SIZE", "2")  # torchrun / accelerate multi-process worker
+    assert is_launched()
+    monkeypatch.delenv("WORLD_SIZE")
     monkeypatch.setenv("LOCAL_RANK", "0")
     assert is_launched()  # a child of the launcher trains instead of launching again
     monkeypatch.setenv("MALLOC_TOP_PAD_", "1")
@@ -303,3 +314,22 @@ def test_multi_gpu_recipe_relaunches_itself_under_accelerate(monkeypatch: pytest
     )
     assert default_recipe("my.yaml") == "my.yaml"
     assert default_recipe() == ("qwen2.5-coder-1.5b" if torch.cuda.is_available() else "cpu-default")
+
+
+@pytest.mark.parametrize("quantize", [False, True])
+def test_gpu_check_trains_with_the_gpu_recipes_settings(tmp_path: Path, quantize: bool) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench.gpu_check import gpu_recipe
+
+    path = tmp_path / "gpu-check.yaml"
+    path.write_text(gpu_recipe(tmp_path, quantize), encoding="utf-8")
+    recipe = load_recipe(str(path))
+    assert recipe.dtype == "bfloat16" and recipe.max_minutes > 0 and bool(recipe.quantization) is quantize
+    assert recipe.sft["bf16"] is True and recipe.sft["activation_checkpointing"] is True
+    assert recipe.sft["packing"] is True
+    config = sft_config(recipe, tmp_path / "out", validate_only=True)  # a GPU recipe, checked on this CPU
+    assert config.bf16 and config.packing
+    cpu = tmp_path / "cpu.yaml"
+    cpu.write_text(gpu_recipe(tmp_path, quantize, cpu=True), encoding="utf-8")
+    cpu_recipe = load_recipe(str(cpu))
+    assert cpu_recipe.quantization is None and not sft_config(cpu_recipe, tmp_path / "c").bf16

@@ -139,6 +139,23 @@ def test_the_model_field_picks_the_adapter_and_greedy_answers_repeat(server: Ser
     )  # base after an adapter: no leak
 
 
+def test_grounding_is_opt_in_per_request_or_by_model_name(server: Served) -> None:
+    client = server.client()
+    plain = chat(client, "second")
+    grounded = chat(client, "second", extra_body={"ctxeng": {"context": True, "budget": 300}})
+    by_name = chat(client, "second+context", extra_body={"ctxeng": {"budget": 300}})
+    # The retrieved context went into the prompt: far more prompt tokens, the same for both ways of asking.
+    assert grounded.usage.prompt_tokens > plain.usage.prompt_tokens + 100
+    assert by_name.usage.prompt_tokens == grounded.usage.prompt_tokens
+    assert by_name.choices[0].message.content == grounded.choices[0].message.content
+    off = chat(client, "second", extra_body={"ctxeng": {"context": False}})
+    assert off.usage.prompt_tokens == plain.usage.prompt_tokens
+    for bad in ({"ctxeng": {"budget": 0}}, {"ctxeng": "yes"}):
+        with pytest.raises(openai.BadRequestError) as info:
+            chat(client, "second", extra_body=bad)
+        assert "ctxeng" in str(info.value)
+
+
 def test_streamed_chat_adds_up_to_the_plain_answer(server: Served) -> None:
     client = server.client()
     plain = chat(client, "second")

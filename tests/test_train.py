@@ -448,3 +448,95 @@ def test_distributed_run_publishes_one_adapter_from_rank_zero(
     assert manifest["training"]["steps"] == 4 and manifest["eval"] == {"before": None, "after": None}
     assert (folder / "adapter_model.safetensors").stat().st_size > 10_000
     assert not (repo.path / ".ctxeng" / "adapters" / ".work-ddp").exists()
+
+
+def test_time_budget_stops_training_and_leaves_a_loadable_adapter(
+    tiny: Path, repo: GitRepo, tmp_path: Path
+) -> None:
+    from peft import PeftModel
+
+    from ctxeng.train.trainer import train
+
+    recipe = tmp_path / "budget.yaml"
+    weights = "task_weights: {symbol_lookup: 3, commit_message: 0}\n"
+    recipe.write_text(
+        recipe_text(tiny, "budget", steps=100_000, extra=f"max_minutes: 0.1\n{weights}"), encoding="utf-8"
+    )
+    started = time.monotonic()
+    result = train(repo.path, str(recipe))
+    assert time.monotonic() - started < 120  # 6 s of steps, not 100,000 of them
+    stage = result.manifest["training"]["stages"]["sft"]
+    assert stage["stopped_by_time"] is True and 0 < stage["steps"] < 100_000
+    assert stage["train_s"] <= 6 + 5  # the budget, plus at most the slowest step and the save
+    base = transformers.AutoModelForCausalLM.from_pretrained(tiny)
+    model = PeftModel.from_pretrained(base, str(result.path))
+    assert model(input_ids=torch.tensor([[1, 2, 3]])).logits.shape[-1] == base.config.vocab_size
+
+
+def test_task_weights_repeat_and_drop_rows_deterministically() -> None:
+    from ctxeng.train.data import weighted_rows
+
+    rows = [{"id": f"{t}{i}", "task": t} for t in ("a", "b", "c") for i in range(200)]
+    out = weighted_rows(rows, {"a": 2, "b": 0.25, "c": 0}, seed=0)
+    counts = {t: sum(r["task"] == t for r in out) for t in "abc"}
+    assert counts["a"] == 400 and counts["c"] == 0 and 30 <= counts["b"] <= 70
+    assert out == weighted_rows(rows, {"a": 2, "b": 0.25, "c": 0}, seed=0)
+    assert [r["id"] for r in out] != [r["id"] for r in weighted_rows(rows, {"a": 2, "b": 0.25, "c": 0}, seed=1)]
+    assert weighted_rows(rows, {}, 0) == rows
+
+
+def test_the_recipe_decides_quantized_loading_for_eval_serve_and_not_for_merge(
+    trained: tuple[Any, Snapshot, Path], repo: GitRepo, tmp_path: Path
+) -> None:
+    import importlib.util
+    import shutil
+
+    from ctxeng.train.adapters import find_adapter, load_base_for, load_settings
+    from ctxeng.train.models import quantization_plan
+
+    qlora = tmp_path / "qlora"
+    shutil.copytree(trained[0].path, qlora)
+    manifest = json.loads((qlora / "ctxeng-manifest.json").read_text())
+    quant = {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4", "bnb_4bit_compute_dtype": "bfloat16"}
+    manifest["recipe"]["content"]["quantization"] = quant
+    (qlora / "ctxeng-manifest.json").write_text(json.dumps(manifest))
+    assert load_settings(find_adapter(repo.path, str(qlora))) == ("float32", quant)
+    if importlib.util.find_spec("bitsandbytes") is None:  # this CPU machine: the 4-bit path is taken, and says so
+        with pytest.raises(CtxengError) as info:
+            load_base_for(repo.path, [str(qlora)])
+        assert "bitsandbytes" in info.value.message and "ctxeng[gpu]" in (info.value.hint or "")
+    else:
+        plan = quantization_plan(quant)
+        assert plan["quantization_config"].load_in_4bit and plan["device_map"] == {"": 0}
+    model, _ = load_base_for(repo.path, [str(qlora)], quantize=False)  # merge: full precision
+    assert not getattr(model, "is_loaded_in_4bit", False)
+    assert quantization_plan(None) == {}
+
+
+def test_a_hub_model_is_never_downloaded_unless_named(env: Path) -> None:
+    from ctxeng.train.models import load_tokenizer, resolve_base
+
+    base = resolve_base("ctxeng-tests/no-such-model")
+    assert base.kind == "hub" and base.download is False
+    started = time.monotonic()
+    with pytest.raises(CtxengError) as info:
+        load_tokenizer(base)
+    assert time.monotonic() - started < 30  # the cache only: no network attempt
+    assert "not in the Hugging Face cache" in info.value.message and "--base" in (info.value.hint or "")
+    named = resolve_base("ctxeng-tests/no-such-model", download=True)
+    with pytest.raises(CtxengError) as info:
+        load_tokenizer(named)  # HF_HUB_OFFLINE=1 here: the network hint, not the "name it" one
+    assert "cannot load base model" in info.value.message
+
+
+def test_a_task_whose_sample_has_no_scored_tokens_gets_a_null_loss_not_nan(tiny: Path) -> None:
+    from ctxeng.train.evaluate import finite, task_losses
+    from tests.tinymodel import kvstore_rows
+
+    model = transformers.AutoModelForCausalLM.from_pretrained(tiny)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tiny)
+    rows = kvstore_rows()[1][:2]
+    losses = task_losses(model, tokenizer, rows, max_length=4)  # the prompt fills it: no completion left
+    assert all(v["tokens"] == 0 and v["loss"] is None and v["ppl"] is None for v in losses.values())
+    json.dumps(losses, allow_nan=False)
+    assert finite({"a": [float("nan"), 1.5, float("inf")]}) == {"a": [None, 1.5, None]}

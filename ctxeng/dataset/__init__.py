@@ -8,6 +8,7 @@ examples of one record are dated alike; "" and 0 = uncommitted), and `meta`, who
 strings with the same keys in every row ("" where a key does not apply):
 
 - `path`: the file or document the example is about (commit tasks: the first changed file).
+  (facts, grounded: the defining file; `symbol` the definition, `answer_path` = `expected` = its file.)
 - `symbol`: the qualified name asked about (symbol_lookup, symbol_body), the called name
   (callers), the first listed definition (file_contents), the term (glossary).
 - `answer_path`: a path a correct answer must name: the definition's file (symbol_lookup), the
@@ -21,8 +22,11 @@ strings with the same keys in every row ("" where a key does not apply):
 
 Tasks (each can be switched off with `dataset.tasks.<name> = false`): symbol_lookup,
 file_contents, symbol_body, module_overview, callers, commit_instruction, commit_message,
-cochange, doc_qa, glossary. The eval split holds whole commits, newest first; no train
-completion equals an eval completion after `split.normalise`.
+cochange, doc_qa, glossary, facts (short facts in several phrasings, both directions) and
+grounded (retrieved-style context → cited answer). The eval split holds whole commits, newest
+first, of every task but facts and grounded, which describe HEAD and are always trained on (the
+eval asks about them in phrasings reserved by `dataset.templates`); no train completion equals an
+eval completion after `split.normalise`.
 """
 
 from __future__ import annotations

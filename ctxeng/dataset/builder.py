@@ -18,6 +18,9 @@ from ctxeng.dataset.task_cache import run_tasks_cached
 from ctxeng.dataset.tasks import enabled_tasks
 
 MIN_MAX_TOKENS = 64  # below this not even a symbol lookup fits
+#: Tasks that teach the repository as it is at HEAD: always trained on, never held out (the eval
+#: asks about these facts in reserved phrasings instead; the held-out split measures the future).
+HEAD_TASKS = frozenset({"facts", "grounded"})
 
 
 @dataclass
@@ -53,7 +56,11 @@ def build_dataset(
         bounded, shortened = bounded_examples(
             examples, system, config.min_tokens, config.max_tokens, dropped, out_dir
         )
-        train, held, eval_commits = split_by_time(date_by_source(bounded), config.eval_share)
+        dated = date_by_source(bounded)
+        head = [d for d in dated if d.item.example.task in HEAD_TASKS]
+        rest = [d for d in dated if d.item.example.task not in HEAD_TASKS]
+        train, held, eval_commits = split_by_time(rest, config.eval_share)
+        train += head
         held = dedupe(held, dropped)
         train = remove_leaks(dedupe(train, dropped), held, dropped)
         stats = _stats(names, train, held, dropped, eval_commits, shortened)

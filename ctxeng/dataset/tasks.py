@@ -11,6 +11,7 @@ from ctxeng.dataset.index import RecordIndex
 from ctxeng.dataset.tasks_body import symbol_body
 from ctxeng.dataset.tasks_code import callers, file_contents, module_overview, symbol_lookup
 from ctxeng.dataset.tasks_docs import doc_qa, glossary
+from ctxeng.dataset.tasks_facts import facts, grounded
 from ctxeng.dataset.tasks_history import cochange, commit_instruction, commit_message
 
 Task = Callable[[RecordIndex, TaskContext], list[Example]]
@@ -27,6 +28,8 @@ TASKS: dict[str, Task] = {
     "cochange": cochange,
     "doc_qa": doc_qa,
     "glossary": glossary,
+    "facts": facts,
+    "grounded": grounded,
 }
 
 

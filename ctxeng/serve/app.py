@@ -13,6 +13,7 @@ import hmac
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from ctxeng.serve import grounding
 from ctxeng.serve import protocol as p
 from ctxeng.serve.engine import Engine, Job, Outcome, Overloaded
 from ctxeng.serve.guard import MAX_BODY, HostGuard, allowed_hosts, read_json
@@ -64,13 +65,19 @@ def create_app(
 
     async def chat(request: Request) -> Response:
         _authorize(request, token)
-        return await _generate(
-            engine,
-            request,
-            lambda data: p.parse_chat(data, max_tokens),
-            lambda req: engine.chat_ids(req.messages or []),
-            chat=True,
-        )
+        budget: list[int | None] = [None]  # from parse to tokenize, both run for this one request
+
+        def parse(data: dict[str, Any]) -> p.GenerationRequest:
+            data, budget[0] = grounding.requested(data)
+            return p.parse_chat(data, max_tokens)
+
+        def tokenize(req: p.GenerationRequest) -> list[int]:
+            messages = req.messages or []
+            if budget[0] is not None:  # opt-in: ctxeng's retrieved context before the question (on a worker thread)
+                messages = grounding.ground(engine.root, messages, budget[0])
+            return engine.chat_ids(messages)
+
+        return await _generate(engine, request, parse, tokenize, chat=True)
 
     async def completions(request: Request) -> Response:
         _authorize(request, token)

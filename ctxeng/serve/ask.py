@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from ctxeng.serve.engine import Engine
 
 DEFAULT_BUDGET = 1_000  # tokens of retrieved context: room for the answer in a small model's window
-QUESTION_INTRO = "Context retrieved from the repository:"
 
 # How `ctxeng.pack.context` renders its sections (its `_files`, `_defs`, `_docs`, `_history`, `_glossary`).
 _SECTION = re.compile(r"^## (Files|Definitions|Docs|History|Glossary)\s*$")
@@ -59,6 +58,7 @@ class AskResult:
     complete: bool
     context: str
     sources: list[Source] = field(default_factory=list)
+    finish: str = "stop"  # "stop" | "length" (max tokens) | "deadline" | "disconnected"
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for `ctxeng ask --json`."""
@@ -101,12 +101,10 @@ def _parse_item(section: str, path: str, line: str) -> Source | None:
 def messages_for(repo_name: str, question: str, context: str) -> list[dict[str, str]]:
     """The chat messages: the adapter's training system message, then context and question."""
     from ctxeng.dataset.builder import system_message
+    from ctxeng.dataset.templates import grounded_user
 
-    user = (
-        f"{QUESTION_INTRO}\n\n{context.strip()}\n\nQuestion: {question.strip()}"
-        if context.strip()
-        else question
-    )
+    # The layout the adapter's grounded rows were trained on (dataset.tasks_facts).
+    user = grounded_user(context, question)
     return [{"role": "system", "content": system_message(repo_name)}, {"role": "user", "content": user}]
 
 
@@ -119,10 +117,13 @@ def ask(
     use_server: bool = True,
     on_text: Callable[[str], None] | None = None,
     keep_loaded: bool = False,
+    deadline: float | None = None,
 ) -> AskResult:
     """Answer `question` about the repository at `root` (see the module docstring).
 
-    Raises `CtxengError` without retrieval data (`ctxeng build`), without adapters (`ctxeng train`),
+    `budget` tokens of retrieved context ground the answer (0: closed-book). `deadline` seconds
+    (None: none) bound the generation; an answer cut by it or by `max_tokens` comes back with
+    `complete=False` and `finish` saying which. Raises `CtxengError` without retrieval data (`ctxeng build`), without adapters (`ctxeng train`),
     or when the prompt does not fit the model.
     """
     from ctxeng.pack import context_for_prompt
@@ -133,25 +134,31 @@ def ask(
     messages = messages_for(root.name, question, context)
     sources = sources_of(context)
     if use_server:
-        served = _ask_server(root, adapter, messages, max_tokens, on_text)
+        served = _ask_server(root, adapter, messages, max_tokens, on_text, deadline)
         if served is not None:
-            return AskResult(served[0], served[1], served[2], served[3], context, sources)
+            answer, model, via = served
+            return AskResult(answer.text, model, via, answer.complete, context, sources, answer.finish)
     load, name = _adapter(root, adapter)
     from ctxeng.core.extras import require_extras
 
     require_extras("ask", "train", modules=("torch", "transformers", "peft"))  # no server: the model loads here
     engine = _engine(root, load, keep_loaded)
     try:
-        text = _generate(engine, name, messages, max_tokens, on_text)
+        text, finish = _generate(engine, name, messages, max_tokens, on_text, deadline)
     finally:
         if not keep_loaded:
             engine.close()
-    return AskResult(text, name, "in-process", True, context, sources)
+    return AskResult(text, name, "in-process", finish == "stop", context, sources, finish)
 
 
 def _ask_server(
-    root: Path, adapter: str | None, messages: list[dict[str, str]], max_tokens: int, on_text: Any
-) -> tuple[str, str, str, bool] | None:
+    root: Path,
+    adapter: str | None,
+    messages: list[dict[str, str]],
+    max_tokens: int,
+    on_text: Any,
+    deadline: float | None,
+) -> tuple[Any, str, str] | None:
     from ctxeng.serve.local import chat, find_running, pick_adapter
 
     running = find_running(root)
@@ -167,7 +174,7 @@ def _ask_server(
     if model is None:
         return None  # the server does not serve the adapter asked for: load it here
     try:
-        answer = chat(running.url, model, messages, max_tokens, on_text=on_text)
+        answer = chat(running.url, model, messages, max_tokens, timeout=deadline, on_text=on_text)
     except ValueError as exc:
         raise CtxengError(
             f"ctxeng serve at {running.url} refused the question: {exc}",
@@ -175,7 +182,7 @@ def _ask_server(
         ) from None
     except OSError:
         return None  # it went away meanwhile
-    return answer.text, model, f"server {running.url}", answer.complete
+    return answer, model, f"server {running.url}"
 
 
 def _adapter(root: Path, adapter: str | None) -> tuple[str, str]:
@@ -221,9 +228,15 @@ def _close_all() -> None:
 
 
 def _generate(
-    engine: Engine, name: str, messages: list[dict[str, str]], max_tokens: int, on_text: Any
-) -> str:
-    """Greedy answer through the engine's worker (which also keeps concurrent callers one at a time)."""
+    engine: Engine,
+    name: str,
+    messages: list[dict[str, str]],
+    max_tokens: int,
+    on_text: Any,
+    deadline: float | None = None,
+) -> tuple[str, str]:
+    """Greedy answer through the engine's worker (which also keeps concurrent callers one at a time),
+    and why it ended: "stop", "length" or "deadline" (the job is cancelled when `deadline` s pass)."""
     from ctxeng.serve.engine import Job, Overloaded
     from ctxeng.serve.protocol import ApiError, Sampling
 
@@ -247,10 +260,17 @@ def _generate(
         ) from None
     except Overloaded:
         raise CtxengError("the adapter is busy with other questions", hint="ask again shortly") from None
+    timed_out = False
     try:
-        done.wait()
+        timed_out = not done.wait(deadline)
+        if timed_out:
+            job.cancel()  # stops at the next token; the text so far comes back as "done"
+            done.wait()
     finally:
         job.cancel()  # Ctrl-C: stop generating
     if "error" in result:
+        if timed_out:  # the deadline passed before the worker got to this question
+            return "", "deadline"
         raise CtxengError(f"generation failed: {result['error']}")
-    return str(result["done"].text)
+    outcome = result["done"]
+    return str(outcome.text), "deadline" if timed_out else str(outcome.finish)

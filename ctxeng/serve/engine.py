@@ -68,6 +68,7 @@ class Engine:
         self.tokenizer = tokenizer
         self.adapters = list(adapters)
         self.root_name = root_name  # what the base is called in /v1/models `root`
+        self.root: Path | None = None  # the repository requests may be grounded in (`serve.grounding`)
         self.max_queue = max_queue
         self.created = int(time.time())
         config = getattr(model, "config", None)
@@ -343,10 +344,12 @@ def load_engine(
     if base:
         from ctxeng.train.models import load_model, load_tokenizer, resolve_base
 
-        resolved = resolve_base(base)
+        resolved = resolve_base(base, download=True)  # named on the command line: may be fetched
         model = _placed(load_model(resolved))
         model.eval()
-        return Engine(model, load_tokenizer(resolved), [], base, max_queue)
+        engine = Engine(model, load_tokenizer(resolved), [], base, max_queue)
+        engine.root = root
+        return engine
     names = list(adapters) or [a.name for a in list_adapters(root)]
     if not names:
         raise CtxengError(
@@ -362,7 +365,9 @@ def load_engine(
             hint="rename its folder under .ctxeng/adapters/",
         )
     root_name = str(getattr(base_model, "name_or_path", "") or "base")
-    return Engine(model, tokenizer, served, root_name, max_queue)
+    engine = Engine(model, tokenizer, served, root_name, max_queue)
+    engine.root = root
+    return engine
 
 
 def _placed(model: Any) -> Any:

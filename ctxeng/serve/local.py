@@ -117,11 +117,16 @@ def reachable(url: str, timeout: float = CONNECT_S) -> bool:
 
 @dataclass
 class Answer:
-    """What a chat request returned: the text, whether it finished before the deadline, and its model."""
+    """What a chat request returned: the text, whether it is complete, its model, and why it ended.
+
+    `finish`: "stop" (the model ended its answer), "length" (the max_tokens limit cut it),
+    "deadline" (the caller's deadline passed) or "disconnected" (the server went away).
+    """
 
     text: str
     complete: bool
     model: str
+    finish: str = "stop"
 
 
 def chat(
@@ -129,15 +134,18 @@ def chat(
     model: str,
     messages: list[dict[str, str]],
     max_tokens: int = 256,
-    timeout: float = 120.0,
+    timeout: float | None = None,
     on_text: Any = None,
 ) -> Answer:
-    """Stream one greedy chat completion from the server at `url`, within `timeout` seconds overall.
+    """Stream one greedy chat completion from the server at `url`, within `timeout` seconds overall
+    (None: no deadline; the server's own limits still apply).
 
-    `on_text(piece)` is called as text arrives. On the deadline the partial text comes back with
-    `complete=False`. Raises `OSError` when the server cannot be reached, `ValueError` on an error reply.
+    `on_text(piece)` is called as text arrives. A partial answer comes back with `complete=False`
+    and `finish` saying why. Raises `OSError` when the server cannot be reached, `ValueError` on an
+    error reply.
     """
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout if timeout is not None else float("inf")
+    timeout = timeout if timeout is not None else CONNECT_S * 100
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(
         parts.hostname or "127.0.0.1", parts.port or 80, timeout=max(0.05, timeout)
@@ -147,6 +155,7 @@ def chat(
     if os.environ.get(TOKEN_ENV):
         headers["Authorization"] = f"Bearer {os.environ[TOKEN_ENV]}"
     pieces: list[str] = []
+    finish = "stop"
     try:
         conn.request("POST", f"{parts.path.rstrip('/')}/v1/chat/completions", json.dumps(body), headers)
         response = conn.getresponse()
@@ -155,28 +164,35 @@ def chat(
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                return Answer("".join(pieces), False, model)
+                return Answer("".join(pieces), False, model, "deadline")
             if conn.sock is not None:
-                conn.sock.settimeout(left)
+                conn.sock.settimeout(None if left == float("inf") else left)
             try:
                 line = response.readline()
             except TimeoutError:
-                return Answer("".join(pieces), False, model)
-            if not line:
-                return Answer("".join(pieces), False, model)  # the server went away mid-answer
+                return Answer("".join(pieces), False, model, "deadline")
+            if not line:  # the server went away mid-answer
+                return Answer("".join(pieces), False, model, "disconnected")
             text = line.decode("utf-8", "replace").strip()
             if not text.startswith("data:"):
                 continue
             data = text[5:].strip()
             if data == "[DONE]":
-                return Answer("".join(pieces), True, model)
-            piece = _piece(json.loads(data))
+                return Answer("".join(pieces), finish == "stop", model, finish)
+            event = json.loads(data)
+            finish = _finish(event) or finish
+            piece = _piece(event)
             if piece:
                 pieces.append(piece)
                 if on_text is not None:
                     on_text(piece)
     finally:
         conn.close()
+
+
+def _finish(event: dict[str, Any]) -> str:
+    choices = event.get("choices") or [{}]
+    return str(choices[0].get("finish_reason") or "")
 
 
 def _piece(event: dict[str, Any]) -> str:

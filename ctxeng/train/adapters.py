@@ -13,6 +13,7 @@ Adapters are named by their folder under `.ctxeng/adapters/`; a path to any PEFT
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Sequence
@@ -89,16 +90,37 @@ def base_spec(info: AdapterInfo) -> str:
     return str(location)
 
 
-def load_base_for(root: Path, names: Sequence[str], dtype: str = "auto") -> tuple[Any, Any]:
-    """Load the one base model that all adapters in `names` share, and its tokenizer."""
+def load_settings(info: AdapterInfo) -> tuple[str, dict[str, Any] | None]:
+    """(dtype, quantization) of the recipe an adapter was trained with ("auto", None when unknown)."""
+    recipe = info.manifest.get("recipe", {}).get("content", {}) if info.manifest else {}
+    quantization = recipe.get("quantization") if isinstance(recipe, dict) else None
+    dtype = recipe.get("dtype", "auto") if isinstance(recipe, dict) else "auto"
+    return str(dtype or "auto"), quantization if isinstance(quantization, dict) and quantization else None
+
+
+def load_base_for(
+    root: Path, names: Sequence[str], dtype: str | None = None, quantize: bool = True
+) -> tuple[Any, Any]:
+    """Load the one base model that all adapters in `names` share, and its tokenizer.
+
+    The base loads as the adapters' recipe loaded it for training: its `dtype` (unless `dtype` is
+    given) and its `quantization` (a QLoRA adapter runs on the 4-bit base it was trained on),
+    unless `quantize=False` (merging needs full-precision weights). A hub base comes from the
+    cache only: evaluating or serving never downloads.
+    """
     from ctxeng.train.models import load_model, load_tokenizer, resolve_base
 
     infos = [find_adapter(root, n) for n in names] or [find_adapter(root)]
     specs = sorted({base_spec(i) for i in infos})
     if len(specs) != 1:
         raise CtxengError(f"these adapters have different base models: {', '.join(specs)}")
+    plans = {json.dumps(load_settings(i), sort_keys=True) for i in infos}
+    if len(plans) != 1 and quantize:
+        raise CtxengError("these adapters were trained on differently loaded (dtype/quantized) bases")
+    recipe_dtype, quantization = load_settings(infos[0])
     base = resolve_base(specs[0])
-    return load_model(base, dtype), load_tokenizer(base)
+    model = load_model(base, dtype or recipe_dtype, quantization if quantize else None)
+    return model, load_tokenizer(base)
 
 
 def load_adapters(base_model: Any, names: Sequence[str], root: Path = Path(".")) -> Any:

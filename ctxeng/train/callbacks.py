@@ -116,3 +116,33 @@ class Meter(TrainerCallback):  # type: ignore[misc]
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.seconds = time.perf_counter() - self.started
         self.end_step, self.end_tokens = state.global_step, int(state.num_input_tokens_seen or 0)
+
+
+class TimeBudget(TrainerCallback):  # type: ignore[misc]
+    """Ends training once the next step, at the slowest recent step time, would end past `seconds`.
+
+    The Trainer then finishes normally, so the adapter is saved and usable. `stopped_at` is the
+    step it stopped at (None when the run ended by its step count first).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started = self.last = 0.0
+        self.recent: list[float] = []
+        self.stopped_at: int | None = None
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.started = self.last = time.perf_counter()
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        now = time.perf_counter()
+        self.recent = [*self.recent[-4:], now - self.last]  # a shared machine's step time wanders
+        self.last = now
+        if now - self.started + max(self.recent) > self.seconds:
+            control.should_training_stop = True
+            self.stopped_at = state.global_step
+        return control
+
+    def step_seconds(self) -> float:
+        """The mean of the recent step times (0 before the first step)."""
+        return sum(self.recent) / len(self.recent) if self.recent else 0.0

@@ -120,6 +120,27 @@ def stratified_sample(rows: list[dict[str, Any]], limit: int, seed: int) -> list
     return [rows[i] for i in sorted(chosen)]
 
 
+def weighted_rows(rows: list[dict[str, Any]], weights: dict[str, float], seed: int) -> list[dict[str, Any]]:
+    """Rows repeated by their task's weight (`"*"`: the default, else 1): weight 2.5 gives every row
+    twice and half of them a third time, 0.25 keeps a quarter; which rows is fixed by a seeded hash.
+
+    The result is ordered by a seeded hash of (id, copy), so copies are spread over the run and a
+    run stopped early by its time budget has seen a mix of every weighted task.
+    """
+    if not weights:
+        return list(rows)
+    default = weights.get("*", 1.0)
+    out: list[tuple[str, int, dict[str, Any]]] = []
+    for row in rows:
+        weight = weights.get(str(row["task"]), default)
+        whole = int(weight)
+        draw = int(_rank(seed, f"weight\x1f{row['id']}")[:12], 16) / float(16**12)
+        copies = whole + (1 if draw < weight - whole else 0)
+        out.extend((_rank(seed, f"{row['id']}\x1f{copy}"), copy, row) for copy in range(copies))
+    out.sort(key=lambda item: (item[0], str(item[2]["id"]), item[1]))
+    return [row for _, _, row in out]
+
+
 def to_hf_dataset(rows: Iterable[dict[str, Any]]) -> Any:
     """A `datasets.Dataset` with only the columns TRL trains on (`prompt`, `completion`)."""
     from datasets import Dataset

@@ -90,7 +90,7 @@ def completion_nll(
 
 def task_losses(
     model: Any, tokenizer: Any, rows: list[dict[str, Any]], max_length: int, progress: Progress | None = None
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, Any]]:
     """Token-weighted completion loss and perplexity per task, plus `all` over every row."""
     nll = completion_nll(model, tokenizer, rows, max_length, progress)
     sums: dict[str, list[float]] = {}
@@ -102,10 +102,10 @@ def task_losses(
             acc[2] += 1
     out = {}
     for key, (total, count, examples) in sorted(sums.items()):
-        loss = total / count if count else float("nan")
+        loss = total / count if count else None  # a sample whose completions were all cut away
         out[key] = {
-            "loss": round(loss, 5),
-            "ppl": round(math.exp(min(loss, 50.0)), 4),
+            "loss": round(loss, 5) if loss is not None else None,
+            "ppl": round(math.exp(min(loss, 50.0)), 4) if loss is not None else None,
             "tokens": int(count),
             "examples": int(examples),
         }
@@ -116,20 +116,28 @@ def evaluate_adapter(
     path: str | Path,
     adapter: str | None = None,
     max_examples: int | None = None,
-    probes: int = 16,
+    probes: int = 8,
     note: Callable[[str], None] = lambda msg: None,
+    knowledge: int = 60,
+    budget: int = 700,
 ) -> dict[str, Any]:
-    """Base model vs adapter on the held-out split: loss/perplexity per task and generation probes.
+    """Base model vs adapter: what the adapter knows, what retrieval adds, and how it does on the future.
 
-    `max_examples` caps the loss rows (default: the recipe's `max_eval_examples`; 0 = all);
-    `probes` caps the prompts per generation probe (0 = skip probes).
+    - knowledge (`train.knowledge`): `knowledge` definition → file questions about facts training
+      used, in reserved phrasings, closed-book and grounded with `budget` tokens of retrieved
+      context (0 = closed-book only): the 2×2 with 95 % intervals;
+    - future: loss/perplexity per task on the held-out newest commits (`max_examples` rows, default
+      the recipe's `max_eval_examples`, 0 = all) and `probes` prompts per generation probe (0 = none).
+
+    Every value is finite or null (strict JSON).
     """
     import time
 
     from ctxeng.core.repo import open_repo
     from ctxeng.train.adapters import find_adapter, load_adapters, load_base_for
     from ctxeng.train.data import load_dataset_files, stratified_sample
-    from ctxeng.train.probes import run_probes
+    from ctxeng.train.knowledge import contexts_for, knowledge_cells, knowledge_report, questions_from
+    from ctxeng.train.probes import Ticker, run_probes
 
     started = time.perf_counter()
     repo = open_repo(path)
@@ -137,28 +145,66 @@ def evaluate_adapter(
     recipe = info.manifest.get("recipe", {}).get("content", {})
     data = load_dataset_files(repo.root / recipe.get("dataset", ".ctxeng/dataset"))
     limit = recipe.get("max_eval_examples", 0) if max_examples is None else max_examples
-    rows = stratified_sample(data.eval, limit, int(recipe.get("seed", 0)))
-    if not rows:
+    seed = int(recipe.get("seed", 0))
+    rows = stratified_sample(data.eval, limit, seed)
+    questions = questions_from(data.train, knowledge, seed) if knowledge else []
+    if not rows and not questions:
         raise CtxengError(
-            "the held-out split is empty", hint="a repository needs some history for a held-out split"
+            "nothing to evaluate: the held-out split is empty and the dataset has no facts rows",
+            hint="rebuild the dataset with `ctxeng build` (a repository needs some history for a held-out split)",
         )
+    contexts = contexts_for(repo.root, questions, budget) if questions and budget else None
+    if questions and budget and contexts is None:
+        note("no context index: grounded questions skipped (run `ctxeng build`)")
     max_length = int(recipe.get("max_length", 1024))
     note(f"loading the base model and adapter {info.name}")
-    base, tokenizer = load_base_for(repo.root, [str(info.path)], str(recipe.get("dtype", "auto")))
+    base, tokenizer = load_base_for(repo.root, [str(info.path)])
     model = _to_device(load_adapters(base, [str(info.path)], repo.root))
     results: dict[str, Any] = {}
+    cells: dict[str, Any] = {}
+    answers: dict[str, Any] = {}
     for side in ("base", "adapter"):
         with model.disable_adapter() if side == "base" else contextlib.nullcontext():
-            note(f"{side}: held-out loss on {len(rows)} examples")
-            losses = task_losses(model, tokenizer, rows, max_length)
-            results[side] = (losses, run_probes(model, tokenizer, data.eval, probes, note) if probes else {})
-    return _report(info, data, rows, results, time.perf_counter() - started)
+            losses = (
+                task_losses(model, tokenizer, rows, max_length, Ticker(note, f"{side}: held-out loss"))
+                if rows
+                else {}
+            )
+            found = run_probes(model, tokenizer, data.eval, probes, note, f"{side}: ") if probes else {}
+            results[side] = (losses, found)
+            cells[side], answers[side] = (
+                knowledge_cells(model, tokenizer, repo.name, questions, contexts, side, note)
+                if questions
+                else ({}, {})
+            )
+    report = _report(info, data, rows, results, time.perf_counter() - started)
+    report["knowledge"] = knowledge_report(questions, contexts, cells, answers, budget) if questions else None
+    return finite(report)
+
+
+def finite(value: Any) -> Any:
+    """`value` with every NaN or infinite float replaced by None, so it serialises as strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
 
 
 def _to_device(model: Any) -> Any:
+    """The model on the GPU when there is one; a quantized model is already placed (and cannot move)."""
     import torch
 
-    return model.to("cuda") if torch.cuda.is_available() else model
+    if not torch.cuda.is_available() or getattr(model, "is_quantized", False) or _quantized(model):
+        return model
+    return model.to("cuda")
+
+
+def _quantized(model: Any) -> bool:
+    base = getattr(model, "get_base_model", lambda: model)()
+    return bool(getattr(base, "is_loaded_in_4bit", False) or getattr(base, "is_loaded_in_8bit", False))
 
 
 def _report(
@@ -175,7 +221,9 @@ def _report(
             "adapter_loss": a["loss"],
             "base_ppl": b["ppl"],
             "adapter_ppl": a["ppl"],
-            "delta": round(a["loss"] - b["loss"], 5),
+            "delta": round(a["loss"] - b["loss"], 5)
+            if a["loss"] is not None and b["loss"] is not None
+            else None,
         }
     probes = {}
     for task in sorted(ada_probes):
@@ -198,7 +246,7 @@ def _report(
             "eval_rows": len(data.eval),
             "examples": len(rows),
         },
-        "losses": losses,
+        "losses": losses,  # the future: held-out newest commits
         "probes": probes,
         "seconds": round(seconds, 1),
     }

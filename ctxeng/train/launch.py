@@ -34,9 +34,29 @@ def default_recipe(configured: str = "") -> str:
     return GPU_DEFAULT_RECIPE if has_gpu() else CPU_DEFAULT_RECIPE
 
 
+#: Set in the environment of the `accelerate launch` ctxeng starts, so its (possibly single) child
+#: trains instead of launching again; a user's own ACCELERATE_* settings mean nothing here.
+LAUNCHED_ENV = "CTXENG_LAUNCHED"
+_SIZE_VARS = ["PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "WORLD_SIZE"]
+
+
 def is_launched() -> bool:
-    """Whether this process was started by `accelerate launch` / torchrun."""
-    return "LOCAL_RANK" in os.environ or any(k.startswith("ACCELERATE_") for k in os.environ)
+    """Whether this process is a worker of a distributed launch, decided as accelerate decides it.
+
+    accelerate's `PartialState` treats a process as distributed when `LOCAL_RANK` is set or a
+    launcher's world size exceeds 1 (torchrun, MPI); an existing distributed state counts too.
+    A child of ctxeng's own launch is marked by `CTXENG_LAUNCHED`. Stray `ACCELERATE_*`
+    variables (log level, config paths) do not make a process a launched worker.
+    """
+    if os.environ.get(LAUNCHED_ENV) == "1":
+        return True
+    from accelerate.state import PartialState
+    from accelerate.utils import get_int_from_env
+
+    shared = getattr(PartialState, "_shared_state", {})
+    if shared and int(shared.get("num_processes", 1) or 1) > 1:
+        return True
+    return int(os.environ.get("LOCAL_RANK", -1)) != -1 or get_int_from_env(_SIZE_VARS, 1) > 1
 
 
 def launch_command(recipe: Recipe, argv: Sequence[str]) -> list[str]:
@@ -54,5 +74,6 @@ def launch_command(recipe: Recipe, argv: Sequence[str]) -> list[str]:
 
 
 def launch_env() -> dict[str, str]:
-    """The environment for a launched training process: ours, with the malloc settings unless set."""
-    return {**MALLOC_ENV, **os.environ}
+    """The environment for a launched training process: ours, with the malloc settings unless set,
+    and the mark that tells the child it was launched."""
+    return {**MALLOC_ENV, **os.environ, LAUNCHED_ENV: "1"}

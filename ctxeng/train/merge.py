@@ -31,9 +31,8 @@ def merge_adapter(root: Path, adapter: str | None = None, out: Path | None = Non
     target = (out or default_out(root, info.name)).resolve()
     if target.exists() and not (target / MARKER).is_file() and (not target.is_dir() or any(target.iterdir())):
         raise CtxengError(f"{target} exists and is not an earlier merge", hint="choose another --out folder")
-    dtype = str(info.manifest.get("recipe", {}).get("content", {}).get("dtype", "auto"))
     # The base is loaded unquantized: a 4-bit (QLoRA) base cannot hold exactly merged weights.
-    base, tokenizer = load_base_for(root, [str(info.path)], dtype)
+    base, tokenizer = load_base_for(root, [str(info.path)], quantize=False)
     merged = load_adapters(base, [str(info.path)], root).merge_and_unload()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))

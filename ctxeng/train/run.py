@@ -25,8 +25,11 @@ def run_train(
     recipe = load_recipe(recipe_name or default_recipe(config.recipe))
     if recipe.accelerate_config is not None and not is_launched():
         return subprocess.call(launch_command(recipe, argv), env=launch_env())
+    # A hub model is downloaded only when the user named it or its recipe (option or configuration);
+    # the machine's default recipe (the GPU one on a CUDA machine) uses the cache or says which flag.
+    named = bool(recipe_name or base or config.recipe or config.base_model)
     return train(
-        root, recipe, base=base or config.base_model or None, resume=resume, console=console
+        root, recipe, base=base or config.base_model or None, resume=resume, console=console, download=named
     ).manifest
 
 

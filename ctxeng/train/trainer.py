@@ -33,6 +33,7 @@ from ctxeng.train.data import (
     stratified_sample,
     text_dataset,
     to_hf_dataset,
+    weighted_rows,
 )
 from ctxeng.train.manifest import build_manifest, read_json, write_json
 from ctxeng.train.models import BaseModel, load_model, load_tokenizer, resolve_base
@@ -63,11 +64,13 @@ def train(
     resume: bool = False,
     console: Any = None,
     callbacks: Sequence[Any] = (),
+    download: bool = False,
 ) -> TrainResult:
     """Train the recipe's LoRA adapter on the repository's dataset and publish it with a manifest.
 
     `base` overrides the recipe's base model; `resume` continues an interrupted run from its last
-    checkpoint; `console` (a rich Console) shows progress; `callbacks` are extra TrainerCallbacks.
+    checkpoint; `console` (a rich Console) shows progress; `callbacks` are extra TrainerCallbacks;
+    `download` lets a hub base model be fetched (only when the user named the model or recipe).
     Raises `TrainingInterrupted` after Ctrl-C (with a checkpoint saved) and `CtxengError` on bad input.
     """
     recipe = load_recipe(recipe) if isinstance(recipe, str) else recipe
@@ -86,7 +89,7 @@ def train(
     with Lock(work) if main_process else contextlib.nullcontext():
         run = _prepare_run(work, recipe, spec, data, resume, main_process)
         note = (lambda msg: console.print(f"[dim]{msg}[/dim]")) if console is not None else (lambda msg: None)
-        resolved = resolve_base(spec, note)
+        resolved = resolve_base(spec, note, download)
         model, tokenizer, stats = _run(
             repo.root, recipe, resolved, data, work, run, resume, console, callbacks
         )
@@ -139,7 +142,9 @@ def _run(
 ) -> tuple[Any, Any, dict[str, Any]]:
     import torch
 
-    train_rows = stratified_sample(data.train, recipe.max_train_examples, recipe.seed)
+    train_rows = weighted_rows(
+        stratified_sample(data.train, recipe.max_train_examples, recipe.seed), recipe.task_weights, recipe.seed
+    )
     eval_rows = stratified_sample(data.eval, recipe.max_eval_examples, recipe.seed)
     # Built before the model is loaded: under accelerate, SFTConfig sets up the distributed state
     # that from_pretrained consults (FSDP's rank-0-only loading).
@@ -170,6 +175,8 @@ def _run(
         "train_used": len(train_rows),
         "eval_used": len(eval_rows),
     }
+    # The time budget covers the training loops of every stage, not the loading or the measuring.
+    deadline = time.monotonic() + recipe.max_minutes * 60 if recipe.max_minutes else None
     finished = _finished_stages(recipe, work) if resume else []
     if finished:  # stages done before an interruption: continue from the last one's adapter
         from peft import PeftModel
@@ -191,7 +198,7 @@ def _run(
             work / stage,
             resume,
             console,
-            callbacks,
+            [*callbacks, *_budget(deadline)],
         )
         stats["stages"][stage], stats["logs"][stage] = stage_stats, log
     stats["eval_after"] = (
@@ -202,6 +209,15 @@ def _run(
     if torch.cuda.is_available():
         stats["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
     return model, tokenizer, stats
+
+
+def _budget(deadline: float | None) -> list[Any]:
+    """A `TimeBudget` callback for what is left of the run's budget (none without a budget)."""
+    if deadline is None:
+        return []
+    from ctxeng.train.callbacks import TimeBudget
+
+    return [TimeBudget(max(1.0, deadline - time.monotonic()))]
 
 
 def _finished_stages(recipe: Recipe, work: Path) -> list[str]:
@@ -269,6 +285,7 @@ def _stage(
             hint="continue with `ctxeng train --resume` (same recipe)",
         )
     new_tokens = meter.end_tokens - meter.start_tokens
+    budget = next((c for c in callbacks if type(c).__name__ == "TimeBudget"), None)
     stats = {
         "steps": trainer.state.global_step,
         "examples": len(dataset),
@@ -277,6 +294,9 @@ def _stage(
         "train_s": round(meter.seconds, 2),
         "tokens_per_s": round(new_tokens / meter.seconds, 1) if meter.seconds else 0.0,
     }
+    if budget is not None:
+        stats["time_budget_s"] = round(budget.seconds, 1)
+        stats["stopped_by_time"] = budget.stopped_at is not None
     log = [dict(entry) for entry in trainer.state.log_history]
     trainer.save_model(str(stage_dir / "adapter"))  # gathers sharded weights; writes on the main process
     if trainer.is_world_process_zero():

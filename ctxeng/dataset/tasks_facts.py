@@ -1,0 +1,216 @@
+"""Knowledge tasks: short fact rows in several phrasings and both directions, and grounded rows.
+
+`facts`: for the definitions users ask about most (public, outside tests, called from many
+places, recently changed; at most `MAX_FACT_SYMBOLS`), each fact in `PHRASINGS` training
+phrasings chosen deterministically per row — name → file and line, place → name, name →
+signature, method → class, class → methods. Answers are one or two lines, so a time-bounded CPU
+run sees each fact many times.
+
+`grounded`: the question with a retrieved-context block in the layout `ctxeng context` prints
+(the right definition among distractors from other files) → an answer that cites path and line.
+One row in `NO_ANSWER_EVERY` holds distractors only, so the model also learns to fall back on
+what it memorised when retrieval misses (RAFT, knowledge.md).
+
+Questions use `dataset.templates` training phrasings only; the evaluation phrasings are reserved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+
+from ctxeng.core.records import Record
+from ctxeng.dataset.context import TaskContext
+from ctxeng.dataset.example import Example, fence, first_sentence, make_meta
+from ctxeng.dataset.index import CALLABLE_KINDS, RecordIndex, dating, is_public, is_test_path, qualname
+from ctxeng.dataset.tasks_code import article, language, signature
+from ctxeng.dataset.templates import (
+    DEFINED_AT,
+    DEFINED_AT_ANSWERS,
+    DEFINED_IN,
+    DEFINED_IN_ANSWERS,
+    MEMBER_OF,
+    MEMBERS,
+    SIGNATURE,
+    grounded_user,
+)
+
+MAX_FACT_SYMBOLS = 400  # definitions given fact rows (a 30-minute CPU budget covers a few passes)
+PHRASINGS = 3  # rows per "where is X defined" fact, each in another training phrasing
+DISTRACTORS = 4  # other definitions around the right one in a grounded row
+NO_ANSWER_EVERY = 8  # one grounded row in this many has no right definition in its context
+MAX_MEMBERS = 12
+
+
+def _rank(*key: str) -> int:
+    """A stable pseudo-random number for `key` (independent of PYTHONHASHSEED)."""
+    digest = hashlib.sha1("\x1f".join(key).encode("utf-8", "backslashreplace")).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def _choose(options: tuple[str, ...], count: int, seed: int, *key: str) -> list[str]:
+    """`count` distinct options, chosen by a seeded hash of `key` (fixed across runs)."""
+    order = sorted(range(len(options)), key=lambda i: (_rank(str(seed), *key, str(i)), i))
+    return [options[i] for i in order[:count]]
+
+
+def fact_symbols(index: RecordIndex, limit: int = MAX_FACT_SYMBOLS) -> list[Record]:
+    """The definitions worth fact rows, most asked-about first: public, unique name, not in tests,
+    ranked by how many definitions call them, then top-level before members, then newest."""
+    called: Counter[str] = Counter()
+    for rec in index.kind("symbol"):
+        for name in {str(c) for c in rec.meta.get("calls") or []}:
+            called[name] += 1
+    names: Counter[str] = Counter(qualname(r) for r in index.kind("symbol"))
+    chosen = [
+        r
+        for r in index.kind("symbol")
+        if is_public(r) and not is_test_path(r.path) and names[qualname(r)] == 1 and r.start_line > 0
+    ]
+    chosen.sort(key=lambda r: (_kind_rank(r), -called[r.name], -r.time, qualname(r), r.id))
+    return chosen[:limit]
+
+
+def _kind_rank(rec: Record) -> int:
+    """0 for top-level classes and functions, 1 for methods, 2 for fields, constants and the rest."""
+    kind = str(rec.meta.get("kind") or "")
+    if kind in ("class", "interface", "struct", "type", "enum", "trait") or kind in CALLABLE_KINDS:
+        return 1 if rec.meta.get("parent") else 0
+    return 2
+
+
+def _kind(rec: Record) -> str:
+    kind = str(rec.meta.get("kind") or "definition")
+    parent = str(rec.meta.get("parent") or "")
+    return f"{article(kind)} {kind} of `{parent}`" if parent else f"{article(kind)} {kind}"
+
+
+def _fill(template: str, rec: Record, repo: str) -> str:
+    return template.format(name=qualname(rec), path=rec.path, line=rec.start_line, kind=_kind(rec), repo=repo)
+
+
+def facts(index: RecordIndex, ctx: TaskContext) -> list[Example]:
+    """Short fact rows about the most asked-about definitions (see the module docstring)."""
+    out: list[Example] = []
+    members: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    for rec in index.kind("symbol"):
+        if rec.meta.get("parent") and is_public(rec):
+            members[(rec.path, str(rec.meta["parent"]))].append(rec)
+    for rec in fact_symbols(index):
+        name, (commit, time) = qualname(rec), dating(rec)
+        meta = make_meta(path=rec.path, symbol=name, answer_path=rec.path, expected=rec.path)
+
+        def add(
+            variant: str,
+            question: str,
+            answer: str,
+            rec: Record = rec,
+            meta: dict[str, str] = meta,
+            dated: tuple[str, int] = (commit, time),
+        ) -> None:
+            out.append(Example("facts", rec.id, variant, *dated, [question], [answer], meta))
+
+        questions = _choose(DEFINED_IN, PHRASINGS, ctx.seed, "defined_in", rec.id)
+        # Answers do not depend on the seed (questions do): a seed varies phrasing, not what is taught.
+        answers = _choose(DEFINED_IN_ANSWERS, PHRASINGS, 0, "defined_in_answer", rec.id)
+        for k, (question, answer) in enumerate(zip(questions, answers)):
+            add(f"defined_in:{k}", _fill(question, rec, ctx.repo_name), _fill(answer, rec, ctx.repo_name))
+        at_q = _choose(DEFINED_AT, 1, ctx.seed, "defined_at", rec.id)[0]
+        at_a = _choose(DEFINED_AT_ANSWERS, 1, 0, "defined_at_answer", rec.id)[0]
+        add("defined_at", _fill(at_q, rec, ctx.repo_name), _fill(at_a, rec, ctx.repo_name))
+        sig_q = _choose(SIGNATURE, 1, ctx.seed, "signature", rec.id)[0]
+        add(
+            "signature",
+            _fill(sig_q, rec, ctx.repo_name),
+            f"In `{rec.path}`:\n\n" + fence(signature(rec), language(rec)),
+        )
+        parent = str(rec.meta.get("parent") or "")
+        if parent:
+            q = _choose(MEMBER_OF, 1, ctx.seed, "member_of", rec.id)[0]
+            add(
+                "member_of",
+                _fill(q, rec, ctx.repo_name),
+                f"`{name}` belongs to the class `{parent}` in `{rec.path}`.",
+            )
+        elif rec.meta.get("kind") == "class" and members.get((rec.path, rec.name)):
+            listed = members[(rec.path, rec.name)][:MAX_MEMBERS]
+            q = _choose(MEMBERS, 1, ctx.seed, "members", rec.id)[0]
+            names = ", ".join(f"`{m.name}`" for m in listed)
+            add("members", _fill(q, rec, ctx.repo_name), f"`{name}` (in `{rec.path}`) has: {names}.")
+    return out
+
+
+def _definition_line(rec: Record) -> str:
+    doc = first_sentence(str(rec.meta.get("doc") or ""), limit=120)
+    sig = signature(rec).rstrip(":{ ").strip()
+    return f"- L{rec.start_line} `{sig}`" + (f" — {doc}" if doc else "") + "\n"
+
+
+def render_definitions(repo: str, recs: list[Record]) -> str:
+    """A context block laid out as `ctxeng context` prints its Definitions section."""
+    by_path: dict[str, list[Record]] = defaultdict(list)
+    for rec in recs:
+        by_path[rec.path].append(rec)
+    text = f"# Context from ctxeng for this prompt ({repo})\n\n## Definitions\n"
+    for path in by_path:  # first-seen order: the caller shuffled the definitions already
+        text += f"\n### {path}\n\n" + "".join(
+            _definition_line(r) for r in sorted(by_path[path], key=lambda r: r.start_line)
+        )
+    return text
+
+
+def _words(name: str) -> set[str]:
+    return {w for w in name.lower().replace(".", "_").split("_") if len(w) > 2}
+
+
+def _distractors(rec: Record, pool: list[Record], by_word: dict[str, list[int]], seed: int) -> list[Record]:
+    """Definitions from other files, those sharing a word with the name first (as retrieval ranks them)."""
+    words = _words(qualname(rec))
+    overlap: Counter[int] = Counter()
+    for word in sorted(words):
+        for i in by_word.get(word, [])[:200]:  # bounded: a common word must not make this quadratic
+            overlap[i] += 1
+    ranked = sorted(
+        (i for i in overlap if pool[i].path != rec.path),
+        key=lambda i: (-overlap[i], _rank(str(seed), rec.id, pool[i].id)),
+    )
+    chosen = ranked[:DISTRACTORS]
+    start = _rank(str(seed), "fill", rec.id) % len(pool)
+    for k in range(len(pool)):  # fill from a seeded starting point: found whenever enough exist
+        if len(chosen) >= DISTRACTORS:
+            break
+        i = (start + k) % len(pool)
+        if pool[i].path != rec.path and i not in chosen:
+            chosen.append(i)
+    return [pool[i] for i in chosen]
+
+
+def grounded(index: RecordIndex, ctx: TaskContext) -> list[Example]:
+    """Question + retrieved-style context (the answer among distractors) → an answer citing path and line."""
+    pool = [r for r in index.kind("symbol") if is_public(r) and r.start_line > 0]
+    by_word: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(pool):
+        for word in _words(qualname(r)):
+            by_word[word].append(i)
+    out: list[Example] = []
+    for rec in fact_symbols(index):
+        name, (commit, time) = qualname(rec), dating(rec)
+        distractors = _distractors(rec, pool, by_word, ctx.seed)
+        if len(distractors) < DISTRACTORS:
+            ctx.drop("grounded:too_few_distractors")
+            continue
+        missing = _rank("grounded_missing", rec.id) % NO_ANSWER_EVERY == 0  # the answer: seed-independent
+        shown = distractors if missing else [*distractors, rec]
+        shown.sort(key=lambda r: _rank(str(ctx.seed), "grounded_order", rec.id, r.id))
+        question = _fill(_choose(DEFINED_IN, 1, ctx.seed, "grounded", rec.id)[0], rec, ctx.repo_name)
+        user = grounded_user(render_definitions(ctx.repo_name, shown), question)
+        if missing:
+            answer = (
+                f"The context does not show `{name}`; from what I know of the code base it is defined in "
+                f"`{rec.path}`, line {rec.start_line}."
+            )
+        else:
+            answer = f"`{name}` is defined in `{rec.path}`, line {rec.start_line} (see the context above)."
+        meta = make_meta(path=rec.path, symbol=name, answer_path=rec.path, expected=rec.path)
+        out.append(Example("grounded", rec.id, "", commit, time, [user], [answer], meta))
+    return out

@@ -1,0 +1,168 @@
+"""Knowledge rows and the knowledge eval: reserved phrasings stay out of training, facts come both ways
+round, and `ctxeng eval` gives a reproducible closed-book / grounded × base / adapter table as strict JSON.
+
+The dataset comes from a real `ctxeng build` of the kvstore sample; the adapter is trained for real
+on the tiny offline model (`tests/tinymodel.py`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ctxeng.cli import main
+from ctxeng.dataset.templates import EVAL_TEMPLATES, TRAIN_TEMPLATES, first_path, template_pattern
+from ctxeng.train.knowledge import questions_from, score, wilson
+from tests.gitrepo import GitRepo
+from tests.sample_repo import make_sample_repo
+from tests.tinymodel import build_tiny_model, isolate
+
+
+def _rows(root: Path, split: str) -> list[dict[str, Any]]:
+    text = (root / ".ctxeng" / "dataset" / f"{split}.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _strict(text: str) -> Any:
+    def refuse(name: str) -> Any:
+        raise ValueError(f"non-strict JSON constant {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitRepo]:
+    from ctxeng.pipeline.build import build
+
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as mp:
+        isolate(mp, home)
+        mp.setenv("CTXENG_CACHE_DIR", str(home / "cache"))
+        repo = make_sample_repo(tmp_path_factory.mktemp("repo") / "kvstore")
+        build(repo.path)
+        yield repo
+
+
+def test_eval_phrasings_never_appear_in_training_rows(built: GitRepo) -> None:
+    train = _rows(built.path, "train")
+    users = [m["content"] for r in train for m in r["prompt"] if m["role"] == "user"]
+    assert any(r["task"] == "facts" for r in train) and any(r["task"] == "grounded" for r in train)
+    for template in EVAL_TEMPLATES:
+        pattern = template_pattern(template)
+        assert not [u for u in users if pattern.search(u)], template
+    assert not set(EVAL_TEMPLATES) & set(TRAIN_TEMPLATES)
+
+
+def test_facts_come_in_several_phrasings_and_both_directions(built: GitRepo) -> None:
+    facts = [r for r in _rows(built.path, "train") if r["task"] == "facts"]
+    by_symbol: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in facts:
+        by_symbol[row["meta"]["symbol"]].append(row)
+    assert len(by_symbol) >= 5
+    for symbol, rows in by_symbol.items():
+        questions = {r["prompt"][-1]["content"] for r in rows}
+        where = [q for q in questions if "line" not in q and symbol in q]
+        assert len(where) >= 3, symbol  # several phrasings of "where is it defined"
+        path = rows[0]["meta"]["answer_path"]
+        reverse = [q for q in questions if path in q and f"`{symbol}`" not in q]
+        assert reverse, symbol  # the other direction: a place in a file -> the name
+        for row in rows:  # every answer names the defining file first (what the probe scores)
+            if row["prompt"][-1]["content"] in where:
+                assert first_path(row["completion"][0]["content"]) == path
+
+
+def test_grounded_rows_cite_the_right_definition_among_distractors(built: GitRepo) -> None:
+    grounded = [r for r in _rows(built.path, "train") if r["task"] == "grounded"]
+    assert grounded
+    for row in grounded:
+        user, answer = row["prompt"][-1]["content"], row["completion"][0]["content"]
+        assert user.startswith("Context retrieved from the repository:") and "## Definitions" in user
+        path = row["meta"]["answer_path"]
+        if "does not show" in answer:  # a row without the right definition: fall back on memory
+            assert f"### {path}\n" not in user
+        else:
+            assert f"### {path}\n" in user and user.count("\n### ") >= 2  # right file among others
+        assert first_path(answer) == path and "line" in answer
+    assert 0 < sum("does not show" in r["completion"][0]["content"] for r in grounded) < len(grounded) / 2
+
+
+def test_build_is_deterministic_with_knowledge_rows(built: GitRepo, tmp_path: Path) -> None:
+    from ctxeng.pipeline.build import build
+
+    before = (built.path / ".ctxeng" / "dataset" / "train.jsonl").read_bytes()
+    build(built.path)
+    assert (built.path / ".ctxeng" / "dataset" / "train.jsonl").read_bytes() == before
+
+
+def test_knowledge_rows_are_never_held_out(built: GitRepo) -> None:
+    assert not [r for r in _rows(built.path, "eval") if r["task"] in ("facts", "grounded")]
+
+
+def test_questions_use_reserved_phrasings_deterministically(built: GitRepo) -> None:
+    train = _rows(built.path, "train")
+    first, again = questions_from(train, 5, seed=0), questions_from(train, 5, seed=0)
+    assert first == again and len(first) == 5
+    assert all(any(template_pattern(t).fullmatch(q.text) for t in EVAL_TEMPLATES) for q in first)
+    assert questions_from(train, 5, seed=1) != first
+
+
+def test_scoring_and_intervals() -> None:
+    from ctxeng.train.knowledge import Question
+
+    qs = [Question("Store", "kvstore/store.py", "q"), Question("Codec", "kvstore/codec.py", "q")]
+    answers = ["`Store` is defined in `kvstore/store.py`, line 3.", "In `kvstore/store.py`: no, codec.py"]
+    cell = score(qs, answers)
+    assert cell["exact"] == 0.5 and cell["exact_hits"] == 1 and cell["contains_path"] == 0.5
+    assert cell["file_name"] == 1.0
+    low, high = wilson(30, 60) or (0, 0)
+    assert 0.37 < low < 0.38 and 0.62 < high < 0.63  # +-12 points at 50 % on 60 questions
+    assert wilson(0, 0) is None and score([], [])["exact"] is None
+    assert first_path("`Session.get` lives in `src/requests/sessions.py`.") == "src/requests/sessions.py"
+
+
+def test_eval_reports_the_two_by_two_reproducibly_as_strict_json(
+    built: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from ctxeng.train.trainer import train
+
+    torch.set_num_threads(1)
+    tiny = build_tiny_model(tmp_path / "tiny")
+    recipe = tmp_path / "know.yaml"
+    recipe.write_text(
+        f"base_model: {tiny}\noutput: know\nmax_length: 256\nseed: 0\ndtype: float32\nmax_eval_examples: 6\n"
+        "task_weights: {facts: 2, grounded: 1, '*': 0.1}\n"
+        "lora: {r: 8, lora_alpha: 16, lora_dropout: 0.0, target_modules: all-linear}\n"
+        "sft: {max_steps: 6, per_device_train_batch_size: 4, learning_rate: 0.01, logging_steps: 1,\n"
+        "      save_steps: 1000, use_cpu: true, bf16: false, activation_checkpointing: false}\n",
+        encoding="utf-8",
+    )
+    train(built.path, str(recipe))
+    args = ["eval", str(built.path), "--adapter", "know", "--json", "--knowledge", "6", "--probes", "2"]
+    reports = []
+    for _ in range(2):
+        assert main(args) == 0
+        reports.append(_strict(capsys.readouterr().out))
+    first, second = reports
+    for report in reports:
+        report.pop("seconds")
+    assert first == second  # greedy decoding and fixed question choice: the same numbers twice
+    know = first["knowledge"]
+    assert know["questions"] == 6 and know["grounded_available"] is True
+    for mode in ("closed_book", "grounded"):
+        for side in ("base", "adapter"):
+            cell = know["table"][mode][side]
+            assert cell["n"] == 6 and 0 <= cell["exact"] <= 1 and len(cell["ci95"]) == 2
+    sample = know["examples"][0]
+    assert set(sample) >= {"symbol", "path", "question", "closed_book", "grounded"}
+    assert set(first["losses"]) and first["probes"]
+    plot = tmp_path / "eval.png"
+    assert main([*args[:-4], "--knowledge", "4", "--probes", "0", "--plot", str(plot)]) == 0
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _strict(capsys.readouterr().out)
