@@ -14,7 +14,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 
-class RichProgress(TrainerCallback):  # type: ignore[misc]
+class RichProgress(TrainerCallback):
     """A rich progress bar (step, loss, tokens) on a stderr console; plain log lines when not a terminal."""
 
     def __init__(self, console: Any, label: str) -> None:
@@ -62,7 +62,7 @@ class RichProgress(TrainerCallback):  # type: ignore[misc]
             self.bar = None
 
 
-class StopOnInterrupt(TrainerCallback):  # type: ignore[misc]
+class StopOnInterrupt(TrainerCallback):
     """Ends training at the next step boundary with a checkpoint once `interrupted` is set."""
 
     def __init__(self) -> None:
@@ -101,7 +101,7 @@ def graceful_interrupts(stopper: StopOnInterrupt) -> Iterator[None]:
             signal.signal(sig, old)
 
 
-class Meter(TrainerCallback):  # type: ignore[misc]
+class Meter(TrainerCallback):
     """Steps, tokens and seconds of this `train()` call (a resumed run counts only what it trained)."""
 
     def __init__(self) -> None:
@@ -118,7 +118,7 @@ class Meter(TrainerCallback):  # type: ignore[misc]
         self.end_step, self.end_tokens = state.global_step, int(state.num_input_tokens_seen or 0)
 
 
-class TimeBudget(TrainerCallback):  # type: ignore[misc]
+class TimeBudget(TrainerCallback):
     """Ends training once the next step, at the slowest recent step time, would end past `seconds`.
 
     The Trainer then finishes normally, so the adapter is saved and usable. `stopped_at` is the

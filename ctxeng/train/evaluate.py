@@ -179,7 +179,8 @@ def evaluate_adapter(
             )
     report = _report(info, data, rows, results, time.perf_counter() - started)
     report["knowledge"] = knowledge_report(questions, contexts, cells, answers, budget) if questions else None
-    return finite(report)
+    result: dict[str, Any] = finite(report)
+    return result
 
 
 def finite(value: Any) -> Any:

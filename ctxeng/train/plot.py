@@ -75,7 +75,9 @@ def _knowledge_panel(ax: Any, knowledge: dict[str, Any] | None) -> None:
     modes = list(knowledge["table"])
     width = 0.38
     for k, side in enumerate(("base", "adapter")):
-        xs, heights, errors = [], [], [[], []]
+        xs: list[float] = []
+        heights: list[float] = []
+        errors: list[list[float]] = [[], []]
         for i, mode in enumerate(modes):
             cell = knowledge["table"][mode].get(side)
             if not cell or cell.get("exact") is None:

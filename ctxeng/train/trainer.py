@@ -103,9 +103,10 @@ def train(
 
 
 def _fingerprint(recipe: Recipe, spec: str, data: DatasetFiles) -> dict[str, Any]:
-    return json.loads(
+    fingerprint: dict[str, Any] = json.loads(
         json.dumps({"recipe": recipe.raw, "base": spec, "dataset": data.sha256}, sort_keys=True)
     )
+    return fingerprint
 
 
 def _prepare_run(
