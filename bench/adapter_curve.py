@@ -105,7 +105,9 @@ def _plot(args: argparse.Namespace) -> None:
     fig.savefig(out / "curve.png")
     plt.close(fig)
     first, last = points[0], points[-1]
-    table = {mode: {"base": first.get(mode), "adapter": last.get(mode)} for mode in ("closed_book", "grounded")}
+    table = {
+        mode: {"base": first.get(mode), "adapter": last.get(mode)} for mode in ("closed_book", "grounded")
+    }
     before, after = manifest["eval"]["before"], manifest["eval"]["after"]
     losses = {t: {"base_loss": before[t]["loss"], "adapter_loss": after[t]["loss"]} for t in before}
     report = {"adapter": manifest["name"], "losses": losses, "knowledge": {"table": table}}
@@ -132,7 +134,9 @@ def main() -> None:
     e.add_argument("--out", required=True)
     e.add_argument("--questions", type=int, default=60)
     e.add_argument("--grounded-at-end", action="store_true")
-    e.add_argument("--stride", type=int, default=1, help="evaluate every n-th snapshot (and the final adapter)")
+    e.add_argument(
+        "--stride", type=int, default=1, help="evaluate every n-th snapshot (and the final adapter)"
+    )
     pl = sub.add_parser("plot")
     pl.add_argument("repo")
     pl.add_argument("--out", required=True)

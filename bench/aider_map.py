@@ -50,7 +50,9 @@ def main() -> int:
     out: dict[str, dict[str, str]] = {}
     for parent in jobs["parents"]:
         subprocess.run(["git", "-C", str(clone), "checkout", "-q", "--detach", "-f", parent], check=True)
-        files = subprocess.run(["git", "-C", str(clone), "ls-files", "-z"], capture_output=True, check=True).stdout
+        files = subprocess.run(
+            ["git", "-C", str(clone), "ls-files", "-z"], capture_output=True, check=True
+        ).stdout
         other = sorted(str(clone / p.decode()) for p in files.split(b"\0") if p)
         out[parent] = {}
         for budget in jobs["budgets"]:

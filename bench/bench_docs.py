@@ -50,7 +50,10 @@ def compare(files: list[tuple[str, str]]) -> None:
             print(line + "; library parser not installed")
             continue
         theirs = _best(partial(_parse_all, texts, parser))
-        print(line + f"; library parse only {theirs:.3f} CPU-s ({size / max(theirs, 1e-9):.1f} MB/s, x{theirs / max(ours, 1e-9):.1f})")
+        print(
+            line
+            + f"; library parse only {theirs:.3f} CPU-s ({size / max(theirs, 1e-9):.1f} MB/s, x{theirs / max(ours, 1e-9):.1f})"
+        )
 
 
 def _split_all(texts: list[str], fmt: str) -> object:
@@ -103,12 +106,19 @@ def main(argv: list[str]) -> int:
     for _ in range(3):
         stats: Counter[str] = Counter()
         start = time.process_time()
-        records = [rec for path, text in files for rec in extract_doc_file(path, text, "0" * 40, 0, config, stats)]
+        records = [
+            rec for path, text in files for rec in extract_doc_file(path, text, "0" * 40, 0, config, stats)
+        ]
         middle = time.process_time()
         terms = build_glossary(records)
-        best_docs, best_glossary = min(best_docs, middle - start), min(best_glossary, time.process_time() - middle)
+        best_docs, best_glossary = (
+            min(best_docs, middle - start),
+            min(best_glossary, time.process_time() - middle),
+        )
     print(f"{len(files)} files, {size_mb:.1f} MB -> {len(records)} doc records, {len(terms)} glossary terms")
-    print(f"docs: {best_docs:.2f} CPU-s ({size_mb / max(best_docs, 1e-9):.1f} MB/s); glossary: {best_glossary:.2f} CPU-s")
+    print(
+        f"docs: {best_docs:.2f} CPU-s ({size_mb / max(best_docs, 1e-9):.1f} MB/s); glossary: {best_glossary:.2f} CPU-s"
+    )
     print("stats:", dict(sorted(stats.items())))
     kinds = Counter(str(t.meta["kind"]) for t in terms)
     print("terms by source:", dict(sorted(kinds.items())))

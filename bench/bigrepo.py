@@ -139,10 +139,14 @@ def main() -> None:
     path.write_text(original + "\n\ndef bench_probe(value):\n    return value + 1\n")
     git(root, "add", rel)
     hook = timed([*CTXENG, "refresh", "--hook", "--json"], root)
-    result["precommit_refresh"] = {k: hook[k] for k in ("wall_s", "cpu_s")} | {"mode": json.loads(hook["stdout"])["mode"]}
+    result["precommit_refresh"] = {k: hook[k] for k in ("wall_s", "cpu_s")} | {
+        "mode": json.loads(hook["stdout"])["mode"]
+    }
     git(root, "commit", "-q", "-m", "Add a probe", "--", rel)
     post = timed([*CTXENG, "refresh", "--json"], root)
-    result["postcommit_refresh"] = {k: post[k] for k in ("wall_s", "cpu_s")} | {"mode": json.loads(post["stdout"])["mode"]}
+    result["postcommit_refresh"] = {k: post[k] for k in ("wall_s", "cpu_s")} | {
+        "mode": json.loads(post["stdout"])["mode"]
+    }
     again = timed([*CTXENG, "build", "-q", "."], root)
     result["rebuild_nothing_changed"] = {k: again[k] for k in ("wall_s", "cpu_s")}
     git(root, "reset", "-q", "--hard", "HEAD~1")
@@ -152,7 +156,10 @@ def main() -> None:
         return
     print(json.dumps({k: v for k, v in result.items() if k != "build"}, indent=2, sort_keys=True))
     print(json.dumps(result["build"], indent=2, sort_keys=True))
-    print(f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus: wall times include waiting for a core", file=sys.stderr)
+    print(
+        f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus: wall times include waiting for a core",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

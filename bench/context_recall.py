@@ -29,11 +29,15 @@ HERE = Path(__file__).resolve().parent
 def _tiktoken_dir(aider_py: Path) -> None:
     if os.environ.get("TIKTOKEN_CACHE_DIR"):
         return
-    for found in sorted(aider_py.parent.parent.glob("lib/python*/site-packages/litellm/litellm_core_utils/tokenizers")):
+    for found in sorted(
+        aider_py.parent.parent.glob("lib/python*/site-packages/litellm/litellm_core_utils/tokenizers")
+    ):
         os.environ["TIKTOKEN_CACHE_DIR"] = str(found)
 
 
-def aider_scores(repo: Path, report: dict[str, Any], budgets: list[int], aider_py: Path, out: Path) -> dict[str, Any]:
+def aider_scores(
+    repo: Path, report: dict[str, Any], budgets: list[int], aider_py: Path, out: Path
+) -> dict[str, Any]:
     """Build aider's map at every replayed parent (or reuse the maps of the same job) and score them."""
     clone = out / "clones" / repo.name
     if not clone.exists():
@@ -47,14 +51,22 @@ def aider_scores(repo: Path, report: dict[str, Any], budgets: list[int], aider_p
     if cached is not None and all(str(b) in cached.get(p, {}) for p in parents for b in budgets):
         return _score_aider(repo, report, budgets, cached, {})  # every map needed was built before: reuse
     jobs.write_text(json.dumps(job))
-    env = {**os.environ, "PYTHONHASHSEED": "0", "HOME": str(out / "home"), "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": "0",
+        "HOME": str(out / "home"),
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    }
     started = time.process_time()
     t0 = time.perf_counter()
     proc = subprocess.run([str(aider_py), str(HERE / "aider_map.py"), str(clone), str(jobs), str(maps_file)], env=env,
                           capture_output=True, text=True)  # fmt: skip
     if proc.returncode != 0:
         raise SystemExit(f"aider failed on {repo.name}: {proc.stderr[-2000:]}")
-    timing = {"wall_s": round(time.perf_counter() - t0, 1), "cpu_s_parent": round(time.process_time() - started, 1)}
+    timing = {
+        "wall_s": round(time.perf_counter() - t0, 1),
+        "cpu_s_parent": round(time.process_time() - started, 1),
+    }
     return _score_aider(repo, report, budgets, json.loads(maps_file.read_text()), timing)
 
 
@@ -102,7 +114,9 @@ def markdown_table(summary: dict[str, Any], budgets: list[int]) -> str:
         for b in map(str, budgets):
             p, c = entry["ctxeng"]["pack"][b], entry["ctxeng"]["context"][b]
             a = entry.get("aider", {}).get("table", {}).get(b)
-            ratios = [f"{x['def_recall'] / a['def_recall']:.2f}×" if a and a["def_recall"] else "–" for x in (p, c)]
+            ratios = [
+                f"{x['def_recall'] / a['def_recall']:.2f}×" if a and a["def_recall"] else "–" for x in (p, c)
+            ]
             lines.append(
                 f"| {name} | {entry['commits']} ({entry['scored']}) | {b} | {_pct(p, 'def_recall')} | "
                 f"{_pct(c, 'def_recall')} | {_pct(a, 'def_recall')} | {ratios[0]} | {ratios[1]} | "
@@ -120,8 +134,13 @@ def main() -> int:
     parser.add_argument("--aider", type=Path, default=AIDER_PY)
     parser.add_argument("--no-aider", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("/tmp/context-recall"))
-    parser.add_argument("--weight", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a ranking weight (ctxeng.pack.rank.Weights) for this run, e.g. history_share=0.3")
+    parser.add_argument(
+        "--weight",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a ranking weight (ctxeng.pack.rank.Weights) for this run, e.g. history_share=0.3",
+    )
     args = parser.parse_args()
     budgets = args.budgets or [2048, 4096, 8192]
     if args.weight:

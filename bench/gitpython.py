@@ -70,7 +70,9 @@ def main() -> None:
             size = _read(args.path, blobs, how)
             walls.append(time.perf_counter() - started)
             cpus.append(_cpu() - cpu)
-        print(f"{how:28} {len(blobs)} blobs, {size / 1e6:.1f} MB: wall {min(walls):.3f} s, CPU {min(cpus):.3f} s")
+        print(
+            f"{how:28} {len(blobs)} blobs, {size / 1e6:.1f} MB: wall {min(walls):.3f} s, CPU {min(cpus):.3f} s"
+        )
 
 
 if __name__ == "__main__":

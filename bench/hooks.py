@@ -142,7 +142,9 @@ def _probe(i: int, rel: str) -> bytes:
 def bench_commit_refresh(clone: Path, rel: str, runs: int) -> list[float]:
     """Commit a one-function edit of `rel`, time `ctxeng refresh` (what the post-commit hook runs in the
     background); HEAD is reset to where it was afterwards, and brought back up to date."""
-    start = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True, check=True)
+    start = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True, check=True
+    )
     head = start.stdout.strip()
     path = clone / rel
     original = path.read_bytes()
@@ -188,7 +190,12 @@ def main() -> None:
         if "prompt" in measures:
             prompt = hook_event(clone, "UserPromptSubmit", PROMPTS[name])
             answer = subprocess.run(
-                [*CTXENG, "context", "--hook"], cwd=clone, input=prompt, capture_output=True, text=True, check=True
+                [*CTXENG, "context", "--hook"],
+                cwd=clone,
+                input=prompt,
+                capture_output=True,
+                text=True,
+                check=True,
             )
             chars = len(json.loads(answer.stdout)["hookSpecificOutput"]["additionalContext"])
             if chars < 200:
@@ -205,13 +212,17 @@ def main() -> None:
                 [run([*CTXENG, "status", "--hook"], clone, start) for _ in range(args.runs)]
             )
         if "status" in measures:
-            results[f"status:{name}"] = figure([run([*CTXENG, "status", "--json"], clone) for _ in range(args.runs)])
+            results[f"status:{name}"] = figure(
+                [run([*CTXENG, "status", "--json"], clone) for _ in range(args.runs)]
+            )
         if has_refresh and "refresh" in measures:
             results[f"refresh:{name}"] = figure(bench_refresh(clone, EDITED[name], args.runs))
         if has_refresh and "commit" in measures:
             results[f"commit_refresh:{name}"] = figure(bench_commit_refresh(clone, EDITED[name], args.runs))
         if "rebuild" in measures:
-            results[f"rebuild:{name}"] = figure([run([*CTXENG, "build", "-q", "."], clone) for _ in range(args.runs)])
+            results[f"rebuild:{name}"] = figure(
+                [run([*CTXENG, "build", "-q", "."], clone) for _ in range(args.runs)]
+            )
         for key in [k for k in results if k.endswith(f":{name}") and "median_ms" in results[k]]:
             results[key]["files"] = files
     if args.json:

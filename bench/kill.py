@@ -51,7 +51,9 @@ def make_repo(path: Path, files: int) -> None:
 
     make_sample_repo(path)
     for n in range(files):
-        body = "".join(f"def f{n}_{i}(x):\n    \"\"\"Step {i} of {n}.\"\"\"\n    return x * {i} + {n}\n\n" for i in range(12))
+        body = "".join(
+            f'def f{n}_{i}(x):\n    """Step {i} of {n}."""\n    return x * {i} + {n}\n\n' for i in range(12)
+        )
         (path / "gen").mkdir(exist_ok=True)
         (path / "gen" / f"mod_{n}.py").write_text(body)
     git(path, "add", "-A")
@@ -126,7 +128,11 @@ def skill_behind(repo: Path) -> bool:
 
 def leftovers(repo: Path) -> dict[str, int]:
     out = repo / ".ctxeng"
-    tmp_bytes = sum(p.stat().st_size for p in (out / "tmp").rglob("*") if p.is_file()) if (out / "tmp").is_dir() else 0
+    tmp_bytes = (
+        sum(p.stat().st_size for p in (out / "tmp").rglob("*") if p.is_file())
+        if (out / "tmp").is_dir()
+        else 0
+    )
     gens = [p for p in out.glob("gen-*") if p.is_dir()]
     skill_tmp = list((repo / ".claude" / "skills").rglob(".*.tmp")) if (repo / ".claude").is_dir() else []
     return {"tmp_bytes": tmp_bytes, "stage_dirs": len(list((out / "tmp").glob("stage-*"))) if (out / "tmp").is_dir() else 0,
@@ -139,7 +145,9 @@ def ctxeng(repo: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--files", type=int, default=150)
@@ -162,7 +170,13 @@ def main() -> None:
             raise SystemExit(f"the first build failed: {err}")
     span = time.monotonic() - started
     rng = random.Random(args.seed)
-    counts = {"mixed": 0, "interrupted_after_publish": 0, "skill_behind": 0, "interrupted_at_start": 0, "tracebacks": 0}
+    counts = {
+        "mixed": 0,
+        "interrupted_after_publish": 0,
+        "skill_behind": 0,
+        "interrupted_at_start": 0,
+        "tracebacks": 0,
+    }
     exits: dict[str, int] = {}
     worst = {"tmp_bytes": 0, "stage_dirs": 0, "generations_beyond_two": 0, "skill_tmp_files": 0}
     examples: list[str] = []
@@ -182,7 +196,9 @@ def main() -> None:
         counts["interrupted_at_start"] += at_start
         if "Traceback" in err and not at_start:
             counts["tracebacks"] += 1
-            traces.append(f"kill {n} ({sig.name}, exit {proc.returncode}): " + " | ".join(err.strip().splitlines()[-3:]))
+            traces.append(
+                f"kill {n} ({sig.name}, exit {proc.returncode}): " + " | ".join(err.strip().splitlines()[-3:])
+            )
         found = problems(repo)
         if found:
             counts["mixed"] += 1

@@ -48,7 +48,9 @@ def timed(args: list[str], cwd: Path) -> tuple[float, float, str]:
     return wall, cpu, proc.stdout
 
 
-def summary(label: str, runs: list[tuple[float, float, str]], target: float | None = None) -> dict[str, float]:
+def summary(
+    label: str, runs: list[tuple[float, float, str]], target: float | None = None
+) -> dict[str, float]:
     wall = statistics.median(r[0] for r in runs)
     cpu = statistics.median(r[1] for r in runs)
     verdict = "" if target is None else ("  ok" if wall <= target else f"  OVER {target} s")
@@ -60,7 +62,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("repo", type=Path)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--check", action="store_true", help="exit 1 when a median wall time misses its target")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 when a median wall time misses its target"
+    )
     args = parser.parse_args()
     root = args.repo.resolve()
     out = root / ".ctxeng"
@@ -68,7 +72,9 @@ def main() -> int:
         raise SystemExit(f"{root} is not built: run `ctxeng build {root}` first")
     tracked = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True).stdout
     sizes = {p.name: p.stat().st_size for p in sorted(out.iterdir()) if p.is_file()}
-    print(f"repository {root.name}: {len(tracked.splitlines())} tracked files; load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"repository {root.name}: {len(tracked.splitlines())} tracked files; load average {os.getloadavg()[0]:.2f}"
+    )
     print("outputs: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sizes.items() if v > 100_000))
     results: dict[str, dict[str, float]] = {}
 
@@ -77,10 +83,14 @@ def main() -> int:
     results["pack"] = summary("ctxeng pack (from the saved model)", pack_runs, TARGETS["pack"])
     info = json.loads((out / "pack.json").read_text())
     assert info["from"] == "model", info
-    budget_runs = [timed(["pack", ".", "-q", "--budget", "4000"], root) for _ in range(max(1, args.runs // 2))]
+    budget_runs = [
+        timed(["pack", ".", "-q", "--budget", "4000"], root) for _ in range(max(1, args.runs // 2))
+    ]
     results["pack_budget_4000"] = summary("ctxeng pack --budget 4000", budget_runs)
     (out / "pack-model.json").unlink()
-    results["pack_from_records"] = summary("ctxeng pack (model deleted: rank records)", [timed(["pack", ".", "-q"], root)])
+    results["pack_from_records"] = summary(
+        "ctxeng pack (model deleted: rank records)", [timed(["pack", ".", "-q"], root)]
+    )
     timed(["pack", ".", "-q"], root)  # back to the build's state, and to the default budget
 
     context_runs = []
@@ -91,7 +101,9 @@ def main() -> int:
     from ctxeng.core.tokens import count_tokens
 
     longest = max(count_tokens(r[2]) for r in context_runs)
-    print(f"largest context output: {longest} tokens (budget 2000); pack total {info['total_tokens']} of {info['budget']}")
+    print(
+        f"largest context output: {longest} tokens (budget 2000); pack total {info['total_tokens']} of {info['budget']}"
+    )
     print(json.dumps({"repository": root.name, "load_average": round(os.getloadavg()[0], 2), **results}))
     missed = [k for k, target in TARGETS.items() if results[k]["wall_s"] > target]
     return 1 if args.check and missed else 0

@@ -46,8 +46,9 @@ def shown(text: str, names: list[str]) -> set[str]:
 
 VARIANTS = {
     "chosen (personalised PageRank + public-API prior)": DEFAULT_WEIGHTS,
-    "aider-like: plain PageRank on references, no prior": Weights(prior_share=0.0, child_inherit=0.0, reexport=0.0,
-                                                                  exported=0.0, entry_point=0.0, doc_mention=0.0),
+    "aider-like: plain PageRank on references, no prior": Weights(
+        prior_share=0.0, child_inherit=0.0, reexport=0.0, exported=0.0, entry_point=0.0, doc_mention=0.0
+    ),
     "personalised PageRank, no additive prior": Weights(prior_share=0.0),
     "prior only (no references)": Weights(prior_share=1.0),
     "prior share 0.35": Weights(prior_share=0.35),
@@ -65,11 +66,17 @@ def main() -> int:
     parser.add_argument("--package", default="lib/sqlalchemy")
     parser.add_argument("--budget", type=int, default=8_000)
     parser.add_argument("--variants", action="store_true")
-    parser.add_argument("--git", action="store_true",
-                        help="records straight from HEAD's tree and history (ctxeng.replay), no build needed")
+    parser.add_argument(
+        "--git",
+        action="store_true",
+        help="records straight from HEAD's tree and history (ctxeng.replay), no build needed",
+    )
     parser.add_argument("--cache-dir", type=Path, default=None, help="extraction cache for --git")
-    parser.add_argument("--document", action="store_true",
-                        help="count in the whole `pack --stdout` document, not the map alone")
+    parser.add_argument(
+        "--document",
+        action="store_true",
+        help="count in the whole `pack --stdout` document, not the map alone",
+    )
     args = parser.parse_args()
     root = args.repo.resolve()
     names = public_names(root / args.package / "__init__.py")
@@ -95,7 +102,9 @@ def main() -> int:
     defined = {d.name for d in facts.defs if re.match(r"(?:async\s+)?(?:def|class)\b", d.signature.split(") ")[-1])
                or re.search(r"\b(?:def|class)\s", d.signature)}  # fmt: skip
     ceiling = [n for n in names if n in defined]
-    print(f"public names in {args.package}/__init__.py: {len(names)}; with a def/class in the records: {len(ceiling)}")
+    print(
+        f"public names in {args.package}/__init__.py: {len(names)}; with a def/class in the records: {len(ceiling)}"
+    )
     variants = VARIANTS if args.variants else {k: v for k, v in list(VARIANTS.items())[:1]}
     for label, weights in variants.items():
         t = time.perf_counter()

@@ -110,7 +110,7 @@ def go_module(i: int, rev: int) -> str:
     """A small Go file with a struct, a method and a function."""
     w = _word(i)
     return (
-        f"// Package {w} holds {w} helpers (file {i}).\npackage {w}\n\nimport \"strings\"\n\n"
+        f'// Package {w} holds {w} helpers (file {i}).\npackage {w}\n\nimport "strings"\n\n'
         f"// {w.title()}{i} keeps {w} entries.\ntype {w.title()}{i} struct {{\n\tLimit int\n\tItems []string\n}}\n\n"
         f"// Add stores an entry and returns the count.\nfunc (x *{w.title()}{i}) Add(name string) int {{\n"
         f"\tx.Items = append(x.Items, strings.TrimSpace(name))\n\treturn len(x.Items) + {rev}\n}}\n\n"
@@ -144,7 +144,9 @@ def _commit(n: int, message: str, body: list[bytes]) -> bytes:
     when = EPOCH + n * 3_600
     who = f"Dev {n % 7} <dev{n % 7}@example.com> {when} +0000".encode()
     msg = message.encode()
-    head = b"commit refs/heads/main\nmark :" + str(n + 1).encode() + b"\nauthor " + who + b"\ncommitter " + who
+    head = (
+        b"commit refs/heads/main\nmark :" + str(n + 1).encode() + b"\nauthor " + who + b"\ncommitter " + who
+    )
     head += b"\ndata " + str(len(msg)).encode() + b"\n" + msg + b"\n"
     if n:
         head += b"from :" + str(n).encode() + b"\n"
@@ -234,7 +236,9 @@ def hook_refresh(root: Path, files: int, runs: int) -> dict[str, Any]:
     samples = []
     try:
         for run in range(runs):
-            path.write_text(original + f"\n\ndef bench_probe_{run}(value: int) -> int:\n    return value + {run}\n")
+            path.write_text(
+                original + f"\n\ndef bench_probe_{run}(value: int) -> int:\n    return value + {run}\n"
+            )
             git(root, "add", rel)
             samples.append(timed([*CTXENG, "refresh", "--hook", "--json"], root, env))
             mode = json.loads(samples[-1]["stdout"])["mode"]
@@ -259,7 +263,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/ctxeng-scale"))
     parser.add_argument("--runs", type=int, default=3, help="pre-commit refreshes to time (median)")
     parser.add_argument("--no-build", action="store_true", help="reuse the existing .ctxeng/ (refresh only)")
-    parser.add_argument("--warm", action="store_true", help="keep the extraction cache (the code stage reads it)")
+    parser.add_argument(
+        "--warm", action="store_true", help="keep the extraction cache (the code stage reads it)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     root = args.work / f"repo-{args.files}-{args.commits}"
@@ -287,9 +293,14 @@ def main() -> None:
         return
     build_info = result.get("build", {})
     for name, st in build_info.get("stages", {}).items():
-        print(f"  {name:9s} cpu {st['cpu_s']:7.2f} s  wall {st['wall_s']:7.2f} s  peak rss {st['peak_rss_mb']:7.1f} MB")
+        print(
+            f"  {name:9s} cpu {st['cpu_s']:7.2f} s  wall {st['wall_s']:7.2f} s  peak rss {st['peak_rss_mb']:7.1f} MB"
+        )
     print(json.dumps({k: v for k, v in result.items() if k != "build"} | {"build": {k: v for k, v in build_info.items() if k != "stages"}}, indent=2, sort_keys=True))  # fmt: skip
-    print(f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus: wall times include waiting for a core", file=sys.stderr)
+    print(
+        f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus: wall times include waiting for a core",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -72,7 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code: 0 ok, 1 user error, 2 usage error, 130 interrupted."""
     signal.signal(signal.SIGTERM, _sigterm)
     try:
-        result = cli.main(args=list(argv) if argv is not None else None, prog_name="ctxeng", standalone_mode=False)
+        result = cli.main(
+            args=list(argv) if argv is not None else None, prog_name="ctxeng", standalone_mode=False
+        )
     except CtxengError as exc:
         click.secho(f"error: {exc.message}", fg="red", err=True)
         if exc.hint:

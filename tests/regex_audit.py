@@ -21,8 +21,15 @@ from typing import Any
 
 import ctxeng
 
-SKIP = ("ctxeng.__main__", "ctxeng.train", "ctxeng.serve.engine", "ctxeng.serve.ask", "ctxeng.serve.local",
-        "ctxeng.serve.export", "ctxeng.secrets.rules")  # fmt: skip  (heavy imports; secret rules run on RE2)
+SKIP = (
+    "ctxeng.__main__",
+    "ctxeng.train",
+    "ctxeng.serve.engine",
+    "ctxeng.serve.ask",
+    "ctxeng.serve.local",
+    "ctxeng.serve.export",
+    "ctxeng.secrets.rules",
+)  # fmt: skip  (heavy imports; secret rules run on RE2)
 CHARS = list("aA0_.-/ \t\n`*[](){}<>|:#=!'\",;@\\+~%$?&^") + ["é"]
 EXTRA = ["@", "**", "``", "[a]", "<a>", "|a|", ":a:", "..", "=="]
 

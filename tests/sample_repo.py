@@ -125,7 +125,9 @@ def decode_record(data: bytes) -> tuple[str, bytes]:
     return body[:key_len].decode("utf-8"), body[key_len:]
 '''
 
-CODEC_V2 = CODEC_V1 + '''
+CODEC_V2 = (
+    CODEC_V1
+    + '''
 
 TOMBSTONE = b"\\x00__tombstone__"
 
@@ -134,6 +136,7 @@ def is_tombstone(value: bytes) -> bool:
     """Whether a decoded value marks a deleted key."""
     return value == TOMBSTONE
 '''
+)
 
 STORE_V1 = '''"""The store: segments on disk plus the in-memory keydir."""
 
@@ -183,7 +186,7 @@ class Store:
 '''
 
 STORE_V2 = STORE_V1.replace(
-    '''    def close(self) -> None:''',
+    """    def close(self) -> None:""",
     '''    def delete(self, key: str) -> None:
         """Delete `key` by appending a tombstone."""
         self.put(key, TOMBSTONE)
@@ -234,21 +237,21 @@ if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
 '''
 
-TEST_STORE = '''from kvstore import Store
+TEST_STORE = """from kvstore import Store
 
 
 def test_put_get(tmp_path):
     with Store.open(str(tmp_path)) as db:
         db.put("a", b"1")
         assert db.get("a") == b"1"
-'''
+"""
 
-TEST_CODEC = '''from kvstore.codec import decode_record, encode_record
+TEST_CODEC = """from kvstore.codec import decode_record, encode_record
 
 
 def test_roundtrip():
     assert decode_record(encode_record("k", b"v")) == ("k", b"v")
-'''
+"""
 
 CLIENT_JS = """// HTTP client for a kvstore server.
 

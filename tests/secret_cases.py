@@ -250,7 +250,7 @@ def true_positives() -> list[Case]:
     for name in ("API_KEY_LIVE", "SECRET_KEY_PROD", "AUTH_TOKEN_PROD", "TOKEN_GITHUB", "client_secret_value"):
         add("secret-assignment", name + ' = "{S}"', f.b62(20))
     add("secret-assignment", "stripe.api.key={S}\n", f.b62(24))
-    add("password-assignment", "const DB_PASSWORD: &str = \"{S}\";", f.b62(20))
+    add("password-assignment", 'const DB_PASSWORD: &str = "{S}";', f.b62(20))
     # Issue 12: a placeholder word inside a random part does not make the token a placeholder.
     add("aws-access-key-id", "key = {S}\n", "AKIAHHFD2FXEXXXFXEHN")
     add("github-token", "token: {S}", "ghp_" + f.b62(10) + "todo" + f.b62(22))

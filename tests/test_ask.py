@@ -17,7 +17,7 @@ from ctxeng.serve.ask import Source, messages_for, sources_of
 from tests.adapterrepo import QUESTION, AdapterRepo, adapter_repo, copy_repo, serve_in_thread
 from tests.extras import require
 
-require('peft', 'starlette')
+require("peft", "starlette")
 
 BUDGET = "300"  # tokens of context: the tiny model's window is 1,024 of its own, larger, tokens
 
@@ -103,7 +103,10 @@ def test_ask_uses_a_running_server_and_gets_the_same_answer(
         with serve_in_thread(engine, root=repo) as url:
             served = ask_json(repo, capsys, "--adapter", "first")
             newest = ask_json(repo, capsys)
-            assert main(["ask", QUESTION, "-C", str(repo), "--budget", BUDGET, "--max-tokens", "1", "--json"]) == 0
+            assert (
+                main(["ask", QUESTION, "-C", str(repo), "--budget", BUDGET, "--max-tokens", "1", "--json"])
+                == 0
+            )
             cut = json.loads(capsys.readouterr().out)
     finally:
         engine.close()

@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BEFORE_SWITCH = ("select", "history", "code", "glossary", "secrets", "dataset", "write", "pack", "publish")
 
 
-def start_build(root: Path, pause: str = "", seconds: float = 30.0, command: str = "build") -> subprocess.Popen[str]:
+def start_build(
+    root: Path, pause: str = "", seconds: float = 30.0, command: str = "build"
+) -> subprocess.Popen[str]:
     """`ctxeng <command> -q root` in a subprocess, pausing at `pause` (see ctxeng.core.faults)."""
     env = {**os.environ, "CTXENG_PAUSE_AT": pause, "CTXENG_PAUSE_SECONDS": str(seconds)}
     return subprocess.Popen(
@@ -102,7 +104,9 @@ def test_sigkill_at_each_stage_leaves_one_whole_generation(built: GitRepo, point
     else:
         assert after == before  # nothing of the killed run is visible
     # the next run recovers: work-tree skill, no stage folders, no generation but current and previous
-    assert subprocess.run([sys.executable, "-m", "ctxeng", "refresh", "-q", str(root)], cwd=ROOT).returncode == 0
+    assert (
+        subprocess.run([sys.executable, "-m", "ctxeng", "refresh", "-q", str(root)], cwd=ROOT).returncode == 0
+    )
     final = whole(root)
     assert final["head"] == head
     assert skill_applied(root)
@@ -147,9 +151,13 @@ def test_kill_during_the_work_tree_copy_is_finished_by_the_next_run(built: GitRe
     mine = skill / "notes.tmp"  # not a name ctxeng writes: the user's, kept
     mine.write_text("keep")
     assert not skill_applied(root)
-    proc = subprocess.run([sys.executable, "-m", "ctxeng", "status"], cwd=root, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ctxeng", "status"], cwd=root, capture_output=True, text=True
+    )
     assert proc.returncode == 0 and "Traceback" not in proc.stderr
-    assert subprocess.run([sys.executable, "-m", "ctxeng", "refresh", "-q", str(root)], cwd=ROOT).returncode == 0
+    assert (
+        subprocess.run([sys.executable, "-m", "ctxeng", "refresh", "-q", str(root)], cwd=ROOT).returncode == 0
+    )
     assert skill_applied(root)
     assert leftovers(root) == [] and not (root / ".CLAUDE.md.0a1b2c3d.tmp").exists()
     assert mine.read_text() == "keep"
@@ -187,7 +195,9 @@ def test_random_kills_never_show_a_mixed_set(built: GitRepo) -> None:
     """A few kills at random moments (bench/kill.py does 50 and reports the figure)."""
     root = built.path
     started = time.monotonic()
-    assert subprocess.run([sys.executable, "-m", "ctxeng", "build", "-q", str(root)], cwd=ROOT).returncode == 0
+    assert (
+        subprocess.run([sys.executable, "-m", "ctxeng", "build", "-q", str(root)], cwd=ROOT).returncode == 0
+    )
     span = time.monotonic() - started
     rng = random.Random(12)
     for n in range(6):
@@ -202,7 +212,9 @@ def test_random_kills_never_show_a_mixed_set(built: GitRepo) -> None:
             assert state["head"] != built.head()
         elif proc.returncode == 0:
             assert state["head"] == built.head()
-    assert subprocess.run([sys.executable, "-m", "ctxeng", "refresh", "-q", str(root)], cwd=ROOT).returncode == 0
+    assert (
+        subprocess.run([sys.executable, "-m", "ctxeng", "refresh", "-q", str(root)], cwd=ROOT).returncode == 0
+    )
     assert whole(root)["head"] == built.head() and skill_applied(root) and leftovers(root) == []
 
 
@@ -239,7 +251,9 @@ def test_readers_see_one_whole_generation_while_writers_run(built: GitRepo) -> N
         for n in range(2):
             _change(built, 20 + n)
             writers = [start_build(root), start_build(root, command="pack")]
-            (root / "kvstore" / "store.py").write_text((root / "kvstore" / "store.py").read_text() + f"\n\ndef later_{n}():\n    return {n}\n")
+            (root / "kvstore" / "store.py").write_text(
+                (root / "kvstore" / "store.py").read_text() + f"\n\ndef later_{n}():\n    return {n}\n"
+            )
             built.git("add", "kvstore/store.py")
             hook = subprocess.Popen([sys.executable, "-m", "ctxeng", "refresh", "--hook", str(root)], cwd=ROOT,
                                     stderr=subprocess.PIPE, text=True)  # fmt: skip

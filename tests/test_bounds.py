@@ -89,7 +89,6 @@ def test_sentence_splitting_is_linear_on_runs_of_end_marks() -> None:
     assert meaning_of("Keeps the keys!! Then it writes. More.") == "Keeps the keys!! Then it writes."
 
 
-
 @pytest.mark.parametrize("language", ["java", "csharp"])
 def test_a_long_modifier_line_is_no_definition_and_costs_nothing(language: str) -> None:
     from ctxeng.extract.languages import load_languages

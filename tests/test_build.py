@@ -30,7 +30,10 @@ def _all_output_bytes(root: Path) -> bytes:
 
 def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ctxeng", *args], capture_output=True, text=True, env={**os.environ, **(env or {})}
+        [sys.executable, "-m", "ctxeng", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -73,7 +76,9 @@ def test_hostile_repository(git_repo: GitRepo, tmp_path: Path) -> None:
         "latin1.py": "# caf\xe9\nname = 'na\xefve'\n".encode("latin-1"),
         "new\nline.py": "def odd():\n    return 1\n",
         "ünï/cødé 😀.py": "def unicode_name():\n    return 'ü'\n",
-        "data/model-weights": "version https://git-lfs.github.com/spec/v1\noid sha256:" + "a" * 64 + "\nsize 12345\n",
+        "data/model-weights": "version https://git-lfs.github.com/spec/v1\noid sha256:"
+        + "a" * 64
+        + "\nsize 12345\n",
     }
     git_repo.commit("Add hostile files", files)
     os.symlink(outside, git_repo.path / "link-outside.txt")
@@ -84,7 +89,9 @@ def test_hostile_repository(git_repo: GitRepo, tmp_path: Path) -> None:
     skipped = manifest["files"]["skipped"]
     assert skipped["symlink"] == 1 and skipped["submodule"] == 1 and skipped["too-large"] == 1
     assert skipped["lfs-pointer"] == 1 and skipped["binary"] == 1
-    records = [json.loads(line) for line in (git_repo.path / ".ctxeng/records.jsonl").read_text().splitlines()]
+    records = [
+        json.loads(line) for line in (git_repo.path / ".ctxeng/records.jsonl").read_text().splitlines()
+    ]
     paths = {r["path"] for r in records if r["kind"] in ("file", "symbol")}
     assert {"app.py", "deep.py", "deep.js", "latin1.py", "new\nline.py", "ünï/cødé 😀.py"} <= paths
     commits = [r for r in records if r["kind"] == "commit"]
@@ -98,12 +105,16 @@ def test_hostile_repository(git_repo: GitRepo, tmp_path: Path) -> None:
 
 def test_shallow_clone_and_detached_head(sample_repo: GitRepo, tmp_path: Path) -> None:
     clone = tmp_path / "shallow"
-    subprocess.run(["git", "clone", "-q", "--depth", "3", f"file://{sample_repo.path}", str(clone)], check=True)
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "3", f"file://{sample_repo.path}", str(clone)], check=True
+    )
     subprocess.run(["git", "checkout", "-q", "--detach", "HEAD~1"], cwd=clone, check=True)
     manifest = build(clone).manifest
     assert manifest["shallow"] is True and manifest["branch"] == ""
     assert manifest["history"]["shallow"] == 1
-    assert manifest["records"]["commit"] == 2  # the boundary commit and its child; the rest is not in the clone
+    assert (
+        manifest["records"]["commit"] == 2
+    )  # the boundary commit and its child; the rest is not in the clone
 
 
 def test_builds_are_byte_identical_across_hash_seeds(sample_repo: GitRepo) -> None:
@@ -112,7 +123,9 @@ def test_builds_are_byte_identical_across_hash_seeds(sample_repo: GitRepo) -> No
         proc = _run(["build", "-q", str(sample_repo.path)], env={"PYTHONHASHSEED": seed})
         assert proc.returncode == 0, proc.stderr
         out = sample_repo.path / ".ctxeng"
-        outputs.append([(out / n).read_bytes() for n in ("records.jsonl", "dataset/train.jsonl", "dataset/eval.jsonl")])
+        outputs.append(
+            [(out / n).read_bytes() for n in ("records.jsonl", "dataset/train.jsonl", "dataset/eval.jsonl")]
+        )
         for cached in (out / "cache").glob("*"):  # the second build must not just replay the first's cache
             subprocess.run(["rm", "-rf", str(cached)], check=True)
     assert outputs[0] == outputs[1]

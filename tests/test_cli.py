@@ -9,7 +9,15 @@ from pathlib import Path
 
 from ctxeng.cli import main
 
-HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "git")  # git: GitPython (install only)
+HEAVY = (
+    "torch",
+    "transformers",
+    "trl",
+    "peft",
+    "datasets",
+    "accelerate",
+    "git",
+)  # git: GitPython (install only)
 
 
 def _imports_after(args: list[str], cwd: Path) -> set[str]:
@@ -24,7 +32,9 @@ def _imports_after(args: list[str], cwd: Path) -> set[str]:
 
 def test_help_lists_commands_without_heavy_imports(tmp_path: Path) -> None:
     assert _imports_after(["--help"], tmp_path) == set()
-    out = subprocess.run([sys.executable, "-m", "ctxeng", "--help"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "ctxeng", "--help"], capture_output=True, text=True, check=True
+    )
     for name in ("build", "pack", "context", "train", "scan"):
         assert f"  {name}" in out.stdout
 

@@ -145,7 +145,9 @@ def test_limits_out_of_range_name_file_and_key(tmp_path: Path, text: str, fragme
 
 def test_limit_in_pyproject_names_the_tool_path(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.ctxeng.files]\nmax_file_bytes = -1\n")
-    with pytest.raises(CtxengError, match=r"pyproject.toml: 'tool.ctxeng.files.max_file_bytes' must be at least 1"):
+    with pytest.raises(
+        CtxengError, match=r"pyproject.toml: 'tool.ctxeng.files.max_file_bytes' must be at least 1"
+    ):
         load_config(tmp_path)
 
 
@@ -156,7 +158,9 @@ def test_negative_max_file_bytes_fails_the_build_instead_of_skipping_everything(
     from tests.gitrepo import GitRepo
 
     repo = GitRepo(tmp_path / "repo")
-    repo.commit("Initial", {"a.py": "def f():\n    return 1\n", ".ctxeng.toml": "[files]\nmax_file_bytes = -1\n"})
+    repo.commit(
+        "Initial", {"a.py": "def f():\n    return 1\n", ".ctxeng.toml": "[files]\nmax_file_bytes = -1\n"}
+    )
     proc = subprocess.run([sys.executable, "-m", "ctxeng", "build", "-q", "."], cwd=repo.path,
                           capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 1

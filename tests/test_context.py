@@ -74,7 +74,9 @@ def test_seeded_ranking_reaches_files_the_prompt_does_not_name(built: Path) -> N
     # compact.py never says "checksum", but it is a neighbour of the codec that does (it imports the store
     # which uses the codec, and they changed together)
     text = context_for_prompt(built, "checksum of encoded records", 800)
-    files = [line for line in text.split("## Files", 1)[1].split("##", 1)[0].splitlines() if line.startswith("- ")]
+    files = [
+        line for line in text.split("## Files", 1)[1].split("##", 1)[0].splitlines() if line.startswith("- ")
+    ]
     assert files[0].startswith("- `kvstore/codec.py`")
     assert any("kvstore/store.py" in line for line in files[1:])
 
@@ -97,12 +99,16 @@ def test_same_answer_every_time(built: Path) -> None:
     first = context_for_prompt(built, prompt, 700)
     env = {**os.environ, "PYTHONHASHSEED": "123"}
     code = f"from ctxeng.pack import context_for_prompt; print(context_for_prompt({str(built)!r}, {prompt!r}, 700), end='')"
-    other = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    other = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert first == other and first
 
 
 def test_subdirectory_root_finds_the_index(built: Path) -> None:
-    assert context_for_prompt(built / "kvstore", "tombstone", 300) == context_for_prompt(built, "tombstone", 300)
+    assert context_for_prompt(built / "kvstore", "tombstone", 300) == context_for_prompt(
+        built, "tombstone", 300
+    )
 
 
 def test_missing_and_broken_index(git_repo: GitRepo, tmp_path: Path) -> None:
@@ -124,7 +130,9 @@ def test_missing_and_broken_index(git_repo: GitRepo, tmp_path: Path) -> None:
     with pytest.raises(CtxengError) as err:
         context_for_prompt(git_repo.path, "anything", 500)
     assert "`ctxeng pack " in (err.value.hint or "")  # records there: pack rewrites the index
-    (git_repo.path / ".ctxeng" / "index.json").write_text(f'{{"version": {INDEX_VERSION}, "files": 3}}')  # right version, wrong shape
+    (git_repo.path / ".ctxeng" / "index.json").write_text(
+        f'{{"version": {INDEX_VERSION}, "files": 3}}'
+    )  # right version, wrong shape
     assert context_for_prompt(git_repo.path, "anything", 500, safe=True) == ""
     assert context_for_prompt(tmp_path / "no-such-dir", "anything", 500, safe=True) == ""
 
@@ -151,7 +159,9 @@ def test_cli(built: Path, capsys: pytest.CaptureFixture) -> None:
     assert captured.out == "" and "nothing in the index matches" in captured.err
 
 
-def test_cli_reads_the_prompt_from_stdin_and_fails_clearly_without_index(built: Path, git_repo: GitRepo) -> None:
+def test_cli_reads_the_prompt_from_stdin_and_fails_clearly_without_index(
+    built: Path, git_repo: GitRepo
+) -> None:
     cli = [sys.executable, "-m", "ctxeng.cli", "context"]
     proc = subprocess.run([*cli, "--budget", "200"], input="codec checksum", cwd=built, capture_output=True,
                           text=True, check=False)  # fmt: skip
@@ -167,7 +177,9 @@ def test_the_best_matches_show_their_redacted_source(built: Path) -> None:
     assert code.startswith("\n### kvstore/codec.py\n\nL")
     assert "```python\ndef decode_record(data: bytes) -> tuple[str, bytes]:" in code
     assert count_tokens(text) <= 1500
-    assert "## Code" not in context_for_prompt(built, "what does `decode_record` return?", 900)  # too small for bodies
+    assert "## Code" not in context_for_prompt(
+        built, "what does `decode_record` return?", 900
+    )  # too small for bodies
 
 
 def test_source_bodies_are_redacted(git_repo: GitRepo) -> None:

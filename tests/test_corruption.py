@@ -49,7 +49,9 @@ def test_manifest_lists_a_checksum_for_every_output(built: Path) -> None:
     outputs = json.loads((gen / "manifest.json").read_text())["outputs"]
     files = sorted(p.relative_to(gen).as_posix() for p in gen.rglob("*") if p.is_file())
     assert sorted(outputs) == [f for f in files if f != "manifest.json"]
-    assert all(len(o["sha256"]) == 64 and o["size"] == (gen / rel).stat().st_size for rel, o in outputs.items())
+    assert all(
+        len(o["sha256"]) == 64 and o["size"] == (gen / rel).stat().st_size for rel, o in outputs.items()
+    )
 
 
 def test_torn_records_are_corrupt_for_status_refused_by_pack_and_rebuilt_by_refresh(built: Path) -> None:

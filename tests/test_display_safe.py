@@ -28,7 +28,9 @@ BIN = str(Path(sys.executable).parent)
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = make_sample_repo(tmp_path_factory.mktemp("display") / "kvstore")
     code = 'def injected_helper(record):\n    """Encode one injected record."""\n    return record\n'
-    repo.commit("Add files with odd names", {NESTED: code, TOP: code.replace("injected_helper", "top_helper")})
+    repo.commit(
+        "Add files with odd names", {NESTED: code, TOP: code.replace("injected_helper", "top_helper")}
+    )
     build(repo.path)
     return repo.path
 

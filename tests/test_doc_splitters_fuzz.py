@@ -43,12 +43,19 @@ def _check_order(sections: list[Section], text: str) -> None:
             previous_line = number
             assert section.start_line <= number <= section.end_line
             assert len(body) <= len(source[number - 1])  # cleaning only removes text
-            assert body == "" or body.strip() in source[number - 1] or "<!--" in source[number - 1] or "-->" in text
+            assert (
+                body == ""
+                or body.strip() in source[number - 1]
+                or "<!--" in source[number - 1]
+                or "-->" in text
+            )
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(parts=lines, fmt=formats, newline=st.sampled_from(["\n", "\r\n", "\r"]))
-def test_any_mix_of_tricky_lines_splits_without_error_and_in_order(parts: list[str], fmt: str, newline: str) -> None:
+def test_any_mix_of_tricky_lines_splits_without_error_and_in_order(
+    parts: list[str], fmt: str, newline: str
+) -> None:
     text = newline.join(parts)
     sections = split_sections(text, fmt)
     _check_order(sections, text)
@@ -56,7 +63,9 @@ def test_any_mix_of_tricky_lines_splits_without_error_and_in_order(parts: list[s
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(blocks=st.lists(st.tuples(st.booleans(), st.integers(min_value=1, max_value=3)), min_size=1, max_size=25))
+@given(
+    blocks=st.lists(st.tuples(st.booleans(), st.integers(min_value=1, max_value=3)), min_size=1, max_size=25)
+)
 def test_markdown_prose_under_atx_headings_is_all_kept_in_order(blocks: list[tuple[bool, int]]) -> None:
     out, prose = [], []
     for index, (heading, level) in enumerate(blocks):

@@ -20,7 +20,7 @@ from ctxeng.serve.export import CONVERTER, vllm_rank
 from tests.adapterrepo import AdapterRepo, adapter_repo, copy_repo
 from tests.extras import require
 
-require('peft')
+require("peft")
 
 
 @pytest.fixture(scope="module")

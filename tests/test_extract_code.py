@@ -664,7 +664,9 @@ def test_a_fast_refresh_reads_a_staged_header_as_the_repository_does(
 
 def test_long_decorators_do_not_crowd_the_definition_out_of_its_signature() -> None:
     options = "".join(f'@click.option("--opt{i}", default=None, help="{"word " * 8}")\n' for i in range(8))
-    _, symbols = extract("python", f"@click.command()\n{options}def run(opt0: str, opt1: int) -> None:\n    pass\n")
+    _, symbols = extract(
+        "python", f"@click.command()\n{options}def run(opt0: str, opt1: int) -> None:\n    pass\n"
+    )
     signature = symbols["run"].meta["signature"]
     assert signature == "… def run(opt0: str, opt1: int) -> None:"
     _, short = extract("python", "@dataclass\nclass Point:\n    x: int\n")

@@ -17,6 +17,7 @@ from tests.gitrepo import GitRepo
 
 SHA = "c" * 40
 
+
 def _outline(text: str, fmt: str = "markdown") -> list[tuple[str, int, str]]:
     return [(" > ".join(s.titles), s.level, s.text) for s in split_sections(text, fmt)]
 
@@ -37,7 +38,9 @@ def provenance_of(repo: GitRepo) -> Provenance:
                       file_commits=files)  # fmt: skip
 
 
-def mine(repo: GitRepo, config: DocsConfig | None = None, stats: dict[str, int] | None = None) -> list[Record]:
+def mine(
+    repo: GitRepo, config: DocsConfig | None = None, stats: dict[str, int] | None = None
+) -> list[Record]:
     selection = select_files(open_repo(repo.path), FilesConfig(), SecretsConfig())
     return extract_docs(selection.files, provenance_of(repo), config or DocsConfig(), stats)
 
@@ -72,7 +75,11 @@ def test_fenced_code_lines_starting_with_hash_are_not_headings() -> None:
     )
     outline = _outline(text)
     assert [(name, level) for name, level, _ in outline] == [("Build", 1), ("Build > Run", 2), ("Tail", 1)]
-    assert "# install" in outline[0][2] and "## not a heading" in outline[0][2] and "# still code" in outline[0][2]
+    assert (
+        "# install" in outline[0][2]
+        and "## not a heading" in outline[0][2]
+        and "# still code" in outline[0][2]
+    )
     assert outline[1][2] == "````md\n```\n# inner\n```\n````"
     assert outline[2][2].endswith("# not a heading")
 
@@ -113,7 +120,9 @@ def test_html_comments_badges_raw_html_and_link_definitions_are_dropped() -> Non
 
 
 def test_titles_lose_badges_and_keep_link_text() -> None:
-    badges = " ".join(f"[![b{n}](https://ci.example/{n}/badge.svg)](https://ci.example/{n})" for n in range(6))
+    badges = " ".join(
+        f"[![b{n}](https://ci.example/{n}/badge.svg)](https://ci.example/{n})" for n in range(6)
+    )
     text = f"# rustfmt {badges}\n\nA formatter.\n\n## [1.2.0](https://x.example/compare/1.1...1.2) (2024-01-01)\n\n- fix\n"
     assert _outline(text) == [("rustfmt", 1, "A formatter."), ("rustfmt > 1.2.0 (2024-01-01)", 2, "- fix")]
     assert _outline("# [![logo](logo.png)](https://x.example)\n\nText.\n") == [("", 0, "Text.")]
@@ -168,7 +177,11 @@ def test_rst_directives_dropped_or_kept() -> None:
         ".. note::\n\n   Keep this note.\n"
     )
     assert _outline(text, "rst") == [
-        ("Usage", 1, "Call it:\n\n.. code-block:: rst\n\n   Fake title\n   ==========\n\n.. note::\n\n   Keep this note.")
+        (
+            "Usage",
+            1,
+            "Call it:\n\n.. code-block:: rst\n\n   Fake title\n   ==========\n\n.. note::\n\n   Keep this note.",
+        )
     ]
 
 
@@ -253,9 +266,12 @@ def test_sample_repo_sections(sample_repo: GitRepo) -> None:
     assert (keydir.start_line, keydir.end_line) == (8, 11)
     assert keydir.meta == {"doc_kind": "architecture", "level": 2, "title": "Keydir", "format": "markdown",
                            "line_map": [[0, 10]]}  # fmt: skip
-    assert by_name[("docs/adr/0001-append-only-log.md", "ADR 0001: Use an append-only log > Decision")].meta[
-        "doc_kind"
-    ] == "adr"
+    assert (
+        by_name[("docs/adr/0001-append-only-log.md", "ADR 0001: Use an append-only log > Decision")].meta[
+            "doc_kind"
+        ]
+        == "adr"
+    )
     usage = by_name[("README.md", "kvstore > Usage")]
     assert usage.text.startswith("```python\nfrom kvstore import Store")
     assert {r.path for r in records} == {
@@ -310,7 +326,9 @@ def test_oldest_first_changelog_keeps_its_last_releases() -> None:
 def test_long_sections_are_cut_at_a_paragraph_boundary() -> None:
     paragraph = "word " * 30
     body = "\n\n".join(paragraph.strip() for _ in range(40))
-    [record] = extract_doc_file("docs/long.md", f"# Long\n\n{body}\n", "c" * 40, 1, DocsConfig(max_section_chars=1000))
+    [record] = extract_doc_file(
+        "docs/long.md", f"# Long\n\n{body}\n", "c" * 40, 1, DocsConfig(max_section_chars=1000)
+    )
     assert record.text.endswith("\n\n…")
     kept = record.text[: -len("\n\n…")]
     assert len(kept) <= 1000 and kept.endswith(paragraph.strip()) and body.startswith(kept)
@@ -389,8 +407,16 @@ def test_deep_nesting_and_huge_lines_do_not_recurse_or_blow_up() -> None:
         [section] = split_sections(one_line, fmt)
         assert len(section.text) == len(one_line.rstrip())
     # pathological lines for the comment, heading, badge and HTML scanners
-    hostile = ("<!--" * 250_000, "# " + " " * 1_000_000 + "x", "[![" * 300_000, "<div" + " a" * 500_000,
-               "# " + "[" * 1_000_000, "# " + "![a](" * 200_000, "# " + "[a](" * 250_000, "# " + "<" * 1_000_000)
+    hostile = (
+        "<!--" * 250_000,
+        "# " + " " * 1_000_000 + "x",
+        "[![" * 300_000,
+        "<div" + " a" * 500_000,
+        "# " + "[" * 1_000_000,
+        "# " + "![a](" * 200_000,
+        "# " + "[a](" * 250_000,
+        "# " + "<" * 1_000_000,
+    )
     for line in hostile:
         sections = split_sections(line + "\nend\n", "markdown")
         assert sections is not None

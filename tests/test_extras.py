@@ -38,7 +38,8 @@ def test_a_missing_extra_fails_under_ci(tmp_path: Path) -> None:
 
 def test_no_test_module_hides_behind_importorskip() -> None:
     offenders = [
-        p.name for p in sorted((ROOT / "tests").glob("test_*.py"))
+        p.name
+        for p in sorted((ROOT / "tests").glob("test_*.py"))
         if p.name != "test_extras.py" and "importorskip(" in p.read_text(encoding="utf-8")
     ]
     assert offenders == [], f"use tests.extras.require instead of pytest.importorskip in {offenders}"

@@ -20,9 +20,13 @@ def _publish(out: Path, files: dict[str, str], carry: bool = True) -> Path:
 
 
 def test_publish_switches_current_and_links_the_old_paths(tmp_path: Path) -> None:
-    gen = _publish(tmp_path, {"records.jsonl": "r1\n", "manifest.json": '{"head": "a"}', "dataset/train.jsonl": "t\n"})
+    gen = _publish(
+        tmp_path, {"records.jsonl": "r1\n", "manifest.json": '{"head": "a"}', "dataset/train.jsonl": "t\n"}
+    )
     assert os.readlink(tmp_path / "current") == gen.name == "gen-1"
-    assert (tmp_path / "records.jsonl").read_text() == "r1\n"  # .ctxeng/records.jsonl -> current/records.jsonl
+    assert (
+        tmp_path / "records.jsonl"
+    ).read_text() == "r1\n"  # .ctxeng/records.jsonl -> current/records.jsonl
     assert (tmp_path / "dataset" / "train.jsonl").read_text() == "t\n"
     manifest = json.loads((gen / "manifest.json").read_text())
     assert manifest["head"] == "a" and sorted(manifest["outputs"]) == ["dataset/train.jsonl", "records.jsonl"]
@@ -42,7 +46,9 @@ def test_partial_publish_carries_the_rest_as_hard_links(tmp_path: Path) -> None:
 
 
 def test_verify_names_each_damaged_file(tmp_path: Path) -> None:
-    gen = _publish(tmp_path, {"records.jsonl": "abcdef\n", "index.json": "{}", "pack.json": "{}", "manifest.json": "{}"})
+    gen = _publish(
+        tmp_path, {"records.jsonl": "abcdef\n", "index.json": "{}", "pack.json": "{}", "manifest.json": "{}"}
+    )
     (gen / "records.jsonl").write_text("abc")
     (gen / "index.json").write_text("[]")  # same size, other bytes: found by the sha256
     (gen / "pack.json").unlink()

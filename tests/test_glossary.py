@@ -22,7 +22,9 @@ def docs(path: str, text: str, commit: str = SHA, time: int = 100) -> list[Recor
     return extract_doc_file(path, text, commit, time, DocsConfig())
 
 
-def symbol(name: str, path: str, doc: str = "", kind: str = "class", visibility: str = "public", line: int = 1) -> Record:
+def symbol(
+    name: str, path: str, doc: str = "", kind: str = "class", visibility: str = "public", line: int = 1
+) -> Record:
     """A symbol record as the code extractor emits it (see ctxeng/core/records.py)."""
     meta = {"language": "python", "kind": kind, "qualname": name, "signature": f"class {name}:", "doc": doc,
             "parent": "", "calls": [], "visibility": visibility}  # fmt: skip
@@ -45,7 +47,11 @@ def test_sample_repo_terms_come_from_its_glossary(sample_repo: GitRepo) -> None:
     commit = sample_repo.git("log", "-1", "--format=%H", "--", "docs/glossary.md").strip()
     expected = {
         "Segment": ("an append-only data file holding encoded records.", 3, ["docs/architecture.md"]),
-        "Keydir": ("the in-memory index from key to the location of its newest record.", 4, ["docs/architecture.md"]),
+        "Keydir": (
+            "the in-memory index from key to the location of its newest record.",
+            4,
+            ["docs/architecture.md"],
+        ),
         "Tombstone": ("a record that marks a key as deleted.", 5, []),
     }
     for term, (meaning, line, also) in expected.items():
@@ -151,7 +157,9 @@ def test_prose_definitions_in_design_docs() -> None:
     terms = by_term(build_glossary(records))
     assert sorted(terms) == ["Keydir", "segment", "tombstone"]
     assert terms["tombstone"].text == "a tombstone is a deletion marker."
-    assert terms["segment"].text == "A segment is an append-only file of records; it is never modified in place."
+    assert (
+        terms["segment"].text == "A segment is an append-only file of records; it is never modified in place."
+    )
     assert terms["segment"].start_line == 3 and terms["segment"].meta["kind"] == "doc"
     assert terms["Keydir"].text == (
         "Keydir is the in-memory map from key to offset. It is rebuilt on open, e.g. after a crash."
@@ -161,7 +169,9 @@ def test_prose_definitions_in_design_docs() -> None:
 
 def test_explicit_glossary_wins_over_docs_and_code_case_insensitively() -> None:
     records = [
-        *docs("docs/architecture.md", "# Architecture\n\n## Segments\n\nA **segment** is a file of records.\n"),
+        *docs(
+            "docs/architecture.md", "# Architecture\n\n## Segments\n\nA **segment** is a file of records.\n"
+        ),
         *docs("docs/glossary.md", "# Glossary\n\n- **Segment**: an append-only data file.\n"),
         *docs("README.md", "# kv\n\nThe **SEGMENT** means the data file.\n"),
         symbol("Segment", "kv/segment.py", "One data file on disk."),
@@ -262,7 +272,9 @@ def test_concepts_chapters_are_weaker_than_glossaries() -> None:
     )
     terms = by_term(build_glossary(docs("docs/api/tls.md", text)))
     assert sorted(terms) == ["Handshake", "Session tickets"]
-    assert terms["Session tickets"].text == "The server encrypts the session state. It sends it to the client."
+    assert (
+        terms["Session tickets"].text == "The server encrypts the session state. It sends it to the client."
+    )
 
 
 def test_item_parsing_edge_cases() -> None:

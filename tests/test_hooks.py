@@ -147,7 +147,9 @@ def test_outside_any_repository_the_hooks_say_nothing(tmp_path: Path) -> None:
 
 
 def test_without_ctxeng_on_path_the_commands_run_the_recorded_python(sample_repo: GitRepo) -> None:
-    proc = run_shell(_command("SessionStart"), session_event(sample_repo.path), sample_repo.path, path="/nonexistent")
+    proc = run_shell(
+        _command("SessionStart"), session_event(sample_repo.path), sample_repo.path, path="/nonexistent"
+    )
     assert context_of(proc, "SessionStart").startswith("Repository kvstore")
 
 
@@ -157,8 +159,13 @@ def test_when_no_ctxeng_can_run_the_commands_still_exit_0_and_log_it(sample_repo
         proc = run_shell(_command(event), stdin, sample_repo.path, path="/nonexistent", python=None)
         assert proc.returncode == 0 and proc.stdout == ""  # empty plain output is valid: no context
     log = (sample_repo.path / ".ctxeng" / "hooks.log").read_text().splitlines()
-    assert [line.split(" ", 1)[1].split(":")[0] for line in log] == ["ctxeng status --hook", "ctxeng context --hook"]
-    assert (sample_repo.path / ".ctxeng" / ".gitignore").read_text() == "*\n"  # a never-built clone stays clean
+    assert [line.split(" ", 1)[1].split(":")[0] for line in log] == [
+        "ctxeng status --hook",
+        "ctxeng context --hook",
+    ]
+    assert (
+        sample_repo.path / ".ctxeng" / ".gitignore"
+    ).read_text() == "*\n"  # a never-built clone stays clean
     assert sample_repo.git("status", "--porcelain", "--untracked-files=all", "--", ".ctxeng") == ""
 
 

@@ -15,13 +15,13 @@ def _generation(root: Path) -> str:
     return os.readlink(root / ".ctxeng/current")
 
 
-
-
 def test_second_build_with_nothing_changed_stops_early(sample_repo: GitRepo) -> None:
     first = build(sample_repo.path).manifest
     gen = _generation(sample_repo.path)
     again = build(sample_repo.path).manifest  # the published one: it also lists the outputs' checksums
-    assert {k: v for k, v in again.items() if k != "outputs"} == first and _generation(sample_repo.path) == gen
+    assert {k: v for k, v in again.items() if k != "outputs"} == first and _generation(
+        sample_repo.path
+    ) == gen
     build(sample_repo.path, force=True)
     assert _generation(sample_repo.path) != gen
 

@@ -97,7 +97,9 @@ def test_core_hooks_path_is_refused_with_the_exact_fix(
     assert not (repo.path / ".husky").exists()
 
 
-def test_a_global_core_hooks_path_is_refused_too(git_repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_global_core_hooks_path_is_refused_too(
+    git_repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = _seeded(git_repo)
     repo.git("config", "--global", "core.hooksPath", "~/.githooks")  # HOME is a temporary folder here
     assert main(["install", "--git-hook", str(repo.path)]) == 1
@@ -153,7 +155,9 @@ def test_unknown_hook_type_and_no_target_are_usage_errors(
     assert "choose at least one of --git-hook, --claude, --mcp" in capsys.readouterr().err
 
 
-def test_install_in_a_submodule_uses_the_submodules_own_hooks_folder(git_repo: GitRepo, tmp_path: Path) -> None:
+def test_install_in_a_submodule_uses_the_submodules_own_hooks_folder(
+    git_repo: GitRepo, tmp_path: Path
+) -> None:
     lib = GitRepo(tmp_path / "lib")
     lib.commit("Add lib", {"lib.py": "x = 1\n"})
     _seeded(git_repo)

@@ -21,7 +21,7 @@ from tests.adapterrepo import QUESTION, AdapterRepo, adapter_repo, copy_repo
 from tests.extras import require
 from tests.gitrepo import GitRepo
 
-require('mcp', 'anyio')
+require("mcp", "anyio")
 import anyio  # noqa: E402
 
 TOOLS = ["ask_adapter", "find_symbol", "related_files", "repo_context", "staleness"]

@@ -183,6 +183,8 @@ def test_file_names_with_newlines_cannot_inject_markdown(built: Path) -> None:
     results = session(built, body)
     for result in results:
         text = text_of(result)
-        assert not any(line.startswith("# Injected") or line.startswith("# Name") for line in text.splitlines())
+        assert not any(
+            line.startswith("# Injected") or line.startswith("# Name") for line in text.splitlines()
+        )
     assert "kvstore/evil\\n# Injected heading\\n.py" in text_of(results[0])
     assert "`kvstore/evil\\n# Injected heading\\n.py`" in text_of(results[1])

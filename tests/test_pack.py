@@ -30,9 +30,11 @@ PACK_FILES = ("SKILL.md", "references/conventions.md", "references/decisions.md"
 
 def pack_bytes(root: Path) -> dict[str, bytes]:
     """Every file the pack writes (skill, CLAUDE.md, index, details, model, pack.json), by relative path."""
-    paths = [SKILL / f for f in PACK_FILES] + [Path("CLAUDE.md")] + [
-        Path(".ctxeng") / f for f in ("index.json", "index-details.jsonl", "pack-model.json", "pack.json")
-    ]
+    paths = (
+        [SKILL / f for f in PACK_FILES]
+        + [Path("CLAUDE.md")]
+        + [Path(".ctxeng") / f for f in ("index.json", "index-details.jsonl", "pack-model.json", "pack.json")]
+    )
     return {p.as_posix(): (root / p).read_bytes() for p in paths}
 
 
@@ -57,7 +59,10 @@ def test_build_writes_skill_block_and_index(sample_repo: GitRepo) -> None:
     assert "Mostly imperative mood" in texts["references/conventions.md"]
     assert "`def is_tombstone(value: bytes) -> bool`" in texts["references/repo-map.md"]
     assert "class Store" in texts["references/repo-map.md"]
-    assert "## Entry points" in texts["references/overview.md"] and "kvstore/cli.py" in texts["references/overview.md"]
+    assert (
+        "## Entry points" in texts["references/overview.md"]
+        and "kvstore/cli.py" in texts["references/overview.md"]
+    )
     assert "ADR 0001: Use an append-only log > Decision" in texts["references/decisions.md"]
     assert "**Tombstone**" in texts["references/decisions.md"]
     assert "Support deletes with tombstones" in texts["references/history.md"]
@@ -71,7 +76,9 @@ def test_build_writes_skill_block_and_index(sample_repo: GitRepo) -> None:
 def test_goldens_for_the_sample_repository(sample_repo: GitRepo) -> None:
     build(sample_repo.path)
     for f in PACK_FILES:
-        golden(f"pack/{f.replace('references/', '')}", (sample_repo.path / SKILL / f).read_text(encoding="utf-8"))
+        golden(
+            f"pack/{f.replace('references/', '')}", (sample_repo.path / SKILL / f).read_text(encoding="utf-8")
+        )
     golden("pack/CLAUDE.md", (sample_repo.path / "CLAUDE.md").read_text(encoding="utf-8"))
 
 
@@ -98,7 +105,9 @@ def test_processes_with_different_hash_seeds_write_identical_bytes(tmp_path: Pat
     assert docs[0] == docs[1] and docs[0]
 
 
-def test_ctxeng_pack_from_records_restores_the_same_pack(sample_repo: GitRepo, capsys: pytest.CaptureFixture) -> None:
+def test_ctxeng_pack_from_records_restores_the_same_pack(
+    sample_repo: GitRepo, capsys: pytest.CaptureFixture
+) -> None:
     root = sample_repo.path
     build(root)
     before = pack_bytes(root)
@@ -230,7 +239,9 @@ def test_no_planted_secret_reaches_any_pack_output(tmp_path: Path, capsys: pytes
     leaks = [f"{label} in {path.name}" for path, text in outputs.items() for label, value in secrets.items()
              if value in text or json.dumps(value)[1:-1] in text]  # fmt: skip
     assert leaks == []
-    conventions = (repo.path / ".claude/skills/svc-context/references/conventions.md").read_text(encoding="utf-8")
+    conventions = (repo.path / ".claude/skills/svc-context/references/conventions.md").read_text(
+        encoding="utf-8"
+    )
     assert "[REDACTED:" in conventions  # the CI step is still listed, with the token cut out
     assert "`pytest -q`" in conventions
 

@@ -41,7 +41,9 @@ def big_repo() -> tuple[RepoFacts, Ranking, Conventions]:
         refs = {f"{rng.choice(WORDS)}_{rng.choice(WORDS)}_{rng.randrange(90)}_{rng.randrange(40)}": rng.randrange(1, 9)
                 for _ in range(30)}  # fmt: skip
         meta = {"language": "python", "refs": refs, "exports": names[:5], "imports": [], "lines": 800}
-        records.append(Record(record_id("file", path), "file", path, 1, 800, "", 0, path, _words(rng, 20) + ".", meta))
+        records.append(
+            Record(record_id("file", path), "file", path, 1, 800, "", 0, path, _words(rng, 20) + ".", meta)
+        )
         for i, name in enumerate(names):
             sig = f"def {name}(self, {', '.join(rng.sample(WORDS, 5))}) -> {rng.choice(WORDS).title()}:"
             meta = {"language": "python", "kind": "method" if i % 3 else "class", "qualname": name, "signature": sig,
@@ -49,7 +51,11 @@ def big_repo() -> tuple[RepoFacts, Ranking, Conventions]:
             records.append(Record(record_id("symbol", path, name, "0"), "symbol", path, 10 * i + 1, 10 * i + 9, "", 0,
                                   name, "", meta))  # fmt: skip
     for d in range(60):
-        meta = {"doc_kind": rng.choice(["adr", "readme", "guide", "architecture"]), "level": 1 + d % 3, "title": "T"}
+        meta = {
+            "doc_kind": rng.choice(["adr", "readme", "guide", "architecture"]),
+            "level": 1 + d % 3,
+            "title": "T",
+        }
         name = f"Doc {d} > {_words(rng, 3)}"
         records.append(Record(record_id("doc", f"docs/d{d}.md", name, "0"), "doc", f"docs/d{d}.md", 1, 40, "", 0,
                               name, "\n\n".join(_words(rng, 60) + "." for _ in range(5)), meta))  # fmt: skip
@@ -67,7 +73,9 @@ def big_repo() -> tuple[RepoFacts, Ranking, Conventions]:
         records.append(Record(record_id("glossary", term), "glossary", f"docs/d{g % 60}.md", 3, 3, "", 0, term,
                               _words(rng, 30) + ".", meta))  # fmt: skip
     facts = facts_from_records("big", records, head="f" * 40)
-    conv = Conventions(commands=[Command("test", "pytest -q", "pyproject.toml"), Command("lint", "ruff check .", "x")])
+    conv = Conventions(
+        commands=[Command("test", "pytest -q", "pyproject.toml"), Command("lint", "ruff check .", "x")]
+    )
     return facts, rank(facts), conv
 
 
@@ -88,7 +96,9 @@ def test_skill_pack_never_exceeds_the_budget(budget: int) -> None:
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(budget=st.integers(min_value=1_000, max_value=64_000), fmt=st.sampled_from(["markdown", "xml", "json"]))
+@given(
+    budget=st.integers(min_value=1_000, max_value=64_000), fmt=st.sampled_from(["markdown", "xml", "json"])
+)
 @example(budget=1_000, fmt="json")
 def test_single_document_never_exceeds_the_budget(budget: int, fmt: str) -> None:
     facts, ranking, conv = big_repo()

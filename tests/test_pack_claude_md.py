@@ -85,7 +85,9 @@ def test_merge_block_of_empty_file_is_the_block() -> None:
 
 
 def test_rendered_block_is_short_and_names_skill_commands_layout() -> None:
-    facts = RepoFacts(name="demo", tracked=[f"d{i}/x.py" for i in range(30)] + ["tests/test_x.py", "README.md"])
+    facts = RepoFacts(
+        name="demo", tracked=[f"d{i}/x.py" for i in range(30)] + ["tests/test_x.py", "README.md"]
+    )
     conv = Conventions(commands=[Command("install", "pip install -e .", "pyproject.toml"),
                                  Command("test", "make test", "Makefile:1"), Command("test", "pytest", "p"),
                                  Command("test", "tox", "tox.ini"), Command("lint", "ruff check .", "p")])  # fmt: skip

@@ -16,8 +16,14 @@ from ctxeng.pack.facts import Commit
 from ctxeng.pipeline.build import build
 from tests.gitrepo import GitRepo
 
-BOT = {"GIT_AUTHOR_NAME": "dependabot[bot]", "GIT_AUTHOR_EMAIL": "49699333+dependabot[bot]@users.noreply.github.com"}
-RENOVATE = {"GIT_AUTHOR_NAME": "renovate[bot]", "GIT_AUTHOR_EMAIL": "29139614+renovate[bot]@users.noreply.github.com"}
+BOT = {
+    "GIT_AUTHOR_NAME": "dependabot[bot]",
+    "GIT_AUTHOR_EMAIL": "49699333+dependabot[bot]@users.noreply.github.com",
+}
+RENOVATE = {
+    "GIT_AUTHOR_NAME": "renovate[bot]",
+    "GIT_AUTHOR_EMAIL": "29139614+renovate[bot]@users.noreply.github.com",
+}
 
 PACKAGE_JSON = {
     "name": "webkit",
@@ -151,8 +157,12 @@ def webkit(isolated_module: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
     repo.commit("Support handlers as objects\n\nA handler may now be an object with a handle method.",
                 {"src/handlers.ts": _lines(30, "h")})  # fmt: skip
     _author(repo, "Bump lodash from 4.17.20 to 4.17.21", {"src/deps.ts": _lines(400, "d")}, BOT)
-    _author(repo, "chore(deps): update actions/checkout action to v4", {"src/ci.ts": _lines(300, "c")}, RENOVATE)
-    _author(repo, "Lock file maintenance", {"src/lock.ts": _lines(500, "k")}, RENOVATE)  # a bot's, whatever it says
+    _author(
+        repo, "chore(deps): update actions/checkout action to v4", {"src/ci.ts": _lines(300, "c")}, RENOVATE
+    )
+    _author(
+        repo, "Lock file maintenance", {"src/lock.ts": _lines(500, "k")}, RENOVATE
+    )  # a bot's, whatever it says
     repo.commit("Update dependency eslint to v9", {"src/lint.ts": _lines(200, "l")})
     repo.commit("build(deps-dev): bump vitest from 1.0.0 to 1.6.0 (#12)", {"src/vitest.ts": _lines(200, "v")})
     repo.commit("Fix parser crash on empty input (#40)", {"src/parse.ts": _lines(50, "p")})
@@ -164,12 +174,16 @@ def webkit(isolated_module: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
     return _texts(repo.path, "webkit-context")
 
 
-def test_commands_come_from_scripts_ci_and_configs_classified_by_what_they_run(webkit: dict[str, str]) -> None:
+def test_commands_come_from_scripts_ci_and_configs_classified_by_what_they_run(
+    webkit: dict[str, str],
+) -> None:
     conventions, claude = webkit["references/conventions.md"], webkit["CLAUDE.md"]
     assert "pnpm run clean" not in conventions and "pnpm run clean" not in claude  # housekeeping, not lint
     assert "- Lint: `pnpm run lint`" in claude
     assert "- typecheck: `pnpm run check` — runs `tsc --incremental --noEmit`" in conventions
-    assert "- Typecheck: `pnpm run check` or `pnpm exec tsc --noEmit`" in claude  # script first, then tsconfig.json
+    assert (
+        "- Typecheck: `pnpm run check` or `pnpm exec tsc --noEmit`" in claude
+    )  # script first, then tsconfig.json
     assert "pnpm run release" not in conventions  # `--test` in a release script makes it no test
     assert "`pnpm install --frozen-lockfile` — in CI" in conventions
     assert "pip install --upgrade pip" not in conventions  # CI plumbing, not how to set the project up
@@ -178,32 +192,56 @@ def test_commands_come_from_scripts_ci_and_configs_classified_by_what_they_run(w
 def test_recent_changes_skip_bots_dependency_bumps_releases_and_repeats(webkit: dict[str, str]) -> None:
     history = webkit["references/history.md"]
     recent = history.split("## Recent significant changes", 1)[1]
-    for routine in ("Bump lodash", "actions/checkout", "Lock file", "Update dependency eslint", "bump vitest", "2.1.0b3"):
+    for routine in (
+        "Bump lodash",
+        "actions/checkout",
+        "Lock file",
+        "Update dependency eslint",
+        "bump vitest",
+        "2.1.0b3",
+    ):
         assert routine not in recent, routine
     assert recent.count("Fix parser crash on empty input") == 1
     assert "(#41)" in recent  # the newest of the repeated subject
     assert "Cache compiled maps" not in recent  # a change and its revert cancel out
     assert "Support handlers as objects" in recent and "— A handler may now be an object" in recent
     assert "commit subjects written by people (bots' left out)." in webkit["references/conventions.md"]
-    examples = next(line for line in webkit["references/conventions.md"].splitlines() if "Recent examples" in line)
+    examples = next(
+        line for line in webkit["references/conventions.md"].splitlines() if "Recent examples" in line
+    )
     assert "Bump" not in examples and "deps" not in examples and "2.1.0b3" not in examples
 
 
-def test_decisions_leave_out_samples_sponsors_badges_and_the_summary_shown_elsewhere(webkit: dict[str, str]) -> None:
+def test_decisions_leave_out_samples_sponsors_badges_and_the_summary_shown_elsewhere(
+    webkit: dict[str, str],
+) -> None:
     decisions, overview = webkit["references/decisions.md"], webkit["references/overview.md"]
     summary = "webkit is a tiny toolkit for building word maps and request handlers without side effects."
     assert summary in overview and summary in webkit["SKILL.md"]
     assert "tiny toolkit" not in decisions
     assert "## webkit > Design" in decisions and "bundlers may drop" in decisions
-    for noise in ("Sponsors", "Acme Corp", "Badges", "coverage-100", "port 3000", "project_name", "Replace this"):
+    for noise in (
+        "Sponsors",
+        "Acme Corp",
+        "Badges",
+        "coverage-100",
+        "port 3000",
+        "project_name",
+        "Replace this",
+    ):
         assert noise not in decisions, noise
 
 
 def test_descriptions_are_never_markup_and_type_aliases_are_whole(webkit: dict[str, str]) -> None:
     repo_map, overview = webkit["references/repo-map.md"], webkit["references/overview.md"]
     assert "__NO_SIDE_EFFECTS__" not in repo_map and "__NO_SIDE_EFFECTS__" not in overview
-    assert "`export function makeSet(words: string[]): Set<string>` — Make a set of the given words." in repo_map
-    assert "`export type Handler = | ((req: Request) => void) | { handle(req: Request): void } | null`" in repo_map
+    assert (
+        "`export function makeSet(words: string[]): Set<string>` — Make a set of the given words." in repo_map
+    )
+    assert (
+        "`export type Handler = | ((req: Request) => void) | { handle(req: Request): void } | null`"
+        in repo_map
+    )
     assert "`export type Options = { readonly strict: boolean; depth?: number }`" in repo_map
     assert "- `src/util.ts` — Defines `Tokenizer` (class) and `tokenize` (function)." in overview
     assert "- `index.js` — Re-exports `./src/util`." in overview
@@ -281,10 +319,16 @@ def kvlite(isolated_module: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
 
 
 def test_python_commands_and_module_entry_point(kvlite: dict[str, str]) -> None:
-    conventions, claude, overview = kvlite["references/conventions.md"], kvlite["CLAUDE.md"], kvlite["references/overview.md"]
+    conventions, claude, overview = (
+        kvlite["references/conventions.md"],
+        kvlite["CLAUDE.md"],
+        kvlite["references/overview.md"],
+    )
     assert "- Typecheck: `mypy .`" in claude
     assert "make clean" not in conventions and "make clean" not in claude  # its recipe mentions .mypy_cache
-    assert "(`python -m kvlite`)" in overview and "python -m src.kvlite" not in overview + conventions + claude
+    assert (
+        "(`python -m kvlite`)" in overview and "python -m src.kvlite" not in overview + conventions + claude
+    )
     assert "- Run: `python -m kvlite`" in claude
 
 
@@ -299,7 +343,9 @@ def test_rst_titles_never_describe_a_module_and_signatures_hold_no_comments(kvli
     decisions = kvlite["references/decisions.md"]
     assert "merges old segments" in decisions and "Intro to kvlite" not in decisions  # an RST link list
     # a module without a docstring: the documentation's sentence that names it
-    assert re.search(r"- `src/kvlite/compaction\.py` — The write path goes through `kvlite/compaction\.py`", overview)
+    assert re.search(
+        r"- `src/kvlite/compaction\.py` — The write path goes through `kvlite/compaction\.py`", overview
+    )
 
 
 def _commit(subject: str, body: str = "", n: int = 0) -> Commit:

@@ -34,8 +34,17 @@ cov = "pytest --cov"
 """
 
 PACKAGE_JSON = json.dumps(
-    {"name": "web", "scripts": {"test": "vitest run", "lint": "eslint .", "build": "vite build", "dev": "vite",
-                                "postinstall": "node x.js", "deploy": "./deploy.sh"}}  # fmt: skip
+    {
+        "name": "web",
+        "scripts": {
+            "test": "vitest run",
+            "lint": "eslint .",
+            "build": "vite build",
+            "dev": "vite",
+            "postinstall": "node x.js",
+            "deploy": "./deploy.sh",
+        },
+    }  # fmt: skip
 )
 
 WORKFLOW = """
@@ -99,15 +108,30 @@ def test_project_files_picks_manifests_and_ci() -> None:
 
 
 def test_python_project() -> None:
-    files = {"pyproject.toml": PYPROJECT, "tox.ini": TOX, "noxfile.py": NOX, ".github/workflows/ci.yml": WORKFLOW}
+    files = {
+        "pyproject.toml": PYPROJECT,
+        "tox.ini": TOX,
+        "noxfile.py": NOX,
+        ".github/workflows/ci.yml": WORKFLOW,
+    }
     conv = mine_conventions(files, [*files, "demo/cli.py", "demo/__init__.py"])
     got = {(c.category, c.command) for c in conv.commands}
     assert ("install", "pip install -e '.[dev]'") in got
     assert ("build", "python -m build") in got
     assert ("run", "demo") in got and conv.scripts == [("demo", "demo.cli:main")]
     assert conv.entry_points == [("demo/cli.py", "main")]
-    assert {("test", "pytest"), ("lint", "ruff check ."), ("format", "ruff format ."), ("typecheck", "mypy .")} <= got
-    assert {("test", "tox"), ("lint", "tox -e lint"), ("test", "nox -s tests"), ("lint", "nox -s lint")} <= got
+    assert {
+        ("test", "pytest"),
+        ("lint", "ruff check ."),
+        ("format", "ruff format ."),
+        ("typecheck", "mypy ."),
+    } <= got
+    assert {
+        ("test", "tox"),
+        ("lint", "tox -e lint"),
+        ("test", "nox -s tests"),
+        ("lint", "nox -s lint"),
+    } <= got
     assert ("test", "hatch run cov") in got
     assert ("test", "pytest -q --maxfail=1") in got  # from the CI step, with its flags
     assert not any(c.command.startswith("echo") for c in conv.commands)
@@ -152,10 +176,15 @@ def test_classify() -> None:
     assert classify("npm run test:unit") == "test"
     assert classify("cleanup") == ""
     assert classify("rimraf temp .eslintcache") == ""  # whole tool words: a cache folder is no linter
-    assert classify("tsc --incremental --noEmit") == "typecheck" and classify("vue-tsc --build") == "typecheck"
+    assert (
+        classify("tsc --incremental --noEmit") == "typecheck" and classify("vue-tsc --build") == "typecheck"
+    )
     assert classify("tsc -p tsconfig.build.json") == "build"  # compiling is no typecheck
     assert classify("hash misspell > /dev/null 2>&1") == "lint"  # /dev/null is no dev server
-    assert classify_task("clean", "rm -rf .mypy_cache") == "" and classify_task("check", "pyright") == "typecheck"
+    assert (
+        classify_task("clean", "rm -rf .mypy_cache") == ""
+        and classify_task("check", "pyright") == "typecheck"
+    )
 
 
 def test_tox_envlist_with_braces_and_make_recipes_past_plumbing() -> None:
@@ -185,7 +214,9 @@ def _commits(subjects: list[str]) -> list[Commit]:
 
 
 def test_commit_style_imperative_plain() -> None:
-    facts = commit_style(_commits(["Add codec", "Fix the store when empty", "Support deletes", "Document keydir"]))
+    facts = commit_style(
+        _commits(["Add codec", "Fix the store when empty", "Support deletes", "Document keydir"])
+    )
     text = "\n".join(facts)
     assert "No conventional-commit prefixes" in text
     assert "Mostly imperative mood: 100 %" in text
@@ -201,7 +232,9 @@ def test_commit_style_conventional_and_past_tense() -> None:
 
 
 def test_layout_of_tests() -> None:
-    facts = layout_of_tests(["tests/test_a.py", "tests/test_b.py", "tests/conftest.py", "src/a.py", "docs/x.md"])
+    facts = layout_of_tests(
+        ["tests/test_a.py", "tests/test_b.py", "tests/conftest.py", "src/a.py", "docs/x.md"]
+    )
     assert facts[0] == "Test files: `tests/` (3); 3 in total."
     assert "Naming: `test_*.py`." in facts
     assert "pytest fixtures live in `conftest.py` files." in facts

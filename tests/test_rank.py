@@ -23,7 +23,14 @@ def sym(path: str, line: int, name: str, *, parent: str = "", kind: str = "funct
 
 
 def file(path: str, refs: dict[str, int], exports: tuple[str, ...] = ()) -> Record:
-    meta = {"language": "python", "refs": refs, "exports": list(exports), "imports": [], "definitions": [], "lines": 9}
+    meta = {
+        "language": "python",
+        "refs": refs,
+        "exports": list(exports),
+        "imports": [],
+        "definitions": [],
+        "lines": 9,
+    }
     return Record(record_id("file", path), "file", path, 1, 9, "", 0, path, "", meta)
 
 
@@ -116,7 +123,13 @@ def test_ranking_ignores_record_order() -> None:
 
 
 def test_ties_break_by_path_line_name() -> None:
-    records = [file("a.py", {}), file("b.py", {}), sym("b.py", 1, "same"), sym("a.py", 2, "same"), sym("a.py", 1, "z")]
+    records = [
+        file("a.py", {}),
+        file("b.py", {}),
+        sym("b.py", 1, "same"),
+        sym("a.py", 2, "same"),
+        sym("a.py", 1, "z"),
+    ]
     facts = facts_from_records("t", records)
     ranking = rank(facts)
     ranking.def_score = [1.0] * len(facts.defs)
@@ -150,12 +163,18 @@ def test_pagerank_matches_networkx_on_a_real_reference_graph() -> None:
     p = {i: x for i, x in enumerate(personal)}
     from networkx.algorithms.link_analysis.pagerank_alg import _pagerank_python  # nx.pagerank needs scipy
 
-    theirs = _pagerank_python(graph, alpha=0.85, personalization=p, dangling=p, weight="weight", tol=1e-12, max_iter=500)
+    theirs = _pagerank_python(
+        graph, alpha=0.85, personalization=p, dangling=p, weight="weight", tol=1e-12, max_iter=500
+    )
     assert max(abs(ours[i] - theirs[i]) for i in range(len(paths))) < 1e-9
 
 
 def commit(sha: str, when: int, files: list[str], subject: str = "change") -> Record:
-    meta = {"date": "2024-01-01T00:00:00+00:00", "files": [{"path": p, "status": "M"} for p in files], "stats": {}}
+    meta = {
+        "date": "2024-01-01T00:00:00+00:00",
+        "files": [{"path": p, "status": "M"} for p in files],
+        "stats": {},
+    }
     return Record(record_id("commit", sha), "commit", "", 0, 0, sha, when, subject, subject, meta)
 
 
@@ -167,9 +186,14 @@ def test_history_heat_favours_recent_churn_and_big_bodies() -> None:
                commit("wide", 5, [f"lib/f{n}.py" for n in range(40)] + ["lib/api.py"])]  # fmt: skip
     facts = facts_from_records("lib", records)
     heat = file_heat(facts, half_life=1.0)
-    assert heat == {"lib/util.py": 1.5, "lib/api.py": 0.25}  # 1 + 1/2, then 1/4; the 41-file commit says nothing
+    assert heat == {
+        "lib/util.py": 1.5,
+        "lib/api.py": 0.25,
+    }  # 1 + 1/2, then 1/4; the 41-file commit says nothing
     owned = dict(zip(((d.path, d.qualname) for d in facts.defs), own_lines(facts.defs)))
-    assert owned[("lib/engine.py", "Engine")] == 3 - 3 + 1  # its method's span is the method's, not the class's
+    assert (
+        owned[("lib/engine.py", "Engine")] == 3 - 3 + 1
+    )  # its method's span is the method's, not the class's
     cold = rank(facts, weights=Weights(history_share=0.0))
     hot = rank(facts)
     score = {(d.path, d.name): (c, h) for d, c, h in zip(facts.defs, cold.def_score, hot.def_score)}

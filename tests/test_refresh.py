@@ -39,7 +39,10 @@ def test_hook_without_a_build_does_nothing(sample_repo: GitRepo) -> None:
 def test_staged_change_takes_the_fast_path(sample_repo: GitRepo) -> None:
     build(sample_repo.path)
     before = _outputs(sample_repo.path)
-    sample_repo.write("kvstore/cli.py", sample_repo.path.joinpath("kvstore/cli.py").read_text() + "\n\ndef extra():\n    pass\n")
+    sample_repo.write(
+        "kvstore/cli.py",
+        sample_repo.path.joinpath("kvstore/cli.py").read_text() + "\n\ndef extra():\n    pass\n",
+    )
     sample_repo.git("add", "kvstore/cli.py")
     sample_repo.write("kvstore/store.py", "# unstaged edits are not what gets committed\n")
     result = refresh(sample_repo.path, hook=True)
@@ -113,18 +116,27 @@ def test_amend_rebase_reset_and_branch_switch_equal_cold_builds(sample_repo: Git
     build(repo.path)
     # Its patch holds a secret: redacted while in the patch window, and after it has left it.
     dsn = f"postgres://admin:{Fake('refresh').b62(16)}@db.example.com/app"
-    repo.commit("Add a compact helper", _edit(repo, "kvstore/store.py", f"\n\ndef compact_all(store):\n    return store  # {dsn}\n"))
+    repo.commit(
+        "Add a compact helper",
+        _edit(repo, "kvstore/store.py", f"\n\ndef compact_all(store):\n    return store  # {dsn}\n"),
+    )
     assert refresh(repo.path).mode == "full"
     _assert_cold_equal(repo, tmp_path, "commit")
     # Amend: the newest commit is replaced by one with another sha, message and content.
-    repo.write("kvstore/store.py", repo.path.joinpath("kvstore/store.py").read_text().replace("return store", "return None"))
+    repo.write(
+        "kvstore/store.py",
+        repo.path.joinpath("kvstore/store.py").read_text().replace("return store", "return None"),
+    )
     repo.git("commit", "-q", "-a", "--amend", "-m", "Add a compaction helper", env=repo.date_env())
     assert refresh(repo.path).mode == "full"
     _assert_cold_equal(repo, tmp_path, "amend")
     # A side branch from the commit before, then the main line moves on and the branch is rebased.
     base = repo.git("rev-parse", "HEAD~1").strip()
     repo.git("checkout", "-q", "-b", "feature", base)
-    repo.commit("Document compaction limits", _edit(repo, "docs/architecture.md", "\n## Limits\n\nOne compaction at a time.\n"))
+    repo.commit(
+        "Document compaction limits",
+        _edit(repo, "docs/architecture.md", "\n## Limits\n\nOne compaction at a time.\n"),
+    )
     repo.commit("Add a size helper", _edit(repo, "kvstore/cli.py", "\n\ndef size(path):\n    return 0\n"))
     assert refresh(repo.path).mode == "full"
     _assert_cold_equal(repo, tmp_path, "branch")
@@ -166,7 +178,9 @@ def test_config_change_rebuilds(sample_repo: GitRepo) -> None:
     assert result.mode == "full" and result.note == "the configuration changed"
 
 
-def test_hook_mode_fails_open_and_strict_fails(sample_repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+def test_hook_mode_fails_open_and_strict_fails(
+    sample_repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
     build(sample_repo.path)
     (sample_repo.path / ".ctxeng.toml").write_text("[nope]\n")
     assert main(["refresh", "--hook", str(sample_repo.path)]) == 0
@@ -216,7 +230,9 @@ def test_hook_never_rewrites_tracked_files(sample_repo: GitRepo) -> None:
     tracked = sample_repo.git("ls-files", "CLAUDE.md", ".claude").split()
     assert "CLAUDE.md" in tracked
     before = {p: (sample_repo.path / p).read_bytes() for p in tracked}
-    sample_repo.commit("Add a helper", {"kvstore/util.py": '"""Helpers."""\n\n\ndef helper():\n    return 1\n'})
+    sample_repo.commit(
+        "Add a helper", {"kvstore/util.py": '"""Helpers."""\n\n\ndef helper():\n    return 1\n'}
+    )
     assert refresh(sample_repo.path, hook=True).mode == "full"
     assert {p: (sample_repo.path / p).read_bytes() for p in tracked} == before
     manifest = json.loads((sample_repo.path / ".ctxeng/manifest.json").read_text())
@@ -231,7 +247,9 @@ def test_refresh_never_imports_training_libraries(sample_repo: GitRepo) -> None:
         "import sys\nfrom ctxeng.cli import main\nmain(['refresh', '--hook', '-q', sys.argv[1]])\n"
         "print(sorted(m for m in ('torch', 'transformers', 'trl', 'peft', 'datasets') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(sample_repo.path)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(sample_repo.path)], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
@@ -255,7 +273,11 @@ def test_hook_state_equals_the_state_a_build_writes(sample_repo: GitRepo) -> Non
     sample_repo.git("add", "kvstore/cli.py", "kvstore/zz_new.py")
     sample_repo.git("rm", "-q", "kvstore/store.py")
     result = refresh(sample_repo.path, hook=True)
-    assert result.mode == "fast" and result.changed == ["kvstore/cli.py", "kvstore/store.py", "kvstore/zz_new.py"]
+    assert result.mode == "fast" and result.changed == [
+        "kvstore/cli.py",
+        "kvstore/store.py",
+        "kvstore/zz_new.py",
+    ]
     state = (sample_repo.path / ".ctxeng/state/blobs.jsonl").read_bytes()
     build(sample_repo.path)  # a build of the same (staged) index
     assert (sample_repo.path / ".ctxeng/state/blobs.jsonl").read_bytes() == state

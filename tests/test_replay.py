@@ -49,10 +49,15 @@ def replayed(git_repo: GitRepo) -> tuple[GitRepo, str, str]:
     function `delta` after the class and a new file (neither existed at the parent, so neither counts)."""
     git_repo.commit("Add util", {"pkg/util.py": "def helper():\n    return 1\n", "README.md": "# tiny\n"})
     parent = git_repo.commit("Add core", {"pkg/core.py": CORE})
-    changed = CORE.replace("    z = y + 1\n", "    z = y + 2\n").replace(
-        "            total += alpha(1)\n", "            total += alpha(1)\n            total -= 0\n"
-    ) + "\n\ndef delta():\n    return 4\n"
-    sha = git_repo.commit("Fix beta off by one and run totals", {"pkg/core.py": changed, "pkg/new.py": "X = 1\n"})
+    changed = (
+        CORE.replace("    z = y + 1\n", "    z = y + 2\n").replace(
+            "            total += alpha(1)\n", "            total += alpha(1)\n            total -= 0\n"
+        )
+        + "\n\ndef delta():\n    return 4\n"
+    )
+    sha = git_repo.commit(
+        "Fix beta off by one and run totals", {"pkg/core.py": changed, "pkg/new.py": "X = 1\n"}
+    )
     return git_repo, parent, sha
 
 
@@ -71,7 +76,10 @@ def test_the_parent_state_holds_nothing_from_the_commit_or_later(replayed: tuple
     snap = Replayer(view, load_config(view.root), None).snapshot(parent)
     assert "pkg/new.py" not in {e.path for e in snap.entries}
     assert not [r for r in snap.records if r.name == "delta" or r.commit == sha or "off by one" in r.text]
-    assert {r.commit for r in snap.records if r.kind == "commit"} == {parent, repo.git("rev-parse", "HEAD~2").strip()}
+    assert {r.commit for r in snap.records if r.kind == "commit"} == {
+        parent,
+        repo.git("rev-parse", "HEAD~2").strip(),
+    }
 
 
 def test_scoring_counts_a_definition_only_under_its_own_file() -> None:
@@ -84,7 +92,9 @@ def test_scoring_counts_a_definition_only_under_its_own_file() -> None:
     assert (s.defs_found, s.defs_total, s.files_found, s.files_total) == (1, 2, 1, 1)
 
 
-def test_replay_report_has_exact_recall_and_is_deterministic(replayed: tuple[GitRepo, str, str], tmp_path: Path) -> None:
+def test_replay_report_has_exact_recall_and_is_deterministic(
+    replayed: tuple[GitRepo, str, str], tmp_path: Path
+) -> None:
     repo, parent, sha = replayed
     first = replay(repo.path, commits=1, budgets=(1024, 4096), cache_dir=tmp_path / "cache")
     again = replay(repo.path, commits=1, budgets=(1024, 4096), cache_dir=tmp_path / "cache")
@@ -103,7 +113,9 @@ def test_replay_report_has_exact_recall_and_is_deterministic(replayed: tuple[Git
     assert first["scored_commits"] == 1
 
 
-def test_cli_json_and_plot(replayed: tuple[GitRepo, str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_json_and_plot(
+    replayed: tuple[GitRepo, str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo, _, _ = replayed
     plot = tmp_path / "recall.png"
     code = main(["replay", str(repo.path), "--commits", "2", "--budget", "1024", "--json", "-q",

@@ -58,7 +58,9 @@ def test_bare_repository_is_refused(tmp_path: Path) -> None:
         open_repo(tmp_path / "bare.git")
 
 
-def test_hook_index_is_honoured_for_the_same_repository(git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hook_index_is_honoured_for_the_same_repository(
+    git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     git_repo.commit("Add", {"a.py": "x = 1\n"})
     git_repo.write("b.py", "y = 1\n")
     temp_index = git_repo.path / ".git" / "next-index.lock"
@@ -71,7 +73,9 @@ def test_hook_index_is_honoured_for_the_same_repository(git_repo: GitRepo, monke
     assert [e.path for e in open_repo(git_repo.path).index()] == ["a.py"]
 
 
-def test_foreign_hook_variables_are_ignored(git_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_foreign_hook_variables_are_ignored(
+    git_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     other = GitRepo(tmp_path / "other")
     other.commit("Other", {"o.py": "z = 1\n"})
     git_repo.commit("Add", {"a.py": "x = 1\n"})

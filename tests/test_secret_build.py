@@ -84,21 +84,33 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[GitRepo, dict[str, 
 def test_secret_names_with_the_keyword_anywhere_reach_no_output(built: Any) -> None:
     """PASSWORD_PROD, passwordAdmin, client_secret_value, Latin-1 contraseña_admin: all redacted."""
     _repo, outputs, _manifest = built
-    leaks = [f"{name} in {file}" for file, text in outputs.items() for name, value in VALUES.items() if value in text]
+    leaks = [
+        f"{name} in {file}"
+        for file, text in outputs.items()
+        for name, value in VALUES.items()
+        if value in text
+    ]
     assert leaks == []
     records = next(text for name, text in outputs.items() if name.endswith("records.jsonl"))
-    assert "token_count = 42" in records and "password_field = \\\"password\\\"" in records  # look-alikes kept
+    assert "token_count = 42" in records and 'password_field = \\"password\\"' in records  # look-alikes kept
     assert "[REDACTED:password-assignment]" in records and "[REDACTED:secret-assignment]" in records
 
 
 def test_files_selection_skips_reach_no_output_through_commit_diffs(built: Any) -> None:
     """Vendored, generated, ignored and too-large files: their hunks are omitted from history, counted."""
     _repo, outputs, manifest = built
-    leaks = [f"{why} in {file}" for file, text in outputs.items() for why, marker in SKIPPED.items() if marker in text]
+    leaks = [
+        f"{why} in {file}"
+        for file, text in outputs.items()
+        for why, marker in SKIPPED.items()
+        if marker in text
+    ]
     assert leaks == []
     assert any("KEPT_MARKER_app_v2" in text for text in outputs.values()), "a selected file's diff is kept"
     history = manifest["history"]
-    omitted = {k.removeprefix("patch_omitted_"): v for k, v in history.items() if k.startswith("patch_omitted_")}
+    omitted = {
+        k.removeprefix("patch_omitted_"): v for k, v in history.items() if k.startswith("patch_omitted_")
+    }
     assert omitted.get("vendored", 0) >= 4 and omitted.get("generated", 0) >= 4, omitted
     assert omitted.get("ignored", 0) >= 4 and omitted.get("too-large", 0) >= 2, omitted
 
@@ -107,7 +119,9 @@ def test_scan_escapes_file_names_with_newlines(tmp_path: Path, capsys: pytest.Ca
     repo = GitRepo(tmp_path / "odd")
     token = "ghp_" + F.b62(36)
     named = "ghp_" + F.b62(36)
-    repo.commit("Add oddly named files", {"new\nline.py": f'GITHUB_TOKEN = "{token}"\n', f"k-{named}.py": "x = 1\n"})
+    repo.commit(
+        "Add oddly named files", {"new\nline.py": f'GITHUB_TOKEN = "{token}"\n', f"k-{named}.py": "x = 1\n"}
+    )
     assert main(["scan", str(repo.path), "--no-history"]) == 0
     out, _err = capsys.readouterr()
     assert '"new\\nline.py":1: github-token' in out.splitlines(), out

@@ -28,7 +28,7 @@ from tests.adapterrepo import QUESTION, AdapterRepo, adapter_repo, copy_repo, se
 from tests.extras import require
 from tests.tinymodel import SYSTEM
 
-require('openai', 'httpx', 'starlette', 'peft')
+require("openai", "httpx", "starlette", "peft")
 import httpx  # noqa: E402
 import openai  # noqa: E402
 

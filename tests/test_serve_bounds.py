@@ -102,7 +102,9 @@ def test_a_chunked_body_is_cut_off_at_the_cap(url: str) -> None:
 def test_posts_must_be_json(url: str) -> None:
     body = httpx.Request("POST", "/", json={"model": "first", "messages": MESSAGES, "max_tokens": 2}).content
     for kind in ("text/plain", "application/x-www-form-urlencoded", ""):
-        response = httpx.post(f"{url}/v1/chat/completions", content=body, headers={"Content-Type": kind}, timeout=60)
+        response = httpx.post(
+            f"{url}/v1/chat/completions", content=body, headers={"Content-Type": kind}, timeout=60
+        )
         assert response.status_code == 415, (kind, response.text)
         assert "application/json" in response.json()["error"]["message"]
     ok = httpx.post(f"{url}/v1/chat/completions", content=body,
@@ -122,7 +124,11 @@ def test_foreign_hosts_and_origins_are_refused(url: str) -> None:
             response = httpx.request(method, f"{url}{path}", headers=headers, json={}, timeout=30)
             assert response.status_code == 403, (headers, path)
             assert response.json()["error"]["code"] == "forbidden_host"
-    for headers in ({"Host": f"localhost:{port}"}, {"Origin": f"http://127.0.0.1:{port}"}, {"Host": f"[::1]:{port}"}):
+    for headers in (
+        {"Host": f"localhost:{port}"},
+        {"Origin": f"http://127.0.0.1:{port}"},
+        {"Host": f"[::1]:{port}"},
+    ):
         assert httpx.get(f"{url}/health", headers=headers, timeout=30).status_code == 200, headers
 
 
@@ -158,7 +164,9 @@ def test_health_answers_while_fifty_big_prompts_arrive(url: str) -> None:
     print(f"worst /health latency {worst:.3f} s; answers {sorted(set(statuses))}")
     # Before: each 3 MB prompt was tokenized on the event loop before the queue check (221 s of stall here).
     assert worst < 10, worst  # wall clock on a loaded 2-core machine (load ~10: ~3 s measured); before: 221 s
-    assert len(statuses) == 50 and set(statuses) <= {"400", "503", "WriteError", "RemoteProtocolError"}, statuses
+    assert len(statuses) == 50 and set(statuses) <= {"400", "503", "WriteError", "RemoteProtocolError"}, (
+        statuses
+    )
     assert "400" in statuses and "503" in statuses  # some refused as too long, the rest as too many
     assert wait_idle(url) < 10
 
@@ -169,7 +177,9 @@ def test_a_plain_client_that_hangs_up_frees_the_generation_slot(url: str) -> Non
     full_s = time.monotonic() - start
     assert full.json()["usage"]["completion_tokens"] == 600
     with pytest.raises(httpx.ReadTimeout):
-        httpx.post(f"{url}/v1/chat/completions", json=LONG, timeout=httpx.Timeout(60, read=min(2.0, full_s / 4)))
+        httpx.post(
+            f"{url}/v1/chat/completions", json=LONG, timeout=httpx.Timeout(60, read=min(2.0, full_s / 4))
+        )
     left = time.monotonic()
     assert wait_idle(url) < 0.5 * full_s + 0.5, "the generation went on after its client left"
     assert time.monotonic() - left < full_s
@@ -186,7 +196,9 @@ def test_sigterm_mid_answer_stops_cleanly(made: AdapterRepo, tmp_path: Path) -> 
 
     def post() -> None:
         try:
-            answers.append(httpx.post(f"{served.url}/v1/chat/completions", json=body, timeout=120).status_code)
+            answers.append(
+                httpx.post(f"{served.url}/v1/chat/completions", json=body, timeout=120).status_code
+            )
         except httpx.HTTPError:
             answers.append(0)
 
@@ -206,4 +218,6 @@ def test_sigterm_mid_answer_stops_cleanly(made: AdapterRepo, tmp_path: Path) -> 
     time.sleep(0.5)  # let the stderr pump drain
     log = "".join(served.log) + "".join(served.lines.queue)
     assert "Event loop is closed" not in log and "Traceback" not in log, log
-    assert sorted(answers) == [200, 500], answers  # the running one ends with what it had; the waiting one is told
+    assert sorted(answers) == [200, 500], (
+        answers
+    )  # the running one ends with what it had; the waiting one is told

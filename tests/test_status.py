@@ -101,7 +101,9 @@ def test_fresh_outputs_need_nothing(repo: GitRepo) -> None:
 
 def test_commits_files_and_definitions_behind(repo: GitRepo) -> None:
     _publish(repo)
-    repo.commit("Change app", {"app.py": APP.replace("return 2", "return 22") + "\n\ndef third():\n    return 3\n"})
+    repo.commit(
+        "Change app", {"app.py": APP.replace("return 2", "return 22") + "\n\ndef third():\n    return 3\n"}
+    )
     repo.commit("Add notes", {"NOTES.md": "notes\n"})
     records = _status(repo).get("records")
     assert records is not None and records.state == STALE

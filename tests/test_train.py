@@ -29,7 +29,7 @@ from tests.gitrepo import GitRepo
 from tests.sample_repo import make_sample_repo
 from tests.tinymodel import build_tiny_model, isolate, kvstore_rows, write_dataset
 
-require('torch', 'transformers', 'trl')
+require("torch", "transformers", "trl")
 import torch  # noqa: E402
 import transformers  # noqa: E402
 
@@ -481,7 +481,9 @@ def test_task_weights_repeat_and_drop_rows_deterministically() -> None:
     counts = {t: sum(r["task"] == t for r in out) for t in "abc"}
     assert counts["a"] == 400 and counts["c"] == 0 and 30 <= counts["b"] <= 70
     assert out == weighted_rows(rows, {"a": 2, "b": 0.25, "c": 0}, seed=0)
-    assert [r["id"] for r in out] != [r["id"] for r in weighted_rows(rows, {"a": 2, "b": 0.25, "c": 0}, seed=1)]
+    assert [r["id"] for r in out] != [
+        r["id"] for r in weighted_rows(rows, {"a": 2, "b": 0.25, "c": 0}, seed=1)
+    ]
     assert weighted_rows(rows, {}, 0) == rows
 
 
@@ -501,7 +503,9 @@ def test_the_recipe_decides_quantized_loading_for_eval_serve_and_not_for_merge(
     manifest["recipe"]["content"]["quantization"] = quant
     (qlora / "ctxeng-manifest.json").write_text(json.dumps(manifest))
     assert load_settings(find_adapter(repo.path, str(qlora))) == ("float32", quant)
-    if importlib.util.find_spec("bitsandbytes") is None:  # this CPU machine: the 4-bit path is taken, and says so
+    if (
+        importlib.util.find_spec("bitsandbytes") is None
+    ):  # this CPU machine: the 4-bit path is taken, and says so
         with pytest.raises(CtxengError) as info:
             load_base_for(repo.path, [str(qlora)])
         assert "bitsandbytes" in info.value.message and "ctxeng[gpu]" in (info.value.hint or "")

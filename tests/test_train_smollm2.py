@@ -22,7 +22,7 @@ from tests.sample_repo import make_sample_repo
 from tests.tinymodel import isolate
 
 pytestmark = pytest.mark.slow
-require('torch', 'trl', 'gguf')
+require("torch", "trl", "gguf")
 import torch  # noqa: E402
 
 STEPS = 12
@@ -86,4 +86,6 @@ def test_eval_on_smollm2_matches_the_training_measurement(trained: tuple[Path, d
         assert row["base_loss"] == pytest.approx(manifest["eval"]["before"][task]["loss"], abs=2e-3)
     lookup = report["probes"]["symbol_lookup"]
     # an accuracy is a count of right answers over the probes asked, nothing in between
-    assert 1 <= lookup["n"] <= 2 and lookup["adapter"]["accuracy"] in {k / lookup["n"] for k in range(lookup["n"] + 1)}
+    assert 1 <= lookup["n"] <= 2 and lookup["adapter"]["accuracy"] in {
+        k / lookup["n"] for k in range(lookup["n"] + 1)
+    }

@@ -59,15 +59,15 @@ def _expand(value: str, env: dict[str, str]) -> str:
 
 def _hook_commands(root: Path) -> dict[str, str]:
     settings = json.loads((root / ".claude/settings.json").read_text())
-    return {
-        event: groups[0]["hooks"][0]["command"] for event, groups in settings["hooks"].items()
-    }
+    return {event: groups[0]["hooks"][0]["command"] for event, groups in settings["hooks"].items()}
 
 
 def test_hooks_and_mcp_server_run_from_a_venv_that_is_not_on_path(venv_full: Path, tmp_path: Path) -> None:
     repo = _ledger(tmp_path / "ledger")
     ctxeng = str(venv_full.parent / "ctxeng")
-    subprocess.run([ctxeng, "build", str(repo.path), "-q"], check=True, capture_output=True, env=_claude_env(repo.path))
+    subprocess.run(
+        [ctxeng, "build", str(repo.path), "-q"], check=True, capture_output=True, env=_claude_env(repo.path)
+    )
     proc = subprocess.run(
         [ctxeng, "install", "--claude", "--mcp", str(repo.path)], capture_output=True, text=True, check=False,
         env=_claude_env(repo.path),
@@ -118,7 +118,9 @@ def test_a_hook_that_cannot_run_ctxeng_leaves_a_line_that_status_reports(
                           input='{"prompt": "x"}', capture_output=True, text=True, check=False)  # fmt: skip
     assert hook.returncode == 0 and hook.stdout == ""  # the prompt goes on, without context
     log = (git_repo.path / ".ctxeng/hooks.log").read_text().splitlines()
-    assert len(log) == 1 and "ctxeng context --hook: cannot run ctxeng: /nonexistent/venv/bin/python" in log[0]
+    assert (
+        len(log) == 1 and "ctxeng context --hook: cannot run ctxeng: /nonexistent/venv/bin/python" in log[0]
+    )
     capsys.readouterr()
     assert main(["status", str(git_repo.path)]) == 0
     out = " ".join(capsys.readouterr().out.split())
@@ -144,7 +146,9 @@ def test_hooks_written_by_an_older_version_are_replaced_and_removed(git_repo: Gi
     assert main(["install", "--claude", str(git_repo.path)]) == 0
     commands = json.dumps(json.loads(settings.read_text()))
     assert "|| true" not in commands and commands.count(".claude/hooks/ctxeng.sh") == 2
-    git_repo.write(".claude/settings.json", json.dumps(old, indent=2) + "\n")  # an old install, never upgraded
+    git_repo.write(
+        ".claude/settings.json", json.dumps(old, indent=2) + "\n"
+    )  # an old install, never upgraded
     assert main(["uninstall", "--claude", str(git_repo.path)]) == 0
     assert json.loads(settings.read_text()) == {"model": "opus"}
     assert not (git_repo.path / ".claude/hooks").exists()
@@ -208,7 +212,9 @@ def test_build_says_where_everything_went(git_repo: GitRepo) -> None:
     assert f"CLAUDE.md block (created) in {git_repo.path / 'CLAUDE.md'}" in proc.stderr
 
 
-def test_adapter_manifests_write_the_home_folder_as_tilde(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_adapter_manifests_write_the_home_folder_as_tilde(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from ctxeng.train.manifest import home_relative
 
     monkeypatch.setenv("HOME", str(tmp_path / "ada"))
@@ -218,18 +224,25 @@ def test_adapter_manifests_write_the_home_folder_as_tilde(monkeypatch: pytest.Mo
     assert home_relative(str(tmp_path / "adam" / "x")) == str(tmp_path / "adam" / "x")
 
 
-def test_ask_without_a_server_or_the_train_extra_names_the_pip_install(venv_base: Path, tmp_path: Path) -> None:
+def test_ask_without_a_server_or_the_train_extra_names_the_pip_install(
+    venv_base: Path, tmp_path: Path
+) -> None:
     repo = _ledger(tmp_path / "ledger")
     ctxeng = str(venv_base.parent / "ctxeng")
     env = _claude_env(repo.path)
-    subprocess.run([ctxeng, "build", str(repo.path), "-q"], check=True, capture_output=True, env=env)  # base deps
+    subprocess.run(
+        [ctxeng, "build", str(repo.path), "-q"], check=True, capture_output=True, env=env
+    )  # base deps
     adapter = repo.path / ".ctxeng" / "adapters" / "small"
     adapter.mkdir(parents=True)
     (adapter / "adapter_config.json").write_text("{}")
     proc = subprocess.run([ctxeng, "ask", PROMPT, str(repo.path), "--no-server"], capture_output=True, text=True,
                           env=env, timeout=120)  # fmt: skip
     assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
-    assert "`ctxeng ask` needs the [train] extra" in proc.stderr and "pip install 'ctxeng-toolkit[train]'" in proc.stderr
+    assert (
+        "`ctxeng ask` needs the [train] extra" in proc.stderr
+        and "pip install 'ctxeng-toolkit[train]'" in proc.stderr
+    )
 
 
 def test_the_shipped_hook_commands_run_the_launcher() -> None:

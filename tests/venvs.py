@@ -16,7 +16,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Import names (and distribution-name prefixes) the `[train]` and `[serve]` extras bring.
-EXTRA_MODULES = ("torch", "transformers", "peft", "trl", "datasets", "accelerate", "starlette", "uvicorn", "mcp")
+EXTRA_MODULES = (
+    "torch",
+    "transformers",
+    "peft",
+    "trl",
+    "datasets",
+    "accelerate",
+    "starlette",
+    "uvicorn",
+    "mcp",
+)
 
 
 def _excluded(name: str, left_out: tuple[str, ...]) -> bool:

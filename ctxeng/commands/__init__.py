@@ -26,7 +26,9 @@ def repo_path(default: str | None = ".") -> Callable[[F], F]:
             path, root = kwargs.pop("path", None), kwargs.pop("root", None)
             if path is not None and root is not None and Path(path).resolve() != Path(root).resolve():
                 raise click.UsageError(f"two repositories given ({path} and -C {root}): give one")
-            return func(*args, path=path if path is not None else root if root is not None else default, **kwargs)
+            return func(
+                *args, path=path if path is not None else root if root is not None else default, **kwargs
+            )
 
         wrapper = click.option(
             "-C", "--root", "root", default=None, type=_DIR, metavar="DIR", help="The repository, as PATH."

@@ -15,7 +15,9 @@ from ctxeng.commands import repo_path
 @repo_path()
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON on stdout.")
 @click.option("--no-pack", is_flag=True, help="Skip writing the Claude Code pack.")
-@click.option("--train", "train_after", is_flag=True, help="Train an adapter after mining (see `ctxeng train`).")
+@click.option(
+    "--train", "train_after", is_flag=True, help="Train an adapter after mining (see `ctxeng train`)."
+)
 @click.option("--force", is_flag=True, help="Rebuild even when nothing the build reads has changed.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 def build(path: str, as_json: bool, no_pack: bool, train_after: bool, force: bool, quiet: bool) -> None:

@@ -16,7 +16,9 @@ from ctxeng.commands import repo_path
               help="Most tokens to print (SmolLM2 tokenizer that ctxeng ships).")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(("markdown", "json")), default="markdown", show_default=True,
               help="markdown, or json: {\"context\": ...}.")  # fmt: skip
-@click.option("--hook", is_flag=True, help="Claude Code UserPromptSubmit mode: hook JSON on stdin, hook JSON out.")
+@click.option(
+    "--hook", is_flag=True, help="Claude Code UserPromptSubmit mode: hook JSON on stdin, hook JSON out."
+)
 def context(prompt: str, path: str, budget: int, fmt: str, hook: bool) -> None:
     """Print the context most relevant to PROMPT (read from stdin when PROMPT is "-" or omitted) from the
     repository at PATH (default: .)."""

@@ -13,7 +13,9 @@ FORMATS = ("markdown", "xml", "json")  # = ctxeng.pack.formats.FORMATS (not impo
 @repo_path()
 @click.option("--budget", type=click.IntRange(min=1), default=None,
               help="Token budget of the whole pack (default: pack.budget in the config, 16000).")  # fmt: skip
-@click.option("--stdout", "to_stdout", is_flag=True, help="Print the pack as one document instead of writing files.")
+@click.option(
+    "--stdout", "to_stdout", is_flag=True, help="Print the pack as one document instead of writing files."
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown", show_default=True,
               help="Document format for --stdout.")  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")

@@ -11,9 +11,15 @@ from ctxeng.commands import repo_path
 
 @click.command()
 @repo_path()
-@click.option("--hook", is_flag=True, help="Run as a git hook: fast on staged changes, fail open, never wait on the lock.")
+@click.option(
+    "--hook",
+    is_flag=True,
+    help="Run as a git hook: fast on staged changes, fail open, never wait on the lock.",
+)
 @click.option("--strict", is_flag=True, help="With --hook: a failed refresh fails the git command.")
-@click.option("--background", is_flag=True, help="Start the refresh detached and return at once (post-* hooks).")
+@click.option(
+    "--background", is_flag=True, help="Start the refresh detached and return at once (post-* hooks)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what the refresh did as JSON.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless it fails.")
 def refresh(path: str, hook: bool, strict: bool, background: bool, as_json: bool, quiet: bool) -> int:
@@ -26,7 +32,10 @@ def refresh(path: str, hook: bool, strict: bool, background: bool, as_json: bool
         if background:
             pid = spawn_background(path)
             if not quiet:
-                click.echo(f"ctxeng: refresh started in the background (pid {pid}; log: .ctxeng/refresh.log)", err=True)
+                click.echo(
+                    f"ctxeng: refresh started in the background (pid {pid}; log: .ctxeng/refresh.log)",
+                    err=True,
+                )
             return 0
         result = run_refresh(path, hook=hook)
     except CtxengError as exc:

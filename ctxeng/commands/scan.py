@@ -46,7 +46,8 @@ def scan(path: str, history: bool, as_json: bool, fail: bool) -> None:
     else:
         for hit in report.files:
             click.echo(
-                f"{show_path(hit.path)}:{hit.line}: {hit.rule}" + (" (file name)" if hit.where == "file-name" else "")
+                f"{show_path(hit.path)}:{hit.line}: {hit.rule}"
+                + (" (file name)" if hit.where == "file-name" else "")
             )
         for hit in report.history:
             where = "message" if hit.where == "message" else f"{show_path(hit.path)}:{hit.line}"

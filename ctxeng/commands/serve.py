@@ -77,7 +77,9 @@ def serve(
     from ctxeng.core.extras import require_extras
     from ctxeng.core.repo import open_repo
 
-    require_extras("serve", "serve", "train", modules=("starlette", "uvicorn", "torch", "transformers", "peft"))
+    require_extras(
+        "serve", "serve", "train", modules=("starlette", "uvicorn", "torch", "transformers", "peft")
+    )
     from ctxeng.serve import server
     from ctxeng.serve.engine import load_engine
 

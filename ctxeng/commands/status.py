@@ -72,6 +72,8 @@ def _print(result: object) -> None:
         )
         console.print(f"The prompt index already has the staged changes to {shown}.", markup=False)
     if result.hook_failures:
-        console.print(f"Claude Code hook/MCP launcher, last failure: {result.hook_failures[-1]}", markup=False)
+        console.print(
+            f"Claude Code hook/MCP launcher, last failure: {result.hook_failures[-1]}", markup=False
+        )
     for line in result.recommendations:
         console.print(f"- {line}", markup=False)

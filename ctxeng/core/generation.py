@@ -94,7 +94,9 @@ def verify(gen: Path, full: bool = True) -> dict[str, str]:
             st = os.stat(path)
             if st.st_size != want["size"]:
                 problems[rel] = f"{rel} has {st.st_size} bytes, not {want['size']}"
-            elif full and st.st_mtime_ns != want.get("mtime_ns") and file_digest(path)[0] != want.get("sha256"):
+            elif (
+                full and st.st_mtime_ns != want.get("mtime_ns") and file_digest(path)[0] != want.get("sha256")
+            ):
                 problems[rel] = f"{rel} does not match its checksum"
         except FileNotFoundError:
             problems[rel] = f"{rel} is missing"
@@ -195,7 +197,9 @@ class Staging:
         """The relative paths staged so far, sorted."""
         return sorted(p.relative_to(self.dir).as_posix() for p in self.dir.rglob("*") if p.is_file())
 
-    def publish(self, last: tuple[str, ...] = (MANIFEST,), carry: bool = True, drop: tuple[str, ...] = ()) -> list[str]:
+    def publish(
+        self, last: tuple[str, ...] = (MANIFEST,), carry: bool = True, drop: tuple[str, ...] = ()
+    ) -> list[str]:
         """Make the staged files (plus, with `carry`, the rest of the current generation) current.
 
         `drop` names relative paths not to carry over. Returns the staged relative paths, those in
@@ -289,7 +293,9 @@ def _files(gen: Path) -> list[str]:
         if path.is_file():
             found.append(name)
         elif path.is_dir():
-            found.extend(p.relative_to(gen).as_posix() for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+            found.extend(
+                p.relative_to(gen).as_posix() for p in path.rglob("*") if p.is_file() and not p.is_symlink()
+            )
     return sorted(found)
 
 

@@ -47,7 +47,9 @@ def git_env(inherit_repo_vars: bool) -> dict[str, str]:
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["GIT_OPTIONAL_LOCKS"] = "0"  # never contend with the git process that runs our hook
     env["LC_ALL"] = "C"
-    env["GIT_NO_LAZY_FETCH"] = "1"  # a partial clone must not fetch missing blobs over the network (git >= 2.44)
+    env["GIT_NO_LAZY_FETCH"] = (
+        "1"  # a partial clone must not fetch missing blobs over the network (git >= 2.44)
+    )
     env.pop("GIT_EXTERNAL_DIFF", None)
     return env
 

@@ -56,6 +56,8 @@ class Provenance:
         """Copies of `records` dated by this provenance (symbols by name, everything else by file)."""
         out = []
         for rec in records:
-            commit, when = self.of_symbol(rec.path, rec.name) if rec.kind == "symbol" else self.of_file(rec.path)
+            commit, when = (
+                self.of_symbol(rec.path, rec.name) if rec.kind == "symbol" else self.of_file(rec.path)
+            )
             out.append(rec if (rec.commit, rec.time) == (commit, when) else rec.dated(commit, when))
         return out

@@ -25,7 +25,9 @@ def unknown_key(source: str, label: str, key: str, known: Iterable[str], what: s
     """The error for an unknown `key` (shown as `label`) in `source`: a suggestion, else the known keys."""
     names = sorted(known)
     guess = suggest(key, names)
-    hint = f"{guess} (known keys here: {', '.join(names)})" if guess else f"known keys here: {', '.join(names)}"
+    hint = (
+        f"{guess} (known keys here: {', '.join(names)})" if guess else f"known keys here: {', '.join(names)}"
+    )
     return CtxengError(f"{source}: unknown {what} '{label}'", hint=hint)
 
 

@@ -44,7 +44,9 @@ def stage_progress(enabled: bool = True) -> Iterator[Progress]:
     def update(stage: str, done: int, total: int) -> None:
         if stage not in tasks:
             for other in tasks.values():  # a new stage means the previous ones finished
-                bars.update(other, total=bars.tasks[other].completed or 1, completed=bars.tasks[other].completed or 1)
+                bars.update(
+                    other, total=bars.tasks[other].completed or 1, completed=bars.tasks[other].completed or 1
+                )
             tasks[stage] = bars.add_task(stage, total=total or None)
         bars.update(tasks[stage], completed=done, total=total or None)
 

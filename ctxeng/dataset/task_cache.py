@@ -132,15 +132,23 @@ def _example_out(ex: Example) -> list[Any]:
 
 def _example_in(row: list[Any]) -> Example:
     task, source, variant, commit, time, user, answer, meta = row
-    return Example(task, source, variant, commit, time, [_part_in(p) for p in user], [_part_in(p) for p in answer], meta)
+    return Example(
+        task, source, variant, commit, time, [_part_in(p) for p in user], [_part_in(p) for p in answer], meta
+    )
 
 
 #: The record kinds the other tasks read: their index holds only these (sorting and indexing every
 #: record costs ~0.5 s on sqlalchemy). A task missing here gets the whole index.
-GLOBAL_KINDS: dict[str, tuple[str, ...]] = {"cochange": ("cochange",), "doc_qa": ("doc",), "glossary": ("glossary",)}
+GLOBAL_KINDS: dict[str, tuple[str, ...]] = {
+    "cochange": ("cochange",),
+    "doc_qa": ("doc",),
+    "glossary": ("glossary",),
+}
 
 
-def run_tasks_cached(records: list[Record], ctx: TaskContext, names: list[str], out_dir: Path | None) -> list[Example]:
+def run_tasks_cached(
+    records: list[Record], ctx: TaskContext, names: list[str], out_dir: Path | None
+) -> list[Example]:
     """All examples of the named tasks, like `run_tasks`, reusing cached groups (see the module docstring).
 
     Examples come task by task (local tasks group by group, in group order); nothing downstream
@@ -168,7 +176,9 @@ def run_tasks_cached(records: list[Record], ctx: TaskContext, names: list[str], 
         for key, (members, digest) in sorted(groups[name].items(), key=lambda item: item[0]):
             entry_key = ""
             if digest:
-                entry_key = hashlib.sha1(f"{setting}{key}\x1f{digest}".encode("utf-8", "surrogatepass")).hexdigest()
+                entry_key = hashlib.sha1(
+                    f"{setting}{key}\x1f{digest}".encode("utf-8", "surrogatepass")
+                ).hexdigest()
             entry = table.entries.get(entry_key) if entry_key else None
             if entry is None:
                 local = TaskContext(repo_name=ctx.repo_name, seed=ctx.seed)

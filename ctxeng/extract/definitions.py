@@ -80,7 +80,9 @@ def glossary_items(lines: list[str], rst: bool, bold_only: bool = False) -> list
         if matched:
             _close(item, out)
             item = _OpenItem(matched[0], index, index, [matched[1]])
-        elif _DEFINITION.match(nxt) or (rst and line[:1] not in " \t" and nxt[:1] in (" ", "\t") and nxt.strip()):
+        elif _DEFINITION.match(nxt) or (
+            rst and line[:1] not in " \t" and nxt[:1] in (" ", "\t") and nxt.strip()
+        ):
             _close(item, out)
             term = text.split(" : ")[0] if rst else text  # an RST term may carry " : classifier"
             item = _OpenItem(term, index, index)  # a definition-list term; its meaning follows
@@ -240,7 +242,9 @@ _EMPHASIS = re.compile(
 # Starts only where a run of end marks starts: a failed try from inside the run fails the same way,
 # and without the lookbehind a long run ("!?!?…") was retried from each mark (quadratic).
 _SENTENCE_END = re.compile(r"(?<![.!?])[.!?]+[\"')\]]*\s+(?=[A-Z0-9`\"'(\[])")
-_ABBREVIATIONS = frozenset({"e.g.", "i.e.", "etc.", "vs.", "cf.", "approx.", "resp.", "incl.", "no.", "dr.", "mr."})
+_ABBREVIATIONS = frozenset(
+    {"e.g.", "i.e.", "etc.", "vs.", "cf.", "approx.", "resp.", "incl.", "no.", "dr.", "mr."}
+)
 
 
 def plain(text: str) -> str:
@@ -275,7 +279,9 @@ def clean_term(raw: str) -> str:
     term = plain(raw).strip().strip("`\"'").rstrip(":").strip()
     if not term or len(term) > 60 or len(term.split()) > 6 or not re.search(r"[^\W\d_]", term):
         return ""
-    if term.endswith((".", "?", "!")) or term.lower().startswith(("how ", "why ", "what ", "when ", "where ")):
+    if term.endswith((".", "?", "!")) or term.lower().startswith(
+        ("how ", "why ", "what ", "when ", "where ")
+    ):
         return ""
     if term.lower() in STRUCTURAL_TERMS:
         return ""

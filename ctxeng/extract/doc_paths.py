@@ -27,9 +27,12 @@ _DOC_DIRS = frozenset({"docs", "doc", "documentation"})
 _ADR_DIRS = frozenset({"adr", "adrs", "decisions", "decision-records", "architecture-decisions"})
 _DESIGN_DIRS = frozenset({"rfc", "rfcs", "design", "designs", "design-docs", "design_docs", "design-notes",
                           "design_notes", "proposals"})  # fmt: skip
-_CHANGELOG_DIRS = frozenset({"changelog", "changelogs", "changes", "release-notes", "releasenotes", "whatsnew"})
+_CHANGELOG_DIRS = frozenset(
+    {"changelog", "changelogs", "changes", "release-notes", "releasenotes", "whatsnew"}
+)
 _API_DIRS = frozenset({"api", "reference", "api-reference", "apidocs", "autoapi"})
 _ADR_FILE = re.compile(r"(?:adr[-_]?\d{1,4}|\d{4})[-_][a-z]")  # not dated posts (2024-01-...)
+
 
 def doc_format(path: str) -> str | None:
     """The markup format of `path` by its extension ("text" for extension-less named files), else None."""

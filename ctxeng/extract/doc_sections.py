@@ -163,7 +163,9 @@ def _adornment(line: str, chars: frozenset[str]) -> str:
     return text
 
 
-def _adorned_title(lines: list[str], index: int, chars: frozenset[str]) -> tuple[tuple[str, bool], str, int] | None:
+def _adorned_title(
+    lines: list[str], index: int, chars: frozenset[str]
+) -> tuple[tuple[str, bool], str, int] | None:
     """A title at `index` as ((character, overlined), text, lines used), else None (docutils' rules)."""
     line = lines[index]
     over = _adornment(line, chars)
@@ -228,7 +230,9 @@ def _adorned(lines: list[str], b: _Builder, rst: bool) -> None:
 _ADOC_TITLE = re.compile(r"(={1,6})[ \t]+(\S.*)$")
 _ADOC_DELIMITER = re.compile(r"(-{4,}|\.{4,}|\+{4,}|/{4,}|={4,}|\*{4,}|_{4,}|`{3})$")
 _ADOC_UNDERLINES = {"=": 1, "-": 2, "~": 3, "^": 4, "+": 5}
-_ADOC_DROP = re.compile(r"(?::[\w!-]+:(?:[ \t].*)?|\[\[?[^\]\n]*\]\]?|(?:image|ifdef|ifndef|endif|ifeval|toc)::.*)$")
+_ADOC_DROP = re.compile(
+    r"(?::[\w!-]+:(?:[ \t].*)?|\[\[?[^\]\n]*\]\]?|(?:image|ifdef|ifndef|endif|ifeval|toc)::.*)$"
+)
 
 
 def _asciidoc(lines: list[str], b: _Builder) -> None:

@@ -29,7 +29,9 @@ CHANGELOG_RELEASES = 3  # releases a changelog keeps; older ones are long and ra
 CUT_MARKER = "…"
 STAT_KEYS = ("files", "sections", "empty", "autodoc_pages", "changelog_sections_dropped", "cut_sections")
 
-_AUTODOC = re.compile(r"^[ \t]*(?:\.\.[ \t]+(?:\w+:)?auto\w+::|:::[ \t]+[\w.]+[ \t]*$|```\{auto)", re.MULTILINE)
+_AUTODOC = re.compile(
+    r"^[ \t]*(?:\.\.[ \t]+(?:\w+:)?auto\w+::|:::[ \t]+[\w.]+[ \t]*$|```\{auto)", re.MULTILINE
+)
 _MANAGED = re.compile(r"<!--[ \t]*ctxeng:(begin|end)\b[^\n]*-->")  # the markers of ctxeng.pack.claude_md
 _VERSION = re.compile(r"(?<![\w.])v?(\d+(?:\.\d+)+)|\d{4}-\d{2}-\d{2}|unreleased", re.IGNORECASE)
 
@@ -122,7 +124,9 @@ def _records(
         }
         rid = record_id("doc", path, name, str(occurrence[name]))
         occurrence[name] += 1
-        out.append(Record(rid, "doc", path, section.start_line, section.end_line, commit, time, name, text, meta))
+        out.append(
+            Record(rid, "doc", path, section.start_line, section.end_line, commit, time, name, text, meta)
+        )
     return out
 
 

@@ -33,9 +33,12 @@ from ctxeng.extract.definitions import (
 MAX_CODE_TERMS = 200
 MAX_ALSO = 5
 GLOSSARY_TITLE = re.compile(
-    r"\b(glossary|terminology|definitions|vocabulary|(?:key|common|important) terms|concepts)\b", re.IGNORECASE
+    r"\b(glossary|terminology|definitions|vocabulary|(?:key|common|important) terms|concepts)\b",
+    re.IGNORECASE,
 )
-CODE_KINDS = frozenset({"class", "interface", "type", "struct", "enum", "trait", "protocol", "record", "union"})
+CODE_KINDS = frozenset(
+    {"class", "interface", "type", "struct", "enum", "trait", "protocol", "record", "union"}
+)
 GENERIC_NAMES = frozenset(
     "error exception warning base config configuration settings options mixin helper helpers util utils"
     " utility utilities object data info meta main impl interface abstract wrapper factory builder handler"
@@ -44,7 +47,9 @@ GENERIC_NAMES = frozenset(
 )
 _GENERIC_PREFIX = re.compile(r"(?:Test|Mock|Fake|Stub|Dummy|Abstract|Base)(?=[A-Z_]|$)")
 _GENERIC_SUFFIX = re.compile(r"(?:Test|Tests|TestCase|Mixin|Helpers?|Utils?|Error|Exception|Warning)$")
-_TEST_PATH = re.compile(r"(?:^|/)(?:tests?|__tests__|spec|testing)/|(?:^|/)test_[^/]*$|_test\.\w+$|\.(?:test|spec)\.\w+$")
+_TEST_PATH = re.compile(
+    r"(?:^|/)(?:tests?|__tests__|spec|testing)/|(?:^|/)test_[^/]*$|_test\.\w+$|\.(?:test|spec)\.\w+$"
+)
 _RANK = {"glossary": 0, "doc": 1, "code": 2}
 
 

@@ -115,7 +115,9 @@ def signature(src: Source, raw: RawDef) -> str:
         # crowd the definition itself out of the cap: start at the name's line, marking the cut.
         name_line = src.data.rfind(b"\n", raw.start, raw.name_key[0]) + 1
         if name_line > raw.start and raw.body > name_line:
-            rest = " ".join(_decode(src.data[name_line : min(raw.body, name_line + _SIGNATURE_BYTES)]).split())
+            rest = " ".join(
+                _decode(src.data[name_line : min(raw.body, name_line + _SIGNATURE_BYTES)]).split()
+            )
             flat = f"{ELIDED} {rest}"
     if len(flat) > SIGNATURE_LIMIT:
         flat = flat[: SIGNATURE_LIMIT - 1].rstrip() + ELIDED

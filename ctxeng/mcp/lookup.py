@@ -43,7 +43,9 @@ def repo_data(root: Path) -> RepoData:
     """The lookup data of the repository at `root`, re-read only when `records.jsonl` changed."""
     from ctxeng.core.workdir import generation
 
-    path = generation(Path(root)) / "records.jsonl"  # the current generation's (carried-over files keep their stat)
+    path = (
+        generation(Path(root)) / "records.jsonl"
+    )  # the current generation's (carried-over files keep their stat)
     try:
         stat = os.stat(path)
     except FileNotFoundError:

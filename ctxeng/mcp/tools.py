@@ -50,7 +50,9 @@ def find_symbol(root: Path, name: str, limit: int = 20) -> str:
     if not found:
         return f"No definition named `{shown}` in the records (definitions are mined by `ctxeng build`)."
     head = (
-        f"{len(found)} definition(s) of `{shown}`" if exact else f"No exact match for `{shown}`; similar names"
+        f"{len(found)} definition(s) of `{shown}`"
+        if exact
+        else f"No exact match for `{shown}`; similar names"
     )
     parts = [f"{head}:\n"]
     for rec in found:
@@ -87,7 +89,11 @@ def related_files(root: Path, path: str, limit: int = 15) -> str:
         )
     )
     lines.append(
-        _section("Imports (files in this repository)", [f"`{safe_text(p)}`" for p in data.imports.get(rel, [])], limit)
+        _section(
+            "Imports (files in this repository)",
+            [f"`{safe_text(p)}`" for p in data.imports.get(rel, [])],
+            limit,
+        )
     )
     if data.external.get(rel):
         lines.append(f"(and {data.external[rel]} import(s) from outside the repository)\n")

@@ -28,7 +28,9 @@ def module_index(paths: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def resolve_import(importer: str, module: str, files: Mapping[str, object], modules: dict[str, str]) -> str | None:
+def resolve_import(
+    importer: str, module: str, files: Mapping[str, object], modules: dict[str, str]
+) -> str | None:
     """The code file an import statement in `importer` refers to, if it is in the repository."""
     folder = posixpath.dirname(importer)
     if importer.endswith(_PY):
@@ -102,7 +104,9 @@ def reexports(facts: RepoFacts) -> dict[int, float]:
                 depth = init.count("/") + 1
                 nearby = [i for i in by_name.get(name, ())
                           if facts.defs[i].path.startswith(prefix) and facts.defs[i].path.count("/") <= depth]  # fmt: skip
-                nearby.sort(key=lambda i: (facts.defs[i].path.count("/"), facts.defs[i].path, facts.defs[i].line))
+                nearby.sort(
+                    key=lambda i: (facts.defs[i].path.count("/"), facts.defs[i].path, facts.defs[i].line)
+                )
                 found = nearby[0] if nearby else None
             if found is not None:
                 out[found] = max(out.get(found, 0.0), weight)

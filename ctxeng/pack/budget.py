@@ -28,7 +28,9 @@ def prefix_sums(texts: Sequence[str]) -> list[int]:
     return sums
 
 
-def fit_prefix(render: Callable[[int], str], n: int, limit: int, estimate: Callable[[int], int]) -> tuple[str, int]:
+def fit_prefix(
+    render: Callable[[int], str], n: int, limit: int, estimate: Callable[[int], int]
+) -> tuple[str, int]:
     """The largest k ≤ n whose `render(k)` has at most `limit` tokens, and that text.
 
     `render(k)` must grow with k; `estimate(k)` is a cheap guess of its size that starts the

@@ -40,7 +40,9 @@ def render_block(facts: RepoFacts, conv: Conventions, skill: str) -> str:
     folders = sorted({top_level(p) for p in facts.tracked} - {""})
     # code folders first (most code first), then folders with a known role, then the rest by name
     folders.sort(key=lambda f: (-counts.get(f, 0), f.lower() not in FOLDER_ROLES, f))
-    described = [f"`{f}/`" + (f" ({FOLDER_ROLES[f.lower()]})" if f.lower() in FOLDER_ROLES else "") for f in folders]
+    described = [
+        f"`{f}/`" + (f" ({FOLDER_ROLES[f.lower()]})" if f.lower() in FOLDER_ROLES else "") for f in folders
+    ]
     if described:
         lines.append(f"- Layout: {', '.join(described[:12])}" + (" …" if len(described) > 12 else ""))
     lines.append(END)

@@ -128,7 +128,9 @@ def found(category: str, command: str, source: str, note: str = "", prio: int = 
 Miner = Callable[[str, str, set[str], "Conventions", set[str]], Found]
 
 
-SOURCE_ROOTS = frozenset({"src", "lib", "source", "python", "py"})  # folders that hold packages, not a package
+SOURCE_ROOTS = frozenset(
+    {"src", "lib", "source", "python", "py"}
+)  # folders that hold packages, not a package
 
 
 def python_module(folder: str, tracked: set[str]) -> str:

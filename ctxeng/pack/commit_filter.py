@@ -16,7 +16,9 @@ ROUTINE = re.compile(
     re.IGNORECASE,
 )
 # A release cut: "v1.2.3", "- 2.1.0b3", "1.2.3 release", "Release 1.2", "cut 2.0".
-RELEASE = re.compile(r"^[\s\-*]*(?:v?\d+(?:\.\d+)+\S*|(?:cut|tag)\s+v?\d+(?:\.\d+)+\S*)(?:\s+release)?[\s.]*$", re.I)
+RELEASE = re.compile(
+    r"^[\s\-*]*(?:v?\d+(?:\.\d+)+\S*|(?:cut|tag)\s+v?\d+(?:\.\d+)+\S*)(?:\s+release)?[\s.]*$", re.I
+)
 # A dependency update, by hand or by a bot: `build(deps): …`, `chore(deps-dev): …`, "Bump x from 1 to 2",
 # "Update dependency x to v2" (renovate), "Upgrade `x`" (one package named, nothing else said).
 DEPENDENCY = re.compile(
@@ -63,12 +65,21 @@ def distinct(commits: Iterable[Commit]) -> Iterator[Commit]:
     changes: the newest is kept), or a change together with its revert (neither is left in the code)."""
     chosen = list(commits)
     present = {subject_key(c.subject) for c in chosen}
-    undone = {key for c in chosen if (m := _REVERT.match(c.subject.strip())) and (key := subject_key(m.group(1))) in present}
+    undone = {
+        key
+        for c in chosen
+        if (m := _REVERT.match(c.subject.strip())) and (key := subject_key(m.group(1))) in present
+    }
     seen: set[str] = set()
     for commit in chosen:
         key = subject_key(commit.subject)
         revert = _REVERT.match(commit.subject.strip())
-        if is_routine(commit) or key in seen or key in undone or (revert and subject_key(revert.group(1)) in undone):
+        if (
+            is_routine(commit)
+            or key in seen
+            or key in undone
+            or (revert and subject_key(revert.group(1)) in undone)
+        ):
             continue
         seen.add(key)
         yield commit

@@ -95,12 +95,20 @@ def _match(index: dict[str, Any], kind: str, idf: dict[str, float], weight: floa
 def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, int]]]:
     """Scored rows per section ("files", "defs", "docs", "history", "glossary"), best first."""
     files, defs = index["files"], index["defs"]
-    def_file, def_name, def_score, names, codes = defs["file"], defs["name"], defs["score"], index["names"], defs["code"]
+    def_file, def_name, def_score, names, codes = (
+        defs["file"],
+        defs["name"],
+        defs["score"],
+        index["names"],
+        defs["code"],
+    )
     words = set(query.terms)
     idents = set(query.identifiers)
     idf = idf_table(index, query)
     d_match = _match(index, "d", idf)
-    for i, m in _match(index, "e", idf, DOCSTRING).items():  # words of the docstring count less than the name's
+    for i, m in _match(
+        index, "e", idf, DOCSTRING
+    ).items():  # words of the docstring count less than the name's
         d_match[i] = d_match.get(i, 0.0) + m
     paths = files["path"]
     damp_tests = not ({"test", "tests", "testing"} & words)  # tests matter when the prompt is about tests
@@ -113,7 +121,9 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
         bare = name.lower().strip("_")
         if bare in words:
             bonus += WHOLE_NAME * idf.get(bare, 0.0)
-        damping = (TEST_DAMPING if damp_tests and is_test(paths[def_file[i]]) else 1.0) * (1.0 if codes[i] else DATA_DAMPING)
+        damping = (TEST_DAMPING if damp_tests and is_test(paths[def_file[i]]) else 1.0) * (
+            1.0 if codes[i] else DATA_DAMPING
+        )
         d_match[i] = (d_match[i] * (0.5 + 0.5 * covered) + bonus) * damping
     f_match = _match(index, "f", idf)
     named = set(query.paths)  # a set, not a scan of every path per file: O(files × depth), not × paths
@@ -130,12 +140,16 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
         f_match[f] = f_match.get(f, 0.0) + m
     seeded = _spread(index, f_match)
     top_f = max(f_match.values(), default=0.0) or 1.0
-    file_score = {i: f_match.get(i, 0.0) / top_f + SPREAD * r for i, r in seeded.items() if f_match.get(i) or r > 1e-4}
+    file_score = {
+        i: f_match.get(i, 0.0) / top_f + SPREAD * r for i, r in seeded.items() if f_match.get(i) or r > 1e-4
+    }
     scores: dict[int, float] = {}
     for i, m in d_match.items():
         scores[i] = m * (1.0 + PRIOR * def_score[i] / SCALE) + file_score.get(def_file[i], 0.0)
     # Files reached only through the graph contribute their best-ranked definitions.
-    wanted = {i for i in sorted(file_score, key=lambda i: (-file_score[i], i))[:8] if file_score[i] >= REACHED}
+    wanted = {
+        i for i in sorted(file_score, key=lambda i: (-file_score[i], i))[:8] if file_score[i] >= REACHED
+    }
     extra: dict[int, list[tuple[int, int]]] = {}
     for i, f in enumerate(def_file):
         if f in wanted and i not in scores:
@@ -146,7 +160,9 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
     # The rest of the budget goes to what the repository's own ranking (references, public API and
     # recent churn) says matters, most of all in the files the prompt reached.
     top_fs = max(file_score.values(), default=0.0) or 1.0
-    for i, prior in enumerate(def_score if scores else ()):  # only when something matched: else nothing is relevant
+    for i, prior in enumerate(
+        def_score if scores else ()
+    ):  # only when something matched: else nothing is relevant
         reach = file_score.get(def_file[i], 0.0) / top_fs
         if prior and reach >= FILL_MIN and i not in scores:
             scores[i] = FILL * prior / SCALE * (1.0 + FILL_REACHED * reach)
@@ -194,7 +210,11 @@ def _spread(index: dict[str, Any], seeds: dict[int, float]) -> dict[int, float]:
     if not seeds:
         return {}
     n = len(index["files"]["path"])
-    edges = [(i, near[k], near[k + 1] / 1000) for i, near in enumerate(index["near"]) for k in range(0, len(near), 2)]
+    edges = [
+        (i, near[k], near[k + 1] / 1000)
+        for i, near in enumerate(index["near"])
+        for k in range(0, len(near), 2)
+    ]
     personal = [0.0] * n
     for i, s in seeds.items():
         personal[i] = s
@@ -203,7 +223,9 @@ def _spread(index: dict[str, Any], seeds: dict[int, float]) -> dict[int, float]:
     return {i: r / top for i, r in enumerate(rank) if r > 0}
 
 
-def render_context(index: dict[str, Any], prompt: str, budget: int, read_source: ReadSource | None = None) -> str:
+def render_context(
+    index: dict[str, Any], prompt: str, budget: int, read_source: ReadSource | None = None
+) -> str:
     """Markdown context for `prompt` with at most `budget` tokens; "" when nothing in the index matches.
 
     `read_source(path)` gives a file's text for the bodies of the best matches (default: the work
@@ -230,7 +252,9 @@ def render_context(index: dict[str, Any], prompt: str, budget: int, read_source:
     left = budget - _tokens(head)
     for section, share in SHARES:  # the small sections take at most their share; definitions get the rest
         if section != "defs" and ranked[section]:
-            parts[section] = _section(index, section, ranked[section], details, min(left, int(budget * share)))
+            parts[section] = _section(
+                index, section, ranked[section], details, min(left, int(budget * share))
+            )
             left -= _tokens(parts[section])
     for _ in range(4):
         if ranked["defs"]:
@@ -243,7 +267,9 @@ def render_context(index: dict[str, Any], prompt: str, budget: int, read_source:
     return cap(text, budget)
 
 
-def _section(index: dict[str, Any], section: str, ranked: list[tuple[float, int]], details: dict[Any, Any], limit: int) -> str:
+def _section(
+    index: dict[str, Any], section: str, ranked: list[tuple[float, int]], details: dict[Any, Any], limit: int
+) -> str:
     """One section's text within `limit` tokens, or "" when not even one entry fits under its heading."""
     if limit <= 8:
         return ""
@@ -251,13 +277,19 @@ def _section(index: dict[str, Any], section: str, ranked: list[tuple[float, int]
     return "" if text.rstrip().endswith(_HEADINGS[section]) else text
 
 
-def _files(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int) -> str:
+def _files(
+    index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int
+) -> str:
     paths, summaries = index["files"]["path"], index["files"]["summary"]
-    blocks = [f"- `{paths[i]}`" + (f" — {summaries[i]}" if summaries[i] else "") + "\n" for _, i in ranked[:12]]
+    blocks = [
+        f"- `{paths[i]}`" + (f" — {summaries[i]}" if summaries[i] else "") + "\n" for _, i in ranked[:12]
+    ]
     return fit_blocks(out + "\n## Files\n\n", blocks, limit)
 
 
-def _defs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int) -> str:
+def _defs(
+    index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int
+) -> str:
     paths = index["files"]["path"]
     defs = index["defs"]
     items = []
@@ -270,7 +302,9 @@ def _defs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[
     return grouped(out + "\n## Definitions\n", items, limit, headings, by_rank=True)
 
 
-def _docs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int) -> str:
+def _docs(
+    index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int
+) -> str:
     docs, base = index["docs"], index["details"]["defs"]
     blocks = []
     for _, i in ranked[:MAX_DOCS]:
@@ -280,7 +314,9 @@ def _docs(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[
     return fit_blocks(out + "\n## Docs\n\n", blocks, limit)
 
 
-def _history(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int) -> str:
+def _history(
+    index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int
+) -> str:
     commits, paths = index["commits"], index["files"]["path"]
     blocks = []
     for _, i in ranked[:8]:
@@ -290,13 +326,17 @@ def _history(index: dict[str, Any], ranked: list[tuple[float, int]], details: di
     return fit_blocks(out + "\n## History\n\n", blocks, limit)
 
 
-def _glossary(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int) -> str:
+def _glossary(
+    index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int
+) -> str:
     g = index["glossary"]
     blocks = [f"- **{g['term'][i]}** — {g['meaning'][i]} ({g['source'][i]})\n" for _, i in ranked[:6]]
     return fit_blocks(out + "\n## Glossary\n\n", blocks, limit)
 
 
-def _code(index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int) -> str:
+def _code(
+    index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int
+) -> str:
     paths, defs = index["files"]["path"], index["defs"]
     blocks = []
     for _, i in ranked[:BODIES]:
@@ -317,7 +357,14 @@ def _fence_language(path: str) -> str:
 
 _HEADINGS = {"files": "## Files", "defs": "## Definitions", "code": "## Code", "docs": "## Docs",
              "history": "## History", "glossary": "## Glossary"}  # fmt: skip
-_RENDER = {"files": _files, "defs": _defs, "code": _code, "docs": _docs, "history": _history, "glossary": _glossary}
+_RENDER = {
+    "files": _files,
+    "defs": _defs,
+    "code": _code,
+    "docs": _docs,
+    "history": _history,
+    "glossary": _glossary,
+}
 
 
 def _tokens(text: str) -> int:

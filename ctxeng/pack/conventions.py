@@ -76,7 +76,9 @@ def mine_conventions(files: dict[str, str], tracked: Iterable[str]) -> Conventio
             continue  # a malformed manifest contributes nothing rather than failing the pack
     found.extend(_module_mains(tracked_set))
     seen: set[str] = set()
-    for _, cmd in sorted(found, key=lambda pc: (CATEGORIES.index(pc[1].category), pc[0], _specific(pc[1]), pc[1])):
+    for _, cmd in sorted(
+        found, key=lambda pc: (CATEGORIES.index(pc[1].category), pc[0], _specific(pc[1]), pc[1])
+    ):
         if cmd.command not in seen:
             seen.add(cmd.command)
             conv.commands.append(cmd)
@@ -94,7 +96,9 @@ def _module_mains(tracked: set[str]) -> Found:
             module = python_module(folder, tracked)
             parts = folder.split("/")
             packaged = all("/".join(parts[: i + 1]) + "/__init__.py" in tracked for i in range(len(parts)))
-            if packaged or module != folder.replace("/", "."):  # an importable package, not a folder of scripts
+            if packaged or module != folder.replace(
+                "/", "."
+            ):  # an importable package, not a folder of scripts
                 yield _cmd("run", f"python -m {module}", path, prio=2)
 
 
@@ -254,7 +258,9 @@ def _makefile(path: str, text: str, tracked: set[str], conv: Conventions, tools:
 
 
 # Recipe lines that are shell plumbing (checks, messages, control flow), not the work itself.
-_PLUMBING = re.compile(r"^(?:echo|printf|hash|command -v|which|if|then|else|elif|fi|for|do|done|set|export|true|:|test -|\[)\b")
+_PLUMBING = re.compile(
+    r"^(?:echo|printf|hash|command -v|which|if|then|else|elif|fi|for|do|done|set|export|true|:|test -|\[)\b"
+)
 
 
 def _recipe(following: list[str]) -> str:

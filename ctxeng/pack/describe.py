@@ -88,7 +88,7 @@ def _sentence_around(text: str, start: int, end: int) -> str:
 
 
 def main_definitions(defs: list[Definition]) -> str:
-    """"Defines `A`, `B` (classes) and `c`." from a file's largest top-level public definitions."""
+    """ "Defines `A`, `B` (classes) and `c`." from a file's largest top-level public definitions."""
     top = [d for d in defs if not d.parent and d.public] or [d for d in defs if not d.parent]
     if not top:
         return ""
@@ -101,7 +101,9 @@ def main_definitions(defs: list[Definition]) -> str:
         parts.append(_names(types) + (" (types)" if len(types) > 1 else f" ({types[0].kind})"))
     if others:
         label = "functions" if all(d.kind in ("function", "method") for d in others) else "definitions"
-        parts.append(_names(others) + (f" ({label})" if len(others) > 1 else f" ({others[0].kind or 'definition'})"))
+        parts.append(
+            _names(others) + (f" ({label})" if len(others) > 1 else f" ({others[0].kind or 'definition'})")
+        )
     more = len(top) - len(chosen)
     if more > 0:
         return DEFINES + ", ".join(parts) + f" and {more} more."
@@ -109,7 +111,7 @@ def main_definitions(defs: list[Definition]) -> str:
 
 
 def _exports(names: tuple[str, ...]) -> str:
-    """"Exports `a`, `b` and 3 more." for a file without definitions of its own (an index that re-exports)."""
+    """ "Exports `a`, `b` and 3 more." for a file without definitions of its own (an index that re-exports)."""
     return "Exports " + _listed([f"`{n}`" for n in names]) + "." if names else ""
 
 

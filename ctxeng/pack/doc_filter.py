@@ -25,8 +25,12 @@ _LINK_ONLY_LINE = re.compile(
     r"^\s*(?:[-*+]|\d+[.)])?\s*(?:\*\*|__)?(?:!?\[[^\[\]\n]*\](?:\([^()\n]*\)|\[[^\[\]\n]*\])\s*)+(?:\*\*|__)?"
     r"\s*(?:[-–—:,]\s*[^\n]{0,60})?$"
 )
-_RST_LINK_ONLY_LINE = re.compile(r"^\s*(?:[-*+]|\d+[.)]|#\.)?\s*`[^`\n]*<[^>\n]+>`__?\s*(?:[-–—:,]\s*[^\n]{0,60})?$")
-_IMAGE_LINE = re.compile(r"^\s*(?:\[?!\[[^\]\n]*\]\([^)\n]*\)\]?(?:\([^)\n]*\))?\s*|<img\b[^>\n]*>\s*|<a\b[^>\n]*>\s*|</a>\s*)+$")
+_RST_LINK_ONLY_LINE = re.compile(
+    r"^\s*(?:[-*+]|\d+[.)]|#\.)?\s*`[^`\n]*<[^>\n]+>`__?\s*(?:[-–—:,]\s*[^\n]{0,60})?$"
+)
+_IMAGE_LINE = re.compile(
+    r"^\s*(?:\[?!\[[^\]\n]*\]\([^)\n]*\)\]?(?:\([^)\n]*\))?\s*|<img\b[^>\n]*>\s*|<a\b[^>\n]*>\s*|</a>\s*)+$"
+)
 _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 _SPACE = re.compile(r"\s+")
 
@@ -45,7 +49,11 @@ def is_noise_section(title: str, body: str) -> bool:
     lines = [line for line in body.split("\n") if line.strip()]
     if not lines:
         return True
-    listed = sum(1 for line in lines if _LINK_ONLY_LINE.match(line) or _RST_LINK_ONLY_LINE.match(line) or _IMAGE_LINE.match(line))
+    listed = sum(
+        1
+        for line in lines
+        if _LINK_ONLY_LINE.match(line) or _RST_LINK_ONLY_LINE.match(line) or _IMAGE_LINE.match(line)
+    )
     return listed * 3 >= len(lines) * 2  # two thirds of the lines are only links or images
 
 
@@ -77,7 +85,9 @@ def paragraphs(text: str) -> Iterator[str]:
 def is_prose(paragraph: str) -> bool:
     """Whether a paragraph is running text (not code, a heading, a list, a table, a quote or badges)."""
     text = paragraph.strip()
-    if not text or text.startswith(("```", "~~~", "#", "|", "- ", "* ", "+ ", "=", ">", "..", "<", "[!", "![")):
+    if not text or text.startswith(
+        ("```", "~~~", "#", "|", "- ", "* ", "+ ", "=", ">", "..", "<", "[!", "![")
+    ):
         return False
     if _IMAGE_LINE.match(text) or _LINK_ONLY_LINE.match(text) or text.startswith("    "):
         return False

@@ -247,7 +247,10 @@ def collapse_variants(defs: list[Definition]) -> list[Definition]:
     for key, d in zip(keys, defs):
         if counts[key] > 1:
             groups.setdefault(key, []).append(d)
-    chosen = {key: next((g for g in group if not _is_overload(g.signature)), group[0]) for key, group in groups.items()}
+    chosen = {
+        key: next((g for g in group if not _is_overload(g.signature)), group[0])
+        for key, group in groups.items()
+    }
     out = []
     for key, d in zip(keys, defs):
         if key not in groups:
@@ -262,7 +265,9 @@ def _meta(rec: Record, key: str, default: Any) -> Any:
     return default if value is None else value
 
 
-def facts_from_records(name: str, records: Iterable[Record], tracked: Iterable[str] = (), head: str = "") -> RepoFacts:
+def facts_from_records(
+    name: str, records: Iterable[Record], tracked: Iterable[str] = (), head: str = ""
+) -> RepoFacts:
     """Distil records (any order) into `RepoFacts`; unknown kinds and missing meta keys are tolerated."""
     facts = RepoFacts(name=name, head=head)
     for rec in records:
@@ -297,7 +302,11 @@ def facts_from_records(name: str, records: Iterable[Record], tracked: Iterable[s
             )  # fmt: skip
         elif kind == "commit":
             stats = dict(_meta(rec, "stats", {}))
-            files = tuple(sorted(safe_text(str(f.get("path", ""))) for f in _meta(rec, "files", []) if isinstance(f, dict)))
+            files = tuple(
+                sorted(
+                    safe_text(str(f.get("path", ""))) for f in _meta(rec, "files", []) if isinstance(f, dict)
+                )
+            )
             subject, _, body = rec.text.partition("\n")
             facts.commits.append(
                 Commit(

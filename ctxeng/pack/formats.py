@@ -46,7 +46,9 @@ def wrap(facts: RepoFacts, sections: dict[str, str], fmt: str, budget: int) -> s
         return head + "\n".join(demote_headings(text.rstrip("\n")) + "\n" for _, text in ordered)
     if fmt == "xml":
         attrs = f'repository="{_xml_escape(facts.name)}" head="{facts.head[:12]}" budget="{budget}"'
-        body = "".join(f'<section name="{name}">\n{_xml_escape(text.rstrip())}\n</section>\n' for name, text in ordered)
+        body = "".join(
+            f'<section name="{name}">\n{_xml_escape(text.rstrip())}\n</section>\n' for name, text in ordered
+        )
         return f"<context_pack {attrs}>\n{body}</context_pack>\n"
     if fmt == "json":
         doc = {"repository": facts.name, "head": facts.head, "budget": budget, "tokenizer": TOKENIZER_NAME,

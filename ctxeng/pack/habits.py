@@ -35,7 +35,9 @@ def _share(n: int, total: int) -> str:
 def commit_style(commits: Sequence[Commit]) -> list[str]:
     """Facts about commit subjects (newest `MAX_SUBJECTS` written by people): mood, prefixes, length,
     capitalisation; the examples are recent changes, not dependency bumps or releases."""
-    people = [c for c in commits if not c.bot][:MAX_SUBJECTS]  # a bot's subjects are its template, not a habit
+    people = [c for c in commits if not c.bot][
+        :MAX_SUBJECTS
+    ]  # a bot's subjects are its template, not a habit
     subjects = [c.subject.strip() for c in people if c.subject.strip()]
     total = len(subjects)
     if not total:
@@ -52,13 +54,25 @@ def commit_style(commits: Sequence[Commit]) -> list[str]:
     period = sum(1 for s in subjects if s.endswith("."))
     refs = sum(1 for s in subjects if re.search(r"#\d+|\b[A-Z]{2,}-\d+\b", s))
     bots = sum(1 for c in commits[: len(people) + MAX_SUBJECTS] if c.bot)
-    facts = [f"Based on the newest {total} commit subjects" + (" written by people (bots' left out)." if bots else ".")]
+    facts = [
+        f"Based on the newest {total} commit subjects"
+        + (" written by people (bots' left out)." if bots else ".")
+    ]
     if n_conv * 5 >= total:
-        kinds = ", ".join(f"`{k}:` {_share(n, total)}" for k, n in sorted(conventional.items(), key=lambda kv: (-kv[1], kv[0]))[:6])
+        kinds = ", ".join(
+            f"`{k}:` {_share(n, total)}"
+            for k, n in sorted(conventional.items(), key=lambda kv: (-kv[1], kv[0]))[:6]
+        )
         facts.append(f"Conventional-commit prefixes are used ({_share(n_conv, total)} of subjects): {kinds}.")
     else:
         facts.append(f"No conventional-commit prefixes ({_share(n_conv, total)} of subjects have one).")
-    mood = "imperative mood" if imperative >= max(past, third) else "past tense" if past >= third else "third person"
+    mood = (
+        "imperative mood"
+        if imperative >= max(past, third)
+        else "past tense"
+        if past >= third
+        else "third person"
+    )
     common = Counter(w for w in words if w in IMPERATIVE).most_common(5)
     verbs = ", ".join(w.capitalize() for w, _ in sorted(common, key=lambda wc: (-wc[1], wc[0])))
     facts.append(
@@ -70,16 +84,20 @@ def commit_style(commits: Sequence[Commit]) -> list[str]:
         f"Subject length: median {median} characters, 90 % ≤ {p90}; {_share(capital, total)} capitalised, "
         f"{_share(period, total)} end with a period, {_share(refs, total)} reference an issue."
     )
-    recent = [f"`{c.subject.strip()}`" for c in islice(distinct(people[:100]), 3)] or [f"`{s}`" for s in subjects[:3]]
+    recent = [f"`{c.subject.strip()}`" for c in islice(distinct(people[:100]), 3)] or [
+        f"`{s}`" for s in subjects[:3]
+    ]
     facts.append("Recent examples: " + "; ".join(recent) + ".")
     return facts
 
 
 def _mood(word: str) -> str:
-    """"imperative" (Add), "past" (Added, Fixed), "third" (Adds, Fixes) or "" for a first word."""
+    """ "imperative" (Add), "past" (Added, Fixed), "third" (Adds, Fixes) or "" for a first word."""
     if word in IMPERATIVE:
         return "imperative"
-    if word.endswith("ed") and (word[:-2] in IMPERATIVE or word[:-1] in IMPERATIVE or word[:-3] + "y" in IMPERATIVE):
+    if word.endswith("ed") and (
+        word[:-2] in IMPERATIVE or word[:-1] in IMPERATIVE or word[:-3] + "y" in IMPERATIVE
+    ):
         return "past"
     if word.endswith("s") and (word[:-1] in IMPERATIVE or word[:-2] in IMPERATIVE):
         return "third"

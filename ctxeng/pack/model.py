@@ -61,7 +61,10 @@ def trim(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> Model:
         head=facts.head,
         files={p: SourceFileFacts(p, f.language, f.lines, f.doc, (), {}, ()) for p, f in facts.files.items()},
         defs=[facts.defs[i] for i in kept],
-        docs=[DocSection(d.path, d.line, d.heading, d.title, d.doc_kind, d.level, d.text[:DOC_CHARS]) for d in facts.docs],
+        docs=[
+            DocSection(d.path, d.line, d.heading, d.title, d.doc_kind, d.level, d.text[:DOC_CHARS])
+            for d in facts.docs
+        ],
         commits=facts.commits[:MAX_COMMITS],
         cochange=facts.cochange,
         change_counts={p: n for p, n in facts.change_counts.items() if p in tracked},
@@ -117,7 +120,11 @@ def load(path: Path, stamp: list[int]) -> Model | None:
     """The model at `path` if it was made from records with this `stamp`, else None."""
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        if (data.get("version"), data.get("ctxeng"), data.get("index")) != (MODEL_VERSION, __version__, INDEX_VERSION):
+        if (data.get("version"), data.get("ctxeng"), data.get("index")) != (
+            MODEL_VERSION,
+            __version__,
+            INDEX_VERSION,
+        ):
             return None
         if not stamp or data.get("stamp") != stamp:
             return None
@@ -133,7 +140,9 @@ def load(path: Path, stamp: list[int]) -> Model | None:
             change_counts=data["change_counts"], last_changed=data["last_changed"],
             glossary=[Term(*row) for row in data["glossary"]], tracked=data["tracked"],
         )  # fmt: skip
-        ranking = Ranking(file_score=data["file_score"], def_score=data["def_score"], reexported=set(data["reexported"]))
+        ranking = Ranking(
+            file_score=data["file_score"], def_score=data["def_score"], reexported=set(data["reexported"])
+        )
         conv = Conventions(
             commands=[Command(*row) for row in data["commands"]],
             entry_points=[(p, q) for p, q in data["entry_points"]],

@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import posixpath
 
-TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs", "t", "test_data", "testdata"})
+TEST_DIRS = frozenset(
+    {"test", "tests", "testing", "__tests__", "spec", "specs", "t", "test_data", "testdata"}
+)
 VENDORED_DIRS = frozenset(
     {"node_modules", "bower_components", "vendor", "vendored", "_vendor", "third_party", "third-party", "external",
      "externals", ".yarn"}

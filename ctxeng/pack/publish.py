@@ -59,7 +59,11 @@ def read_project_files(repo: RepoView, index: list[IndexEntry], config: Config) 
     wanted = [p for p in wanted if sizes.get(entries[p].blob, MAX_MANIFEST_BYTES + 1) <= MAX_MANIFEST_BYTES]
     blobs = dict(repo.git.read_blobs(sorted({entries[p].blob for p in wanted})))
     redactor = Redactor(config.secrets)
-    return {p: redactor.text(blobs[entries[p].blob].decode("utf-8", "replace")) for p in wanted if entries[p].blob in blobs}
+    return {
+        p: redactor.text(blobs[entries[p].blob].decode("utf-8", "replace"))
+        for p in wanted
+        if entries[p].blob in blobs
+    }
 
 
 def prepare(repo: RepoView, config: Config, records: list[Record], head: str) -> Prepared:
@@ -97,8 +101,14 @@ def render_pack_into(
 
 
 def _produce(
-    repo: RepoView, config: Config, staging: Staging, head: str, records: list[Record] | None, stamp: list[int],
-    cached: Model | None = None, keep: frozenset[str] = frozenset(),
+    repo: RepoView,
+    config: Config,
+    staging: Staging,
+    head: str,
+    records: list[Record] | None,
+    stamp: list[int],
+    cached: Model | None = None,
+    keep: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Render from `cached` when given, else from `records` (ranking them and writing a new model + index)."""
     if cached is None:

@@ -35,10 +35,14 @@ class Weights:
     private_ident: float = 0.1  # edges for identifiers starting with "_" (aider uses the same)
     many_definers: int = 5  # identifiers defined in more files than this are ambiguous ...
     many_definers_factor: float = 0.1  # ... and their edges count this much
-    max_definer_files: int = 25  # identifiers defined in more files (`__init__`, `get`) carry no signal: no edges
+    max_definer_files: int = (
+        25  # identifiers defined in more files (`__init__`, `get`) carry no signal: no edges
+    )
     short_ident_len: int = 3  # identifiers this short or shorter (`x`, `get`) say little ...
     short_ident_factor: float = 0.3  # ... and are damped this much
-    builtin_factor: float = 0.02  # references to language builtins (`BUILTIN_NAMES`) that the repo also defines
+    builtin_factor: float = (
+        0.02  # references to language builtins (`BUILTIN_NAMES`) that the repo also defines
+    )
     reexport: float = 1.0  # prior of a definition a package init re-exports (the public API)
     exported: float = 0.3  # prior of a definition its own file exports / declares public
     entry_point: float = 0.6  # prior of entry points (`main`, console scripts)
@@ -143,7 +147,6 @@ def _priors(
     return priors, reexported
 
 
-
 def reference_weight(ident: str, count: int, n_definers: int, w: Weights = DEFAULT_WEIGHTS) -> float | None:
     """How much `count` references to `ident` (defined in `n_definers` files) weigh, or None to ignore them.
 
@@ -162,6 +165,7 @@ def reference_weight(ident: str, count: int, n_definers: int, w: Weights = DEFAU
     if ident in BUILTIN_NAMES:
         mul *= w.builtin_factor
     return mul
+
 
 def rank(
     facts: RepoFacts, entry_points: Iterable[tuple[str, str]] = (), weights: Weights = DEFAULT_WEIGHTS

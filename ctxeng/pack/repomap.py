@@ -11,7 +11,9 @@ from ctxeng.pack.rank import Ranking
 
 # Rough characters per token of signature lines; only used to bound how many candidates get counted.
 _CHARS_PER_TOKEN = 3.0
-DOCUMENTED = 1 / 6  # share of the map's characters (~a quarter of its tokens) whose lines carry full signatures and docs
+DOCUMENTED = (
+    1 / 6
+)  # share of the map's characters (~a quarter of its tokens) whose lines carry full signatures and docs
 SHORT_SIGNATURE = 1  # past the documented top, a line keeps its signature only up to the name: `def flush(…)`
 
 
@@ -33,7 +35,9 @@ def def_line(d: Definition, depth: int, doc_chars: int = 72, sig_chars: int = 0)
             sig = sig[:keep].rstrip() + ("(…)" if sig[keep : keep + 1] == "(" else "…")
     tick = "``" if "`" in sig else "`"
     pad = " " if tick == "``" else ""
-    line = f"{'  ' * depth}- L{d.line} {tick}{pad}{sig}{pad}{tick}" + (f" (×{d.variants})" if d.variants > 1 else "")
+    line = f"{'  ' * depth}- L{d.line} {tick}{pad}{sig}{pad}{tick}" + (
+        f" (×{d.variants})" if d.variants > 1 else ""
+    )
     doc = d.doc
     if doc and doc_chars > 0:
         if len(doc) > doc_chars:
@@ -146,4 +150,8 @@ def render_map(facts: RepoFacts, ranking: Ranking, limit: int, header: str | Non
 
 def _line(facts: RepoFacts, i: int, depth: int, with_doc: set[int]) -> str:
     # Past the documented top of the map, a line's job is to name the definition: long signatures are cut.
-    return def_line(facts.defs[i], depth, 72, 0) if i in with_doc else def_line(facts.defs[i], depth, 0, SHORT_SIGNATURE)
+    return (
+        def_line(facts.defs[i], depth, 72, 0)
+        if i in with_doc
+        else def_line(facts.defs[i], depth, 0, SHORT_SIGNATURE)
+    )

@@ -49,7 +49,10 @@ def fit_ranked(head: str, ranked: Sequence[tuple[tuple[Any, ...], str]], limit: 
 
 
 def grouped(
-    head: str, ranked: Sequence[tuple[str, tuple[Any, ...], str]], limit: int, headings: dict[str, str],
+    head: str,
+    ranked: Sequence[tuple[str, tuple[Any, ...], str]],
+    limit: int,
+    headings: dict[str, str],
     by_rank: bool = False,
 ) -> str:
     """Items (group, sort key, text) in rank order, shown under their group's heading, groups sorted

@@ -31,7 +31,9 @@ GLOSSARY_TITLES = frozenset({"glossary", "terminology", "definitions", "vocabula
 _BADGE = re.compile(r"^\s*(\[!\[|!\[|<img|<a |<p |<div|\.\. image::|\.\. \|)")
 
 
-_NEWS = re.compile(r"announc|\bnews\b|now available|\brelease[sd]?\b|what'?s new|sponsor|\bnotice\b", re.IGNORECASE)
+_NEWS = re.compile(
+    r"announc|\bnews\b|now available|\brelease[sd]?\b|what'?s new|sponsor|\bnotice\b", re.IGNORECASE
+)
 
 
 def readme_summary(facts: RepoFacts, limit: int = 400) -> str:
@@ -45,7 +47,10 @@ def readme_summary(facts: RepoFacts, limit: int = 400) -> str:
     readmes.sort(key=lambda d: (d.path.count("."), len(d.path), d.path, d.line))
     front = [d for d in readmes if d.path == readmes[0].path][:6] if readmes else []
     candidates = [
-        (doc.title, plain(para)) for doc in front for para in paragraphs(doc.text) if is_prose(para) and not _BADGE.match(para)
+        (doc.title, plain(para))
+        for doc in front
+        for para in paragraphs(doc.text)
+        if is_prose(para) and not _BADGE.match(para)
     ]
     names = {facts.name.lower(), facts.name.lower().replace("-", " ")}
     alternatives = "|".join(map(re.escape, sorted(names)))
@@ -73,7 +78,9 @@ def _folder_summary(facts: RepoFacts, folder: str) -> str:
                      if posixpath.dirname(path) == folder and posixpath.splitext(posixpath.basename(path))[0] == folder), None)  # fmt: skip
     if namesake and namesake.doc:  # `binding/binding.go`: the file named after its folder is its core
         return namesake.doc
-    subfolders = Counter(p.split("/")[1] for p in facts.files if p.startswith(f"{folder}/") and p.count("/") >= 2)
+    subfolders = Counter(
+        p.split("/")[1] for p in facts.files if p.startswith(f"{folder}/") and p.count("/") >= 2
+    )
     biggest = sorted(subfolders.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
     return "holds " + ", ".join(f"`{name}/`" for name, _ in biggest) if biggest else ""
 
@@ -86,7 +93,10 @@ def _layout(facts: RepoFacts) -> list[str]:
             langs.setdefault(top_level(path), Counter())[info.language] += 1
     lines = []
     for folder in sorted(counts, key=lambda f: (f == "", f)):
-        lang = ", ".join(name for name, _ in sorted(langs.get(folder, Counter()).items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+        lang = ", ".join(
+            name
+            for name, _ in sorted(langs.get(folder, Counter()).items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        )
         label = f"`{folder}/`" if folder else "(root)"
         summary = _folder_summary(facts, folder) if folder else "manifests, README and top-level files"
         detail = f"{counts[folder]} file{'s' if counts[folder] != 1 else ''}" + (f"; {lang}" if lang else "")
@@ -102,7 +112,11 @@ def _entry_points(facts: RepoFacts, conv: Conventions) -> list[str]:
             lines.append(f"- `{d.path}` L{d.line} `{d.signature}`" + (f" — {d.doc}" if d.doc else "") + "\n")
     tracked = set(facts.tracked)
     for path in facts.tracked:
-        if posixpath.basename(path) == "__main__.py" and "/" in path and not any(f"`{path}`" in line for line in lines):
+        if (
+            posixpath.basename(path) == "__main__.py"
+            and "/" in path
+            and not any(f"`{path}`" in line for line in lines)
+        ):
             lines.append(f"- `{path}` (`python -m {python_module(posixpath.dirname(path), tracked)}`)\n")
     return lines
 
@@ -112,7 +126,9 @@ def render_overview(facts: RepoFacts, ranking: Ranking, conv: Conventions, limit
     head = f"# Overview: {facts.name}\n\n"
     summary = readme_summary(facts)
     langs = Counter(info.language for info in facts.files.values() if info.language)
-    lang_line = ", ".join(f"{name} ({n})" for name, n in sorted(langs.items(), key=lambda kv: (-kv[1], kv[0]))[:6])
+    lang_line = ", ".join(
+        f"{name} ({n})" for name, n in sorted(langs.items(), key=lambda kv: (-kv[1], kv[0]))[:6]
+    )
     intro = (f"{summary}\n\n" if summary else "") + (
         f"{len(facts.tracked)} tracked file{'s' if len(facts.tracked) != 1 else ''}; "
         f"code files by language: {lang_line or 'none'}.\n"
@@ -133,7 +149,12 @@ def render_overview(facts: RepoFacts, ranking: Ranking, conv: Conventions, limit
     if rest <= 20 or not modules:
         return fixed
     headings = {g: f"\n### {g}{'/' if g != '(root)' else ''}\n\n" for g, _, _ in modules}
-    return grouped(fixed + "\n## Modules by folder (the most central ones when space is short)\n", modules, limit, headings)
+    return grouped(
+        fixed + "\n## Modules by folder (the most central ones when space is short)\n",
+        modules,
+        limit,
+        headings,
+    )
 
 
 def render_conventions(facts: RepoFacts, conv: Conventions, limit: int) -> str:
@@ -148,7 +169,9 @@ def render_conventions(facts: RepoFacts, conv: Conventions, limit: int) -> str:
                 note = f" — {cmd.note}" if cmd.note else ""
                 blocks.append(f"- {category}: `{cmd.command}`{note} ({cmd.source})\n")
     else:
-        blocks.append("\n## Commands\n\nNo build, test or lint commands were found in the project's manifests or CI.\n")
+        blocks.append(
+            "\n## Commands\n\nNo build, test or lint commands were found in the project's manifests or CI.\n"
+        )
     blocks.append("\n## Tests\n\n" + "".join(f"- {f}\n" for f in layout_of_tests(facts.tracked)))
     style = commit_style(facts.commits)
     if style:
@@ -171,7 +194,10 @@ def render_history(facts: RepoFacts, limit: int) -> str:
     intro = f"{count} commits (merges excluded) from {first[:10]} to {facts.commits[0].date[:10]}.\n"
     tracked = set(facts.tracked)
     last_change = facts.last_changed
-    hot = sorted(((n, p) for p, n in facts.change_counts.items() if p in tracked and n > 1), key=lambda np: (-np[0], np[1]))
+    hot = sorted(
+        ((n, p) for p, n in facts.change_counts.items() if p in tracked and n > 1),
+        key=lambda np: (-np[0], np[1]),
+    )
     blocks = [intro]
     if hot:
         blocks.append("\n## Hot spots (files changed most often)\n\n")
@@ -179,7 +205,10 @@ def render_history(facts: RepoFacts, limit: int) -> str:
     pairs = _pairs(facts, tracked)
     if pairs:
         blocks.append("\n## Files that change together\n\n")
-        blocks += [f"- `{a}` + `{b}` — {n} commits together ({round(100 * share)} % of `{a}`'s)\n" for n, share, a, b in pairs[:12]]
+        blocks += [
+            f"- `{a}` + `{b}` — {n} commits together ({round(100 * share)} % of `{a}`'s)\n"
+            for n, share, a, b in pairs[:12]
+        ]
     recent = _significant(facts)
     if recent:
         blocks.append("\n## Recent significant changes\n\n")
@@ -188,7 +217,9 @@ def render_history(facts: RepoFacts, limit: int) -> str:
                 f", +{c.added}/-{c.deleted}" if c.added or c.deleted else ""
             )
             why = commit_why(c) if c.body else ""
-            blocks.append(f"- {c.date[:10]} `{c.sha[:10]}` {c.subject} ({size})" + (f" — {why}" if why else "") + "\n")
+            blocks.append(
+                f"- {c.date[:10]} `{c.sha[:10]}` {c.subject} ({size})" + (f" — {why}" if why else "") + "\n"
+            )
     return fit_blocks(head, blocks, limit)
 
 
@@ -228,7 +259,11 @@ def render_decisions(facts: RepoFacts, limit: int) -> str:
     docs = []
     shown = [readme_summary(facts)]  # overview.md and SKILL.md open with it
     for pos, doc in enumerate(facts.docs):
-        if is_vendored(doc.path) or is_sample_doc(doc.path) or (is_example(doc.path) and doc.doc_kind in ("other", "api")):
+        if (
+            is_vendored(doc.path)
+            or is_sample_doc(doc.path)
+            or (is_example(doc.path) and doc.doc_kind in ("other", "api"))
+        ):
             continue  # an example's or a template's README describes the sample, not the project
         if doc.doc_kind == "contributing" or (glossary and doc.title.strip().lower() in GLOSSARY_TITLES):
             continue  # shown in conventions.md / below as the glossary
@@ -241,10 +276,16 @@ def render_decisions(facts: RepoFacts, limit: int) -> str:
         docs.append(((-prio, pos), (-kind, pos), text))  # chosen by priority, shown by kind then place
     docs.sort(key=lambda t: t[0])
     gloss_limit = limit // 3 if docs else limit
-    gloss_text = fit_ranked("\n## Glossary\n\n", [((i,), t) for i, (_, t) in enumerate(glossary)], gloss_limit) if glossary else ""
+    gloss_text = (
+        fit_ranked("\n## Glossary\n\n", [((i,), t) for i, (_, t) in enumerate(glossary)], gloss_limit)
+        if glossary
+        else ""
+    )
     if not docs and not glossary:
         return fit_blocks(head, ["\nNo design documents or glossary were found.\n"], limit)
-    body = fit_ranked(head, [(shown, t) for _, shown, t in docs], limit - _tokens(gloss_text)) if docs else head
+    body = (
+        fit_ranked(head, [(shown, t) for _, shown, t in docs], limit - _tokens(gloss_text)) if docs else head
+    )
     return fit_blocks(body, [gloss_text] if gloss_text else [], limit)
 
 

@@ -55,7 +55,9 @@ def skill_name(repo: str, configured: str = "") -> str:
     return slug or "project-context"
 
 
-def render_skill_md(facts: RepoFacts, conv: Conventions, name: str, tokens: dict[str, int], budget: int, limit: int) -> str:
+def render_skill_md(
+    facts: RepoFacts, conv: Conventions, name: str, tokens: dict[str, int], budget: int, limit: int
+) -> str:
     """SKILL.md: frontmatter that says when to use the skill, the key commands, and the index."""
     description = (
         f"Knowledge of the {facts.name} repository: layout, key definitions with signatures, build/test/lint "
@@ -89,7 +91,9 @@ def small_budget_scale(budget: int) -> float:
     return min(1.0, max(0.4, budget / 25_000))
 
 
-def render_references(facts: RepoFacts, ranking: Ranking, conv: Conventions, budget: int, reserve: int) -> dict[str, str]:
+def render_references(
+    facts: RepoFacts, ranking: Ranking, conv: Conventions, budget: int, reserve: int
+) -> dict[str, str]:
     """The five reference documents, each ≤ 25k tokens, together ≤ `budget - reserve` tokens.
 
     Sections render in `REFERENCES` order, each within its share of `budget` (taking only what it

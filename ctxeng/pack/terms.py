@@ -9,7 +9,9 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 # Identifiers as people write them in prompts: snake_case, CamelCase, dotted paths, kebab-case.
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
-_PATHLIKE = re.compile(r"[\w.\-]+(?:/[\w.\-]+)+|[\w\-]+\.(?:py|pyi|js|jsx|ts|tsx|go|rs|java|c|h|cc|cpp|hpp|rb|cs|md|rst|toml|ya?ml|json)\b")
+_PATHLIKE = re.compile(
+    r"[\w.\-]+(?:/[\w.\-]+)+|[\w\-]+\.(?:py|pyi|js|jsx|ts|tsx|go|rs|java|c|h|cc|cpp|hpp|rb|cs|md|rst|toml|ya?ml|json)\b"
+)
 # `_PATHLIKE` backtracks: on one long run of path characters it is quadratic (a 40k-character token
 # took 87 s). Its matches never leave a run of `_PATH_RUN`, so it is applied run by run, and runs
 # longer than any real path are skipped: the cost is then linear in the prompt (≤ MAX_PATH² per run).

@@ -54,7 +54,9 @@ def check_skill(root: Path, pack: Pack, keep: frozenset[str] = frozenset()) -> l
         if path.is_file() and path.read_bytes() == text.encode("utf-8"):
             continue
         if path.relative_to(root).as_posix() in keep:
-            raise CtxengError(f"{path.relative_to(root).as_posix()} is tracked by git; run `ctxeng pack` to update it")
+            raise CtxengError(
+                f"{path.relative_to(root).as_posix()} is tracked by git; run `ctxeng pack` to update it"
+            )
         changed.append(rel)
     return changed
 
@@ -89,7 +91,12 @@ def stage_worktree(
     if write_block:
         staging.path(BLOCK_FILE).write_bytes((block or "").encode("utf-8"))
     mine = {f"{skill_folder(Path(''), pack.skill_name).as_posix()}/{rel}" for rel in pack.files}
-    plan = {"skill": pack.skill_name, "files": sorted(pack.files), "keep": sorted(keep & mine), "claude_md": write_block}
+    plan = {
+        "skill": pack.skill_name,
+        "files": sorted(pack.files),
+        "keep": sorted(keep & mine),
+        "claude_md": write_block,
+    }
     staging.path(WORKTREE).write_text(dumps_json(plan) + "\n", encoding="utf-8")
     staging.after_switch.append(lambda gen: None if apply(root, gen) else None)
     info["warnings"] = warnings
@@ -149,7 +156,9 @@ def remove_temporaries(root: Path, skill: str) -> list[Path]:
         with os.scandir(folder) as entries:
             for entry in entries:
                 near_claude = folder in (root, root / ".claude") and entry.name.startswith(".CLAUDE.md.")
-                if (folder in (base, base / "references") or near_claude) and _TEMPORARY.fullmatch(entry.name):
+                if (folder in (base, base / "references") or near_claude) and _TEMPORARY.fullmatch(
+                    entry.name
+                ):
                     if entry.is_file(follow_symlinks=False):
                         os.unlink(entry.path)
                         removed.append(Path(entry.path))

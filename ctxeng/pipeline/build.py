@@ -67,7 +67,9 @@ def build(
             return BuildResult(manifest=last, out_dir=out_dir)
         try:
             with Staging(out_dir) as staging:
-                manifest = run_pipeline(repo, config, staging, progress, write_pack=write_pack, in_hook=in_hook)
+                manifest = run_pipeline(
+                    repo, config, staging, progress, write_pack=write_pack, in_hook=in_hook
+                )
                 state = uptodate.state_for(fingerprint)
                 staging.path(uptodate.STATE_FILE).write_text(dumps_json(state) + "\n", encoding="utf-8")
                 # One generation: a pack-less build keeps the last pack; earlier state never carries over.
@@ -82,7 +84,11 @@ def build(
 
 
 def run_pipeline(
-    repo: RepoView, config: Config, staging: Staging, progress: Progress, write_pack: bool = True,
+    repo: RepoView,
+    config: Config,
+    staging: Staging,
+    progress: Progress,
+    write_pack: bool = True,
     in_hook: bool = False,
 ) -> dict[str, Any]:
     """Run every stage and write the outputs into `staging`; returns the manifest.
@@ -180,7 +186,12 @@ def extract_settings(config: Config) -> dict[str, Any]:
 
 
 def _history(
-    repo: RepoView, config: Config, progress: Progress, out_dir: Path, redactor: Any, salt: str,
+    repo: RepoView,
+    config: Config,
+    progress: Progress,
+    out_dir: Path,
+    redactor: Any,
+    salt: str,
     head_skips: dict[str, str] | None = None,
 ) -> tuple[Provenance, list[Record], list[Record], dict[str, int], Counter[str]]:
     """Provenance, redacted commit records, co-change records, stats and the commit records'
@@ -194,7 +205,12 @@ def _history(
             repo, config.history, progress, drop_files=tuple(config.secrets.drop_files), files=config.files,
             head_skips=head_skips, out_dir=out_dir, redactor=redactor, salt=salt,
         )  # fmt: skip
-        provenance, commits, cochange, stats = history.provenance, history.commits, history.cochange, history.stats
+        provenance, commits, cochange, stats = (
+            history.provenance,
+            history.commits,
+            history.cochange,
+            history.stats,
+        )
         counts = history.redactions
     else:
         provenance = Provenance(head=repo.head, head_time=repo.head_time())

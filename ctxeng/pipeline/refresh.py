@@ -50,7 +50,12 @@ class RefreshResult:
 
     def to_json(self) -> dict[str, Any]:
         """As plain data (for --json)."""
-        return {"mode": self.mode, "note": self.note, "changed": self.changed, "seconds": round(self.seconds, 3)}
+        return {
+            "mode": self.mode,
+            "note": self.note,
+            "changed": self.changed,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 @dataclass
@@ -100,7 +105,11 @@ def refresh(path: str | Path = ".", hook: bool = False) -> RefreshResult:
     damaged = sorted(verify(gen).values()) if state is not None else []
     if state is None or damaged:
         built = (gen / "manifest.json").exists()
-        why = "first build" if not built else f"the outputs in .ctxeng/ are {'corrupt' if damaged else 'unreadable'}"
+        why = (
+            "first build"
+            if not built
+            else f"the outputs in .ctxeng/ are {'corrupt' if damaged else 'unreadable'}"
+        )
         if hook:  # a rebuild is too slow for a commit: the post-commit refresh (or `ctxeng build`) does it
             note = f"{why}: run `ctxeng build`" if built else "no build yet: run `ctxeng build` once"
             return RefreshResult("skipped", note, seconds=time.perf_counter() - started)
@@ -117,15 +126,24 @@ def refresh(path: str | Path = ".", hook: bool = False) -> RefreshResult:
     try:
         with Lock(out_dir, wait_seconds=0.0), Staging(out_dir) as staging:
             if staging.base != gen:  # another run published meanwhile: its state is the one to patch
-                return RefreshResult("skipped", "another ctxeng run refreshed meanwhile", paths, time.perf_counter() - started)
+                return RefreshResult(
+                    "skipped", "another ctxeng run refreshed meanwhile", paths, time.perf_counter() - started
+                )
             note = _fast(repo, config, out_dir, state, changed, removed, staging)
     except LockBusy:
-        return RefreshResult("skipped", "another ctxeng run holds the lock", paths, time.perf_counter() - started)
+        return RefreshResult(
+            "skipped", "another ctxeng run holds the lock", paths, time.perf_counter() - started
+        )
     return RefreshResult("fast", note, paths, time.perf_counter() - started)
 
 
 def _full_reason(
-    repo: RepoView, state: BuildState, manifest: dict[str, Any], config: Config, n_changed: int, hook: bool,
+    repo: RepoView,
+    state: BuildState,
+    manifest: dict[str, Any],
+    config: Config,
+    n_changed: int,
+    hook: bool,
     gen: Path,
 ) -> str:
     """Why the full (cached) build is needed, or "" when the fast path will do."""
@@ -144,13 +162,17 @@ def _full_reason(
     return ""
 
 
-def _full(repo: RepoView, started: float, reason: str, paths: list[str] | None = None, hook: bool = False) -> RefreshResult:
+def _full(
+    repo: RepoView, started: float, reason: str, paths: list[str] | None = None, hook: bool = False
+) -> RefreshResult:
     from ctxeng.pipeline.build import build
 
     try:
         build(repo.root, lock_wait=0.0 if hook else 30.0, in_hook=hook)
     except LockBusy:
-        return RefreshResult("skipped", "another ctxeng run holds the lock", paths or [], time.perf_counter() - started)
+        return RefreshResult(
+            "skipped", "another ctxeng run holds the lock", paths or [], time.perf_counter() - started
+        )
     return RefreshResult("full", reason, paths or [], time.perf_counter() - started)
 
 
@@ -168,7 +190,12 @@ def _recover(root: Path) -> None:
 
 
 def _fast(
-    repo: RepoView, config: Config, out_dir: Path, state: BuildState, changed: list[IndexEntry], removed: list[str],
+    repo: RepoView,
+    config: Config,
+    out_dir: Path,
+    state: BuildState,
+    changed: list[IndexEntry],
+    removed: list[str],
     staging: Staging,
 ) -> str:
     """Re-extract the staged changes and patch them into the prompt index; record what is pending.
@@ -207,7 +234,11 @@ def _fast(
 
 
 def _update_state(
-    staging: Staging, state: BuildState, changed: list[IndexEntry], removed: list[str], outcomes: dict[str, str]
+    staging: Staging,
+    state: BuildState,
+    changed: list[IndexEntry],
+    removed: list[str],
+    outcomes: dict[str, str],
 ) -> None:
     """Record the staged versions as seen, so the next hook run finds nothing new to patch."""
     entries = dict(state.entries)
@@ -230,10 +261,14 @@ def _patch_index(root: Path, replaced: dict[str, list[Record]], staging: Staging
 def _record_pending(staging: Staging, paths: list[str]) -> None:
     """Add `paths` to the files that records, dataset and pack have not caught up with yet."""
     try:
-        known = set(json.loads((staging.base / "state" / "pending.json").read_text(encoding="utf-8")).get("paths", []))
+        known = set(
+            json.loads((staging.base / "state" / "pending.json").read_text(encoding="utf-8")).get("paths", [])
+        )
     except (OSError, ValueError, AttributeError, TypeError, RecursionError):
         known = set()
-    staging.path("state/pending.json").write_text(dumps_json({"paths": sorted(known | set(paths))}) + "\n", encoding="utf-8")
+    staging.path("state/pending.json").write_text(
+        dumps_json({"paths": sorted(known | set(paths))}) + "\n", encoding="utf-8"
+    )
 
 
 def spawn_background(path: str | Path) -> int:
@@ -252,4 +287,3 @@ def spawn_background(path: str | Path) -> int:
             start_new_session=True, env={k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
         )  # fmt: skip
     return proc.pid
-

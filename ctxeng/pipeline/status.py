@@ -167,7 +167,9 @@ def definitions_in(out: Path, paths: set[str], hunks: dict[str, list[tuple[int, 
     total = 0
     # Cheap filters first (records are compact, sorted-key JSON): one substring test, then one regex of
     # the wanted `"path":"…"` fields; only the matching lines are parsed.
-    wanted = re.compile("|".join(re.escape(f'"path":{json.dumps(p, ensure_ascii=False)}') for p in sorted(paths)))
+    wanted = re.compile(
+        "|".join(re.escape(f'"path":{json.dumps(p, ensure_ascii=False)}') for p in sorted(paths))
+    )
     try:
         with open(out / "records.jsonl", encoding="utf-8") as fh:
             for line in fh:

@@ -14,7 +14,16 @@ def report_table(report: dict[str, Any]) -> Any:
         title=(f"{report['repository']}: recall of what the next commit touched "
                f"({report['scored_commits']}/{report['commits']} commits, budgets in {report['counter']} tokens)")
     )  # fmt: skip
-    for column in ("variant", "budget", "def recall", "pooled", "file recall", "tokens", "o200k", "over budget"):
+    for column in (
+        "variant",
+        "budget",
+        "def recall",
+        "pooled",
+        "file recall",
+        "tokens",
+        "o200k",
+        "over budget",
+    ):
         table.add_column(column, justify="left" if column == "variant" else "right")
     for variant, rows in report["table"].items():
         for budget, row in rows.items():
@@ -26,7 +35,9 @@ def report_table(report: dict[str, Any]) -> Any:
     return table
 
 
-def plot_recall(reports: list[dict[str, Any]], out: Path, extra: dict[str, dict[str, float]] | None = None) -> Path:
+def plot_recall(
+    reports: list[dict[str, Any]], out: Path, extra: dict[str, dict[str, float]] | None = None
+) -> Path:
     """Write a PNG: definition recall against budget, one line per repository and variant.
 
     `extra` adds lines measured elsewhere (label → {budget: recall}), e.g. a peer's map.

@@ -79,7 +79,9 @@ def replay_commit(
     key = (tuple((p, entries[p]) for p in project_files(entries)), tuple(facts.tracked))
     conv = replayer.memo.get(key)
     if conv is None:  # manifests and CI files rarely change between parents: parse them once per version
-        conv = replayer.memo[key] = mine_conventions(read_project_files(repo, snap.entries, config), facts.tracked)
+        conv = replayer.memo[key] = mine_conventions(
+            read_project_files(repo, snap.entries, config), facts.tracked
+        )
     ranking = rank(facts, conv.entry_points)
     touched = touched_definitions(facts.defs, changed_lines(repo, parent, sha))
     result = CommitResult(sha=sha, parent=parent, subject=subject, touched=touched)
@@ -146,9 +148,13 @@ def replay(
     results = []
     with tempfile.TemporaryDirectory(prefix="ctxeng-replay-") as scratch:
         for n, c in enumerate(chosen, 1):
-            res = replay_commit(replayer, c.sha, c.parents[0], c.subject, budgets, variants, counter, Path(scratch))
+            res = replay_commit(
+                replayer, c.sha, c.parents[0], c.subject, budgets, variants, counter, Path(scratch)
+            )
             results.append(res)
-            note(f"[{n}/{len(chosen)}] {c.sha[:10]} {len(res.touched)} touched, {res.seconds:.1f}s  {c.subject[:60]}")
+            note(
+                f"[{n}/{len(chosen)}] {c.sha[:10]} {len(res.touched)} touched, {res.seconds:.1f}s  {c.subject[:60]}"
+            )
     return summarise(repo.name, results, budgets, variants, counter, time.perf_counter() - started)
 
 
@@ -165,7 +171,11 @@ def summarise(
         for b in budgets:
             rows = [r.scores[v][b] for r in scored]
             every = [r.scores[v][b] for r in results]
-            over = [s for s in every if s.tokens > b] if counter == "ctxeng" else [s for s in every if (s.o200k or 0) > b]
+            over = (
+                [s for s in every if s.tokens > b]
+                if counter == "ctxeng"
+                else [s for s in every if (s.o200k or 0) > b]
+            )
             table[v][str(b)] = {
                 "def_recall": round(mean(s.defs_found / s.defs_total for s in rows), 4),
                 "def_recall_pooled": round(sum(s.defs_found for s in rows) / max(1, sum(s.defs_total for s in rows)), 4),

@@ -84,8 +84,10 @@ def _o200k() -> Any:
     import os
     import tempfile
 
-    folder = os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR") or os.path.join(
-        tempfile.gettempdir(), "data-gym-cache"
+    folder = (
+        os.environ.get("TIKTOKEN_CACHE_DIR")
+        or os.environ.get("DATA_GYM_CACHE_DIR")
+        or os.path.join(tempfile.gettempdir(), "data-gym-cache")
     )
     if not os.path.isfile(os.path.join(folder, hashlib.sha1(_O200K_URL.encode()).hexdigest())):
         return None  # tiktoken would try to download it: no network at run time

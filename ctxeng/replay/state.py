@@ -69,7 +69,9 @@ class History:
 class Replayer:
     """Builds `Snapshot`s of one repository at any of its commits, sharing work between them."""
 
-    def __init__(self, repo: RepoView, config: Config, cache_dir: Path | None, tip: str | None = None) -> None:
+    def __init__(
+        self, repo: RepoView, config: Config, cache_dir: Path | None, tip: str | None = None
+    ) -> None:
         from ctxeng.pipeline.build import extract_settings
         from ctxeng.secrets import Redactor
 
@@ -106,7 +108,9 @@ class Replayer:
             if blob is not None and not blob.outcome:
                 code.extend(blob.records)
         glossary = [self.redactor.record(r) for r in build_glossary(code)]
-        return Snapshot(sha=sha, entries=entries, records=dedupe_ids([*code, *self._history(sha, entries), *glossary]))
+        return Snapshot(
+            sha=sha, entries=entries, records=dedupe_ids([*code, *self._history(sha, entries), *glossary])
+        )
 
     def _history(self, sha: str, entries: list[IndexEntry]) -> list[Record]:
         if not self.config.history.enabled:

@@ -72,6 +72,10 @@ def touched_definitions(defs: Sequence[Definition], spans: dict[str, list[tuple[
 def _innermost(defs: list[Definition], lo: int, hi: int) -> Definition | None:
     best: Definition | None = None
     for d in defs:
-        if d.line <= lo and hi <= d.end_line and (best is None or (d.line, -d.end_line) > (best.line, -best.end_line)):
+        if (
+            d.line <= lo
+            and hi <= d.end_line
+            and (best is None or (d.line, -d.end_line) > (best.line, -best.end_line))
+        ):
             best = d
     return best

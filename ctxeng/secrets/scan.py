@@ -92,14 +92,18 @@ def scan_repository(path: str | Path = ".", history: bool = True) -> ScanReport:
     selection = select_files(repo, config.files, config.secrets)
     for source in selection.files:
         report.files += [Hit(source.path, f.line, f.rule, "file") for f in scanner.find(source.text)]
-        report.files += [Hit(_shown(scanner, source.path), 0, f.rule, "file-name") for f in scanner.find(source.path)]
+        report.files += [
+            Hit(_shown(scanner, source.path), 0, f.rule, "file-name") for f in scanner.find(source.path)
+        ]
     report.files.sort()
     report.files_scanned = len(selection.files)
     if history and config.history.enabled and repo.head:
         from ctxeng.extract.history.stage import mine_history
 
         outcomes = selection.outcomes
-        commits = mine_history(repo, config.history, drop_files=drop, files=config.files, head_skips=outcomes).commits
+        commits = mine_history(
+            repo, config.history, drop_files=drop, files=config.files, head_skips=outcomes
+        ).commits
         for rec in commits:
             report.history += commit_hits(scanner, rec)
         report.commits_scanned = len(commits)

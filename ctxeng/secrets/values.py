@@ -172,4 +172,6 @@ def looks_random(value: str, min_length: int = 12) -> bool:
 def mixed(value: str) -> bool:
     """True when the value mixes at least two of lower case, upper case and digits."""
     chars = set(value)
-    return (any(c.islower() for c in chars) + any(c.isupper() for c in chars) + any(c.isdigit() for c in chars)) >= 2
+    return (
+        any(c.islower() for c in chars) + any(c.isupper() for c in chars) + any(c.isdigit() for c in chars)
+    ) >= 2

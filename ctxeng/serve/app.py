@@ -73,7 +73,9 @@ def create_app(
 
         def tokenize(req: p.GenerationRequest) -> list[int]:
             messages = req.messages or []
-            if budget[0] is not None:  # opt-in: ctxeng's retrieved context before the question (on a worker thread)
+            if (
+                budget[0] is not None
+            ):  # opt-in: ctxeng's retrieved context before the question (on a worker thread)
                 messages = grounding.ground(engine.root, messages, budget[0])
             return engine.chat_ids(messages)
 

@@ -141,7 +141,9 @@ def ask(
     load, name = _adapter(root, adapter)
     from ctxeng.core.extras import require_extras
 
-    require_extras("ask", "train", modules=("torch", "transformers", "peft"))  # no server: the model loads here
+    require_extras(
+        "ask", "train", modules=("torch", "transformers", "peft")
+    )  # no server: the model loads here
     engine = _engine(root, load, keep_loaded)
     try:
         text, finish = _generate(engine, name, messages, max_tokens, on_text, deadline)

@@ -117,7 +117,9 @@ class Engine:
     def _check_length(self, text: str) -> None:
         count = 0
         for n, start in enumerate(range(0, len(text), PIECE_CHARS)):
-            count += len(self.tokenizer(text[start : start + PIECE_CHARS], add_special_tokens=False)["input_ids"])
+            count += len(
+                self.tokenizer(text[start : start + PIECE_CHARS], add_special_tokens=False)["input_ids"]
+            )
             if count - n > self.max_context:  # a cut between pieces may split a token: one extra per cut
                 raise ApiError(
                     400,

@@ -60,7 +60,9 @@ class HostGuard:
         """Why a request with these headers is refused, or "" when it may pass."""
         host = headers.get(b"host", b"").decode("latin-1")
         if host_name(host) not in self.allowed:
-            return f"the Host header '{host[:100]}' is not served here (add --allow-host to serve another name)"
+            return (
+                f"the Host header '{host[:100]}' is not served here (add --allow-host to serve another name)"
+            )
         origin = headers.get(b"origin")
         if origin is not None:
             text = origin.decode("latin-1")

@@ -163,7 +163,10 @@ def knowledge_report(
     return {
         "questions": len(questions),
         # What always answering the most common defining file would score (gin: context.go).
-        "most_common_path": {"path": top, "share": round(paths.count(top) / len(paths), 4) if paths else None},
+        "most_common_path": {
+            "path": top,
+            "share": round(paths.count(top) / len(paths), 4) if paths else None,
+        },
         "templates": list(EVAL_DEFINED_IN),
         "context_budget": budget,
         "grounded_available": contexts is not None,

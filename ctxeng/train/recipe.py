@@ -228,7 +228,7 @@ def sft_config(recipe: Recipe, output_dir: Path, stage: str = "sft", validate_on
 
 
 def _keyword_hint(exc: Exception, config_class: type) -> str | None:
-    """"did you mean" for an unknown keyword in `lora:`/`sft:` (the dataclass's fields are the schema)."""
+    """ "did you mean" for an unknown keyword in `lora:`/`sft:` (the dataclass's fields are the schema)."""
     import dataclasses
 
     unknown = _UNEXPECTED.search(str(exc))

@@ -144,7 +144,9 @@ def _run(
     import torch
 
     train_rows = weighted_rows(
-        stratified_sample(data.train, recipe.max_train_examples, recipe.seed), recipe.task_weights, recipe.seed
+        stratified_sample(data.train, recipe.max_train_examples, recipe.seed),
+        recipe.task_weights,
+        recipe.seed,
     )
     eval_rows = stratified_sample(data.eval, recipe.max_eval_examples, recipe.seed)
     # Built before the model is loaded: under accelerate, SFTConfig sets up the distributed state
@@ -310,4 +312,8 @@ def _records_beside(root: Path, dataset: Path) -> Path:
     from ctxeng.core.workdir import GEN_PREFIX, generation
 
     beside = dataset.parent / "records.jsonl"
-    return beside if dataset.parent.name.startswith(GEN_PREFIX) and beside.is_file() else generation(root) / "records.jsonl"
+    return (
+        beside
+        if dataset.parent.name.startswith(GEN_PREFIX) and beside.is_file()
+        else generation(root) / "records.jsonl"
+    )

@@ -112,7 +112,9 @@ class HistoryCache:
             row = entries.get(sha)
             if row is not None:
                 parents, when, date, subject, message, files, counts = row
-                commit = LogCommit(sha, tuple(parents), when, date, subject, message, [(p, s) for p, s in files])
+                commit = LogCommit(
+                    sha, tuple(parents), when, date, subject, message, [(p, s) for p, s in files]
+                )
                 out[sha] = (commit, counts)
         return out
 

@@ -109,8 +109,10 @@ def definition_in(plan: FilePlan, body: bytes, hinted: bool = False) -> str | No
 
     `hinted` says the caller already knows the line holds one of the language's hint words.
     """
-    if plan.spec is None or len(body) > MAX_DEFINITION_LINE or (
-        not hinted and plan.hint_pattern is not None and not plan.hint_pattern.search(body)
+    if (
+        plan.spec is None
+        or len(body) > MAX_DEFINITION_LINE
+        or (not hinted and plan.hint_pattern is not None and not plan.hint_pattern.search(body))
     ):
         return None
     if plan.ascii_pattern is not None and body.isascii():
@@ -350,7 +352,10 @@ def _lines_with(data: bytes, start: int, stop: int, words: tuple[bytes, ...]) ->
 
 
 def parse_patches(
-    read: Callable[[int], bytes], max_bytes: int, drop_files: tuple[str, ...] = (), block: int = BLOCK,
+    read: Callable[[int], bytes],
+    max_bytes: int,
+    drop_files: tuple[str, ...] = (),
+    block: int = BLOCK,
     omissions: Omissions = NO_OMISSIONS,
 ) -> Iterator[CommitPatch]:
     """Parse the patch stream that `read(n)` returns piece by piece (b"" at the end)."""

@@ -97,7 +97,10 @@ def patch_command(folder: Path) -> list[str]:
 
 
 def stream_patches(
-    repo: RepoView, shas: Sequence[str], max_bytes: int, drop_files: tuple[str, ...] = (),
+    repo: RepoView,
+    shas: Sequence[str],
+    max_bytes: int,
+    drop_files: tuple[str, ...] = (),
     omissions: Omissions = NO_OMISSIONS,
 ) -> Iterator[CommitPatch]:
     """Yield the bounded patch of each commit in `shas`, in that order, from one git process.
@@ -120,7 +123,9 @@ def stream_patches(
             try:
                 last: CommitPatch | None = None  # complete only once git has gone on to the next one
                 read = batched_reader(proc.stdout.fileno())
-                for patch in parse_patches(read, max_bytes, drop_files, block=READ_BYTES, omissions=omissions):
+                for patch in parse_patches(
+                    read, max_bytes, drop_files, block=READ_BYTES, omissions=omissions
+                ):
                     if last is not None:
                         yield last
                     last = patch

@@ -44,7 +44,7 @@ class Omissions:
     large_blobs: frozenset[str] = frozenset()
 
     def blob_reason(self, index_line: bytes) -> str | None:
-        """"too-large" when the `index <old>..<new> [mode]` line names a blob over the cap."""
+        """ "too-large" when the `index <old>..<new> [mode]` line names a blob over the cap."""
         if not self.large_blobs:
             return None
         ids = index_line[6:].split(b" ", 1)[0].rstrip(b"\n").split(b"..")

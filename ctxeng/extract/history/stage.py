@@ -204,8 +204,6 @@ def _omissions(
     return Omissions(skipped, large_blobs(repo, files.max_file_bytes))
 
 
-
-
 def read_log(
     repo: RepoView, max_commits: int, boundary: set[str], scrub: Scrub | None, cache: HistoryCache | None,
     progress: Progress = no_progress,
@@ -305,4 +303,6 @@ def _mine(
     stats["commits"] = len(commits)
     stats["symbols_touched"] = len(provenance.symbol_commits)
     progress("history", len(log), len(log))
-    return HistoryResult(commits=commits, cochange=cochange, provenance=provenance, stats=stats, redactions=redactions)
+    return HistoryResult(
+        commits=commits, cochange=cochange, provenance=provenance, stats=stats, redactions=redactions
+    )

@@ -28,7 +28,11 @@ def patch_keys(log: list[LogCommit], window: list[str], omissions: Omissions) ->
     import hashlib
     import json
 
-    blobs = hashlib.sha1("\n".join(sorted(omissions.large_blobs)).encode()).hexdigest() if omissions.large_blobs else ""
+    blobs = (
+        hashlib.sha1("\n".join(sorted(omissions.large_blobs)).encode()).hexdigest()
+        if omissions.large_blobs
+        else ""
+    )
     shas, keys = set(window), {}
     for commit in log:
         if commit.sha not in shas:
@@ -37,7 +41,9 @@ def patch_keys(log: list[LogCommit], window: list[str], omissions: Omissions) ->
         if not skipped and not blobs:
             keys[commit.sha] = commit.sha
             continue
-        digest = hashlib.sha1(json.dumps([skipped, blobs], ensure_ascii=False).encode("utf-8", "surrogateescape"))
+        digest = hashlib.sha1(
+            json.dumps([skipped, blobs], ensure_ascii=False).encode("utf-8", "surrogateescape")
+        )
         keys[commit.sha] = f"{commit.sha}:{digest.hexdigest()[:16]}"
     return keys
 

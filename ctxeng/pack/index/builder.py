@@ -60,13 +60,26 @@ def build_index(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> tuple[
     by_qual: dict[tuple[str, str], int] = {}
     for n, i in enumerate(kept):
         by_qual.setdefault((facts.defs[i].path, facts.defs[i].qualname), n)
-    parents = [by_qual.get((facts.defs[i].path, facts.defs[i].parent), -1) if facts.defs[i].parent else -1 for i in kept]
+    parents = [
+        by_qual.get((facts.defs[i].path, facts.defs[i].parent), -1) if facts.defs[i].parent else -1
+        for i in kept
+    ]
     # Rows of strings only: the JSON string encoder that `dumps_json` itself uses, without building an
     # encoder per row (a third of the index's CPU on 44k rows).
     q = encode_basestring
-    details = [f"[{q(d.signature)},{q(d.doc)},{q(d.kind)},{d.end_line}]" for d in (facts.defs[i] for i in kept)]
+    details = [
+        f"[{q(d.signature)},{q(d.doc)},{q(d.kind)},{d.end_line}]" for d in (facts.defs[i] for i in kept)
+    ]
     details += [f"[{q(_excerpt(d.text))}]" for d in docs]
-    postings: dict[str, dict[str, list[int]]] = {"d": {}, "e": {}, "f": {}, "s": {}, "b": {}, "c": {}, "g": {}}
+    postings: dict[str, dict[str, list[int]]] = {
+        "d": {},
+        "e": {},
+        "f": {},
+        "s": {},
+        "b": {},
+        "c": {},
+        "g": {},
+    }
     for n, i in enumerate(kept):
         named = name_terms(facts.defs[i].name)
         _post(postings["d"], named, n)
@@ -165,5 +178,3 @@ def write_index(folder: Path, index: dict[str, Any], details: list[str]) -> None
     """Write `index.json` and its details file into `folder` (deterministic bytes)."""
     (folder / DETAILS_FILE).write_text("".join(f"{row}\n" for row in details), encoding="utf-8")
     (folder / INDEX_FILE).write_text(dumps_json(index) + "\n", encoding="utf-8")
-
-
