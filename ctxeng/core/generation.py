@@ -184,7 +184,7 @@ class Staging:
         scratch.mkdir(parents=True, exist_ok=True)
         self.dir = Path(tempfile.mkdtemp(prefix="stage-", dir=scratch))
         #: Called with the new generation's folder right after the switch (Ctrl-C held back).
-        self.after_switch: list[Callable[[Path], None]] = []
+        self.after_switch: list[Callable[[Path], object]] = []  # results are ignored
         self.published: Path | None = None
 
     def path(self, relative: str) -> Path:

@@ -98,7 +98,7 @@ def stage_worktree(
         "claude_md": write_block,
     }
     staging.path(WORKTREE).write_text(dumps_json(plan) + "\n", encoding="utf-8")
-    staging.after_switch.append(lambda gen: None if apply(root, gen) else None)
+    staging.after_switch.append(lambda gen: apply(root, gen))
     info["warnings"] = warnings
     return info
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -25,9 +27,6 @@ def patch_keys(log: list[LogCommit], window: list[str], omissions: Omissions) ->
     """The patch cache's key for each window commit: its sha, plus a digest of what the history leaves
     out of its files (and of the blobs over the size cap) when anything is — a file that became vendored
     or ignored since must drop out of a cached patch as it would in a cold build."""
-    import hashlib
-    import json
-
     blobs = (
         hashlib.sha1("\n".join(sorted(omissions.large_blobs)).encode()).hexdigest()
         if omissions.large_blobs
