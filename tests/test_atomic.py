@@ -45,6 +45,23 @@ def wait_paused(proc: subprocess.Popen[str], point: str) -> None:
     raise AssertionError(f"the run ended (rc {proc.wait()}) before pausing at {point}: {''.join(seen)}")
 
 
+def wait_locked(proc: subprocess.Popen[str], root: Path) -> None:
+    """Wait until the run holds the output lock, i.e. ctxeng's own code (and its Ctrl-C handling) runs.
+
+    A Ctrl-C in the first milliseconds lands in the interpreter's start-up (runpy locating the
+    package), before any ctxeng code exists to handle it; that is Python's, not a build's, behaviour.
+    """
+    lock = workdir(root) / "lock"
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            if lock.read_text().strip() == str(proc.pid):
+                return
+        except OSError:
+            pass
+        time.sleep(0.005)
+
+
 def whole(root: Path) -> dict[str, str]:
     """Assert that `.ctxeng/` shows one complete generation; returns its name and head."""
     out = workdir(root)
@@ -203,6 +220,8 @@ def test_random_kills_never_show_a_mixed_set(built: GitRepo) -> None:
     for n in range(6):
         _change(built, 10 + n)
         proc = start_build(root)
+        if n % 2:  # Ctrl-C is promised from the moment the build runs; SIGKILL may land anywhere
+            wait_locked(proc, root)
         time.sleep(rng.uniform(0.0, span))
         proc.send_signal(signal.SIGKILL if n % 2 == 0 else signal.SIGINT)
         _, err = proc.communicate(timeout=120)
