@@ -163,6 +163,8 @@ def test_rebuild_reuses_mined_history(sample_repo: GitRepo) -> None:
     first = sample_repo.git("rev-list", "--max-parents=0", "HEAD").strip()
     data["entries"][first][3] = "Marked in the cache"
     table.write_text(json.dumps(data))
+    # Without it the commit records' bytes would be copied from the last records file, not rebuilt.
+    (sample_repo.path / ".ctxeng/current/state/records-spans.json").unlink()
     sample_repo.commit("Add a helper", {"kvstore/util.py": "def helper():\n    return 1\n"})
     assert refresh(sample_repo.path).mode == "full"
     rows = [json.loads(line) for line in (sample_repo.path / ".ctxeng/records.jsonl").open()]

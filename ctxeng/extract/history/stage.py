@@ -39,6 +39,9 @@ class HistoryResult:
     provenance: Provenance = field(default_factory=Provenance)
     stats: dict[str, int] = field(default_factory=dict)
     redactions: Counter[str] = field(default_factory=Counter)  # made in commit records, when redacted here
+    #: With the history cache: per commit record id, what fixes the record's bytes (the cache's salt, the
+    #: sha, its patch's key, whether it is a shallow boundary), for `ctxeng.pipeline.records_write`.
+    keys: dict[str, str] = field(default_factory=dict)
 
 
 def shallow_boundary(repo: RepoView) -> set[str]:
@@ -278,6 +281,7 @@ def _mine(
         cache.save({c.sha for c in log}, {keys[sha] for sha in patches})
     redactions: Counter[str] = Counter()
     commits: list[Record] = []
+    record_keys: dict[str, str] = {}
     for commit in log:
         if commit.is_merge:
             stats["merges_skipped"] += 1
@@ -300,9 +304,17 @@ def _mine(
             patch_view, counts = shown_patches[commit.sha]
             redactions.update(counts)
         commits.append(commit_record(view, patch_view, is_boundary))
+        if cache is not None:
+            mark = f"{cache.patches.salt}\0{commit.sha}\0{keys[commit.sha] if patch is not None else ''}"
+            record_keys[commits[-1].id] = f"{mark}\0{int(is_boundary)}"
     stats["commits"] = len(commits)
     stats["symbols_touched"] = len(provenance.symbol_commits)
     progress("history", len(log), len(log))
     return HistoryResult(
-        commits=commits, cochange=cochange, provenance=provenance, stats=stats, redactions=redactions
+        commits=commits,
+        cochange=cochange,
+        provenance=provenance,
+        stats=stats,
+        redactions=redactions,
+        keys=record_keys,
     )
