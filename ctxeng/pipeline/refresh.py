@@ -8,8 +8,8 @@ Two paths, chosen by what changed:
   examples by a digest of their records and token bounds by example (`dataset.task_cache`,
   `dataset.bounds_cache`) — and the outputs are byte for byte what a cold `ctxeng build` writes.
 - Otherwise, inside a pre-commit hook (`hook=True`): only the staged changes, fast. The changed files
-  are re-extracted and patched into the prompt index, so `ctxeng context` (the Claude Code prompt
-  hook) sees them at once; records, dataset and pack describe commits and catch up at the next full
+  are re-extracted and their records put beside the prompt index (`ctxeng.pack.index.staged`), which
+  its readers patch in as they load it, so `ctxeng context` (the Claude Code prompt hook) sees them at once; records, dataset and pack describe commits and catch up at the next full
   refresh. Which files they lag by is kept in `state/pending.json` (`ctxeng status` shows it).
 
 A refresh never writes tracked files and never imports torch. In hook mode it fails open.
@@ -224,7 +224,7 @@ def _fast(
     replaced: dict[str, list[Record]] = {p: [] for p in [*removed, *(e.path for e in changed)]}
     for rec in dating.stamp([*extracted.code, *extracted.docs]):
         replaced.setdefault(rec.path, []).append(rec)
-    if not _patch_index(repo.root, replaced, staging):
+    if not _stage_index_changes(replaced, staging):
         # Leave the state alone: the next run sees the same changes and tries again.
         return "prompt index unavailable; run `ctxeng build`"
     _record_pending(staging, sorted(replaced))
@@ -250,12 +250,16 @@ def _update_state(
     write_jsonl(staging.path("state/blobs.jsonl"), rows)
 
 
-def _patch_index(root: Path, replaced: dict[str, list[Record]], staging: Staging) -> bool:
-    try:
-        from ctxeng.pack import patch_index
-    except ImportError:  # an older pack module: the next full refresh covers it
+def _stage_index_changes(replaced: dict[str, list[Record]], staging: Staging) -> bool:
+    """Put the changed files' records beside the index (`ctxeng.pack.index.staged`): readers patch the
+    index with them, so the hook need not parse and rewrite it (48 MB at 100,000 files)."""
+    from ctxeng.pack.index.reader import INDEX_FILE
+    from ctxeng.pack.index.staged import stage_changes
+
+    if not (staging.base / INDEX_FILE).is_file():
         return False
-    return bool(patch_index(root, replaced, staging))
+    stage_changes(staging, replaced)
+    return True
 
 
 def _record_pending(staging: Staging, paths: list[str]) -> None:
