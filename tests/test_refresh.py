@@ -284,3 +284,20 @@ def test_hook_state_equals_the_state_a_build_writes(sample_repo: GitRepo) -> Non
     build(sample_repo.path)  # a build of the same (staged) index
     assert (sample_repo.path / ".ctxeng/state/blobs.jsonl").read_bytes() == state
     assert refresh(sample_repo.path, hook=True).mode == "none"
+
+
+def test_hook_generation_stays_applied(sample_repo: GitRepo) -> None:
+    """The hook's generation carries the skill unchanged: it is marked applied, so the next run has nothing
+    to recover (which would import the pack's renderers on every pre-commit run)."""
+    from ctxeng.core.generation import needs_apply
+
+    build(sample_repo.path)
+    out = sample_repo.path / ".ctxeng"
+    assert not needs_apply(out)
+    sample_repo.write(
+        "kvstore/cli.py", (sample_repo.path / "kvstore/cli.py").read_text() + "\n\ndef extra():\n    pass\n"
+    )
+    sample_repo.git("add", "kvstore/cli.py")
+    assert refresh(sample_repo.path, hook=True).mode == "fast"
+    assert (out / "applied").read_text().strip() == (out / "current").resolve().name
+    assert not needs_apply(out)

@@ -17,6 +17,7 @@ A refresh never writes tracked files and never imports torch. In hook mode it fa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -232,8 +233,29 @@ def _fast(
         return "prompt index unavailable; run `ctxeng build`"
     _record_pending(staging, sorted(replaced))
     _update_state(staging, state, changed, removed, selection.outcomes)
+    _keep_applied(out_dir, staging)
     staging.publish()
     return "prompt index patched"
+
+
+def _keep_applied(out_dir: Path, staging: Staging) -> None:
+    """The new generation carries the base's skill and CLAUDE.md block unchanged: when the base's were
+    applied to the work tree, so are the new one's (else the next run would apply them again)."""
+    from ctxeng.core.generation import APPLIED
+
+    try:
+        applied = (out_dir / APPLIED).read_text(encoding="utf-8").strip() == staging.base.name
+    except OSError:
+        return
+    if applied:
+        staging.after_switch.append(lambda gen: _mark_applied(out_dir / APPLIED, gen.name))
+
+
+def _mark_applied(path: Path, name: str) -> None:
+    from ctxeng.core.fsio import atomic_write_text
+
+    with contextlib.suppress(OSError):  # unmarked, the next run only applies the same files again
+        atomic_write_text(path, name + "\n")
 
 
 def _update_state(
