@@ -28,12 +28,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ctxeng.core.config import Config, load_config
-from ctxeng.core.fsio import Lock, LockBusy, dumps_json, read_jsonl, write_jsonl
+from ctxeng.core.fsio import Lock, LockBusy, dumps_json, dumps_json_bytes
 from ctxeng.core.generation import Staging, needs_apply, verify
 from ctxeng.core.repo import IndexEntry, RepoView, open_repo
 from ctxeng.core.workdir import check_workdir, generation_dir, workdir
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ctxeng.core.records import Record
 
 #: Past this many changed files a pre-commit refresh does the full (cached) build instead.
@@ -65,19 +67,43 @@ class BuildState:
 
     entries: dict[str, tuple[str, str, str]]
     head: str
+    #: Each path's line of `state/blobs.jsonl` as read (newline included): the hook copies unchanged ones.
+    lines: dict[str, bytes] = field(default_factory=dict)
 
 
 def load_state(gen: Path) -> BuildState | None:
     """The state of the generation in folder `gen`, or None when there is none (or it is unreadable)."""
+    loads = _line_decoder()
     try:
-        rows = list(read_jsonl(gen / "state" / "blobs.jsonl"))
-        entries = {r["path"]: (r["blob"], r["mode"], r["outcome"]) for r in rows}
+        entries, lines = {}, {}
+        for line in (gen / "state" / "blobs.jsonl").read_bytes().splitlines(keepends=True):
+            if not line.strip():
+                continue
+            r = loads(line)
+            entries[r["path"]] = (r["blob"], r["mode"], r["outcome"])
+            lines[r["path"]] = line if line.endswith(b"\n") else line + b"\n"
         head = (gen / "state" / "head").read_text(encoding="utf-8").strip()
         if not isinstance(json.loads((gen / "manifest.json").read_text(encoding="utf-8")), dict):
             return None
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
-    return BuildState(entries=entries, head=head)
+    return BuildState(entries=entries, head=head, lines=lines)
+
+
+def _line_decoder() -> Callable[[bytes], Any]:
+    """orjson's parser where installed (a 100,000-file state is 100,000 lines), else the stdlib's."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - a dependency
+        return json.loads
+
+    def loads(line: bytes) -> Any:
+        try:
+            return orjson.loads(line)
+        except orjson.JSONDecodeError:  # what orjson refuses (lone surrogates): the stdlib decides
+            return json.loads(line)
+
+    return loads
 
 
 def changed_entries(state: BuildState, index: list[IndexEntry]) -> tuple[list[IndexEntry], list[str]]:
@@ -271,8 +297,13 @@ def _update_state(
         entries[entry.path] = (entry.blob, entry.mode, outcomes.get(entry.path, ""))
     for path in removed:
         entries.pop(path, None)
-    rows = ({"path": p, "blob": b, "mode": m, "outcome": o} for p, (b, m, o) in sorted(entries.items()))
-    write_jsonl(staging.path("state/blobs.jsonl"), rows)
+    fresh = {entry.path for entry in changed}
+    with open(staging.path("state/blobs.jsonl"), "wb") as fh:
+        for p, (b, m, o) in sorted(entries.items()):
+            line = state.lines.get(p) if p not in fresh else None
+            if line is None:  # the line `write_jsonl` writes for this row (as a build's `save_state` does)
+                line = dumps_json_bytes({"path": p, "blob": b, "mode": m, "outcome": o}) + b"\n"
+            fh.write(line)
 
 
 def _stage_index_changes(replaced: dict[str, list[Record]], staging: Staging) -> bool:
