@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from ctxeng.core.workdir import check_workdir, generation, workdir
 from ctxeng.pack.claude_md import render_block
 from ctxeng.pack.conventions import Conventions, mine_conventions, project_files
 from ctxeng.pack.facts import RepoFacts, facts_from_records
+from ctxeng.pack.facts_memo import FactsMemo
 from ctxeng.pack.index.builder import build_index, write_index
 from ctxeng.pack.index.reader import INDEX_FILE
 from ctxeng.pack.model import MODEL_FILE, Model, dump, records_stamp, trim
@@ -66,10 +68,14 @@ def read_project_files(repo: RepoView, index: list[IndexEntry], config: Config) 
     }
 
 
-def prepare(repo: RepoView, config: Config, records: list[Record], head: str) -> Prepared:
-    """Distil records, mine conventions and rank."""
+def prepare(
+    repo: RepoView, config: Config, records: list[Record], head: str, memo: FactsMemo | None = None
+) -> Prepared:
+    """Distil records (through `memo` when given: see `ctxeng.pack.facts_memo`), mine conventions and rank."""
     index = repo.index()
-    facts = facts_from_records(repo.name, records, [e.path for e in index], head=head)
+    facts = facts_from_records(repo.name, records, [e.path for e in index], head=head, memo=memo)
+    if memo is not None:
+        memo.save()
     conv = mine_conventions(read_project_files(repo, index, config), facts.tracked)
     return Prepared(facts=facts, conv=conv, ranking=rank(facts, conv.entry_points))
 
@@ -86,18 +92,25 @@ def write_skill(root: Path, pack: Pack, keep: frozenset[str] = frozenset()) -> l
 
 
 def render_pack_into(
-    repo: RepoView, config: Config, records: list[Record], staging: Staging, protect_tracked: bool = False
+    repo: RepoView,
+    config: Config,
+    records: list[Record],
+    staging: Staging,
+    protect_tracked: bool = False,
+    keys: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The build's pack stage: index + pack.json into `staging`; skill and CLAUDE.md into the work tree.
 
     With `protect_tracked` (inside a git hook) tracked skill files and a tracked CLAUDE.md are not
-    rewritten; the manifest's warnings say so. Returns the manifest's `pack` entry: budget,
-    tokenizer, tokens per file and what was written.
+    rewritten; the manifest's warnings say so. `keys` (the records' extraction and history keys, as
+    `write_records` takes them) let definitions and commits distilled by earlier builds be reused.
+    Returns the manifest's `pack` entry: budget, tokenizer, tokens per file and what was written.
     """
     keep = frozenset(e.path for e in repo.index()) if protect_tracked else frozenset()
     stamp = records_stamp(staging.dir / "records.jsonl")
+    memo = FactsMemo(staging.out_dir, *keys) if keys is not None else None
     with gc_paused():  # tens of thousands of acyclic facts: collections would only rescan them
-        return _produce(repo, config, staging, repo.head, records, stamp, keep=keep)
+        return _produce(repo, config, staging, repo.head, records, stamp, keep=keep, memo=memo)
 
 
 def _produce(
@@ -109,11 +122,12 @@ def _produce(
     stamp: list[int],
     cached: Model | None = None,
     keep: frozenset[str] = frozenset(),
+    memo: FactsMemo | None = None,
 ) -> dict[str, Any]:
     """Render from `cached` when given, else from `records` (ranking them and writing a new model + index)."""
     if cached is None:
         assert records is not None
-        prepared = prepare(repo, config, records, head)
+        prepared = prepare(repo, config, records, head, memo)
         model = trim(prepared.facts, prepared.ranking, prepared.conv)
         index, details = build_index(prepared.facts, prepared.ranking, prepared.conv)
         write_index(staging.path(INDEX_FILE).parent, index, details)

@@ -150,7 +150,8 @@ def run_pipeline(
         from ctxeng.pack import render_pack_into
 
         with timer.stage("pack"):
-            pack_info = render_pack_into(repo, config, records, staging, protect_tracked=in_hook)
+            keys = (extracted.keys, history[5])
+            pack_info = render_pack_into(repo, config, records, staging, protect_tracked=in_hook, keys=keys)
     else:
         pack_info = {}
     cache.prune()
