@@ -41,6 +41,7 @@ class FactsMemo:
     """Per file (by extraction key) its definitions, per commit record (by history key) its commit."""
 
     def __init__(self, out_dir: Path, keys: Mapping[str, str], record_keys: Mapping[str, str]) -> None:
+        self.out_dir = out_dir  # where the pack stage's other memos live too (`conventions_memo`)
         self.table = CacheTable(out_dir / MEMO_FILE, _salt())
         self.keys, self.record_keys = keys, record_keys
         self.used: set[str] = set()

@@ -76,7 +76,12 @@ def prepare(
     facts = facts_from_records(repo.name, records, [e.path for e in index], head=head, memo=memo)
     if memo is not None:
         memo.save()
-    conv = mine_conventions(read_project_files(repo, index, config), facts.tracked)
+    if memo is None:
+        conv = mine_conventions(read_project_files(repo, index, config), facts.tracked)
+    else:
+        from ctxeng.pack.conventions_memo import conventions_cached
+
+        conv = conventions_cached(repo, index, config, facts.tracked, memo.out_dir)
     return Prepared(facts=facts, conv=conv, ranking=rank(facts, conv.entry_points))
 
 
