@@ -112,3 +112,18 @@ def test_a_torn_or_corrupt_side_file_is_survived(sample_repo: GitRepo) -> None:
         cwd=sample_repo.path, capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     assert out.returncode == 0 and out.stdout.strip()
+
+
+def test_pack_drops_a_damaged_side_file_and_keeps_a_whole_one(sample_repo: GitRepo) -> None:
+    from ctxeng.pack import write_pack
+
+    build(sample_repo.path)
+    _stage_edit(sample_repo)
+    refresh(sample_repo.path, hook=True)
+    write_pack(sample_repo.path)  # a whole side file is carried: the staged change stays visible
+    assert "compact_segments_probe" in load_index(sample_repo.path)["names"]
+    side = (sample_repo.path / ".ctxeng/current").resolve() / STAGED_FILE
+    side.write_bytes(side.read_bytes()[:-10])  # torn: `pack` is not refused, and the file is dropped
+    write_pack(sample_repo.path)
+    assert not ((sample_repo.path / ".ctxeng/current").resolve() / STAGED_FILE).exists()
+    assert "compact_segments_probe" not in load_index(sample_repo.path)["names"]

@@ -31,7 +31,7 @@ from ctxeng.pack.conventions import Conventions, mine_conventions, project_files
 from ctxeng.pack.facts import RepoFacts, facts_from_records
 from ctxeng.pack.facts_memo import FactsMemo
 from ctxeng.pack.index.builder import build_index, write_index
-from ctxeng.pack.index.reader import INDEX_FILE
+from ctxeng.pack.index.reader import INDEX_FILE, STAGED_FILE
 from ctxeng.pack.model import MODEL_FILE, Model, dump, records_stamp, trim
 from ctxeng.pack.model import load as load_model
 from ctxeng.pack.rank import Ranking, rank
@@ -157,7 +157,8 @@ def _produce(
 
 
 #: What `ctxeng pack` renders again when it is damaged or missing (it needs only records and manifest).
-RENDERED = ("index-details.jsonl", "index.json", MODEL_FILE, PACK_INFO)
+#: The pre-commit refresh's side file (`ctxeng.pack.index.staged`) is not fatal either: a damaged one is dropped.
+RENDERED = ("index-details.jsonl", "index.json", MODEL_FILE, PACK_INFO, STAGED_FILE)
 
 
 def _checked_generation(root: Path, full: bool) -> tuple[Path, bool]:
@@ -226,7 +227,8 @@ def write_pack(path: str | Path = ".", budget: int | None = None) -> dict[str, A
         cached, records = _model_or_records(gen, whole)
         head = cached.facts.head if cached is not None else _recorded_head(gen, repo.head)
         info = _produce(repo, config, staging, head, records, records_stamp(records_path), cached)
-        staging.publish(last=(PACK_INFO,))
+        damaged = not whole and STAGED_FILE in verify(gen, full=True)
+        staging.publish(last=(PACK_INFO,), drop=(STAGED_FILE,) if damaged else ())
     return info
 
 
