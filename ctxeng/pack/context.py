@@ -51,9 +51,10 @@ DATA_DAMPING = 0.35  # fields, constants and variables: `pool: Pool` says less t
 DOCSTRING = 0.4  # weight of a term found in a definition's docstring rather than its name
 BODY = 0.4  # weight of a term found in a doc section's first words rather than its heading
 MIN_BUDGET = 64
+MAX_RANKED = 4_096  # rows kept per section: a 49k-token context lists fewer than this (see DEF_TOKENS)
 FILL = 0.3  # definitions the prompt did not match fill what is left, by their global rank ...
 FILL_REACHED = 3.0  # ... raised in the files the prompt's matches reached
-FILL_MIN = 0.03  # ... and only there: files the prompt's seeded rank reached at least this well (best = 1)
+FILL_MIN = 0.01  # ... and only there: files the prompt's seeded rank reached at least this well (best = 1)
 
 
 _UPPER = re.compile(r"\b[A-Z]{3,}\b")
@@ -258,6 +259,11 @@ def _verb_family(index: dict[str, Any], i: int) -> bool:
 
 
 def _best(scores: dict[int, float]) -> list[tuple[float, int]]:
+    """The positive scores, best first (ties by row), at most about `MAX_RANKED`: a cut at the
+    `MAX_RANKED`-th best value (a C-level sort of floats) spares a keyed sort of every definition."""
+    if len(scores) > MAX_RANKED:
+        cut = sorted(scores.values(), reverse=True)[MAX_RANKED - 1]
+        scores = {i: s for i, s in scores.items() if s >= cut}  # ties at the cut all stay: deterministic
     return sorted(((s, i) for i, s in scores.items() if s > 0), key=lambda si: (-si[0], si[1]))
 
 
