@@ -43,6 +43,7 @@ from ctxeng.pack.index.columns import (
     column,
     layout,
     lower_median,
+    moved_pairs,
     offer,
     postings,
     reference_edges,
@@ -214,23 +215,13 @@ def patched(
     if same_file != list(range(len(same_file))):
         commits = dict(index["commits"])
         commits["files"] = [[same_file[j] for j in rows if same_file[j] >= 0] for rows in commits["files"]]
-        commits["touched"] = [_moved(same_file, flat) for flat in commits.get("touched", [])]
+        commits["touched"] = [moved_pairs(same_file, flat) for flat in commits.get("touched", [])]
         out["commits"] = commits
     _reuse_equal(out, index)
     body, offsets = _details(details, index["details"]["offsets"], len(defs["file"]), dl, ol, part_rows,
                              len(p_defs["file"]))  # fmt: skip
     out["details"] = {**index["details"], "defs": dl.size, "offsets": offsets}
     return out, body
-
-
-def _moved(same_file: list[int], flat: list[Any]) -> list[Any]:
-    """A flat [file row, name, ...] list with its file rows renumbered (pairs of removed files dropped)."""
-    return [
-        x
-        for k in range(0, len(flat), 2)
-        if same_file[flat[k]] >= 0
-        for x in (same_file[flat[k]], flat[k + 1])
-    ]
 
 
 def _reuse_equal(new: dict[str, Any], old: dict[str, Any]) -> None:
