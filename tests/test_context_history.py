@@ -184,3 +184,27 @@ def test_past_changes_reads_an_index_without_definition_lists(git_repo: GitRepo)
     del index["commits"]["touched"]  # an index written before definitions were kept
     files, defs = past_changes(index, idf_table(index, Query.parse("bucket store")))
     assert [index["files"]["path"][f] for f in files] == ["cloud/store.py"] and defs == {}
+
+
+def _classes(edit: int = 0) -> str:
+    """Two classes of the same size; `edit` changes a line in the middle of `Upload.send`'s body."""
+    out = ['"""Transfers."""\n']
+    for cls, methods in (("Upload", ("send", "stop")), ("Download", ("fetch", "halt"))):
+        out.append(f'\n\nclass {cls}:\n    """{cls}s."""\n')
+        for meth in methods:
+            body = "".join(f"        step_{k} = value + {k}\n" for k in range(8))
+            if cls == "Upload" and meth == "send":
+                body = body.replace("value + 5", f"value + {5 + edit}")
+            out.append(f"\n    def {meth}(self, value):\n{body}        return value\n")
+    return "".join(out)
+
+
+def test_a_touched_method_warms_its_class(git_repo: GitRepo) -> None:
+    for n in range(4):
+        git_repo.commit(f"Tune uploads {n}", {"cloud/transfer.py": _classes(n)})
+    view = open_repo(git_repo.path)
+    snap = Replayer(view, load_config(view.root), None).snapshot(view.head)
+    facts = facts_from_records(view.name, snap.records, [e.path for e in snap.entries])
+    heat = dict(zip((d.qualname for d in facts.defs), definition_heat(facts, 100.0)))
+    assert heat["Upload.send"] > heat["Upload.stop"] and heat["Upload.send"] > heat["Download.fetch"]
+    assert heat["Upload"] > heat["Download"]  # a change to `Upload.send` is a change to `Upload`

@@ -21,6 +21,7 @@ WIDE_COMMIT = 30  # commits changing more files than this are skipped (as co-cha
 TEST_ROLE = 0.5
 EXAMPLE_ROLE = 0.2
 COCHANGE_SHARE = 0.3  # heat a file passes to its co-change partners, split by their share
+PARENT_SHARE = 0.5  # ... of which a named method passes this much on to its class
 SYMBOL_SHARE = 0.3  # of a commit's weight on a file, what goes to the definitions its patch named there
 
 
@@ -93,12 +94,16 @@ def definition_heat(facts: RepoFacts, half_life: float) -> list[float]:
 
 def _symbol_heat(facts: RepoFacts, half_life: float) -> dict[str, dict[int, float]]:
     """Path → {definition index: recency weight of the commits whose patch named it there}, split
-    evenly among the definitions one commit named in one file (and scaled by the file's role)."""
+    evenly among the definitions one commit named in one file (and scaled by the file's role); a
+    nested definition passes `PARENT_SHARE` of its part on to the class (or function) around it."""
     if not any(c.symbols for c in facts.commits):
         return {}
     by_name: dict[tuple[str, str], list[int]] = {}
+    by_qual: dict[tuple[str, str], int] = {}
     for i, d in enumerate(facts.defs):
         by_name.setdefault((d.path, d.name), []).append(i)
+        by_qual.setdefault((d.path, d.qualname), i)
+    parent_of = {i: by_qual.get((d.path, d.parent), -1) for i, d in enumerate(facts.defs) if d.parent}
     out: dict[str, dict[int, float]] = {}
     k = 0
     for commit in facts.commits:  # newest first, counted exactly as `file_heat` counts them
@@ -115,7 +120,10 @@ def _symbol_heat(facts: RepoFacts, half_life: float) -> dict[str, dict[int, floa
                     share = weight * history_role(path) / len(rows)
                     mine = out.setdefault(path, {})
                     for i in sorted(rows):
-                        mine[i] = mine.get(i, 0.0) + share
+                        up = parent_of.get(i, -1)  # a change to `Session.flush` is a change to `Session` too
+                        mine[i] = mine.get(i, 0.0) + share * (1.0 - PARENT_SHARE if up >= 0 else 1.0)
+                        if up >= 0:
+                            mine[up] = mine.get(up, 0.0) + share * PARENT_SHARE
         k += 1
         if k > 12 * half_life:
             break
