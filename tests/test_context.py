@@ -192,15 +192,16 @@ def test_source_bodies_are_redacted(git_repo: GitRepo) -> None:
 
 
 def test_past_commit_messages_point_at_the_files_they_changed(built: Path) -> None:
-    from ctxeng.pack.context import _past_changes, idf_table
+    from ctxeng.pack.associations import past_changes
+    from ctxeng.pack.context import idf_table
     from ctxeng.pack.index.reader import load_index
 
     index = load_index(built)
     paths = index["files"]["path"]
-    seeds = _past_changes(index, idf_table(index, Query.parse("support tombstones for deletes")))
+    seeds, _ = past_changes(index, idf_table(index, Query.parse("support tombstones for deletes")))
     # "Support deletes with tombstones" changed exactly these two files
     assert sorted(paths[f] for f in seeds) == ["kvstore/codec.py", "kvstore/store.py"]
-    assert _past_changes(index, idf_table(index, Query.parse("quantum chromodynamics"))) == {}
+    assert past_changes(index, idf_table(index, Query.parse("quantum chromodynamics"))) == ({}, {})
 
 
 def test_the_repository_is_positional_or_dash_c_and_the_config_is_read(

@@ -11,43 +11,53 @@ global rank; the output is fitted to the budget like every pack file.
 from __future__ import annotations
 
 import math
+import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ctxeng.pack.bodies import ReadSource, body, work_tree_reader
+from ctxeng.pack.associations import past_changes
+from ctxeng.pack.bodies import ReadSource, work_tree_reader
 from ctxeng.pack.budget import cap
+from ctxeng.pack.context_render import BODIES, DEF_TOKENS, HEADINGS, MAX_BODIES, MAX_DEFS, MAX_DOCS, RENDER
 from ctxeng.pack.graph import pagerank
 from ctxeng.pack.index.reader import SCALE, read_details
 from ctxeng.pack.index.reader import qualname as qualname_of
 from ctxeng.pack.paths import is_test
-from ctxeng.pack.section_fit import fit_blocks, grouped
 from ctxeng.pack.terms import MAX_PROMPT_CHARS, name_terms, prompt_identifiers, prompt_paths, text_terms
 
 # Most of the budget each section may take; definitions get whatever the others leave.
 SHARES = (("files", 0.12), ("code", 0.25), ("docs", 0.2), ("history", 0.1), ("glossary", 0.06), ("defs", 1.0))
 ORDER = ("files", "defs", "code", "docs", "history", "glossary")  # as shown
-BODIES = 3  # definitions the prompt matched best whose source is shown, when the budget allows
+FILL_TARGET = 0.9  # below this share of the budget, the spare tokens go to more bodies
 BODY_MIN_BUDGET = 1_000
 EXACT_IDENT = 6.0  # a definition named exactly like an identifier in the prompt
 WHOLE_NAME = 2.0  # a definition whose whole name is one prompt word (`flush`), times the word's idf
 SPREAD = 0.6  # weight of the seeded PageRank in a file's final score
 PRIOR = 0.5  # weight of the global rank in a definition's final score
+TEST_LINK = (
+    0.5  # the test container of a matched file, times the file's best definition's score (see `linked_tests`)
+)
+LINKED = 3  # matched source files whose tests are linked
 REACHED = 0.3  # a file whose seeded score (best = 1) is this high adds its top definitions unasked
 TEST_DAMPING = 0.4  # matches in test code, unless the prompt talks about tests
+HTTP_VERBS = frozenset({"get", "head", "post", "put", "delete", "connect", "options", "trace", "patch"})
+VERB_FAMILY = 4  # HTTP method names among a definition's siblings that make it a method handler ...
+VERB_WEAK = (
+    0.2  # ... matched this weakly by a prompt word that is not written as the method (OPTIONS, `options`)
+)
 DATA_DAMPING = 0.35  # fields, constants and variables: `pool: Pool` says less than `class Pool`
 DOCSTRING = 0.4  # weight of a term found in a definition's docstring rather than its name
 BODY = 0.4  # weight of a term found in a doc section's first words rather than its heading
 MIN_BUDGET = 64
-MAX_DEFS = 120  # candidates read from the details file at the smallest budgets (more for larger ones)
-DEF_TOKENS = 12  # a definition line costs about this many tokens: how many candidates a budget can show
+MAX_RANKED = 4_096  # rows kept per section: a 49k-token context lists fewer than this (see DEF_TOKENS)
 FILL = 0.3  # definitions the prompt did not match fill what is left, by their global rank ...
 FILL_REACHED = 3.0  # ... raised in the files the prompt's matches reached
-ASSOC = 0.5  # weight of a past commit's match on the files it changed
-ASSOC_MIN = 1.0  # a commit must match at least the prompt's rarest term's worth (idf) to count
-ASSOC_HALF_LIFE = 300  # commits (newest first) after which a past commit's association counts half
-FILL_MIN = 0.03  # ... and only there: files the prompt's seeded rank reached at least this well (best = 1)
-MAX_DOCS = 6
+FILL_MIN = 0.01  # ... and only there: files the prompt's seeded rank reached at least this well (best = 1)
+
+
+_UPPER = re.compile(r"\b[A-Z]{3,}\b")
 
 
 @dataclass
@@ -57,6 +67,7 @@ class Query:
     terms: list[str]
     identifiers: list[str]
     paths: list[str]
+    upper: frozenset[str] = frozenset()  # words written in capitals (`OPTIONS`, `GET`): protocol names
 
     @classmethod
     def parse(cls, prompt: str) -> Query:
@@ -67,7 +78,10 @@ class Query:
             for t in name_terms(ident):
                 if t not in terms:
                     terms.append(t)
-        return cls(terms=terms, identifiers=prompt_identifiers(prompt), paths=prompt_paths(prompt))
+        upper = frozenset(w for w in _UPPER.findall(prompt))
+        return cls(
+            terms=terms, identifiers=prompt_identifiers(prompt), paths=prompt_paths(prompt), upper=upper
+        )
 
 
 def idf_table(index: dict[str, Any], query: Query) -> dict[str, float]:
@@ -124,6 +138,15 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
         damping = (TEST_DAMPING if damp_tests and is_test(paths[def_file[i]]) else 1.0) * (
             1.0 if codes[i] else DATA_DAMPING
         )
+        if (
+            bare in HTTP_VERBS
+            and name not in idents
+            and bare.upper() not in query.upper
+            and _verb_family(index, i)
+        ):
+            damping *= (
+                VERB_WEAK  # "option" is not `options()`, the HTTP OPTIONS handler beside `get`, `post` ...
+            )
         d_match[i] = (d_match[i] * (0.5 + 0.5 * covered) + bonus) * damping
     f_match = _match(index, "f", idf)
     named = set(query.paths)  # a set, not a scan of every path per file: O(files × depth), not × paths
@@ -136,7 +159,8 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
         best_in_file[f] = max(best_in_file.get(f, 0.0), m)
     for f, m in best_in_file.items():
         f_match[f] = f_match.get(f, 0.0) + 0.5 * m
-    for f, m in _past_changes(index, idf).items():
+    past_files, past_defs = past_changes(index, idf)
+    for f, m in past_files.items():
         f_match[f] = f_match.get(f, 0.0) + m
     seeded = _spread(index, f_match)
     top_f = max(f_match.values(), default=0.0) or 1.0
@@ -146,6 +170,13 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
     scores: dict[int, float] = {}
     for i, m in d_match.items():
         scores[i] = m * (1.0 + PRIOR * def_score[i] / SCALE) + file_score.get(def_file[i], 0.0)
+    for i, m in past_defs.items():  # what past commits worded like the prompt touched
+        scores[i] = scores.get(i, file_score.get(def_file[i], 0.0)) + m
+    best_def: dict[int, float] = {}  # per file, its best-scoring definition so far
+    for i, m in scores.items():
+        best_def[def_file[i]] = max(best_def.get(def_file[i], 0.0), m)
+    for i, m in linked_tests(index, best_def).items():  # where the change's test will go
+        scores[i] = max(scores.get(i, 0.0), m)
     # Files reached only through the graph contribute their best-ranked definitions.
     wanted = {
         i for i in sorted(file_score, key=lambda i: (-file_score[i], i))[:8] if file_score[i] >= REACHED
@@ -176,7 +207,7 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
     gloss_match = _match(index, "g", idf)
     return {
         "files": _best(file_score),
-        "code": _best({i: scores[i] for i in d_match if codes[i]}),
+        "code": _best({i: scores[i] for i in (*d_match, *past_defs) if codes[i]}),
         "defs": _best(scores),
         "docs": _best(doc_match),
         "history": _best(commit_match),
@@ -184,24 +215,55 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
     }
 
 
-def _past_changes(index: dict[str, Any], idf: dict[str, float]) -> dict[int, float]:
-    """Files that past commits resembling the prompt changed: a prompt worded like earlier commit
-    messages ("Add support for … in inserts on SQLite") points at what those commits touched.
-    Each matching commit spreads its match over its files; newer commits count more, and only
-    commits matching more than one prompt term (or one rare term) say anything."""
-    commits = index["commits"]
-    out: dict[int, float] = {}
-    for i, m in _match(index, "c", idf).items():
-        files = commits["files"][i]
-        if not files or m < ASSOC_MIN * max(idf.values(), default=0.0):
-            continue
-        share = ASSOC * m * 0.5 ** (i / ASSOC_HALF_LIFE) / len(files)
-        for f in files:
-            out[f] = out.get(f, 0.0) + share
-    return out
+def linked_tests(index: dict[str, Any], file_score: dict[int, float]) -> dict[int, float]:
+    """Definition row → score for the test containers of the best-matching source files (`file_score`:
+    file row → the score of its best definition).
+
+    A change to a source file usually adds or edits a test beside it, in the test file most tied to
+    it (its strongest test neighbour: co-changes and references). That file's largest top-level
+    definition (`class TestRequests`, a `describe` block) is where the test lands: it is shown
+    under the test file's heading, scored `TEST_LINK` × the source file's score.
+    """
+    paths, near, defs = index["files"]["path"], index["near"], index["defs"]
+    sources = [f for f in sorted(file_score, key=lambda f: (-file_score[f], f)) if not is_test(paths[f])][
+        :LINKED
+    ]
+    link: dict[int, float] = {}
+    for f in sources:
+        tests = [near[f][k] for k in range(0, len(near[f]), 2) if is_test(paths[near[f][k]])]
+        if tests:
+            link[tests[0]] = max(link.get(tests[0], 0.0), TEST_LINK * file_score[f])
+    if not link:
+        return {}
+    spans: dict[int, tuple[int, int]] = {}  # test file → (longest top-level span, its row)
+    rows = [i for i, f in enumerate(defs["file"]) if f in link]
+    last = {defs["file"][i]: defs["line"][i] for i in sorted(rows, key=lambda i: defs["line"][i])}
+    top = [i for i in rows if defs["parent"][i] < 0 and defs["code"][i]]
+    for k, i in enumerate(top):  # a top-level definition spans up to the next one (or the file's last)
+        nxt = top[k + 1] if k + 1 < len(top) and defs["file"][top[k + 1]] == defs["file"][i] else None
+        span = (defs["line"][nxt] if nxt is not None else last[defs["file"][i]]) - defs["line"][i]
+        best = spans.get(defs["file"][i])
+        if best is None or span > best[0]:
+            spans[defs["file"][i]] = (span, i)
+    return {i: link[f] for f, (_, i) in spans.items()}
+
+
+def _verb_family(index: dict[str, Any], i: int) -> bool:
+    """Whether definition `i` is one of a family of HTTP method handlers: `VERB_FAMILY` or more of its
+    siblings (same file, same parent) are named for HTTP methods (`get`, `post`, `options` ...)."""
+    defs, names = index["defs"], index["names"]
+    f, parent = defs["file"][i], defs["parent"][i]
+    lo, hi = bisect_left(defs["file"], f), bisect_right(defs["file"], f)  # rows are sorted by file
+    verbs = {names[defs["name"][j]].lower() for j in range(lo, hi) if defs["parent"][j] == parent}
+    return len(verbs & HTTP_VERBS) >= VERB_FAMILY
 
 
 def _best(scores: dict[int, float]) -> list[tuple[float, int]]:
+    """The positive scores, best first (ties by row), at most about `MAX_RANKED`: a cut at the
+    `MAX_RANKED`-th best value (a C-level sort of floats) spares a keyed sort of every definition."""
+    if len(scores) > MAX_RANKED:
+        cut = sorted(scores.values(), reverse=True)[MAX_RANKED - 1]
+        scores = {i: s for i, s in scores.items() if s >= cut}  # ties at the cut all stay: deterministic
     return sorted(((s, i) for i, s in scores.items() if s > 0), key=lambda si: (-si[0], si[1]))
 
 
@@ -239,7 +301,7 @@ def render_context(
         return ""
     n_defs = index["details"]["defs"]
     n_wanted = max(MAX_DEFS, budget // DEF_TOKENS)
-    wanted = [i for _, i in [*ranked["defs"][:n_wanted], *ranked["code"][:BODIES]]]
+    wanted = [i for _, i in [*ranked["defs"][:n_wanted], *ranked["code"][:MAX_BODIES]]]
     wanted += [n_defs + i for _, i in ranked["docs"][:MAX_DOCS]]
     details: dict[Any, Any] = dict(read_details(index, wanted))  # plus the source reader for `_code`, by name
     if budget < BODY_MIN_BUDGET:
@@ -262,9 +324,30 @@ def render_context(
         text = head + "".join(parts.get(s, "") for s in ORDER)
         over = _tokens(text) - budget
         if over <= 0:
-            return text
+            return _more_bodies(index, ranked, details, parts, head, budget, text)
         left -= over + 4  # joins cost a token here and there: give the definitions a little less
     return cap(text, budget)
+
+
+def _more_bodies(
+    index: dict[str, Any], ranked: dict[str, Any], details: dict[Any, Any], parts: dict[str, str], head: str,
+    budget: int, text: str,
+) -> str:  # fmt: skip
+    """When the definitions ran out of candidates before the budget did, the spare tokens show the
+    source of more of the best matches (up to `MAX_BODIES`): a budget is there to be used."""
+    spare = budget - _tokens(text)
+    if spare < (1.0 - FILL_TARGET) * budget or len(ranked["code"]) <= BODIES:
+        return text
+    details["_bodies"] = MAX_BODIES
+    limit = _tokens(parts.get("code", "")) + spare
+    for _ in range(3):
+        parts["code"] = _section(index, "code", ranked["code"], details, limit)
+        fuller = head + "".join(parts.get(s, "") for s in ORDER)
+        over = _tokens(fuller) - budget
+        if over <= 0:
+            return fuller
+        limit -= over + 4
+    return text
 
 
 def _section(
@@ -273,98 +356,8 @@ def _section(
     """One section's text within `limit` tokens, or "" when not even one entry fits under its heading."""
     if limit <= 8:
         return ""
-    text = _RENDER[section](index, ranked, details, "", limit)
-    return "" if text.rstrip().endswith(_HEADINGS[section]) else text
-
-
-def _files(
-    index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int
-) -> str:
-    paths, summaries = index["files"]["path"], index["files"]["summary"]
-    blocks = [
-        f"- `{paths[i]}`" + (f" — {summaries[i]}" if summaries[i] else "") + "\n" for _, i in ranked[:12]
-    ]
-    return fit_blocks(out + "\n## Files\n\n", blocks, limit)
-
-
-def _defs(
-    index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int
-) -> str:
-    paths = index["files"]["path"]
-    defs = index["defs"]
-    items = []
-    for _, i in ranked[: max(MAX_DEFS, limit // DEF_TOKENS)]:
-        qual = qualname_of(index, i)
-        signature, doc = details.get(i, (qual, ""))[:2]
-        text = f"- L{defs['line'][i]} `{signature or qual}`" + (f" — {doc}" if doc else "") + "\n"
-        items.append((paths[defs["file"][i]], (defs["line"][i], qual), text))
-    headings = {path: f"\n### {path}\n\n" for path, _, _ in items}
-    return grouped(out + "\n## Definitions\n", items, limit, headings, by_rank=True)
-
-
-def _docs(
-    index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int
-) -> str:
-    docs, base = index["docs"], index["details"]["defs"]
-    blocks = []
-    for _, i in ranked[:MAX_DOCS]:
-        excerpt = details.get(base + i, [""])[0]
-        blocks.append(f"- **{docs['heading'][i]}** (`{docs['path'][i]}:{docs['line'][i]}`)"
-                      + (f": {excerpt}" if excerpt else "") + "\n")  # fmt: skip
-    return fit_blocks(out + "\n## Docs\n\n", blocks, limit)
-
-
-def _history(
-    index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int
-) -> str:
-    commits, paths = index["commits"], index["files"]["path"]
-    blocks = []
-    for _, i in ranked[:8]:
-        where = ", ".join(f"`{paths[f]}`" for f in commits["files"][i][:3])
-        blocks.append(f"- {commits['date'][i]} `{commits['sha'][i][:10]}` {commits['subject'][i]}"
-                      + (f" ({where})" if where else "") + "\n")  # fmt: skip
-    return fit_blocks(out + "\n## History\n\n", blocks, limit)
-
-
-def _glossary(
-    index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int
-) -> str:
-    g = index["glossary"]
-    blocks = [f"- **{g['term'][i]}** — {g['meaning'][i]} ({g['source'][i]})\n" for _, i in ranked[:6]]
-    return fit_blocks(out + "\n## Glossary\n\n", blocks, limit)
-
-
-def _code(
-    index: dict[str, Any], ranked: list[tuple[float, int]], details: dict[Any, Any], out: str, limit: int
-) -> str:
-    paths, defs = index["files"]["path"], index["defs"]
-    blocks = []
-    for _, i in ranked[:BODIES]:
-        row = details.get(i)
-        if not row or len(row) < 4:
-            continue  # an index from before end lines were kept: names only
-        path, line = paths[defs["file"][i]], defs["line"][i]
-        text = body(details["_read"], str(details["_root"]), path, line, int(row[3]), _fence_language(path))
-        if text:
-            blocks.append(f"\n### {path}\n\nL{line}–{row[3]} `{qualname_of(index, i)}`:\n\n{text}")
-    return fit_blocks(out + "\n## Code\n", blocks, limit)
-
-
-def _fence_language(path: str) -> str:
-    ext = path.rsplit(".", 1)[-1].lower() if "." in path else ""
-    return {"py": "python", "js": "javascript", "ts": "typescript", "go": "go", "rs": "rust"}.get(ext, ext)
-
-
-_HEADINGS = {"files": "## Files", "defs": "## Definitions", "code": "## Code", "docs": "## Docs",
-             "history": "## History", "glossary": "## Glossary"}  # fmt: skip
-_RENDER = {
-    "files": _files,
-    "defs": _defs,
-    "code": _code,
-    "docs": _docs,
-    "history": _history,
-    "glossary": _glossary,
-}
+    text = RENDER[section](index, ranked, details, "", limit)
+    return "" if text.rstrip().endswith(HEADINGS[section]) else text
 
 
 def _tokens(text: str) -> int:

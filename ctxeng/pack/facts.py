@@ -76,6 +76,8 @@ class Commit:
     added: int
     deleted: int
     bot: bool = False  # authored by a bot account
+    # (path, name) of the definitions its patch touched (only commits inside the history stage's patch window)
+    symbols: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +265,15 @@ def collapse_variants(defs: list[Definition]) -> list[Definition]:
     return out
 
 
+def _symbols(rows: Any) -> tuple[tuple[str, str], ...]:
+    """A commit record's touched definitions as sorted (path, name) pairs (malformed rows skipped)."""
+    pairs = {
+        (safe_text(str(r.get("path", ""))), safe_text(str(r.get("name", ""))))
+        for r in rows if isinstance(r, dict) and r.get("path") and r.get("name")
+    }  # fmt: skip
+    return tuple(sorted(pairs))
+
+
 def _meta(rec: Record, key: str, default: Any) -> Any:
     value = rec.meta.get(key, default)
     return default if value is None else value
@@ -292,6 +303,7 @@ def commit_of(rec: Record) -> Commit:
         sha=rec.commit, time=rec.time, date=str(_meta(rec, "date", "")), subject=rec.name or subject,
         body=body.strip(), files=files, added=int(stats.get("added", 0) or 0),
         deleted=int(stats.get("deleted", 0) or 0), bot=bool(rec.meta.get("bot")),
+        symbols=_symbols(_meta(rec, "symbols", [])),
     )  # fmt: skip
 
 

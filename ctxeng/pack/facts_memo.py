@@ -31,7 +31,7 @@ def _salt() -> str:
     from ctxeng.core import display
     from ctxeng.pack import facts
 
-    digest = hashlib.sha1(f"{__version__}\0facts-memo-1".encode())
+    digest = hashlib.sha1(f"{__version__}\0facts-memo-2".encode())
     for module in (facts, display, __import__(__name__, fromlist=["_"])):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()
@@ -86,14 +86,17 @@ class FactsMemo:
         self.used.add(entry)
         if isinstance(row, list):
             try:
-                sha, when, date, subject, body, files, added, deleted, bot = row
-                return Commit(sha, when, date, subject, body, tuple(files), added, deleted, bot)
+                sha, when, date, subject, body, files, added, deleted, bot, symbols = row
+                touched = tuple((str(p), str(n)) for p, n in symbols)
+                return Commit(sha, when, date, subject, body, tuple(files), added, deleted, bot, touched)
             except (TypeError, ValueError):
                 pass
         c = commit_of(rec)
         self.table.put(
-            entry, [c.sha, c.time, c.date, c.subject, c.body, list(c.files), c.added, c.deleted, c.bot]
-        )
+            entry,
+            [c.sha, c.time, c.date, c.subject, c.body, list(c.files), c.added, c.deleted, c.bot,
+             [list(pair) for pair in c.symbols]],
+        )  # fmt: skip
         return c
 
     def save(self) -> None:

@@ -5,7 +5,9 @@ A file's heat is the sum, over the commits that changed it, of a weight halving 
 reformatting) say little about any one file and are skipped. Co-changing partners of hot files
 get a share of their heat. Within a file, a change lands on a line, and the innermost definition
 around that line is what it touches, so each definition gets the file's heat in proportion to
-the lines it owns (its span minus its nested definitions' spans).
+the lines it owns (its span minus its nested definitions' spans) — except where the commit's patch
+said which definitions it touched (the history stage finds them from its hunks): then most of that
+commit's weight for the file goes to those definitions.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ WIDE_COMMIT = 30  # commits changing more files than this are skipped (as co-cha
 TEST_ROLE = 0.5
 EXAMPLE_ROLE = 0.2
 COCHANGE_SHARE = 0.3  # heat a file passes to its co-change partners, split by their share
+PARENT_SHARE = 0.5  # ... of which a named method passes this much on to its class
+SYMBOL_SHARE = 0.3  # of a commit's weight on a file, what goes to the definitions its patch named there
 
 
 def file_heat(facts: RepoFacts, half_life: float) -> dict[str, float]:
@@ -66,10 +70,61 @@ def own_lines(defs: Sequence[Definition]) -> list[int]:
 
 
 def definition_heat(facts: RepoFacts, half_life: float) -> list[float]:
-    """Per definition (aligned with `facts.defs`): its file's heat × its share of the file's owned lines."""
+    """Per definition (aligned with `facts.defs`): its file's heat × its share of the file's owned lines,
+    with the heat of commits whose patches named touched definitions moved onto those definitions."""
     heat = file_heat(facts, half_life)
     owned = own_lines(facts.defs)
     per_file: dict[str, int] = {}
     for d, n in zip(facts.defs, owned):
         per_file[d.path] = per_file.get(d.path, 0) + n
-    return [heat.get(d.path, 0.0) * n / per_file[d.path] for d, n in zip(facts.defs, owned)]
+    out = [heat.get(d.path, 0.0) * n / per_file[d.path] for d, n in zip(facts.defs, owned)]
+    moved_heat = _symbol_heat(facts, half_life)
+    rows_of: dict[str, list[int]] = {}
+    for i, d in enumerate(facts.defs):
+        if d.path in moved_heat:
+            rows_of.setdefault(d.path, []).append(i)
+    for path, moved in moved_heat.items():
+        total = sum(moved.values())
+        for i in rows_of[path]:  # the named definitions' share comes out of the whole file's, line by line
+            out[i] -= SYMBOL_SHARE * total * owned[i] / per_file[path]
+        for i, w in moved.items():
+            out[i] += SYMBOL_SHARE * w
+    return [max(0.0, h) for h in out]
+
+
+def _symbol_heat(facts: RepoFacts, half_life: float) -> dict[str, dict[int, float]]:
+    """Path → {definition index: recency weight of the commits whose patch named it there}, split
+    evenly among the definitions one commit named in one file (and scaled by the file's role); a
+    nested definition passes `PARENT_SHARE` of its part on to the class (or function) around it."""
+    if not any(c.symbols for c in facts.commits):
+        return {}
+    by_name: dict[tuple[str, str], list[int]] = {}
+    by_qual: dict[tuple[str, str], int] = {}
+    for i, d in enumerate(facts.defs):
+        by_name.setdefault((d.path, d.name), []).append(i)
+        by_qual.setdefault((d.path, d.qualname), i)
+    parent_of = {i: by_qual.get((d.path, d.parent), -1) for i, d in enumerate(facts.defs) if d.parent}
+    out: dict[str, dict[int, float]] = {}
+    k = 0
+    for commit in facts.commits:  # newest first, counted exactly as `file_heat` counts them
+        if not commit.files:
+            continue
+        if len(commit.files) <= WIDE_COMMIT and commit.symbols:
+            weight = 0.5 ** (k / half_life)
+            named: dict[str, set[int]] = {}
+            for path, name in commit.symbols:
+                if path in facts.files and not is_vendored(path):
+                    named.setdefault(path, set()).update(by_name.get((path, name), ()))
+            for path, rows in sorted(named.items()):
+                if rows:
+                    share = weight * history_role(path) / len(rows)
+                    mine = out.setdefault(path, {})
+                    for i in sorted(rows):
+                        up = parent_of.get(i, -1)  # a change to `Session.flush` is a change to `Session` too
+                        mine[i] = mine.get(i, 0.0) + share * (1.0 - PARENT_SHARE if up >= 0 else 1.0)
+                        if up >= 0:
+                            mine[up] = mine.get(up, 0.0) + share * PARENT_SHARE
+        k += 1
+        if k > 12 * half_life:
+            break
+    return out

@@ -26,6 +26,8 @@ from ctxeng.replay.touched import Touched, changed_lines, touched_definitions
 BUDGETS = (2048, 4096, 8192)
 VARIANTS = ("pack", "context")
 COUNTERS = ("ctxeng", "o200k")
+FIT_TRIES = 6  # renders per output to fit an o200k budget
+FIT_FILL = 0.97  # ... stopping once the text fills this share of it
 Note = Callable[[str], None]
 
 
@@ -42,18 +44,30 @@ class CommitResult:
 
 
 def _fit(render: Callable[[int], str], budget: int, counter: str) -> tuple[str, int]:
-    """Render within `budget` tokens of `counter`; for o200k, the largest ctxeng budget whose text
-    fits (ctxeng's own tokenizer counts ~20 % more tokens than o200k for the same text)."""
+    """Render within `budget` tokens of `counter`; for o200k, about the largest ctxeng budget whose text
+    fits (ctxeng's own tokenizer counts 20-40 % more tokens than o200k for the same text, depending on
+    how much of it is code): the budget is scaled by the ratio measured until the text fills at least
+    `FIT_FILL` of it, and the fullest fitting text is kept."""
     if counter == "ctxeng":
         return render(budget), budget
-    inner = int(budget * 1.2)
-    for _ in range(6):
+    inner, best = int(budget * 1.2), ("", 0, 0)
+    for _ in range(FIT_TRIES):
         text = render(inner)
         used = o200k_tokens(text) or 0
-        if used <= budget:
-            return text, inner
-        inner = max(1, int(inner * budget / used) - 8)
-    return "", inner
+        if used <= budget and (used > best[1] or not best[0]):
+            best = (text, used, inner)
+        if FIT_FILL * budget <= used <= budget or (used <= budget and _tokens(text) < inner * FIT_FILL):
+            break  # full enough, or the renderer had no more to say
+        inner = max(1, int(inner * budget / max(used, 1)) - (8 if used > budget else 0))
+        if inner <= best[2]:
+            break
+    return best[0], best[2]
+
+
+def _tokens(text: str) -> int:
+    from ctxeng.core.tokens import count_tokens
+
+    return count_tokens(text)
 
 
 def replay_commit(

@@ -5,23 +5,26 @@ and re-parse every file a hundred times. Instead the tree is listed with `git ls
 checkout), blobs are read through one `cat-file` per snapshot for the blobs not seen before, and
 extracted records are remembered per (path, blob) in memory and in ctxeng's extraction cache on
 disk, so a snapshot after the first costs about one git listing plus the few files that differ.
-History is one `git log` of the newest commit, cut per snapshot to the commits reachable from it.
+History is one `git log` of the newest commit, cut per snapshot to the commits reachable from it;
+the patches of each snapshot's window (the definitions each commit touched) are streamed once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ctxeng.core.cache import ExtractCache
 from ctxeng.core.config import Config
+from ctxeng.core.errors import CtxengError
 from ctxeng.core.gitcli import decode
 from ctxeng.core.records import Record, dedupe_ids
 from ctxeng.core.repo import IndexEntry, RepoView
 from ctxeng.extract.history.log import LogCommit, iter_log
-from ctxeng.extract.history.stage import cochange_records, commit_record, file_commits
+from ctxeng.extract.history.parse import CommitPatch
+from ctxeng.extract.history.stage import cochange_records, commit_record, file_commits, patch_window
 from ctxeng.extract.selection import SourceFile, content_reason, decode_text, is_binary, path_reason
 
 
@@ -82,6 +85,7 @@ class Replayer:
         self.cache = ExtractCache(cache_dir, extract_settings(config)) if cache_dir is not None else None
         self._blobs: dict[tuple[str, str], _Blob] = {}
         self._commits: dict[str, Record] = {}
+        self._patches: dict[str, CommitPatch] = {}  # sha → its patch's touched definitions (no text kept)
         self.memo: dict[Any, Any] = {}  # for callers: results that depend only on the files they key them by
 
     def entries(self, sha: str) -> list[IndexEntry]:
@@ -121,15 +125,33 @@ class Replayer:
         at = {e.path for e in entries}
         newest = file_commits(log, at, set())
         cochange, _ = cochange_records(log, at, set(), self.config.history, newest)
+        window = set(self._mine_patches(patch_window(log, set(), self.config.history.patch_commits)))
         commits = []
         for c in log:
             if c.is_merge:
                 continue
-            rec = self._commits.get(c.sha)
+            key = (
+                f"{c.sha}:{int(c.sha in window)}"  # in one parent's patch window, maybe not in an older one's
+            )
+            rec = self._commits.get(key)
             if rec is None:
-                rec = self._commits[c.sha] = self.redactor.record(commit_record(c, None, False))
+                patch = self._patches.get(c.sha) if c.sha in window else None
+                rec = self._commits[key] = self.redactor.record(commit_record(c, patch, False))
             commits.append(rec)
         return [*commits, *(self.redactor.record(r) for r in cochange)]
+
+    def _mine_patches(self, window: list[str]) -> list[str]:
+        """The touched definitions of the window's commits, as the history stage finds them from their
+        hunks; each commit's patch is streamed once for the whole replay, and only its symbols are kept."""
+        from ctxeng.extract.history.patches import stream_patches
+
+        missing = [sha for sha in window if sha not in self._patches]
+        try:
+            for patch in stream_patches(self.repo, missing, self.config.history.max_patch_bytes):
+                self._patches[patch.sha] = replace(patch, diff="")
+        except CtxengError:  # as in a build: a git failure part-way keeps the patches read so far
+            pass
+        return window
 
     def _extract(self, entries: Iterable[IndexEntry]) -> None:
         """Select and extract every (path, blob) not seen before, like a build would."""

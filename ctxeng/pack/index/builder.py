@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 MAX_COMMITS = 2_000  # newest commits kept for prompt matching
 MAX_NEIGHBOURS = 8
+MAX_COMMIT_DEFS = 12  # a commit touching more definitions (a rename, a sweep) associates none
 DATA_KINDS = frozenset({"field", "constant", "variable", "attribute", "property_field", "enum_member"})
 DOC_EXCERPT = 360
 DOC_TERMS = 12  # terms of a definition's docstring sentence that a prompt can match
@@ -37,7 +38,8 @@ DOC_TERMS = 12  # terms of a definition's docstring sentence that a prompt can m
 # docs:     path, line, heading             details row len(defs) + j: [excerpt]
 # terms:    kind → stemmed term → rows; kinds d(efinition names), e (their docstrings' first sentence), f(ile paths), s(ection headings),
 #           b(odies of sections, first words), c(ommit subjects), g(lossary terms)
-# commits:  sha, date, subject, files       glossary: term, meaning, source
+# commits:  sha, date, subject, files, touched (flat [file, definition name, ...] its patch touched)
+# glossary: term, meaning, source
 
 
 def _scaled(x: float, top: float) -> int:
@@ -111,7 +113,8 @@ def build_index(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> tuple[
         "docs": {"path": [d.path for d in docs], "line": [d.line for d in docs], "heading": [d.heading for d in docs]},
         "commits": {"sha": [c.sha[:12] for c in commits], "date": [c.date[:10] for c in commits],
                     "subject": [c.subject for c in commits],
-                    "files": [sorted(row[p] for p in c.files if p in row)[:8] for c in commits]},
+                    "files": [sorted(row[p] for p in c.files if p in row)[:8] for c in commits],
+                    "touched": [_touched(c.symbols, row) for c in commits]},
         "glossary": {"term": [t.term for t in facts.glossary],
                      "meaning": [first_sentence(t.meaning, 200) for t in facts.glossary],
                      "source": [t.source for t in facts.glossary]},
@@ -120,6 +123,14 @@ def build_index(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> tuple[
         "details": {"file": DETAILS_FILE, "defs": len(kept), "offsets": _offsets(details)},
     }  # fmt: skip
     return index, details
+
+
+def _touched(symbols: tuple[tuple[str, str], ...], row: dict[str, int]) -> list[int | str]:
+    """A commit's touched definitions as a flat [file row, name, ...] list (by name, so they outlive
+    the definition rows an index patch renumbers); none when it touched more than `MAX_COMMIT_DEFS`
+    (a rename or a sweep says nothing about any one definition)."""
+    pairs = [(row[p], n) for p, n in symbols if p in row]
+    return [x for f, n in sorted(pairs) for x in (f, n)] if len(pairs) <= MAX_COMMIT_DEFS else []
 
 
 def _offsets(rows: list[str]) -> list[int]:

@@ -203,3 +203,13 @@ def lower_median(values: Sequence[int]) -> int:
     """The lower median of integer scores (0 for none): an existing score, no float rounding."""
     ordered = sorted(values)
     return ordered[(len(ordered) - 1) // 2] if ordered else 0
+
+
+def moved_pairs(same_file: list[int], flat: list[Any]) -> list[Any]:
+    """A flat [file row, name, ...] list with its file rows renumbered (pairs of removed files dropped)."""
+    return [
+        x
+        for k in range(0, len(flat), 2)
+        if same_file[flat[k]] >= 0
+        for x in (same_file[flat[k]], flat[k + 1])
+    ]

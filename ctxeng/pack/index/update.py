@@ -43,6 +43,7 @@ from ctxeng.pack.index.columns import (
     column,
     layout,
     lower_median,
+    moved_pairs,
     offer,
     postings,
     reference_edges,
@@ -129,6 +130,7 @@ def is_consistent(index: Any, details_size: int) -> bool:
         _within(defs["name"], 0, len(names)) and _within(defs["parent"], -1, n_defs),
         all(len(n) % 2 == 0 and _within(n[::2], 0, n_files) for n in index["near"]),
         all(_within(f, 0, n_files) for f in index["commits"]["files"]),
+        all(_within(t[::2], 0, n_files) for t in index["commits"].get("touched", ())),
         meta["file"] == DETAILS_FILE and meta["defs"] == n_defs and len(offsets) == n_defs + n_docs + 1,
         offsets[0] == 0 and offsets == sorted(offsets) and offsets[-1] == details_size,
         all(
@@ -213,6 +215,7 @@ def patched(
     if same_file != list(range(len(same_file))):
         commits = dict(index["commits"])
         commits["files"] = [[same_file[j] for j in rows if same_file[j] >= 0] for rows in commits["files"]]
+        commits["touched"] = [moved_pairs(same_file, flat) for flat in commits.get("touched", [])]
         out["commits"] = commits
     _reuse_equal(out, index)
     body, offsets = _details(details, index["details"]["offsets"], len(defs["file"]), dl, ol, part_rows,
