@@ -17,6 +17,7 @@ def test_facts_through_the_memo_equal_facts_distilled_afresh(sample_repo: GitRep
     records = load_records(sample_repo.path / ".ctxeng/records.jsonl")
     keys, ids = _keys(sample_repo.path)
     plain = facts_from_records("kvstore", records, head="h")
+    assert any(c.symbols for c in plain.commits)  # so the equalities below cover touched definitions too
     out = tmp_path / "out"
     first = FactsMemo(out, keys, ids)
     assert facts_from_records("kvstore", records, head="h", memo=first) == plain
