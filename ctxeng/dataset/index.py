@@ -7,6 +7,7 @@ import posixpath
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from ctxeng.core.records import Record, sort_key
 
@@ -29,6 +30,7 @@ class RecordIndex:
     symbols_named: dict[str, list[Record]] = field(default_factory=dict)
     scopes: dict[tuple[str, str], list[Record]] = field(default_factory=dict)  # (path, parent) -> members
     named_in: dict[tuple[str, str], list[Record]] = field(default_factory=dict)  # (path, name or qualname)
+    memo: dict[Any, Any] = field(default_factory=dict)  # what tasks derive from the whole index, once
 
     @classmethod
     def build(cls, records: list[Record]) -> RecordIndex:

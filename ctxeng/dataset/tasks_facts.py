@@ -56,7 +56,17 @@ def _choose(options: tuple[str, ...], count: int, seed: int, *key: str) -> list[
 
 def fact_symbols(index: RecordIndex, limit: int = MAX_FACT_SYMBOLS) -> list[Record]:
     """The definitions worth fact rows, most asked-about first: public, unique name, not in tests,
-    ranked by how many definitions call them, then top-level before members, then newest."""
+    ranked by how many definitions call them, then top-level before members, then newest.
+
+    Remembered on the index (facts and grounded both ask; it reads every symbol).
+    """
+    memo = index.memo.get(("fact_symbols", limit))
+    if memo is None:
+        memo = index.memo[("fact_symbols", limit)] = _fact_symbols(index, limit)
+    return list(memo)
+
+
+def _fact_symbols(index: RecordIndex, limit: int) -> list[Record]:
     called: Counter[str] = Counter()
     for rec in index.kind("symbol"):
         for name in {str(c) for c in rec.meta.get("calls") or []}:

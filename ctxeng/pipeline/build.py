@@ -139,8 +139,7 @@ def run_pipeline(
         progress("dataset", len(dataset.train) + len(dataset.eval), 0)
     with timer.stage("write"):
         _write_records(staging.path("records.jsonl"), records)
-        write_jsonl(staging.path("dataset/train.jsonl"), dataset.train)
-        write_jsonl(staging.path("dataset/eval.jsonl"), dataset.eval)
+        dataset.write(staging.path("dataset/train.jsonl"), staging.path("dataset/eval.jsonl"))
         dataset.train = dataset.eval = []  # written; free them before the pack stage peaks
         save_state(staging, repo, outcomes)
     if write_pack:
