@@ -15,11 +15,12 @@ import contextlib
 import hashlib
 import os
 import struct
+import zlib
 from pathlib import Path
 
 _KEY = 12  # bytes of the sha1 key kept: 96 bits, no collision among millions of entries
-_ROW = struct.Struct(f"<{_KEY}sQI")  # key, offset, length
-_MAGIC = b"ctxeng-blobtable-1\n"
+_ROW = struct.Struct(f"<{_KEY}sQII")  # key, offset, length, crc32 of the payload
+_MAGIC = b"ctxeng-blobtable-2\n"
 
 
 def blob_key(*parts: str) -> int:
@@ -33,7 +34,7 @@ class BlobTable:
 
     def __init__(self, path: Path, salt: str) -> None:
         self.path, self.salt = path, salt
-        self._where: dict[int, int] = {}  # key -> offset << 32 | length
+        self._where: dict[int, int] = {}  # key -> offset << 64 | crc32 << 32 | length
         self._data_name = ""
         self._fd = -1
         self._end = 0  # where the next payload goes
@@ -59,8 +60,8 @@ class BlobTable:
             return
         self._fd, self._data_name, self._end = fd, name, end
         where = self._where
-        for key, offset, length in _ROW.iter_unpack(rows):
-            where[int.from_bytes(key, "little")] = offset << 32 | length
+        for key, offset, length, crc in _ROW.iter_unpack(rows):
+            where[int.from_bytes(key, "little")] = offset << 64 | crc << 32 | length
             self._live += length
 
     def __len__(self) -> int:
@@ -73,10 +74,11 @@ class BlobTable:
             return None
         length = packed & 0xFFFFFFFF
         try:
-            data = os.pread(self._fd, length, packed >> 32)
+            data = os.pread(self._fd, length, packed >> 64)
         except OSError:
             return None
-        return data if len(data) == length else None
+        # A torn or garbled file reads as missing, never as a wrong payload.
+        return data if len(data) == length and zlib.crc32(data) == (packed >> 32) & 0xFFFFFFFF else None
 
     def put(self, key: int, payload: bytes) -> None:
         """Store `payload` under `key` (appended to the data file now; indexed by `save`)."""
@@ -88,7 +90,7 @@ class BlobTable:
             self._fd = os.open(self.path.parent / self._data_name, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
             self._end = 0
         os.pwrite(self._fd, payload, self._end)
-        self._where[key] = self._end << 32 | len(payload)
+        self._where[key] = self._end << 64 | zlib.crc32(payload) << 32 | len(payload)
         self._end += len(payload)
         self._live += len(payload)
         self._dirty = True
@@ -105,7 +107,12 @@ class BlobTable:
                 where = self._compact(where)
             rows = bytearray()
             for key, packed in where.items():
-                rows += _ROW.pack(key.to_bytes(_KEY, "little"), packed >> 32, packed & 0xFFFFFFFF)
+                rows += _ROW.pack(
+                    key.to_bytes(_KEY, "little"),
+                    packed >> 64,
+                    packed & 0xFFFFFFFF,
+                    (packed >> 32) & 0xFFFFFFFF,
+                )
             head = b"".join((_MAGIC, self.salt.encode(), b"\n", self._data_name.encode(), b"\n"))
             tmp = self.path.parent / f".{self.path.name}.idx.{os.getpid()}"
             tmp.write_bytes(head + str(self._end).encode() + b"\n\n" + bytes(rows))
@@ -121,11 +128,11 @@ class BlobTable:
         end = 0
         for key, packed in where.items():
             length = packed & 0xFFFFFFFF
-            data = os.pread(self._fd, length, packed >> 32)
+            data = os.pread(self._fd, length, packed >> 64)
             if len(data) != length:
                 continue
             os.pwrite(fd, data, end)
-            out[key] = end << 32 | length
+            out[key] = end << 64 | (packed & 0xFFFFFFFFFFFFFFFF)
             end += length
         os.close(self._fd)
         self._fd, self._data_name, self._end = fd, name, end

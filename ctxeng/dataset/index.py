@@ -33,12 +33,14 @@ class RecordIndex:
     memo: dict[Any, Any] = field(default_factory=dict)  # what tasks derive from the whole index, once
 
     @classmethod
-    def build(cls, records: list[Record]) -> RecordIndex:
-        """Index `records` (any order; the index sorts)."""
+    def build(cls, records: list[Record], views: bool = True) -> RecordIndex:
+        """Index `records` (any order; the index sorts); `views=False` makes only `kind` (cheaper)."""
         by_kind: dict[str, list[Record]] = defaultdict(list)
         for rec in sorted(records, key=sort_key):
             by_kind[rec.kind].append(rec)
         index = cls(by_kind=dict(by_kind))
+        if not views:
+            return index
         for rec in index.kind("file"):
             index.files.setdefault(rec.path, rec)
         symbols_in: dict[str, list[Record]] = defaultdict(list)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -64,8 +64,9 @@ def _about_name(ex: Example, key: str) -> bool:
     return ex.variant.partition(":")[2] == key  # a callers variant is "<language>:<name>"
 
 
+Rule = Callable[[Record], tuple[str, ...]]
 #: Task name -> the groups a record belongs to for it (none: the task never reads the record).
-LOCAL_TASKS: dict[str, Callable[[Record], tuple[str, ...]]] = {
+LOCAL_TASKS: dict[str, Rule] = {
     "commit_instruction": _commit_group,
     "commit_message": _commit_group,
     "file_contents": _path_group,
@@ -128,7 +129,8 @@ def group_digest(records: list[Record], digests: dict[int, bytes | None]) -> str
     return hashlib.sha1(b"".join(parts)).hexdigest()
 
 
-#: The record kinds the other tasks read: their index holds only these (sorting and indexing every
+#: The record kinds the other tasks read, through `index.kind` only: their index holds only these, without
+#: the derived views (sorting and indexing every
 #: record costs ~0.5 s on sqlalchemy). A task missing here gets the whole index.
 GLOBAL_KINDS: dict[str, tuple[str, ...]] = {
     "facts": ("symbol",),
@@ -157,20 +159,22 @@ def iter_outcomes(
         with contextlib.suppress(OSError):
             (out_dir / old).unlink()
     others = [n for n in names if n not in LOCAL_TASKS]
-    if all(n in GLOBAL_KINDS for n in others):
-        kinds = {kind for n in others for kind in GLOBAL_KINDS[n]}
-        index = RecordIndex.build([rec for rec in records if rec.kind in kinds])
-    else:
-        index = RecordIndex.build(records)
+    index: RecordIndex | None = None
     table = BlobTable(out_dir / CACHE_FILE, tasks_salt())
     try:
         used: set[int] = set()
-        groups = _groups(records, [n for n in names if n in LOCAL_TASKS])
+        groups = _Groups(records, [n for n in names if n in LOCAL_TASKS])
         for name in names:
             if name in LOCAL_TASKS:
-                yield from _local(name, groups.pop(name), ctx, bounder, table, used)
-            else:
-                yield from _stream(TASKS[name](index, ctx), bounder, table, used)
+                yield from _local(name, groups.of(name), ctx, bounder, table, used)
+                continue
+            if index is None:  # built once the local tasks' groups are freed
+                if all(n in GLOBAL_KINDS for n in others):
+                    kinds = {kind for n in others for kind in GLOBAL_KINDS[n]}
+                    index = RecordIndex.build([rec for rec in records if rec.kind in kinds], views=False)
+                else:
+                    index = RecordIndex.build(records)
+            yield from _stream(TASKS[name](index, ctx), bounder, table, used)
         table.save(used)
     finally:
         table.close()
@@ -297,25 +301,34 @@ def _flush(
         yield from mine
 
 
-def _groups(records: list[Record], names: list[str]) -> dict[str, dict[str, tuple[list[Record], str | None]]]:
-    """Per local task: group key -> (its records in sort order, their digest)."""
-    ordered = sorted(records, key=sort_key)
-    digests: dict[int, bytes | None] = {}
-    by_rule: dict[Callable[[Record], tuple[str, ...]], dict[str, list[Record]]] = {}
-    for rule in {LOCAL_TASKS[n] for n in names}:
-        grouped: dict[str, list[Record]] = defaultdict(list)
-        for rec in ordered:
-            for key in rule(rec):
-                grouped[key].append(rec)
-        by_rule[rule] = grouped
-    out: dict[str, dict[str, tuple[list[Record], str | None]]] = {}
-    done: dict[tuple[Callable[[Record], tuple[str, ...]], str], str | None] = {}  # tasks sharing a rule
-    for name in names:
+class _Groups:
+    """The local tasks' groups, made per rule when a task first asks and freed after the last asks."""
+
+    def __init__(self, records: list[Record], names: list[str]) -> None:
+        self.ordered = sorted(records, key=sort_key) if names else []
+        self.record_digests: dict[int, bytes | None] = {}  # by id(): a symbol is in several rules' groups
+        self.left = Counter(LOCAL_TASKS[n] for n in names)
+        self.made: dict[Rule, tuple[dict[str, list[Record]], dict[str, str | None]]] = {}
+
+    def of(self, name: str) -> dict[str, tuple[list[Record], str | None]]:
+        """Group key -> (its records in sort order, their digest), for the groups that can give examples."""
         rule, useful = LOCAL_TASKS[name], GROUP_USEFUL.get(name)
-        out[name] = {}
-        for key, members in by_rule[rule].items():
+        if rule not in self.made:
+            grouped: dict[str, list[Record]] = defaultdict(list)
+            for rec in self.ordered:
+                for key in rule(rec):
+                    grouped[key].append(rec)
+            self.made[rule] = (grouped, {})
+        grouped, digests = self.made[rule]
+        out = {}
+        for key, members in grouped.items():
             if useful is None or useful(key, members):
-                if (rule, key) not in done:
-                    done[(rule, key)] = group_digest(members, digests)
-                out[name][key] = (members, done[(rule, key)])
-    return out
+                if key not in digests:
+                    digests[key] = group_digest(members, self.record_digests)
+                out[key] = (members, digests[key])
+        self.left[rule] -= 1
+        if not self.left[rule]:
+            del self.made[rule]
+        if not +self.left:
+            self.ordered, self.record_digests = [], {}
+        return out
