@@ -250,19 +250,27 @@ def _local(
     used: set[int],
 ) -> Iterator[Outcome | None]:
     """A local task's outcomes, group by group; fresh groups are bounded a chunk at a time."""
-    setting = f"{name}\x1f{ctx.repo_name}\x1f{ctx.seed}\x1f"
-    bounds = bounder.setting()
+    # The key digests the setting, then the group key and digest (a fixed 40 hex digits at the end, so
+    # the two cannot run into each other); the setting's part is hashed once.
+    prefix = hashlib.sha1(
+        blob_key("group", bounder.setting(), name, ctx.repo_name, str(ctx.seed)).to_bytes(12)
+    )
     keep = GROUP_FILTERS.get(name)
     queue: list[_Pending] = []
     fresh = 0
     for key in sorted(groups):
         members, digest = groups[key]
-        entry_key = blob_key("group", bounds, setting, key, digest) if digest else None
+        entry_key = None
+        if digest:
+            h = prefix.copy()
+            h.update(f"{key}{digest}".encode("utf-8", "surrogatepass"))
+            entry_key = int.from_bytes(h.digest()[:12], "little")
         payload = table.get(entry_key) if entry_key is not None else None
         decoded = decode(payload) if payload is not None else None
         if decoded is not None and entry_key is not None:
             used.add(entry_key)
-            ctx.dropped.update(decoded[1])
+            if decoded[1]:
+                ctx.dropped.update(decoded[1])
             if queue:
                 queue.append(_Pending(None, decoded[0]))
             else:
@@ -272,7 +280,8 @@ def _local(
         examples = TASKS[name](RecordIndex.build(members), local)
         if keep is not None:
             examples = [ex for ex in examples if keep(ex, key)]
-        ctx.dropped.update(local.dropped)
+        if local.dropped:
+            ctx.dropped.update(local.dropped)
         queue.append(_Pending(entry_key, None, examples, dict(local.dropped)))
         fresh += len(examples)
         if fresh >= CHUNK:
