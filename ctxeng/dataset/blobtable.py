@@ -29,17 +29,24 @@ def blob_key(*parts: str) -> int:
     return int.from_bytes(hashlib.sha1(data).digest()[:_KEY], "little")
 
 
+_USED = 1 << 127  # marks an indexed entry read by this build (kept by `save`)
+_LOW32 = 0xFFFFFFFF
+
+
 class BlobTable:
-    """Payloads by key under `path` (`<path>.idx`, `<path>-<n>.dat`), salted like `CacheTable`."""
+    """Payloads by key under `path` (`<path>.idx`, `<path>-<n>.dat`), salted like `CacheTable`.
+
+    Memory: the index read at the start (a dict entry per key) and 28 bytes per payload put; a
+    cold build, which puts every payload, holds no dict of them.
+    """
 
     def __init__(self, path: Path, salt: str) -> None:
         self.path, self.salt = path, salt
-        self._where: dict[int, int] = {}  # key -> offset << 64 | crc32 << 32 | length
+        self._where: dict[int, int] = {}  # key -> [_USED |] offset << 64 | crc32 << 32 | length
+        self._new = bytearray()  # index rows (`_ROW`) of the payloads put by this build
         self._data_name = ""
         self._fd = -1
         self._end = 0  # where the next payload goes
-        self._live = 0  # bytes of payloads indexed
-        self._dirty = False  # a payload was put since the index was read
         self._load()
 
     def _load(self) -> None:
@@ -62,23 +69,25 @@ class BlobTable:
         where = self._where
         for key, offset, length, crc in _ROW.iter_unpack(rows):
             where[int.from_bytes(key, "little")] = offset << 64 | crc << 32 | length
-            self._live += length
 
     def __len__(self) -> int:
-        return len(self._where)
+        return len(self._where) + len(self._new) // _ROW.size
 
     def get(self, key: int) -> bytes | None:
-        """The payload of `key`, or None."""
+        """The payload of `key` stored by an earlier build, or None; a payload read is kept by `save`."""
         packed = self._where.get(key)
         if packed is None:
             return None
-        length = packed & 0xFFFFFFFF
+        length = packed & _LOW32
         try:
-            data = os.pread(self._fd, length, packed >> 64)
+            data = os.pread(self._fd, length, (packed & ~_USED) >> 64)
         except OSError:
             return None
         # A torn or garbled file reads as missing, never as a wrong payload.
-        return data if len(data) == length and zlib.crc32(data) == (packed >> 32) & 0xFFFFFFFF else None
+        if len(data) != length or zlib.crc32(data) != (packed >> 32) & _LOW32:
+            return None
+        self._where[key] = packed | _USED
+        return data
 
     def put(self, key: int, payload: bytes) -> None:
         """Store `payload` under `key` (appended to the data file now; indexed by `save`)."""
@@ -90,49 +99,41 @@ class BlobTable:
             self._fd = os.open(self.path.parent / self._data_name, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
             self._end = 0
         os.pwrite(self._fd, payload, self._end)
-        self._where[key] = self._end << 64 | zlib.crc32(payload) << 32 | len(payload)
+        self._new += _ROW.pack(key.to_bytes(_KEY, "little"), self._end, len(payload), zlib.crc32(payload))
         self._end += len(payload)
-        self._live += len(payload)
-        self._dirty = True
 
-    def save(self, used: set[int]) -> None:
-        """Index what was put; keep only `used` keys, compacting once dead bytes dominate the file."""
-        if self._fd < 0 or (not self._dirty and all(key in used for key in self._where)):
+    def save(self) -> None:
+        """Index the payloads put and those read; the rest are dropped (their bytes once they dominate)."""
+        if self._fd < 0 or (not self._new and all(packed & _USED for packed in self._where.values())):
             return
-        self._dirty = False
         with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
-            where = {key: self._where[key] for key in used if key in self._where}
-            live = sum(packed & 0xFFFFFFFF for packed in where.values())
-            if self._end > 3 * live + (1 << 20):
-                where = self._compact(where)
             rows = bytearray()
-            for key, packed in where.items():
-                rows += _ROW.pack(
-                    key.to_bytes(_KEY, "little"),
-                    packed >> 64,
-                    packed & 0xFFFFFFFF,
-                    (packed >> 32) & 0xFFFFFFFF,
-                )
+            for key, packed in self._where.items():
+                if packed & _USED:
+                    rows += _ROW.pack(key.to_bytes(_KEY, "little"), (packed & ~_USED) >> 64, packed & _LOW32,
+                                      (packed >> 32) & _LOW32)  # fmt: skip
+            rows += self._new
+            self._where, self._new = {}, bytearray()
+            if self._end > 3 * sum(row[2] for row in _ROW.iter_unpack(rows)) + (1 << 20):
+                rows = self._compact(rows)
             head = b"".join((_MAGIC, self.salt.encode(), b"\n", self._data_name.encode(), b"\n"))
             tmp = self.path.parent / f".{self.path.name}.idx.{os.getpid()}"
             tmp.write_bytes(head + str(self._end).encode() + b"\n\n" + bytes(rows))
             os.replace(tmp, self.path.parent / f"{self.path.name}.idx")
-            self._where, self._live = where, live
             self._remove_others(keep=self._data_name)
 
-    def _compact(self, where: dict[int, int]) -> dict[int, int]:
-        """Copy the payloads of `where` into a new data file; returns their new places."""
+    def _compact(self, rows: bytearray) -> bytearray:
+        """Copy the payloads of index `rows` into a new data file; returns their new rows."""
         name = f"{self.path.name}-{os.getpid()}-{os.urandom(4).hex()}.dat"
         fd = os.open(self.path.parent / name, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
-        out: dict[int, int] = {}
+        out = bytearray()
         end = 0
-        for key, packed in where.items():
-            length = packed & 0xFFFFFFFF
-            data = os.pread(self._fd, length, packed >> 64)
+        for key, offset, length, crc in _ROW.iter_unpack(rows):
+            data = os.pread(self._fd, length, offset)
             if len(data) != length:
                 continue
             os.pwrite(fd, data, end)
-            out[key] = end << 64 | (packed & 0xFFFFFFFFFFFFFFFF)
+            out += _ROW.pack(key, end, length, crc)
             end += length
         os.close(self._fd)
         self._fd, self._data_name, self._end = fd, name, end

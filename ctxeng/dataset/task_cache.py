@@ -153,7 +153,7 @@ def iter_outcomes(
     if out_dir is None:
         whole = RecordIndex.build(records)
         for name in names:
-            yield from _stream(TASKS[name](whole, ctx), bounder, None, set())
+            yield from _stream(TASKS[name](whole, ctx), bounder, None)
         return
     for old in OLD_FILES:  # the caches before outcomes were cached whole (tens of MB)
         with contextlib.suppress(OSError):
@@ -162,11 +162,10 @@ def iter_outcomes(
     index: RecordIndex | None = None
     table = BlobTable(out_dir / CACHE_FILE, tasks_salt())
     try:
-        used: set[int] = set()
         groups = _Groups(records, [n for n in names if n in LOCAL_TASKS])
         for name in names:
             if name in LOCAL_TASKS:
-                yield from _local(name, groups.of(name), ctx, bounder, table, used)
+                yield from _local(name, groups.of(name), ctx, bounder, table)
                 continue
             if index is None:  # built once the local tasks' groups are freed
                 if all(n in GLOBAL_KINDS for n in others):
@@ -174,8 +173,8 @@ def iter_outcomes(
                     index = RecordIndex.build([rec for rec in records if rec.kind in kinds], views=False)
                 else:
                     index = RecordIndex.build(records)
-            yield from _stream(TASKS[name](index, ctx), bounder, table, used)
-        table.save(used)
+            yield from _stream(TASKS[name](index, ctx), bounder, table)
+        table.save()
     finally:
         table.close()
 
@@ -193,7 +192,7 @@ def example_key(ex: Example, setting: str) -> int:
 
 
 def _stream(
-    examples: Iterable[Example], bounder: Bounder, table: BlobTable | None, used: set[int]
+    examples: Iterable[Example], bounder: Bounder, table: BlobTable | None
 ) -> Iterator[Outcome | None]:
     """Outcomes of `examples` in order, a chunk at a time, each cached by `example_key`."""
     setting = bounder.setting()
@@ -208,7 +207,6 @@ def _stream(
         fresh = iter(bounder.bound([ex for ex, k in zip(chunk, known) if k is None]))
         for n, cached in enumerate(known):
             if cached is not None:
-                used.add(keys[n])
                 yield cached[0]
                 continue
             outcome = next(fresh)
@@ -216,7 +214,6 @@ def _stream(
                 payload = encode([outcome], {})
                 if payload is not None:
                     table.put(keys[n], payload)
-                    used.add(keys[n])
             yield outcome
 
 
@@ -247,7 +244,6 @@ def _local(
     ctx: TaskContext,
     bounder: Bounder,
     table: BlobTable,
-    used: set[int],
 ) -> Iterator[Outcome | None]:
     """A local task's outcomes, group by group; fresh groups are bounded a chunk at a time."""
     # The key digests the setting, then the group key and digest (a fixed 40 hex digits at the end, so
@@ -268,7 +264,6 @@ def _local(
         payload = table.get(entry_key) if entry_key is not None else None
         decoded = decode(payload) if payload is not None else None
         if decoded is not None and entry_key is not None:
-            used.add(entry_key)
             if decoded[1]:
                 ctx.dropped.update(decoded[1])
             if queue:
@@ -285,14 +280,12 @@ def _local(
         queue.append(_Pending(entry_key, None, examples, dict(local.dropped)))
         fresh += len(examples)
         if fresh >= CHUNK:
-            yield from _flush(queue, bounder, table, used)
+            yield from _flush(queue, bounder, table)
             queue, fresh = [], 0
-    yield from _flush(queue, bounder, table, used)
+    yield from _flush(queue, bounder, table)
 
 
-def _flush(
-    queue: list[_Pending], bounder: Bounder, table: BlobTable, used: set[int]
-) -> Iterator[Outcome | None]:
+def _flush(queue: list[_Pending], bounder: Bounder, table: BlobTable) -> Iterator[Outcome | None]:
     """Bound the queue's fresh examples together, cache each fresh group's outcomes, yield all in order."""
     results = bounder.bound([ex for item in queue if item.outcomes is None for ex in item.examples])
     at = 0
@@ -306,7 +299,6 @@ def _flush(
             payload = encode([o for o in mine if o is not None], item.drops)
             if payload is not None:
                 table.put(item.key, payload)
-                used.add(item.key)
         yield from mine
 
 
