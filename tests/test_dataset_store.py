@@ -157,3 +157,39 @@ def test_a_damaged_cache_still_gives_the_same_rows(sample_repo: GitRepo, tmp_pat
         data.write_bytes(bytes(raw))
     assert _written(build_dataset(records, config, "kvstore", tmp_path / "out"), tmp_path / "again") == plain
     assert json.loads(plain[0].splitlines()[0])["prompt"][0]["content"] == system_message("kvstore")
+
+
+def test_a_warm_cache_reruns_only_the_groups_of_changed_records(
+    sample_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing changed: no local task runs and nothing is bounded; one file changed: only groups holding it run."""
+    records = records_for_sample(sample_repo)
+    config = DatasetConfig()
+    out = tmp_path / "out"
+    build_dataset(records, config, "kvstore", out)
+    plain = _written(build_dataset(records, config, "kvstore"), tmp_path / "plain")
+    path = next(r.path for r in records if r.kind == "symbol")
+    changed = [r.dated("f" * 40, r.time + 100) if r.path == path else r for r in records]
+    fresh = _written(build_dataset(changed, config, "kvstore"), tmp_path / "fresh")
+    runs: list[tuple[str, set[str]]] = []
+    for name in task_cache.LOCAL_TASKS:
+        task = task_cache.TASKS[name]
+
+        def counted(index: RecordIndex, ctx: TaskContext, name: str = name, task: Any = task) -> Any:
+            runs.append((name, {rec.path for kind in index.by_kind.values() for rec in kind}))
+            return task(index, ctx)
+
+        monkeypatch.setitem(task_cache.TASKS, name, counted)
+    bounded: list[int] = []
+    real_bound = task_cache.Bounder.bound
+    monkeypatch.setattr(
+        task_cache.Bounder, "bound", lambda self, exs: bounded.append(len(exs)) or real_bound(self, exs)
+    )
+    warm = build_dataset(records, config, "kvstore", out)
+    assert runs == [] and sum(bounded) == 0
+    assert _written(warm, tmp_path / "warm") == plain
+    again = build_dataset(changed, config, "kvstore", out)
+    groups = sum(len(task_cache._Groups(records, [n]).of(n)) for n in task_cache.LOCAL_TASKS)
+    assert 0 < len(runs) < groups
+    assert all(path in paths or name == "callers" for name, paths in runs)  # callers: the names it calls
+    assert _written(again, tmp_path / "again") == fresh
