@@ -33,7 +33,13 @@ from ctxeng.dataset import build_dataset
 
 def _digest(result: object, folder: Path) -> str:
     folder.mkdir(parents=True, exist_ok=True)
-    result.write(folder / "train.jsonl", folder / "eval.jsonl")  # type: ignore[attr-defined]
+    if hasattr(result, "write"):
+        result.write(folder / "train.jsonl", folder / "eval.jsonl")
+    else:  # an older ctxeng (run with PYTHONPATH=<its source> for a before figure)
+        from ctxeng.core.fsio import write_jsonl
+
+        write_jsonl(folder / "train.jsonl", result.train)  # type: ignore[attr-defined]
+        write_jsonl(folder / "eval.jsonl", result.eval)  # type: ignore[attr-defined]
     return hashlib.sha1(
         (folder / "train.jsonl").read_bytes() + (folder / "eval.jsonl").read_bytes()
     ).hexdigest()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import zlib
 from array import array
 from collections import Counter
 from pathlib import Path
@@ -127,20 +129,21 @@ def test_blobtable_reads_back_appends_compacts_and_survives_damage(tmp_path: Pat
     third.close()
     assert BlobTable(path, "salt-2").get(keys[0]) is None  # other code: another salt, nothing read
     # Compaction: once unread payloads dominate, the read ones move to a new, smaller data file.
+    blobs = [random.Random(i).randbytes(100_000) for i in range(len(keys))]  # incompressible
     big = BlobTable(tmp_path / "c" / "t", "s")
-    for i, key in enumerate(keys):
-        big.put(key, bytes([i]) * 100_000)
+    for key, blob in zip(keys, blobs, strict=True):
+        big.put(key, blob)
     big.save()
     big.close()
     small = BlobTable(tmp_path / "c" / "t", "s")
-    assert small.get(keys[7]) == bytes([7]) * 100_000
+    assert small.get(keys[7]) == blobs[7]
     small.save()
     small.close()
     data = list((tmp_path / "c").glob("t-*.dat"))
-    assert len(data) == 1 and data[0].stat().st_size == 100_000
-    assert BlobTable(tmp_path / "c" / "t", "s").get(keys[7]) == bytes([7]) * 100_000
+    assert len(data) == 1 and data[0].stat().st_size == len(zlib.compress(blobs[7], 1))
+    assert BlobTable(tmp_path / "c" / "t", "s").get(keys[7]) == blobs[7]
     # A garbled or truncated data file: its entries read as missing, never as wrong payloads.
-    data[0].write_bytes(b"\0" * 100_000)
+    data[0].write_bytes(b"\0" * data[0].stat().st_size)
     assert BlobTable(tmp_path / "c" / "t", "s").get(keys[7]) is None
     data[0].write_bytes(b"")
     assert BlobTable(tmp_path / "c" / "t", "s").get(keys[7]) is None

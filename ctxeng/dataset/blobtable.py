@@ -2,8 +2,8 @@
 
 The dataset caches hold every example's finished form (tens of MB on sqlalchemy, GBs at 100,000
 files), so unlike `core.cache.CacheTable` they are never loaded whole: `<name>.dat` holds the
-payloads back to back, `<name>.idx` the salt, the data file's name and, per key, its offset and
-length. A build appends new payloads to the data file and rewrites the (small) index atomically;
+payloads back to back, `<name>.idx` the salt, the data file's name and, per key, its offset,
+length and checksum; payloads are zlib-compressed (level 1). A build appends new payloads to the data file and rewrites the (small) index atomically;
 bytes a crash left after the indexed end are never read. Once unused payloads make up most of the
 file, the used ones are copied into a new data file (compaction). A payload that cannot be read
 back (a torn or replaced file) reads as missing: it is a cache.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 _KEY = 12  # bytes of the sha1 key kept: 96 bits, no collision among millions of entries
 _ROW = struct.Struct(f"<{_KEY}sQII")  # key, offset, length, crc32 of the payload
-_MAGIC = b"ctxeng-blobtable-2\n"
+_MAGIC = b"ctxeng-blobtable-3\n"
 
 
 def blob_key(*parts: str) -> int:
@@ -86,11 +86,16 @@ class BlobTable:
         # A torn or garbled file reads as missing, never as a wrong payload.
         if len(data) != length or zlib.crc32(data) != (packed >> 32) & _LOW32:
             return None
+        try:
+            payload = zlib.decompress(data)
+        except zlib.error:
+            return None
         self._where[key] = packed | _USED
-        return data
+        return payload
 
     def put(self, key: int, payload: bytes) -> None:
         """Store `payload` under `key` (appended to the data file now; indexed by `save`)."""
+        payload = zlib.compress(payload, 1)  # rows of JSON shrink ~4x; level 1 costs little CPU
         if len(payload) >= 1 << 32:
             return  # too large to index: simply recomputed next time
         if self._fd < 0:

@@ -49,6 +49,7 @@ class ExampleStore:
         self._spill = tempfile.TemporaryFile()
         self._fd = self._spill.fileno()
         self._end = 0
+        self._buffer = bytearray()  # fragments not yet written (one write per MB, not per row)
 
     def __len__(self) -> int:
         return len(self.task_no)
@@ -79,13 +80,20 @@ class ExampleStore:
         self.shortened += outcome.shortened
         self.pairs += outcome.pair
         self.answers += outcome.answer
-        self.offsets.append(self._end)
+        self.offsets.append(self._end + len(self._buffer))
         self.lengths.append(len(outcome.fragment))
-        os.pwrite(self._fd, outcome.fragment, self._end)
-        self._end += len(outcome.fragment)
+        self._buffer += outcome.fragment
+        if len(self._buffer) >= 1 << 20:
+            self._flush()
+
+    def _flush(self) -> None:
+        os.pwrite(self._fd, self._buffer, self._end)
+        self._end += len(self._buffer)
+        self._buffer = bytearray()
 
     def done(self) -> None:
         """Adding is over: free what only adding needed."""
+        self._flush()
         self.sources = len(self._source)
         self._seen = set()
         self._source = {}
@@ -149,6 +157,7 @@ class Split:
             held_n += sizes[commit]
             taken += 1
         self.eval_commits = taken
+        self._commit_json = [dumps_json_bytes(c) for c in store.commits]
         chosen = set(order[:taken])
         by_id = sorted(range(n), key=store.key)
         held = array("q")
@@ -182,11 +191,21 @@ class Split:
 
     def line(self, i: int) -> bytes:
         """Row i as one JSON line (the bytes `fsio.write_jsonl` writes for it)."""
-        commit, time = self.dating(i)
+        store = self.store
+        j = self.newest[store.source_no[i]]
+        commit = store.commit_no[j]
+        time = store.times[j] if store.commits[commit] else 0  # uncommitted: ("", 0)
         return b"".join(
-            (b'{"commit":', dumps_json_bytes(commit), b",", self.store.fragment(i), b',"time":',
-             str(time).encode(), b"}\n")
-        )  # fmt: skip
+            (
+                b'{"commit":',
+                self._commit_json[commit],
+                b",",
+                store.fragment(i),
+                b',"time":',
+                str(time).encode(),
+                b"}\n",
+            )
+        )
 
 
 def _dedupe(store: ExampleStore, ids_sorted: array[int], dropped: Counter[str]) -> array[int]:
