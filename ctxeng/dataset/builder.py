@@ -73,7 +73,7 @@ def build_dataset(
     with gc_paused():
         ctx = TaskContext(repo_name=repo_name, seed=config.seed)
         bounder = Bounder(system_message(repo_name), config.min_tokens, config.max_tokens)
-        store = ExampleStore(names)
+        store = ExampleStore(names, None if out_dir is None else out_dir / "tmp")
         for outcome in iter_outcomes(records, ctx, names, out_dir, bounder):
             store.add(outcome)
         del bounder  # its token memo

@@ -15,6 +15,7 @@ import tempfile
 from array import array
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, overload
 
 from ctxeng.core.fsio import dumps_json_bytes
@@ -26,7 +27,7 @@ _ID = 10  # an example id is 20 hex digits: kept as its 10 bytes (which sort as 
 class ExampleStore:
     """Kept outcomes in columns (index i = the i-th kept), their row JSON spilled to disk."""
 
-    def __init__(self, tasks: Sequence[str]) -> None:
+    def __init__(self, tasks: Sequence[str], spill_dir: Path | None = None) -> None:
         self.tasks = list(tasks)
         self._task_no = {task: n for n, task in enumerate(self.tasks)}
         self.dropped: Counter[str] = Counter()  # by the bounds, and repeated ids
@@ -46,7 +47,10 @@ class ExampleStore:
         self.answers = bytearray()
         self.offsets = array("q")
         self.lengths = array("i")
-        self._spill = tempfile.TemporaryFile()
+        # Beside the outputs when there are any: /tmp may be a RAM-backed tmpfs (GBs at 100k files).
+        if spill_dir is not None:
+            spill_dir.mkdir(parents=True, exist_ok=True)
+        self._spill = tempfile.TemporaryFile(dir=spill_dir)
         self._fd = self._spill.fileno()
         self._end = 0
         self._buffer = bytearray()  # fragments not yet written (one write per MB, not per row)
