@@ -75,6 +75,13 @@ LOCAL_TASKS: dict[str, Rule] = {
     "symbol_lookup": _qualname_group,  # one example per qualified name, from its definitions only
     "callers": _name_groups,
 }
+#: The record kinds each rule can put in a group (the others are not looked at).
+RULE_KINDS: dict[Rule, tuple[str, ...]] = {
+    _commit_group: ("commit",),
+    _path_group: ("file", "symbol"),
+    _qualname_group: ("symbol",),
+    _name_groups: ("symbol",),
+}
 #: Tasks whose run on a group also yields examples about other groups: only these are kept.
 #: (Such a task must drop nothing: its drops could not be told apart by group.)
 GROUP_FILTERS: dict[str, Callable[[Example, str], bool]] = {"callers": _about_name}
@@ -306,7 +313,8 @@ class _Groups:
     """The local tasks' groups, made per rule when a task first asks and freed after the last asks."""
 
     def __init__(self, records: list[Record], names: list[str]) -> None:
-        self.ordered = sorted(records, key=sort_key) if names else []
+        kinds = {kind for n in names for kind in RULE_KINDS[LOCAL_TASKS[n]]}
+        self.ordered = sorted((r for r in records if r.kind in kinds), key=sort_key)
         self.record_digests: dict[int, bytes | None] = {}  # by id(): a symbol is in several rules' groups
         self.left = Counter(LOCAL_TASKS[n] for n in names)
         self.made: dict[Rule, tuple[dict[str, list[Record]], dict[str, str | None]]] = {}
@@ -316,7 +324,8 @@ class _Groups:
         rule, useful = LOCAL_TASKS[name], GROUP_USEFUL.get(name)
         if rule not in self.made:
             grouped: dict[str, list[Record]] = defaultdict(list)
-            for rec in self.ordered:
+            kinds = RULE_KINDS[rule]
+            for rec in self.ordered if len(kinds) > 1 else [r for r in self.ordered if r.kind in kinds]:
                 for key in rule(rec):
                     grouped[key].append(rec)
             self.made[rule] = (grouped, {})
