@@ -82,7 +82,7 @@ class Bounder:
 
     def __init__(self, system: str, min_tokens: int, max_tokens: int) -> None:
         self.system, self.min_tokens, self.max_tokens = system, min_tokens, max_tokens
-        self.memo = CountMemo(max_chars=4_000_000)  # bounded: it is held through the whole stage
+        self.memo = CountMemo()  # shared by every batch, as one `apply_bounds` call over all examples would
 
     def setting(self) -> str:
         """What an outcome depends on besides its example."""
