@@ -10,8 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from ctxeng.cli import main
 from ctxeng.pipeline.build import build
 from tests.gitrepo import GitRepo
@@ -138,15 +136,16 @@ def test_ctrl_c_keeps_the_last_good_output(sample_repo: GitRepo) -> None:
     sample_repo.commit("Add more", {f"more_{i}.py": f"def f{i}():\n    return {i}\n" for i in range(200)})
     for cached in (out / "cache").glob("*"):
         subprocess.run(["rm", "-rf", str(cached)], check=True)
+    env = {**os.environ, "CTXENG_PAUSE_AT": "code", "CTXENG_PAUSE_SECONDS": "30"}
     proc = subprocess.Popen([sys.executable, "-m", "ctxeng", "build", "-q", str(sample_repo.path)],
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not any((out / "tmp").glob("stage-*")) and proc.poll() is None:
-        time.sleep(0.01)  # wait until the build is inside its stages (it has a staging folder)
+                            stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    assert proc.stderr is not None
+    for line in proc.stderr:  # inside its stages, with a staging folder: a Ctrl-C mid-build, every run
+        if line.strip() == "ctxeng: paused at code":
+            break
+    assert any((out / "tmp").glob("stage-*"))
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    if proc.returncode == 0:
-        pytest.skip("the build finished before the signal arrived")
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert {n: (out / n).read_bytes() for n in good} == good

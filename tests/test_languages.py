@@ -81,3 +81,27 @@ def test_sample_is_representative(sample: Path) -> None:
     assert any(s["meta"]["parent"] for s in symbols), "a nested definition"
     assert any(s["meta"]["visibility"] == "private" for s in symbols), "a private definition"
     assert any(s["meta"]["calls"] for s in symbols), "calls inside a definition"
+
+
+def test_language_for_picks_the_longest_extension_as_a_scan_of_the_table_does() -> None:
+    """The per-length lookup gives what scanning every extension gives (longest match, never the whole name)."""
+    import itertools
+
+    from ctxeng.extract.languages import _by_extension
+
+    table = _by_extension()
+
+    def scanned(path: str) -> object:
+        base = path.rsplit("/", 1)[-1].lower()
+        best, best_len = None, 0
+        for ext, spec in table.items():
+            if base.endswith(ext) and len(ext) > best_len and len(base) > len(ext):
+                best, best_len = spec, len(ext)
+        return best
+
+    exts = sorted(table)
+    names = [f"src/x{e}" for e in exts] + [f"{e}" for e in exts] + [f"a/B{e.upper()}" for e in exts]
+    names += [f"m{a}{b}" for a, b in itertools.product(exts[:40], exts[-40:])]
+    names += ["Makefile", "README", "a.tar.gz", "x.d.ts", "x.min.js", "noext", ".hidden", ""]
+    for name in names:
+        assert language_for(name) is scanned(name), name

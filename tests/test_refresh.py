@@ -163,6 +163,8 @@ def test_rebuild_reuses_mined_history(sample_repo: GitRepo) -> None:
     first = sample_repo.git("rev-list", "--max-parents=0", "HEAD").strip()
     data["entries"][first][3] = "Marked in the cache"
     table.write_text(json.dumps(data))
+    # Without it the commit records' bytes would be copied from the last records file, not rebuilt.
+    (sample_repo.path / ".ctxeng/current/state/records-spans.json").unlink()
     sample_repo.commit("Add a helper", {"kvstore/util.py": "def helper():\n    return 1\n"})
     assert refresh(sample_repo.path).mode == "full"
     rows = [json.loads(line) for line in (sample_repo.path / ".ctxeng/records.jsonl").open()]
@@ -282,3 +284,20 @@ def test_hook_state_equals_the_state_a_build_writes(sample_repo: GitRepo) -> Non
     build(sample_repo.path)  # a build of the same (staged) index
     assert (sample_repo.path / ".ctxeng/state/blobs.jsonl").read_bytes() == state
     assert refresh(sample_repo.path, hook=True).mode == "none"
+
+
+def test_hook_generation_stays_applied(sample_repo: GitRepo) -> None:
+    """The hook's generation carries the skill unchanged: it is marked applied, so the next run has nothing
+    to recover (which would import the pack's renderers on every pre-commit run)."""
+    from ctxeng.core.generation import needs_apply
+
+    build(sample_repo.path)
+    out = sample_repo.path / ".ctxeng"
+    assert not needs_apply(out)
+    sample_repo.write(
+        "kvstore/cli.py", (sample_repo.path / "kvstore/cli.py").read_text() + "\n\ndef extra():\n    pass\n"
+    )
+    sample_repo.git("add", "kvstore/cli.py")
+    assert refresh(sample_repo.path, hook=True).mode == "fast"
+    assert (out / "applied").read_text().strip() == (out / "current").resolve().name
+    assert not needs_apply(out)

@@ -56,6 +56,10 @@ class ExtractCache:
         self.salt = hashlib.sha1((code_salt() + dumps_json(settings)).encode()).hexdigest()
         self.used: set[str] = set()
 
+    def key(self, path: str, blob: str) -> str:
+        """The entry's key: it names the records of this file version under these settings and code."""
+        return self._key(path, blob)
+
     def _key(self, path: str, blob: str) -> str:
         return hashlib.sha1(f"{self.salt}\0{path}\0{blob}".encode("utf-8", "backslashreplace")).hexdigest()
 

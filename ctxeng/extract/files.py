@@ -27,6 +27,9 @@ class FileRecords:
     docs_stats: Counter[str] = field(default_factory=Counter)
     redactions: Counter[str] = field(default_factory=Counter)
     cached: int = 0
+    #: Per path, the extraction cache's key of the version extracted (with a cache only): the records
+    #: of a path are a function of it, so the records writer can reuse their bytes (`pipeline.records_write`).
+    keys: dict[str, str] = field(default_factory=dict)
 
 
 def extract_files(
@@ -47,6 +50,8 @@ def extract_files(
     out = FileRecords()
     misses: list[SourceFile] = []
     for source in files:
+        if cache:
+            out.keys[source.path] = cache.key(source.path, _version(source, headers))
         hit = cache.get(source.path, _version(source, headers)) if cache else None
         if hit is None:
             misses.append(source)

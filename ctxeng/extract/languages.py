@@ -118,9 +118,16 @@ def language_for(path: str) -> LanguageSpec | None:
     """The language of `path` by its extension (longest match wins), or None."""
     base = posixpath.basename(path).lower()
     table = _by_extension()
-    best: LanguageSpec | None = None
-    best_len = 0
-    for ext, spec in table.items():
-        if base.endswith(ext) and len(ext) > best_len and len(base) > len(ext):
-            best, best_len = spec, len(ext)
-    return best
+    # Each length's suffix is one dictionary lookup, longest first (a build asks for every file).
+    for size in _extension_lengths():
+        if len(base) > size:
+            spec = table.get(base[-size:])
+            if spec is not None:
+                return spec
+    return None
+
+
+@functools.cache
+def _extension_lengths() -> tuple[int, ...]:
+    """The lengths of the known extensions, longest first."""
+    return tuple(sorted({len(ext) for ext in _by_extension()}, reverse=True))

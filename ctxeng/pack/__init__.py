@@ -21,12 +21,17 @@ __all__ = ["context_for_prompt", "pack_document", "patch_index", "render_pack_in
 
 
 def render_pack_into(
-    repo: RepoView, config: Config, records: list[Record], staging: Staging, protect_tracked: bool = False
+    repo: RepoView,
+    config: Config,
+    records: list[Record],
+    staging: Staging,
+    protect_tracked: bool = False,
+    keys: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The build's pack stage (see `ctxeng.pack.publish.render_pack_into`)."""
     from ctxeng.pack.publish import render_pack_into as run
 
-    return run(repo, config, records, staging, protect_tracked)
+    return run(repo, config, records, staging, protect_tracked, keys)
 
 
 def write_pack(path: str | Path = ".", budget: int | None = None) -> dict[str, Any]:

@@ -7,10 +7,13 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ctxeng.core.display import safe_text
 from ctxeng.core.records import Record
+
+if TYPE_CHECKING:
+    from ctxeng.pack.facts_memo import FactsMemo
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(\[])")
 _SPACE = re.compile(r"\s+")
@@ -265,27 +268,56 @@ def _meta(rec: Record, key: str, default: Any) -> Any:
     return default if value is None else value
 
 
+def definition_of(rec: Record) -> Definition:
+    """The definition a `symbol` record describes (its path made display-safe by the caller)."""
+    meta = rec.meta
+    return Definition(
+        path=rec.path, line=rec.start_line, end_line=rec.end_line, name=rec.name,
+        qualname=str(meta.get("qualname") or rec.name), kind=str(meta.get("kind") or ""),
+        signature=compact_signature(str(meta.get("signature") or ""), rec.name),
+        doc=first_sentence(str(meta.get("doc") or "")), parent=str(meta.get("parent") or ""),
+        public=meta.get("visibility") != "private" and not rec.name.startswith("_"),
+        calls=(),  # not used by ranking (file-level references are), so not kept
+    )  # fmt: skip
+
+
+def commit_of(rec: Record) -> Commit:
+    """The commit a `commit` record describes."""
+    stats = dict(_meta(rec, "stats", {}))
+    files = tuple(
+        sorted(safe_text(str(f.get("path", ""))) for f in _meta(rec, "files", []) if isinstance(f, dict))
+    )
+    subject, _, body = rec.text.partition("\n")
+    return Commit(
+        sha=rec.commit, time=rec.time, date=str(_meta(rec, "date", "")), subject=rec.name or subject,
+        body=body.strip(), files=files, added=int(stats.get("added", 0) or 0),
+        deleted=int(stats.get("deleted", 0) or 0), bot=bool(rec.meta.get("bot")),
+    )  # fmt: skip
+
+
 def facts_from_records(
-    name: str, records: Iterable[Record], tracked: Iterable[str] = (), head: str = ""
+    name: str,
+    records: Iterable[Record],
+    tracked: Iterable[str] = (),
+    head: str = "",
+    memo: FactsMemo | None = None,
 ) -> RepoFacts:
-    """Distil records (any order) into `RepoFacts`; unknown kinds and missing meta keys are tolerated."""
+    """Distil records (any order) into `RepoFacts`; unknown kinds and missing meta keys are tolerated.
+
+    With `memo` (`ctxeng.pack.facts_memo`), definitions and commits of records it has seen come from
+    it instead of being distilled again; the facts are the same.
+    """
     facts = RepoFacts(name=name, head=head)
     for rec in records:
+        original = rec.path
         if not rec.path.isprintable():  # a file name with a newline would become a heading of its own
             rec = replace(rec, path=safe_text(rec.path))
         kind = rec.kind
         if kind == "symbol":
-            meta = rec.meta
-            facts.defs.append(
-                Definition(
-                    path=rec.path, line=rec.start_line, end_line=rec.end_line, name=rec.name,
-                    qualname=str(meta.get("qualname") or rec.name), kind=str(meta.get("kind") or ""),
-                    signature=compact_signature(str(meta.get("signature") or ""), rec.name),
-                    doc=first_sentence(str(meta.get("doc") or "")), parent=str(meta.get("parent") or ""),
-                    public=meta.get("visibility") != "private" and not rec.name.startswith("_"),
-                    calls=(),  # not used by ranking (file-level references are), so not kept
-                )
-            )  # fmt: skip
+            if memo is None:
+                facts.defs.append(definition_of(rec))
+            else:
+                memo.add_definition(facts.defs, original, rec)
         elif kind == "file":
             facts.files[rec.path] = SourceFileFacts(
                 path=rec.path, language=str(_meta(rec, "language", "")), lines=int(_meta(rec, "lines", rec.end_line)),
@@ -301,20 +333,7 @@ def facts_from_records(
                 )
             )  # fmt: skip
         elif kind == "commit":
-            stats = dict(_meta(rec, "stats", {}))
-            files = tuple(
-                sorted(
-                    safe_text(str(f.get("path", ""))) for f in _meta(rec, "files", []) if isinstance(f, dict)
-                )
-            )
-            subject, _, body = rec.text.partition("\n")
-            facts.commits.append(
-                Commit(
-                    sha=rec.commit, time=rec.time, date=str(_meta(rec, "date", "")), subject=rec.name or subject,
-                    body=body.strip(), files=files, added=int(stats.get("added", 0) or 0),
-                    deleted=int(stats.get("deleted", 0) or 0), bot=bool(rec.meta.get("bot")),
-                )
-            )  # fmt: skip
+            facts.commits.append(commit_of(rec) if memo is None else memo.commit(rec))
         elif kind == "cochange":
             facts.change_counts[rec.path] = int(_meta(rec, "commits", 0))
             partners = [

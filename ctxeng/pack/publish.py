@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,9 @@ from ctxeng.core.workdir import check_workdir, generation, workdir
 from ctxeng.pack.claude_md import render_block
 from ctxeng.pack.conventions import Conventions, mine_conventions, project_files
 from ctxeng.pack.facts import RepoFacts, facts_from_records
+from ctxeng.pack.facts_memo import FactsMemo
 from ctxeng.pack.index.builder import build_index, write_index
-from ctxeng.pack.index.reader import INDEX_FILE
+from ctxeng.pack.index.reader import INDEX_FILE, STAGED_FILE
 from ctxeng.pack.model import MODEL_FILE, Model, dump, records_stamp, trim
 from ctxeng.pack.model import load as load_model
 from ctxeng.pack.rank import Ranking, rank
@@ -66,11 +68,20 @@ def read_project_files(repo: RepoView, index: list[IndexEntry], config: Config) 
     }
 
 
-def prepare(repo: RepoView, config: Config, records: list[Record], head: str) -> Prepared:
-    """Distil records, mine conventions and rank."""
+def prepare(
+    repo: RepoView, config: Config, records: list[Record], head: str, memo: FactsMemo | None = None
+) -> Prepared:
+    """Distil records (through `memo` when given: see `ctxeng.pack.facts_memo`), mine conventions and rank."""
     index = repo.index()
-    facts = facts_from_records(repo.name, records, [e.path for e in index], head=head)
-    conv = mine_conventions(read_project_files(repo, index, config), facts.tracked)
+    facts = facts_from_records(repo.name, records, [e.path for e in index], head=head, memo=memo)
+    if memo is not None:
+        memo.save()
+    if memo is None:
+        conv = mine_conventions(read_project_files(repo, index, config), facts.tracked)
+    else:
+        from ctxeng.pack.conventions_memo import conventions_cached
+
+        conv = conventions_cached(repo, index, config, facts.tracked, memo.out_dir)
     return Prepared(facts=facts, conv=conv, ranking=rank(facts, conv.entry_points))
 
 
@@ -86,18 +97,25 @@ def write_skill(root: Path, pack: Pack, keep: frozenset[str] = frozenset()) -> l
 
 
 def render_pack_into(
-    repo: RepoView, config: Config, records: list[Record], staging: Staging, protect_tracked: bool = False
+    repo: RepoView,
+    config: Config,
+    records: list[Record],
+    staging: Staging,
+    protect_tracked: bool = False,
+    keys: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
 ) -> dict[str, Any]:
     """The build's pack stage: index + pack.json into `staging`; skill and CLAUDE.md into the work tree.
 
     With `protect_tracked` (inside a git hook) tracked skill files and a tracked CLAUDE.md are not
-    rewritten; the manifest's warnings say so. Returns the manifest's `pack` entry: budget,
-    tokenizer, tokens per file and what was written.
+    rewritten; the manifest's warnings say so. `keys` (the records' extraction and history keys, as
+    `write_records` takes them) let definitions and commits distilled by earlier builds be reused.
+    Returns the manifest's `pack` entry: budget, tokenizer, tokens per file and what was written.
     """
     keep = frozenset(e.path for e in repo.index()) if protect_tracked else frozenset()
     stamp = records_stamp(staging.dir / "records.jsonl")
+    memo = FactsMemo(staging.out_dir, *keys) if keys is not None else None
     with gc_paused():  # tens of thousands of acyclic facts: collections would only rescan them
-        return _produce(repo, config, staging, repo.head, records, stamp, keep=keep)
+        return _produce(repo, config, staging, repo.head, records, stamp, keep=keep, memo=memo)
 
 
 def _produce(
@@ -109,11 +127,12 @@ def _produce(
     stamp: list[int],
     cached: Model | None = None,
     keep: frozenset[str] = frozenset(),
+    memo: FactsMemo | None = None,
 ) -> dict[str, Any]:
     """Render from `cached` when given, else from `records` (ranking them and writing a new model + index)."""
     if cached is None:
         assert records is not None
-        prepared = prepare(repo, config, records, head)
+        prepared = prepare(repo, config, records, head, memo)
         model = trim(prepared.facts, prepared.ranking, prepared.conv)
         index, details = build_index(prepared.facts, prepared.ranking, prepared.conv)
         write_index(staging.path(INDEX_FILE).parent, index, details)
@@ -138,7 +157,8 @@ def _produce(
 
 
 #: What `ctxeng pack` renders again when it is damaged or missing (it needs only records and manifest).
-RENDERED = ("index-details.jsonl", "index.json", MODEL_FILE, PACK_INFO)
+#: The pre-commit refresh's side file (`ctxeng.pack.index.staged`) is not fatal either: a damaged one is dropped.
+RENDERED = ("index-details.jsonl", "index.json", MODEL_FILE, PACK_INFO, STAGED_FILE)
 
 
 def _checked_generation(root: Path, full: bool) -> tuple[Path, bool]:
@@ -207,7 +227,8 @@ def write_pack(path: str | Path = ".", budget: int | None = None) -> dict[str, A
         cached, records = _model_or_records(gen, whole)
         head = cached.facts.head if cached is not None else _recorded_head(gen, repo.head)
         info = _produce(repo, config, staging, head, records, records_stamp(records_path), cached)
-        staging.publish(last=(PACK_INFO,))
+        damaged = not whole and STAGED_FILE in verify(gen, full=True)
+        staging.publish(last=(PACK_INFO,), drop=(STAGED_FILE,) if damaged else ())
     return info
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from ctxeng import __version__
 from ctxeng.core.config import Config, load_config
 from ctxeng.core.errors import CtxengError
-from ctxeng.core.fsio import Lock, Staging, dumps_json, dumps_json_bytes, write_jsonl
+from ctxeng.core.fsio import Lock, Staging, dumps_json, write_jsonl
 from ctxeng.core.progress import Progress, StageTimer, no_progress
 from ctxeng.core.provenance import Provenance
 from ctxeng.core.records import Record, dedupe_ids
@@ -102,6 +102,7 @@ def run_pipeline(
     from ctxeng.extract.files import extract_files
     from ctxeng.extract.glossary import build_glossary
     from ctxeng.extract.selection import select_files
+    from ctxeng.pipeline.records_write import write_records
     from ctxeng.secrets import Redactor
 
     timer = StageTimer()
@@ -138,7 +139,9 @@ def run_pipeline(
         dataset = build_dataset(records, config.dataset, repo.name, staging.out_dir)
         progress("dataset", len(dataset.train) + len(dataset.eval), 0)
     with timer.stage("write"):
-        _write_records(staging.path("records.jsonl"), records)
+        reuse = write_records(
+            staging.path("records.jsonl"), records, extracted.keys, history[5], staging.base
+        )
         dataset.write(staging.path("dataset/train.jsonl"), staging.path("dataset/eval.jsonl"))
         dataset.train = dataset.eval = []  # written; free them before the pack stage peaks
         save_state(staging, repo, outcomes)
@@ -146,7 +149,8 @@ def run_pipeline(
         from ctxeng.pack import render_pack_into
 
         with timer.stage("pack"):
-            pack_info = render_pack_into(repo, config, records, staging, protect_tracked=in_hook)
+            keys = (extracted.keys, history[5])
+            pack_info = render_pack_into(repo, config, records, staging, protect_tracked=in_hook, keys=keys)
     else:
         pack_info = {}
     cache.prune()
@@ -164,7 +168,7 @@ def run_pipeline(
         "built_at": int(started),
         "config": config.to_json(),
         "config_source": config.source,
-        "files": {"extracted": n_files, "cached": extracted.cached,
+        "files": {"extracted": n_files, "cached": extracted.cached, "records_reused": reuse["records_reused"],
                   "skipped": dict(sorted(selection.skipped.items())),
                   "skipped_examples": {k: [redactor.text(p) for p in v] for k, v in sorted(selection.examples.items())}},
         "records": dict(sorted(counts.items())),
@@ -192,9 +196,9 @@ def _history(
     redactor: Any,
     salt: str,
     head_skips: dict[str, str] | None = None,
-) -> tuple[Provenance, list[Record], list[Record], dict[str, int], Counter[str]]:
-    """Provenance, redacted commit records, co-change records, stats and the commit records'
-    redaction counts (history disabled: HEAD dates everything). Commits mined by an earlier
+) -> tuple[Provenance, list[Record], list[Record], dict[str, int], Counter[str], dict[str, str]]:
+    """Provenance, redacted commit records, co-change records, stats, the commit records'
+    redaction counts and their keys by id (`HistoryResult.keys`) (history disabled: HEAD dates everything). Commits mined by an earlier
     build come from the history cache in `out_dir` (salted with `salt`). Patches leave out what
     selection skips (`head_skips`: HEAD's outcomes, path -> reason)."""
     if config.history.enabled:
@@ -210,12 +214,12 @@ def _history(
             history.cochange,
             history.stats,
         )
-        counts = history.redactions
+        counts, keys = history.redactions, history.keys
     else:
         provenance = Provenance(head=repo.head, head_time=repo.head_time())
-        commits, cochange, stats, counts = [], [], {}, Counter()
+        commits, cochange, stats, counts, keys = [], [], {}, Counter(), {}
     provenance.staged = _staged_paths(repo)
-    return provenance, commits, cochange, stats, counts
+    return provenance, commits, cochange, stats, counts, keys
 
 
 def save_state(staging: Staging, repo: RepoView, outcomes: dict[str, str]) -> None:
@@ -225,14 +229,6 @@ def save_state(staging: Staging, repo: RepoView, outcomes: dict[str, str]) -> No
             for p, o in sorted(outcomes.items()) if p in entries)  # fmt: skip
     write_jsonl(staging.path("state/blobs.jsonl"), rows)
     staging.path("state/head").write_text(repo.head + "\n", encoding="utf-8")
-
-
-def _write_records(path: Path, records: list[Record]) -> None:
-    # Bytes straight from the encoder: 75 MB of sqlalchemy records need no decode and re-encode.
-    with open(path, "wb") as fh:
-        for rec in records:
-            fh.write(dumps_json_bytes(rec.to_json()))
-            fh.write(b"\n")
 
 
 def _staged_paths(repo: RepoView) -> set[str]:

@@ -8,8 +8,8 @@ Two paths, chosen by what changed:
   example outcomes by a digest of their records or of the example (`dataset.task_cache`,
   `dataset.blobtable`) — and the outputs are byte for byte what a cold `ctxeng build` writes.
 - Otherwise, inside a pre-commit hook (`hook=True`): only the staged changes, fast. The changed files
-  are re-extracted and patched into the prompt index, so `ctxeng context` (the Claude Code prompt
-  hook) sees them at once; records, dataset and pack describe commits and catch up at the next full
+  are re-extracted and their records put beside the prompt index (`ctxeng.pack.index.staged`), which
+  its readers patch in as they load it, so `ctxeng context` (the Claude Code prompt hook) sees them at once; records, dataset and pack describe commits and catch up at the next full
   refresh. Which files they lag by is kept in `state/pending.json` (`ctxeng status` shows it).
 
 A refresh never writes tracked files and never imports torch. In hook mode it fails open.
@@ -17,6 +17,7 @@ A refresh never writes tracked files and never imports torch. In hook mode it fa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -27,12 +28,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ctxeng.core.config import Config, load_config
-from ctxeng.core.fsio import Lock, LockBusy, dumps_json, read_jsonl, write_jsonl
+from ctxeng.core.fsio import Lock, LockBusy, dumps_json, dumps_json_bytes
 from ctxeng.core.generation import Staging, needs_apply, verify
 from ctxeng.core.repo import IndexEntry, RepoView, open_repo
 from ctxeng.core.workdir import check_workdir, generation_dir, workdir
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ctxeng.core.records import Record
 
 #: Past this many changed files a pre-commit refresh does the full (cached) build instead.
@@ -64,19 +67,43 @@ class BuildState:
 
     entries: dict[str, tuple[str, str, str]]
     head: str
+    #: Each path's line of `state/blobs.jsonl` as read (newline included): the hook copies unchanged ones.
+    lines: dict[str, bytes] = field(default_factory=dict)
 
 
 def load_state(gen: Path) -> BuildState | None:
     """The state of the generation in folder `gen`, or None when there is none (or it is unreadable)."""
+    loads = _line_decoder()
     try:
-        rows = list(read_jsonl(gen / "state" / "blobs.jsonl"))
-        entries = {r["path"]: (r["blob"], r["mode"], r["outcome"]) for r in rows}
+        entries, lines = {}, {}
+        for line in (gen / "state" / "blobs.jsonl").read_bytes().splitlines(keepends=True):
+            if not line.strip():
+                continue
+            r = loads(line)
+            entries[r["path"]] = (r["blob"], r["mode"], r["outcome"])
+            lines[r["path"]] = line if line.endswith(b"\n") else line + b"\n"
         head = (gen / "state" / "head").read_text(encoding="utf-8").strip()
         if not isinstance(json.loads((gen / "manifest.json").read_text(encoding="utf-8")), dict):
             return None
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
-    return BuildState(entries=entries, head=head)
+    return BuildState(entries=entries, head=head, lines=lines)
+
+
+def _line_decoder() -> Callable[[bytes], Any]:
+    """orjson's parser where installed (a 100,000-file state is 100,000 lines), else the stdlib's."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - a dependency
+        return json.loads
+
+    def loads(line: bytes) -> Any:
+        try:
+            return orjson.loads(line)
+        except orjson.JSONDecodeError:  # what orjson refuses (lone surrogates): the stdlib decides
+            return json.loads(line)
+
+    return loads
 
 
 def changed_entries(state: BuildState, index: list[IndexEntry]) -> tuple[list[IndexEntry], list[str]]:
@@ -214,23 +241,47 @@ def _fast(
     redactor = Redactor(config.secrets)
     cache = ExtractCache(out_dir, extract_settings(config))
     docs = config.docs if config.docs.enabled else None
-    # `.h` files are read as the whole selection says (C or C++), not as the few changed files say.
-    gone = set(removed) | {entry.path for entry in changed}
-    selected = {p for p, (_, _, outcome) in state.entries.items() if not outcome and p not in gone}
-    headers = header_language(selected | {source.path for source in selection.files})
+    # `.h` files are read as the whole selection says (C or C++), not as the few changed files say;
+    # only a `.h` file needs it (counting 100,000 paths was a third of a hook run).
+    headers = "c"
+    if any(source.path.lower().endswith(".h") for source in selection.files):
+        gone = set(removed) | {entry.path for entry in changed}
+        selected = {p for p, (_, _, outcome) in state.entries.items() if not outcome and p not in gone}
+        headers = header_language(selected | {source.path for source in selection.files})
     extracted = extract_files(selection.files, docs, redactor, cache, lambda *_: None, headers)
     # Staged content is not committed yet: its records are dated "" / 0, the newest there is.
     dating = Provenance(head=state.head, staged={e.path for e in changed})
     replaced: dict[str, list[Record]] = {p: [] for p in [*removed, *(e.path for e in changed)]}
     for rec in dating.stamp([*extracted.code, *extracted.docs]):
         replaced.setdefault(rec.path, []).append(rec)
-    if not _patch_index(repo.root, replaced, staging):
+    if not _stage_index_changes(replaced, staging):
         # Leave the state alone: the next run sees the same changes and tries again.
         return "prompt index unavailable; run `ctxeng build`"
     _record_pending(staging, sorted(replaced))
     _update_state(staging, state, changed, removed, selection.outcomes)
+    _keep_applied(out_dir, staging)
     staging.publish()
     return "prompt index patched"
+
+
+def _keep_applied(out_dir: Path, staging: Staging) -> None:
+    """The new generation carries the base's skill and CLAUDE.md block unchanged: when the base's were
+    applied to the work tree, so are the new one's (else the next run would apply them again)."""
+    from ctxeng.core.generation import APPLIED
+
+    try:
+        applied = (out_dir / APPLIED).read_text(encoding="utf-8").strip() == staging.base.name
+    except OSError:
+        return
+    if applied:
+        staging.after_switch.append(lambda gen: _mark_applied(out_dir / APPLIED, gen.name))
+
+
+def _mark_applied(path: Path, name: str) -> None:
+    from ctxeng.core.fsio import atomic_write_text
+
+    with contextlib.suppress(OSError):  # unmarked, the next run only applies the same files again
+        atomic_write_text(path, name + "\n")
 
 
 def _update_state(
@@ -246,16 +297,25 @@ def _update_state(
         entries[entry.path] = (entry.blob, entry.mode, outcomes.get(entry.path, ""))
     for path in removed:
         entries.pop(path, None)
-    rows = ({"path": p, "blob": b, "mode": m, "outcome": o} for p, (b, m, o) in sorted(entries.items()))
-    write_jsonl(staging.path("state/blobs.jsonl"), rows)
+    fresh = {entry.path for entry in changed}
+    with open(staging.path("state/blobs.jsonl"), "wb") as fh:
+        for p, (b, m, o) in sorted(entries.items()):
+            line = state.lines.get(p) if p not in fresh else None
+            if line is None:  # the line `write_jsonl` writes for this row (as a build's `save_state` does)
+                line = dumps_json_bytes({"path": p, "blob": b, "mode": m, "outcome": o}) + b"\n"
+            fh.write(line)
 
 
-def _patch_index(root: Path, replaced: dict[str, list[Record]], staging: Staging) -> bool:
-    try:
-        from ctxeng.pack import patch_index
-    except ImportError:  # an older pack module: the next full refresh covers it
+def _stage_index_changes(replaced: dict[str, list[Record]], staging: Staging) -> bool:
+    """Put the changed files' records beside the index (`ctxeng.pack.index.staged`): readers patch the
+    index with them, so the hook need not parse and rewrite it (48 MB at 100,000 files)."""
+    from ctxeng.pack.index.reader import INDEX_FILE
+    from ctxeng.pack.index.staged import stage_changes
+
+    if not (staging.base / INDEX_FILE).is_file():
         return False
-    return bool(patch_index(root, replaced, staging))
+    stage_changes(staging, replaced)
+    return True
 
 
 def _record_pending(staging: Staging, paths: list[str]) -> None:

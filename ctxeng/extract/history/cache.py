@@ -100,6 +100,7 @@ class HistoryCache:
 
     def __init__(self, out_dir: Path, salt: str, patch_settings: Any) -> None:
         folder = out_dir / CACHE_DIR
+        self.folder = folder
         self.log = CacheTable(folder / "log.json", salt)
         patch_salt = hashlib.sha1((salt + json.dumps(patch_settings, sort_keys=True)).encode()).hexdigest()
         self.patches = CacheTable(folder / "patches.json", patch_salt)

@@ -39,6 +39,9 @@ class HistoryResult:
     provenance: Provenance = field(default_factory=Provenance)
     stats: dict[str, int] = field(default_factory=dict)
     redactions: Counter[str] = field(default_factory=Counter)  # made in commit records, when redacted here
+    #: With the history cache: per commit record id, what fixes the record's bytes (the cache's salt, the
+    #: sha, its patch's key, whether it is a shallow boundary), for `ctxeng.pipeline.records_write`.
+    keys: dict[str, str] = field(default_factory=dict)
 
 
 def shallow_boundary(repo: RepoView) -> set[str]:
@@ -190,18 +193,20 @@ def mine_history(
 
 def _omissions(
     repo: RepoView, log: list[LogCommit], window: list[str], files: FilesConfig | None,
-    drop_files: tuple[str, ...], head_skips: Mapping[str, str],
+    drop_files: tuple[str, ...], head_skips: Mapping[str, str], memo: Path | None = None,
 ) -> Omissions:  # fmt: skip
-    """What the window's patches leave out besides `omit_reason`'s files: selection's skips."""
+    """What the window's patches leave out besides `omit_reason`'s files: selection's skips (the large
+    blobs' packed part remembered in folder `memo`, see `ctxeng.extract.history.blobs`)."""
     if files is None or not window:
         return NO_OMISSIONS
-    from ctxeng.extract.selection import PATH_WIDE_REASONS, history_omissions, large_blobs
+    from ctxeng.extract.history.blobs import large_blobs_cached
+    from ctxeng.extract.selection import PATH_WIDE_REASONS, history_omissions
 
     shas = set(window)
     paths = {path for commit in log if commit.sha in shas for path, _ in commit.files}
     skipped = {p: r for p, r in head_skips.items() if r in PATH_WIDE_REASONS}
     skipped.update(history_omissions(repo, paths - skipped.keys(), files, drop_files))
-    return Omissions(skipped, large_blobs(repo, files.max_file_bytes))
+    return Omissions(skipped, large_blobs_cached(repo, files.max_file_bytes, memo))
 
 
 def read_log(
@@ -269,7 +274,8 @@ def _mine(
         "cochange_files": len(cochange), "cochange_ignored_commits": ignored,
     }  # fmt: skip
     window = patch_window(log, boundary, config.patch_commits)
-    omissions = _omissions(repo, log, window, files, drop_files, head_skips or {})
+    memo = cache.folder if cache is not None else None
+    omissions = _omissions(repo, log, window, files, drop_files, head_skips or {}, memo)
     keys = patch_keys(log, window, omissions)
     patches, shown_patches = cached_patches(
         repo, window, config, drop_files, progress, stats, scrub, cache, omissions, keys
@@ -278,6 +284,7 @@ def _mine(
         cache.save({c.sha for c in log}, {keys[sha] for sha in patches})
     redactions: Counter[str] = Counter()
     commits: list[Record] = []
+    record_keys: dict[str, str] = {}
     for commit in log:
         if commit.is_merge:
             stats["merges_skipped"] += 1
@@ -300,9 +307,17 @@ def _mine(
             patch_view, counts = shown_patches[commit.sha]
             redactions.update(counts)
         commits.append(commit_record(view, patch_view, is_boundary))
+        if cache is not None:
+            mark = f"{cache.patches.salt}\0{commit.sha}\0{keys[commit.sha] if patch is not None else ''}"
+            record_keys[commits[-1].id] = f"{mark}\0{int(is_boundary)}"
     stats["commits"] = len(commits)
     stats["symbols_touched"] = len(provenance.symbol_commits)
     progress("history", len(log), len(log))
     return HistoryResult(
-        commits=commits, cochange=cochange, provenance=provenance, stats=stats, redactions=redactions
+        commits=commits,
+        cochange=cochange,
+        provenance=provenance,
+        stats=stats,
+        redactions=redactions,
+        keys=record_keys,
     )

@@ -1,1 +1,1 @@
-"""The prompt index (`.ctxeng/index.json`): built from records (`builder`), read by `ctxeng context` and hooks (`reader`), patched in place for a few changed files (`update`, `columns`, `json_rewrite`)."""
+"""The prompt index (`.ctxeng/index.json`): built from records (`builder`), read by `ctxeng context` and hooks (`reader`), patched for a few changed files (`update`, `columns`, `json_rewrite`) or, by the pre-commit refresh, through a side file readers apply (`staged`)."""

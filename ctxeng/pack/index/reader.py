@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -14,6 +15,8 @@ INDEX_VERSION = 4
 INDEX_FILE = "index.json"
 DETAILS_FILE = "index-details.jsonl"
 SCALE = 1_000_000  # scores are stored as integers in [0, SCALE]
+STAGED_FILE = "index-staged.jsonl"  # see `ctxeng.pack.index.staged` (named here: the check costs no import)
+DETAILS_BYTES = "_details_bytes"
 
 
 def qualname(index: dict[str, Any], i: int) -> str:
@@ -46,6 +49,11 @@ def load_index(root: Path) -> dict[str, Any]:
         raise CtxengError(f"cannot read {shown}: {exc}", hint=_rebuild_hint(root)) from None
     if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
         raise CtxengError(f"{shown} was written by another ctxeng version", hint=_rebuild_hint(root))
+    if (folder / STAGED_FILE).is_file():  # a pre-commit refresh's changes, not folded in yet
+        from ctxeng.pack.index.staged import apply_staged
+
+        data = apply_staged(data, folder)
+    assert isinstance(data, dict)
     data["_root"] = str(root)
     data["_dir"] = str(folder)
     _display_safe(data)
@@ -82,6 +90,14 @@ def read_details(index: dict[str, Any], rows: list[int]) -> dict[int, list[Any]]
     meta = index["details"]
     offsets = meta["offsets"]
     out: dict[int, list[Any]] = {}
+    held = index.get(DETAILS_BYTES)
+    if isinstance(held, bytes):  # patched in memory with staged changes (`ctxeng.pack.index.staged`)
+        if len(held) == offsets[-1]:
+            for n in sorted(set(rows)):
+                if 0 <= n < len(offsets) - 1:
+                    with contextlib.suppress(ValueError):
+                        out[n] = json.loads(held[offsets[n] : offsets[n + 1]])
+        return out
     folder = index.get("_dir") or Path(index["_root"]) / ".ctxeng"
     path = Path(folder) / meta["file"]
     try:

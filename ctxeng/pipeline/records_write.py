@@ -1,0 +1,132 @@
+"""Writing `records.jsonl`, reusing the previous generation's bytes for the files whose records are unchanged.
+
+Encoding sqlalchemy's 62k records (75 MB) costs most of a second, and after a one-file commit
+almost all of them are what the last build wrote. A file's `file`, `symbol` and `doc` records
+are a function of its extraction cache key (path, blob, settings and extractor code: see
+`ctxeng.core.cache`) plus what later stages set on them: dating (commit, time) and the ids made
+unique. So each (kind, path) run of records gets a fingerprint of exactly those, and
+`state/records-spans.json` maps every fingerprint of a generation to the byte span of its run in
+that generation's `records.jsonl`. The next build copies the spans whose fingerprint it finds
+and encodes the rest: the file is byte for byte what encoding everything writes.
+
+The table names the records file it describes (size and modification time): a records file
+written since, or a table that is torn or inconsistent with it, is not used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO
+
+from ctxeng.core.fsio import dumps_json, dumps_json_bytes
+from ctxeng.core.records import Record
+
+SPANS_FILE = "state/records-spans.json"
+SPANS_VERSION = 1
+#: The kinds whose records come from one file's extraction (see `ctxeng.extract.files`).
+PER_FILE_KINDS = frozenset({"file", "symbol", "doc"})
+
+
+def fingerprint(kind: str, key: str, run: list[Record]) -> str:
+    """What fixes the bytes of a run of `kind` records of one file whose extraction cache key is `key`."""
+    digest = hashlib.sha1(f"{SPANS_VERSION}\0{kind}\0{key}".encode())
+    for rec in run:
+        digest.update(f"\0{rec.id}\x1f{rec.commit}\x1f{rec.time}".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def load_spans(base: Path) -> tuple[dict[str, tuple[int, int]], Path | None]:
+    """The fingerprint → (offset, length) table of the generation in `base`, and its records file;
+    ({}, None) when it has none, it is unreadable, or the records file changed since."""
+    records = base / "records.jsonl"
+    try:
+        data = json.loads((base / SPANS_FILE).read_text(encoding="utf-8"))
+        st = os.stat(records)
+        if data["version"] != SPANS_VERSION or data["records"] != [st.st_size, st.st_mtime_ns]:
+            return {}, None
+        spans = {str(k): (int(off), int(n)) for k, (off, n) in data["spans"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return {}, None
+    if any(off < 0 or n <= 0 or off + n > st.st_size for off, n in spans.values()):
+        return {}, None
+    return spans, records
+
+
+def write_records(
+    path: Path,
+    records: list[Record],
+    keys: Mapping[str, str],
+    record_keys: Mapping[str, str],
+    base: Path | None,
+) -> dict[str, int]:
+    """Write `records` (already in their final order) to `path` as JSONL, copying from the generation in
+    `base` every run whose fingerprint it recorded: runs of per-file records whose path has a key in
+    `keys` (the extraction cache's, `FileRecords.keys`), and single records whose id has a key in
+    `record_keys` (commits: `HistoryResult.keys`); write the spans table beside them
+    (`SPANS_FILE` relative to `path`'s folder). Returns counts: records and bytes reused and encoded."""
+    old, old_path = load_spans(base) if base is not None else ({}, None)
+    spans: dict[str, list[int]] = {}
+    stats = {"records_reused": 0, "records_encoded": 0, "bytes_reused": 0}
+    with open(path, "wb") as out, contextlib.ExitStack() as stack:
+        src = stack.enter_context(open(old_path, "rb")) if old_path else None
+        pos, i, n = 0, 0, len(records)
+        while i < n:
+            rec = records[i]
+            key = keys.get(rec.path) if rec.kind in PER_FILE_KINDS else record_keys.get(rec.id)
+            if key is None:
+                data = dumps_json_bytes(rec.to_json()) + b"\n"
+                out.write(data)
+                pos += len(data)
+                stats["records_encoded"] += 1
+                i += 1
+                continue
+            j = i + 1
+            while (
+                rec.kind in PER_FILE_KINDS
+                and j < n
+                and records[j].kind == rec.kind
+                and records[j].path == rec.path
+            ):
+                j += 1
+            run = records[i:j]
+            mark = fingerprint(rec.kind, key, run)
+            reused = _reused(src, old.get(mark))
+            if reused is None:
+                data = b"".join(dumps_json_bytes(r.to_json()) + b"\n" for r in run)
+                stats["records_encoded"] += len(run)
+            else:
+                data = reused
+                stats["records_reused"] += len(run)
+                stats["bytes_reused"] += len(data)
+            out.write(data)
+            spans[mark] = [pos, len(data)]
+            pos += len(data)
+            i = j
+    st = os.stat(path)
+    table = {
+        "version": SPANS_VERSION,
+        "records": [st.st_size, st.st_mtime_ns],
+        "spans": dict(sorted(spans.items())),
+    }
+    target = path.parent / SPANS_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(dumps_json(table) + "\n", encoding="utf-8")
+    return stats
+
+
+def _reused(src: IO[bytes] | None, span: tuple[int, int] | None) -> bytes | None:
+    """The old bytes of `span`, when they read back whole as complete lines (one `pread`, with the byte
+    before: a span starts right after a newline, so a misplaced table reads as a miss)."""
+    if span is None or src is None:
+        return None
+    off, n = span
+    lead = 1 if off else 0
+    data = os.pread(src.fileno(), n + lead, off - lead)
+    if len(data) != n + lead or not data.endswith(b"\n") or (lead and data[0] != 10):
+        return None
+    return data[lead:]

@@ -1,0 +1,55 @@
+"""The pack stage's memo of distilled definitions and commits: the same facts, from fewer records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ctxeng.core.records import load_records
+from ctxeng.pack.facts import facts_from_records
+from ctxeng.pack.facts_memo import MEMO_FILE, FactsMemo
+from ctxeng.pipeline.build import build
+from tests.gitrepo import GitRepo
+from tests.test_records_write import _keys
+
+
+def test_facts_through_the_memo_equal_facts_distilled_afresh(sample_repo: GitRepo, tmp_path: Path) -> None:
+    build(sample_repo.path)
+    records = load_records(sample_repo.path / ".ctxeng/records.jsonl")
+    keys, ids = _keys(sample_repo.path)
+    plain = facts_from_records("kvstore", records, head="h")
+    out = tmp_path / "out"
+    first = FactsMemo(out, keys, ids)
+    assert facts_from_records("kvstore", records, head="h", memo=first) == plain
+    assert first.hits == 0
+    first.save()
+    assert (out / MEMO_FILE).is_file()
+    second = FactsMemo(out, keys, ids)
+    assert facts_from_records("kvstore", records, head="h", memo=second) == plain
+    files_with_defs = {r.path for r in records if r.kind == "symbol"}
+    assert second.hits == len(files_with_defs) > 0
+    # Records in another order (any order is allowed) give the same facts from the memo.
+    assert facts_from_records("kvstore", records[::-1], head="h", memo=FactsMemo(out, keys, ids)) == plain
+
+
+def test_a_changed_file_is_distilled_again_and_a_torn_memo_is_empty(
+    sample_repo: GitRepo, tmp_path: Path
+) -> None:
+    build(sample_repo.path)
+    out = tmp_path / "out"
+    records = load_records(sample_repo.path / ".ctxeng/records.jsonl")
+    keys, ids = _keys(sample_repo.path)
+    memo = FactsMemo(out, keys, ids)
+    facts_from_records("kvstore", records, memo=memo)
+    memo.save()
+    sample_repo.commit("Add a flush", {"kvstore/cli.py": (sample_repo.path / "kvstore/cli.py").read_text()
+                                       + "\n\ndef flush_all():\n    return 0\n"})  # fmt: skip
+    build(sample_repo.path)
+    records = load_records(sample_repo.path / ".ctxeng/records.jsonl")
+    keys, ids = _keys(sample_repo.path)
+    plain = facts_from_records("kvstore", records)
+    again = FactsMemo(out, keys, ids)
+    assert facts_from_records("kvstore", records, memo=again) == plain
+    assert "flush_all" in {d.name for d in plain.defs}
+    assert 0 < again.hits < len({r.path for r in records if r.kind == "symbol"})  # cli.py was not a hit
+    (out / MEMO_FILE).write_bytes(b'{"salt": "x", "entr')
+    assert facts_from_records("kvstore", records, memo=FactsMemo(out, keys, ids)) == plain

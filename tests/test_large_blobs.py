@@ -1,0 +1,54 @@
+"""The large-blob set with its packed part remembered equals git's full walk, through commits, gc and alternates."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from ctxeng.core.repo import open_repo
+from ctxeng.extract.history.blobs import MEMO_FILE, large_blobs_cached
+from ctxeng.extract.selection import large_blobs
+from tests.gitrepo import GitRepo
+
+CAP = 200  # bytes: files over it are "large"
+
+
+def _check(repo: GitRepo, memo: Path) -> frozenset[str]:
+    view = open_repo(repo.path)
+    want = large_blobs(view, CAP)
+    assert large_blobs_cached(view, CAP, memo) == want
+    return want
+
+
+def test_cached_large_blobs_follow_commits_and_repacks(git_repo: GitRepo, tmp_path: Path) -> None:
+    memo = tmp_path / "memo"
+    git_repo.commit("small", {"a.txt": "small\n"})
+    assert _check(git_repo, memo) == frozenset()  # loose objects only, no pack yet
+    git_repo.commit("big", {"big.txt": "x" * 500})
+    assert len(_check(git_repo, memo)) == 1
+    git_repo.git("gc", "-q")  # everything packed: another pack set, computed once and remembered
+    assert len(_check(git_repo, memo)) == 1
+    assert (memo / MEMO_FILE).is_file()
+    git_repo.commit("bigger", {"big2.txt": "y" * 900, "a.txt": "z" * 300})  # new loose blobs beside the pack
+    found = _check(git_repo, memo)
+    assert len(found) == 3
+    # A remembered pack set is trusted: only the loose objects were asked about (shown by a marked entry).
+    (memo / MEMO_FILE).write_text((memo / MEMO_FILE).read_text().replace("[", '["marked",', 1))
+    assert "marked" in large_blobs_cached(open_repo(git_repo.path), CAP, memo)
+    (memo / MEMO_FILE).write_text("{torn")
+    assert large_blobs_cached(open_repo(git_repo.path), CAP, memo) == found
+    # Another cap is another entry, never the remembered one.
+    assert large_blobs_cached(open_repo(git_repo.path), 10_000, memo) == large_blobs(
+        open_repo(git_repo.path), 10_000
+    )
+
+
+def test_alternates_take_the_full_walk(git_repo: GitRepo, tmp_path: Path) -> None:
+    git_repo.commit("big", {"big.txt": "x" * 500})
+    git_repo.git("gc", "-q")
+    clone = tmp_path / "shared"
+    subprocess.run(["git", "clone", "-q", "--shared", str(git_repo.path), str(clone)], check=True)
+    view = open_repo(clone)
+    memo = tmp_path / "memo"
+    assert large_blobs_cached(view, CAP, memo) == large_blobs(view, CAP) != frozenset()
+    assert not (memo / MEMO_FILE).exists()
