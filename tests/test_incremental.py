@@ -70,7 +70,7 @@ def test_dataset_caches_give_the_same_rows(sample_repo: GitRepo, tmp_path: Path)
     config = load_config(sample_repo.path).dataset
     plain = build_dataset(records, config, "kvstore")
     cold = build_dataset(records, config, "kvstore", tmp_path / "out")
-    assert (tmp_path / "out/cache/dataset/tasks.json").is_file()
+    assert (tmp_path / "out/cache/dataset/outcomes.idx").is_file()
     warm = build_dataset(records, config, "kvstore", tmp_path / "out")
     for result in (cold, warm):
         assert (result.train, result.eval, result.stats) == (plain.train, plain.eval, plain.stats)

@@ -62,17 +62,20 @@ class _Candidate:
 
 def apply_bounds(
     examples: list[Example], system: str, min_tokens: int, max_tokens: int, dropped: Counter[str],
-    outcomes: dict[str, str] | None = None,
+    outcomes: dict[str, str] | None = None, memo: CountMemo | None = None,
 ) -> tuple[list[Bounded], int]:  # fmt: skip
     """Keep examples whose system + user + answer tokens (plus template overhead) lie in the bounds.
 
     Longer examples with a `Cut` part are shortened at line boundaries (the cut is marked), others
     are dropped; drops are counted in `dropped` by reason, and given per example id in `outcomes`
-    when it is passed. Returns (kept, number shortened).
+    when it is passed. Returns (kept, number shortened). Each example is bounded on its own, so calls
+    on parts of a list give what one call on it gives; such calls may share `memo`.
     """
     if outcomes is None:
         outcomes = {}
-    memo = CountMemo()  # rounds recount the kept lines of a shortened text; tasks share context lines
+    memo = (
+        CountMemo() if memo is None else memo
+    )  # rounds recount the kept lines of a shortened text; tasks share context lines
     fixed = memo.count_many([system])[0] + 3 * MESSAGE_OVERHEAD
     pending = [_candidate(e, max_tokens * CHARS_PER_TOKEN_CAP) for e in examples]
     for cand in pending:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ctxeng.core.config import DatasetConfig
 from ctxeng.core.errors import CtxengError
+from ctxeng.core.fsio import atomic_writer
 from ctxeng.core.gcpause import gc_paused
 from ctxeng.core.records import Record
-from ctxeng.dataset.bounds_cache import bounded_examples
 from ctxeng.dataset.context import TaskContext
-from ctxeng.dataset.split import Dated, date_by_source, dedupe, remove_leaks, split_by_time
-from ctxeng.dataset.task_cache import run_tasks_cached
+from ctxeng.dataset.outcomes import Bounder
+from ctxeng.dataset.store import ExampleStore, Rows, Split
+from ctxeng.dataset.task_cache import iter_outcomes
 from ctxeng.dataset.tasks import enabled_tasks
 
 MIN_MAX_TOKENS = 64  # below this not even a symbol lookup fits
@@ -25,11 +27,29 @@ HEAD_TASKS = frozenset({"facts", "grounded"})
 
 @dataclass
 class DatasetResult:
-    """Rows of the train and eval splits (each sorted by id) and the statistics for the manifest."""
+    """Rows of the train and eval splits (each sorted by id) and the statistics for the manifest.
 
-    train: list[dict[str, Any]]
-    eval: list[dict[str, Any]]
+    The rows are made one at a time as they are read (`store.Rows`, which compares equal to a list
+    of the same rows); `write` writes them as `train.jsonl` and `eval.jsonl`.
+    """
+
+    train: Sequence[dict[str, Any]]
+    eval: Sequence[dict[str, Any]]
     stats: dict[str, Any]
+
+    def write(self, train: Path, eval: Path) -> None:
+        """Write the splits as JSON lines (atomically; the bytes `fsio.write_jsonl` writes for them)."""
+        for path, rows in ((train, self.train), (eval, self.eval)):
+            with atomic_writer(path, "wb") as fh:
+                lines = rows.lines() if isinstance(rows, Rows) else (_line(row) for row in rows)
+                for line in lines:
+                    fh.write(line)
+
+
+def _line(row: dict[str, Any]) -> bytes:
+    from ctxeng.core.fsio import dumps_json_bytes
+
+    return dumps_json_bytes(row) + b"\n"
 
 
 def system_message(repo_name: str) -> str:
@@ -45,26 +65,24 @@ def build_dataset(
     Same records and configuration give byte-identical rows. Raises `CtxengError` for an unknown
     task name or impossible bounds in `config`. With `out_dir`, work an earlier build did for
     unchanged examples is reused from its caches (same rows, less time).
+
+    Examples stream: each is bounded, rendered and moved into a compact store (its row spilled to a
+    temporary file) a chunk at a time, so memory holds a few dozen bytes per row, not the rows.
     """
     names = check_config(config)
     with gc_paused():
         ctx = TaskContext(repo_name=repo_name, seed=config.seed)
-        examples = run_tasks_cached(records, ctx, names, out_dir)
+        bounder = Bounder(system_message(repo_name), config.min_tokens, config.max_tokens)
+        store = ExampleStore(names, None if out_dir is None else out_dir / "tmp")
+        for outcome in iter_outcomes(records, ctx, names, out_dir, bounder):
+            store.add(outcome)
+        del bounder  # its token memo
+        store.done()
         dropped: Counter[str] = Counter(ctx.dropped)
-        examples = _unique(examples, dropped)
-        system = system_message(repo_name)
-        bounded, shortened = bounded_examples(
-            examples, system, config.min_tokens, config.max_tokens, dropped, out_dir
-        )
-        dated = date_by_source(bounded)
-        head = [d for d in dated if d.item.example.task in HEAD_TASKS]
-        rest = [d for d in dated if d.item.example.task not in HEAD_TASKS]
-        train, held, eval_commits = split_by_time(rest, config.eval_share)
-        train += head
-        held = dedupe(held, dropped)
-        train = remove_leaks(dedupe(train, dropped), held, dropped)
-        stats = _stats(names, train, held, dropped, eval_commits, shortened)
-        return DatasetResult([_row(d, system) for d in train], [_row(d, system) for d in held], stats)
+        dropped.update(store.dropped)
+        split = Split(store, config.eval_share, dropped, HEAD_TASKS)
+        stats = _stats(names, store, split, dropped)
+        return DatasetResult(Rows(split, split.train), Rows(split, split.held), stats)
 
 
 def check_config(config: DatasetConfig) -> list[str]:
@@ -84,51 +102,19 @@ def check_config(config: DatasetConfig) -> list[str]:
     return enabled_tasks(config.tasks)
 
 
-def _unique(examples: list[Any], dropped: Counter[str]) -> list[Any]:
-    """One example per id (the first in task order); a repeat can only come from repeated record ids."""
-    seen: set[str] = set()
-    out = []
-    for ex in examples:
-        if ex.id in seen:
-            dropped["duplicate_id"] += 1
-            continue
-        seen.add(ex.id)
-        out.append(ex)
-    return out
-
-
-def _row(d: Dated, system: str) -> dict[str, Any]:
-    ex = d.item.example
-    return {
-        "id": ex.id,
-        "task": ex.task,
-        "prompt": [{"role": "system", "content": system}, {"role": "user", "content": d.item.user}],
-        "completion": [{"role": "assistant", "content": d.item.answer}],
-        "source": ex.source,
-        "commit": d.commit,
-        "time": d.time,
-        "meta": dict(sorted(ex.meta.items())),
-    }
-
-
-def _stats(
-    names: list[str],
-    train: list[Dated],
-    held: list[Dated],
-    dropped: Counter[str],
-    eval_commits: int,
-    shortened: int,
-) -> dict[str, Any]:
+def _stats(names: list[str], store: ExampleStore, split: Split, dropped: Counter[str]) -> dict[str, Any]:
     tasks = {name: {"train": 0, "eval": 0} for name in sorted(names)}
-    for split, items in (("train", train), ("eval", held)):
-        for d in items:
-            tasks[d.item.example.task][split] += 1
+    tokens = {"train": 0, "eval": 0}
+    for part, indices in (("train", split.train), ("eval", split.held)):
+        for i in indices:
+            tasks[store.tasks[store.task_no[i]]][part] += 1
+            tokens[part] += store.tokens[i]
     return {
-        "train": len(train),
-        "eval": len(held),
+        "train": len(split.train),
+        "eval": len(split.held),
         "tasks": tasks,
         "dropped": dict(sorted(dropped.items())),
-        "shortened": shortened,
-        "tokens": {"train": sum(d.item.tokens for d in train), "eval": sum(d.item.tokens for d in held)},
-        "eval_commits": eval_commits,
+        "shortened": store.shortened,
+        "tokens": tokens,
+        "eval_commits": split.eval_commits,
     }

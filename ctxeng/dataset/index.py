@@ -7,6 +7,7 @@ import posixpath
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from ctxeng.core.records import Record, sort_key
 
@@ -29,14 +30,17 @@ class RecordIndex:
     symbols_named: dict[str, list[Record]] = field(default_factory=dict)
     scopes: dict[tuple[str, str], list[Record]] = field(default_factory=dict)  # (path, parent) -> members
     named_in: dict[tuple[str, str], list[Record]] = field(default_factory=dict)  # (path, name or qualname)
+    memo: dict[Any, Any] = field(default_factory=dict)  # what tasks derive from the whole index, once
 
     @classmethod
-    def build(cls, records: list[Record]) -> RecordIndex:
-        """Index `records` (any order; the index sorts)."""
+    def build(cls, records: list[Record], views: bool = True) -> RecordIndex:
+        """Index `records` (any order; the index sorts); `views=False` makes only `kind` (cheaper)."""
         by_kind: dict[str, list[Record]] = defaultdict(list)
         for rec in sorted(records, key=sort_key):
             by_kind[rec.kind].append(rec)
         index = cls(by_kind=dict(by_kind))
+        if not views:
+            return index
         for rec in index.kind("file"):
             index.files.setdefault(rec.path, rec)
         symbols_in: dict[str, list[Record]] = defaultdict(list)

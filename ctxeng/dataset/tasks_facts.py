@@ -56,7 +56,17 @@ def _choose(options: tuple[str, ...], count: int, seed: int, *key: str) -> list[
 
 def fact_symbols(index: RecordIndex, limit: int = MAX_FACT_SYMBOLS) -> list[Record]:
     """The definitions worth fact rows, most asked-about first: public, unique name, not in tests,
-    ranked by how many definitions call them, then top-level before members, then newest."""
+    ranked by how many definitions call them, then top-level before members, then newest.
+
+    Remembered on the index (facts and grounded both ask; it reads every symbol).
+    """
+    memo = index.memo.get(("fact_symbols", limit))
+    if memo is None:
+        memo = index.memo[("fact_symbols", limit)] = _fact_symbols(index, limit)
+    return list(memo)
+
+
+def _fact_symbols(index: RecordIndex, limit: int) -> list[Record]:
     called: Counter[str] = Counter()
     for rec in index.kind("symbol"):
         for name in {str(c) for c in rec.meta.get("calls") or []}:
@@ -64,11 +74,19 @@ def fact_symbols(index: RecordIndex, limit: int = MAX_FACT_SYMBOLS) -> list[Reco
     names: Counter[str] = Counter(qualname(r) for r in index.kind("symbol"))
     chosen = [
         r
-        for r in index.kind("symbol")
-        if is_public(r) and not is_test_path(r.path) and names[qualname(r)] == 1 and r.start_line > 0
+        for r in public_symbols(index)
+        if not is_test_path(r.path) and names[qualname(r)] == 1 and r.start_line > 0
     ]
     chosen.sort(key=lambda r: (_kind_rank(r), -called[r.name], -r.time, qualname(r), r.id))
     return chosen[:limit]
+
+
+def public_symbols(index: RecordIndex) -> list[Record]:
+    """The index's public symbols in sort order (remembered on the index: three tasks' passes ask)."""
+    found: list[Record] | None = index.memo.get("public_symbols")
+    if found is None:
+        found = index.memo["public_symbols"] = [r for r in index.kind("symbol") if is_public(r)]
+    return found
 
 
 def _kind_rank(rec: Record) -> int:
@@ -93,8 +111,8 @@ def facts(index: RecordIndex, ctx: TaskContext) -> list[Example]:
     """Short fact rows about the most asked-about definitions (see the module docstring)."""
     out: list[Example] = []
     members: dict[tuple[str, str], list[Record]] = defaultdict(list)
-    for rec in index.kind("symbol"):
-        if rec.meta.get("parent") and is_public(rec):
+    for rec in public_symbols(index):
+        if rec.meta.get("parent"):
             members[(rec.path, str(rec.meta["parent"]))].append(rec)
     for rec in fact_symbols(index):
         name, (commit, time) = qualname(rec), dating(rec)
@@ -187,7 +205,7 @@ def _distractors(rec: Record, pool: list[Record], by_word: dict[str, list[int]],
 
 def grounded(index: RecordIndex, ctx: TaskContext) -> list[Example]:
     """Question + retrieved-style context (the answer among distractors) → an answer citing path and line."""
-    pool = [r for r in index.kind("symbol") if is_public(r) and r.start_line > 0]
+    pool = [r for r in public_symbols(index) if r.start_line > 0]
     by_word: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(pool):
         for word in _words(qualname(r)):

@@ -142,8 +142,7 @@ def run_pipeline(
         reuse = write_records(
             staging.path("records.jsonl"), records, extracted.keys, history[5], staging.base
         )
-        write_jsonl(staging.path("dataset/train.jsonl"), dataset.train)
-        write_jsonl(staging.path("dataset/eval.jsonl"), dataset.eval)
+        dataset.write(staging.path("dataset/train.jsonl"), staging.path("dataset/eval.jsonl"))
         dataset.train = dataset.eval = []  # written; free them before the pack stage peaks
         save_state(staging, repo, outcomes)
     if write_pack:

@@ -5,8 +5,8 @@ Two paths, chosen by what changed:
   checkout, an explicit `ctxeng refresh`): a full build run through the caches, so only what
   changed is recomputed — files by blob (`core.cache`), commits and patches by sha
   (`extract.history.cache`: amend, rebase, reset and branch switches need no special case), task
-  examples by a digest of their records and token bounds by example (`dataset.task_cache`,
-  `dataset.bounds_cache`) — and the outputs are byte for byte what a cold `ctxeng build` writes.
+  example outcomes by a digest of their records or of the example (`dataset.task_cache`,
+  `dataset.blobtable`) — and the outputs are byte for byte what a cold `ctxeng build` writes.
 - Otherwise, inside a pre-commit hook (`hook=True`): only the staged changes, fast. The changed files
   are re-extracted and their records put beside the prompt index (`ctxeng.pack.index.staged`), which
   its readers patch in as they load it, so `ctxeng context` (the Claude Code prompt hook) sees them at once; records, dataset and pack describe commits and catch up at the next full

@@ -1,0 +1,104 @@
+"""The dataset stage alone, cold and incremental: CPU-s, peak RSS, and the bytes checked against an uncached run.
+
+Usage: .venv/bin/python bench/dataset_incremental.py REPO [--path FILE] [--work DIR] [--runs 3]
+
+REPO must have been built (`.ctxeng/records.jsonl` is read). Measured in this process, one after
+the other: `build_dataset` without a cache; with an empty cache (a cold build: it fills the
+cache); with the filled cache and nothing changed; and with the filled cache after the records
+of one file (--path, default: the file with the most symbols) changed as a one-file commit
+changes them (text edited, newer commit and time) — the post-commit refresh's dataset stage. Each
+incremental run's train/eval bytes are compared with an uncached run on the same records. CPU
+seconds are this process's; RSS is its running maximum (records loaded included). The machine is
+shared: compare CPU, not wall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from ctxeng.core.config import load_config
+from ctxeng.core.records import Record, load_records
+from ctxeng.dataset import build_dataset
+
+
+def _digest(result: object, folder: Path) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    if hasattr(result, "write"):
+        result.write(folder / "train.jsonl", folder / "eval.jsonl")
+    else:  # an older ctxeng (run with PYTHONPATH=<its source> for a before figure)
+        from ctxeng.core.fsio import write_jsonl
+
+        write_jsonl(folder / "train.jsonl", result.train)  # type: ignore[attr-defined]
+        write_jsonl(folder / "eval.jsonl", result.eval)  # type: ignore[attr-defined]
+    return hashlib.sha1(
+        (folder / "train.jsonl").read_bytes() + (folder / "eval.jsonl").read_bytes()
+    ).hexdigest()
+
+
+def _run(records: list[Record], repo: Path, out: Path | None, work: Path) -> tuple[float, str]:
+    config = load_config(repo).dataset
+    start = time.process_time()
+    result = build_dataset(records, config, repo.name, out)
+    digest = _digest(result, work / "rows")
+    return time.process_time() - start, digest
+
+
+def _changed(records: list[Record], path: str, n: int) -> list[Record]:
+    """The records after a commit that edits `path` (its file and symbol records: new text and dating)."""
+    newest = max(r.time for r in records)
+    return [
+        dataclasses.replace(r, text=r.text + f"\n# edit {n}", commit=f"{n:040x}", time=newest + 60 * (n + 1))
+        if r.path == path and r.kind in ("file", "symbol")
+        else r
+        for r in records
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("repo", type=Path)
+    parser.add_argument("--path", default="")
+    parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    records = load_records(args.repo / ".ctxeng/records.jsonl")
+    path = args.path or Counter(r.path for r in records if r.kind == "symbol").most_common(1)[0][0]
+    work = args.work or Path(tempfile.mkdtemp(prefix="ctxeng-dataset-bench-"))
+    out = work / "out"
+    shutil.rmtree(out, ignore_errors=True)
+
+    def rss() -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    print(f"{args.repo.name}: {len(records)} records, edited file {path}")
+    plain_cpu, plain = _run(records, args.repo, None, work)
+    print(f"no cache        {plain_cpu:7.2f} CPU-s   peak RSS {rss():7.1f} MB")
+    cold_cpu, cold = _run(records, args.repo, out, work)
+    print(f"empty cache     {cold_cpu:7.2f} CPU-s   peak RSS {rss():7.1f} MB   same bytes: {cold == plain}")
+    warm = [_run(records, args.repo, out, work) for _ in range(args.runs)]
+    same = all(d == plain for _, d in warm)
+    print(f"nothing changed {statistics.median(c for c, _ in warm):7.2f} CPU-s (median)   same bytes: {same}")
+    samples, ok = [], True
+    for n in range(args.runs):
+        changed = _changed(records, path, n)
+        cpu, digest = _run(changed, args.repo, out, work)
+        samples.append(cpu)
+        ok = ok and digest == _run(changed, args.repo, None, work)[1]
+    print(
+        f"one file edited {statistics.median(samples):7.2f} CPU-s (median of {args.runs})   same bytes: {ok}"
+    )
+    return 0 if ok and same and cold == plain else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
