@@ -65,3 +65,33 @@ def test_a_damaged_cache_entry_is_a_miss(tmp_path: Path) -> None:
     entry.write_bytes(b'{"records": [{"id": "x", "meta": []}], "counters": {}}')
     warm = extract_files(_files(), None, redactor, ExtractCache(tmp_path, {}), lambda *a: None)
     assert warm.cached == 3 and sorted(warm.code, key=repr) == sorted(cold.code, key=repr)
+
+
+def test_cache_hits_dated_while_read_equal_stamped_ones(tmp_path: Path) -> None:
+    from ctxeng.core.provenance import Provenance
+
+    redactor = Redactor(SecretsConfig())
+    extract_files(_files(), DocsConfig(), redactor, ExtractCache(tmp_path, {}), lambda *a: None)
+    provenance = Provenance(
+        head="h" * 40,
+        head_time=30,
+        file_commits={"pkg/m0.py": [("b" * 40, 20), ("a" * 40, 10)], "docs/guide.md": [("c" * 40, 5)]},
+        symbol_commits={("pkg/m0.py", "put"): ("b" * 40, 20)},
+        window={"b" * 40},
+        staged={"pkg/m2.py"},
+    )
+    undated = extract_files(_files(), DocsConfig(), redactor, ExtractCache(tmp_path, {}), lambda *a: None)
+    dated = extract_files(
+        _files(), DocsConfig(), redactor, ExtractCache(tmp_path, {}), lambda *a: None, provenance=provenance
+    )
+    assert dated.cached == 4
+    expected = provenance.stamp(undated.code)
+    assert dated.code == expected and dated.docs == provenance.stamp(undated.docs)
+    assert {(r.path, r.commit, r.time) for r in dated.code if r.kind == "file"} == {
+        ("pkg/m0.py", "b" * 40, 20),
+        ("pkg/m1.py", "h" * 40, 30),
+        ("pkg/m2.py", "", 0),
+    }
+    assert all(
+        a is b for a, b in zip(provenance.stamp(dated.code), dated.code, strict=True)
+    )  # nothing to copy

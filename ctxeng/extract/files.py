@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -41,22 +42,26 @@ def extract_files(
     cache: ExtractCache | None,
     progress: Progress,
     headers: str | None = None,
+    provenance: Provenance | None = None,
 ) -> FileRecords:
     """Code and doc records of `files` (docs skipped when `docs` is None), from the cache where possible.
 
     Records carry no provenance yet (commit "", time 0): dating them is the caller's job, so a cached
     entry stays valid as history moves on. `headers` says what `.h` files are read as (see
     `header_language`); by default it is decided from `files`, the build's whole selection.
+    With `provenance`, records read from the cache come dated by it already (built once instead of
+    built undated and copied by `Provenance.stamp`, which leaves them as they are); the others stay undated.
     """
     headers = headers or header_language(source.path for source in files)
     out = FileRecords()
     misses: list[SourceFile] = []
     # Reading the hits allocates only acyclic objects (tens of thousands of records on a large
     # repository): a collection pass during it is wasted work, a sixth of the stage on sqlalchemy.
+    make = _row_record if provenance is None else functools.partial(_row_record, dating=provenance)
     with gc_paused():
         for source in files:
             version = _version(source, headers)
-            hit = cache.get(source.path, version, make=_row_record) if cache else None
+            hit = cache.get(source.path, version, make=make) if cache else None
             if cache:
                 out.keys[source.path] = cache.key(source.path, version)
             if hit is None:
@@ -127,16 +132,22 @@ def _share_meta(meta: dict[str, Any]) -> None:
         meta["refs"] = {intern(k): n for k, n in refs.items()}
 
 
-def _row_record(row: dict[str, Any]) -> Record:
-    """A cache entry's JSON row as a record, its strings shared as `_shared_strings` shares them:
-    built once, where `Record.from_json` then `_shared_strings` built every cached record twice."""
+def _row_record(row: dict[str, Any], dating: Provenance | None = None) -> Record:
+    """A cache entry's JSON row as a record, its strings shared as `_shared_strings` shares them and
+    dated by `dating` when given (as `Provenance.stamp` dates): built once, where `Record.from_json`,
+    `_shared_strings` and `stamp` built every cached record three times."""
     meta = row["meta"]
     if type(meta) is not dict:
         raise TypeError("record meta is not an object")  # a damaged entry: the cache reads it as a miss
     _share_meta(meta)
     intern = sys.intern
-    return Record(row["id"], intern(row["kind"]), intern(row["path"]), row["start_line"], row["end_line"],
-                  row["commit"], row["time"], row["name"], row["text"], meta)  # fmt: skip
+    kind, path, name = intern(row["kind"]), intern(row["path"]), row["name"]
+    if dating is None:
+        commit, when = row["commit"], row["time"]
+    else:
+        commit, when = dating.of_symbol(path, name) if kind == "symbol" else dating.of_file(path)
+    return Record(row["id"], kind, path, row["start_line"], row["end_line"], commit, when, name, row["text"],
+                  meta)  # fmt: skip
 
 
 def _shared_strings(rec: Record) -> Record:

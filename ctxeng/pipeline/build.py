@@ -118,8 +118,9 @@ def run_pipeline(
         provenance, commit_records, cochange, history_stats = history[:4]
     with timer.stage("code"):
         extracted = extract_files(
-            selection.files, config.docs if config.docs.enabled else None, redactor, cache, progress
-        )
+            selection.files, config.docs if config.docs.enabled else None, redactor, cache, progress,
+            provenance=provenance,
+        )  # fmt: skip
         code = provenance.stamp(extracted.code)
         docs = provenance.stamp(extracted.docs)
         extracted.code = extracted.docs = []  # the undated copies: don't hold both through the pack stage
