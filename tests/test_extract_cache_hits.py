@@ -71,7 +71,6 @@ def test_cache_hits_dated_while_read_equal_stamped_ones(tmp_path: Path) -> None:
     from ctxeng.core.provenance import Provenance
 
     redactor = Redactor(SecretsConfig())
-    extract_files(_files(), DocsConfig(), redactor, ExtractCache(tmp_path, {}), lambda *a: None)
     provenance = Provenance(
         head="h" * 40,
         head_time=30,
@@ -80,7 +79,13 @@ def test_cache_hits_dated_while_read_equal_stamped_ones(tmp_path: Path) -> None:
         window={"b" * 40},
         staged={"pkg/m2.py"},
     )
+    # A cold run: extracted records come dated, and the cache stores them undated.
+    cold = extract_files(
+        _files(), DocsConfig(), redactor, ExtractCache(tmp_path, {}), lambda *a: None, provenance=provenance
+    )
     undated = extract_files(_files(), DocsConfig(), redactor, ExtractCache(tmp_path, {}), lambda *a: None)
+    assert cold.cached == 0 and undated.cached == 4 and all(r.commit == "" for r in undated.code)
+    assert sorted(cold.code, key=repr) == sorted(provenance.stamp(undated.code), key=repr)
     dated = extract_files(
         _files(), DocsConfig(), redactor, ExtractCache(tmp_path, {}), lambda *a: None, provenance=provenance
     )

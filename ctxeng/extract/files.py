@@ -23,7 +23,8 @@ from ctxeng.secrets import Redactor
 
 @dataclass
 class FileRecords:
-    """Redacted, not yet dated `file`/`symbol` (code) and `doc` records, with their counters."""
+    """Redacted `file`/`symbol` (code) and `doc` records, with their counters; undated unless
+    `extract_files` was given a provenance."""
 
     code: list[Record] = field(default_factory=list)
     docs: list[Record] = field(default_factory=list)
@@ -49,8 +50,8 @@ def extract_files(
     Records carry no provenance yet (commit "", time 0): dating them is the caller's job, so a cached
     entry stays valid as history moves on. `headers` says what `.h` files are read as (see
     `header_language`); by default it is decided from `files`, the build's whole selection.
-    With `provenance`, records read from the cache come dated by it already (built once instead of
-    built undated and copied by `Provenance.stamp`, which leaves them as they are); the others stay undated.
+    With `provenance`, every record comes dated by it (`Provenance.stamp`'s dating; the cache still
+    stores them undated): those read from the cache are built dated, not built and then copied.
     """
     headers = headers or header_language(source.path for source in files)
     out = FileRecords()
@@ -87,7 +88,7 @@ def extract_files(
         counters = {"docs": dict(stats), "redactions": dict(redactor.counts - before)}
         if cache:
             cache.put(source.path, _version(source, headers), records, counters)
-        _add(out, records, counters)
+        _add(out, provenance.stamp(records) if provenance is not None else records, counters)
     return out
 
 
