@@ -66,12 +66,15 @@ class ExtractCache:
     def _file(self, key: str) -> Path:
         return self.dir / key[:2] / f"{key}.json"
 
-    def get(self, path: str, blob: str) -> tuple[list[Record], dict[str, dict[str, int]]] | None:
-        """The cached records and counters of this file version, or None."""
+    def get(
+        self, path: str, blob: str, make: Callable[[dict[str, Any]], Record] = Record.from_json
+    ) -> tuple[list[Record], dict[str, dict[str, int]]] | None:
+        """The cached records and counters of this file version, or None; `make` builds each record
+        from its JSON row (the caller may share strings while building, instead of copying after)."""
         key = self._key(path, blob)
         try:
             data = _fast_json()[0](self._file(key).read_bytes())
-            records = [Record.from_json(row) for row in data["records"]]
+            records = [make(row) for row in data["records"]]
         except (OSError, ValueError, KeyError, TypeError):
             return None
         self.used.add(key)

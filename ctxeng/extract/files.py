@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from ctxeng.core.cache import ExtractCache
 from ctxeng.core.config import DocsConfig
+from ctxeng.core.gcpause import gc_paused
 from ctxeng.core.progress import Progress
 from ctxeng.core.provenance import Provenance
 from ctxeng.core.records import Record
@@ -20,7 +23,8 @@ from ctxeng.secrets import Redactor
 
 @dataclass
 class FileRecords:
-    """Redacted, not yet dated `file`/`symbol` (code) and `doc` records, with their counters."""
+    """Redacted `file`/`symbol` (code) and `doc` records, with their counters; undated unless
+    `extract_files` was given a provenance."""
 
     code: list[Record] = field(default_factory=list)
     docs: list[Record] = field(default_factory=list)
@@ -39,26 +43,34 @@ def extract_files(
     cache: ExtractCache | None,
     progress: Progress,
     headers: str | None = None,
+    provenance: Provenance | None = None,
 ) -> FileRecords:
     """Code and doc records of `files` (docs skipped when `docs` is None), from the cache where possible.
 
     Records carry no provenance yet (commit "", time 0): dating them is the caller's job, so a cached
     entry stays valid as history moves on. `headers` says what `.h` files are read as (see
     `header_language`); by default it is decided from `files`, the build's whole selection.
+    With `provenance`, every record comes dated by it (`Provenance.stamp`'s dating; the cache still
+    stores them undated): those read from the cache are built dated, not built and then copied.
     """
     headers = headers or header_language(source.path for source in files)
     out = FileRecords()
     misses: list[SourceFile] = []
-    for source in files:
-        if cache:
-            out.keys[source.path] = cache.key(source.path, _version(source, headers))
-        hit = cache.get(source.path, _version(source, headers)) if cache else None
-        if hit is None:
-            misses.append(source)
-            continue
-        records, counters = hit
-        _add(out, records, counters)
-        out.cached += 1
+    # Reading the hits allocates only acyclic objects (tens of thousands of records on a large
+    # repository): a collection pass during it is wasted work, a sixth of the stage on sqlalchemy.
+    make = _row_record if provenance is None else functools.partial(_row_record, dating=provenance)
+    with gc_paused():
+        for source in files:
+            version = _version(source, headers)
+            hit = cache.get(source.path, version, make=make) if cache else None
+            if cache:
+                out.keys[source.path] = cache.key(source.path, version)
+            if hit is None:
+                misses.append(source)
+                continue
+            records, counters = hit
+            _add(out, records, counters, shared=True)
+            out.cached += 1
     code_by_path: dict[str, list[Record]] = {}
     for rec in extract_code(misses, Provenance(), progress, headers):
         code_by_path.setdefault(rec.path, []).append(rec)
@@ -76,7 +88,7 @@ def extract_files(
         counters = {"docs": dict(stats), "redactions": dict(redactor.counts - before)}
         if cache:
             cache.put(source.path, _version(source, headers), records, counters)
-        _add(out, records, counters)
+        _add(out, provenance.stamp(records) if provenance is not None else records, counters)
     return out
 
 
@@ -88,16 +100,55 @@ def _version(source: SourceFile, headers: str) -> str:
     return f"{source.blob}:{spec.name}"
 
 
-def _add(out: FileRecords, records: list[Record], counters: dict[str, dict[str, int]]) -> None:
+def _add(
+    out: FileRecords, records: list[Record], counters: dict[str, dict[str, int]], shared: bool = False
+) -> None:
+    """Add a file's records and counters to `out` (`shared`: their strings are already shared)."""
+    code, docs = out.code, out.docs
     for rec in records:
-        rec = _shared_strings(rec)
-        (out.docs if rec.kind == "doc" else out.code).append(rec)
+        if not shared:
+            rec = _shared_strings(rec)
+        (docs if rec.kind == "doc" else code).append(rec)
     out.docs_stats.update(counters.get("docs", {}))
     out.redactions.update(counters.get("redactions", {}))
 
 
 _LISTS = ("calls", "imports", "exports")
 _WORDS = ("language", "kind", "parent", "visibility")
+
+
+def _share_meta(meta: dict[str, Any]) -> None:
+    """Make `meta`'s repeated short strings one object each, in place (see `_shared_strings`)."""
+    intern = sys.intern
+    for key in _WORDS:
+        value = meta.get(key)
+        if type(value) is str:
+            meta[key] = intern(value)
+    for key in _LISTS:
+        items = meta.get(key)
+        if type(items) is list and items and all(type(x) is str for x in items):
+            meta[key] = [intern(x) for x in items]
+    refs = meta.get("refs")
+    if type(refs) is dict and refs and all(type(k) is str for k in refs):
+        meta["refs"] = {intern(k): n for k, n in refs.items()}
+
+
+def _row_record(row: dict[str, Any], dating: Provenance | None = None) -> Record:
+    """A cache entry's JSON row as a record, its strings shared as `_shared_strings` shares them and
+    dated by `dating` when given (as `Provenance.stamp` dates): built once, where `Record.from_json`,
+    `_shared_strings` and `stamp` built every cached record three times."""
+    meta = row["meta"]
+    if type(meta) is not dict:
+        raise TypeError("record meta is not an object")  # a damaged entry: the cache reads it as a miss
+    _share_meta(meta)
+    intern = sys.intern
+    kind, path, name = intern(row["kind"]), intern(row["path"]), row["name"]
+    if dating is None:
+        commit, when = row["commit"], row["time"]
+    else:
+        commit, when = dating.of_symbol(path, name) if kind == "symbol" else dating.of_file(path)
+    return Record(row["id"], kind, path, row["start_line"], row["end_line"], commit, when, name, row["text"],
+                  meta)  # fmt: skip
 
 
 def _shared_strings(rec: Record) -> Record:
@@ -107,17 +158,6 @@ def _shared_strings(rec: Record) -> Record:
     (issue 12). Values and order are unchanged.
     """
     intern = sys.intern
-    meta = rec.meta
-    for key in _WORDS:
-        value = meta.get(key)
-        if type(value) is str:
-            meta[key] = intern(value)
-    for key in _LISTS:
-        items = meta.get(key)
-        if type(items) is list and all(type(x) is str for x in items):
-            meta[key] = [intern(x) for x in items]
-    refs = meta.get("refs")
-    if type(refs) is dict and all(type(k) is str for k in refs):
-        meta["refs"] = {intern(k): n for k, n in refs.items()}
+    _share_meta(rec.meta)
     return Record(rec.id, intern(rec.kind), intern(rec.path), rec.start_line, rec.end_line, rec.commit,
-                  rec.time, rec.name, rec.text, meta)  # fmt: skip
+                  rec.time, rec.name, rec.text, rec.meta)  # fmt: skip

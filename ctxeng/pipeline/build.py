@@ -118,11 +118,11 @@ def run_pipeline(
         provenance, commit_records, cochange, history_stats = history[:4]
     with timer.stage("code"):
         extracted = extract_files(
-            selection.files, config.docs if config.docs.enabled else None, redactor, cache, progress
-        )
-        code = provenance.stamp(extracted.code)
-        docs = provenance.stamp(extracted.docs)
-        extracted.code = extracted.docs = []  # the undated copies: don't hold both through the pack stage
+            selection.files, config.docs if config.docs.enabled else None, redactor, cache, progress,
+            provenance=provenance,
+        )  # fmt: skip
+        code, docs = extracted.code, extracted.docs  # dated by `provenance` as they were read
+        extracted.code = extracted.docs = []
         outcomes, n_files = selection.outcomes, len(selection.files)
         del selection.files[:]  # the file texts (tens of MB on a large repository) are no longer needed
     with timer.stage("glossary"):

@@ -39,6 +39,13 @@ def load_index(root: Path) -> dict[str, Any]:
     folder = generation(root)
     path = folder / INDEX_FILE
     shown = workdir(root) / INDEX_FILE
+    staged = (folder / STAGED_FILE).is_file()  # a pre-commit refresh's changes, not folded in yet
+    if staged:
+        from ctxeng.pack.index.staged_cache import load_patched
+
+        remembered = load_patched(folder, workdir(root))
+        if remembered is not None:
+            return _loaded(remembered, root, folder)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -49,11 +56,17 @@ def load_index(root: Path) -> dict[str, Any]:
         raise CtxengError(f"cannot read {shown}: {exc}", hint=_rebuild_hint(root)) from None
     if not isinstance(data, dict) or data.get("version") != INDEX_VERSION:
         raise CtxengError(f"{shown} was written by another ctxeng version", hint=_rebuild_hint(root))
-    if (folder / STAGED_FILE).is_file():  # a pre-commit refresh's changes, not folded in yet
+    if staged:
         from ctxeng.pack.index.staged import apply_staged
+        from ctxeng.pack.index.staged_cache import save_patched
 
         data = apply_staged(data, folder)
-    assert isinstance(data, dict)
+        save_patched(folder, workdir(root), data)  # the next reader skips the patch
+    return _loaded(data, root, folder)
+
+
+def _loaded(data: dict[str, Any], root: Path, folder: Path) -> dict[str, Any]:
+    """`data` (the index read from generation `folder`) made ready for its readers."""
     data["_root"] = str(root)
     data["_dir"] = str(folder)
     _display_safe(data)
