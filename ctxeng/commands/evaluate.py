@@ -37,7 +37,7 @@ from ctxeng.commands import repo_path
 @click.option(
     "--budget",
     type=click.IntRange(min=0),
-    default=700,
+    default=300,
     show_default=True,
     help="Tokens of retrieved context for the grounded questions (0 = closed-book only).",
 )
@@ -111,9 +111,11 @@ def knowledge_table(report: dict[str, Any]) -> Any:
                 cells.append("-")
                 continue
             low, high = cell["ci95"] or (None, None)
-            cells.append(
-                f"{cell['exact_hits']}/{cell['n']} = {_num(cell['exact'], '.0%')} [{_num(low, '.0%')}-{_num(high, '.0%')}]"
-            )
+            text = f"{cell['exact_hits']}/{cell['n']} = {_num(cell['exact'], '.0%')} [{_num(low, '.0%')}-{_num(high, '.0%')}]"
+            if cell.get("answerable") and cell["answerable"]["n"] < cell["n"]:
+                ok = cell["answerable"]
+                text += f"; answer in context: {ok['exact_hits']}/{ok['n']} = {_num(ok['exact'], '.0%')}"
+            cells.append(text)
         table.add_row(mode.replace("_", "-"), *cells)
     return table
 
@@ -125,6 +127,10 @@ def report_tables(report: dict[str, Any]) -> list[Any]:
     tables: list[Any] = []
     if report.get("knowledge"):
         tables.append(knowledge_table(report))
+        if report.get("base_cached"):
+            tables.append(
+                "[dim]base model: answers reused from .ctxeng/cache/eval-base (same model, same questions)[/dim]"
+            )
         for sample in report["knowledge"]["examples"][:2]:
             tables.append(f"[dim]{sample['question']}  (right: {sample['path']})[/dim]")
             for mode in ("closed_book", "grounded"):

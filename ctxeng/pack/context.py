@@ -17,6 +17,7 @@ from typing import Any
 
 from ctxeng.pack.bodies import ReadSource, body, work_tree_reader
 from ctxeng.pack.budget import cap
+from ctxeng.pack.defline import definition_line
 from ctxeng.pack.graph import pagerank
 from ctxeng.pack.index.reader import SCALE, read_details
 from ctxeng.pack.index.reader import qualname as qualname_of
@@ -296,10 +297,9 @@ def _defs(
     for _, i in ranked[: max(MAX_DEFS, limit // DEF_TOKENS)]:
         qual = qualname_of(index, i)
         signature, doc = details.get(i, (qual, ""))[:2]
-        text = f"- L{defs['line'][i]} `{signature or qual}`" + (f" — {doc}" if doc else "") + "\n"
+        text = definition_line(paths[defs["file"][i]], defs["line"][i], qual, signature, doc)
         items.append((paths[defs["file"][i]], (defs["line"][i], qual), text))
-    headings = {path: f"\n### {path}\n\n" for path, _, _ in items}
-    return grouped(out + "\n## Definitions\n", items, limit, headings, by_rank=True)
+    return grouped(out + "\n## Definitions\n\n", items, limit, {}, by_rank=True)  # path:line on every line
 
 
 def _docs(

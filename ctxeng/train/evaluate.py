@@ -119,7 +119,7 @@ def evaluate_adapter(
     probes: int = 8,
     note: Callable[[str], None] = lambda msg: None,
     knowledge: int = 60,
-    budget: int = 700,
+    budget: int = 300,
 ) -> dict[str, Any]:
     """Base model vs adapter: what the adapter knows, what retrieval adds, and how it does on the future.
 
@@ -129,15 +129,19 @@ def evaluate_adapter(
     - future: loss/perplexity per task on the held-out newest commits (`max_examples` rows, default
       the recipe's `max_eval_examples`, 0 = all) and `probes` prompts per generation probe (0 = none).
 
-    Every value is finite or null (strict JSON).
+    The base side (adapter disabled on the same loaded model) is cached in `.ctxeng/cache/eval-base`
+    under a digest of the base model and every input (`train.evalcache`): re-evaluating after a
+    retrain only runs the adapter. Every value is finite or null (strict JSON).
     """
     import time
 
     from ctxeng.core.repo import open_repo
-    from ctxeng.train.adapters import find_adapter, load_adapters, load_base_for
+    from ctxeng.train import evalcache
+    from ctxeng.train.adapters import base_spec, find_adapter, load_adapters, load_base_for, load_settings
     from ctxeng.train.data import load_dataset_files, stratified_sample
     from ctxeng.train.knowledge import contexts_for, knowledge_cells, knowledge_report, questions_from
-    from ctxeng.train.probes import Ticker, run_probes
+    from ctxeng.train.models import resolve_base
+    from ctxeng.train.probes import GENERATE_BATCH, MAX_NEW_TOKENS, Ticker, probe_rows, run_probes
 
     started = time.perf_counter()
     repo = open_repo(path)
@@ -160,10 +164,35 @@ def evaluate_adapter(
     note(f"loading the base model and adapter {info.name}")
     base, tokenizer = load_base_for(repo.root, [str(info.path)])
     model = _to_device(load_adapters(base, [str(info.path)], repo.root))
+    located = resolve_base(base_spec(info))
+    inputs = {
+        "loss_rows": rows,
+        "max_length": max_length,
+        "probes": {t: probe_rows(data.eval, t, probes) for t in MAX_NEW_TOKENS} if probes else {},
+        "questions": [[q.symbol, q.path, q.text] for q in questions],
+        "contexts": contexts,
+        "repo": repo.name,
+        "generation": [knowledge_tokens(), MAX_NEW_TOKENS, GENERATE_BATCH],
+        "device": str(next(model.parameters()).device),
+    }
+    key = evalcache.cache_key(
+        evalcache.model_identity(located.spec, located.location, list(load_settings(info))), inputs
+    )
+    cached = evalcache.read(repo.root, key)
     results: dict[str, Any] = {}
     cells: dict[str, Any] = {}
     answers: dict[str, Any] = {}
     for side in ("base", "adapter"):
+        if side == "base" and cached is not None:
+            note(
+                "base model: answers and losses reused from .ctxeng/cache/eval-base (same model and questions)"
+            )
+            results["base"], cells["base"], answers["base"] = (
+                tuple(cached["results"]),
+                cached["cells"],
+                cached["answers"],
+            )
+            continue
         with model.disable_adapter() if side == "base" else contextlib.nullcontext():
             losses = (
                 task_losses(model, tokenizer, rows, max_length, Ticker(note, f"{side}: held-out loss"))
@@ -177,10 +206,21 @@ def evaluate_adapter(
                 if questions
                 else ({}, {})
             )
+        if side == "base":
+            value = {"results": list(results["base"]), "cells": cells["base"], "answers": answers["base"]}
+            evalcache.write(repo.root, key, finite(value))
     report = _report(info, data, rows, results, time.perf_counter() - started)
+    report["base_cached"] = cached is not None
     report["knowledge"] = knowledge_report(questions, contexts, cells, answers, budget) if questions else None
     result: dict[str, Any] = finite(report)
     return result
+
+
+def knowledge_tokens() -> int:
+    """`max_new_tokens` of a knowledge answer (part of the base cache's key)."""
+    from ctxeng.train.knowledge import MAX_NEW_TOKENS
+
+    return MAX_NEW_TOKENS
 
 
 def finite(value: Any) -> Any:
