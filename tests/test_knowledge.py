@@ -177,6 +177,7 @@ def test_eval_reports_the_two_by_two_reproducibly_as_strict_json(
         report.pop("seconds")
     # The second run reads the base model's side from the cache: the same numbers without running it.
     assert first.pop("base_cached") is False and second.pop("base_cached") is True
+    assert first["losses_from"] == "training"  # the recipe's held-out sample: training measured it
     assert first == second  # greedy decoding and fixed question choice: the same numbers twice
     know = first["knowledge"]
     assert know["questions"] == 6 and know["grounded_available"] is True
@@ -198,6 +199,11 @@ def test_eval_reports_the_two_by_two_reproducibly_as_strict_json(
     assert set(sample) >= {"symbol", "path", "question", "closed_book", "grounded"}
     assert set(first["losses"]) and first["probes"]
     plot = tmp_path / "eval.png"
-    assert main([*args[:-4], "--knowledge", "4", "--probes", "0", "--plot", str(plot)]) == 0
+    assert (
+        main([*args[:-4], "--knowledge", "4", "--probes", "0", "--max-examples", "3", "--plot", str(plot)])
+        == 0
+    )
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert _strict(capsys.readouterr().out)["base_cached"] is False  # other questions: a miss
+    other = _strict(capsys.readouterr().out)
+    assert other["base_cached"] is False  # other questions: a miss
+    assert other["losses_from"] == "eval" and other["dataset"]["examples"] == 3  # not training's sample

@@ -41,6 +41,13 @@ from ctxeng.commands import repo_path
     show_default=True,
     help="Tokens of retrieved context for the grounded questions (0 = closed-book only).",
 )
+@click.option(
+    "--threads",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="CPU threads for the model (0 = torch's default; 1 keeps a shared machine from stalling).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.option(
     "--plot",
@@ -57,6 +64,7 @@ def evaluate(
     probes: int,
     knowledge: int,
     budget: int,
+    threads: int,
     as_json: bool,
     plot_path: Path | None,
     quiet: bool,
@@ -73,7 +81,7 @@ def evaluate(
 
     console = err_console()
     note = (lambda msg: None) if quiet or as_json else (lambda msg: console.print(f"[dim]{msg}[/dim]"))
-    report = evaluate_adapter(path, adapter, max_examples, probes, note, knowledge, budget)
+    report = evaluate_adapter(path, adapter, max_examples, probes, note, knowledge, budget, threads)
     if plot_path is not None:
         from ctxeng.train.manifest import TRAINING_LOG, read_json
         from ctxeng.train.plot import plot_report

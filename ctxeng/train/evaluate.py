@@ -120,6 +120,7 @@ def evaluate_adapter(
     note: Callable[[str], None] = lambda msg: None,
     knowledge: int = 60,
     budget: int = 300,
+    threads: int = 1,
 ) -> dict[str, Any]:
     """Base model vs adapter: what the adapter knows, what retrieval adds, and how it does on the future.
 
@@ -129,9 +130,12 @@ def evaluate_adapter(
     - future: loss/perplexity per task on the held-out newest commits (`max_examples` rows, default
       the recipe's `max_eval_examples`, 0 = all) and `probes` prompts per generation probe (0 = none).
 
-    The base side (adapter disabled on the same loaded model) is cached in `.ctxeng/cache/eval-base`
+    Held-out losses that training measured on the same rows (same dataset, the recipe's sample) are
+    taken from the adapter's manifest. The base side (adapter disabled on the same loaded model) is cached in `.ctxeng/cache/eval-base`
     under a digest of the base model and every input (`train.evalcache`): re-evaluating after a
-    retrain only runs the adapter. Every value is finite or null (strict JSON).
+    retrain only runs the adapter. On a CPU, torch runs `threads` threads (0 = its default): one by
+    default, as two OpenMP threads on a busy 2-core machine spin at every barrier (5-35x slower
+    steps, training-stack.md). Every value is finite or null (strict JSON).
     """
     import time
 
@@ -144,6 +148,7 @@ def evaluate_adapter(
     from ctxeng.train.probes import GENERATE_BATCH, MAX_NEW_TOKENS, Ticker, probe_rows, run_probes
 
     started = time.perf_counter()
+    _threads(threads)
     repo = open_repo(path)
     info = find_adapter(repo.root, adapter)
     recipe = info.manifest.get("recipe", {}).get("content", {})
@@ -151,6 +156,7 @@ def evaluate_adapter(
     limit = recipe.get("max_eval_examples", 0) if max_examples is None else max_examples
     seed = int(recipe.get("seed", 0))
     rows = stratified_sample(data.eval, limit, seed)
+    trained = _training_losses(info.manifest, data.sha256, limit) if rows else None
     questions = questions_from(data.train, knowledge, seed) if knowledge else []
     if not rows and not questions:
         raise CtxengError(
@@ -194,11 +200,15 @@ def evaluate_adapter(
             )
             continue
         with model.disable_adapter() if side == "base" else contextlib.nullcontext():
-            losses = (
-                task_losses(model, tokenizer, rows, max_length, Ticker(note, f"{side}: held-out loss"))
-                if rows
-                else {}
-            )
+            if trained is not None:  # training measured these very rows before and after: reuse them
+                losses = trained["before" if side == "base" else "after"]
+                note(f"{side}: held-out loss of {len(rows)} examples as measured by training (same rows)")
+            elif rows:
+                losses = task_losses(
+                    model, tokenizer, rows, max_length, Ticker(note, f"{side}: held-out loss")
+                )
+            else:
+                losses = {}
             found = run_probes(model, tokenizer, data.eval, probes, note, f"{side}: ") if probes else {}
             results[side] = (losses, found)
             cells[side], answers[side] = (
@@ -211,9 +221,30 @@ def evaluate_adapter(
             evalcache.write(repo.root, key, finite(value))
     report = _report(info, data, rows, results, time.perf_counter() - started)
     report["base_cached"] = cached is not None
+    report["losses_from"] = "training" if trained is not None else "eval"
     report["knowledge"] = knowledge_report(questions, contexts, cells, answers, budget) if questions else None
     result: dict[str, Any] = finite(report)
     return result
+
+
+def _threads(threads: int) -> None:
+    import torch
+
+    if threads > 0 and not torch.cuda.is_available():
+        torch.set_num_threads(threads)
+
+
+def _training_losses(manifest: dict[str, Any], dataset_sha: str, limit: int) -> dict[str, Any] | None:
+    """The held-out losses training measured (before and after), when they are of the rows this eval
+    would score: the same dataset and the recipe's own sample size (the sample is seeded the same)."""
+    measured = manifest.get("eval") or {}
+    recipe = manifest.get("recipe", {}).get("content", {})
+    same = manifest.get("dataset", {}).get("sha256") == dataset_sha and limit == recipe.get(
+        "max_eval_examples", 0
+    )
+    if same and all(isinstance(measured.get(k), dict) and measured[k] for k in ("before", "after")):
+        return {"before": measured["before"], "after": measured["after"]}
+    return None
 
 
 def knowledge_tokens() -> int:
