@@ -98,3 +98,7 @@ def test_base_cache_key_follows_the_model_and_the_inputs(tmp_path: Path) -> None
     assert evalcache.read(root, first) is None  # a damaged entry is a miss, not an error
     with pytest.raises(ValueError):
         evalcache.write(root, first, {"loss": float("nan")})
+    for n in range(evalcache.KEEP + 3):  # old entries are dropped, the newest kept
+        evalcache.write(root, f"k{n:02d}", {"n": n})
+    kept = sorted(p.stem for p in (root / evalcache.FOLDER).glob("*.json"))
+    assert len(kept) == evalcache.KEEP and f"k{evalcache.KEEP + 2:02d}" in kept

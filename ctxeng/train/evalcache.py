@@ -20,6 +20,7 @@ from ctxeng.core.fsio import atomic_write_text
 #: Bump when what the base side computes (or how) changes without a change in its inputs.
 VERSION = 1
 FOLDER = Path(".ctxeng") / "cache" / "eval-base"
+KEEP = 8  # entries kept (a few KB each)
 
 
 def model_identity(spec: str, location: str, settings: Any) -> dict[str, Any]:
@@ -81,3 +82,6 @@ def write(root: Path, key: str, value: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     text = json.dumps({**value, "key": key}, sort_keys=True, allow_nan=False)
     atomic_write_text(folder / f"{key}.json", text + "\n")
+    entries = sorted(folder.glob("*.json"), key=lambda p: (p.stat().st_mtime_ns, p.name), reverse=True)
+    for stale in entries[KEEP:]:  # other models or question sets, least recently written first
+        stale.unlink(missing_ok=True)
