@@ -66,8 +66,8 @@ def test_exact_identifiers_and_paths_rank_first(built: Path) -> None:
     text = context_for_prompt(built, "what does `decode_record` return?", 400)
     defs = text.split("## Definitions", 1)[1]
     lines = [line for line in defs.splitlines() if line.startswith("- `")]
-    first_file = lines[0].split("`")[3].rsplit(":", 1)[0]  # files come in rank order: the best match's first
-    group = [line for line in lines if f" `{first_file}:" in line]
+    first_file = lines[0].split("`")[1].rsplit(":", 1)[0]  # files come in rank order: the best match's first
+    group = [line for line in lines if line.startswith(f"- `{first_file}:")]
     assert any("def decode_record(data: bytes) -> tuple[str, bytes]" in line for line in group)
     files = context_for_prompt(built, "explain kvstore/compact.py", 300).split("## Files", 1)[1]
     assert files.split("\n")[2].startswith("- `kvstore/compact.py`")

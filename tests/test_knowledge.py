@@ -86,18 +86,17 @@ def test_grounded_rows_cite_the_right_definition_among_distractors(built: GitRep
         assert user.startswith("Context retrieved from the repository:") and "## Definitions" in user
         path, symbol = row["meta"]["answer_path"], row["meta"]["symbol"]
         lines = [line for line in user.splitlines() if line.startswith("- `")]
-        assert len(lines) >= 4 and all(re.match(r"- `[^`]+` `[^`\s]+:\d+`", line) for line in lines)
+        assert len(lines) >= 4 and all(re.match(r"- `[^`\s]+:\d+` `[^`]+`", line) for line in lines)
         right = [
-            line for line in lines if re.match(rf"- `{re.escape(symbol)}` `{re.escape(path)}:\d+`", line)
+            line for line in lines if re.match(rf"- `{re.escape(path)}:\d+` `{re.escape(symbol)}`", line)
         ]
         if "does not show" in answer:  # a row without the right definition: fall back on memory
             assert not right
         else:  # the right definition among others, from at least one other file
-            assert len(right) == 1 and any(f" `{path}:" not in line for line in lines)
-            copied = " ".join(right[0].split(" ")[1:3])  # the line's name and `path:line`
-            assert answer.startswith(copied) and copied.endswith(f" `{path}:{copied.rsplit(':', 1)[1]}")
+            assert len(right) == 1 and any(not line.startswith(f"- `{path}:") for line in lines)
+            assert answer.startswith(right[0].split(" ", 2)[1])  # the answer copies its `path:line`
         assert first_path(answer) == path
-        if answer.endswith("`"):  # a bare name + `path:line` answer: asked for it
+        if answer.startswith("`") and answer.endswith("`"):  # a path-only answer: asked for it
             assert user.endswith(PATH_ONLY)
     assert 0 < sum("does not show" in r["completion"][0]["content"] for r in grounded) < len(grounded) / 2
     assert len({r["meta"]["symbol"] for r in grounded}) < len(grounded)  # several rows per definition
@@ -111,8 +110,8 @@ def test_context_shows_path_line_and_name_on_every_definition(built: GitRepo) ->
     text = context_for_prompt(built.path, "Where is `Store.put` defined?", 300)
     defs = text.split("## Definitions\n", 1)[1].split("\n## ", 1)[0]
     lines = [line for line in defs.splitlines() if line.strip()]
-    assert lines and all(re.match(r"- `[^`]+` `[^`\s]+:\d+`", line) for line in lines), defs
-    assert any(line.startswith("- `Store.put` `kvstore/store.py:") for line in lines)
+    assert lines and all(re.match(r"- `[^`\s]+:\d+` `[^`]+`", line) for line in lines), defs
+    assert any(line.startswith("- `kvstore/store.py:") and " `Store.put` " in line for line in lines)
 
 
 def test_build_is_deterministic_with_knowledge_rows(built: GitRepo, tmp_path: Path) -> None:

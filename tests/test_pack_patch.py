@@ -252,17 +252,17 @@ def test_context_sees_the_patch(work: GitRepo) -> None:
         "- `kvstore/util.py` — Helpers for tools built on the store."
     )
     line = 1 + UTIL.splitlines().index("def roundtrip_size(key: str, value: bytes) -> int:")
-    assert (f"- `roundtrip_size` `kvstore/util.py:{line}` `def roundtrip_size(key: str, value: bytes) -> int` — "
+    assert (f"- `kvstore/util.py:{line}` `roundtrip_size` `def roundtrip_size(key: str, value: bytes) -> int` — "
             "Size of the encoded record of `key` and `value`, checked by decoding it.") in text  # fmt: skip
     store = (work.path / "kvstore/store.py").read_text().splitlines()
     text = context_for_prompt(work.path, "how do I flush the store?", 800)
     assert (
-        f"- `Store.flush` `kvstore/store.py:{1 + store.index('    def flush(self) -> None:')}` "
+        f"- `kvstore/store.py:{1 + store.index('    def flush(self) -> None:')}` `Store.flush` "
         "`def flush(self) -> None` — Push buffered" in text
     )
     text = context_for_prompt(work.path, "`shutdown` the store", 800)
     shutdown = 1 + store.index("    def shutdown(self) -> None:")
-    assert f"- `Store.shutdown` `kvstore/store.py:{shutdown}` `def shutdown(self) -> None`" in text
+    assert f"- `kvstore/store.py:{shutdown}` `Store.shutdown` `def shutdown(self) -> None`" in text
     assert "**Architecture > Flushing** (`docs/architecture.md:" in context_for_prompt(
         work.path, "flushing", 800
     )

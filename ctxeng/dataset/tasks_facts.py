@@ -196,9 +196,9 @@ def _distractors(
 
 def grounded(index: RecordIndex, ctx: TaskContext) -> list[Example]:
     """Question + retrieved-style context (the answer among distractors) → an answer that copies the
-    `path:line` shown after the name. `GROUNDED_ROWS` rows per definition (other phrasing,
-    distractors and order); every other row asks for just the name and `path:line` (as the eval's
-    grounded questions do) and is answered with exactly that."""
+    `path:line` shown next to the name. `GROUNDED_ROWS` rows per definition (other phrasing,
+    distractors and order); every other row asks for the path only (as the eval's grounded questions
+    do) and is answered with just the path."""
     pool = [r for r in index.kind("symbol") if is_public(r) and r.start_line > 0]
     by_word: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(pool):
@@ -220,13 +220,13 @@ def grounded(index: RecordIndex, ctx: TaskContext) -> list[Example]:
             path_only = (_rank("grounded_path_only", rec.id) + variant) % 2 == 0
             question = _fill(template, rec, ctx.repo_name) + (f" {PATH_ONLY}" if path_only else "")
             user = grounded_user(render_definitions(ctx.repo_name, shown), question)
-            where = f"`{name}` `{rec.path}:{rec.start_line}`"  # the context line's start, copied
+            where = f"`{rec.path}:{rec.start_line}`"
             if missing:
                 answer = f"{where} (the context does not show `{name}`; this is from memory)."
             elif path_only:
                 answer = where
             else:
-                answer = f"{where}: it is defined there (see the context above)."
+                answer = f"{where} defines `{name}` (see the context above)."
             meta = make_meta(path=rec.path, symbol=name, answer_path=rec.path, expected=rec.path)
             out.append(Example("grounded", rec.id, f"v{variant}", commit, time, [user], [answer], meta))
     return out

@@ -27,7 +27,7 @@ DEFAULT_BUDGET = 1_000  # tokens of retrieved context: room for the answer in a 
 _SECTION = re.compile(r"^## (Files|Definitions|Docs|History|Glossary)\s*$")
 _PATH_HEADING = re.compile(r"^### (.+?)\s*$")
 _FILE = re.compile(r"^- `([^`]+)`")
-_DEF = re.compile(r"^- `([^`]+)` `([^`\s]+):(\d+)`(?: `(.+?)`)?(?: — |$)")  # pack.defline
+_DEF = re.compile(r"^- `([^`\s]+):(\d+)` `([^`]+)`(?: `(.+?)`)?(?: — |$)")  # pack.defline
 _DOC = re.compile(r"^- \*\*(.+?)\*\* \(`([^`]+?):(\d+)`\)")
 _COMMIT = re.compile(r"^- (\S+) `([0-9a-f]+)` (.+?)(?: \(`.*)?$")
 _TERM = re.compile(r"^- \*\*(.+?)\*\* — .*\(([^()]+?):(\d+)\)$")
@@ -86,7 +86,7 @@ def sources_of(context: str) -> list[Source]:
 
 def _parse_item(section: str, path: str, line: str) -> Source | None:
     if section == "Definitions" and (m := _DEF.match(line)):
-        return Source("definition", m.group(2), int(m.group(3)), m.group(4) or m.group(1))
+        return Source("definition", m.group(1), int(m.group(2)), m.group(4) or m.group(3))
     if section == "Files" and (m := _FILE.match(line)):
         return Source("file", m.group(1), 0, "")
     if section == "Docs" and (m := _DOC.match(line)):

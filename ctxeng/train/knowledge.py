@@ -111,7 +111,7 @@ def score(questions: list[Question], answers: list[str], contexts: list[str] | N
 
 def in_context(question: Question, context: str) -> bool:
     """Whether a retrieved context shows the question's definition: a line with its `path:line` and name."""
-    shown = re.compile(rf"^- `{re.escape(question.symbol)}` `{re.escape(question.path)}:\d+`", re.MULTILINE)
+    shown = re.compile(rf"^- `{re.escape(question.path)}:\d+` `{re.escape(question.symbol)}`", re.MULTILINE)
     return shown.search(context) is not None
 
 
