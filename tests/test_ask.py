@@ -44,8 +44,11 @@ def ask_json(repo: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dic
 def test_sources_are_the_retrieved_items_with_their_files_and_lines(repo: Path) -> None:
     from ctxeng.pack import context_for_prompt
 
-    context = context_for_prompt(repo, "How does compact drop tombstones?", 800)
+    context = context_for_prompt(repo, "How does compact drop tombstones?", 800, layout="lines")
     sources = sources_of(context)
+    # The agents' layout (a heading per file) is read too, with the file from the heading.
+    grouped = sources_of(context_for_prompt(repo, "How does compact drop tombstones?", 800))
+    assert Source("definition", "kvstore/compact.py", 7, "def compact(store: Store) -> int") in grouped
     kinds = {s.kind for s in sources}
     assert {"file", "definition", "doc"} <= kinds
     assert Source("definition", "kvstore/compact.py", 7, "def compact(store: Store) -> int") in sources

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -221,3 +222,15 @@ def test_the_repository_is_positional_or_dash_c_and_the_config_is_read(
         assert "unknown configuration key 'pakc'" in err and "did you mean 'pack'?" in err
     finally:
         config.unlink()
+
+
+def test_lines_layout_puts_path_and_line_on_every_definition(built: Path) -> None:
+    """`ask`, `serve` grounding and the eval read the `lines` layout; agents get one heading per file."""
+    grouped = context_for_prompt(built, "what does `decode_record` return?", 400)
+    lines = context_for_prompt(built, "what does `decode_record` return?", 400, layout="lines")
+    assert "\n### " in grouped.split("## Definitions", 1)[1]
+    defs = lines.split("## Definitions", 1)[1].split("\n## ", 1)[0]
+    rows = [row for row in defs.splitlines() if row.strip()]
+    assert "\n### " not in defs and rows
+    assert all(re.match(r"- `[^`]+:\d+` `[\w.]+`", row) for row in rows), rows
+    assert any(row.startswith("- `kvstore/") and "`decode_record`" in row for row in rows)

@@ -8,6 +8,8 @@ on the tiny offline model (`tests/tinymodel.py`).
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any
 import pytest
 
 from ctxeng.cli import main
-from ctxeng.dataset.templates import EVAL_TEMPLATES, TRAIN_TEMPLATES, first_path, template_pattern
+from ctxeng.dataset.templates import EVAL_TEMPLATES, PATH_ONLY, TRAIN_TEMPLATES, first_path, template_pattern
 from ctxeng.train.knowledge import questions_from, score, wilson
 from tests.gitrepo import GitRepo
 from tests.sample_repo import make_sample_repo
@@ -82,13 +84,34 @@ def test_grounded_rows_cite_the_right_definition_among_distractors(built: GitRep
     for row in grounded:
         user, answer = row["prompt"][-1]["content"], row["completion"][0]["content"]
         assert user.startswith("Context retrieved from the repository:") and "## Definitions" in user
-        path = row["meta"]["answer_path"]
+        path, symbol = row["meta"]["answer_path"], row["meta"]["symbol"]
+        lines = [line for line in user.splitlines() if line.startswith("- `")]
+        assert len(lines) >= 4 and all(re.match(r"- `[^`\s]+:\d+` `[^`]+`", line) for line in lines)
+        right = [
+            line for line in lines if re.match(rf"- `{re.escape(path)}:\d+` `{re.escape(symbol)}`", line)
+        ]
         if "does not show" in answer:  # a row without the right definition: fall back on memory
-            assert f"### {path}\n" not in user
-        else:
-            assert f"### {path}\n" in user and user.count("\n### ") >= 2  # right file among others
-        assert first_path(answer) == path and "line" in answer
+            assert not right
+        else:  # the right definition among others, from at least one other file
+            assert len(right) == 1 and any(not line.startswith(f"- `{path}:") for line in lines)
+            assert answer.startswith(right[0].split(" ", 2)[1])  # the answer copies its `path:line`
+        assert first_path(answer) == path
+        if answer.startswith("`") and answer.endswith("`"):  # a path-only answer: asked for it
+            assert user.endswith(PATH_ONLY)
     assert 0 < sum("does not show" in r["completion"][0]["content"] for r in grounded) < len(grounded) / 2
+    assert len({r["meta"]["symbol"] for r in grounded}) < len(grounded)  # several rows per definition
+    path_only = sum(r["prompt"][-1]["content"].endswith(PATH_ONLY) for r in grounded)
+    assert 0 < path_only < len(grounded)
+
+
+def test_context_shows_path_line_and_name_on_every_definition(built: GitRepo) -> None:
+    from ctxeng.pack import context_for_prompt
+
+    text = context_for_prompt(built.path, "Where is `Store.put` defined?", 300, layout="lines")
+    defs = text.split("## Definitions\n", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in defs.splitlines() if line.strip()]
+    assert lines and all(re.match(r"- `[^`\s]+:\d+` `[^`]+`", line) for line in lines), defs
+    assert any(line.startswith("- `kvstore/store.py:") and " `Store.put` " in line for line in lines)
 
 
 def test_build_is_deterministic_with_knowledge_rows(built: GitRepo, tmp_path: Path) -> None:
@@ -152,9 +175,22 @@ def test_eval_reports_the_two_by_two_reproducibly_as_strict_json(
     first, second = reports
     for report in reports:
         report.pop("seconds")
+    # The second run reads the base model's side from the cache: the same numbers without running it.
+    assert first.pop("base_cached") is False and second.pop("base_cached") is True
+    assert first["losses_from"] == "training"  # the recipe's held-out sample: training measured it
     assert first == second  # greedy decoding and fixed question choice: the same numbers twice
     know = first["knowledge"]
     assert know["questions"] == 6 and know["grounded_available"] is True
+    grounded = know["table"]["grounded"]["adapter"]
+    assert grounded["answerable"]["n"] + len(grounded["not_in_context"]) == 6
+    weights = next(tiny.glob("*.safetensors"))
+    stat = weights.stat()
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # another base model: a miss
+    assert main(args) == 0
+    again = _strict(capsys.readouterr().out)
+    assert again.pop("base_cached") is False
+    again.pop("seconds")
+    assert again == first
     for mode in ("closed_book", "grounded"):
         for side in ("base", "adapter"):
             cell = know["table"][mode][side]
@@ -163,6 +199,11 @@ def test_eval_reports_the_two_by_two_reproducibly_as_strict_json(
     assert set(sample) >= {"symbol", "path", "question", "closed_book", "grounded"}
     assert set(first["losses"]) and first["probes"]
     plot = tmp_path / "eval.png"
-    assert main([*args[:-4], "--knowledge", "4", "--probes", "0", "--plot", str(plot)]) == 0
+    assert (
+        main([*args[:-4], "--knowledge", "4", "--probes", "0", "--max-examples", "3", "--plot", str(plot)])
+        == 0
+    )
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    _strict(capsys.readouterr().out)
+    other = _strict(capsys.readouterr().out)
+    assert other["base_cached"] is False  # other questions: a miss
+    assert other["losses_from"] == "eval" and other["dataset"]["examples"] == 3  # not training's sample

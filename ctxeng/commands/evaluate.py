@@ -37,9 +37,16 @@ from ctxeng.commands import repo_path
 @click.option(
     "--budget",
     type=click.IntRange(min=0),
-    default=700,
+    default=300,
     show_default=True,
     help="Tokens of retrieved context for the grounded questions (0 = closed-book only).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="CPU threads for the model (0 = torch's default; 1 keeps a shared machine from stalling).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @click.option(
@@ -57,6 +64,7 @@ def evaluate(
     probes: int,
     knowledge: int,
     budget: int,
+    threads: int,
     as_json: bool,
     plot_path: Path | None,
     quiet: bool,
@@ -73,7 +81,7 @@ def evaluate(
 
     console = err_console()
     note = (lambda msg: None) if quiet or as_json else (lambda msg: console.print(f"[dim]{msg}[/dim]"))
-    report = evaluate_adapter(path, adapter, max_examples, probes, note, knowledge, budget)
+    report = evaluate_adapter(path, adapter, max_examples, probes, note, knowledge, budget, threads)
     if plot_path is not None:
         from ctxeng.train.manifest import TRAINING_LOG, read_json
         from ctxeng.train.plot import plot_report
@@ -111,9 +119,11 @@ def knowledge_table(report: dict[str, Any]) -> Any:
                 cells.append("-")
                 continue
             low, high = cell["ci95"] or (None, None)
-            cells.append(
-                f"{cell['exact_hits']}/{cell['n']} = {_num(cell['exact'], '.0%')} [{_num(low, '.0%')}-{_num(high, '.0%')}]"
-            )
+            text = f"{cell['exact_hits']}/{cell['n']} = {_num(cell['exact'], '.0%')} [{_num(low, '.0%')}-{_num(high, '.0%')}]"
+            if cell.get("answerable") and cell["answerable"]["n"] < cell["n"]:
+                ok = cell["answerable"]
+                text += f"; answer in context: {ok['exact_hits']}/{ok['n']} = {_num(ok['exact'], '.0%')}"
+            cells.append(text)
         table.add_row(mode.replace("_", "-"), *cells)
     return table
 
@@ -125,6 +135,10 @@ def report_tables(report: dict[str, Any]) -> list[Any]:
     tables: list[Any] = []
     if report.get("knowledge"):
         tables.append(knowledge_table(report))
+        if report.get("base_cached"):
+            tables.append(
+                "[dim]base model: answers reused from .ctxeng/cache/eval-base (same model, same questions)[/dim]"
+            )
         for sample in report["knowledge"]["examples"][:2]:
             tables.append(f"[dim]{sample['question']}  (right: {sample['path']})[/dim]")
             for mode in ("closed_book", "grounded"):

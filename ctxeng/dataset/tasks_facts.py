@@ -31,13 +31,18 @@ from ctxeng.dataset.templates import (
     DEFINED_IN_ANSWERS,
     MEMBER_OF,
     MEMBERS,
+    PATH_ONLY,
     SIGNATURE,
     grounded_user,
 )
+from ctxeng.pack.defline import definition_line
 
 MAX_FACT_SYMBOLS = 400  # definitions given fact rows (a 30-minute CPU budget covers a few passes)
 PHRASINGS = 3  # rows per "where is X defined" fact, each in another training phrasing
 DISTRACTORS = 4  # other definitions around the right one in a grounded row
+SAME_FILE = 1  # of which at most this many from the right definition's own file
+GROUNDED_ROWS = 2  # grounded rows per definition (another phrasing, distractor set and order each)
+DOC_CHARS = 80  # docstring excerpt per definition line: short rows, more of them per minute
 NO_ANSWER_EVERY = 8  # one grounded row in this many has no right definition in its context
 MAX_MEMBERS = 12
 
@@ -158,42 +163,46 @@ def facts(index: RecordIndex, ctx: TaskContext) -> list[Example]:
     return out
 
 
-def _definition_line(rec: Record) -> str:
-    doc = first_sentence(str(rec.meta.get("doc") or ""), limit=120)
-    sig = signature(rec).rstrip(":{ ").strip()
-    return f"- L{rec.start_line} `{sig}`" + (f" — {doc}" if doc else "") + "\n"
-
-
 def render_definitions(repo: str, recs: list[Record]) -> str:
-    """A context block laid out as `ctxeng context` prints its Definitions section."""
-    by_path: dict[str, list[Record]] = defaultdict(list)
-    for rec in recs:
-        by_path[rec.path].append(rec)
-    text = f"# Context from ctxeng for this prompt ({repo})\n\n## Definitions\n"
-    for path in by_path:  # first-seen order: the caller shuffled the definitions already
-        text += f"\n### {path}\n\n" + "".join(
-            _definition_line(r) for r in sorted(by_path[path], key=lambda r: r.start_line)
-        )
-    return text
+    """A context block laid out as `ctxeng context` prints its Definitions section (`pack.defline`)."""
+    lines = [
+        definition_line(r.path, r.start_line, qualname(r), signature(r).rstrip(":{ ").strip(),
+                        first_sentence(str(r.meta.get("doc") or ""), limit=DOC_CHARS))
+        for r in recs
+    ]  # fmt: skip
+    return f"# Context from ctxeng for this prompt ({repo})\n\n## Definitions\n\n" + "".join(lines)
 
 
 def _words(name: str) -> set[str]:
     return {w for w in name.lower().replace(".", "_").split("_") if len(w) > 2}
 
 
-def _distractors(rec: Record, pool: list[Record], by_word: dict[str, list[int]], seed: int) -> list[Record]:
-    """Definitions from other files, those sharing a word with the name first (as retrieval ranks them)."""
+def _distractors(
+    rec: Record, pool: list[Record], by_word: dict[str, list[int]], seed: int, variant: int
+) -> list[Record]:
+    """Definitions retrieval would show beside `rec`: those sharing a word with its name first (at
+    most `SAME_FILE` of them from its own file, like `SessionRedirectMixin.cookies` beside
+    `Session.cookies`), then a seeded fill; each `variant` draws another set."""
     words = _words(qualname(rec))
     overlap: Counter[int] = Counter()
     for word in sorted(words):
         for i in by_word.get(word, [])[:200]:  # bounded: a common word must not make this quadratic
             overlap[i] += 1
     ranked = sorted(
-        (i for i in overlap if pool[i].path != rec.path),
-        key=lambda i: (-overlap[i], _rank(str(seed), rec.id, pool[i].id)),
+        (i for i in overlap if pool[i].id != rec.id),
+        key=lambda i: (-overlap[i], _rank(str(seed), str(variant), rec.id, pool[i].id)),
     )
-    chosen = ranked[:DISTRACTORS]
-    start = _rank(str(seed), "fill", rec.id) % len(pool)
+    chosen: list[int] = []
+    same = 0
+    for i in ranked[variant:]:  # a later variant skips the best match: another, still plausible, set
+        if len(chosen) >= DISTRACTORS:
+            break
+        if pool[i].path == rec.path:
+            if same >= SAME_FILE:
+                continue
+            same += 1
+        chosen.append(i)
+    start = _rank(str(seed), "fill", str(variant), rec.id) % len(pool)
     for k in range(len(pool)):  # fill from a seeded starting point: found whenever enough exist
         if len(chosen) >= DISTRACTORS:
             break
@@ -204,7 +213,10 @@ def _distractors(rec: Record, pool: list[Record], by_word: dict[str, list[int]],
 
 
 def grounded(index: RecordIndex, ctx: TaskContext) -> list[Example]:
-    """Question + retrieved-style context (the answer among distractors) → an answer citing path and line."""
+    """Question + retrieved-style context (the answer among distractors) → an answer that copies the
+    `path:line` shown next to the name. `GROUNDED_ROWS` rows per definition (other phrasing,
+    distractors and order); every other row asks for the path only (as the eval's grounded questions
+    do) and is answered with just the path."""
     pool = [r for r in public_symbols(index) if r.start_line > 0]
     by_word: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(pool):
@@ -213,22 +225,26 @@ def grounded(index: RecordIndex, ctx: TaskContext) -> list[Example]:
     out: list[Example] = []
     for rec in fact_symbols(index):
         name, (commit, time) = qualname(rec), dating(rec)
-        distractors = _distractors(rec, pool, by_word, ctx.seed)
-        if len(distractors) < DISTRACTORS:
-            ctx.drop("grounded:too_few_distractors")
-            continue
-        missing = _rank("grounded_missing", rec.id) % NO_ANSWER_EVERY == 0  # the answer: seed-independent
-        shown = distractors if missing else [*distractors, rec]
-        shown.sort(key=lambda r: _rank(str(ctx.seed), "grounded_order", rec.id, r.id))
-        question = _fill(_choose(DEFINED_IN, 1, ctx.seed, "grounded", rec.id)[0], rec, ctx.repo_name)
-        user = grounded_user(render_definitions(ctx.repo_name, shown), question)
-        if missing:
-            answer = (
-                f"The context does not show `{name}`; from what I know of the code base it is defined in "
-                f"`{rec.path}`, line {rec.start_line}."
-            )
-        else:
-            answer = f"`{name}` is defined in `{rec.path}`, line {rec.start_line} (see the context above)."
-        meta = make_meta(path=rec.path, symbol=name, answer_path=rec.path, expected=rec.path)
-        out.append(Example("grounded", rec.id, "", commit, time, [user], [answer], meta))
+        questions = _choose(DEFINED_IN, GROUNDED_ROWS, ctx.seed, "grounded", rec.id)
+        for variant, template in enumerate(questions):
+            distractors = _distractors(rec, pool, by_word, ctx.seed, variant)
+            if len(distractors) < DISTRACTORS:
+                ctx.drop("grounded:too_few_distractors")
+                break
+            # Whether the answer is missing does not depend on the seed: a seed varies phrasing only.
+            missing = _rank("grounded_missing", str(variant), rec.id) % NO_ANSWER_EVERY == 0
+            shown = distractors if missing else [*distractors, rec]
+            shown.sort(key=lambda r: _rank(str(ctx.seed), "grounded_order", str(variant), rec.id, r.id))
+            path_only = (_rank("grounded_path_only", rec.id) + variant) % 2 == 0
+            question = _fill(template, rec, ctx.repo_name) + (f" {PATH_ONLY}" if path_only else "")
+            user = grounded_user(render_definitions(ctx.repo_name, shown), question)
+            where = f"`{rec.path}:{rec.start_line}`"
+            if missing:
+                answer = f"{where} (the context does not show `{name}`; this is from memory)."
+            elif path_only:
+                answer = where
+            else:
+                answer = f"{where} defines `{name}` (see the context above)."
+            meta = make_meta(path=rec.path, symbol=name, answer_path=rec.path, expected=rec.path)
+            out.append(Example("grounded", rec.id, f"v{variant}", commit, time, [user], [answer], meta))
     return out

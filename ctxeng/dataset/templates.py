@@ -13,6 +13,9 @@ import re
 
 #: What `ctxeng ask` (and `serve` when grounding) puts before the retrieved context.
 QUESTION_INTRO = "Context retrieved from the repository:"
+#: Appended to a grounded "where is it defined" question (training rows and the eval's grounded cell):
+#: the answer is then only the `path:line` copied from the context.
+PATH_ONLY = "Answer with the file path only."
 
 #: Training phrasings of "where is NAME defined?" ({name}, {repo}).
 DEFINED_IN = (

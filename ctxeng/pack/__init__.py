@@ -48,11 +48,13 @@ def pack_document(path: str | Path = ".", budget: int | None = None, fmt: str = 
     return run(path, budget, fmt)
 
 
-def context_for_prompt(root: Path, prompt: str, budget: int = 2_000, safe: bool = False) -> str:
+def context_for_prompt(
+    root: Path, prompt: str, budget: int = 2_000, safe: bool = False, layout: str = "files"
+) -> str:
     """Context for one prompt from the index (see `ctxeng.pack.context.context_for_prompt`)."""
     from ctxeng.pack.context import context_for_prompt as run
 
-    return run(root, prompt, budget, safe)
+    return run(root, prompt, budget, safe, layout)
 
 
 def patch_index(root: Path, replaced: Mapping[str, Sequence[Record]], staging: Staging | None = None) -> bool:

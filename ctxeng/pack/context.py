@@ -286,12 +286,19 @@ def _spread(index: dict[str, Any], seeds: dict[int, float]) -> dict[int, float]:
 
 
 def render_context(
-    index: dict[str, Any], prompt: str, budget: int, read_source: ReadSource | None = None
+    index: dict[str, Any],
+    prompt: str,
+    budget: int,
+    read_source: ReadSource | None = None,
+    layout: str = "files",
 ) -> str:
     """Markdown context for `prompt` with at most `budget` tokens; "" when nothing in the index matches.
 
     `read_source(path)` gives a file's text for the bodies of the best matches (default: the work
-    tree at the index's root); bodies are left out below `BODY_MIN_BUDGET` tokens.
+    tree at the index's root); bodies are left out below `BODY_MIN_BUDGET` tokens. `layout="files"`
+    groups definitions under a `### path` heading per file (fewest tokens: for agents); `"lines"`
+    puts `path:line` on every definition line, the layout a small model answering where something
+    lives copies from (`ask`, `serve` grounding, the eval and the dataset's grounded rows).
     """
     query = Query.parse(prompt)
     if budget < MIN_BUDGET or not (query.terms or query.paths):
@@ -304,6 +311,7 @@ def render_context(
     wanted = [i for _, i in [*ranked["defs"][:n_wanted], *ranked["code"][:MAX_BODIES]]]
     wanted += [n_defs + i for _, i in ranked["docs"][:MAX_DOCS]]
     details: dict[Any, Any] = dict(read_details(index, wanted))  # plus the source reader for `_code`, by name
+    details["_layout"] = layout
     if budget < BODY_MIN_BUDGET:
         ranked["code"] = []
     else:
@@ -366,18 +374,21 @@ def _tokens(text: str) -> int:
     return tokens(text)
 
 
-def context_for_prompt(root: Path, prompt: str, budget: int = 2_000, safe: bool = False) -> str:
+def context_for_prompt(
+    root: Path, prompt: str, budget: int = 2_000, safe: bool = False, layout: str = "files"
+) -> str:
     """The context for `prompt` in the repository at `root`, at most `budget` tokens.
 
     With `safe=True` it never raises (for hooks): a missing or broken index, or anything else that
-    goes wrong, gives "". Otherwise a missing/broken index is a `CtxengError` with a hint.
+    goes wrong, gives "". Otherwise a missing/broken index is a `CtxengError` with a hint. `layout`:
+    see `render_context`.
     """
     from ctxeng.pack.index.reader import load_index
 
     if not safe:
-        return render_context(load_index(_root(root)), prompt, budget)
+        return render_context(load_index(_root(root)), prompt, budget, layout=layout)
     try:
-        return render_context(load_index(_root(root)), prompt, budget)
+        return render_context(load_index(_root(root)), prompt, budget, layout=layout)
     except Exception:  # a hook must never fail the user's prompt
         return ""
 

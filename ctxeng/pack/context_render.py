@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ctxeng.pack.bodies import body
+from ctxeng.pack.defline import definition_line
 from ctxeng.pack.index.reader import qualname as qualname_of
 from ctxeng.pack.section_fit import fit_blocks, grouped
 
@@ -30,6 +31,7 @@ def _defs(
 ) -> str:
     paths = index["files"]["path"]
     defs = index["defs"]
+    lines = details.get("_layout") == "lines"
     items = []
     chosen = ranked[: max(MAX_DEFS, limit // DEF_TOKENS)]
     listed = {i for _, i in chosen}
@@ -39,8 +41,13 @@ def _defs(
         parent = defs["parent"][i]
         # A method listed without its class would be ambiguous (`def get(self)` of which class?)
         owner = f" (in `{qual.rsplit('.', 1)[0]}`)" if parent >= 0 and parent not in listed else ""
-        text = f"- L{defs['line'][i]} `{signature or qual}`{owner}" + (f" — {doc}" if doc else "") + "\n"
+        if lines:
+            text = definition_line(paths[defs["file"][i]], defs["line"][i], qual, signature, doc)
+        else:
+            text = f"- L{defs['line'][i]} `{signature or qual}`{owner}" + (f" — {doc}" if doc else "") + "\n"
         items.append((paths[defs["file"][i]], (defs["line"][i], qual), text))
+    if lines:  # `path:line` on every line (`ctxeng.pack.defline`): no heading to look back to
+        return grouped(out + "\n## Definitions\n\n", items, limit, {}, by_rank=True)
     headings = {path: f"\n### {path}\n\n" for path, _, _ in items}
     return grouped(out + "\n## Definitions\n", items, limit, headings, by_rank=True)
 

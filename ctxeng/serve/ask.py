@@ -27,7 +27,10 @@ DEFAULT_BUDGET = 1_000  # tokens of retrieved context: room for the answer in a 
 _SECTION = re.compile(r"^## (Files|Definitions|Docs|History|Glossary)\s*$")
 _PATH_HEADING = re.compile(r"^### (.+?)\s*$")
 _FILE = re.compile(r"^- `([^`]+)`")
-_DEF = re.compile(r"^- L(\d+) `(.+?)`(?: — |$)")
+_DEF = re.compile(
+    r"^- `([^`\s]+):(\d+)` `([^`]+)`(?: `(.+?)`)?(?: — |$)"
+)  # the `lines` layout (pack.defline)
+_DEF_UNDER_PATH = re.compile(r"^- L(\d+) `(.+?)`")  # the `files` layout: under a `### path` heading
 _DOC = re.compile(r"^- \*\*(.+?)\*\* \(`([^`]+?):(\d+)`\)")
 _COMMIT = re.compile(r"^- (\S+) `([0-9a-f]+)` (.+?)(?: \(`.*)?$")
 _TERM = re.compile(r"^- \*\*(.+?)\*\* — .*\(([^()]+?):(\d+)\)$")
@@ -85,7 +88,9 @@ def sources_of(context: str) -> list[Source]:
 
 
 def _parse_item(section: str, path: str, line: str) -> Source | None:
-    if section == "Definitions" and path and (m := _DEF.match(line)):
+    if section == "Definitions" and (m := _DEF.match(line)):
+        return Source("definition", m.group(1), int(m.group(2)), m.group(4) or m.group(3))
+    if section == "Definitions" and path and (m := _DEF_UNDER_PATH.match(line)):
         return Source("definition", path, int(m.group(1)), m.group(2))
     if section == "Files" and (m := _FILE.match(line)):
         return Source("file", m.group(1), 0, "")
@@ -130,7 +135,7 @@ def ask(
 
     if not question.strip():
         raise CtxengError("the question is empty")
-    context = context_for_prompt(root, question, budget)
+    context = context_for_prompt(root, question, budget, layout="lines")
     messages = messages_for(root.name, question, context)
     sources = sources_of(context)
     if use_server:

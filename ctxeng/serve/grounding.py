@@ -61,7 +61,7 @@ def ground(root: Path | None, messages: list[dict[str, str]], budget: int) -> li
         raise ApiError(400, "this server has no repository to retrieve context from", "ctxeng")
     question = messages[last]["content"]
     try:
-        context = context_for_prompt(root, question, budget)
+        context = context_for_prompt(root, question, budget, layout="lines")
     except CtxengError as exc:
         raise ApiError(400, f"no context to ground with: {exc.message}", "ctxeng") from None
     grounded = dict(messages[last], content=grounded_user(context, question))

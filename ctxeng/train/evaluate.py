@@ -119,7 +119,8 @@ def evaluate_adapter(
     probes: int = 8,
     note: Callable[[str], None] = lambda msg: None,
     knowledge: int = 60,
-    budget: int = 700,
+    budget: int = 300,
+    threads: int = 1,
 ) -> dict[str, Any]:
     """Base model vs adapter: what the adapter knows, what retrieval adds, and how it does on the future.
 
@@ -129,17 +130,25 @@ def evaluate_adapter(
     - future: loss/perplexity per task on the held-out newest commits (`max_examples` rows, default
       the recipe's `max_eval_examples`, 0 = all) and `probes` prompts per generation probe (0 = none).
 
-    Every value is finite or null (strict JSON).
+    Held-out losses that training measured on the same rows (same dataset, the recipe's sample) are
+    taken from the adapter's manifest. The base side (adapter disabled on the same loaded model) is cached in `.ctxeng/cache/eval-base`
+    under a digest of the base model and every input (`train.evalcache`): re-evaluating after a
+    retrain only runs the adapter. On a CPU, torch runs `threads` threads (0 = its default): one by
+    default, as two OpenMP threads on a busy 2-core machine spin at every barrier (5-35x slower
+    steps, training-stack.md). Every value is finite or null (strict JSON).
     """
     import time
 
     from ctxeng.core.repo import open_repo
-    from ctxeng.train.adapters import find_adapter, load_adapters, load_base_for
+    from ctxeng.train import evalcache
+    from ctxeng.train.adapters import base_spec, find_adapter, load_adapters, load_base_for, load_settings
     from ctxeng.train.data import load_dataset_files, stratified_sample
     from ctxeng.train.knowledge import contexts_for, knowledge_cells, knowledge_report, questions_from
-    from ctxeng.train.probes import Ticker, run_probes
+    from ctxeng.train.models import resolve_base
+    from ctxeng.train.probes import GENERATE_BATCH, MAX_NEW_TOKENS, Ticker, probe_rows, run_probes
 
     started = time.perf_counter()
+    _threads(threads)
     repo = open_repo(path)
     info = find_adapter(repo.root, adapter)
     recipe = info.manifest.get("recipe", {}).get("content", {})
@@ -147,6 +156,7 @@ def evaluate_adapter(
     limit = recipe.get("max_eval_examples", 0) if max_examples is None else max_examples
     seed = int(recipe.get("seed", 0))
     rows = stratified_sample(data.eval, limit, seed)
+    trained = _training_losses(info.manifest, data.sha256, limit) if rows else None
     questions = questions_from(data.train, knowledge, seed) if knowledge else []
     if not rows and not questions:
         raise CtxengError(
@@ -160,16 +170,49 @@ def evaluate_adapter(
     note(f"loading the base model and adapter {info.name}")
     base, tokenizer = load_base_for(repo.root, [str(info.path)])
     model = _to_device(load_adapters(base, [str(info.path)], repo.root))
+    located = resolve_base(base_spec(info))
+    inputs = {
+        "loss_rows": rows,
+        "max_length": max_length,
+        "probes": {t: probe_rows(data.eval, t, probes) for t in MAX_NEW_TOKENS} if probes else {},
+        "questions": [[q.symbol, q.path, q.text] for q in questions],
+        "contexts": contexts,
+        "repo": repo.name,
+        "generation": [knowledge_tokens(), MAX_NEW_TOKENS, GENERATE_BATCH],
+        "device": str(next(model.parameters()).device),
+    }
+    key = evalcache.cache_key(
+        evalcache.model_identity(located.spec, located.location, list(load_settings(info))), inputs
+    )
+    cached = evalcache.read(repo.root, key)
     results: dict[str, Any] = {}
     cells: dict[str, Any] = {}
     answers: dict[str, Any] = {}
     for side in ("base", "adapter"):
-        with model.disable_adapter() if side == "base" else contextlib.nullcontext():
-            losses = (
-                task_losses(model, tokenizer, rows, max_length, Ticker(note, f"{side}: held-out loss"))
-                if rows
-                else {}
+        if side == "base" and cached is not None:
+            note(
+                "base model: answers and losses reused from .ctxeng/cache/eval-base (same model and questions)"
             )
+            results["base"], cells["base"], answers["base"] = (
+                tuple(cached["results"]),
+                cached["cells"],
+                cached["answers"],
+            )
+            continue
+        if side == "adapter" and not _quantized(model):
+            # Folded into the weights, the LoRA matrices cost nothing per token (unmerged they made
+            # the adapter's side ~1.3-1.8x slower than the base's); the base side has run already.
+            model.merge_adapter()
+        with model.disable_adapter() if side == "base" else contextlib.nullcontext():
+            if trained is not None:  # training measured these very rows before and after: reuse them
+                losses = trained["before" if side == "base" else "after"]
+                note(f"{side}: held-out loss of {len(rows)} examples as measured by training (same rows)")
+            elif rows:
+                losses = task_losses(
+                    model, tokenizer, rows, max_length, Ticker(note, f"{side}: held-out loss")
+                )
+            else:
+                losses = {}
             found = run_probes(model, tokenizer, data.eval, probes, note, f"{side}: ") if probes else {}
             results[side] = (losses, found)
             cells[side], answers[side] = (
@@ -177,10 +220,42 @@ def evaluate_adapter(
                 if questions
                 else ({}, {})
             )
+        if side == "base":
+            value = {"results": list(results["base"]), "cells": cells["base"], "answers": answers["base"]}
+            evalcache.write(repo.root, key, finite(value))
     report = _report(info, data, rows, results, time.perf_counter() - started)
+    report["base_cached"] = cached is not None
+    report["losses_from"] = "training" if trained is not None else "eval"
     report["knowledge"] = knowledge_report(questions, contexts, cells, answers, budget) if questions else None
     result: dict[str, Any] = finite(report)
     return result
+
+
+def _threads(threads: int) -> None:
+    import torch
+
+    if threads > 0 and not torch.cuda.is_available():
+        torch.set_num_threads(threads)
+
+
+def _training_losses(manifest: dict[str, Any], dataset_sha: str, limit: int) -> dict[str, Any] | None:
+    """The held-out losses training measured (before and after), when they are of the rows this eval
+    would score: the same dataset and the recipe's own sample size (the sample is seeded the same)."""
+    measured = manifest.get("eval") or {}
+    recipe = manifest.get("recipe", {}).get("content", {})
+    same = manifest.get("dataset", {}).get("sha256") == dataset_sha and limit == recipe.get(
+        "max_eval_examples", 0
+    )
+    if same and all(isinstance(measured.get(k), dict) and measured[k] for k in ("before", "after")):
+        return {"before": measured["before"], "after": measured["after"]}
+    return None
+
+
+def knowledge_tokens() -> int:
+    """`max_new_tokens` of a knowledge answer (part of the base cache's key)."""
+    from ctxeng.train.knowledge import MAX_NEW_TOKENS
+
+    return MAX_NEW_TOKENS
 
 
 def finite(value: Any) -> Any:

@@ -4,25 +4,31 @@ Questions are about facts training used (the `facts` rows of the train split: de
 HEAD), asked in the phrasings `dataset.templates.EVAL_DEFINED_IN` reserves for evaluation, so a
 right answer shows knowledge that generalises past the wording it was trained on. Each question is
 asked closed-book and grounded (with the context `ctxeng context` retrieves for it, as `ctxeng ask`
-does), to the base model and to the adapter: the 2×2. An answer is *exact* when the first file
-path it names is the defining file. Every cell has a 95 % Wilson interval.
+does, and asking for the path only), to the base model and to the adapter: the 2×2. An answer is
+*exact* when the first file path it names is the defining file. Every cell has a 95 % Wilson
+interval; the grounded cells also report the questions whose retrieved context really shows the
+definition (`answerable`) separately from those where retrieval missed it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ctxeng.dataset.templates import EVAL_DEFINED_IN, first_path, grounded_user
+from ctxeng.dataset.templates import EVAL_DEFINED_IN, PATH_ONLY, first_path, grounded_user
 from ctxeng.train.probes import Ticker, generate
 
 DEFAULT_QUESTIONS = 60
-DEFAULT_BUDGET = 700  # tokens of retrieved context per grounded question
-MAX_NEW_TOKENS = 24  # the path comes first: "`X` is defined in `a/b/c.py`, line 12." is ~20 tokens
+# Tokens of retrieved context per grounded question. Prefilling the context is most of an eval's
+# time; 300 shows the definition as often as 700 did (requests 57/60, gin 56/60 at both) at 40 %
+# of the tokens (bench/README.md, "Knowledge adapter").
+DEFAULT_BUDGET = 300
+MAX_NEW_TOKENS = 24  # "`X` is defined in `a/b/c.py`, line 12." is ~20 tokens; generation stops at a newline
 SIDES = ("base", "adapter")
 MODES = ("closed_book", "grounded")
 
@@ -70,14 +76,18 @@ def wilson(hits: int, n: int, z: float = 1.96) -> list[float] | None:
     return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
 
 
-def score(questions: list[Question], answers: list[str]) -> dict[str, Any]:
-    """Exact (first path named = the defining file), contains-the-path and right-file-name rates."""
+def score(questions: list[Question], answers: list[str], contexts: list[str] | None = None) -> dict[str, Any]:
+    """Exact (first path named = the defining file), contains-the-path and right-file-name rates.
+
+    With `contexts` (grounded), also exact on the questions whose context shows the definition
+    (`answerable`) and the symbols whose context does not (`not_in_context`).
+    """
     n = len(questions)
     exact = sum(first_path(a) == q.path for q, a in zip(questions, answers))
     contains = sum(q.path in a for q, a in zip(questions, answers))
     named = sum(q.path.rsplit("/", 1)[-1] in a for q, a in zip(questions, answers))
     rate = (lambda k: round(k / n, 4)) if n else (lambda k: None)
-    return {
+    cell: dict[str, Any] = {
         "n": n,
         "exact": rate(exact),
         "exact_hits": exact,
@@ -85,6 +95,24 @@ def score(questions: list[Question], answers: list[str]) -> dict[str, Any]:
         "contains_path": rate(contains),
         "file_name": rate(named),
     }
+    if contexts is not None:
+        shown = [in_context(q, c) for q, c in zip(questions, contexts)]
+        k = sum(shown)
+        hits = sum(first_path(a) == q.path for q, a, s in zip(questions, answers, shown) if s)
+        cell["answerable"] = {
+            "n": k,
+            "exact": round(hits / k, 4) if k else None,
+            "exact_hits": hits,
+            "ci95": wilson(hits, k),
+        }
+        cell["not_in_context"] = [q.symbol for q, s in zip(questions, shown) if not s]
+    return cell
+
+
+def in_context(question: Question, context: str) -> bool:
+    """Whether a retrieved context shows the question's definition: a line with its `path:line` and name."""
+    shown = re.compile(rf"^- `{re.escape(question.path)}:\d+` `{re.escape(question.symbol)}`", re.MULTILINE)
+    return shown.search(context) is not None
 
 
 def contexts_for(root: Path, questions: list[Question], budget: int) -> list[str] | None:
@@ -93,7 +121,7 @@ def contexts_for(root: Path, questions: list[Question], budget: int) -> list[str
     from ctxeng.pack import context_for_prompt
 
     try:
-        return [context_for_prompt(root, q.text, budget) for q in questions]
+        return [context_for_prompt(root, q.text, budget, layout="lines") for q in questions]
     except CtxengError:
         return None
 
@@ -108,15 +136,16 @@ def prompts(
     if contexts is None:
         return [[system, {"role": "user", "content": q.text}] for q in questions]
     return [
-        [system, {"role": "user", "content": grounded_user(c, q.text)}] for q, c in zip(questions, contexts)
+        [system, {"role": "user", "content": grounded_user(c, f"{q.text} {PATH_ONLY}")}]
+        for q, c in zip(questions, contexts)
     ]
 
 
 def ask_all(
     model: Any, tokenizer: Any, chats: list[list[dict[str, str]]], note: Note, label: str
 ) -> list[str]:
-    """Greedy short answers to every chat (batched), with progress."""
-    return generate(model, tokenizer, chats, MAX_NEW_TOKENS, Ticker(note, label))
+    """Greedy one-line answers to every chat (batched), with progress."""
+    return generate(model, tokenizer, chats, MAX_NEW_TOKENS, Ticker(note, label), one_line=True)
 
 
 def knowledge_cells(
@@ -137,7 +166,7 @@ def knowledge_cells(
             continue
         chats = prompts(repo_name, questions, contexts if mode == "grounded" else None)
         answers[mode] = ask_all(model, tokenizer, chats, note, f"{side}: knowledge {mode.replace('_', '-')}")
-        cells[mode] = score(questions, answers[mode])
+        cells[mode] = score(questions, answers[mode], contexts if mode == "grounded" else None)
     return cells, answers
 
 

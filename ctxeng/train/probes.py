@@ -34,27 +34,35 @@ def generate(
     prompts: list[list[dict[str, str]]],
     max_new_tokens: int,
     progress: Callable[[int, int], None] | None = None,
+    one_line: bool = False,
+    batch_size: int = 0,
 ) -> list[str]:
     """Greedy answers to chat prompts, batched with left padding; `progress(done, total)` after each batch.
 
-    Prompts are batched by length (little padding), answers come back in the prompts' order.
+    Prompts are batched by token length (little padding), answers come back in the prompts' order.
+    With `one_line`, a row stops at its first newline (a batch ends when every row has) and the
+    answer is that line: a one-line answer costs its own tokens, not `max_new_tokens`.
     """
     import torch
 
     device = next(model.parameters()).device
     side = tokenizer.padding_side
     tokenizer.padding_side = "left"  # generation continues at the right end of every row
+    size = batch_size or GENERATE_BATCH
     texts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
-    order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
+    lengths = [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
+    order = sorted(range(len(texts)), key=lambda i: (lengths[i], i))
     answers: dict[int, str] = {}
     was_training = model.training
     model.eval()
     try:
-        for start in range(0, len(order), GENERATE_BATCH):
-            chunk = order[start : start + GENERATE_BATCH]
+        for start in range(0, len(order), size):
+            chunk = order[start : start + size]
             batch = tokenizer(
                 [texts[i] for i in chunk], return_tensors="pt", padding=True, add_special_tokens=False
             ).to(device)
+            width = batch["input_ids"].shape[1]
+            stop = {"stopping_criteria": _first_line(tokenizer, width)} if one_line else {}
             with torch.inference_mode():
                 out = model.generate(
                     **batch,
@@ -62,16 +70,30 @@ def generate(
                     do_sample=False,
                     pad_token_id=tokenizer.pad_token_id,
                     eos_token_id=tokenizer.eos_token_id,
+                    **stop,
                 )
             new = out[:, batch["input_ids"].shape[1] :]
             for i, text in zip(chunk, tokenizer.batch_decode(new, skip_special_tokens=True)):
-                answers[i] = text.strip()
+                answers[i] = (text.strip().split("\n", 1)[0].strip()) if one_line else text.strip()
             if progress is not None:
-                progress(min(start + GENERATE_BATCH, len(order)), len(order))
+                progress(min(start + size, len(order)), len(order))
     finally:
         tokenizer.padding_side = side
         model.train(was_training)
     return [answers[i] for i in range(len(texts))]
+
+
+def _first_line(tokenizer: Any, start: int) -> Any:
+    """Stopping criteria ending each row once its answer (leading blank lines aside) has a newline."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class FirstLine(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            texts = tokenizer.batch_decode(input_ids[:, start:], skip_special_tokens=True)
+            return torch.tensor(["\n" in t.lstrip() for t in texts], device=input_ids.device)
+
+    return StoppingCriteriaList([FirstLine()])
 
 
 class Ticker:
