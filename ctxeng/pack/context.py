@@ -4,8 +4,7 @@ Reads only the compact index. Scoring: each row matches the prompt's terms (weig
 document frequency; whole-name and exact-identifier hits count extra), then a personalised
 PageRank over the file neighbourhood graph, seeded by the matching files, spreads relevance to
 files the prompt did not name (a prompt about flushing reaches the unit-of-work module through
-the session module). Definitions score by their own match, their file's seeded rank and their
-global rank; the output is fitted to the budget like every pack file.
+the session module). Definitions score by their own match, their file's seeded rank and global rank.
 """
 
 from __future__ import annotations
@@ -295,10 +294,9 @@ def render_context(
     """Markdown context for `prompt` with at most `budget` tokens; "" when nothing in the index matches.
 
     `read_source(path)` gives a file's text for the bodies of the best matches (default: the work
-    tree at the index's root); bodies are left out below `BODY_MIN_BUDGET` tokens. `layout="files"`
-    groups definitions under a `### path` heading per file (fewest tokens: for agents); `"lines"`
-    puts `path:line` on every definition line, the layout a small model answering where something
-    lives copies from (`ask`, `serve` grounding, the eval and the dataset's grounded rows).
+    tree at the index's root); bodies are left out below `BODY_MIN_BUDGET` tokens. `layout`: "files"
+    (a `### path` heading per file: fewest tokens, for agents) or "lines" (`path:line` on every
+    definition, which a small model copies: `ask`, `serve` grounding, the eval; `pack.defline`).
     """
     query = Query.parse(prompt)
     if budget < MIN_BUDGET or not (query.terms or query.paths):
@@ -310,8 +308,7 @@ def render_context(
     n_wanted = max(MAX_DEFS, budget // DEF_TOKENS)
     wanted = [i for _, i in [*ranked["defs"][:n_wanted], *ranked["code"][:MAX_BODIES]]]
     wanted += [n_defs + i for _, i in ranked["docs"][:MAX_DOCS]]
-    details: dict[Any, Any] = dict(read_details(index, wanted))  # plus the source reader for `_code`, by name
-    details["_layout"] = layout
+    details: dict[Any, Any] = {**read_details(index, wanted), "_layout": layout}  # + `_code`'s reader
     if budget < BODY_MIN_BUDGET:
         ranked["code"] = []
     else:
@@ -380,9 +377,8 @@ def context_for_prompt(
     """The context for `prompt` in the repository at `root`, at most `budget` tokens.
 
     With `safe=True` it never raises (for hooks): a missing or broken index, or anything else that
-    goes wrong, gives "". Otherwise a missing/broken index is a `CtxengError` with a hint. `layout`:
-    see `render_context`.
-    """
+    goes wrong, gives "". Otherwise a missing/broken index is a `CtxengError` with a hint (`layout`:
+    see `render_context`)."""
     from ctxeng.pack.index.reader import load_index
 
     if not safe:
