@@ -153,7 +153,6 @@ def main() -> int:
     from ctxeng.dataset.builder import build_dataset, system_message
     from ctxeng.dataset.context import TaskContext
     from ctxeng.dataset.index import RecordIndex
-    from ctxeng.dataset.split import date_by_source, dedupe, remove_leaks, split_by_time
     from ctxeng.dataset.tasks import TASKS, run_tasks
 
     count_tokens("warm up")  # the tokenizer loads once per process (~0.1 s); not the stage's cost
@@ -187,18 +186,10 @@ def main() -> int:
             counted[0] += cpu() - start
 
     CountMemo.count_many = timed  # type: ignore[method-assign]
-    bounded, _ = apply_bounds(
-        examples, system_message("bench"), config.min_tokens, config.max_tokens, Counter()
-    )
+    apply_bounds(examples, system_message("bench"), config.min_tokens, config.max_tokens, Counter())
     CountMemo.count_many = original  # type: ignore[method-assign]
     phases["bounds (tokenizer)"] = counted[0]
     phases["bounds (rest)"] = cpu() - c0 - counted[0]
-    c0 = cpu()
-    dropped: Counter[str] = Counter()
-    train, held, _ = split_by_time(date_by_source(bounded), config.eval_share)
-    held = dedupe(held, dropped)
-    train = remove_leaks(dedupe(train, dropped), held, dropped)
-    phases["split + leaks"] = cpu() - c0
     print(f"{len(examples)} examples, {chars / 1e6:.1f} M chars; CPU-s by phase:")
     for name, seconds in phases.items():
         print(f"  {name:28s} {seconds:6.2f}")

@@ -21,10 +21,10 @@ from ctxeng.dataset.bounds import apply_bounds
 from ctxeng.dataset.builder import HEAD_TASKS, DatasetResult
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.index import RecordIndex
-from ctxeng.dataset.split import Dated, date_by_source, dedupe, remove_leaks, split_by_time
 from ctxeng.dataset.store import ExampleStore, Rows
 from ctxeng.dataset.tasks import enabled_tasks, run_tasks
 from tests.gitrepo import GitRepo
+from tests.split_reference import Dated, date_by_source, dedupe, remove_leaks, split_by_time
 from tests.test_dataset_tasks import records_for_sample
 
 

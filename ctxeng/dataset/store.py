@@ -1,10 +1,10 @@
 """Finished examples kept compactly: what the split needs in columns, each row's JSON in a temporary file.
 
 A 100,000-file repository makes over a million rows; holding each as `Example` + `Bounded` +
-`Dated` + a row dict cost ~3 KB a row (issue 12). Here a row costs its id, a few array slots and
-two 16-byte digests (`outcomes.Kept`); its JSON is spilled to a temporary file and read back one
-row at a time while the rows are written. `Split` gives exactly what `split.date_by_source`,
-`split_by_time`, `dedupe` and `remove_leaks` give on the same examples.
+a dated pair + a row dict cost ~3 KB a row (issue 12). Here a row costs its id, a few array slots
+and two 16-byte digests (`outcomes.Kept`); its JSON is spilled to a temporary file and read back one
+row at a time while the rows are written. `Split` gives exactly what the list-based split it replaced
+gave on the same examples (kept as the tests' reference, `tests/split_reference.py`).
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ class Split:
                 self.train.append(i)
 
     def _newness(self, i: int) -> tuple[bool, int, str]:
-        """As `split._newness` of row i's own dating: uncommitted newest, then time, then sha."""
+        """Sort key of row i's own dating, larger = newer: uncommitted first, then time, then sha."""
         commit = self.store.commits[self.store.commit_no[i]]
         return (commit == "", self.store.times[i], commit)
 
