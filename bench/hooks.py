@@ -16,7 +16,6 @@ changed <= 1 s.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import resource
@@ -94,8 +93,7 @@ def prepare(name: str, work: Path = WORK) -> tuple[Path, float | None]:
     if (
         usable
     ):  # a build from an older ctxeng (another index version) is rebuilt, never timed as an empty answer
-        if importlib.util.find_spec("ctxeng.commands.refresh"):  # and its refresh state brought to this HEAD
-            subprocess.run([*CTXENG, "refresh", "-q", "."], cwd=clone, check=True)
+        subprocess.run([*CTXENG, "refresh", "-q", "."], cwd=clone, check=True)  # state brought to this HEAD
         return clone, None
     return clone, run([*CTXENG, "build", "-q", "."], clone)
 
@@ -177,7 +175,6 @@ def main() -> None:
     if "help" in measures:
         run([*CTXENG, "--help"], Path.cwd())  # warm the file cache once, as on any machine in use
         results["help"] = figure([run([*CTXENG, "--help"], Path.cwd()) for _ in range(args.runs)])
-    has_refresh = importlib.util.find_spec("ctxeng.commands.refresh") is not None
     for name in args.repos.split(","):
         clone, built = prepare(name, args.work)
         files = len(
@@ -215,9 +212,9 @@ def main() -> None:
             results[f"status:{name}"] = figure(
                 [run([*CTXENG, "status", "--json"], clone) for _ in range(args.runs)]
             )
-        if has_refresh and "refresh" in measures:
+        if "refresh" in measures:
             results[f"refresh:{name}"] = figure(bench_refresh(clone, EDITED[name], args.runs))
-        if has_refresh and "commit" in measures:
+        if "commit" in measures:
             results[f"commit_refresh:{name}"] = figure(bench_commit_refresh(clone, EDITED[name], args.runs))
         if "rebuild" in measures:
             results[f"rebuild:{name}"] = figure(
@@ -239,8 +236,6 @@ def main() -> None:
         )
         row = f"{key:<28}{value['median_ms']:>10}{value['min_ms']:>9}{value['cpu_ms']:>9}{verdict:>12}"
         print(f"{row}  {value.get('files', '')}")
-    if not has_refresh:
-        print("refresh: not measured, `ctxeng refresh` has not landed", file=sys.stderr)
     print(
         f"python {sys.version.split()[0]}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}",
         file=sys.stderr,

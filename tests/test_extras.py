@@ -1,4 +1,4 @@
-"""`tests.extras.require`: a missing extra skips a developer's run but fails CI's."""
+"""`tests.extras.require`: a missing extra skips a developer's run but fails CI's; no other way to skip."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def test_a_missing_extra_skips_outside_ci(tmp_path: Path) -> None:
 def test_a_missing_extra_fails_under_ci(tmp_path: Path) -> None:
     result = _run(tmp_path, "true")
     assert result.returncode != 0, result.stdout
-    assert "CI is set and an extra is missing: needs ctxeng_no_such_extra" in result.stdout
+    assert "CI is set and this test cannot run: needs ctxeng_no_such_extra" in result.stdout
 
 
 def test_no_test_module_hides_behind_importorskip() -> None:
@@ -43,3 +43,17 @@ def test_no_test_module_hides_behind_importorskip() -> None:
         if p.name != "test_extras.py" and "importorskip(" in p.read_text(encoding="utf-8")
     ]
     assert offenders == [], f"use tests.extras.require instead of pytest.importorskip in {offenders}"
+
+
+#: The only skips allowed outside tests/extras.py, each for a machine CI never is.
+ALLOWED_SKIPS = {"test_recipes.py": 'pytest.skip("this machine has a GPU")'}
+
+
+def test_no_test_skips_except_through_extras() -> None:
+    """A bare `pytest.skip`/`skipif` would pass CI while testing nothing: `tests.extras.unavailable` fails there."""
+    offenders = []
+    for p in sorted((ROOT / "tests").glob("test_*.py")):
+        text = p.read_text(encoding="utf-8").replace(ALLOWED_SKIPS.get(p.name, "\0"), "")
+        if p.name != "test_extras.py" and ("pytest.skip(" in text or "mark.skip" in text):
+            offenders.append(p.name)
+    assert offenders == [], f"use tests.extras.require/unavailable instead of skipping in {offenders}"

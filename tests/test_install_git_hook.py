@@ -24,6 +24,7 @@ from ctxeng.integrations.git_hook import (
     uninstall_git_hook,
 )
 from ctxeng.integrations.templates import fill_block, template_text
+from tests.extras import unavailable
 from tests.gitrepo import GitRepo
 
 LEGACY = "#!/bin/sh\n# the user's own hook\necho legacy-ran >> legacy.log\n"
@@ -204,7 +205,7 @@ def test_interpreter_without_ctxeng_fails_open(git_repo: GitRepo) -> None:
         ).returncode
         == 0
     ):
-        pytest.skip("needs a second Python interpreter that cannot import ctxeng")
+        unavailable("needs a second Python interpreter (/usr/bin/python3) that cannot import ctxeng")
     repo = _seeded(git_repo)
     install_git_hook(repo.path, ["pre-commit"], python=str(other))
     repo.write("app.py", "x = 1\n")

@@ -29,7 +29,7 @@ NAMES = 2_000
 ENCODINGS = ("utf-8", "latin-1", "utf-16")
 SCANNER = Scanner()
 ENGINES = [
-    pytest.param(RE2, id="re2", marks=pytest.mark.skipif(RE2 is None, reason="google-re2 is not installed")),
+    pytest.param(RE2, id="re2"),  # google-re2 is a core dependency: never skipped
     pytest.param(PYTHON_RE, id="re"),
 ]
 

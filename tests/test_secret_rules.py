@@ -12,7 +12,7 @@ from ctxeng.secrets.rules import all_rules
 from tests.secret_cases import FALSE_POSITIVES, Case, decoys, true_positives
 
 ENGINES = [
-    pytest.param(RE2, id="re2", marks=pytest.mark.skipif(RE2 is None, reason="google-re2 is not installed")),
+    pytest.param(RE2, id="re2"),  # google-re2 is a core dependency: never skipped
     pytest.param(PYTHON_RE, id="re"),
 ]
 TPS = true_positives()
@@ -76,8 +76,7 @@ def test_redaction_is_idempotent(scanner: Scanner) -> None:
 
 
 def test_engines_agree_on_all_fixtures() -> None:
-    if RE2 is None:
-        pytest.skip("google-re2 is not installed")
+    assert RE2 is not None, "google-re2 is a core dependency"
     fast, slow = Scanner(engine=RE2), Scanner(engine=PYTHON_RE)
     texts = [c.text for c in TPS] + [t for ts in FALSE_POSITIVES.values() for t in ts] + decoys()
     for text in texts:

@@ -20,7 +20,7 @@ from tests.gitrepo import GitRepo
 from tests.secret_cases import Fake, true_positives
 
 ENGINES = [
-    pytest.param(RE2, id="re2", marks=pytest.mark.skipif(RE2 is None, reason="google-re2 is not installed")),
+    pytest.param(RE2, id="re2"),  # google-re2 is a core dependency: never skipped
     pytest.param(PYTHON_RE, id="re"),
 ]
 F = Fake("ctxeng-test-secrets")
@@ -179,8 +179,7 @@ def test_adversarial_inputs_finish_with_sane_results(engine: object) -> None:
 
 
 def test_scanner_compiles_the_same_rules_on_both_engines() -> None:
-    if RE2 is None:
-        pytest.skip("google-re2 is not installed")
+    assert RE2 is not None, "google-re2 is a core dependency"
     assert [c.rule.id for c in Scanner(engine=RE2).compile_all()] == [
         c.rule.id for c in Scanner(engine=PYTHON_RE).compile_all()
     ]

