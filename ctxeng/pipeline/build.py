@@ -111,7 +111,7 @@ def run_pipeline(
     cache = ExtractCache(staging.out_dir, extract_settings(config))
     with timer.stage("select"):
         progress("select", 0, 0)
-        selection = select_files(repo, config.files, config.secrets)
+        selection = select_files(repo, config.files, config.secrets, memo=staging.out_dir)
         progress("select", len(selection.files), len(selection.files))
     with timer.stage("history"):
         history = _history(repo, config, progress, staging.out_dir, redactor, cache.salt, selection.outcomes)
