@@ -32,6 +32,7 @@ from ctxeng.pack.facts import RepoFacts, facts_from_records
 from ctxeng.pack.facts_memo import FactsMemo
 from ctxeng.pack.index.builder import build_index, write_index
 from ctxeng.pack.index.reader import INDEX_FILE, STAGED_FILE
+from ctxeng.pack.index.terms_memo import Terms
 from ctxeng.pack.model import MODEL_FILE, Model, dump, records_stamp, trim
 from ctxeng.pack.model import load as load_model
 from ctxeng.pack.rank import Ranking, rank
@@ -134,7 +135,9 @@ def _produce(
         assert records is not None
         prepared = prepare(repo, config, records, head, memo)
         model = trim(prepared.facts, prepared.ranking, prepared.conv)
-        index, details = build_index(prepared.facts, prepared.ranking, prepared.conv)
+        terms = Terms(memo.out_dir if memo is not None else None)
+        index, details = build_index(prepared.facts, prepared.ranking, prepared.conv, terms)
+        terms.save()
         write_index(staging.path(INDEX_FILE).parent, index, details)
         staging.path(MODEL_FILE).write_text(dump(model, stamp), encoding="utf-8")
     else:
