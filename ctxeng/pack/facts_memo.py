@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ctxeng import __version__
-from ctxeng.core.cache import CacheTable
+from ctxeng.core.cache_journal import JournalTable
 from ctxeng.core.records import Record
 from ctxeng.pack.facts import Commit, Definition, commit_of, definition_of
 
@@ -42,7 +42,7 @@ class FactsMemo:
 
     def __init__(self, out_dir: Path, keys: Mapping[str, str], record_keys: Mapping[str, str]) -> None:
         self.out_dir = out_dir  # where the pack stage's other memos live too (`conventions_memo`)
-        self.table = CacheTable(out_dir / MEMO_FILE, _salt())
+        self.table = JournalTable(out_dir / MEMO_FILE, _salt())
         self.keys, self.record_keys = keys, record_keys
         self.used: set[str] = set()
         self._paths: dict[str, list[Definition] | None] = {}  # path → new definitions, None: a hit
