@@ -7,8 +7,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from ctxeng.core.records import load_records
 from ctxeng.pipeline.build import build
 from ctxeng.pipeline.records_write import SPANS_FILE, load_spans, write_records
@@ -116,40 +114,3 @@ def _keys(root: Path) -> tuple[dict[str, str], dict[str, str]]:
     )
     extracted = extract_files(selection.files, config.docs, redactor, cache, no_progress)
     return extracted.keys, history[5]
-
-
-def test_adjacent_spans_are_copied_together_and_checked_one_by_one(
-    sample_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Spans that follow one another are read at once; when an inner boundary is off (two lengths
-    swapped: the stretch still reads whole) each span is checked alone and the bad ones encoded.
-    Reads capped at one byte (one span each) give the same file."""
-    import ctxeng.pipeline.records_write as records_write
-
-    build(sample_repo.path)
-    gen = (sample_repo.path / ".ctxeng/current").resolve()
-    records = load_records(gen / "records.jsonl")
-    keys, ids = _keys(sample_repo.path)
-    expected = (gen / "records.jsonl").read_bytes()
-    monkeypatch.setattr(records_write, "MAX_COPY_BYTES", 1)
-    capped = tmp_path / "capped" / "records.jsonl"
-    capped.parent.mkdir()
-    assert write_records(capped, records, keys, ids, gen)["records_encoded"] < len(records)
-    assert capped.read_bytes() == expected
-    monkeypatch.undo()
-    table_path = gen / SPANS_FILE
-    table = json.loads(table_path.read_text())
-    by_offset = sorted(table["spans"].items(), key=lambda kv: kv[1][0])
-    (a, (off_a, n_a)), (b, (off_b, n_b)) = next(
-        (x, y)
-        for x, y in zip(by_offset, by_offset[1:])
-        if x[1][0] + x[1][1] == y[1][0] and x[1][1] != y[1][1]
-    )
-    table["spans"][a], table["spans"][b] = [off_a, n_b], [off_a + n_b, n_a]
-    table_path.write_text(json.dumps(table))
-    out = tmp_path / "swapped" / "records.jsonl"
-    out.parent.mkdir()
-    stats = write_records(out, records, keys, ids, gen)
-    assert 0 < stats["records_encoded"] < len(records)
-    assert stats["records_reused"] > 0
-    assert out.read_bytes() == expected

@@ -30,9 +30,6 @@ SPANS_FILE = "state/records-spans.json"
 SPANS_VERSION = 1
 #: The kinds whose records come from one file's extraction (see `ctxeng.extract.files`).
 PER_FILE_KINDS = frozenset({"file", "symbol", "doc"})
-#: Adjacent old spans are copied in reads of at most this much (one span may be larger): few calls,
-#: bounded memory on a records file of gigabytes.
-MAX_COPY_BYTES = 8 << 20
 
 
 def fingerprint(kind: str, key: str, run: list[Record]) -> str:
@@ -77,13 +74,15 @@ def write_records(
     stats = {"records_reused": 0, "records_encoded": 0, "bytes_reused": 0}
     with open(path, "wb") as out, contextlib.ExitStack() as stack:
         src = stack.enter_context(open(old_path, "rb")) if old_path else None
-        writer = _Writer(out, src, spans, stats)
-        i, n = 0, len(records)
+        pos, i, n = 0, 0, len(records)
         while i < n:
             rec = records[i]
             key = keys.get(rec.path) if rec.kind in PER_FILE_KINDS else record_keys.get(rec.id)
             if key is None:
-                writer.encode(records[i : i + 1], None)
+                data = dumps_json_bytes(rec.to_json()) + b"\n"
+                out.write(data)
+                pos += len(data)
+                stats["records_encoded"] += 1
                 i += 1
                 continue
             j = i + 1
@@ -96,13 +95,18 @@ def write_records(
                 j += 1
             run = records[i:j]
             mark = fingerprint(rec.kind, key, run)
-            span = old.get(mark) if src is not None else None
-            if span is None:
-                writer.encode(run, mark)
+            reused = _reused(src, old.get(mark))
+            if reused is None:
+                data = b"".join(dumps_json_bytes(r.to_json()) + b"\n" for r in run)
+                stats["records_encoded"] += len(run)
             else:
-                writer.copy(run, mark, span)
+                data = reused
+                stats["records_reused"] += len(run)
+                stats["bytes_reused"] += len(data)
+            out.write(data)
+            spans[mark] = [pos, len(data)]
+            pos += len(data)
             i = j
-        writer.flush()
     st = os.stat(path)
     table = {
         "version": SPANS_VERSION,
@@ -113,64 +117,6 @@ def write_records(
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(dumps_json(table) + "\n", encoding="utf-8")
     return stats
-
-
-class _Writer:
-    """Writes runs in order: encoded ones at once, copied ones gathered while their old spans follow one
-    another (after a one-file commit nearly all of them do), so a stretch of the old file is one read
-    and one write rather than one per file and per commit."""
-
-    def __init__(
-        self, out: IO[bytes], src: IO[bytes] | None, spans: dict[str, list[int]], stats: dict[str, int]
-    ) -> None:
-        self.out, self.src, self.spans, self.stats = out, src, spans, stats
-        self.pos = 0
-        self.pending: list[tuple[list[Record], str, tuple[int, int]]] = []
-
-    def _emit(self, data: bytes, mark: str | None) -> None:
-        self.out.write(data)
-        if mark is not None:
-            self.spans[mark] = [self.pos, len(data)]
-        self.pos += len(data)
-
-    def encode(self, run: list[Record], mark: str | None) -> None:
-        """Write `run` encoded (after any copies gathered so far)."""
-        self.flush()
-        self._emit(b"".join(dumps_json_bytes(r.to_json()) + b"\n" for r in run), mark)
-        self.stats["records_encoded"] += len(run)
-
-    def copy(self, run: list[Record], mark: str, span: tuple[int, int]) -> None:
-        """Write `run` as the old bytes of `span` (encoded instead if they do not read back whole)."""
-        if self.pending:
-            last = self.pending[-1][2]
-            if last[0] + last[1] != span[0] or span[0] + span[1] - self.pending[0][2][0] > MAX_COPY_BYTES:
-                self.flush()
-        self.pending.append((run, mark, span))
-
-    def flush(self) -> None:
-        """Copy the gathered runs: one read when every span in it reads back as whole lines."""
-        pending, self.pending = self.pending, []
-        if not pending:
-            return
-        start = pending[0][2][0]
-        whole = _reused(self.src, (start, sum(span[1] for _, _, span in pending)))
-        if whole is not None and all(whole[off - start + size - 1] == 10 for _, _, (off, size) in pending):
-            for run, mark, (off, size) in pending:
-                self.spans[mark] = [self.pos + off - start, size]
-                self.stats["records_reused"] += len(run)
-            self.stats["bytes_reused"] += len(whole)
-            self.out.write(whole)
-            self.pos += len(whole)
-            return
-        for run, mark, span in pending:  # some span does not fit: each on its own, encoded if need be
-            data = _reused(self.src, span)
-            if data is None:
-                self._emit(b"".join(dumps_json_bytes(r.to_json()) + b"\n" for r in run), mark)
-                self.stats["records_encoded"] += len(run)
-            else:
-                self._emit(data, mark)
-                self.stats["records_reused"] += len(run)
-                self.stats["bytes_reused"] += len(data)
 
 
 def _reused(src: IO[bytes] | None, span: tuple[int, int] | None) -> bytes | None:
