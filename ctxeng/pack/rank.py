@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ctxeng.pack.api import reexports
 from ctxeng.pack.facts import Definition, RepoFacts
@@ -122,11 +123,29 @@ def doc_mentions(facts: RepoFacts) -> dict[str, float]:
     return dict(sorted(counts.items()))
 
 
+def cached_doc_mentions(facts: RepoFacts, out_dir: Path) -> dict[str, float]:
+    """`doc_mentions(facts)`, kept in `out_dir`'s cache by a digest of the doc sections it reads (a code
+    commit leaves them as they were: sqlalchemy's 1,800 sections are then not scanned again)."""
+    from ctxeng.core.digest_memo import DigestMemo, digest, source_version
+
+    memo = DigestMemo(out_dir, "doc-mentions", source_version(__file__))
+    key = digest(s for d in facts.docs for s in (d.doc_kind, d.text))
+    got = memo.get(key)
+    if isinstance(got, dict):
+        return got
+    value = doc_mentions(facts)
+    memo.put(key, value)
+    return value
+
+
 def _priors(
-    facts: RepoFacts, entry_points: Iterable[tuple[str, str]], w: Weights
+    facts: RepoFacts,
+    entry_points: Iterable[tuple[str, str]],
+    w: Weights,
+    mentions: Mapping[str, float] | None = None,
 ) -> tuple[list[float], dict[int, float]]:
     reexported = reexports(facts)
-    mentions = doc_mentions(facts)
+    mentions = doc_mentions(facts) if mentions is None else mentions
     entries = set(entry_points)
     exports = {path: set(info.exports) for path, info in facts.files.items()}
     priors = []
@@ -168,9 +187,14 @@ def reference_weight(ident: str, count: int, n_definers: int, w: Weights = DEFAU
 
 
 def rank(
-    facts: RepoFacts, entry_points: Iterable[tuple[str, str]] = (), weights: Weights = DEFAULT_WEIGHTS
+    facts: RepoFacts,
+    entry_points: Iterable[tuple[str, str]] = (),
+    weights: Weights = DEFAULT_WEIGHTS,
+    mentions: Mapping[str, float] | None = None,
 ) -> Ranking:
-    """Rank the files and definitions of `facts` (see the module docstring for the method)."""
+    """Rank the files and definitions of `facts` (see the module docstring for the method).
+
+    `mentions`: `doc_mentions(facts)` when the caller has it (`cached_doc_mentions`)."""
     w = weights
     paths = list(facts.files)
     index = {p: i for i, p in enumerate(paths)}
@@ -181,7 +205,7 @@ def rank(
             per_file = defined.setdefault(d.name, {})
             per_file[row] = per_file.get(row, 0) + 1
     totals = {ident: sum(files.values()) for ident, files in defined.items()}
-    priors, reexported = _priors(facts, entry_points, w)
+    priors, reexported = _priors(facts, entry_points, w, mentions)
 
     # Edges referencer → definer file, weighted per identifier (aider's weighting, plus a cap).
     out_w: list[dict[int, float]] = [{} for _ in paths]  # per file: definer row → weight
