@@ -243,11 +243,12 @@ def rank(
         share = received.get(d.name, 0.0) / totals.get(d.name, 1)
         ref_score.append(share * role_factor(d.path) * (1.0 if d.public else w.private_def))
 
-    scores = _inherit(facts.defs, _mix(priors, ref_score, w.prior_share), w.child_inherit)
-    if w.history_share > 0 and facts.commits:
-        from ctxeng.pack.heat import definition_heat
+    from ctxeng.pack.heat import definition_heat, parent_rows
 
-        scores = _mix(definition_heat(facts, w.half_life), scores, w.history_share)
+    parents = parent_rows(facts.defs)  # shared by the inheritance and the heat
+    scores = _inherit(facts.defs, _mix(priors, ref_score, w.prior_share), w.child_inherit, parents)
+    if w.history_share > 0 and facts.commits:
+        scores = _mix(definition_heat(facts, w.half_life, parents), scores, w.history_share)
     edges_by_path: dict[str, dict[str, float]] = {}
     for s, t, wt in edges:
         edges_by_path.setdefault(paths[s], {})[paths[t]] = wt
@@ -269,15 +270,14 @@ def _mix(priors: list[float], ref_score: list[float], share: float) -> list[floa
     return out
 
 
-def _inherit(defs: Sequence[Definition], scores: list[float], share: float) -> list[float]:
-    """Public members of a class inherit part of its score (a public class makes its methods matter)."""
-    by_qual: dict[tuple[str, str], int] = {}
+def _inherit(
+    defs: Sequence[Definition], scores: list[float], share: float, parents: Sequence[int]
+) -> list[float]:
+    """Public members of a class inherit part of its score (a public class makes its methods matter);
+    `parents` is `parent_rows(defs)`."""
     children: dict[int, list[int]] = {}
-    for i, d in enumerate(defs):
-        by_qual.setdefault((d.path, d.qualname), i)
-    for i, d in enumerate(defs):
-        parent = by_qual.get((d.path, d.parent)) if d.parent else None
-        if parent is not None and d.public:
+    for i, (d, parent) in enumerate(zip(defs, parents)):
+        if parent >= 0 and d.public:
             children.setdefault(parent, []).append(i)
     out = list(scores)
     for parent, kids in sorted(children.items()):
