@@ -51,11 +51,13 @@ class JournalTable:
         self._added[key] = value
         self.dirty = True
 
-    def save(self, used: set[str]) -> None:
+    def save(self, used: set[str], drop_unused: bool = False) -> None:
         """Write what changed: the journal, or (when it is large, or unused entries outnumber the `used`
-        ones `KEEP_RATIO` to one and are dropped) the main file, the journal then removed."""
+        ones `KEEP_RATIO` to one, or `drop_unused`, and are dropped) the main file, the journal then removed."""
         entries = self.entries
-        prune = len(entries) > (KEEP_RATIO + 1) * max(1, len(used))
+        prune = (drop_unused and len(entries) > len(used)) or len(entries) > (KEEP_RATIO + 1) * max(
+            1, len(used)
+        )
         if prune:
             for key in [k for k in entries if k not in used]:
                 del entries[key]
