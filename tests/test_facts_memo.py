@@ -54,3 +54,38 @@ def test_a_changed_file_is_distilled_again_and_a_torn_memo_is_empty(
     assert 0 < again.hits < len({r.path for r in records if r.kind == "symbol"})  # cli.py was not a hit
     (out / MEMO_FILE).write_bytes(b'{"salt": "x", "entr')
     assert facts_from_records("kvstore", records, memo=FactsMemo(out, keys, ids)) == plain
+
+
+def test_a_build_that_finds_none_of_its_keys_replaces_the_table(sample_repo: GitRepo, tmp_path: Path) -> None:
+    """Keys all new (an upgrade changes the extraction and history salts): the dead entries are dropped
+    at once instead of being loaded by every later build; with some hits they are kept (a branch switch)."""
+    import json
+
+    build(sample_repo.path)
+    records = load_records(sample_repo.path / ".ctxeng/records.jsonl")
+    keys, ids = _keys(sample_repo.path)
+    out = tmp_path / "out"
+    memo = FactsMemo(out, keys, ids)
+    plain = facts_from_records("kvstore", records, memo=memo)
+    memo.save()
+
+    def stored() -> set[str]:
+        main = set(json.loads((out / MEMO_FILE).read_text())["entries"])
+        journal = out / (MEMO_FILE + ".new")
+        return main | (set(json.loads(journal.read_text())["entries"]) if journal.is_file() else set())
+
+    first = stored()
+    # Some keys known: nothing is dropped (the others may serve a later build on another branch).
+    half = dict(list(keys.items())[: len(keys) // 2]) | {
+        p: "new-" + k for p, k in list(keys.items())[len(keys) // 2 :]
+    }
+    partial = FactsMemo(out, half, ids)
+    assert facts_from_records("kvstore", records, memo=partial) == plain
+    partial.save()
+    assert first <= stored()
+    # No key known: the table holds this build's entries only.
+    fresh = FactsMemo(out, {p: "up-" + k for p, k in keys.items()}, {i: "up-" + k for i, k in ids.items()})
+    assert facts_from_records("kvstore", records, memo=fresh) == plain
+    assert fresh.hits == fresh.commit_hits == 0
+    fresh.save()
+    assert stored() == fresh.used

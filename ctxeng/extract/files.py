@@ -17,7 +17,7 @@ from ctxeng.core.records import Record
 from ctxeng.extract.code import extract_code, header_language, language_of
 from ctxeng.extract.doc_paths import doc_kind
 from ctxeng.extract.languages import language_for
-from ctxeng.extract.selection import SourceFile
+from ctxeng.extract.selection import SourceFile, load_texts
 from ctxeng.secrets import Redactor
 
 
@@ -71,6 +71,7 @@ def extract_files(
             records, counters = hit
             _add(out, records, counters, shared=True)
             out.cached += 1
+    load_texts(misses)  # files selected by a stored verdict are read now, all in one batch
     code_by_path: dict[str, list[Record]] = {}
     for rec in extract_code(misses, Provenance(), progress, headers):
         code_by_path.setdefault(rec.path, []).append(rec)

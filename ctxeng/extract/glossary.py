@@ -18,6 +18,7 @@ import bisect
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from ctxeng.core.records import Record, record_id, sort_key
 from ctxeng.extract.definitions import (
@@ -65,11 +66,14 @@ class _Term:
     end_line: int
 
 
-def build_glossary(records: list[Record]) -> list[Record]:
-    """One `glossary` record per domain term found in `records` (code and doc records), sorted by term."""
+def build_glossary(records: list[Record], memo: Path | None = None) -> list[Record]:
+    """One `glossary` record per domain term found in `records` (code and doc records), sorted by term.
+
+    With `memo` (the output folder), the words the docs use are kept by a digest of the doc records
+    (`ctxeng.core.digest_memo`): a code commit leaves them as they were; the glossary is the same."""
     docs = sorted((r for r in records if r.kind == "doc"), key=sort_key)
     terms = [*_explicit_terms(docs), *_prose_terms(docs)]
-    terms += _code_terms(records, docs, {_key(t.term) for t in terms})
+    terms += _code_terms(records, docs, {_key(t.term) for t in terms}, memo)
     return _assemble(terms, records)
 
 
@@ -114,7 +118,25 @@ def _prose_terms(docs: list[Record]) -> Iterator[_Term]:
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _code_terms(records: list[Record], docs: list[Record], defined: set[str]) -> list[_Term]:
+def _mentioned(docs: list[Record], memo: Path | None) -> set[str]:
+    """Every word of the docs' headings and texts, lower-cased (through `memo`'s digest memo when given)."""
+    if memo is None:
+        return {w.lower() for rec in docs for w in _WORD.findall(f"{rec.name}\n{rec.text}")}
+    from ctxeng.core.digest_memo import DigestMemo, digest, source_version
+
+    table = DigestMemo(memo, "doc-words", source_version(__file__))
+    key = digest(s for rec in docs for s in (rec.name, rec.text))
+    got = table.get(key)
+    if isinstance(got, list):
+        return set(got)
+    words = _mentioned(docs, None)
+    table.put(key, sorted(words))
+    return words
+
+
+def _code_terms(
+    records: list[Record], docs: list[Record], defined: set[str], memo: Path | None = None
+) -> list[_Term]:
     """Public documented types whose names are domain nouns, ranked by the files that reference them."""
     symbols = [
         r for r in records
@@ -129,7 +151,7 @@ def _code_terms(records: list[Record], docs: list[Record], defined: set[str]) ->
         if rec.kind == "file":
             for ident in sorted(set(rec.meta.get("refs") or {}) & names):
                 referencing.setdefault(ident, set()).add(rec.path)
-    mentioned = {w.lower() for rec in docs for w in _WORD.findall(f"{rec.name}\n{rec.text}")}
+    mentioned = _mentioned(docs, memo)
     ranked = []
     for sym in symbols:
         files = len(referencing.get(sym.name, set()) - {sym.path})

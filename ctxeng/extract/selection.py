@@ -9,11 +9,16 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ctxeng.core.config import FilesConfig, SecretsConfig
+from ctxeng.core.errors import CtxengError
 from ctxeng.core.gitcli import Git, decode
 from ctxeng.core.repo import MODE_GITLINK, MODE_SYMLINK, IndexEntry, RepoView
 from ctxeng.secrets import secret_file_rule
+
+if TYPE_CHECKING:
+    from ctxeng.extract.selection_memo import Verdicts
 
 LOCKFILES = frozenset({
     "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lockb", "bun.lock",
@@ -42,15 +47,52 @@ SKIP_REASONS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
 class SourceFile:
-    """A tracked file that passed every filter, decoded to text."""
+    """A tracked file that passed every filter, decoded to text.
 
-    path: str
-    blob: str
-    text: str
-    size: int
-    encoding: str  # "utf-8", "utf-16" or "latin-1" (bytes that are not UTF-8 are kept, never dropped)
+    `encoding` is "utf-8", "utf-16" or "latin-1" (bytes that are not UTF-8 are kept, never dropped).
+    A file selected by a stored verdict (`ctxeng.extract.selection_memo`) has no text yet: `git` reads
+    it on first use of `text` (`load_texts` reads many in one batch).
+    """
+
+    __slots__ = ("_git", "_text", "blob", "encoding", "path", "size")
+
+    def __init__(
+        self, path: str, blob: str, text: str | None, size: int, encoding: str, git: Git | None = None
+    ) -> None:
+        if text is None and git is None:
+            raise ValueError("a source file without its text needs a git to read it")
+        self.path, self.blob, self.size, self.encoding = path, blob, size, encoding
+        self._text, self._git = text, git
+
+    @property
+    def text(self) -> str:
+        """The decoded text (read from git now if it was not read during selection)."""
+        if self._text is None:
+            load_texts([self])
+        assert self._text is not None
+        return self._text
+
+    def __repr__(self) -> str:
+        return f"SourceFile({self.path!r}, {self.blob!r}, size={self.size}, encoding={self.encoding!r})"
+
+
+def load_texts(sources: Iterable[SourceFile]) -> None:
+    """Read the texts of `sources` not read yet, one `git cat-file --batch` per repository."""
+    by_git: dict[int, tuple[Git, list[SourceFile]]] = {}
+    for source in sources:
+        if source._text is None and source._git is not None:
+            by_git.setdefault(id(source._git), (source._git, []))[1].append(source)
+    for git, todo in by_git.values():
+        contents = dict(git.read_blobs(sorted({s.blob for s in todo})))
+        for source in todo:
+            data = contents.get(source.blob)
+            if data is None:
+                raise CtxengError(
+                    f"git object {source.blob} ({source.path}) went missing during the build",
+                    hint="run `git fsck`, then build again",
+                )
+            source._text, source._git = decode_text(data)[0], None
 
 
 @dataclass
@@ -163,18 +205,36 @@ def _ignored(repo: RepoView, files: FilesConfig) -> set[str]:
     return {decode(p) for p in repo.git.stream(args) if p}
 
 
-def select_files(repo: RepoView, files: FilesConfig, secrets: SecretsConfig) -> Selection:
-    """Read every tracked file that is worth extracting; skip and count the rest."""
-    return select_entries(repo, repo.index(), files, secrets)
+def select_files(
+    repo: RepoView, files: FilesConfig, secrets: SecretsConfig, memo: Path | None = None
+) -> Selection:
+    """Read every tracked file that is worth extracting; skip and count the rest.
+
+    With `memo` (the output folder), blobs whose content verdict an earlier build stored are not
+    read (`ctxeng.extract.selection_memo`): the selection is the same, the texts are read on use.
+    """
+    if memo is None:
+        return select_entries(repo, repo.index(), files, secrets)
+    from ctxeng.extract.selection_memo import Verdicts
+
+    verdicts = Verdicts(memo, files)
+    selection = select_entries(repo, repo.index(), files, secrets, verdicts)
+    verdicts.save()
+    return selection
 
 
 def select_entries(
-    repo: RepoView, entries: list[IndexEntry], files: FilesConfig, secrets: SecretsConfig
+    repo: RepoView,
+    entries: list[IndexEntry],
+    files: FilesConfig,
+    secrets: SecretsConfig,
+    verdicts: Verdicts | None = None,
 ) -> Selection:
     """Select among `entries` (all of the index, or only the changed ones during a refresh).
 
-    Order of checks: path rules (no read), attributes, size (no read), then content. Every entry
-    gets an outcome in `Selection.outcomes`: "" when selected, else its skip reason.
+    Order of checks: path rules (no read), attributes, size (no read), then content (from
+    `verdicts` where they hold the blob's, else read). Every entry gets an outcome in
+    `Selection.outcomes`: "" when selected, else its skip reason.
     """
     selection = Selection()
     ignored = _ignored(repo, files)
@@ -197,17 +257,31 @@ def select_entries(
             selection.skip(entry.path, "too-large")
         else:
             to_read.append(entry)
-    contents = dict(repo.git.read_blobs(sorted({e.blob for e in to_read})))
+    known = {e.blob: v for e in to_read if (v := verdicts.get(e.blob) if verdicts else None) is not None}
+    contents = dict(repo.git.read_blobs(sorted({e.blob for e in to_read if e.blob not in known})))
     for entry in to_read:
+        verdict = known.get(entry.blob)
+        if verdict is not None:
+            reason, size, encoding = verdict
+            if reason:
+                selection.skip(entry.path, reason)
+            else:
+                selection.files.append(SourceFile(entry.path, entry.blob, None, size, encoding, repo.git))
+                selection.outcomes[entry.path] = ""
+            continue
         data = contents.get(entry.blob)
         if data is None:
             selection.skip(entry.path, "missing-object")
             continue
         if is_binary(data):
             selection.skip(entry.path, "binary")
+            if verdicts is not None:
+                verdicts.put(entry.blob, "binary", len(data), "")
             continue
         text, encoding = decode_text(data)
         reason = content_reason(data, text, files)
+        if verdicts is not None:
+            verdicts.put(entry.blob, reason or "", len(data), encoding)
         if reason:
             selection.skip(entry.path, reason)
             continue

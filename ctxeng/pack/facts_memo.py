@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ctxeng import __version__
-from ctxeng.core.cache import CacheTable
+from ctxeng.core.cache_journal import JournalTable
 from ctxeng.core.records import Record
 from ctxeng.pack.facts import Commit, Definition, commit_of, definition_of
 
@@ -42,11 +42,12 @@ class FactsMemo:
 
     def __init__(self, out_dir: Path, keys: Mapping[str, str], record_keys: Mapping[str, str]) -> None:
         self.out_dir = out_dir  # where the pack stage's other memos live too (`conventions_memo`)
-        self.table = CacheTable(out_dir / MEMO_FILE, _salt())
+        self.table = JournalTable(out_dir / MEMO_FILE, _salt())
         self.keys, self.record_keys = keys, record_keys
         self.used: set[str] = set()
         self._paths: dict[str, list[Definition] | None] = {}  # path → new definitions, None: a hit
         self.hits = 0
+        self.commit_hits = 0
 
     def add_definition(self, defs: list[Definition], path: str, rec: Record) -> None:
         """Append the definition of symbol record `rec` (of file `path`, as the record names it) to
@@ -88,7 +89,9 @@ class FactsMemo:
             try:
                 sha, when, date, subject, body, files, added, deleted, bot, symbols = row
                 touched = tuple((str(p), str(n)) for p, n in symbols)
-                return Commit(sha, when, date, subject, body, tuple(files), added, deleted, bot, touched)
+                commit = Commit(sha, when, date, subject, body, tuple(files), added, deleted, bot, touched)
+                self.commit_hits += 1
+                return commit
             except (TypeError, ValueError):
                 pass
         c = commit_of(rec)
@@ -100,13 +103,16 @@ class FactsMemo:
         return c
 
     def save(self) -> None:
-        """Store the definitions of files seen for the first time and write the table back if it changed."""
+        """Store the definitions of files seen for the first time and write the table back if it changed.
+
+        A build that found none of its files and commits in the table (ctxeng was upgraded: every key
+        is new) replaces it, rather than carrying the dead entries in every later load."""
         for path, fresh in sorted(self._paths.items()):
             if fresh is not None:
                 entry = f"d:{self.keys[path]}"
                 self.table.put(entry, [_row(d) for d in fresh])
                 self.used.add(entry)
-        self.table.save(self.used)
+        self.table.save(self.used, drop_unused=self.hits == 0 and self.commit_hits == 0)
 
 
 def _row(d: Definition) -> list[Any]:

@@ -56,29 +56,38 @@ def history_role(path: str) -> float:
     return EXAMPLE_ROLE if is_example(path) else 1.0
 
 
-def own_lines(defs: Sequence[Definition]) -> list[int]:
-    """Lines each definition owns: its span minus the spans of the definitions nested directly in it."""
+def parent_rows(defs: Sequence[Definition]) -> list[int]:
+    """Per definition, the row of the one it is nested in (the first of that qualified name in its file),
+    or -1: computed once per ranking for the heat and the ranking's inheritance."""
     by_qual: dict[tuple[str, str], int] = {}
     for i, d in enumerate(defs):
         by_qual.setdefault((d.path, d.qualname), i)
+    return [by_qual.get((d.path, d.parent), -1) if d.parent else -1 for d in defs]
+
+
+def own_lines(defs: Sequence[Definition], parents: Sequence[int] | None = None) -> list[int]:
+    """Lines each definition owns: its span minus the spans of the definitions nested directly in it
+    (`parents`: `parent_rows(defs)` when the caller has it)."""
+    parents = parent_rows(defs) if parents is None else parents
     out = [max(1, d.end_line - d.line + 1) for d in defs]
-    for d in defs:
-        parent = by_qual.get((d.path, d.parent)) if d.parent else None
-        if parent is not None:
+    for d, parent in zip(defs, parents):
+        if parent >= 0:
             out[parent] -= max(1, d.end_line - d.line + 1)
     return [max(1, n) for n in out]
 
 
-def definition_heat(facts: RepoFacts, half_life: float) -> list[float]:
+def definition_heat(facts: RepoFacts, half_life: float, parents: Sequence[int] | None = None) -> list[float]:
     """Per definition (aligned with `facts.defs`): its file's heat × its share of the file's owned lines,
-    with the heat of commits whose patches named touched definitions moved onto those definitions."""
+    with the heat of commits whose patches named touched definitions moved onto those definitions
+    (`parents`: `parent_rows(facts.defs)` when the caller has it)."""
+    parents = parent_rows(facts.defs) if parents is None else parents
     heat = file_heat(facts, half_life)
-    owned = own_lines(facts.defs)
+    owned = own_lines(facts.defs, parents)
     per_file: dict[str, int] = {}
     for d, n in zip(facts.defs, owned):
         per_file[d.path] = per_file.get(d.path, 0) + n
     out = [heat.get(d.path, 0.0) * n / per_file[d.path] for d, n in zip(facts.defs, owned)]
-    moved_heat = _symbol_heat(facts, half_life)
+    moved_heat = _symbol_heat(facts, half_life, parents)
     rows_of: dict[str, list[int]] = {}
     for i, d in enumerate(facts.defs):
         if d.path in moved_heat:
@@ -92,18 +101,18 @@ def definition_heat(facts: RepoFacts, half_life: float) -> list[float]:
     return [max(0.0, h) for h in out]
 
 
-def _symbol_heat(facts: RepoFacts, half_life: float) -> dict[str, dict[int, float]]:
+def _symbol_heat(facts: RepoFacts, half_life: float, parents: Sequence[int]) -> dict[str, dict[int, float]]:
     """Path → {definition index: recency weight of the commits whose patch named it there}, split
     evenly among the definitions one commit named in one file (and scaled by the file's role); a
-    nested definition passes `PARENT_SHARE` of its part on to the class (or function) around it."""
+    nested definition passes `PARENT_SHARE` of its part on to the class (or function) around it
+    (`parents`: `parent_rows(facts.defs)`)."""
     if not any(c.symbols for c in facts.commits):
         return {}
+    named_paths = {path for c in facts.commits for path, _ in c.symbols}  # only these are looked up
     by_name: dict[tuple[str, str], list[int]] = {}
-    by_qual: dict[tuple[str, str], int] = {}
     for i, d in enumerate(facts.defs):
-        by_name.setdefault((d.path, d.name), []).append(i)
-        by_qual.setdefault((d.path, d.qualname), i)
-    parent_of = {i: by_qual.get((d.path, d.parent), -1) for i, d in enumerate(facts.defs) if d.parent}
+        if d.path in named_paths:
+            by_name.setdefault((d.path, d.name), []).append(i)
     out: dict[str, dict[int, float]] = {}
     k = 0
     for commit in facts.commits:  # newest first, counted exactly as `file_heat` counts them
@@ -120,7 +129,7 @@ def _symbol_heat(facts: RepoFacts, half_life: float) -> dict[str, dict[int, floa
                     share = weight * history_role(path) / len(rows)
                     mine = out.setdefault(path, {})
                     for i in sorted(rows):
-                        up = parent_of.get(i, -1)  # a change to `Session.flush` is a change to `Session` too
+                        up = parents[i]  # a change to `Session.flush` is a change to `Session` too
                         mine[i] = mine.get(i, 0.0) + share * (1.0 - PARENT_SHARE if up >= 0 else 1.0)
                         if up >= 0:
                             mine[up] = mine.get(up, 0.0) + share * PARENT_SHARE

@@ -32,9 +32,10 @@ from ctxeng.pack.facts import RepoFacts, facts_from_records
 from ctxeng.pack.facts_memo import FactsMemo
 from ctxeng.pack.index.builder import build_index, write_index
 from ctxeng.pack.index.reader import INDEX_FILE, STAGED_FILE
+from ctxeng.pack.index.terms_memo import Terms
 from ctxeng.pack.model import MODEL_FILE, Model, dump, records_stamp, trim
 from ctxeng.pack.model import load as load_model
-from ctxeng.pack.rank import Ranking, rank
+from ctxeng.pack.rank import Ranking, cached_doc_mentions, rank
 from ctxeng.pack.skill import Pack, build_pack, skill_name
 from ctxeng.pack.worktree import check_skill, skill_folder, stage_worktree
 
@@ -78,11 +79,12 @@ def prepare(
         memo.save()
     if memo is None:
         conv = mine_conventions(read_project_files(repo, index, config), facts.tracked)
-    else:
-        from ctxeng.pack.conventions_memo import conventions_cached
+        return Prepared(facts=facts, conv=conv, ranking=rank(facts, conv.entry_points))
+    from ctxeng.pack.conventions_memo import conventions_cached
 
-        conv = conventions_cached(repo, index, config, facts.tracked, memo.out_dir)
-    return Prepared(facts=facts, conv=conv, ranking=rank(facts, conv.entry_points))
+    conv = conventions_cached(repo, index, config, facts.tracked, memo.out_dir)
+    mentions = cached_doc_mentions(facts, memo.out_dir)
+    return Prepared(facts=facts, conv=conv, ranking=rank(facts, conv.entry_points, mentions=mentions))
 
 
 def write_skill(root: Path, pack: Pack, keep: frozenset[str] = frozenset()) -> list[str]:
@@ -134,7 +136,9 @@ def _produce(
         assert records is not None
         prepared = prepare(repo, config, records, head, memo)
         model = trim(prepared.facts, prepared.ranking, prepared.conv)
-        index, details = build_index(prepared.facts, prepared.ranking, prepared.conv)
+        terms = Terms(memo.out_dir if memo is not None else None)
+        index, details = build_index(prepared.facts, prepared.ranking, prepared.conv, terms)
+        terms.save()
         write_index(staging.path(INDEX_FILE).parent, index, details)
         staging.path(MODEL_FILE).write_text(dump(model, stamp), encoding="utf-8")
     else:

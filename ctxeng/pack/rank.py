@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ctxeng.pack.api import reexports
 from ctxeng.pack.facts import Definition, RepoFacts
@@ -122,11 +123,29 @@ def doc_mentions(facts: RepoFacts) -> dict[str, float]:
     return dict(sorted(counts.items()))
 
 
+def cached_doc_mentions(facts: RepoFacts, out_dir: Path) -> dict[str, float]:
+    """`doc_mentions(facts)`, kept in `out_dir`'s cache by a digest of the doc sections it reads (a code
+    commit leaves them as they were: sqlalchemy's 1,800 sections are then not scanned again)."""
+    from ctxeng.core.digest_memo import DigestMemo, digest, source_version
+
+    memo = DigestMemo(out_dir, "doc-mentions", source_version(__file__))
+    key = digest(s for d in facts.docs for s in (d.doc_kind, d.text))
+    got = memo.get(key)
+    if isinstance(got, dict):
+        return got
+    value = doc_mentions(facts)
+    memo.put(key, value)
+    return value
+
+
 def _priors(
-    facts: RepoFacts, entry_points: Iterable[tuple[str, str]], w: Weights
+    facts: RepoFacts,
+    entry_points: Iterable[tuple[str, str]],
+    w: Weights,
+    mentions: Mapping[str, float] | None = None,
 ) -> tuple[list[float], dict[int, float]]:
     reexported = reexports(facts)
-    mentions = doc_mentions(facts)
+    mentions = doc_mentions(facts) if mentions is None else mentions
     entries = set(entry_points)
     exports = {path: set(info.exports) for path, info in facts.files.items()}
     priors = []
@@ -168,9 +187,14 @@ def reference_weight(ident: str, count: int, n_definers: int, w: Weights = DEFAU
 
 
 def rank(
-    facts: RepoFacts, entry_points: Iterable[tuple[str, str]] = (), weights: Weights = DEFAULT_WEIGHTS
+    facts: RepoFacts,
+    entry_points: Iterable[tuple[str, str]] = (),
+    weights: Weights = DEFAULT_WEIGHTS,
+    mentions: Mapping[str, float] | None = None,
 ) -> Ranking:
-    """Rank the files and definitions of `facts` (see the module docstring for the method)."""
+    """Rank the files and definitions of `facts` (see the module docstring for the method).
+
+    `mentions`: `doc_mentions(facts)` when the caller has it (`cached_doc_mentions`)."""
     w = weights
     paths = list(facts.files)
     index = {p: i for i, p in enumerate(paths)}
@@ -181,7 +205,7 @@ def rank(
             per_file = defined.setdefault(d.name, {})
             per_file[row] = per_file.get(row, 0) + 1
     totals = {ident: sum(files.values()) for ident, files in defined.items()}
-    priors, reexported = _priors(facts, entry_points, w)
+    priors, reexported = _priors(facts, entry_points, w, mentions)
 
     # Edges referencer → definer file, weighted per identifier (aider's weighting, plus a cap).
     out_w: list[dict[int, float]] = [{} for _ in paths]  # per file: definer row → weight
@@ -219,11 +243,12 @@ def rank(
         share = received.get(d.name, 0.0) / totals.get(d.name, 1)
         ref_score.append(share * role_factor(d.path) * (1.0 if d.public else w.private_def))
 
-    scores = _inherit(facts.defs, _mix(priors, ref_score, w.prior_share), w.child_inherit)
-    if w.history_share > 0 and facts.commits:
-        from ctxeng.pack.heat import definition_heat
+    from ctxeng.pack.heat import definition_heat, parent_rows
 
-        scores = _mix(definition_heat(facts, w.half_life), scores, w.history_share)
+    parents = parent_rows(facts.defs)  # shared by the inheritance and the heat
+    scores = _inherit(facts.defs, _mix(priors, ref_score, w.prior_share), w.child_inherit, parents)
+    if w.history_share > 0 and facts.commits:
+        scores = _mix(definition_heat(facts, w.half_life, parents), scores, w.history_share)
     edges_by_path: dict[str, dict[str, float]] = {}
     for s, t, wt in edges:
         edges_by_path.setdefault(paths[s], {})[paths[t]] = wt
@@ -245,15 +270,14 @@ def _mix(priors: list[float], ref_score: list[float], share: float) -> list[floa
     return out
 
 
-def _inherit(defs: Sequence[Definition], scores: list[float], share: float) -> list[float]:
-    """Public members of a class inherit part of its score (a public class makes its methods matter)."""
-    by_qual: dict[tuple[str, str], int] = {}
+def _inherit(
+    defs: Sequence[Definition], scores: list[float], share: float, parents: Sequence[int]
+) -> list[float]:
+    """Public members of a class inherit part of its score (a public class makes its methods matter);
+    `parents` is `parent_rows(defs)`."""
     children: dict[int, list[int]] = {}
-    for i, d in enumerate(defs):
-        by_qual.setdefault((d.path, d.qualname), i)
-    for i, d in enumerate(defs):
-        parent = by_qual.get((d.path, d.parent)) if d.parent else None
-        if parent is not None and d.public:
+    for i, (d, parent) in enumerate(zip(defs, parents)):
+        if parent >= 0 and d.public:
             children.setdefault(parent, []).append(i)
     out = list(scores)
     for parent, kids in sorted(children.items()):

@@ -111,7 +111,7 @@ def run_pipeline(
     cache = ExtractCache(staging.out_dir, extract_settings(config))
     with timer.stage("select"):
         progress("select", 0, 0)
-        selection = select_files(repo, config.files, config.secrets)
+        selection = select_files(repo, config.files, config.secrets, memo=staging.out_dir)
         progress("select", len(selection.files), len(selection.files))
     with timer.stage("history"):
         history = _history(repo, config, progress, staging.out_dir, redactor, cache.salt, selection.outcomes)
@@ -126,7 +126,7 @@ def run_pipeline(
         outcomes, n_files = selection.outcomes, len(selection.files)
         del selection.files[:]  # the file texts (tens of MB on a large repository) are no longer needed
     with timer.stage("glossary"):
-        glossary = build_glossary([*code, *docs])
+        glossary = build_glossary([*code, *docs], memo=staging.out_dir)
     with timer.stage("secrets"):
         # Code and docs were redacted file by file (and cached so), their counts are in `extracted`;
         # the rest is redacted here and counted apart, or a cold build would count file redactions twice.

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ctxeng.core.cache import CacheTable
+from ctxeng.core.cache_journal import JournalTable
 from ctxeng.extract.history.log import LogCommit
 from ctxeng.extract.history.parse import CommitPatch
 
@@ -101,9 +101,9 @@ class HistoryCache:
     def __init__(self, out_dir: Path, salt: str, patch_settings: Any) -> None:
         folder = out_dir / CACHE_DIR
         self.folder = folder
-        self.log = CacheTable(folder / "log.json", salt)
+        self.log = JournalTable(folder / "log.json", salt)
         patch_salt = hashlib.sha1((salt + json.dumps(patch_settings, sort_keys=True)).encode()).hexdigest()
-        self.patches = CacheTable(folder / "patches.json", patch_salt)
+        self.patches = JournalTable(folder / "patches.json", patch_salt)
 
     def commits(self, shas: Iterable[str]) -> dict[str, tuple[LogCommit, dict[str, int]]]:
         """The cached commits among `shas` (message redacted) and their redaction counts."""

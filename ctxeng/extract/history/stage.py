@@ -21,7 +21,8 @@ from ctxeng.core.provenance import Provenance
 from ctxeng.core.records import Record, record_id
 from ctxeng.core.repo import RepoView
 from ctxeng.extract.history.cache import HistoryCache, Scrub
-from ctxeng.extract.history.log import LogCommit, iter_commits, iter_log, walk_order
+from ctxeng.extract.history.log import LogCommit, iter_commits, iter_log
+from ctxeng.extract.history.order import cached_walk_order
 from ctxeng.extract.history.parse import CommitPatch
 from ctxeng.extract.history.paths import NO_OMISSIONS, Omissions
 from ctxeng.extract.history.window import PROGRESS_EVERY, Shown, cached_patches, patch_keys
@@ -216,7 +217,8 @@ def read_log(
     """Every commit of HEAD's walk in git's date order, and (with `scrub`) each as its record shows it.
 
     Cached commits come from the cache (their messages redacted: only the record reads them),
-    the others from git. The order always comes from git (`walk_order`), so a rewritten history
+    the others from git. The order comes from git (`walk_order`; after plain commits on top of the
+    last build's HEAD, from its stored walk: `cached_walk_order`), so a rewritten history
     is no special case.
     """
     shown: dict[str, Shown] = {}
@@ -230,7 +232,7 @@ def read_log(
                 progress("history", len(log), 0)
         return log, shown
     assert scrub is not None
-    order = walk_order(repo, repo.head, max_commits)
+    order = cached_walk_order(repo, repo.head, max_commits, cache.folder)
     cached = cache.commits(order)
     known = {sha: commit for sha, (commit, _) in cached.items()}
     shown.update(cached)

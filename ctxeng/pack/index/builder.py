@@ -16,9 +16,9 @@ from ctxeng.core.fsio import dumps_json
 from ctxeng.core.tokens import TOKENIZER_NAME
 from ctxeng.pack.facts import RepoFacts, first_sentence
 from ctxeng.pack.index.reader import DETAILS_FILE, INDEX_FILE, INDEX_VERSION, SCALE
+from ctxeng.pack.index.terms_memo import Terms
 from ctxeng.pack.paths import is_vendored
 from ctxeng.pack.rank import Ranking
-from ctxeng.pack.terms import name_terms, text_terms
 
 if TYPE_CHECKING:
     from ctxeng.pack.conventions import Conventions
@@ -46,8 +46,15 @@ def _scaled(x: float, top: float) -> int:
     return round(SCALE * x / top) if top > 0 else 0
 
 
-def build_index(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> tuple[dict[str, Any], list[str]]:
-    """The index as plain data, and the detail rows (one JSON text each) it points into."""
+def build_index(
+    facts: RepoFacts, ranking: Ranking, conv: Conventions, terms: Terms | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """The index as plain data, and the detail rows (one JSON text each) it points into.
+
+    `terms` splits names and texts into search terms (`ctxeng.pack.index.terms_memo`: through the
+    terms an earlier build stored); the index is the same with or without it."""
+    terms = terms or Terms()
+    name_terms, text_terms = terms.name, terms.text
     paths = [p for p in facts.files if not is_vendored(p)]
     row = {p: i for i, p in enumerate(paths)}
     top_file = max(ranking.file_score.values(), default=0.0)
