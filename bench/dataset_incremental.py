@@ -37,18 +37,25 @@ from ctxeng.dataset import build_dataset
 NO_KEYS = False
 
 
-def _digest(result: object, folder: Path) -> str:
-    folder.mkdir(parents=True, exist_ok=True)
-    if hasattr(result, "write"):
-        result.write(folder / "train.jsonl", folder / "eval.jsonl")
-    else:  # an older ctxeng (run with PYTHONPATH=<its source> for a before figure)
-        from ctxeng.core.fsio import write_jsonl
+def _digest(result: object, folder: Path, base: Path | None = None) -> str:
+    """Write the rows as a build does into `folder` (dataset/*.jsonl; with `base`, the folder of the
+    last cached run, whose unchanged rows are copied) and digest them."""
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "dataset").mkdir(parents=True)
+    train, held = folder / "dataset/train.jsonl", folder / "dataset/eval.jsonl"
+    try:
+        from ctxeng.dataset.rows_write import ROWS_FILE
 
-        write_jsonl(folder / "train.jsonl", result.train)  # type: ignore[attr-defined]
-        write_jsonl(folder / "eval.jsonl", result.eval)  # type: ignore[attr-defined]
-    return hashlib.sha1(
-        (folder / "train.jsonl").read_bytes() + (folder / "eval.jsonl").read_bytes()
-    ).hexdigest()
+        result.write(train, held, base, folder / ROWS_FILE)  # type: ignore[attr-defined]
+    except ImportError:  # an older ctxeng (run with PYTHONPATH=<its source> for a before figure)
+        if hasattr(result, "write"):
+            result.write(train, held)
+        else:
+            from ctxeng.core.fsio import write_jsonl
+
+            write_jsonl(train, result.train)  # type: ignore[attr-defined]
+            write_jsonl(held, result.eval)  # type: ignore[attr-defined]
+    return hashlib.sha1(train.read_bytes() + held.read_bytes()).hexdigest()
 
 
 def _keys(records: list[Record]) -> object:
@@ -66,6 +73,9 @@ def _keys(records: list[Record]) -> object:
     return RecordKeys({p: h.hexdigest() for p, h in paths.items()}, commits)  # type: ignore[attr-defined]
 
 
+LAST: list[Path] = []  # the folder the last cached run wrote its rows to
+
+
 def _run(records: list[Record], repo: Path, out: Path | None, work: Path) -> tuple[float, str]:
     config = load_config(repo).dataset
     keys = _keys(records) if out is not None and not NO_KEYS else None
@@ -74,7 +84,12 @@ def _run(records: list[Record], repo: Path, out: Path | None, work: Path) -> tup
         result = build_dataset(records, config, repo.name, out)
     else:
         result = build_dataset(records, config, repo.name, out, keys)  # type: ignore[arg-type]
-    digest = _digest(result, work / "rows")
+    if out is None:
+        digest = _digest(result, work / "rows-plain")
+    else:
+        folder = work / ("rows-b" if LAST and LAST[-1].name == "rows-a" else "rows-a")
+        digest = _digest(result, folder, LAST[-1] if LAST else None)
+        LAST[:] = [folder]
     return time.process_time() - start, digest
 
 

@@ -38,13 +38,32 @@ class DatasetResult:
     eval: Sequence[dict[str, Any]]
     stats: dict[str, Any]
 
-    def write(self, train: Path, eval: Path) -> None:
-        """Write the splits as JSON lines (atomically; the bytes `fsio.write_jsonl` writes for them)."""
+    def write(
+        self, train: Path, eval: Path, base: Path | None = None, index: Path | None = None
+    ) -> dict[str, int]:
+        """Write the splits as JSON lines (atomically; the bytes `fsio.write_jsonl` writes for them).
+
+        With `base` (the last generation's folder), rows it wrote that read the same are copied from
+        it; with `index` (a generation's `rows_write.ROWS_FILE`), what the next write needs to do so is
+        written there (`dataset.rows_write`). Returns the rows and bytes copied.
+        """
+        if (
+            isinstance(self.train, Rows)
+            and isinstance(self.eval, Rows)
+            and self.train.split is self.eval.split
+        ):
+            split = self.train.split
+            if split.store.data_name and (base is not None or index is not None):
+                from ctxeng.dataset.rows_write import write_rows
+
+                parts = [(train, self.train.indices), (eval, self.eval.indices)]
+                return write_rows(split, parts, split.store.data_name, base, index)
         for path, rows in ((train, self.train), (eval, self.eval)):
             with atomic_writer(path, "wb") as fh:
                 lines = rows.lines() if isinstance(rows, Rows) else (_line(row) for row in rows)
                 for line in lines:
                     fh.write(line)
+        return {"rows_reused": 0, "bytes_reused": 0}
 
 
 def _line(row: dict[str, Any]) -> bytes:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from array import array
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -32,10 +33,12 @@ from ctxeng.dataset.outcomes import Bounder, Dropped, Outcome
 from ctxeng.dataset.prints import Prints, RecordKeys, take_prints
 from ctxeng.dataset.store import ExampleStore
 from ctxeng.dataset.task_cache import (
+    CHUNK,
     GLOBAL_KINDS,
     GROUP_USEFUL,
     LOCAL_TASKS,
     Group,
+    _chunks,
     _commit_group,
     _Groups,
     _local,
@@ -43,11 +46,13 @@ from ctxeng.dataset.task_cache import (
     _path_group,
     _qualname_group,
     _stream,
+    example_key,
     tasks_salt,
 )
 
 CARRY_FILE = "cache/dataset/carry"  # carry.idx, carry-*.dat
 _MAGIC = b"ctxeng-dataset-carry-1\n"
+_KEY = 12  # bytes of an example key (`blobtable.blob_key`)
 _NAME_RULES = (_qualname_group, _name_groups)  # groups by names a path holds: remembered per path
 
 
@@ -89,6 +94,9 @@ class _Run:
         self.names, self.out_dir, self.bounder, self.table = names, out_dir, bounder, table
         self.base = out_dir / CARRY_FILE
         self.segments: dict[str, Segments] = {}
+        self.globals: dict[
+            str, tuple[bytearray, array[int]]
+        ] = {}  # example keys and rows of each global task
         self.task_rows: dict[str, int] = {}
         self.drop_table = list(old.drop_table) if old else [""]
         self._drop_no = {text: n for n, text in enumerate(self.drop_table)}
@@ -105,6 +113,7 @@ class _Run:
             data = f"{self.base.name}-{os.getpid()}-{os.urandom(4).hex()}.dat"
             file, end = open_data(self.base.parent / data, create=True), 0
         store = ExampleStore(self.names, fragments=(file, end))
+        store.data_name = data
         try:
             if old is not None:
                 store.adopt(old.sources, old.commits)
@@ -127,8 +136,7 @@ class _Run:
                     continue
                 if index is None:
                     index = _global_index(self.records, self.names)
-                for outcome in _stream(_global_task(name)(index, self.ctx), self.bounder, self.table):
-                    self._add(store, outcome)
+                self._global(name, store, index)
             self._check(store)
             store.done()
             if not store.dropped.get("duplicate_id"):  # a carry stands only for a store without repeats
@@ -140,6 +148,44 @@ class _Run:
                     (self.base.parent / data).unlink()
             raise
         return store
+
+    def _global(self, name: str, store: ExampleStore, index: Any) -> None:
+        """A global task's outcomes: an example whose key (`example_key`) the last build kept is carried as
+        its row; the rest go through the per-example cache and the bounds."""
+        old = self.old.globals.get(name, {}) if self.old is not None else {}
+        keys, rows = bytearray(), array("q")
+        self.globals[name] = (keys, rows)
+        setting = self.bounder.setting()
+        run = [0, 0]  # old rows being carried
+
+        def flush() -> None:
+            if run[1] > run[0]:
+                assert self.old is not None
+                store.add_rows(self.old.cols, run[0], run[1])
+            run[:] = [0, 0]
+
+        for chunk in _chunks(_global_task(name)(index, self.ctx), CHUNK):
+            misses = []
+            for ex in chunk:
+                key = example_key(ex, setting).to_bytes(_KEY, "little")
+                row = old.get(key)
+                if row is None:
+                    misses.append((ex, key))
+                    continue
+                if row != run[1]:
+                    flush()
+                    run[:] = [row, row]
+                keys += key
+                rows.append(len(store) + run[1] - run[0])
+                run[1] += 1
+            flush()
+            outcomes = _stream([ex for ex, _ in misses], self.bounder, self.table)
+            for (_, key), outcome in zip(misses, outcomes, strict=True):
+                before = len(store)
+                self._add(store, outcome)
+                if len(store) > before:
+                    keys += key
+                    rows.append(before)
 
     def _add(self, store: ExampleStore, outcome: Outcome | None) -> None:
         before = len(store)

@@ -24,7 +24,8 @@ from ctxeng.dataset.store import COLUMNS, WIDTHS, ExampleStore
 
 _MAGIC = b"ctxeng-dataset-carry-1\n"
 TYPES = {"task_no": "H", "source_no": "i", "commit_no": "i", "times": "q", "tokens": "q", "offsets": "q",
-         "lengths": "i"}  # fmt: skip
+         "lengths": "i", "counts": "i", "drop_no": "i", "rows": "q"}  # fmt: skip
+_KEY = 12  # bytes of an example key
 
 
 @dataclass
@@ -57,6 +58,7 @@ class State:
     task_rows: dict[str, int]  # the first row of each local task's groups
     drop_table: list[str]
     contrib: dict[str, bytes]  # symbol path -> its names per name rule (JSON)
+    globals: dict[str, dict[bytes, int]] = field(default_factory=dict)  # global task: example key -> row
 
 
 def load(base: Path, salt: str) -> State | None:
@@ -80,7 +82,7 @@ def load(base: Path, salt: str) -> State | None:
         for name, nbytes in head["arrays"]:
             chunk = raw[at : at + nbytes]
             at += nbytes
-            typecode = TYPES.get(name.rpartition(":")[2], "i") if ":" in name else TYPES.get(name)
+            typecode = TYPES.get(name.rpartition(":")[2])
             if typecode is None:
                 arrays[name] = bytearray(chunk)
             else:
@@ -105,6 +107,12 @@ def load(base: Path, salt: str) -> State | None:
             for name, t in head["tasks"].items()
         }
         cols = SimpleNamespace(**{name: arrays[name] for name in COLUMNS})
+        globals_ = {}
+        for name in head["globals"]:
+            keys, rows = arrays[f"global:{name}:keys"], arrays[f"global:{name}:rows"]
+            if len(keys) != _KEY * len(rows) or max(rows, default=-1) >= len(cols.task_no):
+                return None
+            globals_[name] = {bytes(keys[i * _KEY : (i + 1) * _KEY]): rows[i] for i in range(len(rows))}
         rows = len(cols.task_no)
         if any(len(getattr(cols, n)) != rows * WIDTHS.get(n, 1) for n in COLUMNS):
             return None
@@ -120,7 +128,7 @@ def load(base: Path, salt: str) -> State | None:
         ):
             return None
         return State(head["data"], head["end"], head["sources"], head["commits"], cols, head["run_prints"],
-                     head["commit_prints"], tasks, head["task_rows"], head["drop_table"], contrib)  # fmt: skip
+                     head["commit_prints"], tasks, head["task_rows"], head["drop_table"], contrib, globals_)  # fmt: skip
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
         return None
 
@@ -141,6 +149,9 @@ def save(base: Path, salt: str, data: str, fd: int, store: ExampleStore, run: An
             arrays.append((f"task:{name}:counts", seg.counts.tobytes()))
             arrays.append((f"task:{name}:drop_no", seg.drop_no.tobytes()))
             tasks[name] = {"keys": seg.keys, "dropped": seg.dropped, "drops": dict(seg.drops)}
+        for name, (keys, rows) in run.globals.items():
+            arrays.append((f"global:{name}:keys", bytes(keys)))
+            arrays.append((f"global:{name}:rows", rows.tobytes()))
         contrib = sorted(run.contrib.items())
         head = {
             "data": data,
@@ -150,6 +161,7 @@ def save(base: Path, salt: str, data: str, fd: int, store: ExampleStore, run: An
             "run_prints": run.prints.run_prints,
             "commit_prints": run.prints.commit_prints,
             "tasks": tasks,
+            "globals": sorted(run.globals),
             "task_rows": run.task_rows,
             "drop_table": run.drop_table,
             "arrays": [[name, len(chunk)] for name, chunk in arrays],
@@ -199,6 +211,7 @@ def _compact(base: Path, store: ExampleStore, fd: int) -> tuple[str, int]:
         raise
     store.offsets = offsets
     store.use(file, end)
+    store.data_name = name
     return name, end
 
 

@@ -47,6 +47,7 @@ class ExampleStore:
         self.source_no = array("i")
         self.sources = 0  # distinct sources so far
         self.source_names: list[str] = []
+        self.data_name = ""  # the fragment file's name when the caller keeps it (`dataset.carry`)
         self._source: dict[str, int] = {}
         self.commit_no = array("i")  # the example's own commit (into `commits`) and time
         self.commits: list[str] = []

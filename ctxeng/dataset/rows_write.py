@@ -1,0 +1,159 @@
+"""Writing `train.jsonl` and `eval.jsonl`, copying the previous generation's bytes for rows that read the same.
+
+A row's line is its JSON fragment (`store.ExampleStore.fragment`) wrapped with its split dating
+(`store.Split.line`). Rows carried from the last build (`dataset.carry`) keep their fragment at the
+same offset of the same fragment file, which is only appended to until it is compacted into a file
+of another name; so a row whose fragment offset and file, and dating, equal those of a row the last
+generation wrote has exactly that row's line, and runs of such rows are copied with one read each.
+`ROWS_FILE` (in the generation's `state/`) records per written row its fragment offset, line length
+and dating, with the fragment file's name and each output file's size and modification time (a file
+changed since, or an unreadable table, reuses nothing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from array import array
+from pathlib import Path
+from typing import IO, Any
+
+from ctxeng.core.fsio import atomic_writer
+from ctxeng.dataset.store import Split
+
+ROWS_FILE = "state/dataset-rows.bin"
+PARTS = ("dataset/train.jsonl", "dataset/eval.jsonl")
+_MAGIC = b"ctxeng-dataset-rows-1\n"
+
+
+def write_rows(
+    split: Split, parts: list[tuple[Path, Any]], data: str, base: Path | None, index: Path | None
+) -> dict[str, int]:
+    """Write each (path, row indices) of `parts` (train, eval), copying unchanged rows' lines from the
+    generation in `base`; `data` names the store's fragment file. With `index`, write this generation's
+    table there. Returns the rows and bytes copied."""
+    old = _load(base, data) if base is not None else None
+    store = split.store
+    newest, commit_no, times, commits, offsets = (
+        split.newest,
+        store.commit_no,
+        store.times,
+        store.commits,
+        store.offsets,
+    )
+    stats = {"rows_reused": 0, "bytes_reused": 0}
+    table: list[tuple[array[int], array[int], array[int], array[int]]] = []
+    names: dict[str, int] = {}
+    sources: list[IO[bytes] | None] = [None, None]
+    with contextlib.ExitStack() as stack:
+        if old is not None:
+            for n, path in enumerate(old[1]):
+                with contextlib.suppress(OSError):
+                    sources[n] = stack.enter_context(open(path, "rb"))
+        spans = old[0] if old is not None else {}
+        for path, indices in parts:
+            frag, lengths, commit_col, time_col = array("q"), array("i"), array("i"), array("q")
+            with atomic_writer(path, "wb") as fh:
+                run: list[int] = []  # [old part, start, end] of the lines being copied
+                for i in indices:
+                    c = commit_no[newest[store.source_no[i]]]
+                    commit = commits[c]
+                    when = times[newest[store.source_no[i]]] if commit else 0
+                    number = names.get(commit)
+                    if number is None:
+                        number = names[commit] = len(names)
+                    hit = spans.get(offsets[i])
+                    if (
+                        hit is not None
+                        and hit[3] == commit
+                        and hit[4] == when
+                        and sources[hit[0]] is not None
+                    ):
+                        if run and run[0] == hit[0] and run[2] == hit[1]:
+                            run[2] += hit[2]
+                        else:
+                            _copy(fh, sources, run, stats)
+                            run = [hit[0], hit[1], hit[1] + hit[2]]
+                        size = hit[2]
+                        stats["rows_reused"] += 1
+                    else:
+                        _copy(fh, sources, run, stats)
+                        run = []
+                        line = split.line(i)
+                        fh.write(line)
+                        size = len(line)
+                    frag.append(offsets[i])
+                    lengths.append(size)
+                    commit_col.append(number)
+                    time_col.append(when)
+                _copy(fh, sources, run, stats)
+            table.append((frag, lengths, commit_col, time_col))
+    if index is not None:
+        _save(index, data, [p for p, _ in parts], list(names), table)
+    return stats
+
+
+def _copy(fh: IO[bytes], sources: list[IO[bytes] | None], run: list[int], stats: dict[str, int]) -> None:
+    if not run:
+        return
+    src = sources[run[0]]
+    assert src is not None
+    n = run[2] - run[1]
+    data = os.pread(src.fileno(), n, run[1])
+    if len(data) != n or not data.endswith(b"\n"):
+        raise OSError("the last generation's dataset file changed while it was read")
+    fh.write(data)
+    stats["bytes_reused"] += n
+
+
+def _save(index: Path, data: str, paths: list[Path], commits: list[str], table: list[Any]) -> None:
+    import orjson
+
+    files = [[os.stat(p).st_size, os.stat(p).st_mtime_ns] for p in paths]
+    arrays = [bytes(col) for part in table for col in part]
+    head = orjson.dumps(
+        {"data": data, "files": files, "commits": commits, "arrays": [len(a) for a in arrays]}
+    )
+    index.parent.mkdir(parents=True, exist_ok=True)
+    index.write_bytes(b"".join([_MAGIC, str(len(head)).encode(), b"\n", head, *arrays]))
+
+
+def _load(base: Path, data: str) -> tuple[dict[int, tuple[int, int, int, str, int]], list[Path]] | None:
+    """Fragment offset -> (part, line offset, line length, commit, time) of the rows the generation in
+    `base` wrote, and its part files; None when unusable."""
+    import orjson
+
+    paths = [base / part for part in PARTS]
+    try:
+        raw = (base / ROWS_FILE).read_bytes()
+        if not raw.startswith(_MAGIC):
+            return None
+        at = raw.index(b"\n", len(_MAGIC))
+        size = int(raw[len(_MAGIC) : at])
+        head = orjson.loads(raw[at + 1 : at + 1 + size])
+        if head["data"] != data:
+            return None
+        for path, (length, mtime) in zip(paths, head["files"], strict=True):
+            st = os.stat(path)
+            if (st.st_size, st.st_mtime_ns) != (length, mtime):
+                return None
+        at += 1 + size
+        cols = []
+        for n, nbytes in enumerate(head["arrays"]):
+            col = array("qiiq"[n % 4])
+            col.frombytes(raw[at : at + nbytes])
+            cols.append(col)
+            at += nbytes
+        commits = head["commits"]
+        spans: dict[int, tuple[int, int, int, str, int]] = {}
+        for part in range(len(PARTS)):
+            frag, lengths, commit_col, time_col = cols[4 * part : 4 * part + 4]
+            pos = 0
+            for k in range(len(frag)):
+                spans[frag[k]] = (part, pos, lengths[k], commits[commit_col[k]], time_col[k])
+                pos += lengths[k]
+            if pos != head["files"][part][0]:
+                return None
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+    return spans, paths
