@@ -3,7 +3,8 @@
 `<base>.idx` holds a magic line, the salt, a JSON header (tables, fingerprints, groups, the
 layout of what follows), the binary columns and each symbol path's remembered names; the rows'
 JSON fragments are in the data file it names (`<base>-*.dat`), only ever appended to before the
-index is replaced, so a crash leaves the last index valid. Once live fragments are under a third
+index is replaced (and synced first), so a crash leaves the last index valid; the index carries a
+checksum of itself (the data file is trusted as the outputs are: not checked row by row). Once live fragments are under a third
 of the data file it is compacted into a new one. Anything unreadable or inconsistent reads as no
 carry (the build then runs without it).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import zlib
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
@@ -73,6 +75,10 @@ def load(base: Path, salt: str) -> State | None:
         line_end = raw.index(b"\n", at)
         if raw[at:line_end].decode("utf-8", "surrogatepass") != salt:
             return None
+        at = line_end + 1
+        line_end = raw.index(b"\n", at)
+        if int(raw[at:line_end]) != zlib.crc32(memoryview(raw)[line_end + 1 :]):
+            return None  # torn or damaged
         at = line_end + 1
         line_end = raw.index(b"\n", at)
         size = int(raw[at:line_end])
@@ -168,18 +174,13 @@ def save(base: Path, salt: str, data: str, fd: int, store: ExampleStore, run: An
             "contrib": [[path, len(blob)] for path, blob in contrib],
         }
         header = orjson.dumps(head)
-        parts = [
-            _MAGIC,
-            salt.encode("utf-8", "surrogatepass"),
-            b"\n",
-            str(len(header)).encode(),
-            b"\n",
-            header,
-        ]
-        parts += [chunk for _, chunk in arrays]
-        parts += [blob for _, blob in contrib]
+        body = b"".join(
+            [str(len(header)).encode(), b"\n", header, *(c for _, c in arrays), *(b for _, b in contrib)]
+        )
+        lines = [_MAGIC, salt.encode("utf-8", "surrogatepass"), b"\n", str(zlib.crc32(body)).encode(), b"\n"]
+        os.fsync(store.fileno())  # the fragments reach the disk before an index that names them
         tmp = base.parent / f".{base.name}.idx.{os.getpid()}"
-        tmp.write_bytes(b"".join(parts))
+        tmp.write_bytes(b"".join([*lines, body]))
         os.replace(tmp, base.parent / f"{base.name}.idx")
         for entry in base.parent.glob(f"{base.name}-*.dat"):
             if entry.name != data:

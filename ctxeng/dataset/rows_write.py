@@ -7,13 +7,14 @@ of another name; so a row whose fragment offset and file, and dating, equal thos
 generation wrote has exactly that row's line, and runs of such rows are copied with one read each.
 `ROWS_FILE` (in the generation's `state/`) records per written row its fragment offset, line length
 and dating, with the fragment file's name and each output file's size and modification time (a file
-changed since, or an unreadable table, reuses nothing).
+changed since, or a table that is unreadable or fails its checksum, reuses nothing).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import zlib
 from array import array
 from pathlib import Path
 from typing import IO, Any
@@ -115,7 +116,8 @@ def _save(index: Path, data: str, paths: list[Path], commits: list[str], table: 
         {"data": data, "files": files, "commits": commits, "arrays": [len(a) for a in arrays]}
     )
     index.parent.mkdir(parents=True, exist_ok=True)
-    index.write_bytes(b"".join([_MAGIC, str(len(head)).encode(), b"\n", head, *arrays]))
+    body = b"".join([str(len(head)).encode(), b"\n", head, *arrays])
+    index.write_bytes(b"".join([_MAGIC, str(zlib.crc32(body)).encode(), b"\n", body]))
 
 
 def _load(base: Path, data: str) -> tuple[dict[int, tuple[int, int, int, str, int]], list[Path]] | None:
@@ -128,8 +130,11 @@ def _load(base: Path, data: str) -> tuple[dict[int, tuple[int, int, int, str, in
         raw = (base / ROWS_FILE).read_bytes()
         if not raw.startswith(_MAGIC):
             return None
-        at = raw.index(b"\n", len(_MAGIC))
-        size = int(raw[len(_MAGIC) : at])
+        start = raw.index(b"\n", len(_MAGIC)) + 1
+        if int(raw[len(_MAGIC) : start - 1]) != zlib.crc32(memoryview(raw)[start:]):
+            return None  # torn or damaged
+        at = raw.index(b"\n", start)
+        size = int(raw[start:at])
         head = orjson.loads(raw[at + 1 : at + 1 + size])
         if head["data"] != data:
             return None

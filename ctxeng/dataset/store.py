@@ -126,6 +126,10 @@ class ExampleStore:
         hold the fragments of the rows there are."""
         self._spill, self._fd, self._end = file, file.fileno(), end
 
+    def fileno(self) -> int:
+        """The fragment file's descriptor."""
+        return self._fd
+
     def end(self) -> int:
         """Where the fragment file ends (after `done`)."""
         return self._end
