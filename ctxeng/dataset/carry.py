@@ -10,7 +10,8 @@ of its records' runs changed (a path's group: its file or symbol run; a commit's
 qualified or called name's: a changed symbol run that holds it now or held it then, which each
 path's remembered names say). Dirty groups are rebuilt from their records and run; every other
 group's rows are copied as they are, columns and all, in key order. The global tasks (cochange,
-doc_qa, glossary, facts, grounded) run as before. The store is what a fresh run fills, up to the
+doc_qa, glossary, facts, grounded) are carried whole when the records they read are unchanged, and
+example by example otherwise (`dataset.carry_global`). The store is what a fresh run fills, up to the
 numbering of sources and commits, which nothing written depends on; ids must be unique (they were
 in the last build and are checked again), or the build is redone without the carry.
 """
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-from array import array
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -28,31 +28,27 @@ from typing import Any
 
 from ctxeng.core.records import Record, sort_key
 from ctxeng.dataset.carry_file import Segments, State, load, open_data, save
+from ctxeng.dataset.carry_global import GlobalRows, global_rows
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.outcomes import Bounder, Dropped, Outcome
 from ctxeng.dataset.prints import Prints, RecordKeys, take_prints
 from ctxeng.dataset.store import ExampleStore
 from ctxeng.dataset.task_cache import (
-    CHUNK,
     GLOBAL_KINDS,
     GROUP_USEFUL,
     LOCAL_TASKS,
     Group,
-    _chunks,
     _commit_group,
     _Groups,
     _local,
     _name_groups,
     _path_group,
     _qualname_group,
-    _stream,
-    example_key,
     tasks_salt,
 )
 
 CARRY_FILE = "cache/dataset/carry"  # carry.idx, carry-*.dat
 _MAGIC = b"ctxeng-dataset-carry-1\n"
-_KEY = 12  # bytes of an example key (`blobtable.blob_key`)
 _NAME_RULES = (_qualname_group, _name_groups)  # groups by names a path holds: remembered per path
 
 
@@ -94,15 +90,14 @@ class _Run:
         self.names, self.out_dir, self.bounder, self.table = names, out_dir, bounder, table
         self.base = out_dir / CARRY_FILE
         self.segments: dict[str, Segments] = {}
-        self.globals: dict[
-            str, tuple[bytearray, array[int]]
-        ] = {}  # example keys and rows of each global task
+        self.globals: dict[str, GlobalRows] = {}
         self.task_rows: dict[str, int] = {}
         self.drop_table = list(old.drop_table) if old else [""]
         self._drop_no = {text: n for n, text in enumerate(self.drop_table)}
-        self.carried_dropped = 0
+        self.carried_lost: list[str] = []  # ids of the dropped outcomes carried
         self.fresh_kept = 0
         self.contrib = self._contrib()
+        self._decoded: dict[str, list[list[str]]] | None = None
 
     def store(self, salt: str) -> ExampleStore:
         old = self.old
@@ -136,7 +131,7 @@ class _Run:
                     continue
                 if index is None:
                     index = _global_index(self.records, self.names)
-                self._global(name, store, index)
+                self.globals[name] = global_rows(self, name, store, index)
             self._check(store)
             store.done()
             if not store.dropped.get("duplicate_id"):  # a carry stands only for a store without repeats
@@ -149,45 +144,8 @@ class _Run:
             raise
         return store
 
-    def _global(self, name: str, store: ExampleStore, index: Any) -> None:
-        """A global task's outcomes: an example whose key (`example_key`) the last build kept is carried as
-        its row; the rest go through the per-example cache and the bounds."""
-        old = self.old.globals.get(name, {}) if self.old is not None else {}
-        keys, rows = bytearray(), array("q")
-        self.globals[name] = (keys, rows)
-        setting = self.bounder.setting()
-        run = [0, 0]  # old rows being carried
-
-        def flush() -> None:
-            if run[1] > run[0]:
-                assert self.old is not None
-                store.add_rows(self.old.cols, run[0], run[1])
-            run[:] = [0, 0]
-
-        for chunk in _chunks(_global_task(name)(index, self.ctx), CHUNK):
-            misses = []
-            for ex in chunk:
-                key = example_key(ex, setting).to_bytes(_KEY, "little")
-                row = old.get(key)
-                if row is None:
-                    misses.append((ex, key))
-                    continue
-                if row != run[1]:
-                    flush()
-                    run[:] = [row, row]
-                keys += key
-                rows.append(len(store) + run[1] - run[0])
-                run[1] += 1
-            flush()
-            outcomes = _stream([ex for ex, _ in misses], self.bounder, self.table)
-            for (_, key), outcome in zip(misses, outcomes, strict=True):
-                before = len(store)
-                self._add(store, outcome)
-                if len(store) > before:
-                    keys += key
-                    rows.append(before)
-
-    def _add(self, store: ExampleStore, outcome: Outcome | None) -> None:
+    def add(self, store: ExampleStore, outcome: Outcome | None) -> None:
+        """Add a fresh outcome to `store`."""
         before = len(store)
         store.add(outcome)
         self.fresh_kept += len(store) - before
@@ -231,7 +189,7 @@ class _Run:
             before = len(store)
             lost = []
             for outcome in outcomes:
-                self._add(store, outcome)
+                self.add(store, outcome)
                 if isinstance(outcome, Dropped):
                     lost.append([outcome.id, outcome.reason])
             new.keys.append(key)
@@ -246,7 +204,7 @@ class _Run:
                 new.dropped[key] = lost
                 for _, reason in lost:
                     store.dropped[reason] += 1
-                self.carried_dropped += len(lost)
+                self.carried_lost.extend(i for i, _ in lost)
         carried = +carried
         self.ctx.dropped.update(carried)  # `_local` counted the fresh groups' drops
         new.drops = carried + fresh_drops
@@ -272,13 +230,8 @@ class _Run:
         ids = store.ids
         seen = {bytes(ids[i : i + 10]) for i in range(0, len(ids), 10)}
         fresh = store._seen  # noqa: SLF001  # the fresh outcomes' ids, dropped ones too
-        dropped = {
-            bytes.fromhex(i)
-            for seg in self.segments.values()
-            for lost in seg.dropped.values()
-            for i, _ in lost
-        }
-        expect = len(store) + (len(fresh) - self.fresh_kept) + self.carried_dropped
+        dropped = {bytes.fromhex(i) for i in self.carried_lost}
+        expect = len(store) + (len(fresh) - self.fresh_kept) + len(self.carried_lost)
         if len(seen | fresh | dropped) != expect:
             raise Repeated
 
@@ -303,6 +256,14 @@ class _Run:
                 continue
             out[path] = orjson.dumps([sorted({k for rec in run for k in rule(rec)}) for rule in _NAME_RULES])
         return out
+
+    def _names(self) -> dict[str, list[list[str]]]:
+        """Each symbol path's names per name rule, decoded (once)."""
+        if self._decoded is None:
+            import orjson
+
+            self._decoded = {path: orjson.loads(blob) for path, blob in self.contrib.items()}
+        return self._decoded
 
     def _changed(self, kinds: tuple[str, ...]) -> set[str]:
         """Paths whose run of one of `kinds` changed, appeared or went."""
@@ -348,8 +309,11 @@ class _Run:
                 if rec is not None and rule(rec):
                     grouped[cid].append(rec)
         else:
-            for run in self.prints.symbols():
-                for rec in run:
+            at = _NAME_RULES.index(rule)
+            for path, names in self._names().items():
+                if dirty.isdisjoint(names[at]):
+                    continue  # no record of this path is in a dirty group
+                for rec in self.prints.runs[f"symbol\0{path}"]:
                     if rule is _qualname_group:
                         hit = str(rec.meta.get("qualname") or rec.name) in dirty
                     else:

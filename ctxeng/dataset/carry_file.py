@@ -22,12 +22,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from ctxeng.dataset.carry_global import KEY as _KEY
+from ctxeng.dataset.carry_global import GlobalRows
 from ctxeng.dataset.store import COLUMNS, WIDTHS, ExampleStore
 
 _MAGIC = b"ctxeng-dataset-carry-1\n"
 TYPES = {"task_no": "H", "source_no": "i", "commit_no": "i", "times": "q", "tokens": "q", "offsets": "q",
          "lengths": "i", "counts": "i", "drop_no": "i", "rows": "q"}  # fmt: skip
-_KEY = 12  # bytes of an example key
 
 
 @dataclass
@@ -60,7 +61,7 @@ class State:
     task_rows: dict[str, int]  # the first row of each local task's groups
     drop_table: list[str]
     contrib: dict[str, bytes]  # symbol path -> its names per name rule (JSON)
-    globals: dict[str, dict[bytes, int]] = field(default_factory=dict)  # global task: example key -> row
+    globals: dict[str, GlobalRows] = field(default_factory=dict)
 
 
 def load(base: Path, salt: str) -> State | None:
@@ -114,11 +115,11 @@ def load(base: Path, salt: str) -> State | None:
         }
         cols = SimpleNamespace(**{name: arrays[name] for name in COLUMNS})
         globals_ = {}
-        for name in head["globals"]:
+        for name, info in head["globals"].items():
             keys, rows = arrays[f"global:{name}:keys"], arrays[f"global:{name}:rows"]
             if len(keys) != _KEY * len(rows) or max(rows, default=-1) >= len(cols.task_no):
                 return None
-            globals_[name] = {bytes(keys[i * _KEY : (i + 1) * _KEY]): rows[i] for i in range(len(rows))}
+            globals_[name] = GlobalRows(keys, rows, info["digest"], Counter(info["drops"]), info["lost"])
         rows = len(cols.task_no)
         if any(len(getattr(cols, n)) != rows * WIDTHS.get(n, 1) for n in COLUMNS):
             return None
@@ -155,9 +156,9 @@ def save(base: Path, salt: str, data: str, fd: int, store: ExampleStore, run: An
             arrays.append((f"task:{name}:counts", seg.counts.tobytes()))
             arrays.append((f"task:{name}:drop_no", seg.drop_no.tobytes()))
             tasks[name] = {"keys": seg.keys, "dropped": seg.dropped, "drops": dict(seg.drops)}
-        for name, (keys, rows) in run.globals.items():
-            arrays.append((f"global:{name}:keys", bytes(keys)))
-            arrays.append((f"global:{name}:rows", rows.tobytes()))
+        for name, part in run.globals.items():
+            arrays.append((f"global:{name}:keys", bytes(part.keys)))
+            arrays.append((f"global:{name}:rows", part.rows.tobytes()))
         contrib = sorted(run.contrib.items())
         head = {
             "data": data,
@@ -167,7 +168,7 @@ def save(base: Path, salt: str, data: str, fd: int, store: ExampleStore, run: An
             "run_prints": run.prints.run_prints,
             "commit_prints": run.prints.commit_prints,
             "tasks": tasks,
-            "globals": sorted(run.globals),
+            "globals": {name: part.info() for name, part in sorted(run.globals.items())},
             "task_rows": run.task_rows,
             "drop_table": run.drop_table,
             "arrays": [[name, len(chunk)] for name, chunk in arrays],

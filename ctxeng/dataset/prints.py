@@ -67,8 +67,13 @@ def take_prints(records: list[Record], keys: RecordKeys) -> Prints:
     for name, run in runs.items():
         key = keys.paths.get(name.partition("\0")[2])
         run_prints[name] = _print(name, key, run, orjson.dumps)
+    # A commit's print is its key and dating as they are (no digest: 15k commits on sqlalchemy).
+    known = keys.records
     commit_prints = {
-        cid: _print("commit", keys.records.get(cid), [rec], orjson.dumps) for cid, rec in commits.items()
+        cid: f"{key}\x1f{rec.commit}\x1f{rec.time}"
+        if (key := known.get(cid)) is not None
+        else content_print([rec])
+        for cid, rec in commits.items()
     }
     return Prints(runs, run_prints, commits, commit_prints)
 
