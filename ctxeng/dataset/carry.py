@@ -26,10 +26,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ctxeng.core.records import Record, sort_key
+from ctxeng.core.records import Record
 from ctxeng.dataset.carry_file import Segments, State, load, open_data, save
 from ctxeng.dataset.carry_global import GlobalRows, global_rows
 from ctxeng.dataset.context import TaskContext
+from ctxeng.dataset.index import SORT_KEY
 from ctxeng.dataset.outcomes import Bounder, Dropped, Outcome
 from ctxeng.dataset.prints import Prints, RecordKeys, take_prints
 from ctxeng.dataset.store import ExampleStore
@@ -324,7 +325,7 @@ class _Run:
                                 grouped[key].append(rec)
         out: dict[str, tuple[list[Record], str | None]] = {}
         for key, members in grouped.items():
-            members.sort(key=sort_key)
+            members.sort(key=SORT_KEY)
             if members and (useful is None or useful(key, members)):
                 out[key] = (members, None)
         return out

@@ -26,11 +26,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ctxeng.core.records import Record, sort_key
+from ctxeng.core.records import Record
 from ctxeng.dataset.blobtable import BlobTable, blob_key
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.example import Cut, Example
-from ctxeng.dataset.index import RecordIndex, qualname
+from ctxeng.dataset.index import SORT_KEY, RecordIndex, qualname
 from ctxeng.dataset.outcomes import Bounder, Outcome, decode, encode
 from ctxeng.dataset.tasks import TASKS
 
@@ -334,7 +334,7 @@ class _Groups:
 
     def __init__(self, records: list[Record], names: list[str]) -> None:
         kinds = {kind for n in names for kind in RULE_KINDS[LOCAL_TASKS[n]]}
-        self.ordered = sorted((r for r in records if r.kind in kinds), key=sort_key)
+        self.ordered = sorted((r for r in records if r.kind in kinds), key=SORT_KEY)
         self.record_digests: dict[int, bytes | None] = {}  # by id(): a symbol is in several rules' groups
         self.left = Counter(LOCAL_TASKS[n] for n in names)
         self.made: dict[Rule, tuple[dict[str, list[Record]], dict[str, str | None]]] = {}
