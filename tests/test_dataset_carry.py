@@ -286,3 +286,25 @@ def test_a_refresh_after_a_commit_carries_and_equals_a_cold_build(
     build(clone)
     for name in ("dataset/train.jsonl", "dataset/eval.jsonl"):
         assert (root / ".ctxeng" / name).read_bytes() == (clone / ".ctxeng" / name).read_bytes(), name
+
+
+def test_rows_are_copied_where_the_kernel_cannot_copy(
+    sample_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without `copy_file_range` (another file system, an old kernel) unchanged rows are read and written."""
+    import os
+
+    def refuse(*args: Any) -> int:
+        raise OSError(38, "not implemented")
+
+    records = records_for_sample(sample_repo)
+    config = DatasetConfig(eval_share=0.3)
+    out = tmp_path / "out"
+    _write(build_dataset(records, config, "kvstore", out, _keys(records)), tmp_path / "g0")
+    monkeypatch.setattr(os, "copy_file_range", refuse)
+    changed = _edit_file("kvstore/codec.py")(records)
+    got = _write(
+        build_dataset(changed, config, "kvstore", out, _keys(changed)), tmp_path / "g1", tmp_path / "g0"
+    )
+    assert got[2]["rows_reused"] > 0
+    assert got[:2] == _write(build_dataset(changed, config, "kvstore"), tmp_path / "plain")[:2]
