@@ -308,3 +308,44 @@ def test_rows_are_copied_where_the_kernel_cannot_copy(
     )
     assert got[2]["rows_reused"] > 0
     assert got[:2] == _write(build_dataset(changed, config, "kvstore"), tmp_path / "plain")[:2]
+
+
+def test_a_function_added_reruns_only_the_groups_of_its_records(
+    sample_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file's key changes with any edit, but only the records whose content changed (here: the file
+    record and one new definition) make their name groups run again."""
+    config = DatasetConfig()
+    records = records_for_sample(sample_repo)
+    out = tmp_path / "out"
+    build_dataset(records, config, "kvstore", out, _keys(records))
+    model = max(
+        (r for r in records if r.kind == "symbol" and r.path == "kvstore/store.py"),
+        key=lambda r: r.start_line,
+    )
+    line = model.end_line + 3
+    added = dataclasses.replace(
+        model, id="sym-added", name="sync_all", start_line=line, end_line=line + 1, commit="a" * 40,
+        time=_newest(records) + 60, text="def sync_all(store):\n    return store.flush()\n",
+        meta={**model.meta, "qualname": "sync_all", "parent": "", "calls": ["flush"], "kind": "function"},
+    )  # fmt: skip
+    changed = sorted(
+        [
+            r.dated("a" * 40, added.time) if r.kind == "file" and r.path == "kvstore/store.py" else r
+            for r in [*records, added]
+        ],
+        key=sort_key,
+    )
+    runs: list[tuple[str, str]] = []
+    real = task_cache._local
+
+    def spy(name: str, groups: dict[str, Any], *args: Any) -> Any:
+        runs.extend((name, key) for key in groups)
+        return real(name, groups, *args)
+
+    monkeypatch.setattr(carry, "_local", spy)
+    got = build_dataset(changed, config, "kvstore", out, _keys(changed))
+    assert {key for name, key in runs if name == "symbol_lookup"} == {"sync_all"}
+    assert {key for name, key in runs if name == "callers"} <= {"flush", "sync_all"}
+    fresh = build_dataset(changed, config, "kvstore")
+    assert (got.train, got.eval, got.stats) == (fresh.train, fresh.eval, fresh.stats)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import zlib
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -45,11 +46,11 @@ from ctxeng.dataset.task_cache import (
     _name_groups,
     _path_group,
     _qualname_group,
+    record_digest,
     tasks_salt,
 )
 
 CARRY_FILE = "cache/dataset/carry"  # carry.idx, carry-*.dat
-_MAGIC = b"ctxeng-dataset-carry-1\n"
 _NAME_RULES = (_qualname_group, _name_groups)  # groups by names a path holds: remembered per path
 
 
@@ -97,7 +98,7 @@ class _Run:
         self._drop_no = {text: n for n, text in enumerate(self.drop_table)}
         self.carried_lost: list[str] = []  # ids of the dropped outcomes carried
         self.fresh_kept = 0
-        self.contrib = self._contrib()
+        self.contrib, self.record_names = self._contrib()
         self._decoded: dict[str, list[list[str]]] | None = None
 
     def store(self, salt: str) -> ExampleStore:
@@ -238,12 +239,13 @@ class _Run:
 
     # -- which groups changed ---------------------------------------------------------------------
 
-    def _contrib(self) -> dict[str, bytes]:
-        """Each symbol path's names per name rule (JSON), reused for unchanged runs."""
+    def _contrib(self) -> tuple[dict[str, bytes], dict[str, bytes]]:
+        """Each symbol path's names per name rule, and per record its digest and names (JSON); both
+        reused for unchanged runs."""
         import orjson
 
         old = self.old
-        out = {}
+        names, per_record = {}, {}
         for name, run in self.prints.runs.items():
             if not name.startswith("symbol\0"):
                 continue
@@ -251,12 +253,18 @@ class _Run:
             if (
                 old is not None
                 and path in old.contrib
+                and path in old.record_names
                 and old.run_prints.get(name) == self.prints.run_prints[name] != ""
             ):
-                out[path] = old.contrib[path]
+                names[path], per_record[path] = old.contrib[path], old.record_names[path]
                 continue
-            out[path] = orjson.dumps([sorted({k for rec in run for k in rule(rec)}) for rule in _NAME_RULES])
-        return out
+            entries = []
+            for rec in run:
+                digest = record_digest(rec)
+                entries.append([digest.hex()[:24] if digest else "", *([*rule(rec)] for rule in _NAME_RULES)])
+            names[path] = orjson.dumps([sorted({k for e in entries for k in e[n]}) for n in (1, 2)])
+            per_record[path] = zlib.compress(orjson.dumps(entries), 1)  # read back only if it changes
+        return names, per_record
 
     def _names(self) -> dict[str, list[list[str]]]:
         """Each symbol path's names per name rule, decoded (once)."""
@@ -286,12 +294,20 @@ class _Run:
             return {c for c in old.keys() | new.keys() if old.get(c) != new.get(c) or not new.get(c)}
         import orjson
 
-        at = _NAME_RULES.index(rule)
+        at = 1 + _NAME_RULES.index(rule)
         out: set[str] = set()
         for path in self._changed(("symbol",)):
-            for contrib in (self.old.contrib.get(path), self.contrib.get(path)):
-                if contrib is not None:
-                    out.update(orjson.loads(contrib)[at])
+            # Only the records that changed (by content digest) change the groups they are in.
+            before, after = (
+                orjson.loads(zlib.decompress(blob)) if (blob := table.get(path)) else []
+                for table in (self.old.record_names, self.record_names)
+            )
+            gone = Counter(e[0] for e in before if e[0]) - Counter(e[0] for e in after if e[0])
+            came = Counter(e[0] for e in after if e[0]) - Counter(e[0] for e in before if e[0])
+            for entries, moved in ((before, gone), (after, came)):
+                for entry in entries:
+                    if not entry[0] or entry[0] in moved:
+                        out.update(entry[at])
         return out
 
     def _members(self, name: str, dirty: set[str]) -> dict[str, tuple[list[Record], str | None]]:

@@ -26,7 +26,7 @@ from ctxeng.dataset.carry_global import KEY as _KEY
 from ctxeng.dataset.carry_global import GlobalRows
 from ctxeng.dataset.store import COLUMNS, WIDTHS, ExampleStore
 
-_MAGIC = b"ctxeng-dataset-carry-1\n"
+_MAGIC = b"ctxeng-dataset-carry-2\n"
 TYPES = {"task_no": "H", "source_no": "i", "commit_no": "i", "times": "q", "tokens": "q", "offsets": "q",
          "lengths": "i", "counts": "i", "drop_no": "i", "rows": "q"}  # fmt: skip
 
@@ -61,6 +61,7 @@ class State:
     task_rows: dict[str, int]  # the first row of each local task's groups
     drop_table: list[str]
     contrib: dict[str, bytes]  # symbol path -> its names per name rule (JSON)
+    record_names: dict[str, bytes]  # symbol path -> per record [digest, names per name rule] (zlib JSON)
     globals: dict[str, GlobalRows] = field(default_factory=dict)
 
 
@@ -95,10 +96,11 @@ def load(base: Path, salt: str) -> State | None:
             else:
                 arrays[name] = array(typecode)
                 arrays[name].frombytes(chunk)
-        contrib = {}
-        for path, nbytes in head["contrib"]:
+        contrib, record_names = {}, {}
+        for path, nbytes, more in head["contrib"]:
             contrib[path] = raw[at : at + nbytes]
-            at += nbytes
+            record_names[path] = raw[at + nbytes : at + nbytes + more]
+            at += nbytes + more
         if at != len(raw) or "/" in head["data"]:
             return None
         if os.stat(base.parent / head["data"]).st_size < head["end"]:
@@ -135,7 +137,7 @@ def load(base: Path, salt: str) -> State | None:
         ):
             return None
         return State(head["data"], head["end"], head["sources"], head["commits"], cols, head["run_prints"],
-                     head["commit_prints"], tasks, head["task_rows"], head["drop_table"], contrib, globals_)  # fmt: skip
+                     head["commit_prints"], tasks, head["task_rows"], head["drop_table"], contrib, record_names, globals_)  # fmt: skip
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
         return None
 
@@ -159,7 +161,7 @@ def save(base: Path, salt: str, data: str, fd: int, store: ExampleStore, run: An
         for name, part in run.globals.items():
             arrays.append((f"global:{name}:keys", bytes(part.keys)))
             arrays.append((f"global:{name}:rows", part.rows.tobytes()))
-        contrib = sorted(run.contrib.items())
+        contrib = [(path, blob, run.record_names[path]) for path, blob in sorted(run.contrib.items())]
         head = {
             "data": data,
             "end": end,
@@ -172,11 +174,17 @@ def save(base: Path, salt: str, data: str, fd: int, store: ExampleStore, run: An
             "task_rows": run.task_rows,
             "drop_table": run.drop_table,
             "arrays": [[name, len(chunk)] for name, chunk in arrays],
-            "contrib": [[path, len(blob)] for path, blob in contrib],
+            "contrib": [[path, len(blob), len(more)] for path, blob, more in contrib],
         }
         header = orjson.dumps(head)
         body = b"".join(
-            [str(len(header)).encode(), b"\n", header, *(c for _, c in arrays), *(b for _, b in contrib)]
+            [
+                str(len(header)).encode(),
+                b"\n",
+                header,
+                *(c for _, c in arrays),
+                *(b for _, blob, more in contrib for b in (blob, more)),
+            ]
         )
         lines = [_MAGIC, salt.encode("utf-8", "surrogatepass"), b"\n", str(zlib.crc32(body)).encode(), b"\n"]
         os.fsync(store.fileno())  # the fragments reach the disk before an index that names them

@@ -35,7 +35,7 @@ class RecordKeys:
 @dataclass
 class Prints:
     """The records by run ("kind\\0path" for per-file kinds; commit records by id) and their fingerprints
-    ("" when a run cannot be fingerprinted: always counted as changed)."""
+    ("" when a run cannot be fingerprinted: always counted as changed; commits only with a patch)."""
 
     runs: dict[str, list[Record]]
     run_prints: dict[str, str]
@@ -67,13 +67,15 @@ def take_prints(records: list[Record], keys: RecordKeys) -> Prints:
     for name, run in runs.items():
         key = keys.paths.get(name.partition("\0")[2])
         run_prints[name] = _print(name, key, run, orjson.dumps)
-    # A commit's print is its key and dating as they are (no digest: 15k commits on sqlalchemy).
+    # A commit's print is its key and dating as they are (no digest). Only commits with a patch make
+    # examples: the others are left out (a commit that gains or loses its patch appears or goes).
     known = keys.records
     commit_prints = {
         cid: f"{key}\x1f{rec.commit}\x1f{rec.time}"
         if (key := known.get(cid)) is not None
         else content_print([rec])
         for cid, rec in commits.items()
+        if rec.meta.get("diff")
     }
     return Prints(runs, run_prints, commits, commit_prints)
 
