@@ -349,3 +349,45 @@ def test_a_function_added_reruns_only_the_groups_of_its_records(
     assert {key for name, key in runs if name == "callers"} <= {"flush", "sync_all"}
     fresh = build_dataset(changed, config, "kvstore")
     assert (got.train, got.eval, got.stats) == (fresh.train, fresh.eval, fresh.stats)
+
+
+@pytest.mark.parametrize(("name", "calls", "reruns"), [("_sync_helper", [], False), ("sync_helper", [], True),
+                                                       ("_sync_helper", ["get"], True)])  # fmt: skip
+def test_facts_rerun_only_when_a_change_can_matter_to_them(
+    sample_repo: GitRepo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    calls: list[str],
+    reruns: bool,
+) -> None:
+    """A private helper that calls nothing public leaves facts and grounded as they were (carried, not
+    run); a public one, or one calling a public definition's name, makes them run. Rows equal a fresh run."""
+    from ctxeng.dataset import tasks
+
+    config = DatasetConfig()
+    records = records_for_sample(sample_repo)
+    assert any(r.name == "get" and task_cache.qualname(r) for r in records if r.kind == "symbol")
+    out = tmp_path / "out"
+    build_dataset(records, config, "kvstore", out, _keys(records))
+    model = max(
+        (r for r in records if r.kind == "symbol" and r.path == "kvstore/cli.py"), key=lambda r: r.start_line
+    )
+    line = model.end_line + 3
+    added = dataclasses.replace(
+        model, id=f"sym-{name}", name=name, start_line=line, end_line=line + 1, commit="b" * 40,
+        time=_newest(records) + 60, text=f"def {name}():\n    return 1\n",
+        meta={**model.meta, "qualname": name, "parent": "", "calls": calls, "kind": "function"},
+    )  # fmt: skip
+    changed = sorted([*records, added], key=sort_key)
+    ran: list[str] = []
+    for task in ("facts", "grounded"):
+        real = tasks.TASKS[task]
+        monkeypatch.setitem(
+            tasks.TASKS, task, lambda index, ctx, real=real, task=task: ran.append(task) or real(index, ctx)
+        )
+    got = build_dataset(changed, config, "kvstore", out, _keys(changed))
+    assert (ran == ["facts", "grounded"]) is reruns and (ran == []) is not reruns
+    monkeypatch.undo()
+    fresh = build_dataset(changed, config, "kvstore")
+    assert (got.train, got.eval, got.stats) == (fresh.train, fresh.eval, fresh.stats)

@@ -19,6 +19,7 @@ in the last build and are checked again), or the build is redone without the car
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import zlib
 from bisect import bisect_left
@@ -31,7 +32,7 @@ from ctxeng.core.records import Record
 from ctxeng.dataset.carry_file import Segments, State, load, open_data, save
 from ctxeng.dataset.carry_global import GlobalRows, global_rows
 from ctxeng.dataset.context import TaskContext
-from ctxeng.dataset.index import SORT_KEY
+from ctxeng.dataset.index import SORT_KEY, is_public, qualname
 from ctxeng.dataset.outcomes import Bounder, Dropped, Outcome
 from ctxeng.dataset.prints import Prints, RecordKeys, take_prints
 from ctxeng.dataset.store import ExampleStore
@@ -100,6 +101,7 @@ class _Run:
         self.fresh_kept = 0
         self.contrib, self.record_names = self._contrib()
         self._decoded: dict[str, list[list[str]]] | None = None
+        self._moved: list[list[Any]] | None = None
 
     def store(self, salt: str) -> ExampleStore:
         old = self.old
@@ -115,7 +117,7 @@ class _Run:
             if old is not None:
                 store.adopt(old.sources, old.commits)
             groups: _Groups | None = None
-            index = None
+            indexes: dict[Any, Any] = {}
             for name in self.names:
                 if name in LOCAL_TASKS:
                     if old is None or name not in old.tasks:
@@ -131,9 +133,9 @@ class _Run:
                     self.task_rows[name] = len(store)
                     self._merge(name, store, fresh, dirty)
                     continue
-                if index is None:
-                    index = _global_index(self.records, self.names)
-                self.globals[name] = global_rows(self, name, store, index)
+                self.globals[name] = global_rows(
+                    self, name, store, functools.partial(self._index, name, indexes)
+                )
             self._check(store)
             store.done()
             if not store.dropped.get("duplicate_id"):  # a carry stands only for a store without repeats
@@ -145,6 +147,17 @@ class _Run:
                     (self.base.parent / data).unlink()
             raise
         return store
+
+    def _index(self, name: str, made: dict[Any, Any]) -> Any:
+        """The index global task `name` reads, built when first asked (only its kinds, without views, when
+        that is all it needs; tasks reading the same kinds share one, and what it remembers)."""
+        from ctxeng.dataset.index import RecordIndex
+
+        kinds = GLOBAL_KINDS.get(name)
+        if kinds not in made:
+            records = self.records if kinds is None else [r for k in kinds for r in self.prints.of_kind(k)]
+            made[kinds] = RecordIndex.build(records, views=kinds is None)
+        return made[kinds]
 
     def add(self, store: ExampleStore, outcome: Outcome | None) -> None:
         """Add a fresh outcome to `store`."""
@@ -258,16 +271,21 @@ class _Run:
             ):
                 names[path], per_record[path] = old.contrib[path], old.record_names[path]
                 continue
-            entries = []
+            entries: list[list[Any]] = []  # per record: digest, qualified name, name and calls, public
             for rec in run:
                 digest = record_digest(rec)
-                entries.append([digest.hex()[:24] if digest else "", *([*rule(rec)] for rule in _NAME_RULES)])
-            names[path] = orjson.dumps([sorted({k for e in entries for k in e[n]}) for n in (1, 2)])
+                entries.append([digest.hex()[:24] if digest else "", list(_qualname_group(rec)),
+                                list(_name_groups(rec)), int(is_public(rec))])  # fmt: skip
+            public = [rec for rec in run if is_public(rec)]
+            summary: list[list[str]] = [sorted({k for e in entries for k in e[n]}) for n in (1, 2)]
+            summary += [sorted({r.name for r in public}), sorted({qualname(r) for r in public})]
+            names[path] = orjson.dumps(summary)
             per_record[path] = zlib.compress(orjson.dumps(entries), 1)  # read back only if it changes
         return names, per_record
 
-    def _names(self) -> dict[str, list[list[str]]]:
-        """Each symbol path's names per name rule, decoded (once)."""
+    def path_names(self) -> dict[str, list[list[str]]]:
+        """Each symbol path's names per name rule, and its public definitions' names and qualified names,
+        decoded (once)."""
         if self._decoded is None:
             import orjson
 
@@ -292,23 +310,31 @@ class _Run:
         if rule is _commit_group:
             old, new = self.old.commit_prints, self.prints.commit_prints
             return {c for c in old.keys() | new.keys() if old.get(c) != new.get(c) or not new.get(c)}
-        import orjson
 
         at = 1 + _NAME_RULES.index(rule)
         out: set[str] = set()
-        for path in self._changed(("symbol",)):
-            # Only the records that changed (by content digest) change the groups they are in.
-            before, after = (
-                orjson.loads(zlib.decompress(blob)) if (blob := table.get(path)) else []
-                for table in (self.old.record_names, self.record_names)
-            )
-            gone = Counter(e[0] for e in before if e[0]) - Counter(e[0] for e in after if e[0])
-            came = Counter(e[0] for e in after if e[0]) - Counter(e[0] for e in before if e[0])
-            for entries, moved in ((before, gone), (after, came)):
-                for entry in entries:
-                    if not entry[0] or entry[0] in moved:
-                        out.update(entry[at])
+        for entry in self.changed_symbols():  # only records that changed change the groups they are in
+            out.update(entry[at])
         return out
+
+    def changed_symbols(self) -> list[list[Any]]:
+        """The entries (`_contrib`) of the symbol records that changed by content digest since the last
+        build: the old versions gone and the new ones come."""
+        assert self.old is not None
+        if self._moved is None:
+            import orjson
+
+            self._moved = []
+            for path in self._changed(("symbol",)):
+                before, after = (
+                    orjson.loads(zlib.decompress(blob)) if (blob := table.get(path)) else []
+                    for table in (self.old.record_names, self.record_names)
+                )
+                gone = Counter(e[0] for e in before if e[0]) - Counter(e[0] for e in after if e[0])
+                came = Counter(e[0] for e in after if e[0]) - Counter(e[0] for e in before if e[0])
+                for entries, moved in ((before, gone), (after, came)):
+                    self._moved += [entry for entry in entries if not entry[0] or entry[0] in moved]
+        return self._moved
 
     def _members(self, name: str, dirty: set[str]) -> dict[str, tuple[list[Record], str | None]]:
         """The dirty groups that exist now: key -> (records in sort order, no digest)."""
@@ -327,7 +353,7 @@ class _Run:
                     grouped[cid].append(rec)
         else:
             at = _NAME_RULES.index(rule)
-            for path, names in self._names().items():
+            for path, names in self.path_names().items():
                 if dirty.isdisjoint(names[at]):
                     continue  # no record of this path is in a dirty group
                 for rec in self.prints.runs[f"symbol\0{path}"]:
@@ -359,14 +385,3 @@ def _global_task(name: str) -> Any:
     from ctxeng.dataset.tasks import TASKS
 
     return TASKS[name]
-
-
-def _global_index(records: list[Record], names: list[str]) -> Any:
-    """The index the global tasks read (only their kinds, without views, when that is all they need)."""
-    from ctxeng.dataset.index import RecordIndex
-
-    others = [n for n in names if n not in LOCAL_TASKS]
-    if all(n in GLOBAL_KINDS for n in others):
-        kinds = {kind for n in others for kind in GLOBAL_KINDS[n]}
-        return RecordIndex.build([rec for rec in records if rec.kind in kinds], views=False)
-    return RecordIndex.build(records)

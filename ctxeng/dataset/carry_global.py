@@ -4,7 +4,8 @@ A global task (cochange, doc_qa, glossary, facts, grounded) reads only the recor
 (`task_cache.GLOBAL_KINDS`), so its rows, drop counts and dropped outcomes are a function of those
 records (and the salt the carry has): when a digest of them (the run fingerprints of per-file kinds,
 the content of the others) equals the last build's, its rows are copied as they are and the task does
-not run. Otherwise it runs, and each example whose key (`task_cache.example_key`) the last build kept
+not run. Facts and grounded are also carried when the changed symbols cannot matter to them
+(`inert_change`: e.g. a private helper added that calls nothing public). Otherwise it runs, and each example whose key (`task_cache.example_key`) the last build kept
 is carried as its row; the rest go through the per-example cache and the bounds.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from array import array
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +43,7 @@ class GlobalRows:
         return {"digest": self.digest, "drops": dict(self.drops), "lost": self.lost}
 
 
-def input_digest(name: str, prints: Prints, index: Any) -> str:
+def input_digest(name: str, prints: Prints) -> str:
     """A digest of the records global task `name` reads; "" when there is none."""
     import orjson
 
@@ -56,17 +58,41 @@ def input_digest(name: str, prints: Prints, index: Any) -> str:
                 return ""
             digest.update(orjson.dumps(items))
         else:
-            part = content_print(index.kind(kind))
+            part = content_print(prints.of_kind(kind))
             if not part:
                 return ""
             digest.update(part.encode())
     return digest.hexdigest()
 
 
-def global_rows(run: Any, name: str, store: ExampleStore, index: Any) -> GlobalRows:
-    """Add global task `name`'s outcomes to `store` for `run` (`carry._Run`); its part of the store."""
+#: Tasks that read only the public definitions, and of the others only whether they call a public
+#: definition's name or share its qualified name (facts and grounded: `tasks_facts.fact_symbols`).
+INERT = frozenset({"facts", "grounded"})
+
+
+def inert_change(run: Any) -> bool:
+    """Whether the symbols changed since the last build leave `INERT` tasks as they were: none of them
+    (old or new version) is public, calls or bears a public definition's name, or has its qualified name."""
+    if run.old is None:
+        return False
+    moved = run.changed_symbols()
+    if not moved:
+        return True
+    if any(entry[3] for entry in moved):
+        return False
+    names: set[str] = set()
+    qualnames: set[str] = set()
+    for path_names in run.path_names().values():
+        names.update(path_names[2])
+        qualnames.update(path_names[3])
+    return all(names.isdisjoint(entry[2]) and qualnames.isdisjoint(entry[1]) for entry in moved)
+
+
+def global_rows(run: Any, name: str, store: ExampleStore, index: Callable[[], Any]) -> GlobalRows:
+    """Add global task `name`'s outcomes to `store` for `run` (`carry._Run`; `index()` gives the records
+    index the task reads); its part of the store."""
     old: GlobalRows | None = run.old.globals.get(name) if run.old is not None else None
-    out = GlobalRows(digest=input_digest(name, run.prints, index))
+    out = GlobalRows(digest=input_digest(name, run.prints))
     pending = [0, 0]  # old rows being carried
 
     def flush() -> None:
@@ -82,7 +108,7 @@ def global_rows(run: Any, name: str, store: ExampleStore, index: Any) -> GlobalR
         out.rows.append(len(store) + pending[1] - pending[0])
         pending[1] += 1
 
-    if old is not None and out.digest and old.digest == out.digest:
+    if old is not None and (out.digest and old.digest == out.digest or (name in INERT and inert_change(run))):
         for n, row in enumerate(old.rows):
             carry_row(bytes(old.keys[n * KEY : (n + 1) * KEY]), row)
         flush()
@@ -97,7 +123,7 @@ def global_rows(run: Any, name: str, store: ExampleStore, index: Any) -> GlobalR
     before = Counter(run.ctx.dropped)
     from ctxeng.dataset.tasks import TASKS
 
-    for chunk in _chunks(TASKS[name](index, run.ctx), CHUNK):
+    for chunk in _chunks(TASKS[name](index(), run.ctx), CHUNK):
         misses: list[tuple[Example, bytes]] = []
         for ex in chunk:
             key = example_key(ex, setting).to_bytes(KEY, "little")

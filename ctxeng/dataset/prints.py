@@ -41,6 +41,15 @@ class Prints:
     run_prints: dict[str, str]
     commits: dict[str, Record]
     commit_prints: dict[str, str]
+    others: dict[str, list[Record]] = field(default_factory=dict)  # the other kinds' records, by kind
+
+    def of_kind(self, kind: str) -> list[Record]:
+        """All records of `kind`, in input order (runs in input order for per-file kinds)."""
+        if kind in PER_FILE_KINDS:
+            return [rec for name, run in self.runs.items() if name.startswith(f"{kind}\0") for rec in run]
+        if kind == "commit":
+            return list(self.commits.values())
+        return self.others.get(kind, [])
 
     def symbols(self) -> list[list[Record]]:
         """Every path's symbol records (one list per path)."""
@@ -53,6 +62,7 @@ def take_prints(records: list[Record], keys: RecordKeys) -> Prints:
 
     runs: dict[str, list[Record]] = {}
     commits: dict[str, Record] = {}
+    others: dict[str, list[Record]] = {}
     for (kind, path), group in groupby(records, _KIND_PATH):
         if kind in PER_FILE_KINDS:
             name = f"{kind}\0{path}"
@@ -63,6 +73,8 @@ def take_prints(records: list[Record], keys: RecordKeys) -> Prints:
         elif kind == "commit":
             for rec in group:
                 commits[rec.id] = rec
+        else:
+            others.setdefault(kind, []).extend(group)
     run_prints: dict[str, str] = {}
     for name, run in runs.items():
         key = keys.paths.get(name.partition("\0")[2])
@@ -77,7 +89,7 @@ def take_prints(records: list[Record], keys: RecordKeys) -> Prints:
         for cid, rec in commits.items()
         if rec.meta.get("diff")
     }
-    return Prints(runs, run_prints, commits, commit_prints)
+    return Prints(runs, run_prints, commits, commit_prints, others)
 
 
 def _print(name: str, key: str | None, run: list[Record], dumps: object) -> str:
