@@ -15,6 +15,7 @@ from ctxeng.core.gcpause import gc_paused
 from ctxeng.core.records import Record
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.outcomes import Bounder
+from ctxeng.dataset.prints import RecordKeys
 from ctxeng.dataset.store import ExampleStore, Rows, Split
 from ctxeng.dataset.task_cache import iter_outcomes
 from ctxeng.dataset.tasks import enabled_tasks
@@ -37,13 +38,32 @@ class DatasetResult:
     eval: Sequence[dict[str, Any]]
     stats: dict[str, Any]
 
-    def write(self, train: Path, eval: Path) -> None:
-        """Write the splits as JSON lines (atomically; the bytes `fsio.write_jsonl` writes for them)."""
+    def write(
+        self, train: Path, eval: Path, base: Path | None = None, index: Path | None = None
+    ) -> dict[str, int]:
+        """Write the splits as JSON lines (atomically; the bytes `fsio.write_jsonl` writes for them).
+
+        With `base` (the last generation's folder), rows it wrote that read the same are copied from
+        it; with `index` (a generation's `rows_write.ROWS_FILE`), what the next write needs to do so is
+        written there (`dataset.rows_write`). Returns the rows and bytes copied.
+        """
+        if (
+            isinstance(self.train, Rows)
+            and isinstance(self.eval, Rows)
+            and self.train.split is self.eval.split
+        ):
+            split = self.train.split
+            if split.store.data_name and (base is not None or index is not None):
+                from ctxeng.dataset.rows_write import write_rows
+
+                parts = [(train, self.train.indices), (eval, self.eval.indices)]
+                return write_rows(split, parts, split.store.data_name, base, index)
         for path, rows in ((train, self.train), (eval, self.eval)):
             with atomic_writer(path, "wb") as fh:
                 lines = rows.lines() if isinstance(rows, Rows) else (_line(row) for row in rows)
                 for line in lines:
                     fh.write(line)
+        return {"rows_reused": 0, "bytes_reused": 0}
 
 
 def _line(row: dict[str, Any]) -> bytes:
@@ -58,7 +78,11 @@ def system_message(repo_name: str) -> str:
 
 
 def build_dataset(
-    records: list[Record], config: DatasetConfig, repo_name: str, out_dir: Path | None = None
+    records: list[Record],
+    config: DatasetConfig,
+    repo_name: str,
+    out_dir: Path | None = None,
+    keys: RecordKeys | None = None,
 ) -> DatasetResult:
     """Turn (redacted) records into the supervised dataset; pure and deterministic.
 
@@ -73,16 +97,46 @@ def build_dataset(
     with gc_paused():
         ctx = TaskContext(repo_name=repo_name, seed=config.seed)
         bounder = Bounder(system_message(repo_name), config.min_tokens, config.max_tokens)
-        store = ExampleStore(names, None if out_dir is None else out_dir / "tmp")
-        for outcome in iter_outcomes(records, ctx, names, out_dir, bounder):
-            store.add(outcome)
+        if out_dir is None:
+            store = ExampleStore(names)
+            for outcome in iter_outcomes(records, ctx, names, None, bounder):
+                store.add(outcome)
+            store.done()
+        else:
+            store = _carried(records, keys or RecordKeys(), ctx, names, out_dir, bounder)
         del bounder  # its token memo
-        store.done()
         dropped: Counter[str] = Counter(ctx.dropped)
         dropped.update(store.dropped)
         split = Split(store, config.eval_share, dropped, HEAD_TASKS)
         stats = _stats(names, store, split, dropped)
         return DatasetResult(Rows(split, split.train), Rows(split, split.held), stats)
+
+
+def _carried(
+    records: list[Record],
+    keys: RecordKeys,
+    ctx: TaskContext,
+    names: list[str],
+    out_dir: Path,
+    bounder: Bounder,
+) -> ExampleStore:
+    """The store, carried from the last build where its records are unchanged; per-example caches for the rest."""
+    import contextlib
+
+    from ctxeng.dataset.blobtable import BlobTable
+    from ctxeng.dataset.carry import build_store
+    from ctxeng.dataset.task_cache import CACHE_FILE, OLD_FILES, tasks_salt
+
+    for old in OLD_FILES:  # the caches before outcomes were cached whole (tens of MB)
+        with contextlib.suppress(OSError):
+            (out_dir / old).unlink()
+    table = BlobTable(out_dir / CACHE_FILE, tasks_salt())
+    try:
+        store = build_store(records, keys, ctx, names, out_dir, bounder, table)
+        table.save()
+    finally:
+        table.close()
+    return store
 
 
 def check_config(config: DatasetConfig) -> list[str]:

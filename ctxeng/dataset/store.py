@@ -22,12 +22,21 @@ from ctxeng.core.fsio import dumps_json_bytes
 from ctxeng.dataset.outcomes import DIGEST, Dropped, Outcome
 
 _ID = 10  # an example id is 20 hex digits: kept as its 10 bytes (which sort as the hex does)
+#: The per-row columns and the bytes each row takes in the byte columns (the others are arrays).
+COLUMNS = ("ids", "task_no", "source_no", "commit_no", "times", "tokens", "short", "pairs", "answers",
+           "offsets", "lengths")  # fmt: skip
+WIDTHS = {"ids": _ID, "short": 1, "pairs": DIGEST, "answers": DIGEST}
 
 
 class ExampleStore:
     """Kept outcomes in columns (index i = the i-th kept), their row JSON spilled to disk."""
 
-    def __init__(self, tasks: Sequence[str], spill_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        tasks: Sequence[str],
+        spill_dir: Path | None = None,
+        fragments: tuple[Any, int] | None = None,
+    ) -> None:
         self.tasks = list(tasks)
         self._task_no = {task: n for n, task in enumerate(self.tasks)}
         self.dropped: Counter[str] = Counter()  # by the bounds, and repeated ids
@@ -37,22 +46,28 @@ class ExampleStore:
         self.task_no = array("H")
         self.source_no = array("i")
         self.sources = 0  # distinct sources so far
+        self.source_names: list[str] = []
+        self.data_name = ""  # the fragment file's name when the caller keeps it (`dataset.carry`)
         self._source: dict[str, int] = {}
         self.commit_no = array("i")  # the example's own commit (into `commits`) and time
         self.commits: list[str] = []
         self._commit: dict[str, int] = {}
         self.times = array("q")
         self.tokens = array("q")
+        self.short = bytearray()  # 1 where the row was shortened to fit
         self.pairs = bytearray()
         self.answers = bytearray()
         self.offsets = array("q")
         self.lengths = array("i")
-        # Beside the outputs when there are any: /tmp may be a RAM-backed tmpfs (GBs at 100k files).
-        if spill_dir is not None:
-            spill_dir.mkdir(parents=True, exist_ok=True)
-        self._spill = tempfile.TemporaryFile(dir=spill_dir)
-        self._fd = self._spill.fileno()
-        self._end = 0
+        if fragments is not None:  # a file the caller keeps (`dataset.carry`): append after `end`
+            self.use(*fragments)
+        else:
+            # Beside the outputs when there are any: /tmp may be a RAM-backed tmpfs (GBs at 100k files).
+            if spill_dir is not None:
+                spill_dir.mkdir(parents=True, exist_ok=True)
+            self._spill = tempfile.TemporaryFile(dir=spill_dir)
+            self._fd = self._spill.fileno()
+            self._end = 0
         self._buffer = bytearray()  # fragments not yet written (one write per MB, not per row)
 
     def __len__(self) -> int:
@@ -82,6 +97,7 @@ class ExampleStore:
         self.times.append(outcome.time)
         self.tokens.append(outcome.tokens)
         self.shortened += outcome.shortened
+        self.short.append(outcome.shortened)
         self.pairs += outcome.pair
         self.answers += outcome.answer
         self.offsets.append(self._end + len(self._buffer))
@@ -89,6 +105,34 @@ class ExampleStore:
         self._buffer += outcome.fragment
         if len(self._buffer) >= 1 << 20:
             self._flush()
+
+    def adopt(self, sources: list[str], commits: list[str]) -> None:
+        """Number sources and commits as an earlier store did (before any row is added), so that its
+        rows can be added by `add_rows` as they are."""
+        self._source = {source: n for n, source in enumerate(sources)}
+        self.commits = list(commits)
+        self._commit = {commit: n for n, commit in enumerate(commits)}
+
+    def add_rows(self, old: Any, start: int, end: int) -> None:
+        """Append rows `start`..`end` of `old` (columns named as `COLUMNS`, numbered as `adopt` said,
+        fragments in this store's file) as they are. Their ids are not checked for repeats here."""
+        for name in COLUMNS:
+            width = WIDTHS.get(name, 1)
+            getattr(self, name).extend(getattr(old, name)[start * width : end * width])
+        self.shortened += old.short[start:end].count(1)
+
+    def use(self, file: Any, end: int) -> None:
+        """Keep fragments in the open binary `file` (closed with the store), whose first `end` bytes
+        hold the fragments of the rows there are."""
+        self._spill, self._fd, self._end = file, file.fileno(), end
+
+    def fileno(self) -> int:
+        """The fragment file's descriptor."""
+        return self._fd
+
+    def end(self) -> int:
+        """Where the fragment file ends (after `done`)."""
+        return self._end
 
     def _flush(self) -> None:
         os.pwrite(self._fd, self._buffer, self._end)
@@ -99,6 +143,7 @@ class ExampleStore:
         """Adding is over: free what only adding needed."""
         self._flush()
         self.sources = len(self._source)
+        self.source_names = list(self._source)  # by number (`dataset.carry` keeps them)
         self._seen = set()
         self._source = {}
 
@@ -119,7 +164,7 @@ class ExampleStore:
         return bytes(self.answers[i * DIGEST : (i + 1) * DIGEST])
 
     def close(self) -> None:
-        """Remove the spill file."""
+        """Close (and so remove) the spill file."""
         self._spill.close()
 
 

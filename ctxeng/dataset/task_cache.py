@@ -26,11 +26,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ctxeng.core.records import Record, sort_key
+from ctxeng.core.records import Record
 from ctxeng.dataset.blobtable import BlobTable, blob_key
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.example import Cut, Example
-from ctxeng.dataset.index import RecordIndex, qualname
+from ctxeng.dataset.index import SORT_KEY, RecordIndex, qualname
 from ctxeng.dataset.outcomes import Bounder, Outcome, decode, encode
 from ctxeng.dataset.tasks import TASKS
 
@@ -65,6 +65,8 @@ def _about_name(ex: Example, key: str) -> bool:
 
 
 Rule = Callable[[Record], tuple[str, ...]]
+#: A local task's group as it comes out: its key, its outcomes (None: a repeated id), its drop counts.
+Group = tuple[str, list[Outcome | None], dict[str, int]]
 #: Task name -> the groups a record belongs to for it (none: the task never reads the record).
 LOCAL_TASKS: dict[str, Rule] = {
     "commit_instruction": _commit_group,
@@ -85,6 +87,20 @@ RULE_KINDS: dict[Rule, tuple[str, ...]] = {
 #: Tasks whose run on a group also yields examples about other groups: only these are kept.
 #: (Such a task must drop nothing: its drops could not be told apart by group.)
 GROUP_FILTERS: dict[str, Callable[[Example, str], bool]] = {"callers": _about_name}
+
+
+def _callers_group(members: list[Record], ctx: TaskContext, key: str) -> list[Example]:
+    # What `callers` reads of the whole index, for `key`: the symbols (sorted), those named `key`.
+    from ctxeng.dataset.tasks_code import callers
+
+    named = [rec for rec in members if rec.name == key]
+    return callers(RecordIndex(by_kind={"symbol": members}, symbols_named={key: named}), ctx, only=key)
+
+
+#: Tasks run on a group (its records in sort order) for just the group's key: the same examples.
+GROUP_RUNNERS: dict[str, Callable[[list[Record], TaskContext, str], list[Example]]] = {
+    "callers": _callers_group
+}
 #: Groups that cannot give an example, left out before digesting (callers: a name nothing defines).
 GROUP_USEFUL: dict[str, Callable[[str, list[Record]], bool]] = {
     "callers": lambda key, members: any(rec.name == key for rec in members),
@@ -172,7 +188,8 @@ def iter_outcomes(
         groups = _Groups(records, [n for n in names if n in LOCAL_TASKS])
         for name in names:
             if name in LOCAL_TASKS:
-                yield from _local(name, groups.of(name), ctx, bounder, table)
+                for _, outcomes, _ in _local(name, groups.of(name), ctx, bounder, table):
+                    yield from outcomes
                 continue
             if index is None:  # built once the local tasks' groups are freed
                 if all(n in GLOBAL_KINDS for n in others):
@@ -239,6 +256,7 @@ def _chunks(items: Iterable[Example], size: int) -> Iterator[list[Example]]:
 class _Pending:
     """A group in the queue: its cached outcomes, or its fresh examples and drops to bound and cache."""
 
+    group: str
     key: int | None
     outcomes: list[Outcome] | None = None
     examples: list[Example] = field(default_factory=list)
@@ -250,9 +268,10 @@ def _local(
     groups: dict[str, tuple[list[Record], str | None]],
     ctx: TaskContext,
     bounder: Bounder,
-    table: BlobTable,
-) -> Iterator[Outcome | None]:
-    """A local task's outcomes, group by group; fresh groups are bounded a chunk at a time."""
+    table: BlobTable | None,
+) -> Iterator[Group]:
+    """A local task's groups in key order, each with its outcomes and drop counts (`Group`); fresh groups
+    are bounded a chunk at a time. A group without a digest (or without `table`) is run, not cached."""
     # The key digests the setting, then the group key and digest (a fixed 40 hex digits at the end, so
     # the two cannot run into each other); the setting's part is hashed once.
     prefix = hashlib.sha1(
@@ -268,23 +287,24 @@ def _local(
             h = prefix.copy()
             h.update(f"{key}{digest}".encode("utf-8", "surrogatepass"))
             entry_key = int.from_bytes(h.digest()[:12], "little")
-        payload = table.get(entry_key) if entry_key is not None else None
+        payload = table.get(entry_key) if entry_key is not None and table is not None else None
         decoded = decode(payload) if payload is not None else None
         if decoded is not None and entry_key is not None:
             if decoded[1]:
                 ctx.dropped.update(decoded[1])
             if queue:
-                queue.append(_Pending(None, decoded[0]))
+                queue.append(_Pending(key, None, decoded[0], drops=decoded[1]))
             else:
-                yield from decoded[0]
+                yield key, list(decoded[0]), decoded[1]
             continue
         local = TaskContext(repo_name=ctx.repo_name, seed=ctx.seed)
-        examples = TASKS[name](RecordIndex.build(members), local)
+        runner = GROUP_RUNNERS.get(name)
+        examples = runner(members, local, key) if runner else TASKS[name](RecordIndex.build(members), local)
         if keep is not None:
             examples = [ex for ex in examples if keep(ex, key)]
         if local.dropped:
             ctx.dropped.update(local.dropped)
-        queue.append(_Pending(entry_key, None, examples, dict(local.dropped)))
+        queue.append(_Pending(key, entry_key, None, examples, dict(local.dropped)))
         fresh += len(examples)
         if fresh >= CHUNK:
             yield from _flush(queue, bounder, table)
@@ -292,21 +312,21 @@ def _local(
     yield from _flush(queue, bounder, table)
 
 
-def _flush(queue: list[_Pending], bounder: Bounder, table: BlobTable) -> Iterator[Outcome | None]:
+def _flush(queue: list[_Pending], bounder: Bounder, table: BlobTable | None) -> Iterator[Group]:
     """Bound the queue's fresh examples together, cache each fresh group's outcomes, yield all in order."""
     results = bounder.bound([ex for item in queue if item.outcomes is None for ex in item.examples])
     at = 0
     for item in queue:
         if item.outcomes is not None:
-            yield from item.outcomes
+            yield item.group, list(item.outcomes), item.drops
             continue
         mine = results[at : at + len(item.examples)]
         at += len(item.examples)
-        if item.key is not None and all(o is not None for o in mine):
+        if item.key is not None and table is not None and all(o is not None for o in mine):
             payload = encode([o for o in mine if o is not None], item.drops)
             if payload is not None:
                 table.put(item.key, payload)
-        yield from mine
+        yield item.group, mine, item.drops
 
 
 class _Groups:
@@ -314,7 +334,7 @@ class _Groups:
 
     def __init__(self, records: list[Record], names: list[str]) -> None:
         kinds = {kind for n in names for kind in RULE_KINDS[LOCAL_TASKS[n]]}
-        self.ordered = sorted((r for r in records if r.kind in kinds), key=sort_key)
+        self.ordered = sorted((r for r in records if r.kind in kinds), key=SORT_KEY)
         self.record_digests: dict[int, bytes | None] = {}  # by id(): a symbol is in several rules' groups
         self.left = Counter(LOCAL_TASKS[n] for n in names)
         self.made: dict[Rule, tuple[dict[str, list[Record]], dict[str, str | None]]] = {}

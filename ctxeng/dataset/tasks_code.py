@@ -209,11 +209,18 @@ def _caller(u: Record) -> str:
     return f"- `{qualname(u)}` in `{u.path}` ({lines_label(u.start_line, u.end_line)})\n"
 
 
-def callers(index: RecordIndex, ctx: TaskContext) -> list[Example]:
-    """'Where is `name` called?' — functions whose recorded calls name a definition of that language."""
+def callers(index: RecordIndex, ctx: TaskContext, only: str | None = None) -> list[Example]:
+    """'Where is `name` called?' — functions whose recorded calls name a definition of that language.
+
+    With `only`, just the examples about that name (what the others would be is not worked out).
+    """
     calling: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for rec in index.kind("symbol"):
         lang = str(rec.meta.get("language") or "")
+        if only is not None:
+            if only in {str(c) for c in rec.meta.get("calls") or []}:
+                calling[(only, lang)].append(rec)
+            continue
         for name in sorted({str(c) for c in rec.meta.get("calls") or []}):
             calling[(name, lang)].append(rec)
     out = []

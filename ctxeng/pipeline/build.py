@@ -98,6 +98,8 @@ def run_pipeline(
     """
     from ctxeng.core.cache import ExtractCache
     from ctxeng.dataset import build_dataset
+    from ctxeng.dataset.prints import RecordKeys
+    from ctxeng.dataset.rows_write import ROWS_FILE
     from ctxeng.extract.docs import STAT_KEYS
     from ctxeng.extract.files import extract_files
     from ctxeng.extract.glossary import build_glossary
@@ -136,13 +138,16 @@ def run_pipeline(
         records = dedupe_ids([*code, *docs, *others])
         progress("secrets", len(records), len(records))
     with timer.stage("dataset"):
-        dataset = build_dataset(records, config.dataset, repo.name, staging.out_dir)
+        # The code and history stages' cache keys tell the dataset stage which records changed.
+        record_keys = RecordKeys(extracted.keys, history[5])
+        dataset = build_dataset(records, config.dataset, repo.name, staging.out_dir, record_keys)
         progress("dataset", len(dataset.train) + len(dataset.eval), 0)
     with timer.stage("write"):
         reuse = write_records(
             staging.path("records.jsonl"), records, extracted.keys, history[5], staging.base
         )
-        dataset.write(staging.path("dataset/train.jsonl"), staging.path("dataset/eval.jsonl"))
+        train, held = staging.path("dataset/train.jsonl"), staging.path("dataset/eval.jsonl")
+        dataset.write(train, held, staging.base, staging.path(ROWS_FILE))  # unchanged rows copied from base
         dataset.train = dataset.eval = []  # written; free them before the pack stage peaks
         save_state(staging, repo, outcomes)
     if write_pack:
