@@ -7,9 +7,11 @@ signature, method → class, class → methods. Answers are one or two lines, so
 run sees each fact many times.
 
 `grounded`: the question with a retrieved-context block in the layout `ctxeng context` prints
-(the right definition among distractors from other files) → an answer that cites path and line.
-One row in `NO_ANSWER_EVERY` holds distractors only, so the model also learns to fall back on
-what it memorised when retrieval misses (RAFT, knowledge.md).
+(the right definition among hard distractors: the same name in another class or file, names
+sharing a word) → an answer that cites path and line. Rows are ordered as retrieval ranks (the
+named definition first) except one in `SHUFFLED_EVERY`; one in `NO_ANSWER_EVERY` holds
+distractors only, so the model also learns to fall back on what it memorised when retrieval
+misses (RAFT, knowledge.md).
 
 Questions use `dataset.templates` training phrasings only; the evaluation phrasings are reserved.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 
 from ctxeng.core.records import Record
 from ctxeng.dataset.context import TaskContext
@@ -41,9 +44,11 @@ MAX_FACT_SYMBOLS = 400  # definitions given fact rows (a 30-minute CPU budget co
 PHRASINGS = 3  # rows per "where is X defined" fact, each in another training phrasing
 DISTRACTORS = 4  # other definitions around the right one in a grounded row
 SAME_FILE = 1  # of which at most this many from the right definition's own file
+TWINS = 2  # of which first up to this many with the same name in another class or file (hard ones)
 GROUNDED_ROWS = 2  # grounded rows per definition (another phrasing, distractor set and order each)
 DOC_CHARS = 80  # docstring excerpt per definition line: short rows, more of them per minute
 NO_ANSWER_EVERY = 8  # one grounded row in this many has no right definition in its context
+SHUFFLED_EVERY = 3  # one grounded row in this many shows its definitions in a shuffled order
 MAX_MEMBERS = 12
 
 
@@ -178,23 +183,36 @@ def _words(name: str) -> set[str]:
 
 
 def _distractors(
-    rec: Record, pool: list[Record], by_word: dict[str, list[int]], seed: int, variant: int
+    rec: Record,
+    pool: list[Record],
+    by_word: dict[str, list[int]],
+    seed: int,
+    variant: int,
+    twins: Sequence[int] = (),
 ) -> list[Record]:
-    """Definitions retrieval would show beside `rec`: those sharing a word with its name first (at
-    most `SAME_FILE` of them from its own file, like `SessionRedirectMixin.cookies` beside
-    `Session.cookies`), then a seeded fill; each `variant` draws another set."""
+    """Definitions retrieval would show beside `rec`: first its twins (the same name in another class
+    or file, `TWINS` at most: `api.put` beside `Session.put`, `SessionRedirectMixin.cookies` beside
+    `Session.cookies`, the neighbours a model copies by mistake), then those sharing a word with its
+    name (at most `SAME_FILE` from its own file), then a seeded fill; each `variant` draws another set."""
     words = _words(qualname(rec))
     overlap: Counter[int] = Counter()
     for word in sorted(words):
         for i in by_word.get(word, [])[:200]:  # bounded: a common word must not make this quadratic
             overlap[i] += 1
-    ranked = sorted(
-        (i for i in overlap if pool[i].id != rec.id),
-        key=lambda i: (-overlap[i], _rank(str(seed), str(variant), rec.id, pool[i].id)),
-    )
+    twin_rows = sorted(
+        (i for i in twins if pool[i].id != rec.id),
+        key=lambda i: (_rank(str(seed), "twin", str(variant), rec.id, pool[i].id), i),
+    )[:TWINS]
+    ranked = (
+        twin_rows
+        + sorted(
+            (i for i in overlap if pool[i].id != rec.id and i not in twin_rows),
+            key=lambda i: (-overlap[i], _rank(str(seed), str(variant), rec.id, pool[i].id)),
+        )[variant:]
+    )  # a later variant skips the best word match: another, still plausible, set
     chosen: list[int] = []
     same = 0
-    for i in ranked[variant:]:  # a later variant skips the best match: another, still plausible, set
+    for i in ranked:
         if len(chosen) >= DISTRACTORS:
             break
         if pool[i].path == rec.path:
@@ -219,7 +237,9 @@ def grounded(index: RecordIndex, ctx: TaskContext) -> list[Example]:
     do) and is answered with just the path."""
     pool = [r for r in public_symbols(index) if r.start_line > 0]
     by_word: dict[str, list[int]] = defaultdict(list)
+    by_name: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(pool):
+        by_name[r.name].append(i)
         for word in _words(qualname(r)):
             by_word[word].append(i)
     out: list[Example] = []
@@ -227,14 +247,20 @@ def grounded(index: RecordIndex, ctx: TaskContext) -> list[Example]:
         name, (commit, time) = qualname(rec), dating(rec)
         questions = _choose(DEFINED_IN, GROUNDED_ROWS, ctx.seed, "grounded", rec.id)
         for variant, template in enumerate(questions):
-            distractors = _distractors(rec, pool, by_word, ctx.seed, variant)
+            twins = by_name.get(rec.name, [])[:50]  # bounded: `__init__` has hundreds
+            distractors = _distractors(rec, pool, by_word, ctx.seed, variant, twins)
             if len(distractors) < DISTRACTORS:
                 ctx.drop("grounded:too_few_distractors")
                 break
             # Whether the answer is missing does not depend on the seed: a seed varies phrasing only.
             missing = _rank("grounded_missing", str(variant), rec.id) % NO_ANSWER_EVERY == 0
-            shown = distractors if missing else [*distractors, rec]
-            shown.sort(key=lambda r: _rank(str(ctx.seed), "grounded_order", str(variant), rec.id, r.id))
+            # Laid out as retrieval ranks it: the definition the question names first, its twins and
+            # word-neighbours after (`pack.name_match`); one row in `SHUFFLED_EVERY` shuffled, so the
+            # model matches names rather than copying the first line.
+            shuffled = missing or _rank("grounded_shuffled", str(variant), rec.id) % SHUFFLED_EVERY == 0
+            shown = distractors if missing else [rec, *distractors]
+            if shuffled:
+                shown.sort(key=lambda r: _rank(str(ctx.seed), "grounded_order", str(variant), rec.id, r.id))
             path_only = (_rank("grounded_path_only", rec.id) + variant) % 2 == 0
             question = _fill(template, rec, ctx.repo_name) + (f" {PATH_ONLY}" if path_only else "")
             user = grounded_user(render_definitions(ctx.repo_name, shown), question)
