@@ -22,7 +22,14 @@ from ctxeng.pack.context_render import BODIES, DEF_TOKENS, HEADINGS, MAX_BODIES,
 from ctxeng.pack.graph import pagerank
 from ctxeng.pack.index.reader import SCALE, read_details
 from ctxeng.pack.index.reader import qualname as qualname_of
-from ctxeng.pack.name_match import HTTP_VERBS, VERB_WEAK, ident_bonus, qualified_rows, verb_family
+from ctxeng.pack.name_match import (
+    HTTP_VERBS,
+    VERB_WEAK,
+    ident_bonus,
+    member_names,
+    qualified_rows,
+    verb_family,
+)
 from ctxeng.pack.paths import is_test
 from ctxeng.pack.terms import MAX_PROMPT_CHARS, name_terms, prompt_identifiers, prompt_paths, text_terms
 
@@ -111,6 +118,7 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
     )
     words = set(query.terms)
     idents = set(query.identifiers)
+    members = member_names(idents)
     idf = idf_table(index, query)
     d_match = _match(index, "d", idf)
     for i, m in _match(
@@ -126,7 +134,7 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
         qualname = qualname_of(index, i) if defs["parent"][i] >= 0 else name
         parts = name_terms(name)
         covered = sum(1 for t in parts if t in words) / max(1, len(parts))
-        bonus, precise = ident_bonus(name, qualname, idents)  # `precise` is not damped below
+        bonus, precise = ident_bonus(name, qualname, idents, members)  # `precise` is not damped below
         bare = name.lower().strip("_")
         if bare in words:
             bonus += WHOLE_NAME * idf.get(bare, 0.0)

@@ -8,6 +8,7 @@ it matches (`pack.defline`), so such a definition must rank first.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from typing import Any
@@ -21,21 +22,35 @@ SPECIFIC_IDENT = (
 )
 HTTP_VERBS = frozenset({"get", "head", "post", "put", "delete", "connect", "options", "trace", "patch"})
 VERB_FAMILY = 4  # HTTP method names among a definition's siblings that make it a method handler ...
+_INNER_CAPITAL = re.compile(r"[a-z][A-Z]")
 VERB_WEAK = 0.2  # ... matched this weakly by a prompt word that is not written as the method (OPTIONS)
 
 
-def ident_bonus(name: str, qualname: str, idents: set[str] | frozenset[str]) -> tuple[float, float]:
+def member_names(idents: set[str]) -> frozenset[str]:
+    """The last parts of the prompt's dotted identifiers (`LoadHTMLFS` of `Engine.LoadHTMLFS`)."""
+    return frozenset(i.rsplit(".", 1)[-1] for i in idents if "." in i)
+
+
+def ident_bonus(name: str, qualname: str, idents: set[str], members: frozenset[str]) -> tuple[float, float]:
     """(bonus the caller damps for fields and tests, bonus it must not damp) of a definition.
 
-    Named unmistakably (its qualified name, or a compound identifier with an underscore inside) it
-    gets `SPECIFIC_IDENT` undamped: the prompt asked for exactly this one, field or constant. Named
+    Named unmistakably (its qualified name, or a compound identifier, snake_case or CamelCase, that
+    is not just the member part of a qualified name the prompt wrote: `members`) it gets `SPECIFIC_IDENT` undamped: the prompt asked for exactly this one, field or constant. Named
     by a plain word that is also an identifier (`flush`) it gets the damped `EXACT_IDENT`.
     """
     exact = name in idents or qualname in idents
-    specific = (qualname != name and qualname in idents) or (exact and "_" in name.strip("_"))
+    if qualname != name and qualname in idents:
+        return 0.0, SPECIFIC_IDENT
+    # `LoadHTMLFS` is no more than a namesake when the prompt wrote `Engine.LoadHTMLFS` (`members`).
+    specific = exact and _compound(name) and name not in members
     if specific:
         return 0.0, SPECIFIC_IDENT
     return (EXACT_IDENT if exact else 0.0), 0.0
+
+
+def _compound(name: str) -> bool:
+    """A name of several words (`ITER_CHUNK_SIZE`, `FileSystem`, `getValue`): no prose word is it."""
+    return "_" in name.strip("_") or _INNER_CAPITAL.search(name) is not None
 
 
 def qualified_rows(index: dict[str, Any], identifiers: Iterable[str]) -> list[int]:
