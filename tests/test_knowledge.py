@@ -114,6 +114,45 @@ def test_context_shows_path_line_and_name_on_every_definition(built: GitRepo) ->
     assert any(line.startswith("- `kvstore/store.py:") and " `Store.put` " in line for line in lines)
 
 
+def test_lines_context_puts_the_named_definition_first_among_its_twins(built: GitRepo) -> None:
+    """`get` is defined twice (`Store.get`, `Client.get`): the one the prompt names comes first, and
+    the `lines` layout shows definitions best first, not grouped by file (a small model copies the
+    first line whose name it matches)."""
+    from ctxeng.pack import context_for_prompt
+
+    for symbol, path in (("Store.get", "kvstore/store.py"), ("Client.get", "clients/js/client.js")):
+        text = context_for_prompt(
+            built.path, f"Which file should I open to edit `{symbol}`?", 300, layout="lines"
+        )
+        defs = text.split("## Definitions\n", 1)[1].split("\n## ", 1)[0]
+        lines = [line for line in defs.splitlines() if line.strip()]
+        assert lines[0].startswith(f"- `{path}:") and f" `{symbol}` " in lines[0], defs
+
+
+def test_grounded_rows_hold_hard_distractors_and_cite_the_right_line(built: GitRepo) -> None:
+    """A definition with a twin (the same name in another class or file) is shown beside it in its
+    grounded rows, and the answer still cites the right `path:line`; most rows list the named
+    definition first, as retrieval ranks it, some in a shuffled order."""
+    grounded = [r for r in _rows(built.path, "train") if r["task"] == "grounded"]
+    rows = [r for r in grounded if r["meta"]["symbol"] == "Store.get"]
+    assert rows
+    for row in rows:
+        user, answer = row["prompt"][-1]["content"], row["completion"][0]["content"]
+        assert re.search(r"^- `clients/js/client\.js:\d+` `Client\.get`", user, re.MULTILINE), user
+        assert first_path(answer) == "kvstore/store.py"
+        store_get = re.search(r"^- `(kvstore/store\.py:\d+)` `Store\.get`", user, re.MULTILINE)
+        assert store_get is None or answer.startswith(f"`{store_get.group(1)}`")
+    firsts = []
+    for row in grounded:
+        if "does not show" in row["completion"][0]["content"]:
+            continue
+        first = next(line for line in row["prompt"][-1]["content"].splitlines() if line.startswith("- `"))
+        firsts.append(
+            f" `{row['meta']['symbol']}`" in first and first.startswith(f"- `{row['meta']['answer_path']}:")
+        )
+    assert len(firsts) / 2 < sum(firsts) < len(firsts)
+
+
 def test_build_is_deterministic_with_knowledge_rows(built: GitRepo, tmp_path: Path) -> None:
     from ctxeng.pipeline.build import build
 

@@ -16,6 +16,7 @@ from ctxeng.train.data import cpt_texts, read_split, stratified_sample
 from ctxeng.train.models import cache_dir, resolve_base
 from ctxeng.train.probes import rouge_l, score
 from ctxeng.train.recipe import bundled_dir, load_recipe, lora_config, recipe_names, sft_config
+from tests.extras import require
 
 HEAVY = ("torch", "transformers", "peft", "trl", "datasets", "accelerate")
 
@@ -276,8 +277,36 @@ def test_probe_metrics() -> None:
     rows = [{"meta": {"answer_path": "kvstore/codec.py"}}, {"meta": {"answer_path": "kvstore/store.py"}}]
     assert score("symbol_lookup", rows, ["In `kvstore/codec.py`.", "In kvstore/cli.py"]) == {"accuracy": 0.5}
     commits = [{"completion": [{"content": "Add compaction\n\nBody."}]}]
-    metrics = score("commit_message", commits, ["Add compaction"])
-    assert metrics["subject_exact"] == 1.0 and 0 < metrics["rouge_l"] < 1
+    metrics = score("commit_message", commits, ["Add compaction"])  # the subject lines are compared
+    assert metrics == {"rouge_l": 1.0, "subject_exact": 1.0}
+    metrics = score("commit_message", commits, ["Add compaction of logs"])
+    assert metrics["subject_exact"] == 0.0 and 0 < metrics["rouge_l"] < 1
+
+
+def test_a_long_probe_prompt_is_cut_to_what_training_saw(tmp_path: Path) -> None:
+    """The commit probe's diff is cut so prompt + answer fit the recipe's `max_length`: its start
+    kept, its code fence closed; a prompt that fits is left alone."""
+    require("torch", "transformers", "tokenizers")
+    from transformers import AutoTokenizer
+
+    from ctxeng.train.probes import fit_prompt
+    from tests.tinymodel import build_tiny_model
+
+    tokenizer = AutoTokenizer.from_pretrained(str(build_tiny_model(tmp_path / "tiny")))
+    diff = "".join(f"+line {i} of the change\n" for i in range(400))
+    chat = [{"role": "system", "content": "You know kvstore."},
+            {"role": "user", "content": f"Write the commit message:\n\n```diff\n{diff}```\n"}]  # fmt: skip
+
+    def length(c: list[dict[str, str]]) -> int:
+        text = tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True)
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    assert length(chat) > 1_000
+    cut = fit_prompt(tokenizer, chat, 200)
+    assert 150 < length(cut) <= 200 and cut[0] == chat[0]
+    text = cut[-1]["content"]
+    assert text.startswith("Write the commit message:\n\n```diff\n+line 0 ") and text.endswith("…\n```\n")
+    assert fit_prompt(tokenizer, chat, 5_000) == chat
 
 
 def test_multi_gpu_recipe_relaunches_itself_under_accelerate(monkeypatch: pytest.MonkeyPatch) -> None:

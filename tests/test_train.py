@@ -459,18 +459,39 @@ def test_time_budget_stops_training_and_leaves_a_loadable_adapter(
 
     recipe = tmp_path / "budget.yaml"
     weights = "task_weights: {symbol_lookup: 3, commit_message: 0}\n"
-    recipe.write_text(
-        recipe_text(tiny, "budget", steps=100_000, extra=f"max_minutes: 0.1\n{weights}"), encoding="utf-8"
-    )
+    extra = f"max_minutes: 0.1\ndecay_share: 0.5\n{weights}"
+    recipe.write_text(recipe_text(tiny, "budget", steps=100_000, extra=extra), encoding="utf-8")
     started = time.monotonic()
     result = train(repo.path, str(recipe))
     assert time.monotonic() - started < 120  # 6 s of steps, not 100,000 of them
     stage = result.manifest["training"]["stages"]["sft"]
     assert stage["stopped_by_time"] is True and 0 < stage["steps"] < 100_000
+    assert 0.05 <= stage["lr_factor_at_end"] < 0.5  # the last half of the budget decayed the rate
     assert stage["train_s"] <= 6 + 5  # the budget, plus at most the slowest step and the save
     base = transformers.AutoModelForCausalLM.from_pretrained(tiny)
     model = PeftModel.from_pretrained(base, str(result.path))
     assert model(input_ids=torch.tensor([[1, 2, 3]])).logits.shape[-1] == base.config.vocab_size
+
+
+def test_time_budget_decays_the_scheduled_rate_over_its_last_share() -> None:
+    """With `decay_share`, the last share of the budget scales the scheduler's rate linearly down to a
+    floor; before it the rate is as scheduled (a real optimizer and scheduler, a real TrainerState)."""
+    from transformers import TrainerControl, TrainerState, get_constant_schedule
+
+    from ctxeng.train.callbacks import MIN_DECAY, TimeBudget
+
+    optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(2))], lr=2e-3)
+    scheduler = get_constant_schedule(optimizer)
+    budget = TimeBudget(100.0, decay_share=0.2)
+    budget.on_train_begin(None, TrainerState(), TrainerControl())
+    for elapsed, factor in ((10.0, 1.0), (85.0, 0.75), (95.0, 0.25), (99.9, MIN_DECAY)):
+        budget.started = time.perf_counter() - elapsed  # as if `elapsed` seconds had gone by
+        budget.on_step_end(
+            None, TrainerState(), TrainerControl(), optimizer=optimizer, lr_scheduler=scheduler
+        )
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(2e-3 * factor, rel=0.01)
+        scheduler.step()  # the scheduler sets its own rate again before the next step
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(2e-3)
 
 
 def test_task_weights_repeat_and_drop_rows_deterministically() -> None:

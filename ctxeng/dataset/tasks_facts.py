@@ -7,9 +7,11 @@ signature, method → class, class → methods. Answers are one or two lines, so
 run sees each fact many times.
 
 `grounded`: the question with a retrieved-context block in the layout `ctxeng context` prints
-(the right definition among distractors from other files) → an answer that cites path and line.
-One row in `NO_ANSWER_EVERY` holds distractors only, so the model also learns to fall back on
-what it memorised when retrieval misses (RAFT, knowledge.md).
+(the right definition among hard distractors: the same name in another class or file, names
+sharing a word) → an answer that cites path and line. Rows are ordered as retrieval ranks (the
+named definition first) except one in `SHUFFLED_EVERY`; one in `NO_ANSWER_EVERY` holds
+distractors only, so the model also learns to fall back on what it memorised when retrieval
+misses (RAFT, knowledge.md).
 
 Questions use `dataset.templates` training phrasings only; the evaluation phrasings are reserved.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import chain, islice
 
 from ctxeng.core.records import Record
@@ -43,9 +45,11 @@ MAX_FACT_SYMBOLS = 400  # definitions given fact rows (a 30-minute CPU budget co
 PHRASINGS = 3  # rows per "where is X defined" fact, each in another training phrasing
 DISTRACTORS = 4  # other definitions around the right one in a grounded row
 SAME_FILE = 1  # of which at most this many from the right definition's own file
+TWINS = 2  # of which first up to this many with the same name in another class or file (hard ones)
 GROUNDED_ROWS = 2  # grounded rows per definition (another phrasing, distractor set and order each)
 DOC_CHARS = 80  # docstring excerpt per definition line: short rows, more of them per minute
 NO_ANSWER_EVERY = 8  # one grounded row in this many has no right definition in its context
+SHUFFLED_EVERY = 3  # one grounded row in this many shows its definitions in a shuffled order
 MAX_MEMBERS = 12
 
 
@@ -183,21 +187,32 @@ def _words(name: str) -> set[str]:
 
 
 def _distractors(
-    rec: Record, pool: list[Record], by_word: dict[str, list[int]], seed: int, variant: int
+    rec: Record,
+    pool: list[Record],
+    by_word: dict[str, list[int]],
+    seed: int,
+    variant: int,
+    twins: Sequence[int] = (),
 ) -> list[Record]:
-    """Definitions retrieval would show beside `rec`: those sharing a word with its name first (at
-    most `SAME_FILE` of them from its own file, like `SessionRedirectMixin.cookies` beside
-    `Session.cookies`), then a seeded fill; each `variant` draws another set."""
+    """Definitions retrieval would show beside `rec`: first its twins (the same name in another class
+    or file, `TWINS` at most: `api.put` beside `Session.put`, `SessionRedirectMixin.cookies` beside
+    `Session.cookies`, the neighbours a model copies by mistake), then those sharing a word with its
+    name (at most `SAME_FILE` from its own file), then a seeded fill; each `variant` draws another set."""
     words = _words(qualname(rec))
     overlap: Counter[int] = Counter()
     for word in sorted(words):
         for i in by_word.get(word, [])[:200]:  # bounded: a common word must not make this quadratic
             overlap[i] += 1
+    twin_rows = sorted(
+        (i for i in twins if pool[i].id != rec.id),
+        key=lambda i: (_rank(str(seed), "twin", str(variant), rec.id, pool[i].id), i),
+    )[:TWINS]
+    # Then by (-overlap, seeded rank), ranked a level of overlap at a time (only the levels reached);
+    # a later variant skips the best word match: another, still plausible, set.
+    by_words = islice(_by_overlap(overlap, pool, rec, seed, variant, set(twin_rows)), variant, None)
     chosen: list[int] = []
     same = 0
-    # In order of (-overlap, seeded rank), ranked a level of overlap at a time: only the levels reached.
-    for i in islice(_by_overlap(overlap, pool, rec, seed, variant), variant, None):  # a later variant
-        # skips the best match: another, still plausible, set
+    for i in chain(twin_rows, by_words):
         if len(chosen) >= DISTRACTORS:
             break
         if pool[i].path == rec.path:
@@ -216,13 +231,13 @@ def _distractors(
 
 
 def _by_overlap(
-    overlap: Counter[int], pool: list[Record], rec: Record, seed: int, variant: int
+    overlap: Counter[int], pool: list[Record], rec: Record, seed: int, variant: int, skip: set[int]
 ) -> Iterator[int]:
-    """The candidates other than `rec` by overlap, most first, each level in seeded rank order (as one
-    sort by (-overlap, rank) orders them, ties kept in `overlap`'s order)."""
+    """The candidates other than `rec` and `skip` by overlap, most first, each level in seeded rank order
+    (as one sort by (-overlap, rank) orders them, ties kept in `overlap`'s order)."""
     levels: dict[int, list[int]] = defaultdict(list)
     for i in overlap:
-        if pool[i].id != rec.id:
+        if pool[i].id != rec.id and i not in skip:
             levels[overlap[i]].append(i)
     # `_rank(str(seed), str(variant), rec.id, other.id)`, its common prefix hashed once.
     prefix = hashlib.sha1(
@@ -245,7 +260,9 @@ def grounded(index: RecordIndex, ctx: TaskContext) -> list[Example]:
     do) and is answered with just the path."""
     pool = [r for r in public_symbols(index) if r.start_line > 0]
     by_word: dict[str, list[int]] = defaultdict(list)
+    by_name: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(pool):
+        by_name[r.name].append(i)
         for word in _words(qualname(r)):
             by_word[word].append(i)
     out: list[Example] = []
@@ -253,14 +270,20 @@ def grounded(index: RecordIndex, ctx: TaskContext) -> list[Example]:
         name, (commit, time) = qualname(rec), dating(rec)
         questions = _choose(DEFINED_IN, GROUNDED_ROWS, ctx.seed, "grounded", rec.id)
         for variant, template in enumerate(questions):
-            distractors = _distractors(rec, pool, by_word, ctx.seed, variant)
+            twins = by_name.get(rec.name, [])[:50]  # bounded: `__init__` has hundreds
+            distractors = _distractors(rec, pool, by_word, ctx.seed, variant, twins)
             if len(distractors) < DISTRACTORS:
                 ctx.drop("grounded:too_few_distractors")
                 break
             # Whether the answer is missing does not depend on the seed: a seed varies phrasing only.
             missing = _rank("grounded_missing", str(variant), rec.id) % NO_ANSWER_EVERY == 0
-            shown = distractors if missing else [*distractors, rec]
-            shown.sort(key=lambda r: _rank(str(ctx.seed), "grounded_order", str(variant), rec.id, r.id))
+            # Laid out as retrieval ranks it: the definition the question names first, its twins and
+            # word-neighbours after (`pack.name_match`); one row in `SHUFFLED_EVERY` shuffled, so the
+            # model matches names rather than copying the first line.
+            shuffled = missing or _rank("grounded_shuffled", str(variant), rec.id) % SHUFFLED_EVERY == 0
+            shown = distractors if missing else [rec, *distractors]
+            if shuffled:
+                shown.sort(key=lambda r: _rank(str(ctx.seed), "grounded_order", str(variant), rec.id, r.id))
             path_only = (_rank("grounded_path_only", rec.id) + variant) % 2 == 0
             question = _fill(template, rec, ctx.repo_name) + (f" {PATH_ONLY}" if path_only else "")
             user = grounded_user(render_definitions(ctx.repo_name, shown), question)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,14 @@ from ctxeng.pack.context_render import BODIES, DEF_TOKENS, HEADINGS, MAX_BODIES,
 from ctxeng.pack.graph import pagerank
 from ctxeng.pack.index.reader import SCALE, read_details
 from ctxeng.pack.index.reader import qualname as qualname_of
+from ctxeng.pack.name_match import (
+    HTTP_VERBS,
+    VERB_WEAK,
+    ident_bonus,
+    member_names,
+    qualified_rows,
+    verb_family,
+)
 from ctxeng.pack.paths import is_test
 from ctxeng.pack.terms import MAX_PROMPT_CHARS, name_terms, prompt_identifiers, prompt_paths, text_terms
 
@@ -31,7 +38,6 @@ SHARES = (("files", 0.12), ("code", 0.25), ("docs", 0.2), ("history", 0.1), ("gl
 ORDER = ("files", "defs", "code", "docs", "history", "glossary")  # as shown
 FILL_TARGET = 0.9  # below this share of the budget, the spare tokens go to more bodies
 BODY_MIN_BUDGET = 1_000
-EXACT_IDENT = 6.0  # a definition named exactly like an identifier in the prompt
 WHOLE_NAME = 2.0  # a definition whose whole name is one prompt word (`flush`), times the word's idf
 SPREAD = 0.6  # weight of the seeded PageRank in a file's final score
 PRIOR = 0.5  # weight of the global rank in a definition's final score
@@ -41,11 +47,6 @@ TEST_LINK = (
 LINKED = 3  # matched source files whose tests are linked
 REACHED = 0.3  # a file whose seeded score (best = 1) is this high adds its top definitions unasked
 TEST_DAMPING = 0.4  # matches in test code, unless the prompt talks about tests
-HTTP_VERBS = frozenset({"get", "head", "post", "put", "delete", "connect", "options", "trace", "patch"})
-VERB_FAMILY = 4  # HTTP method names among a definition's siblings that make it a method handler ...
-VERB_WEAK = (
-    0.2  # ... matched this weakly by a prompt word that is not written as the method (OPTIONS, `options`)
-)
 DATA_DAMPING = 0.35  # fields, constants and variables: `pool: Pool` says less than `class Pool`
 DOCSTRING = 0.4  # weight of a term found in a definition's docstring rather than its name
 BODY = 0.4  # weight of a term found in a doc section's first words rather than its heading
@@ -117,12 +118,15 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
     )
     words = set(query.terms)
     idents = set(query.identifiers)
+    members = member_names(idents)
     idf = idf_table(index, query)
     d_match = _match(index, "d", idf)
     for i, m in _match(
         index, "e", idf, DOCSTRING
     ).items():  # words of the docstring count less than the name's
         d_match[i] = d_match.get(i, 0.0) + m
+    for i in qualified_rows(index, query.identifiers):  # named by qualified name, whatever its words
+        d_match.setdefault(i, 0.0)
     paths = files["path"]
     damp_tests = not ({"test", "tests", "testing"} & words)  # tests matter when the prompt is about tests
     for i in list(d_match):
@@ -130,7 +134,7 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
         qualname = qualname_of(index, i) if defs["parent"][i] >= 0 else name
         parts = name_terms(name)
         covered = sum(1 for t in parts if t in words) / max(1, len(parts))
-        bonus = EXACT_IDENT if name in idents or qualname in idents else 0.0
+        bonus, precise = ident_bonus(name, qualname, idents, members)  # `precise` is not damped below
         bare = name.lower().strip("_")
         if bare in words:
             bonus += WHOLE_NAME * idf.get(bare, 0.0)
@@ -141,12 +145,12 @@ def score(index: dict[str, Any], query: Query) -> dict[str, list[tuple[float, in
             bare in HTTP_VERBS
             and name not in idents
             and bare.upper() not in query.upper
-            and _verb_family(index, i)
+            and verb_family(index, i)
         ):
             damping *= (
                 VERB_WEAK  # "option" is not `options()`, the HTTP OPTIONS handler beside `get`, `post` ...
             )
-        d_match[i] = (d_match[i] * (0.5 + 0.5 * covered) + bonus) * damping
+        d_match[i] = (d_match[i] * (0.5 + 0.5 * covered) + bonus) * damping + precise
     f_match = _match(index, "f", idf)
     named = set(query.paths)  # a set, not a scan of every path per file: O(files × depth), not × paths
     for i, path in enumerate(files["path"]):
@@ -245,16 +249,6 @@ def linked_tests(index: dict[str, Any], file_score: dict[int, float]) -> dict[in
         if best is None or span > best[0]:
             spans[defs["file"][i]] = (span, i)
     return {i: link[f] for f, (_, i) in spans.items()}
-
-
-def _verb_family(index: dict[str, Any], i: int) -> bool:
-    """Whether definition `i` is one of a family of HTTP method handlers: `VERB_FAMILY` or more of its
-    siblings (same file, same parent) are named for HTTP methods (`get`, `post`, `options` ...)."""
-    defs, names = index["defs"], index["names"]
-    f, parent = defs["file"][i], defs["parent"][i]
-    lo, hi = bisect_left(defs["file"], f), bisect_right(defs["file"], f)  # rows are sorted by file
-    verbs = {names[defs["name"][j]].lower() for j in range(lo, hi) if defs["parent"][j] == parent}
-    return len(verbs & HTTP_VERBS) >= VERB_FAMILY
 
 
 def _best(scores: dict[int, float]) -> list[tuple[float, int]]:

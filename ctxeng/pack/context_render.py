@@ -7,7 +7,7 @@ from typing import Any
 from ctxeng.pack.bodies import body
 from ctxeng.pack.defline import definition_line
 from ctxeng.pack.index.reader import qualname as qualname_of
-from ctxeng.pack.section_fit import fit_blocks, grouped
+from ctxeng.pack.section_fit import fit_blocks, fit_ranked, grouped
 
 BODIES = 3  # definitions the prompt matched best whose source is shown, when the budget allows ...
 MAX_BODIES = 12  # ... and up to this many when the other sections leave tokens unused
@@ -46,8 +46,10 @@ def _defs(
         else:
             text = f"- L{defs['line'][i]} `{signature or qual}`{owner}" + (f" — {doc}" if doc else "") + "\n"
         items.append((paths[defs["file"][i]], (defs["line"][i], qual), text))
-    if lines:  # `path:line` on every line (`ctxeng.pack.defline`): no heading to look back to
-        return grouped(out + "\n## Definitions\n\n", items, limit, {}, by_rank=True)
+    if lines:  # `path:line` on every line (`ctxeng.pack.defline`): no heading to look back to, so
+        # no file grouping either: best match first (a small model copies the first line it matches).
+        ranked_texts = [((k,), text) for k, (_, _, text) in enumerate(items)]
+        return fit_ranked(out + "\n## Definitions\n\n", ranked_texts, limit)
     headings = {path: f"\n### {path}\n\n" for path, _, _ in items}
     return grouped(out + "\n## Definitions\n", items, limit, headings, by_rank=True)
 

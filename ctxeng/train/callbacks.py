@@ -118,15 +118,23 @@ class Meter(TrainerCallback):
         self.end_step, self.end_tokens = state.global_step, int(state.num_input_tokens_seen or 0)
 
 
+MIN_DECAY = 0.05  # the learning rate's floor at the end of a decaying time budget, as a share of its rate
+
+
 class TimeBudget(TrainerCallback):
     """Ends training once the next step, at the slowest recent step time, would end past `seconds`.
 
     The Trainer then finishes normally, so the adapter is saved and usable. `stopped_at` is the
-    step it stopped at (None when the run ended by its step count first).
+    step it stopped at (None when the run ended by its step count first). With `decay_share`, the
+    last that share of the budget scales the scheduled learning rate down linearly toward 0
+    (warmup-stable-decay: a run of unknown step count still ends annealed, not at whatever point
+    a constant rate's noise left it).
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, decay_share: float = 0.0) -> None:
         self.seconds = seconds
+        self.decay_share = decay_share
+        self.factor = 1.0  # what the last step's rate was scaled by
         self.started = self.last = 0.0
         self.recent: list[float] = []
         self.stopped_at: int | None = None
@@ -141,6 +149,14 @@ class TimeBudget(TrainerCallback):
         if now - self.started + max(self.recent) > self.seconds:
             control.should_training_stop = True
             self.stopped_at = state.global_step
+        window = self.decay_share * self.seconds
+        optimizer, scheduler = kwargs.get("optimizer"), kwargs.get("lr_scheduler")
+        if window > 0 and optimizer is not None and scheduler is not None:
+            left = self.seconds - (now - self.started)
+            self.factor = max(MIN_DECAY, min(1.0, left / window))
+            # The scheduler sets each group's rate before the next step; this scales what it set.
+            for group, rate in zip(optimizer.param_groups, scheduler.get_last_lr()):
+                group["lr"] = rate * self.factor
         return control
 
     def step_seconds(self) -> float:

@@ -145,7 +145,15 @@ def evaluate_adapter(
     from ctxeng.train.data import load_dataset_files, stratified_sample
     from ctxeng.train.knowledge import contexts_for, knowledge_cells, knowledge_report, questions_from
     from ctxeng.train.models import resolve_base
-    from ctxeng.train.probes import GENERATE_BATCH, MAX_NEW_TOKENS, Ticker, probe_rows, run_probes
+    from ctxeng.train.probes import (
+        CUT_MARK_TOKENS,
+        GENERATE_BATCH,
+        MAX_NEW_TOKENS,
+        ONE_LINE,
+        Ticker,
+        probe_rows,
+        run_probes,
+    )
 
     started = time.perf_counter()
     _threads(threads)
@@ -178,7 +186,7 @@ def evaluate_adapter(
         "questions": [[q.symbol, q.path, q.text] for q in questions],
         "contexts": contexts,
         "repo": repo.name,
-        "generation": [knowledge_tokens(), MAX_NEW_TOKENS, GENERATE_BATCH],
+        "generation": [knowledge_tokens(), MAX_NEW_TOKENS, GENERATE_BATCH, sorted(ONE_LINE), CUT_MARK_TOKENS],
         "device": str(next(model.parameters()).device),
     }
     key = evalcache.cache_key(
@@ -213,7 +221,11 @@ def evaluate_adapter(
                 )
             else:
                 losses = {}
-            found = run_probes(model, tokenizer, data.eval, probes, note, f"{side}: ") if probes else {}
+            found = (
+                run_probes(model, tokenizer, data.eval, probes, note, f"{side}: ", max_length)
+                if probes
+                else {}
+            )
             results[side] = (losses, found)
             cells[side], answers[side] = (
                 knowledge_cells(model, tokenizer, repo.name, questions, contexts, side, note)

@@ -1,8 +1,10 @@
 """Generation probes: does the model answer held-out questions about the repository correctly?
 
 - symbol lookup: the greedy answer contains the defining file (`meta.answer_path`);
-- commit message: ROUGE-L F1 of the greedy message against the real one, and the share of
-  exactly reproduced subject lines.
+- commit message: the greedy subject line (generation stops at its newline) against the real
+  one: ROUGE-L F1 and the share reproduced exactly. The diff is cut to the tokens the adapter was
+  trained on (the recipe's `max_length`): a longer prompt costs prefill time and shows the model
+  what training never did.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 PROBE_TASKS = ("symbol_lookup", "commit_message")
-# Short: the symbol probe scores the path (said first), the commit probe mostly the subject line.
-MAX_NEW_TOKENS = {"symbol_lookup": 32, "commit_message": 32}
+# Short: the symbol probe scores the path (said first), the commit probe the subject line.
+MAX_NEW_TOKENS = {"symbol_lookup": 32, "commit_message": 24}
+ONE_LINE = frozenset({"commit_message"})  # answers that stop at their first newline
+CUT_MARK_TOKENS = 8  # room for what marks a cut prompt ("…" and a closing fence)
 GENERATE_BATCH = 16  # on a CPU a decode step of 16 rows costs little more than one of 8
 _WORD = re.compile(r"\w+|[^\w\s]")
 
@@ -145,7 +149,7 @@ def score(task: str, rows: list[dict[str, Any]], answers: list[str]) -> dict[str
         hits = sum(r["meta"]["answer_path"] in a for r, a in zip(rows, answers))
         return {"accuracy": round(hits / len(rows), 4)}
     refs = [r["completion"][0]["content"] for r in rows]
-    rouge = sum(rouge_l(a, ref) for a, ref in zip(answers, refs)) / len(rows)
+    rouge = sum(rouge_l(_subject(a), _subject(ref)) for a, ref in zip(answers, refs)) / len(rows)
     exact = sum(_subject(a) == _subject(ref) for a, ref in zip(answers, refs)) / len(rows)
     return {"rouge_l": round(rouge, 4), "subject_exact": round(exact, 4)}
 
@@ -157,19 +161,27 @@ def run_probes(
     limit: int,
     note: Callable[[str], None] = lambda m: None,
     label: str = "",
+    max_length: int = 0,
 ) -> dict[str, dict[str, Any]]:
-    """Every probe on `rows` with `model` as it is (adapter on or off): metrics and a few examples."""
+    """Every probe on `rows` with `model` as it is (adapter on or off): metrics and a few examples.
+
+    With `max_length`, a prompt plus its answer fits that many tokens (`fit_prompt`).
+    """
     out: dict[str, dict[str, Any]] = {}
     for task in PROBE_TASKS:
         chosen = probe_rows(rows, task, limit)
         if not chosen:
             continue
+        chats = [r["prompt"] for r in chosen]
+        if max_length:
+            chats = [fit_prompt(tokenizer, c, max_length - MAX_NEW_TOKENS[task]) for c in chats]
         answers = generate(
             model,
             tokenizer,
-            [r["prompt"] for r in chosen],
+            chats,
             MAX_NEW_TOKENS[task],
             Ticker(note, f"{label}probe {task}"),
+            one_line=task in ONE_LINE,
         )
         out[task] = {
             "n": len(chosen),
@@ -177,3 +189,16 @@ def run_probes(
             "examples": [{"id": r["id"], "answer": a} for r, a in zip(chosen[:3], answers[:3])],
         }
     return out
+
+
+def fit_prompt(tokenizer: Any, chat: list[dict[str, str]], limit: int) -> list[dict[str, str]]:
+    """`chat` with its last message's text cut (keeping its start, closing a code fence the cut left
+    open) so that the templated prompt has at most `limit` tokens; unchanged when it fits."""
+    text = tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+    over = len(tokenizer(text, add_special_tokens=False)["input_ids"]) - limit
+    if over <= 0 or limit <= 0:
+        return chat
+    ids = tokenizer(chat[-1]["content"], add_special_tokens=False)["input_ids"]
+    cut = tokenizer.decode(ids[: max(0, len(ids) - over - CUT_MARK_TOKENS)])
+    tail = "\n…\n```\n" if cut.count("```") % 2 else "\n…\n"
+    return [*chat[:-1], {**chat[-1], "content": cut + tail}]

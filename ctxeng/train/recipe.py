@@ -14,6 +14,8 @@ ctxeng owns these top-level keys (everything else is an error naming the file an
 - `max_train_examples`, `max_eval_examples`: caps (0 = all) that keep CPU runs short.
 - `max_minutes`: a wall-clock budget for the training loop (0 = none): training stops when the
   next step (by its measured time) would end past it, and the adapter is saved as usual.
+- `decay_share`: with `max_minutes`, the last this share of the budget (0-1) decays the learning
+  rate linearly toward 0 (warmup-stable-decay), so the saved adapter is an annealed one.
 - `task_weights`: task name → how many times its rows are trained on per pass (0 drops the task;
   fractions keep that share of rows, chosen deterministically); `"*"` sets the default (1).
 """
@@ -63,6 +65,7 @@ class Recipe:
     max_train_examples: int = 0
     max_eval_examples: int = 0
     max_minutes: float = 0.0
+    decay_share: float = 0.0
     task_weights: dict[str, float] = field(default_factory=dict)
     lora: dict[str, Any] = field(default_factory=dict)
     sft: dict[str, Any] = field(default_factory=dict)
@@ -83,6 +86,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "max_train_examples": int,
     "max_eval_examples": int,
     "max_minutes": (int, float),
+    "decay_share": (int, float),
     "task_weights": dict,
     "lora": dict,
     "sft": dict,
@@ -150,6 +154,8 @@ def _build(path: Path, data: dict[str, Any]) -> Recipe:
             raise CtxengError(f"{path}: '{key}' is out of range")
     if data.get("max_minutes", 0) < 0:
         raise CtxengError(f"{path}: 'max_minutes' is out of range")
+    if not 0 <= data.get("decay_share", 0) <= 1:
+        raise CtxengError(f"{path}: 'decay_share' is out of range (0 to 1)")
     weights = data.get("task_weights", {})
     for task in sorted(weights, key=str):
         value = weights[task]
@@ -177,6 +183,7 @@ def _build(path: Path, data: dict[str, Any]) -> Recipe:
         max_train_examples=data.get("max_train_examples", 0),
         max_eval_examples=data.get("max_eval_examples", 0),
         max_minutes=float(data.get("max_minutes", 0)),
+        decay_share=float(data.get("decay_share", 0)),
         task_weights={str(k): float(v) for k, v in weights.items()},
         lora=dict(data.get("lora", {})),
         sft=dict(data.get("sft", {})),

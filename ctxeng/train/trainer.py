@@ -201,7 +201,7 @@ def _run(
             work / stage,
             resume,
             console,
-            [*callbacks, *_budget(deadline)],
+            [*callbacks, *_budget(deadline, recipe.decay_share)],
         )
         stats["stages"][stage], stats["logs"][stage] = stage_stats, log
     stats["eval_after"] = (
@@ -214,13 +214,13 @@ def _run(
     return model, tokenizer, stats
 
 
-def _budget(deadline: float | None) -> list[Any]:
+def _budget(deadline: float | None, decay_share: float = 0.0) -> list[Any]:
     """A `TimeBudget` callback for what is left of the run's budget (none without a budget)."""
     if deadline is None:
         return []
     from ctxeng.train.callbacks import TimeBudget
 
-    return [TimeBudget(max(1.0, deadline - time.monotonic()))]
+    return [TimeBudget(max(1.0, deadline - time.monotonic()), decay_share)]
 
 
 def _finished_stages(recipe: Recipe, work: Path) -> list[str]:
@@ -300,6 +300,8 @@ def _stage(
     if budget is not None:
         stats["time_budget_s"] = round(budget.seconds, 1)
         stats["stopped_by_time"] = budget.stopped_at is not None
+        if budget.decay_share:  # how far the rate had decayed at the last step (1 = not yet)
+            stats["lr_factor_at_end"] = round(budget.factor, 3)
     log = [dict(entry) for entry in trainer.state.log_history]
     trainer.save_model(str(stage_dir / "adapter"))  # gathers sharded weights; writes on the main process
     if trainer.is_world_process_zero():
