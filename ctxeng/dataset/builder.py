@@ -58,7 +58,7 @@ def system_message(repo_name: str) -> str:
 
 
 def build_dataset(
-    records: list[Record], config: DatasetConfig, repo_name: str, out_dir: Path | None = None
+    records: Sequence[Record], config: DatasetConfig, repo_name: str, out_dir: Path | None = None
 ) -> DatasetResult:
     """Turn (redacted) records into the supervised dataset; pure and deterministic.
 

@@ -128,20 +128,29 @@ def extract_code(
     Large inputs are split over two forked processes when the machine has two cores; the
     records are the same either way.
     """
+    out: list[Record] = []
+    for _, records in extract_code_batches(files, provenance, progress, headers):
+        out.extend(records)
+    return out
+
+
+def extract_code_batches(
+    files: list[SourceFile], provenance: Provenance, progress: Progress, headers: str | None = None
+) -> Iterator[tuple[SourceFile, list[Record]]]:
+    """`extract_code`'s records file by file, as (file, its records) in input order (files in no known
+    language left out): a caller that stores them as they come never holds them all."""
     jobs = _jobs(files, headers or header_language(source.path for source in files))
     total = len(jobs)
     progress("code", 0, total)
-    out: list[Record] = []
     size = sum(len(source.text) for source, _ in jobs)
     pooled = size >= POOL_MIN_BYTES and _cores() >= 2
     with gc_paused():
         batches = _run_pool(jobs, provenance) if pooled else _run_serial(jobs, provenance)
         for done, records in enumerate(batches, 1):
-            out.extend(records)
+            yield jobs[done - 1][0], records
             if done % _PROGRESS_EVERY == 0:
                 progress("code", done, total)
     progress("code", total, total)
-    return out
 
 
 def _cores() -> int:

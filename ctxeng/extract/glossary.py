@@ -65,8 +65,11 @@ class _Term:
     end_line: int
 
 
-def build_glossary(records: list[Record]) -> list[Record]:
-    """One `glossary` record per domain term found in `records` (code and doc records), sorted by term."""
+def build_glossary(records: Iterable[Record]) -> list[Record]:
+    """One `glossary` record per domain term found in `records` (code and doc records), sorted by term.
+
+    `records` is read three times (a list, or a store's records read back from disk).
+    """
     docs = sorted((r for r in records if r.kind == "doc"), key=sort_key)
     terms = [*_explicit_terms(docs), *_prose_terms(docs)]
     terms += _code_terms(records, docs, {_key(t.term) for t in terms})
@@ -114,7 +117,7 @@ def _prose_terms(docs: list[Record]) -> Iterator[_Term]:
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _code_terms(records: list[Record], docs: list[Record], defined: set[str]) -> list[_Term]:
+def _code_terms(records: Iterable[Record], docs: list[Record], defined: set[str]) -> list[_Term]:
     """Public documented types whose names are domain nouns, ranked by the files that reference them."""
     symbols = [
         r for r in records
@@ -168,7 +171,7 @@ def _public(rec: Record) -> bool:
 # --- assembly --------------------------------------------------------------------------------------
 
 
-def _assemble(terms: list[_Term], records: list[Record]) -> list[Record]:
+def _assemble(terms: list[_Term], records: Iterable[Record]) -> list[Record]:
     """Pick the strongest definition of each term; the other places that define or describe it go in `also`."""
     groups: dict[str, list[_Term]] = {}
     for term in terms:
