@@ -19,6 +19,8 @@ from ctxeng.core.records import Record
 from ctxeng.dataset.task_cache import GROUP_USEFUL, LOCAL_TASKS, RULE_KINDS, record_digest
 
 _UNKNOWN, _KNOWN, _NONE = 0, 1, 2
+#: Tasks whose `GROUP_USEFUL` asks whether a member of the group is named by its key.
+_BY_NAME = frozenset({"callers"})
 
 
 class ViewGroups:
@@ -38,8 +40,12 @@ class ViewGroups:
         # Each kind is one run of sorted positions, and kinds come in sorted order: chained, they are sorted.
         runs = [self.view.of_kind(kind).positions() for kind in sorted(RULE_KINDS[rule])]
         grouped: dict[str, array[int]] = {}
+        named: set[str] = set()  # callers: a group can give examples only if a member has its name
         for pos in itertools.chain.from_iterable(runs):
-            for key in rule(self.view.record_at(pos)):
+            rec = self.view.record_at(pos)
+            if name in _BY_NAME:
+                named.add(rec.name)
+            for key in rule(rec):
                 found = grouped.get(key)
                 if found is None:
                     grouped[key] = array("I", (pos,))
@@ -47,6 +53,8 @@ class ViewGroups:
                     found.append(pos)
         for key in sorted(grouped):
             at = grouped.pop(key)
+            if name in _BY_NAME and key not in named:
+                continue  # `GROUP_USEFUL`'s answer without reading the (often many) members back
             members = [self.view.record_at(pos) for pos in at]
             if useful is None or useful(key, members):
                 yield key, members, self._digest(at, members)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import itertools
 import operator
 import os
 from collections import Counter
@@ -172,11 +174,17 @@ _WORK: tuple[list[Job], Provenance] | None = None
 _ROW = operator.attrgetter(*(f.name for f in dataclasses.fields(Record)))
 
 
-def _work(index: int) -> list[tuple[Any, ...]]:
+_CHUNK = 8  # files per task sent to a worker
+_AHEAD = 32  # tasks in flight: results wait for the parent only this far ahead (not the whole repository's)
+
+
+def _work(start: int) -> list[list[tuple[Any, ...]]]:
     assert _WORK is not None
     jobs, provenance = _WORK
-    source, spec = jobs[index]
-    return list(map(_ROW, _extract_one(source, spec, provenance)))
+    return [
+        list(map(_ROW, _extract_one(source, spec, provenance)))
+        for source, spec in jobs[start : start + _CHUNK]
+    ]
 
 
 def _run_pool(jobs: list[Job], provenance: Provenance) -> Iterator[list[Record]]:
@@ -199,7 +207,17 @@ def _run_pool(jobs: list[Job], provenance: Provenance) -> Iterator[list[Record]]
     _WORK = (jobs, provenance)
     try:
         with ProcessPoolExecutor(2, mp_context=context) as pool:
-            for rows in pool.map(_work, range(len(jobs)), chunksize=8):
-                yield [Record(*row) for row in rows]
+            # `pool.map` would submit every task at once, and the results of a 100,000-file repository
+            # (the parent, which redacts, caches and stores them, is the slower side) piled up in memory.
+            starts = iter(range(0, len(jobs), _CHUNK))
+            pending = collections.deque(
+                pool.submit(_work, start) for start in itertools.islice(starts, _AHEAD)
+            )
+            while pending:
+                done = pending.popleft().result()
+                for start in itertools.islice(starts, 1):
+                    pending.append(pool.submit(_work, start))
+                for rows in done:
+                    yield [Record(*row) for row in rows]
     finally:
         _WORK = None
