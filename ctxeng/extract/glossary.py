@@ -119,8 +119,11 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 def _code_terms(records: Iterable[Record], docs: list[Record], defined: set[str]) -> list[_Term]:
     """Public documented types whose names are domain nouns, ranked by the files that reference them."""
+    # Kept without their text (all a term needs is where it is and the docstring): on a huge
+    # repository these are tens of thousands of records read back from disk.
     symbols = [
-        r for r in records
+        Record(r.id, r.kind, r.path, r.start_line, r.end_line, r.commit, r.time, r.name, "", {"doc": r.meta["doc"]})
+        for r in records
         if r.kind == "symbol" and r.meta.get("kind") in CODE_KINDS and _public(r) and str(r.meta.get("doc") or "").strip()
         and not is_generic(r.name) and not _TEST_PATH.search(r.path)
     ]  # fmt: skip
@@ -176,7 +179,7 @@ def _assemble(terms: list[_Term], records: Iterable[Record]) -> list[Record]:
     groups: dict[str, list[_Term]] = {}
     for term in terms:
         groups.setdefault(_key(term.term), []).append(term)
-    described = _describers(records)
+    described = _describers(records, {_singular(key) for key in groups})
     out: list[Record] = []
     for key in sorted(groups):
         group = sorted(groups[key], key=lambda t: (_RANK[t.kind], t.source.path, t.start_line, t.term))
@@ -190,8 +193,9 @@ def _assemble(terms: list[_Term], records: Iterable[Record]) -> list[Record]:
     return out
 
 
-def _describers(records: Iterable[Record]) -> dict[str, set[str]]:
-    """Paths by (singular, lower-case) name: doc sections titled with it and definitions named it."""
+def _describers(records: Iterable[Record], wanted: set[str]) -> dict[str, set[str]]:
+    """Paths by (singular, lower-case) name, for the names in `wanted`: doc sections titled with it and
+    definitions named it."""
     out: dict[str, set[str]] = {}
     for rec in records:
         if rec.kind == "doc":
@@ -200,7 +204,9 @@ def _describers(records: Iterable[Record]) -> dict[str, set[str]]:
             name = rec.name
         else:
             continue
-        out.setdefault(_singular(_key(name)), set()).add(rec.path)
+        key = _singular(_key(name))
+        if key in wanted:
+            out.setdefault(key, set()).add(rec.path)
     return out
 
 

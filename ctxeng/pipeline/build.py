@@ -158,7 +158,9 @@ def run_pipeline(
             from ctxeng.pack import render_pack_into
 
             with timer.stage("pack"):
-                keys = (extracted.keys, history_keys)
+                # Spilled (a huge repository): no facts memo, whose table of every definition is one
+                # JSON value read and written whole (hundreds of MB at 100,000 files).
+                keys = None if isinstance(records, RecordsView) else (extracted.keys, history_keys)
                 pack_info = render_pack_into(
                     repo, config, records, staging, protect_tracked=in_hook, keys=keys
                 )
