@@ -39,7 +39,8 @@ class ViewGroups:
         rule, useful = LOCAL_TASKS[name], GROUP_USEFUL.get(name)
         # Each kind is one run of sorted positions, and kinds come in sorted order: chained, they are sorted.
         runs = [self.view.of_kind(kind).positions() for kind in sorted(RULE_KINDS[rule])]
-        grouped: dict[str, array[int]] = {}
+        # A key's positions: an int while it has one (most qualified names), then an array.
+        grouped: dict[str, int | array[int]] = {}
         named: set[str] = set()  # callers: a group can give examples only if a member has its name
         for pos in itertools.chain.from_iterable(runs):
             rec = self.view.record_at(pos)
@@ -48,11 +49,14 @@ class ViewGroups:
             for key in rule(rec):
                 found = grouped.get(key)
                 if found is None:
-                    grouped[key] = array("I", (pos,))
+                    grouped[key] = pos
+                elif isinstance(found, int):
+                    grouped[key] = array("I", (found, pos))
                 else:
                     found.append(pos)
         for key in sorted(grouped):
-            at = grouped.pop(key)
+            one = grouped.pop(key)
+            at = array("I", (one,)) if isinstance(one, int) else one
             if name in _BY_NAME and key not in named:
                 continue  # `GROUP_USEFUL`'s answer without reading the (often many) members back
             members = [self.view.record_at(pos) for pos in at]

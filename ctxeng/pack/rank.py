@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -180,7 +181,9 @@ def rank(
 
     # Edges referencer → definer file, weighted per identifier (aider's weighting, plus a cap).
     out_w: list[dict[int, float]] = [{} for _ in paths]  # per file: definer row → weight
-    uses: list[list[tuple[str, float]]] = [[] for _ in paths]  # per file: (identifier, weight)
+    # Per file: the identifiers it uses and their weights, side by side (not a tuple per use: a
+    # 100,000-file repository has millions of uses).
+    uses: list[tuple[list[str], array[float]]] = [([], array("d")) for _ in paths]
     for a, path in enumerate(paths):
         mine = out_w[a]
         for ident, count in facts.files[path].refs.items():
@@ -188,7 +191,8 @@ def rank(
             mul = reference_weight(ident, count, len(files), w) if files else None
             if mul is None or files is None:
                 continue
-            uses[a].append((ident, mul))
+            uses[a][0].append(ident)
+            uses[a][1].append(mul)
             per_def = mul / totals[ident]
             for b, n in files.items():
                 if b != a:
@@ -205,9 +209,9 @@ def rank(
     # Each file hands its rank to the identifiers it uses, in proportion to weight; an identifier's
     # definitions share what it receives.
     received: dict[str, float] = {}
-    for a, used in enumerate(uses):
-        total = sum(m for _, m in used)
-        for ident, m in used:
+    for a, (idents, muls) in enumerate(uses):
+        total = sum(muls)
+        for ident, m in zip(idents, muls):
             received[ident] = received.get(ident, 0.0) + file_rank[a] * m / total
     ref_score = []
     for d in facts.defs:

@@ -131,6 +131,9 @@ def run_pipeline(
             )  # fmt: skip
             outcomes, n_files = selection.outcomes, len(selection.files)
             del selection.files[:]  # the file texts (tens of MB on a large repository) are no longer needed
+            del (
+                provenance
+            )  # every definition the patches touched (~700,000 at 100,000 files): records are dated
         with timer.stage("glossary"):
             glossary = build_glossary(Added(store, (CODE, DOCS)))
         with timer.stage("secrets"):
