@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -146,8 +146,9 @@ def test_only_groups_of_changed_runs_are_run_again(
     runs: list[tuple[str, str]] = []
     real = task_cache._local
 
-    def spy(name: str, groups: dict[str, Any], *args: Any) -> Any:
-        runs.extend((name, key) for key in groups)
+    def spy(name: str, groups: Iterable[tuple[str, Any, Any]], *args: Any) -> Any:
+        groups = list(groups)
+        runs.extend((name, key) for key, _, _ in groups)
         return real(name, groups, *args)
 
     monkeypatch.setattr(carry, "_local", spy)
@@ -272,8 +273,10 @@ def test_a_refresh_after_a_commit_carries_and_equals_a_cold_build(
     )
     runs: list[str] = []
     real_local = task_cache._local
-    monkeypatch.setattr(
-        carry, "_local", lambda name, groups, *a: runs.extend(groups) or real_local(name, groups, *a)
+    monkeypatch.setattr(  # groups: a list of (key, members, digest) in key order
+        carry,
+        "_local",
+        lambda name, groups, *a: runs.extend(key for key, _, _ in groups) or real_local(name, groups, *a),
     )
     copied: list[dict[str, int]] = []
     real_write = rows_write.write_rows
@@ -339,8 +342,9 @@ def test_a_function_added_reruns_only_the_groups_of_its_records(
     runs: list[tuple[str, str]] = []
     real = task_cache._local
 
-    def spy(name: str, groups: dict[str, Any], *args: Any) -> Any:
-        runs.extend((name, key) for key in groups)
+    def spy(name: str, groups: Iterable[tuple[str, Any, Any]], *args: Any) -> Any:
+        groups = list(groups)
+        runs.extend((name, key) for key, _, _ in groups)
         return real(name, groups, *args)
 
     monkeypatch.setattr(carry, "_local", spy)

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -648,14 +649,14 @@ def test_a_fast_refresh_reads_a_staged_header_as_the_repository_does(
     git_repo.write("include/store.h", _HEADER + "struct Extra { int n; };\n")
     git_repo.git("add", "include/store.h")
     extracted: list[Record] = []
-    real = code.extract_code
+    real = code.extract_code_batches
 
-    def spy(*args: object, **kwargs: object) -> list[Record]:
-        records = real(*args, **kwargs)  # type: ignore[arg-type]
-        extracted.extend(records)
-        return records
+    def spy(*args: object, **kwargs: object) -> Iterator[tuple[SourceFile, list[Record]]]:
+        for source, records in real(*args, **kwargs):  # type: ignore[arg-type]
+            extracted.extend(records)
+            yield source, records
 
-    monkeypatch.setattr("ctxeng.extract.files.extract_code", spy)
+    monkeypatch.setattr("ctxeng.extract.files.extract_code_batches", spy)
     result = refresh(git_repo.path, hook=True)
     assert result.mode == "fast" and result.changed == ["include/store.h"]
     language, symbols = _header_reading(extracted)

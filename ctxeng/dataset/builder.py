@@ -78,7 +78,7 @@ def system_message(repo_name: str) -> str:
 
 
 def build_dataset(
-    records: list[Record],
+    records: Sequence[Record],
     config: DatasetConfig,
     repo_name: str,
     out_dir: Path | None = None,
@@ -97,9 +97,10 @@ def build_dataset(
     with gc_paused():
         ctx = TaskContext(repo_name=repo_name, seed=config.seed)
         bounder = Bounder(system_message(repo_name), config.min_tokens, config.max_tokens)
-        if out_dir is None:
-            store = ExampleStore(names)
-            for outcome in iter_outcomes(records, ctx, names, None, bounder):
+        if out_dir is None or not isinstance(records, list):
+            # No carry for spilled records (`core.record_store.RecordsView`): it holds them all at once.
+            store = ExampleStore(names, None if out_dir is None else out_dir / "tmp")
+            for outcome in iter_outcomes(records, ctx, names, out_dir, bounder):
                 store.add(outcome)
             store.done()
         else:

@@ -336,12 +336,12 @@ class _Run:
                     self._moved += [entry for entry in entries if not entry[0] or entry[0] in moved]
         return self._moved
 
-    def _members(self, name: str, dirty: set[str]) -> dict[str, tuple[list[Record], str | None]]:
-        """The dirty groups that exist now: key -> (records in sort order, no digest)."""
+    def _members(self, name: str, dirty: set[str]) -> list[tuple[str, list[Record], str | None]]:
+        """The dirty groups that exist now, in key order: (key, records in sort order, no digest)."""
         rule, useful = LOCAL_TASKS[name], GROUP_USEFUL.get(name)
         grouped: dict[str, list[Record]] = defaultdict(list)
         if not dirty:
-            return {}
+            return []
         runs = self.prints.runs
         if rule is _path_group:
             for path in dirty:
@@ -365,11 +365,12 @@ class _Run:
                         for key in rule(rec):
                             if key in dirty:
                                 grouped[key].append(rec)
-        out: dict[str, tuple[list[Record], str | None]] = {}
-        for key, members in grouped.items():
+        out: list[tuple[str, list[Record], str | None]] = []
+        for key in sorted(grouped):
+            members = grouped[key]
             members.sort(key=SORT_KEY)
             if members and (useful is None or useful(key, members)):
-                out[key] = (members, None)
+                out.append((key, members, None))
         return out
 
 

@@ -7,6 +7,7 @@ import operator
 import posixpath
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,8 @@ _TEST_FILE = re.compile(
 class RecordIndex:
     """Records by kind and the views tasks need, every list in `records.sort_key` order."""
 
-    by_kind: dict[str, list[Record]] = field(default_factory=dict)
+    #: Lists, or views of a spilled store's records read back as they are iterated (`core.record_store`).
+    by_kind: dict[str, Sequence[Record]] = field(default_factory=dict)
     files: dict[str, Record] = field(default_factory=dict)
     symbols_in: dict[str, list[Record]] = field(default_factory=dict)
     symbols_named: dict[str, list[Record]] = field(default_factory=dict)
@@ -37,12 +39,12 @@ class RecordIndex:
     memo: dict[Any, Any] = field(default_factory=dict)  # what tasks derive from the whole index, once
 
     @classmethod
-    def build(cls, records: list[Record], views: bool = True) -> RecordIndex:
+    def build(cls, records: Iterable[Record], views: bool = True) -> RecordIndex:
         """Index `records` (any order; the index sorts); `views=False` makes only `kind` (cheaper)."""
         by_kind: dict[str, list[Record]] = defaultdict(list)
         for rec in sorted(records, key=SORT_KEY):
             by_kind[rec.kind].append(rec)
-        index = cls(by_kind=dict(by_kind))
+        index = cls(by_kind={kind: run for kind, run in by_kind.items()})
         if not views:
             return index
         for rec in index.kind("file"):
@@ -61,7 +63,7 @@ class RecordIndex:
         index.scopes, index.named_in = dict(scopes), dict(named_in)
         return index
 
-    def kind(self, kind: str) -> list[Record]:
+    def kind(self, kind: str) -> Sequence[Record]:
         """All records of `kind` in sort order."""
         return self.by_kind.get(kind, [])
 

@@ -20,12 +20,13 @@ import contextlib
 import functools
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ctxeng.core.record_store import RecordsView
 from ctxeng.core.records import Record
 from ctxeng.dataset.blobtable import BlobTable, blob_key
 from ctxeng.dataset.context import TaskContext
@@ -33,6 +34,9 @@ from ctxeng.dataset.example import Cut, Example
 from ctxeng.dataset.index import SORT_KEY, RecordIndex, qualname
 from ctxeng.dataset.outcomes import Bounder, Outcome, decode, encode
 from ctxeng.dataset.tasks import TASKS
+
+if TYPE_CHECKING:
+    from ctxeng.dataset.record_groups import ViewGroups
 
 CACHE_FILE = "cache/dataset/outcomes"  # BlobTable: outcomes.idx, outcomes-*.dat
 #: Earlier builds' dataset caches, removed when met.
@@ -165,7 +169,7 @@ GLOBAL_KINDS: dict[str, tuple[str, ...]] = {
 
 
 def iter_outcomes(
-    records: list[Record], ctx: TaskContext, names: list[str], out_dir: Path | None, bounder: Bounder
+    records: Sequence[Record], ctx: TaskContext, names: list[str], out_dir: Path | None, bounder: Bounder
 ) -> Iterator[Outcome | None]:
     """The outcome of every example of the named tasks, task by task (see the module docstring).
 
@@ -185,7 +189,11 @@ def iter_outcomes(
     index: RecordIndex | None = None
     table = BlobTable(out_dir / CACHE_FILE, tasks_salt())
     try:
-        groups = _Groups(records, [n for n in names if n in LOCAL_TASKS])
+        from ctxeng.dataset.record_groups import ViewGroups  # it builds on this module
+
+        local = [n for n in names if n in LOCAL_TASKS]
+        groups: _Groups | ViewGroups
+        groups = ViewGroups(records) if isinstance(records, RecordsView) else _Groups(records, local)
         for name in names:
             if name in LOCAL_TASKS:
                 for _, outcomes, _ in _local(name, groups.of(name), ctx, bounder, table):
@@ -194,7 +202,10 @@ def iter_outcomes(
             if index is None:  # built once the local tasks' groups are freed
                 if all(n in GLOBAL_KINDS for n in others):
                     kinds = {kind for n in others for kind in GLOBAL_KINDS[n]}
-                    index = RecordIndex.build([rec for rec in records if rec.kind in kinds], views=False)
+                    if isinstance(records, RecordsView):  # spilled: read back as the tasks iterate
+                        index = RecordIndex(by_kind={kind: records.of_kind(kind) for kind in sorted(kinds)})
+                    else:
+                        index = RecordIndex.build([rec for rec in records if rec.kind in kinds], views=False)
                 else:
                     index = RecordIndex.build(records)
             yield from _stream(TASKS[name](index, ctx), bounder, table)
@@ -265,7 +276,7 @@ class _Pending:
 
 def _local(
     name: str,
-    groups: dict[str, tuple[list[Record], str | None]],
+    groups: Iterable[tuple[str, list[Record], str | None]],
     ctx: TaskContext,
     bounder: Bounder,
     table: BlobTable | None,
@@ -280,8 +291,7 @@ def _local(
     keep = GROUP_FILTERS.get(name)
     queue: list[_Pending] = []
     fresh = 0
-    for key in sorted(groups):
-        members, digest = groups[key]
+    for key, members, digest in groups:
         entry_key = None
         if digest:
             h = prefix.copy()
@@ -332,15 +342,16 @@ def _flush(queue: list[_Pending], bounder: Bounder, table: BlobTable | None) -> 
 class _Groups:
     """The local tasks' groups, made per rule when a task first asks and freed after the last asks."""
 
-    def __init__(self, records: list[Record], names: list[str]) -> None:
+    def __init__(self, records: Sequence[Record], names: list[str]) -> None:
         kinds = {kind for n in names for kind in RULE_KINDS[LOCAL_TASKS[n]]}
         self.ordered = sorted((r for r in records if r.kind in kinds), key=SORT_KEY)
         self.record_digests: dict[int, bytes | None] = {}  # by id(): a symbol is in several rules' groups
         self.left = Counter(LOCAL_TASKS[n] for n in names)
         self.made: dict[Rule, tuple[dict[str, list[Record]], dict[str, str | None]]] = {}
 
-    def of(self, name: str) -> dict[str, tuple[list[Record], str | None]]:
-        """Group key -> (its records in sort order, their digest), for the groups that can give examples."""
+    def of(self, name: str) -> list[tuple[str, list[Record], str | None]]:
+        """(group key, its records in sort order, their digest) in key order, for the groups that can
+        give examples."""
         rule, useful = LOCAL_TASKS[name], GROUP_USEFUL.get(name)
         if rule not in self.made:
             grouped: dict[str, list[Record]] = defaultdict(list)
@@ -361,4 +372,4 @@ class _Groups:
             del self.made[rule]
         if not +self.left:
             self.ordered, self.record_digests = [], {}
-        return out
+        return [(key, *out[key]) for key in sorted(out)]

@@ -19,10 +19,12 @@ Questions use `dataset.templates` training phrasings only; the evaluation phrasi
 from __future__ import annotations
 
 import hashlib
+import heapq
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from itertools import chain, islice
 
+from ctxeng.core.record_store import keep
 from ctxeng.core.records import Record
 from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.example import Example, fence, first_sentence, make_meta
@@ -86,20 +88,23 @@ def _fact_symbols(index: RecordIndex, limit: int) -> list[Record]:
         chain.from_iterable({*map(str, calls)} for rec in symbols if (calls := rec.meta.get("calls")))
     )
     names: Counter[str] = Counter(map(qualname, symbols))
-    chosen = [
+    chosen = (
         r
         for r in public_symbols(index)
         if not is_test_path(r.path) and names[qualname(r)] == 1 and r.start_line > 0
-    ]
-    chosen.sort(key=lambda r: (_kind_rank(r), -called[r.name], -r.time, qualname(r), r.id))
-    return chosen[:limit]
+    )
+    # `sorted(chosen, key)[:limit]` holding only `limit` of them (a huge repository's are read back from disk).
+    return heapq.nsmallest(
+        limit, chosen, key=lambda r: (_kind_rank(r), -called[r.name], -r.time, qualname(r), r.id)
+    )
 
 
-def public_symbols(index: RecordIndex) -> list[Record]:
-    """The index's public symbols in sort order (remembered on the index: three tasks' passes ask)."""
-    found: list[Record] | None = index.memo.get("public_symbols")
+def public_symbols(index: RecordIndex) -> Sequence[Record]:
+    """The index's public symbols in sort order (remembered on the index: three tasks' passes ask;
+    a view of them when the records are spilled: `core.record_store.keep`)."""
+    found: Sequence[Record] | None = index.memo.get("public_symbols")
     if found is None:
-        found = index.memo["public_symbols"] = [r for r in index.kind("symbol") if is_public(r)]
+        found = index.memo["public_symbols"] = keep(index.kind("symbol"), is_public)
     return found
 
 
@@ -188,7 +193,7 @@ def _words(name: str) -> set[str]:
 
 def _distractors(
     rec: Record,
-    pool: list[Record],
+    pool: _Pool,
     by_word: dict[str, list[int]],
     seed: int,
     variant: int,
@@ -198,46 +203,65 @@ def _distractors(
     or file, `TWINS` at most: `api.put` beside `Session.put`, `SessionRedirectMixin.cookies` beside
     `Session.cookies`, the neighbours a model copies by mistake), then those sharing a word with its
     name (at most `SAME_FILE` from its own file), then a seeded fill; each `variant` draws another set."""
+    ids, paths = pool.ids, pool.paths
     words = _words(qualname(rec))
     overlap: Counter[int] = Counter()
     for word in sorted(words):
         for i in by_word.get(word, [])[:200]:  # bounded: a common word must not make this quadratic
             overlap[i] += 1
     twin_rows = sorted(
-        (i for i in twins if pool[i].id != rec.id),
-        key=lambda i: (_rank(str(seed), "twin", str(variant), rec.id, pool[i].id), i),
+        (i for i in twins if ids[i] != rec.id),
+        key=lambda i: (_rank(str(seed), "twin", str(variant), rec.id, ids[i]), i),
     )[:TWINS]
     # Then by (-overlap, seeded rank), ranked a level of overlap at a time (only the levels reached);
     # a later variant skips the best word match: another, still plausible, set.
-    by_words = islice(_by_overlap(overlap, pool, rec, seed, variant, set(twin_rows)), variant, None)
+    by_words = islice(_by_overlap(overlap, ids, rec, seed, variant, set(twin_rows)), variant, None)
     chosen: list[int] = []
     same = 0
     for i in chain(twin_rows, by_words):
         if len(chosen) >= DISTRACTORS:
             break
-        if pool[i].path == rec.path:
+        if paths[i] == rec.path:
             if same >= SAME_FILE:
                 continue
             same += 1
         chosen.append(i)
-    start = _rank(str(seed), "fill", str(variant), rec.id) % len(pool)
-    for k in range(len(pool)):  # fill from a seeded starting point: found whenever enough exist
+    start = _rank(str(seed), "fill", str(variant), rec.id) % len(ids)
+    for k in range(len(ids)):  # fill from a seeded starting point: found whenever enough exist
         if len(chosen) >= DISTRACTORS:
             break
-        i = (start + k) % len(pool)
-        if pool[i].path != rec.path and i not in chosen:
+        i = (start + k) % len(ids)
+        if paths[i] != rec.path and i not in chosen:
             chosen.append(i)
-    return [pool[i] for i in chosen]
+    return [pool.records[i] for i in chosen]
+
+
+class _Pool:
+    """The grounded rows' definitions, with their ids and paths at hand (a spilled store's records are
+    read back from disk on each access: only the chosen are)."""
+
+    def __init__(self, records: Sequence[Record]) -> None:
+        self.records = records
+        self.ids: list[str] = []
+        self.paths: list[str] = []
+        self.by_word: dict[str, list[int]] = defaultdict(list)
+        self.by_name: dict[str, list[int]] = defaultdict(list)  # twins: the same name elsewhere
+        for i, r in enumerate(records):
+            self.ids.append(r.id)
+            self.paths.append(r.path)
+            self.by_name[r.name].append(i)
+            for word in _words(qualname(r)):
+                self.by_word[word].append(i)
 
 
 def _by_overlap(
-    overlap: Counter[int], pool: list[Record], rec: Record, seed: int, variant: int, skip: set[int]
+    overlap: Counter[int], ids: list[str], rec: Record, seed: int, variant: int, skip: set[int]
 ) -> Iterator[int]:
     """The candidates other than `rec` and `skip` by overlap, most first, each level in seeded rank order
     (as one sort by (-overlap, rank) orders them, ties kept in `overlap`'s order)."""
     levels: dict[int, list[int]] = defaultdict(list)
     for i in overlap:
-        if pool[i].id != rec.id and i not in skip:
+        if ids[i] != rec.id and i not in skip:
             levels[overlap[i]].append(i)
     # `_rank(str(seed), str(variant), rec.id, other.id)`, its common prefix hashed once.
     prefix = hashlib.sha1(
@@ -246,7 +270,7 @@ def _by_overlap(
 
     def rank(i: int) -> int:
         digest = prefix.copy()
-        digest.update(pool[i].id.encode("utf-8", "backslashreplace"))
+        digest.update(ids[i].encode("utf-8", "backslashreplace"))
         return int.from_bytes(digest.digest()[:8], "big")
 
     for level in sorted(levels, reverse=True):
@@ -258,13 +282,8 @@ def grounded(index: RecordIndex, ctx: TaskContext) -> list[Example]:
     `path:line` shown next to the name. `GROUNDED_ROWS` rows per definition (other phrasing,
     distractors and order); every other row asks for the path only (as the eval's grounded questions
     do) and is answered with just the path."""
-    pool = [r for r in public_symbols(index) if r.start_line > 0]
-    by_word: dict[str, list[int]] = defaultdict(list)
-    by_name: dict[str, list[int]] = defaultdict(list)
-    for i, r in enumerate(pool):
-        by_name[r.name].append(i)
-        for word in _words(qualname(r)):
-            by_word[word].append(i)
+    pool = _Pool(keep(public_symbols(index), lambda r: r.start_line > 0))
+    by_word, by_name = pool.by_word, pool.by_name
     out: list[Example] = []
     for rec in fact_symbols(index):
         name, (commit, time) = qualname(rec), dating(rec)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import itertools
 import operator
 import os
 from collections import Counter
@@ -128,20 +130,29 @@ def extract_code(
     Large inputs are split over two forked processes when the machine has two cores; the
     records are the same either way.
     """
+    out: list[Record] = []
+    for _, records in extract_code_batches(files, provenance, progress, headers):
+        out.extend(records)
+    return out
+
+
+def extract_code_batches(
+    files: list[SourceFile], provenance: Provenance, progress: Progress, headers: str | None = None
+) -> Iterator[tuple[SourceFile, list[Record]]]:
+    """`extract_code`'s records file by file, as (file, its records) in input order (files in no known
+    language left out): a caller that stores them as they come never holds them all."""
     jobs = _jobs(files, headers or header_language(source.path for source in files))
     total = len(jobs)
     progress("code", 0, total)
-    out: list[Record] = []
     size = sum(len(source.text) for source, _ in jobs)
     pooled = size >= POOL_MIN_BYTES and _cores() >= 2
     with gc_paused():
         batches = _run_pool(jobs, provenance) if pooled else _run_serial(jobs, provenance)
         for done, records in enumerate(batches, 1):
-            out.extend(records)
+            yield jobs[done - 1][0], records
             if done % _PROGRESS_EVERY == 0:
                 progress("code", done, total)
     progress("code", total, total)
-    return out
 
 
 def _cores() -> int:
@@ -163,11 +174,17 @@ _WORK: tuple[list[Job], Provenance] | None = None
 _ROW = operator.attrgetter(*(f.name for f in dataclasses.fields(Record)))
 
 
-def _work(index: int) -> list[tuple[Any, ...]]:
+_CHUNK = 8  # files per task sent to a worker
+_AHEAD = 32  # tasks in flight: results wait for the parent only this far ahead (not the whole repository's)
+
+
+def _work(start: int) -> list[list[tuple[Any, ...]]]:
     assert _WORK is not None
     jobs, provenance = _WORK
-    source, spec = jobs[index]
-    return list(map(_ROW, _extract_one(source, spec, provenance)))
+    return [
+        list(map(_ROW, _extract_one(source, spec, provenance)))
+        for source, spec in jobs[start : start + _CHUNK]
+    ]
 
 
 def _run_pool(jobs: list[Job], provenance: Provenance) -> Iterator[list[Record]]:
@@ -190,7 +207,17 @@ def _run_pool(jobs: list[Job], provenance: Provenance) -> Iterator[list[Record]]
     _WORK = (jobs, provenance)
     try:
         with ProcessPoolExecutor(2, mp_context=context) as pool:
-            for rows in pool.map(_work, range(len(jobs)), chunksize=8):
-                yield [Record(*row) for row in rows]
+            # `pool.map` would submit every task at once, and the results of a 100,000-file repository
+            # (the parent, which redacts, caches and stores them, is the slower side) piled up in memory.
+            starts = iter(range(0, len(jobs), _CHUNK))
+            pending = collections.deque(
+                pool.submit(_work, start) for start in itertools.islice(starts, _AHEAD)
+            )
+            while pending:
+                done = pending.popleft().result()
+                for start in itertools.islice(starts, 1):
+                    pending.append(pool.submit(_work, start))
+                for rows in done:
+                    yield [Record(*row) for row in rows]
     finally:
         _WORK = None

@@ -13,8 +13,9 @@ from ctxeng.core.config import DocsConfig
 from ctxeng.core.gcpause import gc_paused
 from ctxeng.core.progress import Progress
 from ctxeng.core.provenance import Provenance
+from ctxeng.core.record_store import CODE, DOCS, RecordStore
 from ctxeng.core.records import Record
-from ctxeng.extract.code import extract_code, header_language, language_of
+from ctxeng.extract.code import extract_code_batches, header_language, language_of
 from ctxeng.extract.doc_paths import doc_kind
 from ctxeng.extract.languages import language_for
 from ctxeng.extract.selection import SourceFile, load_texts
@@ -34,6 +35,8 @@ class FileRecords:
     #: Per path, the extraction cache's key of the version extracted (with a cache only): the records
     #: of a path are a function of it, so the records writer can reuse their bytes (`pipeline.records_write`).
     keys: dict[str, str] = field(default_factory=dict)
+    #: Where the records go instead of `code` and `docs` when given (`extract_files`'s `store`).
+    store: RecordStore | None = None
 
 
 def extract_files(
@@ -44,6 +47,7 @@ def extract_files(
     progress: Progress,
     headers: str | None = None,
     provenance: Provenance | None = None,
+    store: RecordStore | None = None,
 ) -> FileRecords:
     """Code and doc records of `files` (docs skipped when `docs` is None), from the cache where possible.
 
@@ -52,9 +56,11 @@ def extract_files(
     `header_language`); by default it is decided from `files`, the build's whole selection.
     With `provenance`, every record comes dated by it (`Provenance.stamp`'s dating; the cache still
     stores them undated): those read from the cache are built dated, not built and then copied.
+    With `store`, the records are added to it (code, then docs: `record_store.CODE`/`DOCS`) as each
+    file is done, and `code` and `docs` stay empty.
     """
     headers = headers or header_language(source.path for source in files)
-    out = FileRecords()
+    out = FileRecords(store=store)
     misses: list[SourceFile] = []
     # Reading the hits allocates only acyclic objects (tens of thousands of records on a large
     # repository): a collection pass during it is wasted work, a sixth of the stage on sqlalchemy.
@@ -72,12 +78,15 @@ def extract_files(
             _add(out, records, counters, shared=True)
             out.cached += 1
     load_texts(misses)  # files selected by a stored verdict are read now, all in one batch
-    code_by_path: dict[str, list[Record]] = {}
-    for rec in extract_code(misses, Provenance(), progress, headers):
-        code_by_path.setdefault(rec.path, []).append(rec)
+    # File by file as extracted (in the order of `misses`): with a store, never all records at once.
+    batches = extract_code_batches(misses, Provenance(), progress, headers)
+    pending = next(batches, None)
     for source in misses:
         stats: Counter[str] = Counter()
-        raw = code_by_path.get(source.path, [])
+        raw: list[Record] = []
+        while pending is not None and pending[0].path == source.path:
+            raw = raw + pending[1]
+            pending = next(batches, None)
         if docs is not None and doc_kind(source.path) is not None:
             from ctxeng.extract.docs import (
                 extract_doc_file,  # the splitters' regexes: only when a doc changed
@@ -105,11 +114,15 @@ def _add(
     out: FileRecords, records: list[Record], counters: dict[str, dict[str, int]], shared: bool = False
 ) -> None:
     """Add a file's records and counters to `out` (`shared`: their strings are already shared)."""
-    code, docs = out.code, out.docs
+    code: list[Record] = [] if out.store is not None else out.code
+    docs: list[Record] = [] if out.store is not None else out.docs
     for rec in records:
         if not shared:
             rec = _shared_strings(rec)
         (docs if rec.kind == "doc" else code).append(rec)
+    if out.store is not None:
+        out.store.extend(code, CODE)
+        out.store.extend(docs, DOCS)
     out.docs_stats.update(counters.get("docs", {}))
     out.redactions.update(counters.get("redactions", {}))
 

@@ -66,10 +66,11 @@ class _Term:
     end_line: int
 
 
-def build_glossary(records: list[Record], memo: Path | None = None) -> list[Record]:
+def build_glossary(records: Iterable[Record], memo: Path | None = None) -> list[Record]:
     """One `glossary` record per domain term found in `records` (code and doc records), sorted by term.
 
-    With `memo` (the output folder), the words the docs use are kept by a digest of the doc records
+    `records` is read three times (a list, or a store's records read back from disk). With `memo`
+    (the output folder), the words the docs use are kept by a digest of the doc records
     (`ctxeng.core.digest_memo`): a code commit leaves them as they were; the glossary is the same."""
     docs = sorted((r for r in records if r.kind == "doc"), key=sort_key)
     terms = [*_explicit_terms(docs), *_prose_terms(docs)]
@@ -135,11 +136,14 @@ def _mentioned(docs: list[Record], memo: Path | None) -> set[str]:
 
 
 def _code_terms(
-    records: list[Record], docs: list[Record], defined: set[str], memo: Path | None = None
+    records: Iterable[Record], docs: list[Record], defined: set[str], memo: Path | None = None
 ) -> list[_Term]:
     """Public documented types whose names are domain nouns, ranked by the files that reference them."""
+    # Kept without their text (all a term needs is where it is and the docstring): on a huge
+    # repository these are tens of thousands of records read back from disk.
     symbols = [
-        r for r in records
+        Record(r.id, r.kind, r.path, r.start_line, r.end_line, r.commit, r.time, r.name, "", {"doc": r.meta["doc"]})
+        for r in records
         if r.kind == "symbol" and r.meta.get("kind") in CODE_KINDS and _public(r) and str(r.meta.get("doc") or "").strip()
         and not is_generic(r.name) and not _TEST_PATH.search(r.path)
     ]  # fmt: skip
@@ -190,12 +194,12 @@ def _public(rec: Record) -> bool:
 # --- assembly --------------------------------------------------------------------------------------
 
 
-def _assemble(terms: list[_Term], records: list[Record]) -> list[Record]:
+def _assemble(terms: list[_Term], records: Iterable[Record]) -> list[Record]:
     """Pick the strongest definition of each term; the other places that define or describe it go in `also`."""
     groups: dict[str, list[_Term]] = {}
     for term in terms:
         groups.setdefault(_key(term.term), []).append(term)
-    described = _describers(records)
+    described = _describers(records, {_singular(key) for key in groups})
     out: list[Record] = []
     for key in sorted(groups):
         group = sorted(groups[key], key=lambda t: (_RANK[t.kind], t.source.path, t.start_line, t.term))
@@ -209,8 +213,9 @@ def _assemble(terms: list[_Term], records: list[Record]) -> list[Record]:
     return out
 
 
-def _describers(records: Iterable[Record]) -> dict[str, set[str]]:
-    """Paths by (singular, lower-case) name: doc sections titled with it and definitions named it."""
+def _describers(records: Iterable[Record], wanted: set[str]) -> dict[str, set[str]]:
+    """Paths by (singular, lower-case) name, for the names in `wanted`: doc sections titled with it and
+    definitions named it."""
     out: dict[str, set[str]] = {}
     for rec in records:
         if rec.kind == "doc":
@@ -219,7 +224,9 @@ def _describers(records: Iterable[Record]) -> dict[str, set[str]]:
             name = rec.name
         else:
             continue
-        out.setdefault(_singular(_key(name)), set()).add(rec.path)
+        key = _singular(_key(name))
+        if key in wanted:
+            out.setdefault(key, set()).add(rec.path)
     return out
 
 

@@ -23,7 +23,7 @@ __all__ = ["context_for_prompt", "pack_document", "patch_index", "render_pack_in
 def render_pack_into(
     repo: RepoView,
     config: Config,
-    records: list[Record],
+    records: Sequence[Record],
     staging: Staging,
     protect_tracked: bool = False,
     keys: tuple[Mapping[str, str], Mapping[str, str]] | None = None,

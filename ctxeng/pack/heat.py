@@ -108,10 +108,12 @@ def _symbol_heat(facts: RepoFacts, half_life: float, parents: Sequence[int]) -> 
     (`parents`: `parent_rows(facts.defs)`)."""
     if not any(c.symbols for c in facts.commits):
         return {}
-    named_paths = {path for c in facts.commits for path, _ in c.symbols}  # only these are looked up
+    # Only the definitions commits below `WIDE_COMMIT` name are looked up: not a key per definition
+    # (~700,000 at 100,000 files, where the first commit names them all); parents come from `parents`.
+    wanted = {pair for c in facts.commits if c.files and len(c.files) <= WIDE_COMMIT for pair in c.symbols}
     by_name: dict[tuple[str, str], list[int]] = {}
     for i, d in enumerate(facts.defs):
-        if d.path in named_paths:
+        if (d.path, d.name) in wanted:
             by_name.setdefault((d.path, d.name), []).append(i)
     out: dict[str, dict[int, float]] = {}
     k = 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,7 +70,7 @@ def read_project_files(repo: RepoView, index: list[IndexEntry], config: Config) 
 
 
 def prepare(
-    repo: RepoView, config: Config, records: list[Record], head: str, memo: FactsMemo | None = None
+    repo: RepoView, config: Config, records: Sequence[Record], head: str, memo: FactsMemo | None = None
 ) -> Prepared:
     """Distil records (through `memo` when given: see `ctxeng.pack.facts_memo`), mine conventions and rank."""
     index = repo.index()
@@ -101,7 +101,7 @@ def write_skill(root: Path, pack: Pack, keep: frozenset[str] = frozenset()) -> l
 def render_pack_into(
     repo: RepoView,
     config: Config,
-    records: list[Record],
+    records: Sequence[Record],
     staging: Staging,
     protect_tracked: bool = False,
     keys: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
@@ -125,7 +125,7 @@ def _produce(
     config: Config,
     staging: Staging,
     head: str,
-    records: list[Record] | None,
+    records: Sequence[Record] | None,
     stamp: list[int],
     cached: Model | None = None,
     keep: frozenset[str] = frozenset(),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,18 +199,15 @@ def rank(
     w = weights
     paths = list(facts.files)
     index = {p: i for i, p in enumerate(paths)}
-    defined: dict[str, dict[int, int]] = {}  # identifier → {file row: definitions of it there}
-    for d in facts.defs:
-        row = index.get(d.path)
-        if row is not None:
-            per_file = defined.setdefault(d.name, {})
-            per_file[row] = per_file.get(row, 0) + 1
+    defined = _definers(facts.defs, index)
     totals = {ident: sum(files.values()) for ident, files in defined.items()}
     priors, reexported = _priors(facts, entry_points, w, mentions)
 
     # Edges referencer → definer file, weighted per identifier (aider's weighting, plus a cap).
     out_w: list[dict[int, float]] = [{} for _ in paths]  # per file: definer row → weight
-    uses: list[list[tuple[str, float]]] = [[] for _ in paths]  # per file: (identifier, weight)
+    # Per file: the identifiers it uses and their weights, side by side (not a tuple per use: a
+    # 100,000-file repository has millions of uses).
+    uses: list[tuple[list[str], array[float]]] = [([], array("d")) for _ in paths]
     for a, path in enumerate(paths):
         mine = out_w[a]
         for ident, count in facts.files[path].refs.items():
@@ -217,7 +215,8 @@ def rank(
             mul = reference_weight(ident, count, len(files), w) if files else None
             if mul is None or files is None:
                 continue
-            uses[a].append((ident, mul))
+            uses[a][0].append(ident)
+            uses[a][1].append(mul)
             per_def = mul / totals[ident]
             for b, n in files.items():
                 if b != a:
@@ -234,9 +233,9 @@ def rank(
     # Each file hands its rank to the identifiers it uses, in proportion to weight; an identifier's
     # definitions share what it receives.
     received: dict[str, float] = {}
-    for a, used in enumerate(uses):
-        total = sum(m for _, m in used)
-        for ident, m in used:
+    for a, (idents, muls) in enumerate(uses):
+        total = sum(muls)
+        for ident, m in zip(idents, muls):
             received[ident] = received.get(ident, 0.0) + file_rank[a] * m / total
     ref_score = []
     for d in facts.defs:
@@ -258,6 +257,28 @@ def rank(
         reexported=set(reexported),
         edges=edges_by_path,
     )
+
+
+def _definers(defs: Sequence[Definition], index: dict[str, int]) -> dict[str, dict[int, int]]:
+    """identifier → {file row: definitions of it there}. An identifier defined once (most of the
+    ~700,000 of a 100,000-file repository) shares its file's one-entry dict: read-only here."""
+    defined: dict[str, dict[int, int]] = {}
+    single: dict[int, dict[int, int]] = {}  # row → the shared {row: 1}, never modified
+    for d in defs:
+        row = index.get(d.path)
+        if row is None:
+            continue
+        per_file = defined.get(d.name)
+        if per_file is None:
+            one = single.get(row)
+            if one is None:
+                one = single[row] = {row: 1}
+            defined[d.name] = one
+        else:
+            if per_file is single.get(next(iter(per_file))):
+                per_file = defined[d.name] = dict(per_file)  # a second definition: its own dict now
+            per_file[row] = per_file.get(row, 0) + 1
+    return defined
 
 
 def _mix(priors: list[float], ref_score: list[float], share: float) -> list[float]:

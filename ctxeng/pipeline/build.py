@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from ctxeng.core.errors import CtxengError
 from ctxeng.core.fsio import Lock, Staging, dumps_json, write_jsonl
 from ctxeng.core.progress import Progress, StageTimer, no_progress
 from ctxeng.core.provenance import Provenance
-from ctxeng.core.records import Record, dedupe_ids
+from ctxeng.core.record_store import CODE, DOCS, OTHERS, RecordStore, RecordsView
+from ctxeng.core.records import Record
 from ctxeng.core.repo import RepoView, open_repo, reopen
 from ctxeng.core.workdir import ensure_workdir
 
@@ -90,11 +92,13 @@ def run_pipeline(
     progress: Progress,
     write_pack: bool = True,
     in_hook: bool = False,
+    records_limit: int | None = None,
 ) -> dict[str, Any]:
     """Run every stage and write the outputs into `staging`; returns the manifest.
 
     `in_hook` (a git hook is running us) leaves tracked files alone: pre-commit fails a hook that
-    modifies them.
+    modifies them. Past `records_limit` records (default: `record_store.limit_from_env()`) they are
+    spilled to disk and read back by each later stage (`ctxeng.core.record_store`).
     """
     from ctxeng.core.cache import ExtractCache
     from ctxeng.dataset import build_dataset
@@ -118,52 +122,66 @@ def run_pipeline(
     with timer.stage("history"):
         history = _history(repo, config, progress, staging.out_dir, redactor, cache.salt, selection.outcomes)
         provenance, commit_records, cochange, history_stats = history[:4]
-    with timer.stage("code"):
-        extracted = extract_files(
-            selection.files, config.docs if config.docs.enabled else None, redactor, cache, progress,
-            provenance=provenance,
-        )  # fmt: skip
-        code, docs = extracted.code, extracted.docs  # dated by `provenance` as they were read
-        extracted.code = extracted.docs = []
-        outcomes, n_files = selection.outcomes, len(selection.files)
-        del selection.files[:]  # the file texts (tens of MB on a large repository) are no longer needed
-    with timer.stage("glossary"):
-        glossary = build_glossary([*code, *docs], memo=staging.out_dir)
-    with timer.stage("secrets"):
-        # Code and docs were redacted file by file (and cached so), their counts are in `extracted`;
-        # the rest is redacted here and counted apart, or a cold build would count file redactions twice.
-        file_counts = Counter(redactor.counts)
-        # Commit records were redacted string by string in the history stage (counted in history[4]).
-        others = [*commit_records, *(redactor.record(rec) for rec in (*cochange, *glossary))]
-        records = dedupe_ids([*code, *docs, *others])
-        progress("secrets", len(records), len(records))
-    with timer.stage("dataset"):
-        # The code and history stages' cache keys tell the dataset stage which records changed.
-        record_keys = RecordKeys(extracted.keys, history[5])
-        dataset = build_dataset(records, config.dataset, repo.name, staging.out_dir, record_keys)
-        progress("dataset", len(dataset.train) + len(dataset.eval), 0)
-    with timer.stage("write"):
-        reuse = write_records(
-            staging.path("records.jsonl"), records, extracted.keys, history[5], staging.base
-        )
-        train, held = staging.path("dataset/train.jsonl"), staging.path("dataset/eval.jsonl")
-        dataset.write(train, held, staging.base, staging.path(ROWS_FILE))  # unchanged rows copied from base
-        dataset.train = dataset.eval = []  # written; free them before the pack stage peaks
-        save_state(staging, repo, outcomes)
-    if write_pack:
-        from ctxeng.pack import render_pack_into
+        history_redactions, history_keys = history[4], history[5]
+    # The records, from the code stage to the end: objects, or spilled to disk on a huge repository.
+    store = RecordStore(staging.out_dir / "tmp", limit=records_limit)
+    try:
+        with timer.stage("code"):  # the records come dated by `provenance` as they are read
+            extracted = extract_files(
+                selection.files, config.docs if config.docs.enabled else None, redactor, cache, progress,
+                provenance=provenance, store=store,
+            )  # fmt: skip
+            outcomes, n_files = selection.outcomes, len(selection.files)
+            del selection.files[:]  # the file texts (tens of MB on a large repository) are no longer needed
+            del (
+                provenance
+            )  # every definition the patches touched (~700,000 at 100,000 files): records are dated
+        with timer.stage("glossary"):
+            glossary = build_glossary(Added(store, (CODE, DOCS)), memo=staging.out_dir)
+        with timer.stage("secrets"):
+            # Code and docs were redacted file by file (and cached so), their counts are in `extracted`;
+            # the rest is redacted here and counted apart, or a cold build would count file redactions twice.
+            file_counts = Counter(redactor.counts)
+            # Commit records were redacted string by string in the history stage (counted in history[4]).
+            store.extend(commit_records, OTHERS)
+            store.extend((redactor.record(rec) for rec in (*cochange, *glossary)), OTHERS)
+            del commit_records, cochange, glossary, history
+            records = store.finish()
+            progress("secrets", len(records), len(records))
+        with timer.stage("dataset"):
+            # The code and history stages' cache keys tell the dataset stage which records changed.
+            record_keys = RecordKeys(extracted.keys, history_keys)
+            dataset = build_dataset(records, config.dataset, repo.name, staging.out_dir, record_keys)
+            progress("dataset", len(dataset.train) + len(dataset.eval), 0)
+        with timer.stage("write"):
+            lines = records.line if isinstance(records, RecordsView) else None
+            reuse = write_records(
+                staging.path("records.jsonl"), records, extracted.keys, history_keys, staging.base, lines
+            )
+            train, held = staging.path("dataset/train.jsonl"), staging.path("dataset/eval.jsonl")
+            dataset.write(
+                train, held, staging.base, staging.path(ROWS_FILE)
+            )  # unchanged rows copied from base
+            dataset.train = dataset.eval = []  # written; free them before the pack stage peaks
+            save_state(staging, repo, outcomes)
+        if write_pack:
+            from ctxeng.pack import render_pack_into
 
-        with timer.stage("pack"):
-            keys = (extracted.keys, history[5])
-            pack_info = render_pack_into(repo, config, records, staging, protect_tracked=in_hook, keys=keys)
-    else:
-        pack_info = {}
+            with timer.stage("pack"):
+                # Spilled (a huge repository): no facts memo, whose table of every definition is one
+                # JSON value read and written whole (hundreds of MB at 100,000 files).
+                keys = None if isinstance(records, RecordsView) else (extracted.keys, history_keys)
+                pack_info = render_pack_into(
+                    repo, config, records, staging, protect_tracked=in_hook, keys=keys
+                )
+        else:
+            pack_info = {}
+        counts = kind_counts(records)
+    finally:
+        store.close()
     cache.prune()
-    counts: dict[str, int] = {}
-    for rec in records:
-        counts[rec.kind] = counts.get(rec.kind, 0) + 1
     docs_stats = {key: extracted.docs_stats.get(key, 0) for key in STAT_KEYS} if config.docs.enabled else {}
-    redactions = extracted.redactions + (redactor.counts - file_counts) + history[4]
+    redactions = extracted.redactions + (redactor.counts - file_counts) + history_redactions
     manifest = {
         "ctxeng_version": __version__,
         "repository": repo.name,
@@ -186,6 +204,26 @@ def run_pipeline(
     }  # fmt: skip
     (staging.path("manifest.json")).write_text(dumps_json(manifest) + "\n", encoding="utf-8")
     return manifest
+
+
+class Added:
+    """A store's records of some sources in the order added, read anew on each iteration (the glossary reads thrice)."""
+
+    def __init__(self, store: RecordStore, sources: tuple[int, ...]) -> None:
+        self.store, self.sources = store, sources
+
+    def __iter__(self) -> Iterator[Record]:
+        return self.store.iter_added(self.sources)
+
+
+def kind_counts(records: Sequence[Record]) -> dict[str, int]:
+    """Records per kind, sorted by kind (a spilled store's view knows them without reading)."""
+    if isinstance(records, RecordsView):
+        return {kind: hi - lo for kind, (lo, hi) in sorted(records.bounds.items())}
+    counts: dict[str, int] = {}
+    for rec in records:
+        counts[rec.kind] = counts.get(rec.kind, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def extract_settings(config: Config) -> dict[str, Any]:

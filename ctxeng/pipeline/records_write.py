@@ -19,7 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -59,45 +59,42 @@ def load_spans(base: Path) -> tuple[dict[str, tuple[int, int]], Path | None]:
 
 def write_records(
     path: Path,
-    records: list[Record],
+    records: Sequence[Record],
     keys: Mapping[str, str],
     record_keys: Mapping[str, str],
     base: Path | None,
+    lines: Callable[[int], bytes] | None = None,
 ) -> dict[str, int]:
     """Write `records` (already in their final order) to `path` as JSONL, copying from the generation in
     `base` every run whose fingerprint it recorded: runs of per-file records whose path has a key in
     `keys` (the extraction cache's, `FileRecords.keys`), and single records whose id has a key in
     `record_keys` (commits: `HistoryResult.keys`); write the spans table beside them
-    (`SPANS_FILE` relative to `path`'s folder). Returns counts: records and bytes reused and encoded."""
+    (`SPANS_FILE` relative to `path`'s folder). `records` is read once, in order; `lines(i)`, when
+    given, is the JSON line of the i-th record (a spilled store's, not encoded again). Returns counts:
+    records and bytes reused and encoded."""
     old, old_path = load_spans(base) if base is not None else ({}, None)
     spans: dict[str, list[int]] = {}
     stats = {"records_reused": 0, "records_encoded": 0, "bytes_reused": 0}
+
+    def encode(at: int, rec: Record) -> bytes:
+        return lines(at) if lines is not None else dumps_json_bytes(rec.to_json()) + b"\n"
+
     with open(path, "wb") as out, contextlib.ExitStack() as stack:
         src = stack.enter_context(open(old_path, "rb")) if old_path else None
-        pos, i, n = 0, 0, len(records)
-        while i < n:
-            rec = records[i]
+        pos = 0
+        for at, run in _runs(records, keys):
+            rec = run[0]
             key = keys.get(rec.path) if rec.kind in PER_FILE_KINDS else record_keys.get(rec.id)
             if key is None:
-                data = dumps_json_bytes(rec.to_json()) + b"\n"
+                data = encode(at, rec)
                 out.write(data)
                 pos += len(data)
                 stats["records_encoded"] += 1
-                i += 1
                 continue
-            j = i + 1
-            while (
-                rec.kind in PER_FILE_KINDS
-                and j < n
-                and records[j].kind == rec.kind
-                and records[j].path == rec.path
-            ):
-                j += 1
-            run = records[i:j]
             mark = fingerprint(rec.kind, key, run)
             reused = _reused(src, old.get(mark))
             if reused is None:
-                data = b"".join(dumps_json_bytes(r.to_json()) + b"\n" for r in run)
+                data = b"".join(encode(at + k, r) for k, r in enumerate(run))
                 stats["records_encoded"] += len(run)
             else:
                 data = reused
@@ -106,7 +103,6 @@ def write_records(
             out.write(data)
             spans[mark] = [pos, len(data)]
             pos += len(data)
-            i = j
     st = os.stat(path)
     table = {
         "version": SPANS_VERSION,
@@ -117,6 +113,27 @@ def write_records(
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(dumps_json(table) + "\n", encoding="utf-8")
     return stats
+
+
+def _runs(records: Iterable[Record], keys: Mapping[str, str]) -> Iterator[tuple[int, list[Record]]]:
+    """(index of the first, records) of each run: consecutive per-file records of one kind and path
+    whose path has a key, else one record alone."""
+    run: list[Record] = []
+    start = 0
+    for at, rec in enumerate(records):
+        if run and (
+            run[0].kind not in PER_FILE_KINDS
+            or rec.kind != run[0].kind
+            or rec.path != run[0].path
+            or run[0].path not in keys
+        ):
+            yield start, run
+            run = []
+        if not run:
+            start = at
+        run.append(rec)
+    if run:
+        yield start, run
 
 
 def _reused(src: IO[bytes] | None, span: tuple[int, int] | None) -> bytes | None:

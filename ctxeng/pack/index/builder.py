@@ -66,9 +66,13 @@ def build_index(
     # qualified names are rebuilt from parent links when a prompt needs them.
     names = sorted({facts.defs[i].name for i in kept})
     name_id = {n: k for k, n in enumerate(names)}
+    # Keyed only by the scopes that are some definition's parent, not by every definition (~700,000
+    # tuples at 100,000 files).
+    scopes = {(facts.defs[i].path, facts.defs[i].parent) for i in kept if facts.defs[i].parent}
     by_qual: dict[tuple[str, str], int] = {}
     for n, i in enumerate(kept):
-        by_qual.setdefault((facts.defs[i].path, facts.defs[i].qualname), n)
+        if (facts.defs[i].path, facts.defs[i].qualname) in scopes:
+            by_qual.setdefault((facts.defs[i].path, facts.defs[i].qualname), n)
     parents = [
         by_qual.get((facts.defs[i].path, facts.defs[i].parent), -1) if facts.defs[i].parent else -1
         for i in kept
