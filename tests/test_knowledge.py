@@ -210,7 +210,9 @@ def test_eval_reports_the_two_by_two_reproducibly_as_strict_json(
     reports = []
     for _ in range(2):
         assert main(args) == 0
-        reports.append(_strict(capsys.readouterr().out))
+        captured = capsys.readouterr()
+        reports.append(_strict(captured.out))  # stdout is the JSON alone
+        assert "done in" in captured.err  # progress inside each probe (with ETA) on stderr, even with --json
     first, second = reports
     for report in reports:
         report.pop("seconds")

@@ -48,7 +48,12 @@ from ctxeng.commands import repo_path
     show_default=True,
     help="CPU threads for the model (0 = torch's default; 1 keeps a shared machine from stalling).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the report as JSON on stdout (progress stays on stderr; -q hides it).",
+)
 @click.option(
     "--plot",
     "plot_path",
@@ -80,7 +85,8 @@ def evaluate(
     from ctxeng.train.evaluate import evaluate_adapter
 
     console = err_console()
-    note = (lambda msg: None) if quiet or as_json else (lambda msg: console.print(f"[dim]{msg}[/dim]"))
+    # Progress (with ETA) goes to stderr, so --json keeps stdout pure JSON and still shows it.
+    note = (lambda msg: None) if quiet else (lambda msg: console.print(f"[dim]{msg}[/dim]"))
     report = evaluate_adapter(path, adapter, max_examples, probes, note, knowledge, budget, threads)
     if plot_path is not None:
         from ctxeng.train.manifest import TRAINING_LOG, read_json
