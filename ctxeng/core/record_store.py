@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, overload
 
 from ctxeng.core.fsio import dumps_json_bytes
-from ctxeng.core.records import Record, dedupe_ids
+from ctxeng.core.records import Record, dedupe_ids, share_meta_strings
 
 #: Records held as objects before the store spills (sqlalchemy has ~62k; 100,000 files ~800k).
 DEFAULT_LIMIT = 100_000
@@ -38,13 +38,9 @@ def limit_from_env() -> int:
     return int(value) if value.strip().isdigit() else DEFAULT_LIMIT
 
 
-_WORDS = ("language", "kind", "parent", "visibility", "qualname")
-_LISTS = ("calls", "imports", "exports")
-
-
 def _decode(line: bytes) -> Record:
-    """A record from its JSON line, its repeated short strings made one object each (as
-    `extract.files` shares them): what a stage keeps of ~800,000 records read back (names,
+    """A record from its JSON line, its repeated short strings made one object each
+    (`core.records.share_meta_strings`, as the code stage shares them): what a stage keeps of ~800,000 records read back (names,
     kinds, referenced identifiers) is otherwise one copy per record."""
     import orjson
 
@@ -52,17 +48,7 @@ def _decode(line: bytes) -> Record:
     intern = sys.intern
     meta = row["meta"]
     if type(meta) is dict:
-        for key in _WORDS:
-            value = meta.get(key)
-            if type(value) is str:
-                meta[key] = intern(value)
-        for key in _LISTS:
-            items = meta.get(key)
-            if type(items) is list and items and all(type(x) is str for x in items):
-                meta[key] = [intern(x) for x in items]
-        refs = meta.get("refs")
-        if type(refs) is dict and refs:
-            meta["refs"] = {intern(k): n for k, n in refs.items()}
+        share_meta_strings(meta, ("qualname",))
     name = row["name"]
     return Record(row["id"], intern(row["kind"]), intern(row["path"]), row["start_line"], row["end_line"],
                   intern(row["commit"]), row["time"], intern(name) if len(name) <= 80 else name, row["text"],

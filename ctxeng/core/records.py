@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,32 @@ class Record:
     def from_json(cls, row: dict[str, Any]) -> Record:
         """Rebuild a record from a JSONL row."""
         return cls(**row)
+
+
+#: Meta values and lists that repeat across records (languages, kinds, called and imported names).
+_SHARED_WORDS = ("language", "kind", "parent", "visibility")
+_SHARED_LISTS = ("calls", "imports", "exports")
+
+
+def share_meta_strings(meta: dict[str, Any], extra_words: tuple[str, ...] = ()) -> None:
+    """Make `meta`'s repeated short strings one object each, in place (values unchanged).
+
+    Records parsed from JSON or unpickled from workers hold every string as its own copy; a 100,000-file
+    repository keeps ~800,000 of them through the build, so sharing the repeated ones matters.
+    `extra_words` names further string values to share (e.g. `qualname`).
+    """
+    intern = sys.intern
+    for key in (*_SHARED_WORDS, *extra_words):
+        value = meta.get(key)
+        if type(value) is str:
+            meta[key] = intern(value)
+    for key in _SHARED_LISTS:
+        items = meta.get(key)
+        if type(items) is list and items and all(type(x) is str for x in items):
+            meta[key] = [intern(x) for x in items]
+    refs = meta.get("refs")
+    if type(refs) is dict and refs and all(type(k) is str for k in refs):
+        meta["refs"] = {intern(k): n for k, n in refs.items()}
 
 
 def sort_key(record: Record) -> tuple[str, str, int, str]:

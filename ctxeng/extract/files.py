@@ -14,7 +14,7 @@ from ctxeng.core.gcpause import gc_paused
 from ctxeng.core.progress import Progress
 from ctxeng.core.provenance import Provenance
 from ctxeng.core.record_store import CODE, DOCS, RecordStore
-from ctxeng.core.records import Record
+from ctxeng.core.records import Record, share_meta_strings
 from ctxeng.extract.code import extract_code_batches, header_language, language_of
 from ctxeng.extract.doc_paths import doc_kind
 from ctxeng.extract.languages import language_for
@@ -127,26 +127,6 @@ def _add(
     out.redactions.update(counters.get("redactions", {}))
 
 
-_LISTS = ("calls", "imports", "exports")
-_WORDS = ("language", "kind", "parent", "visibility")
-
-
-def _share_meta(meta: dict[str, Any]) -> None:
-    """Make `meta`'s repeated short strings one object each, in place (see `_shared_strings`)."""
-    intern = sys.intern
-    for key in _WORDS:
-        value = meta.get(key)
-        if type(value) is str:
-            meta[key] = intern(value)
-    for key in _LISTS:
-        items = meta.get(key)
-        if type(items) is list and items and all(type(x) is str for x in items):
-            meta[key] = [intern(x) for x in items]
-    refs = meta.get("refs")
-    if type(refs) is dict and refs and all(type(k) is str for k in refs):
-        meta["refs"] = {intern(k): n for k, n in refs.items()}
-
-
 def _row_record(row: dict[str, Any], dating: Provenance | None = None) -> Record:
     """A cache entry's JSON row as a record, its strings shared as `_shared_strings` shares them and
     dated by `dating` when given (as `Provenance.stamp` dates): built once, where `Record.from_json`,
@@ -154,7 +134,7 @@ def _row_record(row: dict[str, Any], dating: Provenance | None = None) -> Record
     meta = row["meta"]
     if type(meta) is not dict:
         raise TypeError("record meta is not an object")  # a damaged entry: the cache reads it as a miss
-    _share_meta(meta)
+    share_meta_strings(meta)
     intern = sys.intern
     kind, path, name = intern(row["kind"]), intern(row["path"]), row["name"]
     if dating is None:
@@ -167,11 +147,9 @@ def _row_record(row: dict[str, Any], dating: Provenance | None = None) -> Record
 
 def _shared_strings(rec: Record) -> Record:
     """`rec` with its repeated short strings (kind, path, language, called and referenced names) made one
-    object each across all records. Records come parsed from cache entries or unpickled from workers,
-    every string its own copy, and a 100,000-file repository holds ~800,000 records through every stage
-    (issue 12). Values and order are unchanged.
+    object each across all records (`core.records.share_meta_strings`). Values and order are unchanged.
     """
     intern = sys.intern
-    _share_meta(rec.meta)
+    share_meta_strings(rec.meta)
     return Record(rec.id, intern(rec.kind), intern(rec.path), rec.start_line, rec.end_line, rec.commit,
                   rec.time, rec.name, rec.text, rec.meta)  # fmt: skip

@@ -25,12 +25,10 @@ MEMO_FILE = "cache/select/verdicts.json"
 
 @functools.cache
 def _code_salt() -> str:
+    from ctxeng.core.digest_memo import source_version
     from ctxeng.extract import selection
 
-    digest = hashlib.sha1(f"{__version__}\0select-verdicts-1".encode())
-    for module in (selection, __import__(__name__, fromlist=["_"])):
-        digest.update(Path(str(module.__file__)).read_bytes())
-    return digest.hexdigest()
+    return f"{__version__}\0select-verdicts-1\0{source_version(str(selection.__file__), __file__)}"
 
 
 class Verdicts:

@@ -11,7 +11,6 @@ splitting gives. The file holds exactly what the last build used. A torn or unre
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +23,10 @@ MEMO_FILE = "cache/pack/index-terms.json"
 
 @functools.cache
 def _salt() -> str:
+    from ctxeng.core.digest_memo import source_version
     from ctxeng.pack import terms
 
-    digest = hashlib.sha1(f"{__version__}\0index-terms-1".encode())
-    for module in (terms, __import__(__name__, fromlist=["_"])):
-        digest.update(Path(str(module.__file__)).read_bytes())
-    return digest.hexdigest()
+    return f"{__version__}\0index-terms-1\0{source_version(str(terms.__file__), __file__)}"
 
 
 def _table(entries: dict[str, Any], key: str) -> dict[str, list[str]]:
