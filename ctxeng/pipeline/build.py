@@ -133,9 +133,8 @@ def run_pipeline(
             )  # fmt: skip
             outcomes, n_files = selection.outcomes, len(selection.files)
             del selection.files[:]  # the file texts (tens of MB on a large repository) are no longer needed
-            del (
-                provenance
-            )  # every definition the patches touched (~700,000 at 100,000 files): records are dated
+            # Every definition the patches touched (~700,000 at 100,000 files): the records are dated now.
+            del provenance
         with timer.stage("glossary"):
             glossary = build_glossary(Added(store, (CODE, DOCS)), memo=staging.out_dir)
         with timer.stage("secrets"):
@@ -154,14 +153,12 @@ def run_pipeline(
             dataset = build_dataset(records, config.dataset, repo.name, staging.out_dir, record_keys)
             progress("dataset", len(dataset.train) + len(dataset.eval), 0)
         with timer.stage("write"):
-            lines = records.line if isinstance(records, RecordsView) else None
             reuse = write_records(
-                staging.path("records.jsonl"), records, extracted.keys, history_keys, staging.base, lines
+                staging.path("records.jsonl"), records, extracted.keys, history_keys, staging.base
             )
             train, held = staging.path("dataset/train.jsonl"), staging.path("dataset/eval.jsonl")
-            dataset.write(
-                train, held, staging.base, staging.path(ROWS_FILE)
-            )  # unchanged rows copied from base
+            # Unchanged rows are copied from the last generation (`staging.base`).
+            dataset.write(train, held, staging.base, staging.path(ROWS_FILE))
             dataset.train = dataset.eval = []  # written; free them before the pack stage peaks
             save_state(staging, repo, outcomes)
         if write_pack:

@@ -19,7 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -63,15 +63,17 @@ def write_records(
     keys: Mapping[str, str],
     record_keys: Mapping[str, str],
     base: Path | None,
-    lines: Callable[[int], bytes] | None = None,
 ) -> dict[str, int]:
     """Write `records` (already in their final order) to `path` as JSONL, copying from the generation in
     `base` every run whose fingerprint it recorded: runs of per-file records whose path has a key in
     `keys` (the extraction cache's, `FileRecords.keys`), and single records whose id has a key in
     `record_keys` (commits: `HistoryResult.keys`); write the spans table beside them
-    (`SPANS_FILE` relative to `path`'s folder). `records` is read once, in order; `lines(i)`, when
-    given, is the JSON line of the i-th record (a spilled store's, not encoded again). Returns counts:
+    (`SPANS_FILE` relative to `path`'s folder). `records` is read once, in order; a spilled store's
+    records (`RecordsView`) are copied as their stored JSON lines, not encoded again. Returns counts:
     records and bytes reused and encoded."""
+    from ctxeng.core.record_store import RecordsView
+
+    lines = records.line if isinstance(records, RecordsView) else None
     old, old_path = load_spans(base) if base is not None else ({}, None)
     spans: dict[str, list[int]] = {}
     stats = {"records_reused": 0, "records_encoded": 0, "bytes_reused": 0}
