@@ -17,9 +17,8 @@ from ctxeng.pack.index.reader import qualname as qualname_of
 from ctxeng.pack.terms import name_terms
 
 EXACT_IDENT = 6.0  # a definition named exactly like an identifier in the prompt (damped for data)
-SPECIFIC_IDENT = (
-    20.0  # ... named unmistakably: `Session.cookies` (not `cookies`), `ITER_CHUNK_SIZE`; undamped
-)
+# ... named unmistakably: `Session.cookies` (not `cookies`), `ITER_CHUNK_SIZE`; undamped
+SPECIFIC_IDENT = 20.0
 HTTP_VERBS = frozenset({"get", "head", "post", "put", "delete", "connect", "options", "trace", "patch"})
 VERB_FAMILY = 4  # HTTP method names among a definition's siblings that make it a method handler ...
 _INNER_CAPITAL = re.compile(r"[a-z][A-Z]")
@@ -35,15 +34,15 @@ def ident_bonus(name: str, qualname: str, idents: set[str], members: frozenset[s
     """(bonus the caller damps for fields and tests, bonus it must not damp) of a definition.
 
     Named unmistakably (its qualified name, or a compound identifier, snake_case or CamelCase, that
-    is not just the member part of a qualified name the prompt wrote: `members`) it gets `SPECIFIC_IDENT` undamped: the prompt asked for exactly this one, field or constant. Named
-    by a plain word that is also an identifier (`flush`) it gets the damped `EXACT_IDENT`.
+    is not just the member part of a qualified name the prompt wrote: `members`) it gets
+    `SPECIFIC_IDENT` undamped: the prompt asked for exactly this one, field or constant. Named by a
+    plain word that is also an identifier (`flush`) it gets the damped `EXACT_IDENT`.
     """
-    exact = name in idents or qualname in idents
     if qualname != name and qualname in idents:
         return 0.0, SPECIFIC_IDENT
+    exact = name in idents or qualname in idents
     # `LoadHTMLFS` is no more than a namesake when the prompt wrote `Engine.LoadHTMLFS` (`members`).
-    specific = exact and _compound(name) and name not in members
-    if specific:
+    if exact and _compound(name) and name not in members:
         return 0.0, SPECIFIC_IDENT
     return (EXACT_IDENT if exact else 0.0), 0.0
 
