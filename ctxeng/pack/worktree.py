@@ -98,9 +98,16 @@ def stage_worktree(
         "claude_md": write_block,
     }
     staging.path(WORKTREE).write_text(dumps_json(plan) + "\n", encoding="utf-8")
-    staging.after_switch.append(lambda gen: apply(root, gen))
+    apply_after_switch(staging, root)
     info["warnings"] = warnings
     return info
+
+
+def apply_after_switch(staging: Staging, root: Path) -> None:
+    """Copy the staged skill and CLAUDE.md block into the work tree once `staging` is the current
+    generation (a build whose pack ran in a forked child registers this itself: the child's own
+    registration ends with the child)."""
+    staging.after_switch.append(lambda gen: apply(root, gen))
 
 
 def apply(root: Path, gen: Path) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import time
 from collections import Counter
@@ -13,6 +14,8 @@ from typing import Any
 from ctxeng import __version__
 from ctxeng.core.config import Config, load_config
 from ctxeng.core.errors import CtxengError
+from ctxeng.core.faults import pause_point
+from ctxeng.core.forked import fork_stage, parallel_allowed
 from ctxeng.core.fsio import Lock, Staging, dumps_json, write_jsonl
 from ctxeng.core.progress import Progress, StageTimer, no_progress
 from ctxeng.core.provenance import Provenance
@@ -147,32 +150,47 @@ def run_pipeline(
             del commit_records, cochange, glossary, history
             records = store.finish()
             progress("secrets", len(records), len(records))
-        with timer.stage("dataset"):
-            # The code and history stages' cache keys tell the dataset stage which records changed.
-            record_keys = RecordKeys(extracted.keys, history_keys)
-            dataset = build_dataset(records, config.dataset, repo.name, staging.out_dir, record_keys)
-            progress("dataset", len(dataset.train) + len(dataset.eval), 0)
-        with timer.stage("write"):
+        with timer.stage("write"):  # records.jsonl first: the pack stage stamps its model with it
             reuse = write_records(
                 staging.path("records.jsonl"), records, extracted.keys, history_keys, staging.base
             )
-            train, held = staging.path("dataset/train.jsonl"), staging.path("dataset/eval.jsonl")
-            # Unchanged rows are copied from the last generation (`staging.base`).
-            dataset.write(train, held, staging.base, staging.path(ROWS_FILE))
-            dataset.train = dataset.eval = []  # written; free them before the pack stage peaks
-            save_state(staging, repo, outcomes)
-        if write_pack:
-            from ctxeng.pack import render_pack_into
+        # Spilled (a huge repository): no facts memo, whose table of every definition is one JSON
+        # value read and written whole (hundreds of MB at 100,000 files).
+        keys = None if isinstance(records, RecordsView) else (extracted.keys, history_keys)
+        pack = functools.partial(_render_pack, repo, config, records, staging, in_hook, keys)
+        job = None
+        # Beside the dataset stage in a forked child when there is a core to spare (the two write
+        # disjoint files); a spilled store keeps one process and the stages in turn, which keeps
+        # the peak memory of a huge repository where bench/scale.py measures it.
+        if write_pack and keys is not None and parallel_allowed():
+            pause_point("pack")  # where tests kill a real build at a chosen stage (ctxeng.core.faults)
+            job = fork_stage(pack)
+        try:
+            with timer.stage("dataset"):
+                # The code and history stages' cache keys tell the dataset stage which records changed.
+                record_keys = RecordKeys(extracted.keys, history_keys)
+                dataset = build_dataset(records, config.dataset, repo.name, staging.out_dir, record_keys)
+                progress("dataset", len(dataset.train) + len(dataset.eval), 0)
+            with timer.stage("write"):
+                train, held = staging.path("dataset/train.jsonl"), staging.path("dataset/eval.jsonl")
+                # Unchanged rows are copied from the last generation (`staging.base`).
+                dataset.write(train, held, staging.base, staging.path(ROWS_FILE))
+                dataset.train = dataset.eval = []  # written; free them before the pack stage peaks
+                save_state(staging, repo, outcomes)
+            if job is not None:
+                from ctxeng.pack.worktree import apply_after_switch
 
-            with timer.stage("pack"):
-                # Spilled (a huge repository): no facts memo, whose table of every definition is one
-                # JSON value read and written whole (hundreds of MB at 100,000 files).
-                keys = None if isinstance(records, RecordsView) else (extracted.keys, history_keys)
-                pack_info = render_pack_into(
-                    repo, config, records, staging, protect_tracked=in_hook, keys=keys
-                )
-        else:
-            pack_info = {}
+                pack_info = job.result()
+                timer.stages["pack"] = job.usage
+                apply_after_switch(staging, repo.root)
+            elif write_pack:
+                with timer.stage("pack"):
+                    pack_info = pack()
+            else:
+                pack_info = {}
+        finally:
+            if job is not None:
+                job.cancel()
         counts = kind_counts(records)
     finally:
         store.close()
@@ -201,6 +219,19 @@ def run_pipeline(
     }  # fmt: skip
     (staging.path("manifest.json")).write_text(dumps_json(manifest) + "\n", encoding="utf-8")
     return manifest
+
+
+def _render_pack(
+    repo: RepoView,
+    config: Config,
+    records: Sequence[Record],
+    staging: Staging,
+    in_hook: bool,
+    keys: tuple[dict[str, str], dict[str, str]] | None,
+) -> dict[str, Any]:
+    from ctxeng.pack import render_pack_into
+
+    return render_pack_into(repo, config, records, staging, protect_tracked=in_hook, keys=keys)
 
 
 class Added:

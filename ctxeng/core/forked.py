@@ -1,0 +1,173 @@
+"""Run one stage in a forked child while the build goes on with the next (the pack beside the dataset).
+
+Why a fork and not a thread: the stages are pure Python, so threads would share one core; a forked child
+gets the parent's records for free (copy-on-write) and a core of its own. Where `fork` is missing, there is
+one core, or `CTXENG_PARALLEL=0` (`parallel_allowed()`), the caller runs the stage in turn instead: the
+stages write disjoint files, so running them one after the other or side by side gives byte-identical
+outputs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import resource
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from ctxeng.core.errors import CtxengError
+
+T = TypeVar("T")
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def parallel_allowed() -> bool:
+    """Whether a stage may run in a forked child: `fork` exists and more than one core is ours.
+
+    `CTXENG_PARALLEL=0` switches it off, `=1` on even on one core (tests compare both ways).
+    """
+    wanted = os.environ.get("CTXENG_PARALLEL", "")
+    if wanted == "0" or not hasattr(os, "fork"):
+        return False
+    if wanted == "1":
+        return True
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return cores > 1
+
+
+class Job(Generic[T]):
+    """`fn()` running in a forked child; `result()` waits for it.
+
+    The child's CPU seconds, wall seconds and peak RSS are in `usage` after `result()`: the parent's
+    own `getrusage` cannot tell them apart from its other children (git). A `CtxengError` raised in
+    the child is raised again by `result()` with its message and hint; any other exception becomes a
+    `RuntimeError` carrying the child's traceback, so a bug is still a traceback, not a silent exit.
+    """
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        self.usage: dict[str, float] = {}
+        self._done: tuple[bool, Any] | None = None
+        started = time.perf_counter()
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the caller's stack (its finally blocks are the parent's)
+            os.close(read_end)
+            _child(fn, write_end, started)
+        os.close(write_end)
+        self._pid, self._read_end = pid, read_end
+
+    def result(self) -> T:
+        """Wait for the child and return what `fn` returned (or raise what it raised)."""
+        if self._done is None:
+            payload = _read_all(self._read_end)
+            _, status = os.waitpid(self._pid, 0)
+            self._pid = 0
+            self._done, self.usage = _decode(payload, status)
+        ok, value = self._done
+        if ok:
+            return value  # type: ignore[no-any-return]
+        raise value
+
+    def cancel(self) -> None:
+        """Stop a child still running (the parent failed or was interrupted) and reap it."""
+        if self._pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self._pid, 0)
+            os.close(self._read_end)
+            self._pid = 0
+
+
+def fork_stage(fn: Callable[[], T]) -> Job[T]:
+    """Start `fn` in a forked child (check `parallel_allowed()` first); `result()` waits for it."""
+    return Job(fn)
+
+
+def _child(fn: Callable[[], Any], write_end: int, started: float) -> None:
+    code = 0
+    try:
+        _die_with_parent()
+        cpu = _cpu()
+        try:
+            outcome: tuple[bool, Any] = (True, fn())
+        except KeyboardInterrupt:
+            outcome, code = (False, ("interrupted", "")), 130
+        except CtxengError as exc:
+            outcome = (False, ("ctxeng", (type(exc), exc.message, exc.hint)))
+        except BaseException:  # a bug: the parent raises it with this traceback
+            outcome = (False, ("bug", traceback.format_exc()))
+        usage = _usage(started, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        data = pickle.dumps((outcome, usage))
+        with os.fdopen(write_end, "wb") as out:
+            out.write(data)
+    except BaseException:  # nothing may unwind into the parent's code from here
+        code = code or 1
+    finally:
+        sys.stderr.flush()  # only stderr: the parent's unflushed stdout buffer must not be written twice
+        os._exit(code)
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL the child when the parent dies (kill -9), so it never writes after its parent."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    with os.fdopen(fd, "rb") as stream:
+        while chunk := stream.read(1 << 16):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _decode(payload: bytes, status: int) -> tuple[tuple[bool, Any], dict[str, float]]:
+    """The child's outcome (returned value or exception to raise) and its usage figures."""
+    code = os.waitstatus_to_exitcode(status)
+    if not payload:
+        if code in (130, -signal.SIGINT):
+            return (False, KeyboardInterrupt()), {}
+        return (False, RuntimeError(f"the forked stage exited with status {code} and no result")), {}
+    (ok, value), usage = pickle.loads(payload)
+    if ok:
+        return (True, value), usage
+    kind, detail = value
+    if kind == "interrupted":
+        return (False, KeyboardInterrupt()), usage
+    if kind == "ctxeng":  # the same class (LockBusy stays LockBusy), message and hint
+        cls, message, hint = detail
+        error = cls.__new__(cls)
+        CtxengError.__init__(error, message, hint)
+        return (False, error), usage
+    return (False, RuntimeError(f"the forked stage failed:\n{detail}")), usage
+
+
+def _cpu() -> float:
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _usage(started: float, cpu: float, maxrss_kib: int) -> dict[str, float]:
+    return {
+        "wall_s": round(time.perf_counter() - started, 3),
+        "cpu_s": round(_cpu() - cpu, 3),
+        "peak_rss_mb": round(maxrss_kib / 1024, 1),
+    }

@@ -1,0 +1,140 @@
+"""A stage in a forked child: its result, its errors, Ctrl-C and kill -9, and outputs identical to one process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ctxeng.core.errors import CtxengError
+from ctxeng.core.forked import fork_stage, parallel_allowed
+from ctxeng.core.fsio import LockBusy
+from ctxeng.core.workdir import generation
+from ctxeng.pipeline.build import build
+from tests.gitrepo import GitRepo
+
+
+def test_the_child_returns_its_result_and_its_own_usage() -> None:
+    job = fork_stage(lambda: {"pid": os.getpid(), "rows": [1, 2, 3]})
+    result = job.result()
+    assert result["rows"] == [1, 2, 3]
+    assert result["pid"] != os.getpid()
+    assert set(job.usage) == {"wall_s", "cpu_s", "peak_rss_mb"}
+    assert job.usage["peak_rss_mb"] > 0
+
+
+def _refuse() -> None:
+    raise LockBusy("another ctxeng process is writing", hint="wait for it")
+
+
+def test_a_user_error_keeps_its_class_message_and_hint() -> None:
+    with pytest.raises(LockBusy) as caught:
+        fork_stage(_refuse).result()
+    assert caught.value.message == "another ctxeng process is writing"
+    assert caught.value.hint == "wait for it"
+    assert isinstance(caught.value, CtxengError)
+
+
+def _bug() -> None:
+    raise ValueError("boom in the child")
+
+
+def test_a_bug_in_the_child_is_a_traceback_in_the_parent() -> None:
+    with pytest.raises(RuntimeError, match=r"(?s)Traceback.*ValueError: boom in the child"):
+        fork_stage(_bug).result()
+
+
+def test_cancel_stops_a_running_child_before_it_writes(tmp_path: Path) -> None:
+    marker = tmp_path / "written"
+
+    def slow() -> None:
+        time.sleep(5)
+        marker.write_text("too late")
+
+    job = fork_stage(slow)
+    job.cancel()
+    time.sleep(6)
+    assert not marker.exists()
+    with pytest.raises(ChildProcessError):  # reaped: no zombie left behind
+        os.waitpid(-1, os.WNOHANG)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux-only")
+def test_the_child_dies_with_a_killed_parent(tmp_path: Path) -> None:
+    marker = tmp_path / "written"
+    script = (
+        "import sys, time\nfrom pathlib import Path\nfrom ctxeng.core.forked import fork_stage\n"
+        f"def slow():\n    time.sleep(3)\n    Path({str(marker)!r}).write_text('orphan wrote')\n"
+        "fork_stage(slow)\nprint('started', flush=True)\ntime.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None and parent.stdout.readline().strip() == "started"
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(timeout=10)
+    time.sleep(5)
+    assert not marker.exists()
+
+
+def _outputs(root: Path) -> dict[str, bytes]:
+    """The current generation's files and the skill; the manifest without its timings, the model
+    without the records file's mtime (both differ between any two runs)."""
+    gen = generation(root)
+    # state/ holds what the next refresh compares against, stamped with file times
+    files = {str(p.relative_to(gen)): p for p in gen.rglob("*") if p.is_file() and p.parent.name != "state"}
+    files |= {str(p.relative_to(root)): p for p in (root / ".claude").rglob("*") if p.is_file()}
+    outputs = {rel: path.read_bytes() for rel, path in sorted(files.items())}
+    manifest = json.loads(outputs["manifest.json"])
+    del manifest["stages"], manifest["built_at"]
+    manifest["outputs"] = sorted(
+        manifest["outputs"]
+    )  # their checksums and mtimes; the bytes are compared here
+    outputs["manifest.json"] = json.dumps(manifest, sort_keys=True).encode()
+    model = json.loads(outputs["pack-model.json"])
+    model["stamp"] = model["stamp"][:1]  # [size, mtime_ns]
+    outputs["pack-model.json"] = json.dumps(model, sort_keys=True).encode()
+    return outputs
+
+
+def test_the_pack_beside_the_dataset_writes_what_one_process_writes(
+    sample_repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = {}
+    for parallel in ("1", "0"):
+        monkeypatch.setenv("CTXENG_PARALLEL", parallel)
+        assert parallel_allowed() is (parallel == "1")
+        for made in (".ctxeng", ".claude", "CLAUDE.md"):  # each build starts from nothing
+            subprocess.run(["rm", "-rf", str(sample_repo.path / made)], check=True)
+        manifest = build(sample_repo.path).manifest
+        assert manifest["stages"]["pack"]["cpu_s"] >= 0
+        built[parallel] = _outputs(sample_repo.path)
+    assert built["1"].keys() == built["0"].keys()
+    for name in built["1"]:
+        assert built["1"][name] == built["0"][name], name
+    assert any(name.endswith("pack-model.json") for name in built["1"])
+
+
+def test_ctrl_c_while_the_pack_runs_in_its_child_keeps_the_last_good_output(sample_repo: GitRepo) -> None:
+    assert build(sample_repo.path).manifest
+    out = sample_repo.path / ".ctxeng"
+    good = {n: (out / n).read_bytes() for n in ("records.jsonl", "pack-model.json", "manifest.json")}
+    sample_repo.commit("Add more", {f"more_{i}.py": f"def f{i}():\n    return {i}\n" for i in range(50)})
+    env = {**os.environ, "CTXENG_PARALLEL": "1", "CTXENG_PAUSE_AT": "dataset", "CTXENG_PAUSE_SECONDS": "30"}
+    proc = subprocess.Popen([sys.executable, "-m", "ctxeng", "build", "-q", str(sample_repo.path)],
+                            stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    assert proc.stderr is not None
+    for line in proc.stderr:  # the pack's child was forked just before the dataset stage paused
+        if line.strip() == "ctxeng: paused at dataset":
+            break
+    time.sleep(1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert {n: (out / n).read_bytes() for n in good} == good
+    assert not any((out / "tmp").iterdir())
