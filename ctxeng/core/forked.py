@@ -113,7 +113,8 @@ def _child(fn: Callable[[], Any], write_end: int, started: float) -> None:
     except BaseException:  # nothing may unwind into the parent's code from here
         code = code or 1
     finally:
-        sys.stderr.flush()  # only stderr: the parent's unflushed stdout buffer must not be written twice
+        # No flush of sys.stdout/stderr: the parent's unflushed buffers would be written twice, and
+        # a progress thread of the parent may have held their locks when we forked.
         os._exit(code)
 
 
