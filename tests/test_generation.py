@@ -83,3 +83,20 @@ def test_flat_layout_of_an_older_ctxeng_is_carried_into_the_first_generation(tmp
     assert (tmp_path / "records.jsonl").is_symlink() and (tmp_path / "state").is_symlink()
     assert json.loads((gen / "manifest.json").read_text())["head"] == "abc"
     assert verify(gen) == {}
+
+
+def test_an_early_seal_is_used_only_while_the_file_is_as_it_was(tmp_path: Path) -> None:
+    with Lock(tmp_path), Staging(tmp_path) as stage:
+        stage.path("records.jsonl").write_text("r1\n")
+        stage.path("dataset/train.jsonl").write_text("t1\n")
+        stage.seal_early("records.jsonl")
+        stage.seal_early("dataset/train.jsonl")
+        os.utime(stage.dir / "records.jsonl", ns=(1, 1))  # a stale early seal for a file written again
+        (stage.dir / "records.jsonl").write_text("r2-rewritten\n")
+        stage.path("manifest.json").write_text("{}")
+        stage.publish()
+    gen = generation_dir(tmp_path)
+    outputs = json.loads((gen / "manifest.json").read_text())["outputs"]
+    assert outputs["records.jsonl"]["size"] == len("r2-rewritten\n")
+    assert outputs["dataset/train.jsonl"]["size"] == len("t1\n")
+    assert verify(gen, full=True) == {}

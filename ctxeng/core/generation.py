@@ -186,12 +186,23 @@ class Staging:
         #: Called with the new generation's folder right after the switch (Ctrl-C held back).
         self.after_switch: list[Callable[[Path], object]] = []  # results are ignored
         self.published: Path | None = None
+        self._sealed: dict[str, dict[str, Any]] = {}  # `seal_early`'s entries, by relative path
 
     def path(self, relative: str) -> Path:
         """Where to write the staged copy of `relative` (a path inside the generation)."""
         target = self.dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
+
+    def seal_early(self, relative: str) -> None:
+        """fsync and checksum the finished staged file `relative` now (a build does it while its
+        forked pack stage runs), so `publish` need not; `publish` still does it again if the file's
+        size or time changed since."""
+        path = self.dir / relative
+        with open(path, "rb") as fh:
+            os.fsync(fh.fileno())
+        digest, size = file_digest(path)
+        self._sealed[relative] = {"sha256": digest, "size": size, "mtime_ns": os.stat(path).st_mtime_ns}
 
     def staged(self) -> list[str]:
         """The relative paths staged so far, sorted."""
@@ -243,6 +254,10 @@ class Staging:
             path = self.dir / rel
             known = base_outputs.get(rel)
             st = os.stat(path)
+            early = self._sealed.get(rel)
+            if early is not None and (early["size"], early["mtime_ns"]) == (st.st_size, st.st_mtime_ns):
+                outputs[rel] = early
+                continue
             if rel not in fresh and isinstance(known, dict) and known.get("size") == st.st_size:
                 # A hard link to the base's file: its entry as it is, so that `verify` still hashes
                 # it if something wrote to it after the base was sealed (its time then differs).

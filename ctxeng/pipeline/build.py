@@ -180,6 +180,8 @@ def run_pipeline(
             if job is not None:
                 from ctxeng.pack.worktree import apply_after_switch
 
+                for rel in ("records.jsonl", "dataset/train.jsonl", "dataset/eval.jsonl"):
+                    staging.seal_early(rel)  # the largest files, hashed while the pack still runs
                 pack_info = job.result()
                 timer.stages["pack"] = job.usage
                 apply_after_switch(staging, repo.root)
