@@ -25,6 +25,7 @@ from ctxeng.core.errors import CtxengError
 T = TypeVar("T")
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 
 
 def parallel_allowed() -> bool:
@@ -56,14 +57,22 @@ class Job(Generic[T]):
     def __init__(self, fn: Callable[[], T]) -> None:
         self.usage: dict[str, float] = {}
         self._done: tuple[bool, Any] | None = None
-        started = time.perf_counter()
         read_end, write_end = os.pipe()
+        # Ctrl-C and SIGTERM wait until both sides are ready: in the child, an interrupt raised before
+        # `_child`'s handlers would unwind into the parent's code (and its clean-up) in the wrong process;
+        # in the parent, one raised before `self` holds the pid would leave the child unstoppable.
+        masked = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child: never returns into the caller's stack (its finally blocks are the parent's)
-            os.close(read_end)
-            _child(fn, write_end, started)
+            _child(fn, read_end, write_end, masked, parent)
         os.close(write_end)
         self._pid, self._read_end = pid, read_end
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, masked)
+        except BaseException:
+            self.cancel()
+            raise
 
     def result(self) -> T:
         """Wait for the child and return what `fn` returned (or raise what it raised)."""
@@ -93,11 +102,15 @@ def fork_stage(fn: Callable[[], T]) -> Job[T]:
     return Job(fn)
 
 
-def _child(fn: Callable[[], Any], write_end: int, started: float) -> None:
+def _child(
+    fn: Callable[[], Any], read_end: int, write_end: int, masked: set[int | signal.Signals], parent: int
+) -> None:
     code = 0
     try:
-        _die_with_parent()
-        cpu = _cpu()
+        started, cpu = time.perf_counter(), _cpu()
+        os.close(read_end)
+        _die_with_parent(parent)
+        signal.pthread_sigmask(signal.SIG_SETMASK, masked)
         try:
             outcome: tuple[bool, Any] = (True, fn())
         except KeyboardInterrupt:
@@ -118,7 +131,7 @@ def _child(fn: Callable[[], Any], write_end: int, started: float) -> None:
         os._exit(code)
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """Linux: SIGKILL the child when the parent dies (kill -9), so it never writes after its parent."""
     if not sys.platform.startswith("linux"):
         return
@@ -128,7 +141,7 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
         return
-    if os.getppid() == 1:  # the parent died before prctl took effect
+    if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
 
 
