@@ -119,22 +119,30 @@ def test_the_pack_beside_the_dataset_writes_what_one_process_writes(
     assert any(name.endswith("pack-model.json") for name in built["1"])
 
 
-def test_ctrl_c_while_the_pack_runs_in_its_child_keeps_the_last_good_output(sample_repo: GitRepo) -> None:
+@pytest.mark.parametrize("whole_group", [False, True], ids=["parent", "terminal"])
+def test_ctrl_c_while_the_pack_runs_in_its_child_keeps_the_last_good_output(
+    sample_repo: GitRepo, whole_group: bool
+) -> None:
+    """SIGINT to the parent alone, and to the whole process group as a terminal's Ctrl-C sends it."""
     assert build(sample_repo.path).manifest
     out = sample_repo.path / ".ctxeng"
     good = {n: (out / n).read_bytes() for n in ("records.jsonl", "pack-model.json", "manifest.json")}
     sample_repo.commit("Add more", {f"more_{i}.py": f"def f{i}():\n    return {i}\n" for i in range(50)})
     env = {**os.environ, "CTXENG_PARALLEL": "1", "CTXENG_PAUSE_AT": "dataset", "CTXENG_PAUSE_SECONDS": "30"}
     proc = subprocess.Popen([sys.executable, "-m", "ctxeng", "build", "-q", str(sample_repo.path)],
-                            stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)  # fmt: skip
     assert proc.stderr is not None
     for line in proc.stderr:  # the pack's child was forked just before the dataset stage paused
         if line.strip() == "ctxeng: paused at dataset":
             break
-    time.sleep(1)
-    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)  # the child is rendering the pack now
+    if whole_group:
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert {n: (out / n).read_bytes() for n in good} == good
+    time.sleep(0.5)  # a child that outlived its parent would still be writing here
     assert not any((out / "tmp").iterdir())
