@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -319,17 +319,34 @@ def facts_from_records(
     With `memo` (`ctxeng.pack.facts_memo`), definitions and commits of records it has seen come from
     it instead of being distilled again; the facts are the same.
     """
+    if memo is not None and not isinstance(records, Sequence):
+        records = list(records)  # read again when the memo's runs of definitions cannot be joined
+    facts = _distil(name, records, head, memo, runs=memo is not None)
+    if facts is None:  # a stored file's run shares its path with an escaped file name's definitions
+        facts = _distil(name, records, head, memo, runs=False)
+        assert facts is not None
+    return _finish(facts, tracked)
+
+
+def _distil(
+    name: str, records: Iterable[Record], head: str, memo: FactsMemo | None, runs: bool
+) -> RepoFacts | None:
+    """`records` as facts, their definitions ordered (`collapse_variants` of the sorted list), the rest
+    not yet; definitions through the memo's sorted runs per file when `runs` (None: they cannot be joined)."""
     facts = RepoFacts(name=name, head=head)
+    commits = facts.commits
     for rec in records:
         original = rec.path
-        if not rec.path.isprintable():  # a file name with a newline would become a heading of its own
-            rec = replace(rec, path=safe_text(rec.path))
+        if not original.isprintable():  # a file name with a newline would become a heading of its own
+            rec = replace(rec, path=safe_text(original))
         kind = rec.kind
         if kind == "symbol":
-            if memo is None:
-                facts.defs.append(definition_of(rec))
+            if runs:
+                memo.add_definition(original, rec)  # type: ignore[union-attr]
             else:
-                memo.add_definition(facts.defs, original, rec)
+                facts.defs.append(definition_of(rec))
+        elif kind == "commit":
+            commits.append(commit_of(rec) if memo is None else memo.commit(rec))
         elif kind == "file":
             facts.files[rec.path] = SourceFileFacts(
                 path=rec.path, language=str(_meta(rec, "language", "")), lines=int(_meta(rec, "lines", rec.end_line)),
@@ -344,8 +361,6 @@ def facts_from_records(
                     doc_kind=str(_meta(rec, "doc_kind", "other")), level=int(_meta(rec, "level", 1)), text=rec.text,
                 )
             )  # fmt: skip
-        elif kind == "commit":
-            facts.commits.append(commit_of(rec) if memo is None else memo.commit(rec))
         elif kind == "cochange":
             facts.change_counts[rec.path] = int(_meta(rec, "commits", 0))
             partners = [
@@ -359,6 +374,18 @@ def facts_from_records(
                 Term(term=rec.name, meaning=rec.text.strip(), source=str(_meta(rec, "source", f"{rec.path}:{rec.start_line}")),
                      kind=str(_meta(rec, "kind", "")))
             )  # fmt: skip
+    if runs:
+        defs = memo.definitions()  # type: ignore[union-attr]
+        if defs is None:
+            return None
+        facts.defs = defs
+    else:
+        facts.defs = collapse_variants(sorted(facts.defs, key=attrgetter("path", "line", "qualname", "kind")))
+    return facts
+
+
+def _finish(facts: RepoFacts, tracked: Iterable[str]) -> RepoFacts:
+    """Order and summarise what `_distil` gathered: commits newest first, per-file dates and counts."""
     facts.commits.sort(key=lambda c: (-c.time, c.sha))
     facts.files = dict(sorted(facts.files.items()))
     facts.tracked = sorted({safe_text(t) for t in tracked} | set(facts.files) | {d.path for d in facts.docs})
@@ -374,7 +401,6 @@ def facts_from_records(
     for path, n in facts.change_counts.items():  # a cochange record may count commits beyond those mined
         counts[path] = max(n, counts.get(path, 0))
     facts.change_counts = dict(sorted(counts.items()))
-    facts.defs = collapse_variants(sorted(facts.defs, key=attrgetter("path", "line", "qualname", "kind")))
     facts.docs.sort(key=attrgetter("path", "line", "heading"))
     facts.commit_count = len(facts.commits)
     facts.first_date = facts.commits[-1].date if facts.commits else ""
