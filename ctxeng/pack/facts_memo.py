@@ -33,10 +33,10 @@ DEF_ORDER = attrgetter("path", "line", "qualname", "kind")  # how `facts_from_re
 @functools.cache
 def _salt() -> str:
     from ctxeng.core import display
-    from ctxeng.pack import facts
+    from ctxeng.pack import facts, prose
 
     digest = hashlib.sha1(f"{__version__}\0facts-memo-3".encode())
-    for module in (facts, display, __import__(__name__, fromlist=["_"])):
+    for module in (facts, prose, display, __import__(__name__, fromlist=["_"])):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()
 
