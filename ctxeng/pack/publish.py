@@ -144,7 +144,8 @@ def _produce(
     else:
         model = cached
     name = skill_name(repo.name, config.pack.skill_name)
-    pack = build_pack(model.facts, model.ranking, model.conv, config.pack.budget, name)
+    memo_dir = memo.out_dir if memo is not None else None
+    pack = build_pack(model.facts, model.ranking, model.conv, config.pack.budget, name, memo_dir)
     info: dict[str, Any] = {
         "budget": pack.budget,
         "tokenizer": TOKENIZER_NAME,

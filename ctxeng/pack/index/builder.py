@@ -8,6 +8,8 @@ read by byte offset for the few rows a prompt selects. Everything is sorted so t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from itertools import accumulate, chain
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,11 +95,14 @@ def build_index(
         "c": {},
         "g": {},
     }
+    name_col = [name_id[facts.defs[i].name] for i in kept]
+    postings["d"] = _name_postings(names, name_col, name_terms)
+    post_e = postings["e"]
     for n, i in enumerate(kept):
-        named = name_terms(facts.defs[i].name)
-        _post(postings["d"], named, n)
-        if facts.defs[i].doc:
-            _post(postings["e"], [t for t in text_terms(facts.defs[i].doc, DOC_TERMS) if t not in named], n)
+        doc = facts.defs[i].doc
+        if doc:
+            named = name_terms(facts.defs[i].name)
+            _post(post_e, [t for t in text_terms(doc, DOC_TERMS) if t not in named], n)
     for n, p in enumerate(paths):
         _post(postings["f"], name_terms(p.rsplit(".", 1)[0]), n)
     for n, d in enumerate(docs):
@@ -117,7 +122,7 @@ def build_index(
                   "summary": [facts.files[p].doc for p in paths]},
         "near": _neighbours(facts, ranking, row),
         "names": names,
-        "defs": {"file": [row[facts.defs[i].path] for i in kept], "name": [name_id[facts.defs[i].name] for i in kept],
+        "defs": {"file": [row[facts.defs[i].path] for i in kept], "name": name_col,
                  "parent": parents, "line": [facts.defs[i].line for i in kept],
                  "code": [0 if facts.defs[i].kind in DATA_KINDS else 1 for i in kept],
                  "score": [_scaled(ranking.def_score[i], top_def) for i in kept]},
@@ -146,12 +151,25 @@ def _touched(symbols: tuple[tuple[str, str], ...], row: dict[str, int]) -> list[
 
 def _offsets(rows: list[str]) -> list[int]:
     """Byte offset of each row in the details file, plus its total length."""
-    out, pos = [], 0
-    for text in rows:
-        out.append(pos)
-        pos += len(text.encode("utf-8")) + 1
-    out.append(pos)
-    return out
+    # Each row's UTF-8 length plus its newline, summed up (the whole loop runs in C).
+    return list(accumulate(map((1).__add__, map(len, map(str.encode, rows))), initial=0))
+
+
+def _name_postings(
+    names: list[str], name_col: list[int], name_terms: Callable[[str], list[str]]
+) -> dict[str, list[int]]:
+    """Postings of definition names: each term → the rows (ascending, once per time the term occurs
+    in a row's name) of the definitions whose name has it. Split once per distinct name (a large
+    repository repeats `__init__`, `get` ... thousands of times), not per row."""
+    rows_of: list[list[int]] = [[] for _ in names]
+    for n, k in enumerate(name_col):
+        rows_of[k].append(n)
+    parts: dict[str, list[list[int]]] = {}
+    for k, rows in enumerate(rows_of):
+        if rows:
+            for term in name_terms(names[k]):
+                parts.setdefault(term, []).append(rows)
+    return {t: list(p[0]) if len(p) == 1 else sorted(chain.from_iterable(p)) for t, p in parts.items()}
 
 
 def _post(table: dict[str, list[int]], terms: list[str], i: int) -> None:
