@@ -92,14 +92,19 @@ def path_runs(defs: Sequence[Definition]) -> list[tuple[str, int, int]]:
     return runs
 
 
-def definition_heat(facts: RepoFacts, half_life: float, parents: Sequence[int] | None = None) -> list[float]:
+def definition_heat(
+    facts: RepoFacts,
+    half_life: float,
+    parents: Sequence[int] | None = None,
+    runs: list[tuple[str, int, int]] | None = None,
+) -> list[float]:
     """Per definition (aligned with `facts.defs`): its file's heat × its share of the file's owned lines,
     with the heat of commits whose patches named touched definitions moved onto those definitions
-    (`parents`: `parent_rows(facts.defs)` when the caller has it)."""
+    (`parents`: `parent_rows(facts.defs)`, `runs`: `path_runs(facts.defs)`, when the caller has them)."""
     parents = parent_rows(facts.defs) if parents is None else parents
     heat = file_heat(facts, half_life)
     owned = own_lines(facts.defs, parents)
-    runs = path_runs(facts.defs)
+    runs = path_runs(facts.defs) if runs is None else runs
     per_file: dict[str, int] = {}
     for path, start, stop in runs:
         per_file[path] = per_file.get(path, 0) + sum(owned[start:stop])

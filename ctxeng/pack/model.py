@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
 from ctxeng import __version__
-from ctxeng.core.fsio import dumps_json
+from ctxeng.core.fsio import dumps_floats, dumps_json, dumps_json_floatless
 from ctxeng.pack.conventions import Command, Conventions
 from ctxeng.pack.facts import Commit, Definition, DocSection, RepoFacts, SourceFileFacts, Term
 from ctxeng.pack.index.reader import INDEX_VERSION
@@ -113,7 +114,37 @@ def dump(model: Model, stamp: list[int]) -> str:
         "commands": [[x.category, x.command, x.source, x.note] for x in c.commands],
         "entry_points": c.entry_points, "scripts": c.scripts, "tools": c.tools,
     }  # fmt: skip
-    return dumps_json(data) + "\n"
+    return _object_json(data) + "\n"
+
+
+#: Parts of the model that hold no float (`dumps_json_floatless`); the scores are lists of floats.
+_FLOATLESS = frozenset(
+    {"files", "defs", "docs", "commits", "glossary", "tracked", "change_counts", "last_changed"}
+)
+
+
+def _object_json(data: dict[str, Any]) -> str:
+    """`dumps_json(data)`, part by part: megabytes of docs and commits are not scanned for floats they
+    cannot hold, and the scores are spelled by `float.__repr__` directly."""
+    parts = []
+    for key in sorted(data):
+        value = data[key]
+        if key == "def_score":
+            text = dumps_floats(value)
+        elif key == "file_score":
+            text = (
+                "{"
+                + ",".join(
+                    f"{encode_basestring(p)}:{dumps_floats([x])[1:-1]}" for p, x in sorted(value.items())
+                )
+                + "}"
+            )
+        elif key in _FLOATLESS:
+            text = dumps_json_floatless(value)
+        else:
+            text = dumps_json(value)
+        parts.append(f"{encode_basestring(key)}:{text}")
+    return "{" + ",".join(parts) + "}"
 
 
 def load(path: Path, stamp: list[int]) -> Model | None:

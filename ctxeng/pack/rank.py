@@ -19,6 +19,7 @@ import re
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 
 from ctxeng.pack.api import reexports
@@ -144,26 +145,37 @@ def _priors(
     entry_points: Iterable[tuple[str, str]],
     w: Weights,
     mentions: Mapping[str, float] | None = None,
+    runs: Sequence[tuple[str, int, int]] | None = None,
 ) -> tuple[list[float], dict[int, float]]:
+    from ctxeng.pack.heat import path_runs
+
     reexported = reexports(facts)
     mentions = doc_mentions(facts) if mentions is None else mentions
     entries = set(entry_points)
-    exports = {path: set(info.exports) for path, info in facts.files.items()}
-    priors = []
-    for i, d in enumerate(facts.defs):
-        prior = w.base_prior
-        if i in reexported:
-            prior += w.reexport * reexported[i]
-        elif not d.parent and d.name in exports.get(d.path, ()):
-            prior += w.exported
-        if (d.path, d.qualname) in entries or (d.name == "main" and not d.parent and is_entry_file(d.path)):
-            prior += w.entry_point
-        hits = max(mentions.get(d.qualname, 0.0), mentions.get(d.name, 0.0))
-        if hits:
-            prior += w.doc_mention * min(1.0, math.log1p(hits) / math.log1p(w.doc_mention_full))
-        if not d.public:
-            prior *= w.private_def
-        priors.append(prior * role_factor(d.path))
+    defs = facts.defs
+    priors: list[float] = []
+    # File by file (`runs`: `path_runs(facts.defs)`): what depends only on the path is looked up once.
+    for path, start, stop in path_runs(defs) if runs is None else runs:
+        info = facts.files.get(path)
+        exports = frozenset(info.exports) if info is not None else frozenset()
+        role, entry_file = role_factor(path), is_entry_file(path)
+        for i in range(start, stop):
+            d = defs[i]
+            prior = w.base_prior
+            if i in reexported:
+                prior += w.reexport * reexported[i]
+            elif not d.parent and d.name in exports:
+                prior += w.exported
+            if (entries and (path, d.qualname) in entries) or (
+                d.name == "main" and not d.parent and entry_file
+            ):
+                prior += w.entry_point
+            hits = max(mentions.get(d.qualname, 0.0), mentions.get(d.name, 0.0))
+            if hits:
+                prior += w.doc_mention * min(1.0, math.log1p(hits) / math.log1p(w.doc_mention_full))
+            if not d.public:
+                prior *= w.private_def
+            priors.append(prior * role)
     return priors, reexported
 
 
@@ -196,27 +208,41 @@ def rank(
     """Rank the files and definitions of `facts` (see the module docstring for the method).
 
     `mentions`: `doc_mentions(facts)` when the caller has it (`cached_doc_mentions`)."""
+    from ctxeng.pack.heat import definition_heat, parent_rows, path_runs
+
     w = weights
     paths = list(facts.files)
     index = {p: i for i, p in enumerate(paths)}
-    defined = _definers(facts.defs, index)
+    runs = path_runs(facts.defs)
+    defined = _definers(facts.defs, index, runs)
     totals = {ident: sum(files.values()) for ident, files in defined.items()}
-    priors, reexported = _priors(facts, entry_points, w, mentions)
+    priors, reexported = _priors(facts, entry_points, w, mentions, runs)
 
     # Edges referencer → definer file, weighted per identifier (aider's weighting, plus a cap).
     out_w: list[dict[int, float]] = [{} for _ in paths]  # per file: definer row → weight
     # Per file: the identifiers it uses and their weights, side by side (not a tuple per use: a
     # 100,000-file repository has millions of uses).
     uses: list[tuple[list[str], array[float]]] = [([], array("d")) for _ in paths]
+    factors: dict[str, tuple[float, ...] | None] = {}  # identifier → `reference_weight`'s multipliers
+    sqrt = math.sqrt
     for a, path in enumerate(paths):
         mine = out_w[a]
+        idents, muls = uses[a]
         for ident, count in facts.files[path].refs.items():
             files = defined.get(ident)
-            mul = reference_weight(ident, count, len(files), w) if files else None
-            if mul is None or files is None:
+            if not files:
                 continue
-            uses[a][0].append(ident)
-            uses[a][1].append(mul)
+            if ident in factors:
+                fs = factors[ident]
+            else:
+                fs = factors[ident] = _factors(ident, len(files), w)
+            if fs is None:
+                continue
+            mul = sqrt(count)
+            for f in fs:  # one multiplication each, in `reference_weight`'s order: the same float
+                mul *= f
+            idents.append(ident)
+            muls.append(mul)
             per_def = mul / totals[ident]
             for b, n in files.items():
                 if b != a:
@@ -224,10 +250,11 @@ def rank(
     edges = [(a, b, wt) for a, targets in enumerate(out_w) for b, wt in sorted(targets.items())]
 
     file_prior = [role_factor(p) for p in paths]
-    for i, d in enumerate(facts.defs):
-        row = index.get(d.path)
+    for path, start, stop in runs:
+        row = index.get(path)
         if row is not None:
-            file_prior[row] += priors[i]
+            for i in range(start, stop):
+                file_prior[row] += priors[i]
     file_rank = pagerank(len(paths), edges, file_prior, w.damping, w.iterations, w.tolerance)
 
     # Each file hands its rank to the identifiers it uses, in proportion to weight; an identifier's
@@ -237,17 +264,18 @@ def rank(
         total = sum(muls)
         for ident, m in zip(idents, muls):
             received[ident] = received.get(ident, 0.0) + file_rank[a] * m / total
-    ref_score = []
-    for d in facts.defs:
-        share = received.get(d.name, 0.0) / totals.get(d.name, 1)
-        ref_score.append(share * role_factor(d.path) * (1.0 if d.public else w.private_def))
-
-    from ctxeng.pack.heat import definition_heat, parent_rows
+    ref_score: list[float] = []
+    defs = facts.defs
+    for path, start, stop in runs:
+        role = role_factor(path)
+        for d in defs[start:stop]:
+            share = received.get(d.name, 0.0) / totals.get(d.name, 1)
+            ref_score.append(share * role * (1.0 if d.public else w.private_def))
 
     parents = parent_rows(facts.defs)  # shared by the inheritance and the heat
     scores = _inherit(facts.defs, _mix(priors, ref_score, w.prior_share), w.child_inherit, parents)
     if w.history_share > 0 and facts.commits:
-        scores = _mix(definition_heat(facts, w.half_life, parents), scores, w.history_share)
+        scores = _mix(definition_heat(facts, w.half_life, parents, runs), scores, w.history_share)
     edges_by_path: dict[str, dict[str, float]] = {}
     for s, t, wt in edges:
         edges_by_path.setdefault(paths[s], {})[paths[t]] = wt
@@ -259,35 +287,57 @@ def rank(
     )
 
 
-def _definers(defs: Sequence[Definition], index: dict[str, int]) -> dict[str, dict[int, int]]:
+def _factors(ident: str, n_definers: int, w: Weights) -> tuple[float, ...] | None:
+    """The multipliers `reference_weight` applies to sqrt(count) for `ident`, in its order (None: ignored)."""
+    if n_definers > w.max_definer_files:
+        return None
+    out = []
+    if ident.startswith("_"):
+        out.append(w.private_ident)
+    if n_definers > w.many_definers:
+        out.append(w.many_definers_factor)
+    if len(ident) <= w.short_ident_len:
+        out.append(w.short_ident_factor)
+    if ident in BUILTIN_NAMES:
+        out.append(w.builtin_factor)
+    return tuple(out)
+
+
+def _definers(
+    defs: Sequence[Definition], index: dict[str, int], runs: Sequence[tuple[str, int, int]]
+) -> dict[str, dict[int, int]]:
     """identifier → {file row: definitions of it there}. An identifier defined once (most of the
-    ~700,000 of a 100,000-file repository) shares its file's one-entry dict: read-only here."""
+    ~700,000 of a 100,000-file repository) shares its file's one-entry dict: read-only here.
+    `runs`: `path_runs(defs)`."""
     defined: dict[str, dict[int, int]] = {}
-    single: dict[int, dict[int, int]] = {}  # row → the shared {row: 1}, never modified
-    for d in defs:
-        row = index.get(d.path)
+    shared: set[int] = set()  # ids of the shared one-entry dicts
+    for path, start, stop in runs:
+        row = index.get(path)
         if row is None:
             continue
-        per_file = defined.get(d.name)
-        if per_file is None:
-            one = single.get(row)
-            if one is None:
-                one = single[row] = {row: 1}
-            defined[d.name] = one
-        else:
-            if per_file is single.get(next(iter(per_file))):
-                per_file = defined[d.name] = dict(per_file)  # a second definition: its own dict now
-            per_file[row] = per_file.get(row, 0) + 1
+        one = {row: 1}  # this file's shared {row: 1}, never modified
+        shared.add(id(one))
+        for name in map(attrgetter("name"), defs[start:stop]):
+            per_file = defined.get(name)
+            if per_file is None:
+                defined[name] = one
+            else:
+                if id(per_file) in shared:
+                    per_file = defined[name] = dict(per_file)  # a second definition: its own dict now
+                per_file[row] = per_file.get(row, 0) + 1
     return defined
 
 
 def _mix(priors: list[float], ref_score: list[float], share: float) -> list[float]:
     total_p, total_r = sum(priors), sum(ref_score)
+    rest = 1.0 - share
+    if total_p > 0 and total_r > 0:
+        return [share * (p / total_p) + rest * (r / total_r) for p, r in zip(priors, ref_score)]
     out = []
     for p, r in zip(priors, ref_score):
         a = p / total_p if total_p > 0 else 0.0
         b = r / total_r if total_r > 0 else 0.0
-        out.append(share * a + (1.0 - share) * b)
+        out.append(share * a + rest * b)
     return out
 
 
