@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -263,14 +264,10 @@ def _finish(facts: RepoFacts, tracked: Iterable[str]) -> RepoFacts:
     facts.files = dict(sorted(facts.files.items()))
     facts.tracked = sorted({safe_text(t) for t in tracked} | set(facts.files) | {d.path for d in facts.docs})
     tracked_set = set(facts.tracked)
-    counts: dict[str, int] = {}
-    for commit in reversed(facts.commits):  # oldest first, so the newest date wins
-        day = commit.date[:10]
-        for path in commit.files:
-            counts[path] = counts.get(path, 0) + 1
-            if path in tracked_set:
-                facts.last_changed[path] = day
-    facts.last_changed = dict(sorted(facts.last_changed.items()))
+    counts: dict[str, int] = Counter(chain.from_iterable(map(attrgetter("files"), facts.commits)))
+    # Oldest first, so the newest date wins.
+    newest = {path: commit.date[:10] for commit in reversed(facts.commits) for path in commit.files}
+    facts.last_changed = {p: day for p, day in sorted(newest.items()) if p in tracked_set}
     for path, n in facts.change_counts.items():  # a cochange record may count commits beyond those mined
         counts[path] = max(n, counts.get(path, 0))
     facts.change_counts = dict(sorted(counts.items()))

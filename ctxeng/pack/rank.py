@@ -19,7 +19,7 @@ import re
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
+from operator import attrgetter, neg
 from pathlib import Path
 
 from ctxeng.pack.api import reexports
@@ -101,9 +101,12 @@ class Ranking:
         """Definition indices (of the `defs` these scores belong to), best first; ties broken by path,
         line, then name. Computed once."""
         if self._order is None or len(self._order) != len(defs):
-            self._order = sorted(
-                range(len(defs)), key=lambda i: (-self.def_score[i], defs[i].path, defs[i].line, defs[i].name)
-            )
+            # The keys built column by column (in C), then sorted by them: the same order as a key function.
+            keys = list(
+                zip(map(neg, self.def_score), map(attrgetter("path"), defs), map(attrgetter("line"), defs),
+                    map(attrgetter("name"), defs))
+            )  # fmt: skip
+            self._order = sorted(range(len(defs)), key=keys.__getitem__)
         return list(self._order)
 
     def ordered_files(self) -> list[str]:
