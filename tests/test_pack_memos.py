@@ -145,3 +145,34 @@ def test_a_stored_run_is_replaced_when_its_file_changes_and_escaped_names_join_s
     got = facts_from_records("r", mixed, memo=memo)
     assert got == facts_from_records("r", mixed)
     assert [d.name for d in got.defs if d.path == "x\\ny.py"] == ["escaped", "lit"]
+
+
+def test_import_walks_are_kept_while_no_import_changes(sample_repo: GitRepo, tmp_path: Path) -> None:
+    from ctxeng.pack.api import _inits, _reachable, import_orders, module_index, reexports
+
+    sample_repo.commit(
+        "Export the store",
+        {"kvstore/__init__.py": "from kvstore.store import Store\n\n__all__ = ['Store']\n"},
+    )
+    facts = _facts(sample_repo)
+    inits = _inits(facts)
+    assert inits  # the package init re-exports names
+    walked = {init: _reachable(init, facts, module_index(facts.files)) for init in inits}
+    out = tmp_path / "out"
+    assert import_orders(facts, out) == walked
+    assert reexports(facts, import_orders(facts, out)) == reexports(facts)
+    table = out / MEMO_DIR / "import-orders.json"
+    _poison(table, {init: ["marked.py"] for init in inits})
+    assert import_orders(facts, out) == {init: ["marked.py"] for init in inits}  # the same imports: kept
+    # One file imports one more module: walked again.
+    path = next(p for p in facts.files if p.endswith("cli.py"))
+    facts.files[path] = dataclasses.replace(
+        facts.files[path], imports=(*facts.files[path].imports, "kvstore.codec")
+    )
+    assert import_orders(facts, out) == {
+        init: _reachable(init, facts, module_index(facts.files)) for init in inits
+    }
+    _poison(table, {"elsewhere/__init__.py": []})  # another set of inits: walked again
+    assert import_orders(facts, out) == {
+        init: _reachable(init, facts, module_index(facts.files)) for init in inits
+    }

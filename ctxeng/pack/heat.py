@@ -161,14 +161,18 @@ def _symbol_heat(
                 if defs[i].name in names:
                     by_name.setdefault((path, defs[i].name), []).append(i)
     out: dict[str, dict[int, float]] = {}
+    roles: dict[str, float | None] = {}  # path → `history_role`, None: not code or vendored (once per path)
+    for path in wanted:
+        roles[path] = history_role(path) if path in facts.files and not is_vendored(path) else None
     for weight, commit in counted:
         named: dict[str, set[int]] = {}
         for path, name in commit.symbols:
-            if path in facts.files and not is_vendored(path):
+            if roles[path] is not None:
                 named.setdefault(path, set()).update(by_name.get((path, name), ()))
         for path, rows in sorted(named.items()):
-            if rows:
-                share = weight * history_role(path) / len(rows)
+            role = roles[path]
+            if rows and role is not None:  # (`named` holds only paths with a role)
+                share = weight * role / len(rows)
                 mine = out.setdefault(path, {})
                 for i in sorted(rows):
                     up = parents[i]  # a change to `Session.flush` is a change to `Session` too

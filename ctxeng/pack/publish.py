@@ -84,7 +84,11 @@ def prepare(
 
     conv = conventions_cached(repo, index, config, facts.tracked, memo.out_dir)
     mentions = cached_doc_mentions(facts, memo.out_dir)
-    return Prepared(facts=facts, conv=conv, ranking=rank(facts, conv.entry_points, mentions=mentions))
+    return Prepared(
+        facts=facts,
+        conv=conv,
+        ranking=rank(facts, conv.entry_points, mentions=mentions, memo_dir=memo.out_dir),
+    )
 
 
 def write_skill(root: Path, pack: Pack, keep: frozenset[str] = frozenset()) -> list[str]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter, neg
 from pathlib import Path
 
-from ctxeng.pack.api import reexports
+from ctxeng.pack.api import import_orders, reexports
 from ctxeng.pack.facts import Definition, RepoFacts
 from ctxeng.pack.graph import pagerank
 from ctxeng.pack.paths import is_entry_file, role_factor
@@ -149,10 +149,11 @@ def _priors(
     w: Weights,
     mentions: Mapping[str, float] | None = None,
     runs: Sequence[tuple[str, int, int]] | None = None,
+    memo_dir: Path | None = None,
 ) -> tuple[list[float], dict[int, float]]:
     from ctxeng.pack.heat import path_runs
 
-    reexported = reexports(facts)
+    reexported = reexports(facts, import_orders(facts, memo_dir) if memo_dir is not None else None)
     mentions = doc_mentions(facts) if mentions is None else mentions
     entries = set(entry_points)
     defs = facts.defs
@@ -207,10 +208,12 @@ def rank(
     entry_points: Iterable[tuple[str, str]] = (),
     weights: Weights = DEFAULT_WEIGHTS,
     mentions: Mapping[str, float] | None = None,
+    memo_dir: Path | None = None,
 ) -> Ranking:
     """Rank the files and definitions of `facts` (see the module docstring for the method).
 
-    `mentions`: `doc_mentions(facts)` when the caller has it (`cached_doc_mentions`)."""
+    `mentions`: `doc_mentions(facts)` when the caller has it (`cached_doc_mentions`); `memo_dir`: the
+    build's output folder, whose cache keeps the import graph's walks (`ctxeng.pack.api.import_orders`)."""
     from ctxeng.pack.heat import definition_heat, parent_rows, path_runs
 
     w = weights
@@ -219,7 +222,7 @@ def rank(
     runs = path_runs(facts.defs)
     defined = _definers(facts.defs, index, runs)
     totals = {ident: sum(files.values()) for ident, files in defined.items()}
-    priors, reexported = _priors(facts, entry_points, w, mentions, runs)
+    priors, reexported = _priors(facts, entry_points, w, mentions, runs, memo_dir)
 
     # Edges referencer → definer file, weighted per identifier (aider's weighting, plus a cap).
     out_w: list[dict[int, float]] = [{} for _ in paths]  # per file: definer row → weight
