@@ -176,3 +176,20 @@ def test_import_walks_are_kept_while_no_import_changes(sample_repo: GitRepo, tmp
     assert import_orders(facts, out) == {
         init: _reachable(init, facts, module_index(facts.files)) for init in inits
     }
+
+
+def test_rows_make_the_objects_the_constructors_make(sample_repo: GitRepo) -> None:
+    from ctxeng.pack.facts import Commit, Definition
+    from ctxeng.pack.facts_memo import _row, commit_from_row, definitions_from_rows
+
+    facts = _facts(sample_repo)
+    assert facts.defs and any(c.symbols for c in facts.commits)
+    rows = json.loads(json.dumps([_row(d) for d in facts.defs]))  # as the table stores them
+    made = definitions_from_rows(rows)
+    assert made == facts.defs and all(type(d) is Definition for d in made)
+    assert [hash(d) for d in made] == [hash(d) for d in facts.defs] and repr(made) == repr(facts.defs)
+    stored = [[c.sha, c.time, c.date, c.subject, c.body, list(c.files), c.added, c.deleted, c.bot,
+               [list(p) for p in c.symbols]] for c in facts.commits]  # fmt: skip
+    commits = [commit_from_row(row) for row in json.loads(json.dumps(stored))]
+    assert commits == facts.commits and all(type(c) is Commit for c in commits)
+    assert [hash(c) for c in commits] == [hash(c) for c in facts.commits]
