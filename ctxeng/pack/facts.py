@@ -266,7 +266,8 @@ def _finish(facts: RepoFacts, tracked: Iterable[str]) -> RepoFacts:
     tracked_set = set(facts.tracked)
     counts: dict[str, int] = Counter(chain.from_iterable(map(attrgetter("files"), facts.commits)))
     # Oldest first, so the newest date wins.
-    newest = {path: commit.date[:10] for commit in reversed(facts.commits) for path in commit.files}
+    dated = [(commit.date[:10], commit.files) for commit in reversed(facts.commits)]
+    newest = {path: day for day, files in dated for path in files}
     facts.last_changed = {p: day for p, day in sorted(newest.items()) if p in tracked_set}
     for path, n in facts.change_counts.items():  # a cochange record may count commits beyond those mined
         counts[path] = max(n, counts.get(path, 0))

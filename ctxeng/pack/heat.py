@@ -13,7 +13,7 @@ commit's weight for the file goes to those definitions.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from operator import attrgetter
+from operator import attrgetter, sub
 
 from ctxeng.pack.facts import Commit, Definition, RepoFacts
 from ctxeng.pack.paths import is_example, is_test, is_vendored
@@ -70,11 +70,16 @@ def own_lines(defs: Sequence[Definition], parents: Sequence[int] | None = None) 
     """Lines each definition owns: its span minus the spans of the definitions nested directly in it
     (`parents`: `parent_rows(defs)` when the caller has it)."""
     parents = parent_rows(defs) if parents is None else parents
-    out = [max(1, d.end_line - d.line + 1) for d in defs]
-    for d, parent in zip(defs, parents):
+    # Each span, `max(1, end_line - line + 1)`, written without a call per definition.
+    spans = [
+        n + 1 if n > 0 else 1
+        for n in map(sub, map(attrgetter("end_line"), defs), map(attrgetter("line"), defs))
+    ]
+    out = list(spans)
+    for i, parent in enumerate(parents):
         if parent >= 0:
-            out[parent] -= max(1, d.end_line - d.line + 1)
-    return [max(1, n) for n in out]
+            out[parent] -= spans[i]
+    return [n if n > 1 else 1 for n in out]
 
 
 def path_runs(defs: Sequence[Definition]) -> list[tuple[str, int, int]]:
@@ -123,7 +128,7 @@ def definition_heat(
             out[i] -= SYMBOL_SHARE * total * owned[i] / per_file[path]
         for i, w in moved.items():
             out[i] += SYMBOL_SHARE * w
-    return [max(0.0, h) for h in out]
+    return [h if h > 0.0 else 0.0 for h in out]  # `max(0.0, h)`, NaN and -0.0 included
 
 
 def _symbol_heat(

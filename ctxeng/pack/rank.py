@@ -174,7 +174,8 @@ def _priors(
                 d.name == "main" and not d.parent and entry_file
             ):
                 prior += w.entry_point
-            hits = max(mentions.get(d.qualname, 0.0), mentions.get(d.name, 0.0))
+            by_qual, by_name = mentions.get(d.qualname, 0.0), mentions.get(d.name, 0.0)
+            hits = by_name if by_name > by_qual else by_qual  # `max(by_qual, by_name)` without the call
             if hits:
                 prior += w.doc_mention * min(1.0, math.log1p(hits) / math.log1p(w.doc_mention_full))
             if not d.public:
