@@ -254,7 +254,8 @@ def rank(
             for b, n in files.items():
                 if b != a:
                     mine[b] = mine.get(b, 0.0) + per_def * n
-    edges = [(a, b, wt) for a, targets in enumerate(out_w) for b, wt in sorted(targets.items())]
+    targets_of = [sorted(targets.items()) for targets in out_w]
+    edges = [(a, b, wt) for a, targets in enumerate(targets_of) for b, wt in targets]
 
     file_prior = [role_factor(p) for p in paths]
     for path, start, stop in runs:
@@ -283,9 +284,9 @@ def rank(
     scores = _inherit(facts.defs, _mix(priors, ref_score, w.prior_share), w.child_inherit, parents)
     if w.history_share > 0 and facts.commits:
         scores = _mix(definition_heat(facts, w.half_life, parents, runs), scores, w.history_share)
-    edges_by_path: dict[str, dict[str, float]] = {}
-    for s, t, wt in edges:
-        edges_by_path.setdefault(paths[s], {})[paths[t]] = wt
+    edges_by_path = {
+        paths[a]: {paths[b]: wt for b, wt in targets} for a, targets in enumerate(targets_of) if targets
+    }
     return Ranking(
         file_score={p: file_rank[i] for i, p in enumerate(paths)},
         def_score=scores,
