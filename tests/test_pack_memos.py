@@ -184,8 +184,9 @@ def test_rows_make_the_objects_the_constructors_make(sample_repo: GitRepo) -> No
 
     facts = _facts(sample_repo)
     assert facts.defs and any(c.symbols for c in facts.commits)
-    rows = json.loads(json.dumps([_row(d) for d in facts.defs]))  # as the table stores them
-    made = definitions_from_rows(rows)
+    paths = sorted({d.path for d in facts.defs})
+    entries = [[p, [_row(d) for d in facts.defs if d.path == p]] for p in paths]
+    made = [d for entry in json.loads(json.dumps(entries)) for d in definitions_from_rows(entry)]  # as stored
     assert made == facts.defs and all(type(d) is Definition for d in made)
     assert [hash(d) for d in made] == [hash(d) for d in facts.defs] and repr(made) == repr(facts.defs)
     stored = [[c.sha, c.time, c.date, c.subject, c.body, list(c.files), c.added, c.deleted, c.bot,

@@ -36,7 +36,7 @@ def _salt() -> str:
     from ctxeng.core import display
     from ctxeng.pack import facts, prose
 
-    digest = hashlib.sha1(f"{__version__}\0facts-memo-3".encode())
+    digest = hashlib.sha1(f"{__version__}\0facts-memo-4".encode())
     for module in (facts, prose, display, __import__(__name__, fromlist=["_"])):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()
@@ -125,7 +125,7 @@ class FactsMemo:
         is new) replaces it, rather than carrying the dead entries in every later load."""
         for path, run in sorted(self._stored.items()):
             entry = f"d:{self.keys[path]}"
-            self.table.put(entry, [_row(d) for d in run])
+            self.table.put(entry, [path, [_row(d) for d in run]])
             self.used.add(entry)
         self.table.save(self.used, drop_unused=self.hits == 0 and self.commit_hits == 0)
 
@@ -150,19 +150,21 @@ _DEFINITION_SET = _slot_setters(Definition, _DEFINITION_FIELDS)
 _COMMIT_SET = _slot_setters(Commit, _COMMIT_FIELDS)
 
 
-def definitions_from_rows(rows: list[Any]) -> list[Definition]:
-    """The definitions of stored rows (`_row`): `Definition(*row[:10], (), row[10])` for each."""
+def definitions_from_rows(entry: list[Any]) -> list[Definition]:
+    """The definitions of a stored file entry, `[path, rows]` (`_row` per definition, the file's path
+    written once: one string shared by its definitions, not one parsed per row)."""
+    path, rows = entry
     if _DEFINITION_SET is None:
-        return [Definition(p, ln, end, n, q, k, sig, doc, par, pub, (), var)
-                for p, ln, end, n, q, k, sig, doc, par, pub, var in rows]  # fmt: skip
+        return [Definition(path, ln, end, n, q, k, sig, doc, par, pub, (), var)
+                for ln, end, n, q, k, sig, doc, par, pub, var in rows]  # fmt: skip
     s_path, s_line, s_end, s_name, s_qual, s_kind, s_sig, s_doc, s_parent, s_public, s_calls, s_var = (
         _DEFINITION_SET
     )
     new = object.__new__
     out = []
-    for p, ln, end, n, q, k, sig, doc, par, pub, var in rows:
+    for ln, end, n, q, k, sig, doc, par, pub, var in rows:
         d = new(Definition)
-        s_path(d, p), s_line(d, ln), s_end(d, end), s_name(d, n), s_qual(d, q), s_kind(d, k)
+        s_path(d, path), s_line(d, ln), s_end(d, end), s_name(d, n), s_qual(d, q), s_kind(d, k)
         s_sig(d, sig), s_doc(d, doc), s_parent(d, par), s_public(d, pub), s_calls(d, ()), s_var(d, var)
         out.append(d)
     return out
@@ -182,5 +184,16 @@ def commit_from_row(row: list[Any]) -> Commit:
 
 
 def _row(d: Definition) -> list[Any]:
-    return [d.path, d.line, d.end_line, d.name, d.qualname, d.kind, d.signature, d.doc, d.parent, d.public,
-            d.variants]  # fmt: skip
+    """A stored definition without its path (written once per file: `definitions_from_rows`)."""
+    return [
+        d.line,
+        d.end_line,
+        d.name,
+        d.qualname,
+        d.kind,
+        d.signature,
+        d.doc,
+        d.parent,
+        d.public,
+        d.variants,
+    ]
