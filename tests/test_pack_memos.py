@@ -194,3 +194,18 @@ def test_rows_make_the_objects_the_constructors_make(sample_repo: GitRepo) -> No
     commits = [commit_from_row(row) for row in json.loads(json.dumps(stored))]
     assert commits == facts.commits and all(type(c) is Commit for c in commits)
     assert [hash(c) for c in commits] == [hash(c) for c in facts.commits]
+
+
+def test_the_index_is_the_same_with_or_without_the_rankings_parent_rows(sample_repo: GitRepo) -> None:
+    from ctxeng.pack.conventions import Conventions
+    from ctxeng.pack.index.builder import build_index
+    from ctxeng.pack.rank import rank
+
+    facts = _facts(sample_repo)
+    ranking = rank(facts)
+    assert ranking.parents is not None and any(p >= 0 for p in ranking.parents)
+    conv = Conventions(commands=[], entry_points=[], scripts=[], tools=[])
+    reused = build_index(facts, ranking, conv)
+    computed = build_index(facts, dataclasses.replace(ranking, parents=None), conv)
+    assert reused == computed
+    assert reused[0]["defs"]["parent"] == ranking.parents

@@ -95,6 +95,9 @@ class Ranking:
     def_score: list[float] = field(default_factory=list)
     reexported: set[int] = field(default_factory=set)  # indices of definitions a package init re-exports
     edges: dict[str, dict[str, float]] = field(default_factory=dict)  # file → {file it references: weight}
+    # Per definition the row of the one it is nested in, or -1 (`heat.parent_rows` of the ranked
+    # definitions), when the ranking computed it: the index reuses it.
+    parents: list[int] | None = field(default=None, repr=False, compare=False)
     _order: list[int] | None = field(default=None, repr=False, compare=False)
 
     def ordered_defs(self, defs: Sequence[Definition]) -> list[int]:
@@ -292,6 +295,7 @@ def rank(
         def_score=scores,
         reexported=set(reexported),
         edges=edges_by_path,
+        parents=parents,
     )
 
 

@@ -75,11 +75,16 @@ def build_index(
     names = sorted(set(def_names))
     name_id = dict(zip(names, range(len(names))))
     name_col = list(map(name_id.__getitem__, def_names))
-    parents = _parents(defs)
+    # The ranking's parent rows are these when no definition was left out (`heat.parent_rows`: the same rule).
+    whole = defs is facts.defs and ranking.parents is not None and len(ranking.parents) == len(defs)
+    parents = list(ranking.parents) if whole and ranking.parents is not None else _parents(defs)
     # Rows of strings only: the JSON string encoder that `dumps_json` itself uses, without building an
     # encoder per row (a third of the index's CPU on 44k rows).
     q = encode_basestring
-    details = [f"[{q(d.signature)},{q(d.doc)},{q(d.kind)},{d.end_line}]" for d in defs]
+    details = list(
+        map("[{},{},{},{}]".format, map(q, map(attrgetter("signature"), defs)), map(q, map(attrgetter("doc"), defs)),
+            map(q, map(attrgetter("kind"), defs)), map(attrgetter("end_line"), defs))
+    )  # fmt: skip
     postings: dict[str, dict[str, list[int]]] = {
         "d": _name_postings(names, name_col, name_terms),
         "e": {},
