@@ -207,8 +207,9 @@ def _neighbours(facts: RepoFacts, ranking: Ranking, row: dict[str, int]) -> list
                 mine[b] = mine.get(b, 0.0) + share
     out = []
     for i in range(len(row)):
-        near = sorted(weight[i].items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_NEIGHBOURS]
-        out.append([x for j, w in near for x in (j, max(1, round(1000 * w)))])
+        # Heaviest first, ties by row: sorted on (-weight, row) pairs (no key function call per pair).
+        near = sorted([(-w, j) for j, w in weight[i].items()])[:MAX_NEIGHBOURS]
+        out.append([x for w, j in near for x in (j, max(1, round(-1000 * w)))])
     return out
 
 
