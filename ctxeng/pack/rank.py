@@ -275,13 +275,14 @@ def rank(
         total = sum(muls)
         for ident, m in zip(idents, muls):
             received[ident] = received.get(ident, 0.0) + file_rank[a] * m / total
+    # What each definition of a name receives (a name nothing references receives 0.0).
+    share_of = {ident: got / totals[ident] for ident, got in received.items()}
     ref_score: list[float] = []
     defs = facts.defs
     for path, start, stop in runs:
         role = role_factor(path)
         for d in defs[start:stop]:
-            share = received.get(d.name, 0.0) / totals.get(d.name, 1)
-            ref_score.append(share * role * (1.0 if d.public else w.private_def))
+            ref_score.append(share_of.get(d.name, 0.0) * role * (1.0 if d.public else w.private_def))
 
     parents = parent_rows(facts.defs)  # shared by the inheritance and the heat
     scores = _inherit(facts.defs, _mix(priors, ref_score, w.prior_share), w.child_inherit, parents)
