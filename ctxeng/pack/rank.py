@@ -233,28 +233,32 @@ def rank(
     # Per file: the identifiers it uses and their weights, side by side (not a tuple per use: a
     # 100,000-file repository has millions of uses).
     uses: list[tuple[list[str], array[float]]] = [([], array("d")) for _ in paths]
-    factors: dict[str, tuple[float, ...] | None] = {}  # identifier → `reference_weight`'s multipliers
+    # Per identifier, once: its definers as (row, definitions) pairs, `reference_weight`'s multipliers
+    # and its definitions in all; None when references to it are ignored (no definer, or too many).
+    known: dict[str, tuple[tuple[tuple[int, int], ...], tuple[float, ...], int] | None] = {}
     sqrt = math.sqrt
     for a, path in enumerate(paths):
         mine = out_w[a]
         idents, muls = uses[a]
         for ident, count in facts.files[path].refs.items():
-            files = defined.get(ident)
-            if not files:
-                continue
-            if ident in factors:
-                fs = factors[ident]
+            if ident in known:
+                info = known[ident]
             else:
-                fs = factors[ident] = _factors(ident, len(files), w)
-            if fs is None:
+                files = defined.get(ident)
+                fs = _factors(ident, len(files), w) if files else None
+                info = known[ident] = (
+                    (tuple(files.items()), fs, totals[ident]) if files and fs is not None else None
+                )
+            if info is None:
                 continue
+            definers, fs, n_defs = info
             mul = sqrt(count)
             for f in fs:  # one multiplication each, in `reference_weight`'s order: the same float
                 mul *= f
             idents.append(ident)
             muls.append(mul)
-            per_def = mul / totals[ident]
-            for b, n in files.items():
+            per_def = mul / n_defs
+            for b, n in definers:
                 if b != a:
                     mine[b] = mine.get(b, 0.0) + per_def * n
     targets_of = [sorted(targets.items()) for targets in out_w]
