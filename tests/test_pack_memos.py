@@ -8,6 +8,8 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+
 from ctxeng.core.digest_memo import MEMO_DIR
 from ctxeng.core.fsio import dumps_floats, dumps_json, dumps_json_floatless
 from ctxeng.core.records import Record, load_records
@@ -209,3 +211,18 @@ def test_the_index_is_the_same_with_or_without_the_rankings_parent_rows(sample_r
     computed = build_index(facts, dataclasses.replace(ranking, parents=None), conv)
     assert reused == computed
     assert reused[0]["defs"]["parent"] == ranking.parents
+
+
+def test_name_postings_are_the_same_grouped_by_name_or_posted_row_by_row(
+    sample_repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ctxeng.pack.index import builder
+
+    facts = _facts(sample_repo)
+    names = sorted({d.name for d in facts.defs})
+    name_col = [names.index(d.name) for d in facts.defs]
+    assert len(set(name_col)) < len(name_col)  # some name is defined twice: grouping matters
+    grouped = builder._name_postings(names, name_col, Terms().name)
+    monkeypatch.setattr(builder, "GROUPED_NAMES", 0)
+    assert builder._name_postings(names, name_col, Terms().name) == grouped
+    assert grouped and all(rows == sorted(rows) for rows in grouped.values())

@@ -233,36 +233,23 @@ def rank(
     # Per file: the identifiers it uses and their weights, side by side (not a tuple per use: a
     # 100,000-file repository has millions of uses).
     uses: list[tuple[list[str], array[float]]] = [([], array("d")) for _ in paths]
-    # Per identifier, once: its definers as (row, definitions) pairs, `reference_weight`'s multipliers
-    # and its definitions in all; None when references to it are ignored (no definer, or too many).
-    known: dict[str, tuple[tuple[tuple[int, int], ...], tuple[float, ...], int] | None] = {}
-    sqrt = math.sqrt
     for a, path in enumerate(paths):
         mine = out_w[a]
         idents, muls = uses[a]
         for ident, count in facts.files[path].refs.items():
-            if ident in known:
-                info = known[ident]
-            else:
-                files = defined.get(ident)
-                fs = _factors(ident, len(files), w) if files else None
-                info = known[ident] = (
-                    (tuple(files.items()), fs, totals[ident]) if files and fs is not None else None
-                )
-            if info is None:
+            files = defined.get(ident)
+            if not files:
                 continue
-            definers, fs, n_defs = info
-            mul = sqrt(count)
-            for f in fs:  # one multiplication each, in `reference_weight`'s order: the same float
-                mul *= f
+            mul = reference_weight(ident, count, len(files), w)
+            if mul is None:
+                continue
             idents.append(ident)
             muls.append(mul)
-            per_def = mul / n_defs
-            for b, n in definers:
+            per_def = mul / totals[ident]
+            for b, n in files.items():
                 if b != a:
                     mine[b] = mine.get(b, 0.0) + per_def * n
-    targets_of = [sorted(targets.items()) for targets in out_w]
-    edges = [(a, b, wt) for a, targets in enumerate(targets_of) for b, wt in targets]
+    edges = [(a, b, wt) for a, targets in enumerate(out_w) for b, wt in sorted(targets.items())]
 
     file_prior = [role_factor(p) for p in paths]
     for path, start, stop in runs:
@@ -279,21 +266,23 @@ def rank(
         total = sum(muls)
         for ident, m in zip(idents, muls):
             received[ident] = received.get(ident, 0.0) + file_rank[a] * m / total
-    # What each definition of a name receives (a name nothing references receives 0.0).
-    share_of = {ident: got / totals[ident] for ident, got in received.items()}
+    for ident, got in received.items():  # now what each definition of the name receives (in place)
+        received[ident] = got / totals[ident]
     ref_score: list[float] = []
     defs = facts.defs
     for path, start, stop in runs:
         role = role_factor(path)
         for d in defs[start:stop]:
-            ref_score.append(share_of.get(d.name, 0.0) * role * (1.0 if d.public else w.private_def))
+            ref_score.append(received.get(d.name, 0.0) * role * (1.0 if d.public else w.private_def))
 
     parents = parent_rows(facts.defs)  # shared by the inheritance and the heat
     scores = _inherit(facts.defs, _mix(priors, ref_score, w.prior_share), w.child_inherit, parents)
     if w.history_share > 0 and facts.commits:
         scores = _mix(definition_heat(facts, w.half_life, parents, runs), scores, w.history_share)
-    edges_by_path = {
-        paths[a]: {paths[b]: wt for b, wt in targets} for a, targets in enumerate(targets_of) if targets
+    edges_by_path = {  # (each file's (row, weight) pairs are sorted again, not kept: millions at 100,000 files)
+        paths[a]: {paths[b]: wt for b, wt in sorted(targets.items())}
+        for a, targets in enumerate(out_w)
+        if targets
     }
     return Ranking(
         file_score={p: file_rank[i] for i, p in enumerate(paths)},
@@ -302,22 +291,6 @@ def rank(
         edges=edges_by_path,
         parents=parents,
     )
-
-
-def _factors(ident: str, n_definers: int, w: Weights) -> tuple[float, ...] | None:
-    """The multipliers `reference_weight` applies to sqrt(count) for `ident`, in its order (None: ignored)."""
-    if n_definers > w.max_definer_files:
-        return None
-    out = []
-    if ident.startswith("_"):
-        out.append(w.private_ident)
-    if n_definers > w.many_definers:
-        out.append(w.many_definers_factor)
-    if len(ident) <= w.short_ident_len:
-        out.append(w.short_ident_factor)
-    if ident in BUILTIN_NAMES:
-        out.append(w.builtin_factor)
-    return tuple(out)
 
 
 def _definers(

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 MAX_COMMITS = 2_000  # newest commits kept for prompt matching
 MAX_NEIGHBOURS = 8
 MAX_COMMIT_DEFS = 12  # a commit touching more definitions (a rename, a sweep) associates none
+GROUPED_NAMES = 100_000  # `_name_postings` groups rows by name up to this many distinct names
 DATA_KINDS = frozenset({"field", "constant", "variable", "attribute", "property_field", "enum_member"})
 DOC_TERMS = 12  # terms of a definition's docstring sentence that a prompt can match
 
@@ -163,7 +164,13 @@ def _name_postings(
 ) -> dict[str, list[int]]:
     """Postings of definition names: each term → the rows (ascending, once per time the term occurs
     in a row's name) of the definitions whose name has it. Split once per distinct name (a large
-    repository repeats `__init__`, `get` ... thousands of times), not per row."""
+    repository repeats `__init__`, `get` ... thousands of times), not per row. Past `GROUPED_NAMES`
+    distinct names (a list of rows each would add tens of MB at 100,000 files) rows are posted one by one."""
+    if len(names) > GROUPED_NAMES:
+        table: dict[str, list[int]] = {}
+        for n, k in enumerate(name_col):
+            _post(table, name_terms(names[k]), n)
+        return table
     rows_of: list[list[int]] = [[] for _ in names]
     for n, k in enumerate(name_col):
         rows_of[k].append(n)
