@@ -226,3 +226,18 @@ def test_name_postings_are_the_same_grouped_by_name_or_posted_row_by_row(
     monkeypatch.setattr(builder, "GROUPED_NAMES", 0)
     assert builder._name_postings(names, name_col, Terms().name) == grouped
     assert grouped and all(rows == sorted(rows) for rows in grouped.values())
+
+
+def test_the_model_is_written_as_dumps_json_writes_it(sample_repo: GitRepo, tmp_path: Path) -> None:
+    from ctxeng.pack.conventions import Conventions
+    from ctxeng.pack.model import dump, trim, write_model
+    from ctxeng.pack.rank import rank
+
+    facts = _facts(sample_repo)
+    model = trim(facts, rank(facts), Conventions())
+    model.ranking.def_score[0] = 1e-05  # a score orjson would spell otherwise
+    text = dump(model, [1, 2])
+    assert text == dumps_json(json.loads(text)) + "\n"  # the canonical (stdlib) spelling, part by part
+    assert '"def_score":[1e-05,' in text
+    write_model(tmp_path / "model.json", model, [1, 2])
+    assert (tmp_path / "model.json").read_text(encoding="utf-8") == text

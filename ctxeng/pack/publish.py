@@ -33,7 +33,7 @@ from ctxeng.pack.facts_memo import FactsMemo
 from ctxeng.pack.index.builder import build_index, write_index
 from ctxeng.pack.index.reader import INDEX_FILE, STAGED_FILE
 from ctxeng.pack.index.terms_memo import Terms
-from ctxeng.pack.model import MODEL_FILE, Model, dump, records_stamp, trim
+from ctxeng.pack.model import MODEL_FILE, Model, records_stamp, trim, write_model
 from ctxeng.pack.model import load as load_model
 from ctxeng.pack.rank import Ranking, cached_doc_mentions, rank
 from ctxeng.pack.skill import Pack, build_pack, skill_name
@@ -144,7 +144,7 @@ def _produce(
         index, details = build_index(prepared.facts, prepared.ranking, prepared.conv, terms)
         terms.save()
         write_index(staging.path(INDEX_FILE).parent, index, details)
-        staging.path(MODEL_FILE).write_text(dump(model, stamp), encoding="utf-8")
+        write_model(staging.path(MODEL_FILE), model, stamp)
     else:
         model = cached
     name = skill_name(repo.name, config.pack.skill_name)
