@@ -6,13 +6,14 @@ import contextlib
 import errno
 import functools
 import json
+import math
 import os
 import re
 import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -135,6 +136,26 @@ def dumps_json(obj: Any) -> str:
     """
     data = _orjson(obj)
     return _STDLIB_ENCODE(obj) if data is None else data.decode("utf-8")
+
+
+def dumps_json_floatless(obj: Any) -> str:
+    """`dumps_json(obj)` for a value the caller knows holds no float (only dicts, lists, str, int, bool,
+    None): orjson's text is then exact, so it is taken without scanning it for floats (whose checks
+    also fire on strings that merely contain "null" or "0.0000", sending megabytes to the stdlib)."""
+    dumps = _orjson_dumps()
+    if dumps is not None:
+        try:
+            return dumps(obj).decode("utf-8")
+        except TypeError:  # orjson.JSONEncodeError: lone surrogates, ints beyond 64 bits ...
+            pass
+    return _STDLIB_ENCODE(obj)
+
+
+def dumps_floats(values: Sequence[float]) -> str:
+    """`dumps_json(values)` for a list of floats, written by `float.__repr__` as the stdlib does."""
+    if all(type(x) is float for x in values) and math.isfinite(sum(values)):  # no NaN or infinity
+        return "[" + ",".join(map(float.__repr__, values)) + "]"
+    return dumps_json(list(values))
 
 
 def dumps_json_bytes(obj: Any) -> bytes:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable, Mapping
+from itertools import chain
+from pathlib import Path
 
 from ctxeng.pack.facts import RepoFacts
 from ctxeng.pack.paths import is_example, is_package_init, is_test, is_vendored
@@ -74,13 +76,14 @@ def _product_init(path: str) -> bool:
     return is_package_init(path) and not (is_test(path) or is_vendored(path) or is_example(path))
 
 
-def reexports(facts: RepoFacts) -> dict[int, float]:
+def reexports(facts: RepoFacts, orders: Mapping[str, list[str]] | None = None) -> dict[int, float]:
     """Definition index → weight for every definition a package init re-exports.
 
     A name resolves to the top-level definition found first when following the init's imports
     breadth first, else to the nearest top-level definition of that name inside the package's
     folder. The weight is 1 for the shallowest packages and 1/(1+d)² for packages d levels deeper
-    (`sqlalchemy/` 1, `sqlalchemy/orm/` 0.25, `sqlalchemy/dialects/mysql/` 0.11).
+    (`sqlalchemy/` 1, `sqlalchemy/orm/` 0.25, `sqlalchemy/dialects/mysql/` 0.11). `orders`:
+    `import_orders(facts, ...)` when the caller has it.
     """
     top: dict[str, dict[str, int]] = {}  # path → name → definition index (top level only)
     by_name: dict[str, list[int]] = {}
@@ -89,14 +92,14 @@ def reexports(facts: RepoFacts) -> dict[int, float]:
             top.setdefault(d.path, {}).setdefault(d.name, i)
             by_name.setdefault(d.name, []).append(i)
     modules = module_index(facts.files)
-    inits = [p for p, info in facts.files.items() if info.exports and is_package_init(p) and not is_test(p)]
+    inits = _inits(facts)
     depths = [p.count("/") for p in inits if _product_init(p)]
     shallowest = min(depths) if depths else 0
     out: dict[int, float] = {}
     for init in inits:
         rel = max(0, init.count("/") - shallowest)
         weight = 1.0 / (1 + rel) ** 2
-        order = _reachable(init, facts, modules)
+        order = orders[init] if orders is not None and init in orders else _reachable(init, facts, modules)
         prefix = f"{posixpath.dirname(init)}/" if "/" in init else ""
         for name in facts.files[init].exports:
             found = next((top[m][name] for m in order if name in top.get(m, {})), None)
@@ -111,3 +114,29 @@ def reexports(facts: RepoFacts) -> dict[int, float]:
             if found is not None:
                 out[found] = max(out.get(found, 0.0), weight)
     return dict(sorted(out.items()))
+
+
+def _inits(facts: RepoFacts) -> list[str]:
+    """The package inits whose exports `reexports` follows."""
+    return [p for p, info in facts.files.items() if info.exports and is_package_init(p) and not is_test(p)]
+
+
+def import_orders(facts: RepoFacts, out_dir: Path) -> dict[str, list[str]]:
+    """Per init of `_inits(facts)`, the modules its imports reach (`_reachable`), kept in `out_dir`'s
+    cache by a digest of what they are computed from: every file's path, imports and whether it
+    exports names (a commit that changes no import, as most do, then follows no import again)."""
+    from ctxeng.core.digest_memo import DigestMemo, digest, source_version
+
+    memo = DigestMemo(out_dir, "import-orders", source_version(__file__))
+    key = digest(
+        chain.from_iterable((p, "1" if info.exports else "0", str(len(info.imports)), *info.imports)
+                            for p, info in facts.files.items())
+    )  # fmt: skip
+    got = memo.get(key)
+    inits = _inits(facts)
+    if isinstance(got, dict) and sorted(got) == sorted(inits):
+        return {init: [str(m) for m in got[init]] for init in inits}
+    modules = module_index(facts.files)
+    value = {init: _reachable(init, facts, modules) for init in inits}
+    memo.put(key, value)
+    return value

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from ctxeng.core.display import safe_text
 from ctxeng.core.records import Record
+from ctxeng.pack.prose import compact_signature as compact_signature  # re-exported: callers import them here
+from ctxeng.pack.prose import first_sentence as first_sentence
 
 if TYPE_CHECKING:
     from ctxeng.pack.facts_memo import FactsMemo
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`\"'(\[])")
-_SPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,131 +108,6 @@ class RepoFacts:
     first_date: str = ""  # date of the oldest mined commit
 
 
-# An RST adornment (a title's underline/overline) or a line of only punctuation: markup, never prose.
-_ADORNMENT = re.compile(r"^\s*([!-/:-@\[-`{-~])\1{2,}\s*$")
-# Build-tool annotations and other marker-only lines (`#__PURE__`, `@__NO_SIDE_EFFECTS__`, `<!-- x -->`).
-_MARKER_ONLY = re.compile(r"^\s*(?:[#@]?__\w+__|<!--.*-->|[-=*_#~^+`.:|]+)\s*$")
-_RST_ROLE = re.compile(r":(?:[\w-]+:)*([\w-]+):`~?\.?([^`<]*?)(?:\s*<[^>`]*>)?`")
-_RST_LITERAL = re.compile(r"``([^`]+)``")
-
-
-def _prose_lines(paragraph: str) -> str:
-    """A paragraph without RST titles (a line over an adornment), adornments and marker-only lines."""
-    lines = paragraph.split("\n")
-    kept = []
-    for index, line in enumerate(lines):
-        if _ADORNMENT.match(line) or _MARKER_ONLY.match(line):
-            continue
-        if index + 1 < len(lines) and _ADORNMENT.match(lines[index + 1]):
-            continue  # an RST section title: a label, not a description
-        kept.append(line)
-    return "\n".join(kept)
-
-
-def _role(match: re.Match[str]) -> str:
-    """A reST role as plain text: `:pep:`249`` → PEP 249, `:func:`~a.b`` → `a.b`."""
-    role, target = match.group(1).lower(), match.group(2)
-    return f"{role.upper()} {target}" if role in ("pep", "rfc") else f"`{target}`"
-
-
-def first_sentence(text: str, limit: int = 160) -> str:
-    """The first sentence (or line group) of a docstring, whitespace-collapsed and cut at `limit` chars.
-
-    Markup is never a description: reST directives, field lists, section titles with their
-    underlines and marker-only lines (`#__NO_SIDE_EFFECTS__`) are skipped; reST roles and literals
-    (`:func:`x``, ``x``) become `x`.
-    """
-    text = text[: limit * 3].strip()  # docstrings can be pages long; the first sentence is near the top
-    if not text:
-        return ""
-    paragraph = ""
-    for candidate in text.split("\n\n"):
-        # reST directives and field lists (`.. dialect:: mysql`, `:name: ...`) are markup, not prose
-        if candidate.lstrip().startswith(("..", ":")):
-            continue
-        candidate = _prose_lines(candidate)
-        if any(ch.isalnum() for ch in candidate):
-            paragraph = candidate
-            break
-    flat = _SPACE.sub(" ", paragraph).strip()
-    if "`" in flat:
-        flat = _RST_LITERAL.sub(r"`\1`", _RST_ROLE.sub(_role, flat))
-    flat = _SENTENCE_END.split(flat, 1)[0]
-    if len(flat) > limit:
-        cut = flat[: limit - 1].rsplit(" ", 1)[0]
-        flat = cut.rstrip(",;:") + "…"
-    return flat
-
-
-_DECORATOR_NAME = re.compile(r"@([\w.]+)")
-_TRAILING_COMMENT = re.compile(r"(?<=:)\s+(?:#|//).*$")
-
-
-def _split_decorator(sig: str) -> tuple[str, str] | None:
-    """(decorator name, rest) for a signature starting with `@name` or `@name(...)` (nested parens and
-    quoted strings skipped), else None."""
-    match = _DECORATOR_NAME.match(sig)
-    if not match:
-        return None
-    pos, depth, quote = match.end(), 0, ""
-    if sig[pos : pos + 1] == "(":
-        while pos < len(sig):
-            ch = sig[pos]
-            if quote:
-                if ch == "\\":
-                    pos += 1
-                elif ch == quote:
-                    quote = ""
-            elif ch in "\"'":
-                quote = ch
-            elif ch == "(":
-                depth += 1
-            elif ch == ")":
-                depth -= 1
-                if depth == 0:
-                    pos += 1
-                    break
-            pos += 1
-        if depth:
-            return None  # cut off inside the decorator's arguments
-    return match.group(1), sig[pos:].lstrip()
-
-
-# Decorators that change what a definition is; all others (registration, deprecation ...) are dropped.
-KEPT_DECORATORS = frozenset(
-    {"property", "classmethod", "staticmethod", "abstractmethod", "cached_property", "overload", "contextmanager",
-     "asynccontextmanager", "dataclass", "setter", "getter", "deleter", "fixture"}
-)  # fmt: skip
-
-
-def compact_signature(signature: str, name: str, limit: int = 120) -> str:
-    """A one-line signature: whitespace collapsed, noise decorators and the body opener dropped, cut at `limit`."""
-    sig = " ".join(signature[: limit * 4].split())  # = collapsing `\s+` and stripping, at C speed
-    if not sig:
-        return name
-    kept = []
-    while sig.startswith("@"):
-        split = _split_decorator(sig)
-        if split is None:  # the extractor cut the signature inside a decorator: find the definition itself
-            found = re.search(rf"\b(?:async\s+)?(?:def|class)\s+{re.escape(name)}\b", sig)
-            sig = sig[found.start() :] if found else f"{name}(…)"
-            break
-        decorator, sig = split
-        if decorator.rsplit(".", 1)[-1] in KEPT_DECORATORS:
-            kept.append(f"@{decorator}")
-    sig = " ".join([*kept, sig]).replace("( ", "(").replace(" )", ")").replace(", )", ")").replace(",)", ")")
-    if "[ " in sig or " ]" in sig:
-        sig = sig.replace("[ ", "[").replace(" ]", "]").replace(",]", "]")
-    if "#" in sig or "//" in sig:  # most signatures have no comment to cut
-        sig = _TRAILING_COMMENT.sub("", sig)
-    sig = sig.removesuffix("{").rstrip()
-    if sig.endswith(":") and not sig.endswith("::"):
-        sig = sig[:-1]
-    if len(sig) > limit:
-        sig = sig[: limit - 1].rstrip() + "…"
-    return sig
-
-
 def _is_overload(sig: str) -> bool:
     return sig.startswith(("@overload", "@typing.overload", "@t.overload", "@typing_extensions.overload"))
 
@@ -319,17 +193,34 @@ def facts_from_records(
     With `memo` (`ctxeng.pack.facts_memo`), definitions and commits of records it has seen come from
     it instead of being distilled again; the facts are the same.
     """
+    if memo is not None and not isinstance(records, Sequence):
+        records = list(records)  # read again when the memo's runs of definitions cannot be joined
+    facts = _distil(name, records, head, memo, runs=memo is not None)
+    if facts is None:  # a stored file's run shares its path with an escaped file name's definitions
+        facts = _distil(name, records, head, memo, runs=False)
+        assert facts is not None
+    return _finish(facts, tracked)
+
+
+def _distil(
+    name: str, records: Iterable[Record], head: str, memo: FactsMemo | None, runs: bool
+) -> RepoFacts | None:
+    """`records` as facts, their definitions ordered (`collapse_variants` of the sorted list), the rest
+    not yet; definitions through the memo's sorted runs per file when `runs` (None: they cannot be joined)."""
     facts = RepoFacts(name=name, head=head)
+    commits = facts.commits
     for rec in records:
         original = rec.path
-        if not rec.path.isprintable():  # a file name with a newline would become a heading of its own
-            rec = replace(rec, path=safe_text(rec.path))
+        if not original.isprintable():  # a file name with a newline would become a heading of its own
+            rec = replace(rec, path=safe_text(original))
         kind = rec.kind
         if kind == "symbol":
-            if memo is None:
-                facts.defs.append(definition_of(rec))
+            if runs:
+                memo.add_definition(original, rec)  # type: ignore[union-attr]
             else:
-                memo.add_definition(facts.defs, original, rec)
+                facts.defs.append(definition_of(rec))
+        elif kind == "commit":
+            commits.append(commit_of(rec) if memo is None else memo.commit(rec))
         elif kind == "file":
             facts.files[rec.path] = SourceFileFacts(
                 path=rec.path, language=str(_meta(rec, "language", "")), lines=int(_meta(rec, "lines", rec.end_line)),
@@ -344,8 +235,6 @@ def facts_from_records(
                     doc_kind=str(_meta(rec, "doc_kind", "other")), level=int(_meta(rec, "level", 1)), text=rec.text,
                 )
             )  # fmt: skip
-        elif kind == "commit":
-            facts.commits.append(commit_of(rec) if memo is None else memo.commit(rec))
         elif kind == "cochange":
             facts.change_counts[rec.path] = int(_meta(rec, "commits", 0))
             partners = [
@@ -359,22 +248,30 @@ def facts_from_records(
                 Term(term=rec.name, meaning=rec.text.strip(), source=str(_meta(rec, "source", f"{rec.path}:{rec.start_line}")),
                      kind=str(_meta(rec, "kind", "")))
             )  # fmt: skip
+    if runs:
+        defs = memo.definitions()  # type: ignore[union-attr]
+        if defs is None:
+            return None
+        facts.defs = defs
+    else:
+        facts.defs = collapse_variants(sorted(facts.defs, key=attrgetter("path", "line", "qualname", "kind")))
+    return facts
+
+
+def _finish(facts: RepoFacts, tracked: Iterable[str]) -> RepoFacts:
+    """Order and summarise what `_distil` gathered: commits newest first, per-file dates and counts."""
     facts.commits.sort(key=lambda c: (-c.time, c.sha))
     facts.files = dict(sorted(facts.files.items()))
     facts.tracked = sorted({safe_text(t) for t in tracked} | set(facts.files) | {d.path for d in facts.docs})
     tracked_set = set(facts.tracked)
-    counts: dict[str, int] = {}
-    for commit in reversed(facts.commits):  # oldest first, so the newest date wins
-        day = commit.date[:10]
-        for path in commit.files:
-            counts[path] = counts.get(path, 0) + 1
-            if path in tracked_set:
-                facts.last_changed[path] = day
-    facts.last_changed = dict(sorted(facts.last_changed.items()))
+    counts: dict[str, int] = Counter(chain.from_iterable(map(attrgetter("files"), facts.commits)))
+    # Oldest first, so the newest date wins.
+    dated = [(commit.date[:10], commit.files) for commit in reversed(facts.commits)]
+    newest = {path: day for day, files in dated for path in files}
+    facts.last_changed = {p: day for p, day in sorted(newest.items()) if p in tracked_set}
     for path, n in facts.change_counts.items():  # a cochange record may count commits beyond those mined
         counts[path] = max(n, counts.get(path, 0))
     facts.change_counts = dict(sorted(counts.items()))
-    facts.defs = collapse_variants(sorted(facts.defs, key=attrgetter("path", "line", "qualname", "kind")))
     facts.docs.sort(key=attrgetter("path", "line", "heading"))
     facts.commit_count = len(facts.commits)
     facts.first_date = facts.commits[-1].date if facts.commits else ""

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
 from ctxeng import __version__
-from ctxeng.core.fsio import dumps_json
+from ctxeng.core.fsio import dumps_floats, dumps_json, dumps_json_floatless
 from ctxeng.pack.conventions import Command, Conventions
 from ctxeng.pack.facts import Commit, Definition, DocSection, RepoFacts, SourceFileFacts, Term
 from ctxeng.pack.index.reader import INDEX_VERSION
@@ -93,27 +95,68 @@ def records_stamp(path: Path) -> list[int]:
 
 def dump(model: Model, stamp: list[int]) -> str:
     """The model as deterministic JSON, tagged with the stamp of the records it came from."""
+    return "".join(_parts(model, stamp))
+
+
+def write_model(path: Path, model: Model, stamp: list[int]) -> None:
+    """Write `dump(model, stamp)` to `path` part by part (never the whole text in memory at once)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        for part in _parts(model, stamp):
+            fh.write(part)
+
+
+#: Parts of the model that hold no float (`dumps_json_floatless`); the scores are lists of floats.
+_FLOATLESS = frozenset(
+    {"files", "defs", "docs", "commits", "glossary", "tracked", "change_counts", "last_changed"}
+)
+
+
+def _parts(model: Model, stamp: list[int]) -> Iterator[str]:
+    """`dumps_json` of the model's JSON object, plus a newline, as consecutive pieces: each field's
+    value is made and spelled only when its turn comes, the docs and commits (megabytes, no float)
+    without a scan for floats they cannot hold, the scores by `float.__repr__` directly."""
     f, r, c = model.facts, model.ranking, model.conv
-    data = {
-        "version": MODEL_VERSION,
-        "ctxeng": __version__,  # another release may rank differently: its model is not reused
-        "index": INDEX_VERSION,  # written together with the context index; an older index means re-ranking
-        "stamp": stamp,
-        "name": f.name, "head": f.head, "commit_count": f.commit_count, "first_date": f.first_date,
-        "files": [[x.path, x.language, x.lines, x.doc] for x in f.files.values()],
-        "defs": [[d.path, d.line, d.end_line, d.name, d.qualname, d.kind, d.signature, d.doc, d.parent, d.public,
-                  d.variants] for d in f.defs],
-        "docs": [[d.path, d.line, d.heading, d.title, d.doc_kind, d.level, d.text] for d in f.docs],
-        "commits": [[c_.sha, c_.time, c_.date, c_.subject, c_.body, list(c_.files), c_.added, c_.deleted, c_.bot]
-                    for c_ in f.commits],
-        "cochange": f.cochange, "change_counts": f.change_counts, "last_changed": f.last_changed,
-        "glossary": [[t.term, t.meaning, t.source, t.kind] for t in f.glossary],
-        "tracked": f.tracked,
-        "def_score": r.def_score, "file_score": r.file_score, "reexported": sorted(r.reexported),
-        "commands": [[x.category, x.command, x.source, x.note] for x in c.commands],
-        "entry_points": c.entry_points, "scripts": c.scripts, "tools": c.tools,
+    fields: dict[str, Callable[[], Any]] = {
+        "version": lambda: MODEL_VERSION,
+        "ctxeng": lambda: __version__,  # another release may rank differently: its model is not reused
+        "index": lambda: INDEX_VERSION,  # written with the context index; an older index means re-ranking
+        "stamp": lambda: stamp,
+        "name": lambda: f.name, "head": lambda: f.head, "commit_count": lambda: f.commit_count,
+        "first_date": lambda: f.first_date,
+        "files": lambda: [[x.path, x.language, x.lines, x.doc] for x in f.files.values()],
+        "defs": lambda: [[d.path, d.line, d.end_line, d.name, d.qualname, d.kind, d.signature, d.doc, d.parent,
+                          d.public, d.variants] for d in f.defs],
+        "docs": lambda: [[d.path, d.line, d.heading, d.title, d.doc_kind, d.level, d.text] for d in f.docs],
+        "commits": lambda: [[c_.sha, c_.time, c_.date, c_.subject, c_.body, list(c_.files), c_.added, c_.deleted,
+                             c_.bot] for c_ in f.commits],
+        "cochange": lambda: f.cochange, "change_counts": lambda: f.change_counts,
+        "last_changed": lambda: f.last_changed,
+        "glossary": lambda: [[t.term, t.meaning, t.source, t.kind] for t in f.glossary],
+        "tracked": lambda: f.tracked,
+        "def_score": lambda: r.def_score, "file_score": lambda: r.file_score,
+        "reexported": lambda: sorted(r.reexported),
+        "commands": lambda: [[x.category, x.command, x.source, x.note] for x in c.commands],
+        "entry_points": lambda: c.entry_points, "scripts": lambda: c.scripts, "tools": lambda: c.tools,
     }  # fmt: skip
-    return dumps_json(data) + "\n"
+    for n, key in enumerate(sorted(fields)):
+        value = fields[key]()
+        if key == "def_score":
+            text = dumps_floats(value)
+        elif key == "file_score":
+            text = (
+                "{"
+                + ",".join(
+                    f"{encode_basestring(p)}:{dumps_floats([x])[1:-1]}" for p, x in sorted(value.items())
+                )
+                + "}"
+            )
+        elif key in _FLOATLESS:
+            text = dumps_json_floatless(value)
+        else:
+            text = dumps_json(value)
+        yield f"{'{' if n == 0 else ','}{encode_basestring(key)}:"
+        yield text
+    yield "}\n"
 
 
 def load(path: Path, stamp: list[int]) -> Model | None:

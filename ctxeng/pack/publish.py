@@ -33,7 +33,7 @@ from ctxeng.pack.facts_memo import FactsMemo
 from ctxeng.pack.index.builder import build_index, write_index
 from ctxeng.pack.index.reader import INDEX_FILE, STAGED_FILE
 from ctxeng.pack.index.terms_memo import Terms
-from ctxeng.pack.model import MODEL_FILE, Model, dump, records_stamp, trim
+from ctxeng.pack.model import MODEL_FILE, Model, records_stamp, trim, write_model
 from ctxeng.pack.model import load as load_model
 from ctxeng.pack.rank import Ranking, cached_doc_mentions, rank
 from ctxeng.pack.skill import Pack, build_pack, skill_name
@@ -84,7 +84,11 @@ def prepare(
 
     conv = conventions_cached(repo, index, config, facts.tracked, memo.out_dir)
     mentions = cached_doc_mentions(facts, memo.out_dir)
-    return Prepared(facts=facts, conv=conv, ranking=rank(facts, conv.entry_points, mentions=mentions))
+    return Prepared(
+        facts=facts,
+        conv=conv,
+        ranking=rank(facts, conv.entry_points, mentions=mentions, memo_dir=memo.out_dir),
+    )
 
 
 def write_skill(root: Path, pack: Pack, keep: frozenset[str] = frozenset()) -> list[str]:
@@ -140,11 +144,12 @@ def _produce(
         index, details = build_index(prepared.facts, prepared.ranking, prepared.conv, terms)
         terms.save()
         write_index(staging.path(INDEX_FILE).parent, index, details)
-        staging.path(MODEL_FILE).write_text(dump(model, stamp), encoding="utf-8")
+        write_model(staging.path(MODEL_FILE), model, stamp)
     else:
         model = cached
     name = skill_name(repo.name, config.pack.skill_name)
-    pack = build_pack(model.facts, model.ranking, model.conv, config.pack.budget, name)
+    memo_dir = memo.out_dir if memo is not None else None
+    pack = build_pack(model.facts, model.ranking, model.conv, config.pack.budget, name, memo_dir)
     info: dict[str, Any] = {
         "budget": pack.budget,
         "tokenizer": TOKENIZER_NAME,

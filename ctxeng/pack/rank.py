@@ -19,9 +19,10 @@ import re
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter, neg
 from pathlib import Path
 
-from ctxeng.pack.api import reexports
+from ctxeng.pack.api import import_orders, reexports
 from ctxeng.pack.facts import Definition, RepoFacts
 from ctxeng.pack.graph import pagerank
 from ctxeng.pack.paths import is_entry_file, role_factor
@@ -94,15 +95,21 @@ class Ranking:
     def_score: list[float] = field(default_factory=list)
     reexported: set[int] = field(default_factory=set)  # indices of definitions a package init re-exports
     edges: dict[str, dict[str, float]] = field(default_factory=dict)  # file → {file it references: weight}
+    # Per definition the row of the one it is nested in, or -1 (`heat.parent_rows` of the ranked
+    # definitions), when the ranking computed it: the index reuses it.
+    parents: list[int] | None = field(default=None, repr=False, compare=False)
     _order: list[int] | None = field(default=None, repr=False, compare=False)
 
     def ordered_defs(self, defs: Sequence[Definition]) -> list[int]:
         """Definition indices (of the `defs` these scores belong to), best first; ties broken by path,
         line, then name. Computed once."""
         if self._order is None or len(self._order) != len(defs):
-            self._order = sorted(
-                range(len(defs)), key=lambda i: (-self.def_score[i], defs[i].path, defs[i].line, defs[i].name)
-            )
+            # The keys built column by column (in C), then sorted by them: the same order as a key function.
+            keys = list(
+                zip(map(neg, self.def_score), map(attrgetter("path"), defs), map(attrgetter("line"), defs),
+                    map(attrgetter("name"), defs))
+            )  # fmt: skip
+            self._order = sorted(range(len(defs)), key=keys.__getitem__)
         return list(self._order)
 
     def ordered_files(self) -> list[str]:
@@ -144,26 +151,39 @@ def _priors(
     entry_points: Iterable[tuple[str, str]],
     w: Weights,
     mentions: Mapping[str, float] | None = None,
+    runs: Sequence[tuple[str, int, int]] | None = None,
+    memo_dir: Path | None = None,
 ) -> tuple[list[float], dict[int, float]]:
-    reexported = reexports(facts)
+    from ctxeng.pack.heat import path_runs
+
+    reexported = reexports(facts, import_orders(facts, memo_dir) if memo_dir is not None else None)
     mentions = doc_mentions(facts) if mentions is None else mentions
     entries = set(entry_points)
-    exports = {path: set(info.exports) for path, info in facts.files.items()}
-    priors = []
-    for i, d in enumerate(facts.defs):
-        prior = w.base_prior
-        if i in reexported:
-            prior += w.reexport * reexported[i]
-        elif not d.parent and d.name in exports.get(d.path, ()):
-            prior += w.exported
-        if (d.path, d.qualname) in entries or (d.name == "main" and not d.parent and is_entry_file(d.path)):
-            prior += w.entry_point
-        hits = max(mentions.get(d.qualname, 0.0), mentions.get(d.name, 0.0))
-        if hits:
-            prior += w.doc_mention * min(1.0, math.log1p(hits) / math.log1p(w.doc_mention_full))
-        if not d.public:
-            prior *= w.private_def
-        priors.append(prior * role_factor(d.path))
+    defs = facts.defs
+    priors: list[float] = []
+    # File by file (`runs`: `path_runs(facts.defs)`): what depends only on the path is looked up once.
+    for path, start, stop in path_runs(defs) if runs is None else runs:
+        info = facts.files.get(path)
+        exports = frozenset(info.exports) if info is not None else frozenset()
+        role, entry_file = role_factor(path), is_entry_file(path)
+        for i in range(start, stop):
+            d = defs[i]
+            prior = w.base_prior
+            if i in reexported:
+                prior += w.reexport * reexported[i]
+            elif not d.parent and d.name in exports:
+                prior += w.exported
+            if (entries and (path, d.qualname) in entries) or (
+                d.name == "main" and not d.parent and entry_file
+            ):
+                prior += w.entry_point
+            by_qual, by_name = mentions.get(d.qualname, 0.0), mentions.get(d.name, 0.0)
+            hits = by_name if by_name > by_qual else by_qual  # `max(by_qual, by_name)` without the call
+            if hits:
+                prior += w.doc_mention * min(1.0, math.log1p(hits) / math.log1p(w.doc_mention_full))
+            if not d.public:
+                prior *= w.private_def
+            priors.append(prior * role)
     return priors, reexported
 
 
@@ -192,16 +212,21 @@ def rank(
     entry_points: Iterable[tuple[str, str]] = (),
     weights: Weights = DEFAULT_WEIGHTS,
     mentions: Mapping[str, float] | None = None,
+    memo_dir: Path | None = None,
 ) -> Ranking:
     """Rank the files and definitions of `facts` (see the module docstring for the method).
 
-    `mentions`: `doc_mentions(facts)` when the caller has it (`cached_doc_mentions`)."""
+    `mentions`: `doc_mentions(facts)` when the caller has it (`cached_doc_mentions`); `memo_dir`: the
+    build's output folder, whose cache keeps the import graph's walks (`ctxeng.pack.api.import_orders`)."""
+    from ctxeng.pack.heat import definition_heat, parent_rows, path_runs
+
     w = weights
     paths = list(facts.files)
     index = {p: i for i, p in enumerate(paths)}
-    defined = _definers(facts.defs, index)
+    runs = path_runs(facts.defs)
+    defined = _definers(facts.defs, index, runs)
     totals = {ident: sum(files.values()) for ident, files in defined.items()}
-    priors, reexported = _priors(facts, entry_points, w, mentions)
+    priors, reexported = _priors(facts, entry_points, w, mentions, runs, memo_dir)
 
     # Edges referencer → definer file, weighted per identifier (aider's weighting, plus a cap).
     out_w: list[dict[int, float]] = [{} for _ in paths]  # per file: definer row → weight
@@ -210,13 +235,16 @@ def rank(
     uses: list[tuple[list[str], array[float]]] = [([], array("d")) for _ in paths]
     for a, path in enumerate(paths):
         mine = out_w[a]
+        idents, muls = uses[a]
         for ident, count in facts.files[path].refs.items():
             files = defined.get(ident)
-            mul = reference_weight(ident, count, len(files), w) if files else None
-            if mul is None or files is None:
+            if not files:
                 continue
-            uses[a][0].append(ident)
-            uses[a][1].append(mul)
+            mul = reference_weight(ident, count, len(files), w)
+            if mul is None:
+                continue
+            idents.append(ident)
+            muls.append(mul)
             per_def = mul / totals[ident]
             for b, n in files.items():
                 if b != a:
@@ -224,10 +252,11 @@ def rank(
     edges = [(a, b, wt) for a, targets in enumerate(out_w) for b, wt in sorted(targets.items())]
 
     file_prior = [role_factor(p) for p in paths]
-    for i, d in enumerate(facts.defs):
-        row = index.get(d.path)
+    for path, start, stop in runs:
+        row = index.get(path)
         if row is not None:
-            file_prior[row] += priors[i]
+            for i in range(start, stop):
+                file_prior[row] += priors[i]
     file_rank = pagerank(len(paths), edges, file_prior, w.damping, w.iterations, w.tolerance)
 
     # Each file hands its rank to the identifiers it uses, in proportion to weight; an identifier's
@@ -237,57 +266,68 @@ def rank(
         total = sum(muls)
         for ident, m in zip(idents, muls):
             received[ident] = received.get(ident, 0.0) + file_rank[a] * m / total
-    ref_score = []
-    for d in facts.defs:
-        share = received.get(d.name, 0.0) / totals.get(d.name, 1)
-        ref_score.append(share * role_factor(d.path) * (1.0 if d.public else w.private_def))
-
-    from ctxeng.pack.heat import definition_heat, parent_rows
+    for ident, got in received.items():  # now what each definition of the name receives (in place)
+        received[ident] = got / totals[ident]
+    ref_score: list[float] = []
+    defs = facts.defs
+    for path, start, stop in runs:
+        role = role_factor(path)
+        for d in defs[start:stop]:
+            ref_score.append(received.get(d.name, 0.0) * role * (1.0 if d.public else w.private_def))
 
     parents = parent_rows(facts.defs)  # shared by the inheritance and the heat
     scores = _inherit(facts.defs, _mix(priors, ref_score, w.prior_share), w.child_inherit, parents)
     if w.history_share > 0 and facts.commits:
-        scores = _mix(definition_heat(facts, w.half_life, parents), scores, w.history_share)
-    edges_by_path: dict[str, dict[str, float]] = {}
-    for s, t, wt in edges:
-        edges_by_path.setdefault(paths[s], {})[paths[t]] = wt
+        scores = _mix(definition_heat(facts, w.half_life, parents, runs), scores, w.history_share)
+    edges_by_path = {  # (each file's (row, weight) pairs are sorted again, not kept: millions at 100,000 files)
+        paths[a]: {paths[b]: wt for b, wt in sorted(targets.items())}
+        for a, targets in enumerate(out_w)
+        if targets
+    }
     return Ranking(
         file_score={p: file_rank[i] for i, p in enumerate(paths)},
         def_score=scores,
         reexported=set(reexported),
         edges=edges_by_path,
+        parents=parents,
     )
 
 
-def _definers(defs: Sequence[Definition], index: dict[str, int]) -> dict[str, dict[int, int]]:
+def _definers(
+    defs: Sequence[Definition], index: dict[str, int], runs: Sequence[tuple[str, int, int]]
+) -> dict[str, dict[int, int]]:
     """identifier → {file row: definitions of it there}. An identifier defined once (most of the
-    ~700,000 of a 100,000-file repository) shares its file's one-entry dict: read-only here."""
+    ~700,000 of a 100,000-file repository) shares its file's one-entry dict: read-only here.
+    `runs`: `path_runs(defs)`."""
     defined: dict[str, dict[int, int]] = {}
-    single: dict[int, dict[int, int]] = {}  # row → the shared {row: 1}, never modified
-    for d in defs:
-        row = index.get(d.path)
+    shared: set[int] = set()  # ids of the shared one-entry dicts
+    for path, start, stop in runs:
+        row = index.get(path)
         if row is None:
             continue
-        per_file = defined.get(d.name)
-        if per_file is None:
-            one = single.get(row)
-            if one is None:
-                one = single[row] = {row: 1}
-            defined[d.name] = one
-        else:
-            if per_file is single.get(next(iter(per_file))):
-                per_file = defined[d.name] = dict(per_file)  # a second definition: its own dict now
-            per_file[row] = per_file.get(row, 0) + 1
+        one = {row: 1}  # this file's shared {row: 1}, never modified
+        shared.add(id(one))
+        for name in map(attrgetter("name"), defs[start:stop]):
+            per_file = defined.get(name)
+            if per_file is None:
+                defined[name] = one
+            else:
+                if id(per_file) in shared:
+                    per_file = defined[name] = dict(per_file)  # a second definition: its own dict now
+                per_file[row] = per_file.get(row, 0) + 1
     return defined
 
 
 def _mix(priors: list[float], ref_score: list[float], share: float) -> list[float]:
     total_p, total_r = sum(priors), sum(ref_score)
+    rest = 1.0 - share
+    if total_p > 0 and total_r > 0:
+        return [share * (p / total_p) + rest * (r / total_r) for p, r in zip(priors, ref_score)]
     out = []
     for p, r in zip(priors, ref_score):
         a = p / total_p if total_p > 0 else 0.0
         b = r / total_r if total_r > 0 else 0.0
-        out.append(share * a + (1.0 - share) * b)
+        out.append(share * a + rest * b)
     return out
 
 

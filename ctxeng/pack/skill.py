@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ctxeng.core.errors import CtxengError
 from ctxeng.core.tokens import TOKENIZER_NAME
@@ -92,26 +93,40 @@ def small_budget_scale(budget: int) -> float:
 
 
 def render_references(
-    facts: RepoFacts, ranking: Ranking, conv: Conventions, budget: int, reserve: int
+    facts: RepoFacts,
+    ranking: Ranking,
+    conv: Conventions,
+    budget: int,
+    reserve: int,
+    memo_dir: Path | None = None,
 ) -> dict[str, str]:
     """The five reference documents, each ≤ 25k tokens, together ≤ `budget - reserve` tokens.
 
     Sections render in `REFERENCES` order, each within its share of `budget` (taking only what it
-    needs); the repo map, last, gets everything left.
+    needs); the repo map, last, gets everything left. With `memo_dir` (the build's output folder)
+    the design notes come from `ctxeng.pack.decisions_memo` when their inputs are unchanged.
     """
     out: dict[str, str] = {}
     left = budget - reserve
     scale = small_budget_scale(budget)
     for file, _, share in REFERENCES:
         allowance = max(0, min(READ_LIMIT, left if share >= 1.0 else int(budget * share * scale), left))
-        text = _render(file, facts, ranking, conv, allowance)
+        text = _render(file, facts, ranking, conv, allowance, memo_dir)
         out[file] = text
         left -= tokens(text)
     return out
 
 
-def build_pack(facts: RepoFacts, ranking: Ranking, conv: Conventions, budget: int, name: str) -> Pack:
-    """Render every file so that each has ≤ 25k tokens and all together ≤ `budget` tokens."""
+def build_pack(
+    facts: RepoFacts,
+    ranking: Ranking,
+    conv: Conventions,
+    budget: int,
+    name: str,
+    memo_dir: Path | None = None,
+) -> Pack:
+    """Render every file so that each has ≤ 25k tokens and all together ≤ `budget` tokens
+    (`memo_dir`: see `render_references`)."""
     if budget < MIN_BUDGET:
         raise CtxengError(f"pack budget {budget} is too small", hint=f"use --budget {MIN_BUDGET} or more")
     # Draft SKILL.md with every count at its largest possible value, so the real one is rarely longer.
@@ -119,7 +134,7 @@ def build_pack(facts: RepoFacts, ranking: Ranking, conv: Conventions, budget: in
     reserve = tokens(render_skill_md(facts, conv, name, widest, budget, READ_LIMIT))
     for _ in range(8):
         pack = Pack(skill_name=name, budget=budget)
-        for file, text in render_references(facts, ranking, conv, budget, reserve).items():
+        for file, text in render_references(facts, ranking, conv, budget, reserve, memo_dir).items():
             pack.files[f"references/{file}"] = text
             pack.tokens[f"references/{file}"] = tokens(text)
         skill_limit = min(READ_LIMIT, budget - pack.total)
@@ -137,12 +152,18 @@ def build_pack(facts: RepoFacts, ranking: Ranking, conv: Conventions, budget: in
     return pack
 
 
-def _render(file: str, facts: RepoFacts, ranking: Ranking, conv: Conventions, limit: int) -> str:
+def _render(
+    file: str, facts: RepoFacts, ranking: Ranking, conv: Conventions, limit: int, memo_dir: Path | None = None
+) -> str:
     if file == "conventions.md":
         return render_conventions(facts, conv, limit)
     if file == "overview.md":
         return render_overview(facts, ranking, conv, limit)
     if file == "decisions.md":
+        if memo_dir is not None:
+            from ctxeng.pack.decisions_memo import decisions_cached
+
+            return decisions_cached(facts, limit, memo_dir)
         return render_decisions(facts, limit)
     if file == "history.md":
         return render_history(facts, limit)

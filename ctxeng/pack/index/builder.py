@@ -8,13 +8,17 @@ read by byte offset for the few rows a prompt selects. Everything is sorted so t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from itertools import accumulate, chain
 from json.encoder import encode_basestring
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ctxeng.core.fsio import dumps_json
 from ctxeng.core.tokens import TOKENIZER_NAME
-from ctxeng.pack.facts import RepoFacts, first_sentence
+from ctxeng.pack.facts import Definition, RepoFacts, first_sentence
+from ctxeng.pack.index.docs_part import doc_parts
 from ctxeng.pack.index.reader import DETAILS_FILE, INDEX_FILE, INDEX_VERSION, SCALE
 from ctxeng.pack.index.terms_memo import Terms
 from ctxeng.pack.paths import is_vendored
@@ -26,8 +30,8 @@ if TYPE_CHECKING:
 MAX_COMMITS = 2_000  # newest commits kept for prompt matching
 MAX_NEIGHBOURS = 8
 MAX_COMMIT_DEFS = 12  # a commit touching more definitions (a rename, a sweep) associates none
+GROUPED_NAMES = 100_000  # `_name_postings` groups rows by name up to this many distinct names
 DATA_KINDS = frozenset({"field", "constant", "variable", "attribute", "property_field", "enum_member"})
-DOC_EXCERPT = 360
 DOC_TERMS = 12  # terms of a definition's docstring sentence that a prompt can match
 
 # Columns (documented here, read by ctxeng.pack.context):
@@ -60,50 +64,43 @@ def build_index(
     top_file = max(ranking.file_score.values(), default=0.0)
     top_def = max(ranking.def_score, default=0.0)
     kept = [i for i, d in enumerate(facts.defs) if d.path in row]
+    defs = facts.defs if len(kept) == len(facts.defs) else [facts.defs[i] for i in kept]
+    def_scores = ranking.def_score if len(kept) == len(facts.defs) else [ranking.def_score[i] for i in kept]
     docs = [d for d in facts.docs if d.text.strip()]
     commits = facts.commits[:MAX_COMMITS]
+    # Column by column with `map` (the loops run in C: 43k definitions on sqlalchemy).
+    def_names = list(map(attrgetter("name"), defs))
+    def_paths = list(map(attrgetter("path"), defs))
     # Names are stored once (a large repository repeats `__init__`, `get` ... thousands of times) and
     # qualified names are rebuilt from parent links when a prompt needs them.
-    names = sorted({facts.defs[i].name for i in kept})
-    name_id = {n: k for k, n in enumerate(names)}
-    # Keyed only by the scopes that are some definition's parent, not by every definition (~700,000
-    # tuples at 100,000 files).
-    scopes = {(facts.defs[i].path, facts.defs[i].parent) for i in kept if facts.defs[i].parent}
-    by_qual: dict[tuple[str, str], int] = {}
-    for n, i in enumerate(kept):
-        if (facts.defs[i].path, facts.defs[i].qualname) in scopes:
-            by_qual.setdefault((facts.defs[i].path, facts.defs[i].qualname), n)
-    parents = [
-        by_qual.get((facts.defs[i].path, facts.defs[i].parent), -1) if facts.defs[i].parent else -1
-        for i in kept
-    ]
+    names = sorted(set(def_names))
+    name_id = dict(zip(names, range(len(names))))
+    name_col = list(map(name_id.__getitem__, def_names))
+    # The ranking's parent rows are these when no definition was left out (`heat.parent_rows`: the same rule).
+    whole = defs is facts.defs and ranking.parents is not None and len(ranking.parents) == len(defs)
+    parents = list(ranking.parents) if whole and ranking.parents is not None else _parents(defs)
     # Rows of strings only: the JSON string encoder that `dumps_json` itself uses, without building an
     # encoder per row (a third of the index's CPU on 44k rows).
     q = encode_basestring
-    details = [
-        f"[{q(d.signature)},{q(d.doc)},{q(d.kind)},{d.end_line}]" for d in (facts.defs[i] for i in kept)
-    ]
-    details += [f"[{q(_excerpt(d.text))}]" for d in docs]
+    details = list(
+        map("[{},{},{},{}]".format, map(q, map(attrgetter("signature"), defs)), map(q, map(attrgetter("doc"), defs)),
+            map(q, map(attrgetter("kind"), defs)), map(attrgetter("end_line"), defs))
+    )  # fmt: skip
     postings: dict[str, dict[str, list[int]]] = {
-        "d": {},
+        "d": _name_postings(names, name_col, name_terms),
         "e": {},
         "f": {},
-        "s": {},
-        "b": {},
-        "c": {},
-        "g": {},
     }
-    for n, i in enumerate(kept):
-        named = name_terms(facts.defs[i].name)
-        _post(postings["d"], named, n)
-        if facts.defs[i].doc:
-            _post(postings["e"], [t for t in text_terms(facts.defs[i].doc, DOC_TERMS) if t not in named], n)
+    post_e = postings["e"]
+    for n, d in enumerate(defs):
+        if d.doc:
+            named = name_terms(d.name)
+            _post(post_e, [t for t in text_terms(d.doc, DOC_TERMS) if t not in named], n)
     for n, p in enumerate(paths):
         _post(postings["f"], name_terms(p.rsplit(".", 1)[0]), n)
-    for n, d in enumerate(docs):
-        heading = text_terms(f"{d.heading} {d.path}", 24)
-        _post(postings["s"], heading, n)
-        _post(postings["b"], [t for t in text_terms(d.text[:600], 40) if t not in heading], n)
+    doc_part = doc_parts(docs, text_terms, terms.out_dir)
+    details += doc_part["rows"]
+    postings["s"], postings["b"], postings["c"], postings["g"] = doc_part["s"], doc_part["b"], {}, {}
     for n, c in enumerate(commits):
         _post(postings["c"], text_terms(c.subject, 16), n)
     for n, t in enumerate(facts.glossary):
@@ -117,10 +114,10 @@ def build_index(
                   "summary": [facts.files[p].doc for p in paths]},
         "near": _neighbours(facts, ranking, row),
         "names": names,
-        "defs": {"file": [row[facts.defs[i].path] for i in kept], "name": [name_id[facts.defs[i].name] for i in kept],
-                 "parent": parents, "line": [facts.defs[i].line for i in kept],
-                 "code": [0 if facts.defs[i].kind in DATA_KINDS else 1 for i in kept],
-                 "score": [_scaled(ranking.def_score[i], top_def) for i in kept]},
+        "defs": {"file": list(map(row.__getitem__, def_paths)), "name": name_col,
+                 "parent": parents, "line": list(map(attrgetter("line"), defs)),
+                 "code": [0 if kind in DATA_KINDS else 1 for kind in map(attrgetter("kind"), defs)],
+                 "score": [round(SCALE * x / top_def) for x in def_scores] if top_def > 0 else [0] * len(defs)},
         "docs": {"path": [d.path for d in docs], "line": [d.line for d in docs], "heading": [d.heading for d in docs]},
         "commits": {"sha": [c.sha[:12] for c in commits], "date": [c.date[:10] for c in commits],
                     "subject": [c.subject for c in commits],
@@ -136,6 +133,18 @@ def build_index(
     return index, details
 
 
+def _parents(defs: list[Definition]) -> list[int]:
+    """Per definition, the row of the first one in its file whose qualified name is its parent, or -1."""
+    # Keyed only by the scopes that are some definition's parent, not by every definition (~700,000
+    # tuples at 100,000 files).
+    scopes = {(d.path, d.parent) for d in defs if d.parent}
+    by_qual: dict[tuple[str, str], int] = {}
+    for n, d in enumerate(defs):
+        if (d.path, d.qualname) in scopes:
+            by_qual.setdefault((d.path, d.qualname), n)
+    return [by_qual.get((d.path, d.parent), -1) if d.parent else -1 for d in defs]
+
+
 def _touched(symbols: tuple[tuple[str, str], ...], row: dict[str, int]) -> list[int | str]:
     """A commit's touched definitions as a flat [file row, name, ...] list (by name, so they outlive
     the definition rows an index patch renumbers); none when it touched more than `MAX_COMMIT_DEFS`
@@ -146,22 +155,36 @@ def _touched(symbols: tuple[tuple[str, str], ...], row: dict[str, int]) -> list[
 
 def _offsets(rows: list[str]) -> list[int]:
     """Byte offset of each row in the details file, plus its total length."""
-    out, pos = [], 0
-    for text in rows:
-        out.append(pos)
-        pos += len(text.encode("utf-8")) + 1
-    out.append(pos)
-    return out
+    # Each row's UTF-8 length plus its newline, summed up (the whole loop runs in C).
+    return list(accumulate(map((1).__add__, map(len, map(str.encode, rows))), initial=0))
+
+
+def _name_postings(
+    names: list[str], name_col: list[int], name_terms: Callable[[str], list[str]]
+) -> dict[str, list[int]]:
+    """Postings of definition names: each term → the rows (ascending, once per time the term occurs
+    in a row's name) of the definitions whose name has it. Split once per distinct name (a large
+    repository repeats `__init__`, `get` ... thousands of times), not per row. Past `GROUPED_NAMES`
+    distinct names (a list of rows each would add tens of MB at 100,000 files) rows are posted one by one."""
+    if len(names) > GROUPED_NAMES:
+        table: dict[str, list[int]] = {}
+        for n, k in enumerate(name_col):
+            _post(table, name_terms(names[k]), n)
+        return table
+    rows_of: list[list[int]] = [[] for _ in names]
+    for n, k in enumerate(name_col):
+        rows_of[k].append(n)
+    parts: dict[str, list[list[int]]] = {}
+    for k, rows in enumerate(rows_of):
+        if rows:
+            for term in name_terms(names[k]):
+                parts.setdefault(term, []).append(rows)
+    return {t: list(p[0]) if len(p) == 1 else sorted(chain.from_iterable(p)) for t, p in parts.items()}
 
 
 def _post(table: dict[str, list[int]], terms: list[str], i: int) -> None:
     for term in terms:
         table.setdefault(term, []).append(i)
-
-
-def _excerpt(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= DOC_EXCERPT else flat[: DOC_EXCERPT - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _neighbours(facts: RepoFacts, ranking: Ranking, row: dict[str, int]) -> list[list[int]]:
@@ -191,12 +214,14 @@ def _neighbours(facts: RepoFacts, ranking: Ranking, row: dict[str, int]) -> list
                 mine[b] = mine.get(b, 0.0) + share
     out = []
     for i in range(len(row)):
-        near = sorted(weight[i].items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_NEIGHBOURS]
-        out.append([x for j, w in near for x in (j, max(1, round(1000 * w)))])
+        # Heaviest first, ties by row: sorted on (-weight, row) pairs (no key function call per pair).
+        near = sorted([(-w, j) for j, w in weight[i].items()])[:MAX_NEIGHBOURS]
+        out.append([x for w, j in near for x in (j, max(1, round(-1000 * w)))])
     return out
 
 
 def write_index(folder: Path, index: dict[str, Any], details: list[str]) -> None:
     """Write `index.json` and its details file into `folder` (deterministic bytes)."""
-    (folder / DETAILS_FILE).write_text("".join(f"{row}\n" for row in details), encoding="utf-8")
+    # One row per line, each ending in a newline (joined in C: 45k rows on sqlalchemy).
+    (folder / DETAILS_FILE).write_text("\n".join(details) + "\n" if details else "", encoding="utf-8")
     (folder / INDEX_FILE).write_text(dumps_json(index) + "\n", encoding="utf-8")

@@ -40,6 +40,7 @@ class Terms:
     """`name_terms` and `text_terms` as `build_index` calls them, through the stored table when given."""
 
     def __init__(self, out_dir: Path | None = None) -> None:
+        self.out_dir = out_dir  # the build's output folder: the index's other memos live there too
         self.table = CacheTable(out_dir / MEMO_FILE, _salt()) if out_dir is not None else None
         entries = self.table.entries if self.table is not None else {}
         self._old_names, self._old_texts = _table(entries, "names"), _table(entries, "texts")
