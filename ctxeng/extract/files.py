@@ -6,9 +6,8 @@ import functools
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
-from ctxeng.core.cache import ExtractCache
+from ctxeng.core.cache import ExtractCache, Row, row_record
 from ctxeng.core.config import DocsConfig
 from ctxeng.core.gcpause import gc_paused
 from ctxeng.core.progress import Progress
@@ -64,7 +63,7 @@ def extract_files(
     misses: list[SourceFile] = []
     # Reading the hits allocates only acyclic objects (tens of thousands of records on a large
     # repository): a collection pass during it is wasted work, a sixth of the stage on sqlalchemy.
-    make = _row_record if provenance is None else functools.partial(_row_record, dating=provenance)
+    make = row_record if provenance is None else functools.partial(_row_record, dating=provenance)
     with gc_paused():
         for source in files:
             version = _version(source, headers)
@@ -127,22 +126,14 @@ def _add(
     out.redactions.update(counters.get("redactions", {}))
 
 
-def _row_record(row: dict[str, Any], dating: Provenance | None = None) -> Record:
-    """A cache entry's JSON row as a record, its strings shared as `_shared_strings` shares them and
-    dated by `dating` when given (as `Provenance.stamp` dates): built once, where `Record.from_json`,
-    `_shared_strings` and `stamp` built every cached record three times."""
-    meta = row["meta"]
-    if type(meta) is not dict:
-        raise TypeError("record meta is not an object")  # a damaged entry: the cache reads it as a miss
-    share_meta_strings(meta)
-    intern = sys.intern
-    kind, path, name = intern(row["kind"]), intern(row["path"]), row["name"]
-    if dating is None:
-        commit, when = row["commit"], row["time"]
-    else:
-        commit, when = dating.of_symbol(path, name) if kind == "symbol" else dating.of_file(path)
-    return Record(row["id"], kind, path, row["start_line"], row["end_line"], commit, when, name, row["text"],
-                  meta)  # fmt: skip
+def _row_record(row: Row, dating: Provenance) -> Record:
+    """A cache entry's row as a record dated by `dating` (as `Provenance.stamp` dates): built once,
+    not built and then copied. Its strings are shared as the cache interned them."""
+    if type(row) is not tuple or len(row) != 10 or type(row[9]) is not dict:
+        raise TypeError("not a cached record")  # a damaged entry: the cache reads it as a miss
+    rid, kind, path, start, end, _, _, name, text, meta = row
+    commit, when = dating.of_symbol(path, name) if kind == "symbol" else dating.of_file(path)
+    return Record(rid, kind, path, start, end, commit, when, name, text, meta)
 
 
 def _shared_strings(rec: Record) -> Record:
