@@ -75,6 +75,30 @@ def test_a_table_that_does_not_fit_its_records_is_not_used(sample_repo: GitRepo,
     assert load_spans(gen) == ({}, None)
 
 
+def test_adjacent_spans_copied_together_still_each_end_a_line(sample_repo: GitRepo, tmp_path: Path) -> None:
+    """Runs whose spans follow each other are copied in one read: a table whose boundaries between them
+    are off by one byte (the spans still adjacent and covering the same bytes) reads as misses."""
+    build(sample_repo.path)
+    gen = (sample_repo.path / ".ctxeng/current").resolve()
+    records = load_records(gen / "records.jsonl")
+    table_path = gen / SPANS_FILE
+    table = json.loads(table_path.read_text())
+    ordered = sorted(table["spans"].items(), key=lambda item: item[1][0])
+    moved = {}
+    for i, (mark, (off, n)) in enumerate(ordered):
+        start = off + (1 if i else 0)
+        end = off + n + (1 if i < len(ordered) - 1 and ordered[i + 1][1][0] == off + n else 0)
+        moved[mark] = [start, end - start]
+    table["spans"] = moved
+    table_path.write_text(json.dumps(table))
+    keys, ids = _keys(sample_repo.path)
+    out = tmp_path / "out" / "records.jsonl"
+    out.parent.mkdir()
+    stats = write_records(out, records, keys, ids, gen)
+    assert stats["records_reused"] == 0
+    assert out.read_bytes() == (gen / "records.jsonl").read_bytes()
+
+
 def test_the_written_table_reproduces_the_file(sample_repo: GitRepo, tmp_path: Path) -> None:
     """Writing the same records again from a generation copies every keyed run, byte for byte."""
     build(sample_repo.path)

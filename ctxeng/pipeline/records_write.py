@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -35,8 +36,10 @@ PER_FILE_KINDS = frozenset({"file", "symbol", "doc"})
 def fingerprint(kind: str, key: str, run: list[Record]) -> str:
     """What fixes the bytes of a run of `kind` records of one file whose extraction cache key is `key`."""
     digest = hashlib.sha1(f"{SPANS_VERSION}\0{kind}\0{key}".encode())
-    for rec in run:
-        digest.update(f"\0{rec.id}\x1f{rec.commit}\x1f{rec.time}".encode("utf-8", "surrogatepass"))
+    # One update of the records' joined marks (the bytes that one update per record hashed).
+    digest.update(
+        "".join([f"\0{rec.id}\x1f{rec.commit}\x1f{rec.time}" for rec in run]).encode("utf-8", "surrogatepass")
+    )
     return digest.hexdigest()
 
 
@@ -84,27 +87,59 @@ def write_records(
     with open(path, "wb") as out, contextlib.ExitStack() as stack:
         src = stack.enter_context(open(old_path, "rb")) if old_path else None
         pos = 0
+        # Runs whose old spans follow each other in the old file: copied with one read and one write.
+        pending: list[tuple[str, int, list[Record], int]] = []  # (mark, index of the first, run, length)
+        pending_at = pending_end = 0  # where the pending spans start and end in the old file
+
+        def flush() -> None:
+            nonlocal pos
+            if not pending:
+                return
+            data = _reused(src, (pending_at, pending_end - pending_at))
+            if data is not None:  # each span also ends a line, as when they were read one by one
+                ends = itertools.accumulate(n for *_, n in pending)
+                data = data if all(data[end - 1] == 10 for end in ends) else None
+            for mark, at, run, n in pending:
+                if data is None:
+                    chunk = b"".join(encode(at + k, r) for k, r in enumerate(run))
+                    out.write(chunk)
+                    n = len(chunk)
+                    stats["records_encoded"] += len(run)
+                else:
+                    stats["records_reused"] += len(run)
+                    stats["bytes_reused"] += n
+                spans[mark] = [pos, n]
+                pos += n
+            if data is not None:
+                out.write(data)
+            pending.clear()
+
         for at, run in _runs(records, keys):
             rec = run[0]
             key = keys.get(rec.path) if rec.kind in PER_FILE_KINDS else record_keys.get(rec.id)
-            if key is None:
+            mark = fingerprint(rec.kind, key, run) if key is not None else None
+            span = old.get(mark) if mark is not None and src is not None else None
+            if span is not None and mark is not None:
+                if pending and pending_end != span[0]:
+                    flush()
+                if not pending:
+                    pending_at = span[0]
+                pending_end = span[0] + span[1]
+                pending.append((mark, at, run, span[1]))
+                continue
+            flush()
+            if mark is None:
                 data = encode(at, rec)
                 out.write(data)
                 pos += len(data)
                 stats["records_encoded"] += 1
                 continue
-            mark = fingerprint(rec.kind, key, run)
-            reused = _reused(src, old.get(mark))
-            if reused is None:
-                data = b"".join(encode(at + k, r) for k, r in enumerate(run))
-                stats["records_encoded"] += len(run)
-            else:
-                data = reused
-                stats["records_reused"] += len(run)
-                stats["bytes_reused"] += len(data)
+            data = b"".join(encode(at + k, r) for k, r in enumerate(run))
+            stats["records_encoded"] += len(run)
             out.write(data)
             spans[mark] = [pos, len(data)]
             pos += len(data)
+        flush()
     st = os.stat(path)
     table = {
         "version": SPANS_VERSION,
@@ -138,14 +173,15 @@ def _runs(records: Iterable[Record], keys: Mapping[str, str]) -> Iterator[tuple[
         yield start, run
 
 
-def _reused(src: IO[bytes] | None, span: tuple[int, int] | None) -> bytes | None:
+def _reused(src: IO[bytes] | None, span: tuple[int, int] | None) -> memoryview | None:
     """The old bytes of `span`, when they read back whole as complete lines (one `pread`, with the byte
-    before: a span starts right after a newline, so a misplaced table reads as a miss)."""
+    before: a span starts right after a newline, so a misplaced table reads as a miss). A view: the
+    spans of a whole records file (~75 MB) are copied once, from the read into the write."""
     if span is None or src is None:
         return None
     off, n = span
     lead = 1 if off else 0
-    data = os.pread(src.fileno(), n + lead, off - lead)
-    if len(data) != n + lead or not data.endswith(b"\n") or (lead and data[0] != 10):
+    data = memoryview(os.pread(src.fileno(), n + lead, off - lead))
+    if len(data) != n + lead or data[-1] != 10 or (lead and data[0] != 10):
         return None
     return data[lead:]
