@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import json
+import mmap
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -86,8 +86,9 @@ def write_records(
 
     with open(path, "wb") as out, contextlib.ExitStack() as stack:
         src = stack.enter_context(open(old_path, "rb")) if old_path else None
+        view = stack.enter_context(_mapped(src)) if src is not None else None
         pos = 0
-        # Runs whose old spans follow each other in the old file: copied with one read and one write.
+        # Runs whose old spans follow each other in the old file: copied together, in the kernel.
         pending: list[tuple[str, int, list[Record], int]] = []  # (mark, index of the first, run, length)
         pending_at = pending_end = 0  # where the pending spans start and end in the old file
 
@@ -95,12 +96,9 @@ def write_records(
             nonlocal pos
             if not pending:
                 return
-            data = _reused(src, (pending_at, pending_end - pending_at))
-            if data is not None:  # each span also ends a line, as when they were read one by one
-                ends = itertools.accumulate(n for *_, n in pending)
-                data = data if all(data[end - 1] == 10 for end in ends) else None
+            whole = view is not None and _whole_lines(view, pending_at, [n for *_, n in pending])
             for mark, at, run, n in pending:
-                if data is None:
+                if not whole:
                     chunk = b"".join(encode(at + k, r) for k, r in enumerate(run))
                     out.write(chunk)
                     n = len(chunk)
@@ -110,15 +108,16 @@ def write_records(
                     stats["bytes_reused"] += n
                 spans[mark] = [pos, n]
                 pos += n
-            if data is not None:
-                out.write(data)
+            if whole:
+                assert src is not None and view is not None
+                _copy(out, src, view, pending_at, pending_end - pending_at)
             pending.clear()
 
         for at, run in _runs(records, keys):
             rec = run[0]
             key = keys.get(rec.path) if rec.kind in PER_FILE_KINDS else record_keys.get(rec.id)
             mark = fingerprint(rec.kind, key, run) if key is not None else None
-            span = old.get(mark) if mark is not None and src is not None else None
+            span = old.get(mark) if mark is not None and view is not None else None
             if span is not None and mark is not None:
                 if pending and pending_end != span[0]:
                     flush()
@@ -173,15 +172,42 @@ def _runs(records: Iterable[Record], keys: Mapping[str, str]) -> Iterator[tuple[
         yield start, run
 
 
-def _reused(src: IO[bytes] | None, span: tuple[int, int] | None) -> memoryview | None:
-    """The old bytes of `span`, when they read back whole as complete lines (one `pread`, with the byte
-    before: a span starts right after a newline, so a misplaced table reads as a miss). A view: the
-    spans of a whole records file (~75 MB) are copied once, from the read into the write."""
-    if span is None or src is None:
-        return None
-    off, n = span
-    lead = 1 if off else 0
-    data = memoryview(os.pread(src.fileno(), n + lead, off - lead))
-    if len(data) != n + lead or data[-1] != 10 or (lead and data[0] != 10):
-        return None
-    return data[lead:]
+@contextlib.contextmanager
+def _mapped(src: IO[bytes]) -> Iterator[memoryview | None]:
+    """The old records file mapped read-only (None when it cannot be: empty, or no mmap there)."""
+    try:
+        mapping = mmap.mmap(src.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        yield None
+        return
+    with mapping, memoryview(mapping) as view:
+        yield view
+
+
+def _whole_lines(view: memoryview, at: int, lengths: list[int]) -> bool:
+    """Whether the spans of `lengths` bytes from `at` on, one after another, each hold whole lines: a span
+    starts right after a newline and ends with one, so a misplaced table reads as misses (only the
+    boundary bytes are read: ~75 MB of spans need not pass through Python)."""
+    if at and view[at - 1] != 10:
+        return False
+    end = at
+    for n in lengths:
+        end += n
+        if n <= 0 or end > len(view) or view[end - 1] != 10:
+            return False
+    return True
+
+
+def _copy(out: IO[bytes], src: IO[bytes], view: memoryview, at: int, n: int) -> None:
+    """Append the old file's `n` bytes from `at` to `out`: in the kernel where it can (`copy_file_range`),
+    else from the mapping."""
+    out.flush()  # what was written goes first; the copy then continues at the file's position
+    done = 0
+    with contextlib.suppress(OSError):
+        while done < n:
+            step = os.copy_file_range(src.fileno(), out.fileno(), n - done, at + done)
+            if step <= 0:
+                break
+            done += step
+    if done < n:  # a file system that cannot (or a short copy): the rest the ordinary way
+        out.write(view[at + done : at + n])
