@@ -4,6 +4,7 @@ outputs equal a cold build's after the change that would expose a stale carry.""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -54,3 +55,24 @@ def _drop_outputs_keep_caches(root: Path) -> None:
             shutil.rmtree(entry)
         else:
             entry.unlink()
+
+
+def test_the_index_is_read_again_whenever_git_rewrote_it(git_repo: GitRepo) -> None:
+    from ctxeng.core.repo import open_repo
+
+    git_repo.commit("Start", {"a.py": "x = 1\n", "b.py": "y = 1\n"})
+    repo = open_repo(git_repo.path)
+    first = repo.index()
+    assert [e.path for e in first] == ["a.py", "b.py"] and repo.index() == first
+    index_file = repo.git_dir / "index"
+    before = index_file.stat()
+    # The file's time set back: git's rename still makes it another file.
+    git_repo.write("a.py", "x = 2\n")
+    git_repo.git("add", "a.py")
+    os.utime(index_file, ns=(before.st_atime_ns, before.st_mtime_ns))
+    second = repo.index()
+    assert second[0].blob != first[0].blob and second[1] == first[1]
+    second.clear()  # callers get their own list
+    assert len(repo.index()) == 2
+    git_repo.git("rm", "-q", "--cached", "b.py")
+    assert [e.path for e in repo.index()] == ["a.py"]
