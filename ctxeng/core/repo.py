@@ -144,7 +144,10 @@ def open_repo(path: str | os.PathLike[str] = ".") -> RepoView:
 def reopen(repo: RepoView) -> RepoView:
     """`repo` with HEAD, branch and shallowness read again (e.g. after waiting for a lock)."""
     head, branch, shallow, git_dir = _describe(repo.root, repo.git)
-    return RepoView(root=repo.root, git_dir=git_dir, head=head, branch=branch, shallow=shallow, git=repo.git)
+    view = RepoView(root=repo.root, git_dir=git_dir, head=head, branch=branch, shallow=shallow, git=repo.git)
+    if git_dir == repo.git_dir:  # the same index file: its last read stays good while its stamp holds
+        view._index_memo = repo._index_memo
+    return view
 
 
 def _describe(root: Path, git: Git) -> tuple[str, str, bool, Path]:
