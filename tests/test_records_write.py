@@ -7,6 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from ctxeng.core.records import load_records
 from ctxeng.pipeline.build import build
 from ctxeng.pipeline.records_write import SPANS_FILE, load_spans, write_records
@@ -138,3 +140,25 @@ def _keys(root: Path) -> tuple[dict[str, str], dict[str, str]]:
     )
     extracted = extract_files(selection.files, config.docs, redactor, cache, no_progress)
     return extracted.keys, history[5]
+
+
+def test_boundaries_read_through_small_windows_reproduce_the_file(
+    sample_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old file's boundary bytes are read one mapped window at a time: spans across windows
+    are checked and copied as with one window."""
+    import mmap
+
+    from ctxeng.pipeline import records_write
+
+    monkeypatch.setattr(records_write._OldBytes, "WINDOW", mmap.ALLOCATIONGRANULARITY)
+    build(sample_repo.path)
+    gen = (sample_repo.path / ".ctxeng/current").resolve()
+    assert (gen / "records.jsonl").stat().st_size > 4 * mmap.ALLOCATIONGRANULARITY
+    records = load_records(gen / "records.jsonl")
+    keys, ids = _keys(sample_repo.path)
+    out = tmp_path / "windows" / "records.jsonl"
+    out.parent.mkdir()
+    stats = write_records(out, records, keys, ids, gen)
+    assert stats["records_reused"] > len(records) // 2
+    assert out.read_bytes() == (gen / "records.jsonl").read_bytes()

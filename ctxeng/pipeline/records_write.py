@@ -86,7 +86,7 @@ def write_records(
 
     with open(path, "wb") as out, contextlib.ExitStack() as stack:
         src = stack.enter_context(open(old_path, "rb")) if old_path else None
-        view = stack.enter_context(_mapped(src)) if src is not None else None
+        view = stack.enter_context(contextlib.closing(_OldBytes(src))) if src is not None else None
         pos = 0
         # Runs whose old spans follow each other in the old file: copied together, in the kernel.
         pending: list[tuple[str, int, list[Record], int]] = []  # (mark, index of the first, run, length)
@@ -110,7 +110,7 @@ def write_records(
                 pos += n
             if whole:
                 assert src is not None and view is not None
-                _copy(out, src, view, pending_at, pending_end - pending_at)
+                _copy(out, src, pending_at, pending_end - pending_at)
             pending.clear()
 
         for at, run in _runs(records, keys):
@@ -172,19 +172,46 @@ def _runs(records: Iterable[Record], keys: Mapping[str, str]) -> Iterator[tuple[
         yield start, run
 
 
-@contextlib.contextmanager
-def _mapped(src: IO[bytes]) -> Iterator[memoryview | None]:
-    """The old records file mapped read-only (None when it cannot be: empty, or no mmap there)."""
-    try:
-        mapping = mmap.mmap(src.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):
-        yield None
-        return
-    with mapping, memoryview(mapping) as view:
-        yield view
+class _OldBytes:
+    """Single bytes of the old records file, read through a read-only mapping of one window at a time:
+    checking a span's boundary bytes passes no span through Python, and a mapping of the whole file
+    would count towards resident memory as its pages are touched (a 100,000-file records file is ~1 GB)."""
+
+    WINDOW = 1 << 24  # a multiple of every platform's mmap.ALLOCATIONGRANULARITY
+
+    def __init__(self, src: IO[bytes]) -> None:
+        self.fd = src.fileno()
+        self.size = os.fstat(self.fd).st_size
+        self._map: mmap.mmap | None = None
+        self._base = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, at: int) -> int:
+        """The byte at offset `at` (0 <= at < len)."""
+        mapped = self._map
+        if mapped is None or not self._base <= at < self._base + len(mapped):
+            self.close()
+            base = at - at % self.WINDOW
+            try:
+                mapped = self._map = mmap.mmap(
+                    self.fd, min(self.WINDOW, self.size - base), access=mmap.ACCESS_READ, offset=base
+                )
+            except (OSError, ValueError):  # no mmap here: one read
+                data = os.pread(self.fd, 1, at)
+                return data[0] if data else -1
+            self._base = base
+        return mapped[at - self._base]
+
+    def close(self) -> None:
+        """Unmap the window."""
+        if self._map is not None:
+            self._map.close()
+            self._map = None
 
 
-def _whole_lines(view: memoryview, at: int, lengths: list[int]) -> bool:
+def _whole_lines(view: _OldBytes, at: int, lengths: list[int]) -> bool:
     """Whether the spans of `lengths` bytes from `at` on, one after another, each hold whole lines: a span
     starts right after a newline and ends with one, so a misplaced table reads as misses (only the
     boundary bytes are read: ~75 MB of spans need not pass through Python)."""
@@ -198,9 +225,9 @@ def _whole_lines(view: memoryview, at: int, lengths: list[int]) -> bool:
     return True
 
 
-def _copy(out: IO[bytes], src: IO[bytes], view: memoryview, at: int, n: int) -> None:
+def _copy(out: IO[bytes], src: IO[bytes], at: int, n: int) -> None:
     """Append the old file's `n` bytes from `at` to `out`: in the kernel where it can (`copy_file_range`),
-    else from the mapping."""
+    else read and written."""
     out.flush()  # what was written goes first; the copy then continues at the file's position
     done = 0
     with contextlib.suppress(OSError):
@@ -209,5 +236,9 @@ def _copy(out: IO[bytes], src: IO[bytes], view: memoryview, at: int, n: int) -> 
             if step <= 0:
                 break
             done += step
-    if done < n:  # a file system that cannot (or a short copy): the rest the ordinary way
-        out.write(view[at + done : at + n])
+    while done < n:  # a file system that cannot (or a short copy): the rest the ordinary way
+        data = os.pread(src.fileno(), min(n - done, 1 << 24), at + done)
+        if not data:
+            raise OSError("the last generation's records file changed while it was read")
+        out.write(data)
+        done += len(data)
