@@ -109,3 +109,14 @@ def test_cache_hits_dated_while_read_equal_stamped_ones(tmp_path: Path) -> None:
     assert all(
         a is b for a, b in zip(provenance.stamp(dated.code), dated.code, strict=True)
     )  # nothing to copy
+
+
+def test_prune_drops_entries_of_the_older_json_format(tmp_path: Path) -> None:
+    redactor = Redactor(SecretsConfig())
+    cache = ExtractCache(tmp_path, {})
+    extract_files(_files(), DocsConfig(), redactor, cache, lambda *a: None)
+    current = sorted((tmp_path / "cache/extract").rglob("*.marshal"))
+    old = current[0].with_suffix(".json")  # what an older ctxeng wrote for the same key
+    old.write_bytes(b'{"records": [], "counters": {}}')
+    assert cache.prune() == 1
+    assert not old.exists() and sorted((tmp_path / "cache/extract").rglob("*.marshal")) == current

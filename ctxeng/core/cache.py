@@ -134,15 +134,15 @@ class ExtractCache:
         self.used.add(key)
 
     def prune(self, keep_ratio: int = 3) -> int:
-        """Delete unused entries once they outnumber the used ones `keep_ratio` to one; returns how many."""
+        """Delete unused entries once they outnumber the used ones `keep_ratio` to one, and entries of an
+        older format (JSON: never read again) at once; returns how many."""
         if not self.dir.is_dir():
             return 0
         entries = [p for sub in self.dir.iterdir() if sub.is_dir() for p in sub.iterdir()]
-        if len(entries) <= keep_ratio * max(1, len(self.used)):
-            return 0
+        over = len(entries) > keep_ratio * max(1, len(self.used))
         removed = 0
         for entry in entries:
-            if entry.stem not in self.used or entry.suffix != ENTRY_SUFFIX:  # (or in an older format)
+            if entry.suffix != ENTRY_SUFFIX or (over and entry.stem not in self.used):
                 with contextlib.suppress(OSError):
                     entry.unlink()
                     removed += 1
