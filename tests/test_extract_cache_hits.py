@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import marshal
 from pathlib import Path
 
 from ctxeng.core.cache import ExtractCache
 from ctxeng.core.config import DocsConfig, SecretsConfig
+from ctxeng.core.provenance import Provenance
 from ctxeng.extract.files import extract_files
 from ctxeng.extract.selection import SourceFile
 from ctxeng.secrets import Redactor
@@ -61,15 +63,22 @@ def test_a_damaged_cache_entry_is_a_miss(tmp_path: Path) -> None:
     redactor = Redactor(SecretsConfig())
     cache = ExtractCache(tmp_path, {})
     cold = extract_files(_files(), None, redactor, cache, lambda *a: None)
-    entry = next((tmp_path / "cache/extract").rglob("*.json"))
-    entry.write_bytes(b'{"records": [{"id": "x", "meta": []}], "counters": {}}')
+    entries = sorted((tmp_path / "cache/extract").rglob("*.marshal"))
+    assert len(entries) == 4
+    # A row of the wrong shape, a record whose meta is not a dict, other data, a torn entry.
+    entries[0].write_bytes(marshal.dumps((1, [("x", "symbol")], {})))
+    entries[1].write_bytes(marshal.dumps((1, [("x", "file", "p", 1, 1, "", 0, "n", "t", [])], {})))
+    entries[2].write_bytes(marshal.dumps({"records": [], "counters": {}}))
+    entries[3].write_bytes(entries[3].read_bytes()[:-7])
     warm = extract_files(_files(), None, redactor, ExtractCache(tmp_path, {}), lambda *a: None)
-    assert warm.cached == 3 and sorted(warm.code, key=repr) == sorted(cold.code, key=repr)
+    assert warm.cached == 0 and sorted(warm.code, key=repr) == sorted(cold.code, key=repr)
+    dated = extract_files(
+        _files(), None, redactor, ExtractCache(tmp_path, {}), lambda *a: None, provenance=Provenance(head="h")
+    )
+    assert dated.cached == 4 and len(dated.code) == len(cold.code)
 
 
 def test_cache_hits_dated_while_read_equal_stamped_ones(tmp_path: Path) -> None:
-    from ctxeng.core.provenance import Provenance
-
     redactor = Redactor(SecretsConfig())
     provenance = Provenance(
         head="h" * 40,
@@ -100,3 +109,14 @@ def test_cache_hits_dated_while_read_equal_stamped_ones(tmp_path: Path) -> None:
     assert all(
         a is b for a, b in zip(provenance.stamp(dated.code), dated.code, strict=True)
     )  # nothing to copy
+
+
+def test_prune_drops_entries_of_the_older_json_format(tmp_path: Path) -> None:
+    redactor = Redactor(SecretsConfig())
+    cache = ExtractCache(tmp_path, {})
+    extract_files(_files(), DocsConfig(), redactor, cache, lambda *a: None)
+    current = sorted((tmp_path / "cache/extract").rglob("*.marshal"))
+    old = current[0].with_suffix(".json")  # what an older ctxeng wrote for the same key
+    old.write_bytes(b'{"records": [], "counters": {}}')
+    assert cache.prune() == 1
+    assert not old.exists() and sorted((tmp_path / "cache/extract").rglob("*.marshal")) == current

@@ -7,6 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from ctxeng.core.records import load_records
 from ctxeng.pipeline.build import build
 from ctxeng.pipeline.records_write import SPANS_FILE, load_spans, write_records
@@ -75,6 +77,30 @@ def test_a_table_that_does_not_fit_its_records_is_not_used(sample_repo: GitRepo,
     assert load_spans(gen) == ({}, None)
 
 
+def test_adjacent_spans_copied_together_still_each_end_a_line(sample_repo: GitRepo, tmp_path: Path) -> None:
+    """Runs whose spans follow each other are copied in one read: a table whose boundaries between them
+    are off by one byte (the spans still adjacent and covering the same bytes) reads as misses."""
+    build(sample_repo.path)
+    gen = (sample_repo.path / ".ctxeng/current").resolve()
+    records = load_records(gen / "records.jsonl")
+    table_path = gen / SPANS_FILE
+    table = json.loads(table_path.read_text())
+    ordered = sorted(table["spans"].items(), key=lambda item: item[1][0])
+    moved = {}
+    for i, (mark, (off, n)) in enumerate(ordered):
+        start = off + (1 if i else 0)
+        end = off + n + (1 if i < len(ordered) - 1 and ordered[i + 1][1][0] == off + n else 0)
+        moved[mark] = [start, end - start]
+    table["spans"] = moved
+    table_path.write_text(json.dumps(table))
+    keys, ids = _keys(sample_repo.path)
+    out = tmp_path / "out" / "records.jsonl"
+    out.parent.mkdir()
+    stats = write_records(out, records, keys, ids, gen)
+    assert stats["records_reused"] == 0
+    assert out.read_bytes() == (gen / "records.jsonl").read_bytes()
+
+
 def test_the_written_table_reproduces_the_file(sample_repo: GitRepo, tmp_path: Path) -> None:
     """Writing the same records again from a generation copies every keyed run, byte for byte."""
     build(sample_repo.path)
@@ -114,3 +140,25 @@ def _keys(root: Path) -> tuple[dict[str, str], dict[str, str]]:
     )
     extracted = extract_files(selection.files, config.docs, redactor, cache, no_progress)
     return extracted.keys, history[5]
+
+
+def test_boundaries_read_through_small_windows_reproduce_the_file(
+    sample_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old file's boundary bytes are read one mapped window at a time: spans across windows
+    are checked and copied as with one window."""
+    import mmap
+
+    from ctxeng.pipeline import records_write
+
+    monkeypatch.setattr(records_write._OldBytes, "WINDOW", mmap.ALLOCATIONGRANULARITY)
+    build(sample_repo.path)
+    gen = (sample_repo.path / ".ctxeng/current").resolve()
+    assert (gen / "records.jsonl").stat().st_size > 4 * mmap.ALLOCATIONGRANULARITY
+    records = load_records(gen / "records.jsonl")
+    keys, ids = _keys(sample_repo.path)
+    out = tmp_path / "windows" / "records.jsonl"
+    out.parent.mkdir()
+    stats = write_records(out, records, keys, ids, gen)
+    assert stats["records_reused"] > len(records) // 2
+    assert out.read_bytes() == (gen / "records.jsonl").read_bytes()

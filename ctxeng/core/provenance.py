@@ -44,6 +44,11 @@ class Provenance:
         hit = self.symbol_commits.get((path, name))
         if hit:
             return hit
+        return self.of_unseen_symbol(path)
+
+    def of_unseen_symbol(self, path: str) -> tuple[str, int]:
+        """`of_symbol` for a committed definition of `path` that no patch in the window touched: the
+        same for all of them (the code stage asks once per file)."""
         commits = self.file_commits.get(path)
         if not commits:
             return self.head, self.head_time

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import operator
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -111,9 +112,13 @@ def sort_key(record: Record) -> tuple[str, str, int, str]:
     return (record.kind, record.path, record.start_line, record.id)
 
 
+#: `sort_key` in C (the same tuple): sorting sqlalchemy's 62k records calls it once per record.
+_SORT_KEY = operator.attrgetter("kind", "path", "start_line", "id")
+
+
 def dedupe_ids(records: Iterable[Record]) -> list[Record]:
     """Sort records and make ids unique (a repeated id gets a `~N` suffix in sorted order)."""
-    ordered = sorted(records, key=sort_key)
+    ordered = sorted(records, key=_SORT_KEY)
     seen: dict[str, int] = {}
     out: list[Record] = []
     for rec in ordered:

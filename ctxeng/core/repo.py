@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ctxeng.core.errors import CtxengError
@@ -38,6 +38,10 @@ class RepoView:
     branch: str  # "" when HEAD is detached
     shallow: bool
     git: Git
+    #: The last `index()` read and the index file's identity then (see `_index_stamp`).
+    _index_memo: tuple[tuple[int, ...], list[IndexEntry]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def name(self) -> str:
@@ -45,7 +49,31 @@ class RepoView:
         return self.root.name
 
     def index(self) -> list[IndexEntry]:
-        """Every index entry, sorted by path; conflicted paths keep their "ours" (stage 2) side."""
+        """Every index entry, sorted by path; conflicted paths keep their "ours" (stage 2) side.
+
+        Read again only when the index file changed since the last call (a build asks five times).
+        """
+        stamp = self._index_stamp()
+        if stamp is not None and self._index_memo is not None and self._index_memo[0] == stamp:
+            return list(self._index_memo[1])
+        entries = self._read_index()
+        # Kept only when the file was the same before and after the read (not rewritten meanwhile).
+        self._index_memo = (stamp, entries) if stamp is not None and stamp == self._index_stamp() else None
+        return list(entries)
+
+    def _index_stamp(self) -> tuple[int, ...] | None:
+        """The index file's identity: git rewrites it through a lock file and a rename, so any change
+        gives another inode (and times); None when the file is not known for sure (no memo then)."""
+        index = self.git.env.get("GIT_INDEX_FILE")
+        if index is not None and not os.path.isabs(index):
+            return None  # relative to whichever folder git runs in: not worth guessing
+        try:
+            st = os.stat(index if index is not None else self.git_dir / "index")
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    def _read_index(self) -> list[IndexEntry]:
         entries: dict[str, IndexEntry] = {}
         for raw in self.git.stream(["ls-files", "-s", "-z"]):
             if not raw:
@@ -116,7 +144,10 @@ def open_repo(path: str | os.PathLike[str] = ".") -> RepoView:
 def reopen(repo: RepoView) -> RepoView:
     """`repo` with HEAD, branch and shallowness read again (e.g. after waiting for a lock)."""
     head, branch, shallow, git_dir = _describe(repo.root, repo.git)
-    return RepoView(root=repo.root, git_dir=git_dir, head=head, branch=branch, shallow=shallow, git=repo.git)
+    view = RepoView(root=repo.root, git_dir=git_dir, head=head, branch=branch, shallow=shallow, git=repo.git)
+    if git_dir == repo.git_dir:  # the same index file: its last read stays good while its stamp holds
+        view._index_memo = repo._index_memo
+    return view
 
 
 def _describe(root: Path, git: Git) -> tuple[str, str, bool, Path]:

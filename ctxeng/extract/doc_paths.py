@@ -5,6 +5,9 @@ from __future__ import annotations
 import posixpath
 import re
 
+#: The docs stage's counters (the manifest's "docs"); here, not in `extract.docs`, so that the build
+#: names them without importing the section splitters (only a changed doc needs those).
+STAT_KEYS = ("files", "sections", "empty", "autodoc_pages", "changelog_sections_dropped", "cut_sections")
 DOC_KINDS = ("readme", "guide", "adr", "contributing", "architecture", "changelog", "design", "api", "other")
 EXTENSION_FORMATS = {
     ".md": "markdown", ".markdown": "markdown", ".mdx": "markdown", ".mkd": "markdown",

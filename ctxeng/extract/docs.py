@@ -21,13 +21,12 @@ from collections.abc import MutableMapping
 from ctxeng.core.config import DocsConfig
 from ctxeng.core.provenance import Provenance
 from ctxeng.core.records import Record, record_id
-from ctxeng.extract.doc_paths import doc_format, doc_kind
+from ctxeng.extract.doc_paths import STAT_KEYS, doc_format, doc_kind
 from ctxeng.extract.doc_sections import Section, split_sections
 from ctxeng.extract.selection import SourceFile
 
 CHANGELOG_RELEASES = 3  # releases a changelog keeps; older ones are long and rarely asked about
 CUT_MARKER = "…"
-STAT_KEYS = ("files", "sections", "empty", "autodoc_pages", "changelog_sections_dropped", "cut_sections")
 
 _AUTODOC = re.compile(
     r"^[ \t]*(?:\.\.[ \t]+(?:\w+:)?auto\w+::|:::[ \t]+[\w.]+[ \t]*$|```\{auto)", re.MULTILINE

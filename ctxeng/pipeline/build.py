@@ -43,15 +43,17 @@ def build(
     lock_wait: float = 30.0,
     in_hook: bool = False,
     force: bool = False,
+    repo: RepoView | None = None,
 ) -> BuildResult:
     """Mine the repository at `path` into `.ctxeng/` (records, dataset, manifest, pack).
 
     Holds the output directory's lock for the whole run and publishes all outputs together at
     the end, so an interrupted or failed build leaves the previous outputs intact. When nothing
     the build reads has changed since the last one (`ctxeng.pipeline.uptodate`) it stops early
-    and returns the last manifest, unless `force`.
+    and returns the last manifest, unless `force`. `repo`, when given, is the repository at `path`
+    already opened (its HEAD is read again once the lock is held).
     """
-    repo = open_repo(path)
+    repo = repo or open_repo(path)
     if not repo.head:
         raise CtxengError(
             f"{repo.root} has no commits yet",
@@ -107,7 +109,7 @@ def run_pipeline(
     from ctxeng.dataset import build_dataset
     from ctxeng.dataset.prints import RecordKeys
     from ctxeng.dataset.rows_write import ROWS_FILE
-    from ctxeng.extract.docs import STAT_KEYS
+    from ctxeng.extract.doc_paths import STAT_KEYS
     from ctxeng.extract.files import extract_files
     from ctxeng.extract.glossary import build_glossary
     from ctxeng.extract.selection import select_files

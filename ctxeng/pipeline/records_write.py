@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import mmap
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -35,8 +36,10 @@ PER_FILE_KINDS = frozenset({"file", "symbol", "doc"})
 def fingerprint(kind: str, key: str, run: list[Record]) -> str:
     """What fixes the bytes of a run of `kind` records of one file whose extraction cache key is `key`."""
     digest = hashlib.sha1(f"{SPANS_VERSION}\0{kind}\0{key}".encode())
-    for rec in run:
-        digest.update(f"\0{rec.id}\x1f{rec.commit}\x1f{rec.time}".encode("utf-8", "surrogatepass"))
+    # One update of the records' joined marks (the bytes that one update per record hashed).
+    digest.update(
+        "".join([f"\0{rec.id}\x1f{rec.commit}\x1f{rec.time}" for rec in run]).encode("utf-8", "surrogatepass")
+    )
     return digest.hexdigest()
 
 
@@ -83,28 +86,59 @@ def write_records(
 
     with open(path, "wb") as out, contextlib.ExitStack() as stack:
         src = stack.enter_context(open(old_path, "rb")) if old_path else None
+        view = stack.enter_context(contextlib.closing(_OldBytes(src))) if src is not None else None
         pos = 0
+        # Runs whose old spans follow each other in the old file: copied together, in the kernel.
+        pending: list[tuple[str, int, list[Record], int]] = []  # (mark, index of the first, run, length)
+        pending_at = pending_end = 0  # where the pending spans start and end in the old file
+
+        def flush() -> None:
+            nonlocal pos
+            if not pending:
+                return
+            whole = view is not None and _whole_lines(view, pending_at, [n for *_, n in pending])
+            for mark, at, run, n in pending:
+                if not whole:
+                    chunk = b"".join(encode(at + k, r) for k, r in enumerate(run))
+                    out.write(chunk)
+                    n = len(chunk)
+                    stats["records_encoded"] += len(run)
+                else:
+                    stats["records_reused"] += len(run)
+                    stats["bytes_reused"] += n
+                spans[mark] = [pos, n]
+                pos += n
+            if whole:
+                assert src is not None and view is not None
+                _copy(out, src, pending_at, pending_end - pending_at)
+            pending.clear()
+
         for at, run in _runs(records, keys):
             rec = run[0]
             key = keys.get(rec.path) if rec.kind in PER_FILE_KINDS else record_keys.get(rec.id)
-            if key is None:
+            mark = fingerprint(rec.kind, key, run) if key is not None else None
+            span = old.get(mark) if mark is not None and view is not None else None
+            if span is not None and mark is not None:
+                if pending and pending_end != span[0]:
+                    flush()
+                if not pending:
+                    pending_at = span[0]
+                pending_end = span[0] + span[1]
+                pending.append((mark, at, run, span[1]))
+                continue
+            flush()
+            if mark is None:
                 data = encode(at, rec)
                 out.write(data)
                 pos += len(data)
                 stats["records_encoded"] += 1
                 continue
-            mark = fingerprint(rec.kind, key, run)
-            reused = _reused(src, old.get(mark))
-            if reused is None:
-                data = b"".join(encode(at + k, r) for k, r in enumerate(run))
-                stats["records_encoded"] += len(run)
-            else:
-                data = reused
-                stats["records_reused"] += len(run)
-                stats["bytes_reused"] += len(data)
+            data = b"".join(encode(at + k, r) for k, r in enumerate(run))
+            stats["records_encoded"] += len(run)
             out.write(data)
             spans[mark] = [pos, len(data)]
             pos += len(data)
+        flush()
     st = os.stat(path)
     table = {
         "version": SPANS_VERSION,
@@ -138,14 +172,73 @@ def _runs(records: Iterable[Record], keys: Mapping[str, str]) -> Iterator[tuple[
         yield start, run
 
 
-def _reused(src: IO[bytes] | None, span: tuple[int, int] | None) -> bytes | None:
-    """The old bytes of `span`, when they read back whole as complete lines (one `pread`, with the byte
-    before: a span starts right after a newline, so a misplaced table reads as a miss)."""
-    if span is None or src is None:
-        return None
-    off, n = span
-    lead = 1 if off else 0
-    data = os.pread(src.fileno(), n + lead, off - lead)
-    if len(data) != n + lead or not data.endswith(b"\n") or (lead and data[0] != 10):
-        return None
-    return data[lead:]
+class _OldBytes:
+    """Single bytes of the old records file, read through a read-only mapping of one window at a time:
+    checking a span's boundary bytes passes no span through Python, and a mapping of the whole file
+    would count towards resident memory as its pages are touched (a 100,000-file records file is ~1 GB)."""
+
+    WINDOW = 1 << 24  # a multiple of every platform's mmap.ALLOCATIONGRANULARITY
+
+    def __init__(self, src: IO[bytes]) -> None:
+        self.fd = src.fileno()
+        self.size = os.fstat(self.fd).st_size
+        self._map: mmap.mmap | None = None
+        self._base = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, at: int) -> int:
+        """The byte at offset `at` (0 <= at < len)."""
+        mapped = self._map
+        if mapped is None or not self._base <= at < self._base + len(mapped):
+            self.close()
+            base = at - at % self.WINDOW
+            try:
+                mapped = self._map = mmap.mmap(
+                    self.fd, min(self.WINDOW, self.size - base), access=mmap.ACCESS_READ, offset=base
+                )
+            except (OSError, ValueError):  # no mmap here: one read
+                data = os.pread(self.fd, 1, at)
+                return data[0] if data else -1
+            self._base = base
+        return mapped[at - self._base]
+
+    def close(self) -> None:
+        """Unmap the window."""
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+
+
+def _whole_lines(view: _OldBytes, at: int, lengths: list[int]) -> bool:
+    """Whether the spans of `lengths` bytes from `at` on, one after another, each hold whole lines: a span
+    starts right after a newline and ends with one, so a misplaced table reads as misses (only the
+    boundary bytes are read: ~75 MB of spans need not pass through Python)."""
+    if at and view[at - 1] != 10:
+        return False
+    end = at
+    for n in lengths:
+        end += n
+        if n <= 0 or end > len(view) or view[end - 1] != 10:
+            return False
+    return True
+
+
+def _copy(out: IO[bytes], src: IO[bytes], at: int, n: int) -> None:
+    """Append the old file's `n` bytes from `at` to `out`: in the kernel where it can (`copy_file_range`),
+    else read and written."""
+    out.flush()  # what was written goes first; the copy then continues at the file's position
+    done = 0
+    with contextlib.suppress(OSError):
+        while done < n:
+            step = os.copy_file_range(src.fileno(), out.fileno(), n - done, at + done)
+            if step <= 0:
+                break
+            done += step
+    while done < n:  # a file system that cannot (or a short copy): the rest the ordinary way
+        data = os.pread(src.fileno(), min(n - done, 1 << 24), at + done)
+        if not data:
+            raise OSError("the last generation's records file changed while it was read")
+        out.write(data)
+        done += len(data)

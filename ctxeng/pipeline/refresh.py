@@ -147,7 +147,7 @@ def refresh(path: str | Path = ".", hook: bool = False) -> RefreshResult:
     manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
     reason = _full_reason(repo, state, manifest, config, len(paths), hook, gen)
     if reason:
-        return _full(repo, started, reason, paths, hook)
+        return _full(repo, started, reason, paths, hook, config)
     if not paths:
         return RefreshResult("none", "up to date", seconds=time.perf_counter() - started)
     try:
@@ -190,12 +190,17 @@ def _full_reason(
 
 
 def _full(
-    repo: RepoView, started: float, reason: str, paths: list[str] | None = None, hook: bool = False
+    repo: RepoView,
+    started: float,
+    reason: str,
+    paths: list[str] | None = None,
+    hook: bool = False,
+    config: Config | None = None,
 ) -> RefreshResult:
     from ctxeng.pipeline.build import build
 
-    try:
-        build(repo.root, lock_wait=0.0 if hook else 30.0, in_hook=hook)
+    try:  # the repository and configuration as read here (build reads HEAD again under the lock)
+        build(repo.root, config=config, lock_wait=0.0 if hook else 30.0, in_hook=hook, repo=repo)
     except LockBusy:
         return RefreshResult(
             "skipped", "another ctxeng run holds the lock", paths or [], time.perf_counter() - started

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import posixpath
+import re
 
 # (rule id, glob on the basename). Examples and templates (`.env.example`) are deliberately kept:
 # they document configuration and hold placeholders, not credentials.
@@ -64,13 +66,30 @@ def secret_file_rule(path: str, extra_globs: tuple[str, ...] = ()) -> str | None
     lower = base.lower()
     if lower.endswith(SAFE_SUFFIXES) or ".example." in lower or ".sample." in lower:
         return None
-    for rule, pattern in SECRET_FILE_GLOBS:
-        if fnmatch.fnmatchcase(lower, pattern):
-            return rule
-    for rule, pattern in SECRET_PATH_GLOBS:
-        if fnmatch.fnmatchcase(path.lower(), pattern) or fnmatch.fnmatchcase("/" + path.lower(), pattern):
-            return rule
+    names, paths = _matchers()
+    found = names.fullmatch(lower)
+    if found is None:
+        low_path = path.lower()
+        found = paths.fullmatch(low_path) or paths.fullmatch("/" + low_path)
+    if found is not None:
+        return _RULE_OF_GROUP[found.lastgroup or ""]
     for pattern in extra_globs:
         if fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(base, pattern):
             return "configured-secret-file"
     return None
+
+
+_RULE_OF_GROUP = {f"g{n}": rule for n, (rule, _) in enumerate((*SECRET_FILE_GLOBS, *SECRET_PATH_GLOBS))}
+
+
+@functools.cache
+def _matchers() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The basename globs and the path globs, each as one regex of named alternatives in the globs' order:
+    `fullmatch` takes the first alternative that matches whole, as trying the globs one by one with
+    `fnmatchcase` does (one match instead of ~40 per path: selection and history check every path)."""
+
+    def union(globs: tuple[tuple[str, str], ...], first: int) -> re.Pattern[str]:
+        parts = (f"(?P<g{first + n}>{fnmatch.translate(glob)})" for n, (_, glob) in enumerate(globs))
+        return re.compile("|".join(parts))
+
+    return union(SECRET_FILE_GLOBS, 0), union(SECRET_PATH_GLOBS, len(SECRET_FILE_GLOBS))

@@ -27,6 +27,8 @@ from ctxeng.extract.history.log import LogCommit
 from ctxeng.extract.history.parse import CommitPatch
 
 CACHE_DIR = "cache/history"
+#: The log rows' format (2: with the bot flag, which format 1 lost: a cached bot commit read as a person's).
+LOG_ROW_FORMAT = 2
 _JOIN = "\n\0\n"  # between strings checked together, as `ctxeng.secrets.redact` joins a record's
 
 
@@ -71,7 +73,7 @@ class Scrub:
             clean, found = self.text(path)
             counts.update(found)
             files.append((clean, status))
-        out = LogCommit(commit.sha, commit.parents, commit.time, date, subject, message, files)
+        out = LogCommit(commit.sha, commit.parents, commit.time, date, subject, message, files, commit.bot)
         return out, dict(counts), dict(counts) == message_counts
 
     def patch(self, patch: CommitPatch) -> tuple[CommitPatch, dict[str, int], bool]:
@@ -101,6 +103,8 @@ class HistoryCache:
     def __init__(self, out_dir: Path, salt: str, patch_settings: Any) -> None:
         folder = out_dir / CACHE_DIR
         self.folder = folder
+        # The rows' format is part of the salt: rows of another format read as misses, never misread.
+        salt = f"{salt}\0log-{LOG_ROW_FORMAT}"
         self.log = JournalTable(folder / "log.json", salt)
         patch_salt = hashlib.sha1((salt + json.dumps(patch_settings, sort_keys=True)).encode()).hexdigest()
         self.patches = JournalTable(folder / "patches.json", patch_salt)
@@ -112,9 +116,9 @@ class HistoryCache:
         for sha in shas:
             row = entries.get(sha)
             if row is not None:
-                parents, when, date, subject, message, files, counts = row
+                parents, when, date, subject, message, files, counts, bot = row
                 commit = LogCommit(
-                    sha, tuple(parents), when, date, subject, message, [(p, s) for p, s in files]
+                    sha, tuple(parents), when, date, subject, message, [(p, s) for p, s in files], bot
                 )
                 out[sha] = (commit, counts)
         return out
@@ -122,7 +126,7 @@ class HistoryCache:
     def put_commit(self, redacted: LogCommit, counts: dict[str, int]) -> None:
         """Remember a commit whose date and paths needed no redaction (message redacted)."""
         row = [list(redacted.parents), redacted.time, redacted.date, redacted.subject, redacted.message,
-               [[p, s] for p, s in redacted.files], counts]  # fmt: skip
+               [[p, s] for p, s in redacted.files], counts, redacted.bot]  # fmt: skip
         self.log.put(redacted.sha, row)
 
     def patch(self, sha: str, key: str) -> tuple[CommitPatch, dict[str, int], int] | None:

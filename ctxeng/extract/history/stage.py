@@ -303,11 +303,13 @@ def _mine(
             commits.append(commit_record(commit, patch, is_boundary))
             continue
         view, counts = shown[commit.sha]
-        redactions.update(counts)
+        if counts:  # mostly none: Counter.update costs even when empty (15k commits on sqlalchemy)
+            redactions.update(counts)
         patch_view = None
         if patch is not None:
             patch_view, counts = shown_patches[commit.sha]
-            redactions.update(counts)
+            if counts:
+                redactions.update(counts)
         commits.append(commit_record(view, patch_view, is_boundary))
         if cache is not None:
             mark = f"{cache.patches.salt}\0{commit.sha}\0{keys[commit.sha] if patch is not None else ''}"
