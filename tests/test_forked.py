@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ctxeng.core.errors import CtxengError
-from ctxeng.core.forked import fork_stage, parallel_allowed
+from ctxeng.core.forked import Gate, fork_stage, parallel_allowed
 from ctxeng.core.fsio import LockBusy
 from ctxeng.core.workdir import generation
 from ctxeng.pipeline.build import build
@@ -27,6 +27,29 @@ def test_the_child_returns_its_result_and_its_own_usage() -> None:
     assert result["pid"] != os.getpid()
     assert set(job.usage) == {"wall_s", "cpu_s", "peak_rss_mb"}
     assert job.usage["peak_rss_mb"] > 0
+
+
+def test_the_child_waits_at_the_gate_until_the_parent_opens_it() -> None:
+    gate = Gate()
+
+    def after_gate() -> float:
+        gate.wait()
+        return time.monotonic()
+
+    job = fork_stage(after_gate)
+    opened = time.monotonic() + 0.5
+    time.sleep(0.5)
+    gate.open()
+    assert job.result() >= opened - 0.01
+    gate.close()  # idempotent: the descriptors are not closed twice
+
+
+def test_a_gate_closed_without_opening_fails_the_child_instead_of_hanging() -> None:
+    gate = Gate()
+    job = fork_stage(gate.wait)
+    gate.close()
+    with pytest.raises(RuntimeError, match="parent process ended"):
+        job.result()
 
 
 def _refuse() -> None:

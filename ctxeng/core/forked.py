@@ -97,6 +97,35 @@ class Job(Generic[T]):
             self._pid = 0
 
 
+class Gate:
+    """A one-shot go-ahead from the parent to a forked child: make it before the fork, `open()` it in
+    the parent, `wait()` for it in the child (which fails if the parent dies without opening it)."""
+
+    def __init__(self) -> None:
+        self._fds = list(os.pipe())  # [read, write]; -1 once closed here
+
+    def open(self) -> None:
+        """Let the child go on (parent side); without a child it only closes the pipe."""
+        if self._fds[1] != -1:
+            os.write(self._fds[1], b"1")  # before closing our read end: a pipe without readers is EPIPE
+        self.close()
+
+    def close(self) -> None:
+        """Close this process's ends (idempotent: a closed descriptor's number may be reused)."""
+        for i, fd in enumerate(self._fds):
+            if fd != -1:
+                self._fds[i] = -1
+                os.close(fd)
+
+    def wait(self) -> None:
+        """Block until the parent opens the gate (child side)."""
+        read, write = self._fds
+        os.close(write)  # else our own copy keeps the pipe open and a dead parent is never noticed
+        self._fds[1] = -1
+        if not os.read(read, 1):
+            raise RuntimeError("the parent process ended before the forked stage could go on")
+
+
 def fork_stage(fn: Callable[[], T]) -> Job[T]:
     """Start `fn` in a forked child (check `parallel_allowed()` first); `result()` waits for it."""
     return Job(fn)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from ctxeng.core.config import Config
     from ctxeng.core.generation import Staging
@@ -27,11 +27,12 @@ def render_pack_into(
     staging: Staging,
     protect_tracked: bool = False,
     keys: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
+    records_written: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """The build's pack stage (see `ctxeng.pack.publish.render_pack_into`)."""
     from ctxeng.pack.publish import render_pack_into as run
 
-    return run(repo, config, records, staging, protect_tracked, keys)
+    return run(repo, config, records, staging, protect_tracked, keys, records_written)
 
 
 def write_pack(path: str | Path = ".", budget: int | None = None) -> dict[str, Any]:

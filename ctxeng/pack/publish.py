@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,16 +109,24 @@ def render_pack_into(
     staging: Staging,
     protect_tracked: bool = False,
     keys: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
+    records_written: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """The build's pack stage: index + pack.json into `staging`; skill and CLAUDE.md into the work tree.
 
     With `protect_tracked` (inside a git hook) tracked skill files and a tracked CLAUDE.md are not
     rewritten; the manifest's warnings say so. `keys` (the records' extraction and history keys, as
     `write_records` takes them) let definitions and commits distilled by earlier builds be reused.
+    `records_written` returns once the staged records.jsonl is complete (a forked pack stage starts
+    while its parent still writes it); the model is stamped with that file.
     Returns the manifest's `pack` entry: budget, tokenizer, tokens per file and what was written.
     """
     keep = frozenset(e.path for e in repo.index()) if protect_tracked else frozenset()
-    stamp = records_stamp(staging.dir / "records.jsonl")
+
+    def stamp() -> list[int]:
+        if records_written is not None:
+            records_written()
+        return records_stamp(staging.dir / "records.jsonl")
+
     memo = FactsMemo(staging.out_dir, *keys) if keys is not None else None
     with gc_paused():  # tens of thousands of acyclic facts: collections would only rescan them
         return _produce(repo, config, staging, repo.head, records, stamp, keep=keep, memo=memo)
@@ -130,7 +138,7 @@ def _produce(
     staging: Staging,
     head: str,
     records: Sequence[Record] | None,
-    stamp: list[int],
+    stamp: Callable[[], list[int]],
     cached: Model | None = None,
     keep: frozenset[str] = frozenset(),
     memo: FactsMemo | None = None,
@@ -144,7 +152,7 @@ def _produce(
         index, details = build_index(prepared.facts, prepared.ranking, prepared.conv, terms)
         terms.save()
         write_index(staging.path(INDEX_FILE).parent, index, details)
-        write_model(staging.path(MODEL_FILE), model, stamp)
+        write_model(staging.path(MODEL_FILE), model, stamp())
     else:
         model = cached
     name = skill_name(repo.name, config.pack.skill_name)
@@ -235,7 +243,7 @@ def write_pack(path: str | Path = ".", budget: int | None = None) -> dict[str, A
         records_path = gen / "records.jsonl"
         cached, records = _model_or_records(gen, whole)
         head = cached.facts.head if cached is not None else _recorded_head(gen, repo.head)
-        info = _produce(repo, config, staging, head, records, records_stamp(records_path), cached)
+        info = _produce(repo, config, staging, head, records, lambda: records_stamp(records_path), cached)
         damaged = not whole and STAGED_FILE in verify(gen, full=True)
         staging.publish(last=(PACK_INFO,), drop=(STAGED_FILE,) if damaged else ())
     return info

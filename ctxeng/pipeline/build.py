@@ -6,7 +6,7 @@ import functools
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from ctxeng import __version__
 from ctxeng.core.config import Config, load_config
 from ctxeng.core.errors import CtxengError
 from ctxeng.core.faults import pause_point
-from ctxeng.core.forked import fork_stage, parallel_allowed
+from ctxeng.core.forked import Gate, fork_stage, parallel_allowed
 from ctxeng.core.fsio import Lock, Staging, dumps_json, write_jsonl
 from ctxeng.core.progress import Progress, StageTimer, no_progress
 from ctxeng.core.provenance import Provenance
@@ -152,22 +152,25 @@ def run_pipeline(
             del commit_records, cochange, glossary, history
             records = store.finish()
             progress("secrets", len(records), len(records))
-        with timer.stage("write"):  # records.jsonl first: the pack stage stamps its model with it
-            reuse = write_records(
-                staging.path("records.jsonl"), records, extracted.keys, history_keys, staging.base
-            )
         # Spilled (a huge repository): no facts memo, whose table of every definition is one JSON
         # value read and written whole (hundreds of MB at 100,000 files).
         keys = None if isinstance(records, RecordsView) else (extracted.keys, history_keys)
-        pack = functools.partial(_render_pack, repo, config, records, staging, in_hook, keys)
-        job = None
-        # Beside the dataset stage in a forked child when there is a core to spare (the two write
-        # disjoint files); a spilled store keeps one process and the stages in turn, which keeps
-        # the peak memory of a huge repository where bench/scale.py measures it.
+        job, gate = None, Gate()
+        # Beside the records' and the dataset's writing in a forked child when there is a core to
+        # spare (they write disjoint files; the child stamps its model once records.jsonl is whole);
+        # a spilled store keeps one process and the stages in turn, which keeps the peak memory of a
+        # huge repository where bench/scale.py measures it.
         if write_pack and keys is not None and parallel_allowed():
             pause_point("pack")  # where tests kill a real build at a chosen stage (ctxeng.core.faults)
-            job = fork_stage(pack)
+            job = fork_stage(
+                functools.partial(_render_pack, repo, config, records, staging, in_hook, keys, gate.wait)
+            )
         try:
+            with timer.stage("write"):
+                reuse = write_records(
+                    staging.path("records.jsonl"), records, extracted.keys, history_keys, staging.base
+                )
+            gate.open()
             with timer.stage("dataset"):
                 # The code and history stages' cache keys tell the dataset stage which records changed.
                 record_keys = RecordKeys(extracted.keys, history_keys)
@@ -189,10 +192,11 @@ def run_pipeline(
                 apply_after_switch(staging, repo.root)
             elif write_pack:
                 with timer.stage("pack"):
-                    pack_info = pack()
+                    pack_info = _render_pack(repo, config, records, staging, in_hook, keys)
             else:
                 pack_info = {}
         finally:
+            gate.close()
             if job is not None:
                 job.cancel()
         counts = kind_counts(records)
@@ -232,10 +236,13 @@ def _render_pack(
     staging: Staging,
     in_hook: bool,
     keys: tuple[dict[str, str], dict[str, str]] | None,
+    records_written: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     from ctxeng.pack import render_pack_into
 
-    return render_pack_into(repo, config, records, staging, protect_tracked=in_hook, keys=keys)
+    return render_pack_into(
+        repo, config, records, staging, protect_tracked=in_hook, keys=keys, records_written=records_written
+    )
 
 
 class Added:
