@@ -17,6 +17,7 @@ from ctxeng.core.forked import Gate, fork_stage, parallel_allowed
 from ctxeng.core.fsio import LockBusy
 from ctxeng.core.workdir import generation
 from ctxeng.pipeline.build import build
+from tests.extras import unavailable
 from tests.gitrepo import GitRepo
 
 
@@ -88,8 +89,9 @@ def test_cancel_stops_a_running_child_before_it_writes(tmp_path: Path) -> None:
         os.waitpid(-1, os.WNOHANG)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux-only")
 def test_the_child_dies_with_a_killed_parent(tmp_path: Path) -> None:
+    if not sys.platform.startswith("linux"):
+        unavailable("the parent-death signal (prctl) is Linux-only")
     marker = tmp_path / "written"
     script = (
         "import sys, time\nfrom pathlib import Path\nfrom ctxeng.core.forked import fork_stage\n"
