@@ -21,6 +21,22 @@ from tests.extras import unavailable
 from tests.gitrepo import GitRepo
 
 
+@pytest.mark.parametrize(
+    ("cores", "load", "allowed"),
+    [(1, 0.0, False), (2, 0.3, True), (2, 1.4, True), (2, 1.6, False), (8, 6.0, True)],
+)
+def test_a_stage_forks_only_when_a_core_is_idle(
+    monkeypatch: pytest.MonkeyPatch, cores: int, load: float, allowed: bool
+) -> None:
+    """The decision alone: the machine's core count and load average are what the kernel reports."""
+    monkeypatch.delenv("CTXENG_PARALLEL", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)))
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    assert parallel_allowed() is allowed
+    monkeypatch.setenv("CTXENG_PARALLEL", "0")
+    assert parallel_allowed() is False
+
+
 def test_the_child_returns_its_result_and_its_own_usage() -> None:
     job = fork_stage(lambda: {"pid": os.getpid(), "rows": [1, 2, 3]})
     result = job.result()

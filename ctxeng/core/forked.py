@@ -29,9 +29,12 @@ _INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 
 
 def parallel_allowed() -> bool:
-    """Whether a stage may run in a forked child: `fork` exists and more than one core is ours.
+    """Whether a stage may run in a forked child: `fork` exists and a core is idle.
 
-    `CTXENG_PARALLEL=0` switches it off, `=1` on even on one core (tests compare both ways).
+    Idle means the last minute's load average leaves more than half of one of our cores free (as
+    `make -l` decides; a build's own load counts too, hence not a whole core): on a busy machine the child would only queue for the same core, and its copy-on-write
+    page faults cost ~0.4 CPU-s on sqlalchemy, which a second core pays for and a queue does not.
+    `CTXENG_PARALLEL=0` switches it off, `=1` on regardless (tests compare both ways).
     """
     wanted = os.environ.get("CTXENG_PARALLEL", "")
     if wanted == "0" or not hasattr(os, "fork"):
@@ -42,7 +45,11 @@ def parallel_allowed() -> bool:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    return cores > 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    return cores > 1 and cores - load > 0.5
 
 
 class Job(Generic[T]):
