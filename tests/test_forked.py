@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ctxeng.core import forked
 from ctxeng.core.errors import CtxengError
 from ctxeng.core.forked import Gate, fork_stage, parallel_allowed
 from ctxeng.core.fsio import LockBusy
@@ -22,19 +23,29 @@ from tests.gitrepo import GitRepo
 
 
 @pytest.mark.parametrize(
-    ("cores", "load", "allowed"),
-    [(1, 0.0, False), (2, 0.3, True), (2, 1.4, True), (2, 1.6, False), (8, 6.0, True)],
+    ("cores", "busy", "allowed"), [(1, 0, False), (2, 0, True), (2, 1, False), (4, 2, True), (8, 7, False)]
 )
 def test_a_stage_forks_only_when_a_core_is_idle(
-    monkeypatch: pytest.MonkeyPatch, cores: int, load: float, allowed: bool
+    monkeypatch: pytest.MonkeyPatch, cores: int, busy: int, allowed: bool
 ) -> None:
-    """The decision alone: the machine's core count and load average are what the kernel reports."""
+    """The decision alone, for a given core count and number of other runnable tasks."""
     monkeypatch.delenv("CTXENG_PARALLEL", raising=False)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)))
-    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(forked, "busy_cores", lambda: busy)
     assert parallel_allowed() is allowed
     monkeypatch.setenv("CTXENG_PARALLEL", "0")
     assert parallel_allowed() is False
+
+
+def test_busy_cores_counts_a_busy_process_of_this_machine() -> None:
+    idle = forked.busy_cores()
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        assert max(forked.busy_cores() for _ in range(20)) >= 1 and idle >= 0
+    finally:
+        spinner.kill()
+        spinner.wait()
 
 
 def test_the_child_returns_its_result_and_its_own_usage() -> None:

@@ -29,11 +29,10 @@ _INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 
 
 def parallel_allowed() -> bool:
-    """Whether a stage may run in a forked child: `fork` exists and a core is idle.
+    """Whether a stage may run in a forked child: `fork` exists and a core is idle right now.
 
-    Idle means the last minute's load average leaves more than half of one of our cores free (as
-    `make -l` decides; a build's own load counts too, hence not a whole core): on a busy machine the child would only queue for the same core, and its copy-on-write
-    page faults cost ~0.4 CPU-s on sqlalchemy, which a second core pays for and a queue does not.
+    On a busy machine the child would only queue for the same core, and its copy-on-write page
+    faults cost ~0.4 CPU-s on sqlalchemy, which a second core pays for and a queue does not.
     `CTXENG_PARALLEL=0` switches it off, `=1` on regardless (tests compare both ways).
     """
     wanted = os.environ.get("CTXENG_PARALLEL", "")
@@ -45,11 +44,22 @@ def parallel_allowed() -> bool:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
+    return cores - 1 - busy_cores() >= 1.0  # one core is ours; another must be free for the child
+
+
+def busy_cores() -> float:
+    """Cores other processes keep busy: Linux's count of runnable tasks now, less this one
+    (/proc/loadavg); elsewhere the last minute's load average (which counts our own run too)."""
     try:
-        load = os.getloadavg()[0]
+        with open("/proc/loadavg", encoding="ascii") as fh:
+            runnable = fh.read().split()[3].split("/")[0]
+        return max(int(runnable) - 1, 0)
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        return os.getloadavg()[0]
     except (AttributeError, OSError):
-        load = 0.0
-    return cores > 1 and cores - load > 0.5
+        return 0.0
 
 
 class Job(Generic[T]):
