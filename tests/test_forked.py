@@ -162,7 +162,7 @@ def test_the_pack_beside_the_dataset_writes_what_one_process_writes(
         assert parallel_allowed() is (parallel == "1")
         for made in (".ctxeng", ".claude", "CLAUDE.md"):  # each build starts from nothing
             subprocess.run(["rm", "-rf", str(sample_repo.path / made)], check=True)
-        manifest = build(sample_repo.path).manifest
+        manifest = build(sample_repo.path, parallel=True).manifest
         assert manifest["stages"]["pack"]["cpu_s"] >= 0
         built[parallel] = _outputs(sample_repo.path)
     assert built["1"].keys() == built["0"].keys()
@@ -181,7 +181,7 @@ def test_ctrl_c_while_the_pack_runs_in_its_child_keeps_the_last_good_output(
     good = {n: (out / n).read_bytes() for n in ("records.jsonl", "pack-model.json", "manifest.json")}
     sample_repo.commit("Add more", {f"more_{i}.py": f"def f{i}():\n    return {i}\n" for i in range(50)})
     env = {**os.environ, "CTXENG_PARALLEL": "1", "CTXENG_PAUSE_AT": "dataset", "CTXENG_PAUSE_SECONDS": "30"}
-    proc = subprocess.Popen([sys.executable, "-m", "ctxeng", "build", "-q", str(sample_repo.path)],
+    proc = subprocess.Popen([sys.executable, "-m", "ctxeng", "refresh", "-q", str(sample_repo.path)],
                             stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)  # fmt: skip
     assert proc.stderr is not None
     for line in proc.stderr:  # the pack's child was forked just before the dataset stage paused

@@ -200,7 +200,9 @@ def _full(
     from ctxeng.pipeline.build import build
 
     try:  # the repository and configuration as read here (build reads HEAD again under the lock)
-        build(repo.root, config=config, lock_wait=0.0 if hook else 30.0, in_hook=hook, repo=repo)
+        build(
+            repo.root, config=config, lock_wait=0.0 if hook else 30.0, in_hook=hook, repo=repo, parallel=True
+        )
     except LockBusy:
         return RefreshResult(
             "skipped", "another ctxeng run holds the lock", paths or [], time.perf_counter() - started
