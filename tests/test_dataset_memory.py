@@ -8,7 +8,7 @@ import tracemalloc
 from collections import Counter
 from pathlib import Path
 
-from ctxeng.core.record_store import RecordStore
+from ctxeng.core.record_store import RecordStore, RecordsView
 from ctxeng.core.records import Record
 from ctxeng.dataset.outcomes import Dropped, Kept, Outcome, digest
 from ctxeng.dataset.store import ExampleStore, Split
@@ -95,6 +95,7 @@ def test_a_huge_spilled_record_is_read_back_without_the_parsers_peak(tmp_path: P
     rec = _huge_record()
     store.add(rec)
     view = store.finish()
+    assert isinstance(view, RecordsView)
     assert len(view.line(0)) > 1 << 20
     tracemalloc.start()
     try:
