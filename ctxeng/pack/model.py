@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ctxeng import __version__
-from ctxeng.core.fsio import dumps_json
+from ctxeng.core.fsio import dumps_json, dumps_json_bytes
 from ctxeng.pack.conventions import Command, Conventions
 from ctxeng.pack.facts import Commit, Definition, DocSection, RepoFacts, SourceFileFacts, Term
 from ctxeng.pack.index.reader import INDEX_VERSION
@@ -93,6 +93,18 @@ def records_stamp(path: Path) -> list[int]:
 
 def dump(model: Model, stamp: list[int]) -> str:
     """The model as deterministic JSON, tagged with the stamp of the records it came from."""
+    return dumps_json(_data(model, stamp)) + "\n"
+
+
+def write(path: Path, model: Model, stamp: list[int]) -> None:
+    """Write `dump(model, stamp)` to `path` as UTF-8, without the text's copies (tens of MB at
+    100,000 files, at the pack stage's peak)."""
+    with path.open("wb") as out:
+        out.write(dumps_json_bytes(_data(model, stamp)))
+        out.write(b"\n")
+
+
+def _data(model: Model, stamp: list[int]) -> dict[str, Any]:
     f, r, c = model.facts, model.ranking, model.conv
     data = {
         "version": MODEL_VERSION,
@@ -113,7 +125,7 @@ def dump(model: Model, stamp: list[int]) -> str:
         "commands": [[x.category, x.command, x.source, x.note] for x in c.commands],
         "entry_points": c.entry_points, "scripts": c.scripts, "tools": c.tools,
     }  # fmt: skip
-    return dumps_json(data) + "\n"
+    return data
 
 
 def load(path: Path, stamp: list[int]) -> Model | None:

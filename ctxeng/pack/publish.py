@@ -33,8 +33,9 @@ from ctxeng.pack.facts_memo import FactsMemo
 from ctxeng.pack.index.builder import build_index, write_index
 from ctxeng.pack.index.reader import INDEX_FILE, STAGED_FILE
 from ctxeng.pack.index.terms_memo import Terms
-from ctxeng.pack.model import MODEL_FILE, Model, dump, records_stamp, trim
+from ctxeng.pack.model import MODEL_FILE, Model, records_stamp, trim
 from ctxeng.pack.model import load as load_model
+from ctxeng.pack.model import write as write_model
 from ctxeng.pack.rank import Ranking, cached_doc_mentions, rank
 from ctxeng.pack.skill import Pack, build_pack, skill_name
 from ctxeng.pack.worktree import check_skill, skill_folder, stage_worktree
@@ -140,7 +141,7 @@ def _produce(
         index, details = build_index(prepared.facts, prepared.ranking, prepared.conv, terms)
         terms.save()
         write_index(staging.path(INDEX_FILE).parent, index, details)
-        staging.path(MODEL_FILE).write_text(dump(model, stamp), encoding="utf-8")
+        write_model(staging.path(MODEL_FILE), model, stamp)
     else:
         model = cached
     name = skill_name(repo.name, config.pack.skill_name)
