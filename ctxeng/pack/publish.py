@@ -137,11 +137,12 @@ def _produce(
         assert records is not None
         prepared = prepare(repo, config, records, head, memo)
         model = trim(prepared.facts, prepared.ranking, prepared.conv)
+        write_model(staging.path(MODEL_FILE), model, stamp)  # before the index is held (issue 12: memory)
         terms = Terms(memo.out_dir if memo is not None else None)
         index, details = build_index(prepared.facts, prepared.ranking, prepared.conv, terms)
         terms.save()
         write_index(staging.path(INDEX_FILE).parent, index, details)
-        write_model(staging.path(MODEL_FILE), model, stamp)
+        del prepared, index, details  # the pack needs only the model from here
     else:
         model = cached
     name = skill_name(repo.name, config.pack.skill_name)
