@@ -17,6 +17,7 @@ from ctxeng.dataset.context import TaskContext
 from ctxeng.dataset.outcomes import Bounder
 from ctxeng.dataset.prints import RecordKeys
 from ctxeng.dataset.store import ExampleStore, Rows, Split
+from ctxeng.dataset.store_compact import CompactStore
 from ctxeng.dataset.task_cache import iter_outcomes
 from ctxeng.dataset.tasks import enabled_tasks
 
@@ -99,7 +100,8 @@ def build_dataset(
         bounder = Bounder(system_message(repo_name), config.min_tokens, config.max_tokens)
         if out_dir is None or not isinstance(records, list):
             # No carry for spilled records (`core.record_store.RecordsView`): it holds them all at once.
-            store = ExampleStore(names, None if out_dir is None else out_dir / "tmp")
+            # Nor a set of every id and a dict of every source (~300 MB at 100,000 files).
+            store: ExampleStore = CompactStore(names, None if out_dir is None else out_dir / "tmp")
             for outcome in iter_outcomes(records, ctx, names, out_dir, bounder):
                 store.add(outcome)
             store.done()

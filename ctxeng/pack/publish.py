@@ -153,6 +153,7 @@ def _produce(
         terms.save()
         write_index(staging.path(INDEX_FILE).parent, index, details)
         write_model(staging.path(MODEL_FILE), model, stamp())
+        del prepared, index, details  # the pack needs only the model from here (issue 12: memory)
     else:
         model = cached
     name = skill_name(repo.name, config.pack.skill_name)

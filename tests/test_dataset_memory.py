@@ -1,0 +1,108 @@
+"""Memory at 100,000 files (issue 12): the compact example store and the decoding of huge records."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import tracemalloc
+from collections import Counter
+from pathlib import Path
+
+from ctxeng.core.record_store import RecordStore, RecordsView
+from ctxeng.core.records import Record
+from ctxeng.dataset.outcomes import Dropped, Kept, Outcome, digest
+from ctxeng.dataset.store import ExampleStore, Split
+from ctxeng.dataset.store_compact import CompactStore
+
+
+def _outcomes(seed: int, n: int) -> list[Outcome | None]:
+    """Outcomes with repeated ids (kept after kept, dropped after kept, kept after dropped), shared
+    sources and commits, shortened rows and repeated answers."""
+    rng = random.Random(seed)
+    ids = [f"{rng.getrandbits(80):020x}" for _ in range(n // 2)]
+    out: list[Outcome | None] = []
+    for k in range(n):
+        if rng.random() < 0.02:
+            out.append(None)
+            continue
+        oid = rng.choice(ids)
+        if rng.random() < 0.2:
+            out.append(Dropped(oid, rng.choice(("too_long", "too_short", "symbol_body:body_size"))))
+            continue
+        source = f"symbol:src/m{rng.randrange(n // 3)}.py:f"
+        commit = rng.choice(("", "a" * 40, "b" * 40, "c" * 40))
+        answer = f"answer {rng.randrange(n // 4)}"
+        fragment = f'"id":"{oid}","k":{k}'.encode()
+        out.append(Kept(oid, rng.choice(("facts", "symbol_body", "callers")), source, commit,
+                        rng.randrange(1000), rng.randrange(1, 500), rng.random() < 0.1,
+                        digest("user", answer), digest(answer), fragment))  # fmt: skip
+    return out
+
+
+def test_compact_store_gives_the_plain_stores_rows_drops_and_split() -> None:
+    tasks = ["callers", "facts", "symbol_body"]
+    for seed in range(4):
+        outcomes = _outcomes(seed, 3_000)
+        stores = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for kind in (ExampleStore, CompactStore):
+                store = kind(tasks, Path(tmp))
+                for outcome in outcomes:
+                    store.add(outcome)
+                store.done()
+                stores.append(store)
+            plain, compact = stores
+            assert compact.dropped == plain.dropped and compact.dropped["duplicate_id"] > 0
+            assert (len(compact), compact.shortened, compact.sources) == (
+                len(plain),
+                plain.shortened,
+                plain.sources,
+            )
+            for name in (
+                "ids",
+                "task_no",
+                "commit_no",
+                "times",
+                "tokens",
+                "short",
+                "pairs",
+                "answers",
+                "lengths",
+            ):
+                assert getattr(compact, name) == getattr(plain, name), name
+            # Sources may be numbered otherwise, but group the same rows.
+            pairs = set(zip(plain.source_no, compact.source_no, strict=True))
+            assert len(pairs) == len({a for a, _ in pairs}) == len({b for _, b in pairs}) == plain.sources
+            splits = [Split(store, 0.3, Counter(), frozenset({"facts"})) for store in stores]
+            for part in ("train", "held"):
+                lines = [[split.line(i) for i in getattr(split, part)] for split in splits]
+                assert lines[0] == lines[1] and lines[0], part
+            for store in stores:
+                store.close()
+
+
+def _huge_record() -> Record:
+    symbols = [{"name": f"Name{i}", "path": f"src/p{i // 50}/m{i}.py"} for i in range(40_000)]
+    files = [{"path": f"src/p{i // 50}/m{i}.py", "status": "A"} for i in range(0, 40_000, 3)]
+    meta = {"diff": "diff --git a/x b/x\n", "diff_truncated": True, "files": files, "symbols": symbols}
+    return Record("commit:" + "a" * 40, "commit", "", 0, 0, "a" * 40, 1, "Initial commit", "", meta)
+
+
+def test_a_huge_spilled_record_is_read_back_without_the_parsers_peak(tmp_path: Path) -> None:
+    """A commit touching a whole 100,000-file tree is a ~50 MB line: orjson's peak reading it back
+    was ~3.7x its objects (hundreds of MB in the dataset and pack stages)."""
+    store = RecordStore(tmp_path, limit=0)
+    rec = _huge_record()
+    store.add(rec)
+    view = store.finish()
+    assert isinstance(view, RecordsView)
+    assert len(view.line(0)) > 1 << 20
+    tracemalloc.start()
+    try:
+        back = view[0]
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert back == rec
+    assert peak < 1.6 * held, (held, peak)
+    store.close()
