@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, overload
 
 from ctxeng.core.fsio import dumps_json_bytes
-from ctxeng.dataset.outcomes import DIGEST, Dropped, Outcome
+from ctxeng.dataset.outcomes import DIGEST, Dropped, Kept, Outcome
 
 _ID = 10  # an example id is 20 hex digits: kept as its 10 bytes (which sort as the hex does)
 #: The per-row columns and the bytes each row takes in the byte columns (the others are arrays).
@@ -89,6 +89,11 @@ class ExampleStore:
         self.ids += key
         self.task_no.append(self._task_no[outcome.task])
         self.source_no.append(self._source.setdefault(outcome.source, len(self._source)))
+        self.shortened += outcome.shortened
+        self._append_columns(outcome)
+
+    def _append_columns(self, outcome: Kept) -> None:
+        """A kept row's columns after its id, task and source: commit, time, tokens, digests, JSON."""
         commit = self._commit.get(outcome.commit)
         if commit is None:
             commit = self._commit[outcome.commit] = len(self.commits)
@@ -96,7 +101,6 @@ class ExampleStore:
         self.commit_no.append(commit)
         self.times.append(outcome.time)
         self.tokens.append(outcome.tokens)
-        self.shortened += outcome.shortened
         self.short.append(outcome.shortened)
         self.pairs += outcome.pair
         self.answers += outcome.answer

@@ -50,24 +50,10 @@ class CompactStore(ExampleStore):
         self._source_keys += hashlib.blake2b(
             outcome.source.encode("utf-8", "surrogatepass"), digest_size=_SOURCE
         ).digest()
-        commit = self._commit.get(outcome.commit)
-        if commit is None:
-            commit = self._commit[outcome.commit] = len(self.commits)
-            self.commits.append(outcome.commit)
         self.ids += self._offered[-_ID:]
         self.task_no.append(self._task_no[outcome.task])
         self.source_no.append(0)  # numbered in `done`
-        self.commit_no.append(commit)
-        self.times.append(outcome.time)
-        self.tokens.append(outcome.tokens)
-        self.short.append(outcome.shortened)
-        self.pairs += outcome.pair
-        self.answers += outcome.answer
-        self.offsets.append(self._end + len(self._buffer))
-        self.lengths.append(len(outcome.fragment))
-        self._buffer += outcome.fragment
-        if len(self._buffer) >= 1 << 20:
-            self._flush()
+        self._append_columns(outcome)
 
     def done(self) -> None:
         """Adding is over: drop the later outcomes of repeated ids, count the drops, number the sources."""
