@@ -80,6 +80,24 @@ def test_a_gate_closed_without_opening_fails_the_child_instead_of_hanging() -> N
         job.result()
 
 
+def test_cancel_after_an_interrupted_wait_closes_no_descriptor_twice(tmp_path: Path) -> None:
+    job = fork_stage(lambda: time.sleep(5))
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 0.2)  # Ctrl-C while the parent waits for the child's result
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            job.result()
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    with open(tmp_path / "opened-after", "w") as fh:  # most likely the pipe's freed descriptor number
+        job.cancel()
+        os.fstat(fh.fileno())  # still open: cancel closed nothing of someone else's
+
+
 def _refuse() -> None:
     raise LockBusy("another ctxeng process is writing", hint="wait for it")
 

@@ -1,8 +1,8 @@
 """Run one stage in a forked child while the build goes on with the next (the pack beside the dataset).
 
 Why a fork and not a thread: the stages are pure Python, so threads would share one core; a forked child
-gets the parent's records for free (copy-on-write) and a core of its own. Where `fork` is missing, there is
-one core, or `CTXENG_PARALLEL=0` (`parallel_allowed()`), the caller runs the stage in turn instead: the
+gets the parent's records for free (copy-on-write) and a core of its own. Where `fork` is missing, no core
+is idle, or `CTXENG_PARALLEL=0` (`parallel_allowed()`), the caller runs the stage in turn instead: the
 stages write disjoint files, so running them one after the other or side by side gives byte-identical
 outputs.
 """
@@ -94,7 +94,10 @@ class Job(Generic[T]):
     def result(self) -> T:
         """Wait for the child and return what `fn` returned (or raise what it raised)."""
         if self._done is None:
-            payload = _read_all(self._read_end)
+            try:
+                payload = _read_all(self._read_end)
+            finally:
+                self._read_end = -1  # closed by `_read_all`, even when interrupted: never close it twice
             _, status = os.waitpid(self._pid, 0)
             self._pid = 0
             self._done, self.usage = _decode(payload, status)
@@ -110,7 +113,9 @@ class Job(Generic[T]):
                 os.kill(self._pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(self._pid, 0)
-            os.close(self._read_end)
+            if self._read_end != -1:
+                os.close(self._read_end)
+                self._read_end = -1
             self._pid = 0
 
 
