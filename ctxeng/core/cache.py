@@ -62,11 +62,16 @@ def code_salt() -> str:
     return digest.hexdigest()
 
 
-def row_record(row: Row) -> Record:
-    """The record of a cache entry's row (checked: a damaged entry raises TypeError or ValueError)."""
+def checked_row(row: Any) -> Row:
+    """`row` if it has a cached record's shape, else TypeError (a damaged entry: read as a miss)."""
     if type(row) is not tuple or len(row) != 10 or type(row[9]) is not dict:
         raise TypeError("not a cached record")
-    return Record(*row)
+    return row
+
+
+def row_record(row: Row) -> Record:
+    """The record of a cache entry's row (checked: a damaged entry raises TypeError or ValueError)."""
+    return Record(*checked_row(row))
 
 
 def _row(rec: Record) -> Row:

@@ -6,7 +6,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ctxeng.core.cache import ExtractCache, Row, row_record
+from ctxeng.core.cache import ExtractCache, Row, checked_row, row_record
 from ctxeng.core.config import DocsConfig
 from ctxeng.core.gcpause import gc_paused
 from ctxeng.core.progress import Progress
@@ -136,23 +136,17 @@ class _Dating:
     def record(self, row: Row) -> Record:
         """A cache entry's row as a dated record: built once, not built and then copied. Its strings
         are shared as the cache interned them."""
-        if type(row) is not tuple or len(row) != 10 or type(row[9]) is not dict:
-            raise TypeError("not a cached record")  # a damaged entry: the cache reads it as a miss
-        rid, kind, path, start, end, _, _, name, text, meta = row
+        rid, kind, path, start, end, _, _, name, text, meta = checked_row(row)
         dating = self.dating
         if kind != "symbol":
             commit, when = dating.of_file(path)
-        elif path in dating.staged:
-            commit, when = "", 0
-        else:
-            hit = dating.symbol_commits.get((path, name))
-            if hit:
-                commit, when = hit
-            else:
-                unseen = self._unseen.get(path)
-                if unseen is None:
-                    unseen = self._unseen[path] = dating.of_unseen_symbol(path)
-                commit, when = unseen
+        elif path in dating.staged or (path, name) in dating.symbol_commits:
+            commit, when = dating.of_symbol(path, name)
+        else:  # most definitions: the file's one answer
+            unseen = self._unseen.get(path)
+            if unseen is None:
+                unseen = self._unseen[path] = dating.of_unseen_symbol(path)
+            commit, when = unseen
         return Record(rid, kind, path, start, end, commit, when, name, text, meta)
 
 
