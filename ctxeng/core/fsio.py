@@ -304,3 +304,23 @@ def _read_pid(fd: int) -> str:
     with contextlib.suppress(OSError, ValueError):
         return os.pread(fd, 32, 0).decode().strip()
     return ""
+
+
+def append_range(out: IO[bytes], src: IO[bytes], at: int, n: int, what: str) -> None:
+    """Append `src`'s `n` bytes from offset `at` to `out`: in the kernel where it can
+    (`copy_file_range`, a fifth of the CPU of reading and writing), else read and written 16 MB at a
+    time. `what` names `src` in the OSError raised when it turns out shorter than that (it changed)."""
+    out.flush()  # what was written goes first; the copy then continues at the file's position
+    done = 0
+    with contextlib.suppress(OSError, AttributeError):  # AttributeError: no copy_file_range here
+        while done < n:
+            step = os.copy_file_range(src.fileno(), out.fileno(), n - done, at + done)
+            if step <= 0:
+                break
+            done += step
+    while done < n:  # a file system that cannot (or a short copy): the rest the ordinary way
+        data = os.pread(src.fileno(), min(n - done, 1 << 24), at + done)
+        if not data:
+            raise OSError(f"the last generation's {what} changed while it was read")
+        out.write(data)
+        done += len(data)

@@ -20,7 +20,7 @@ from itertools import accumulate, repeat
 from pathlib import Path
 from typing import IO, Any
 
-from ctxeng.core.fsio import atomic_writer
+from ctxeng.core.fsio import append_range, atomic_writer
 from ctxeng.dataset.store import Split
 
 ROWS_FILE = "state/dataset-rows.bin"
@@ -108,19 +108,7 @@ def _copy(fh: IO[bytes], sources: list[IO[bytes] | None], run: list[int], stats:
     n = run[2] - run[1]
     if os.pread(src.fileno(), 1, run[2] - 1) != b"\n":
         raise OSError("the last generation's dataset file changed while it was read")
-    fh.flush()  # what was written goes first; the copy then continues at the file's position
-    done = 0
-    with contextlib.suppress(OSError):  # in the kernel: a fifth of the CPU of reading and writing
-        while done < n:
-            step = os.copy_file_range(src.fileno(), fh.fileno(), n - done, run[1] + done)
-            if step <= 0:
-                break
-            done += step
-    if done < n:  # a file system that cannot (or a short copy): the rest the ordinary way
-        data = os.pread(src.fileno(), n - done, run[1] + done)
-        if len(data) != n - done:
-            raise OSError("the last generation's dataset file changed while it was read")
-        fh.write(data)
+    append_range(fh, src, run[1], n, "dataset file")
     stats["bytes_reused"] += n
 
 

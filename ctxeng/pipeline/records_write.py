@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-from ctxeng.core.fsio import dumps_json, dumps_json_bytes
+from ctxeng.core.fsio import append_range, dumps_json, dumps_json_bytes
 from ctxeng.core.records import Record
 
 SPANS_FILE = "state/records-spans.json"
@@ -110,7 +110,7 @@ def write_records(
                 pos += n
             if whole:
                 assert src is not None and view is not None
-                _copy(out, src, pending_at, pending_end - pending_at)
+                append_range(out, src, pending_at, pending_end - pending_at, "records file")
             pending.clear()
 
         for at, run in _runs(records, keys):
@@ -223,22 +223,3 @@ def _whole_lines(view: _OldBytes, at: int, lengths: list[int]) -> bool:
         if n <= 0 or end > len(view) or view[end - 1] != 10:
             return False
     return True
-
-
-def _copy(out: IO[bytes], src: IO[bytes], at: int, n: int) -> None:
-    """Append the old file's `n` bytes from `at` to `out`: in the kernel where it can (`copy_file_range`),
-    else read and written."""
-    out.flush()  # what was written goes first; the copy then continues at the file's position
-    done = 0
-    with contextlib.suppress(OSError):
-        while done < n:
-            step = os.copy_file_range(src.fileno(), out.fileno(), n - done, at + done)
-            if step <= 0:
-                break
-            done += step
-    while done < n:  # a file system that cannot (or a short copy): the rest the ordinary way
-        data = os.pread(src.fileno(), min(n - done, 1 << 24), at + done)
-        if not data:
-            raise OSError("the last generation's records file changed while it was read")
-        out.write(data)
-        done += len(data)
