@@ -165,6 +165,8 @@ def test_rebuild_reuses_mined_history(sample_repo: GitRepo) -> None:
     table.write_text(json.dumps(data))
     # Without it the commit records' bytes would be copied from the last records file, not rebuilt.
     (sample_repo.path / ".ctxeng/current/state/records-spans.json").unlink()
+    # Without it the records would be the carried ones (tests/test_history_carry.py), not the cache's.
+    (sample_repo.path / ".ctxeng/cache/history/carry.marshal").unlink()
     sample_repo.commit("Add a helper", {"kvstore/util.py": "def helper():\n    return 1\n"})
     assert refresh(sample_repo.path).mode == "full"
     rows = [json.loads(line) for line in (sample_repo.path / ".ctxeng/records.jsonl").open()]

@@ -15,6 +15,7 @@ touched definitions) hold nothing to redact, so those are stored as git gave the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections import Counter
@@ -22,6 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ctxeng.core.cache import _load_table, _store_table
 from ctxeng.core.cache_journal import JournalTable
 from ctxeng.extract.history.log import LogCommit
 from ctxeng.extract.history.parse import CommitPatch
@@ -125,9 +127,12 @@ class HistoryCache:
 
     def put_commit(self, redacted: LogCommit, counts: dict[str, int]) -> None:
         """Remember a commit whose date and paths needed no redaction (message redacted)."""
-        row = [list(redacted.parents), redacted.time, redacted.date, redacted.subject, redacted.message,
-               [[p, s] for p, s in redacted.files], counts, redacted.bot]  # fmt: skip
-        self.log.put(redacted.sha, row)
+        self.log.put(redacted.sha, self._commit_row(redacted, counts))
+
+    @staticmethod
+    def _commit_row(redacted: LogCommit, counts: dict[str, int]) -> list[Any]:
+        return [list(redacted.parents), redacted.time, redacted.date, redacted.subject, redacted.message,
+                [[p, s] for p, s in redacted.files], counts, redacted.bot]  # fmt: skip
 
     def patch(self, sha: str, key: str) -> tuple[CommitPatch, dict[str, int], int] | None:
         """The cached patch of `sha` under `key` (see `patch_keys`), text redacted, its redaction counts and
@@ -143,12 +148,32 @@ class HistoryCache:
 
     def put_patch(self, redacted: CommitPatch, counts: dict[str, int], chars: int, key: str) -> None:
         """Remember a patch whose touched definitions needed no redaction (text redacted; `chars`: its raw length)."""
-        row = [redacted.diff, redacted.truncated, [[p, n] for p, n in redacted.symbols], redacted.added,
-               redacted.deleted, redacted.bytes, redacted.omitted, list(redacted.omit_reasons), counts,
-               chars]  # fmt: skip
-        self.patches.put(key, row)
+        self.patches.put(key, self._patch_row(redacted, counts, chars))
+
+    @staticmethod
+    def _patch_row(redacted: CommitPatch, counts: dict[str, int], chars: int) -> list[Any]:
+        return [redacted.diff, redacted.truncated, [[p, n] for p, n in redacted.symbols], redacted.added,
+                redacted.deleted, redacted.bytes, redacted.omitted, list(redacted.omit_reasons), counts,
+                chars]  # fmt: skip
 
     def save(self, walk: set[str], window: set[str]) -> None:
         """Write back what changed (`walk`: the commits of this build; `window`: those with patches)."""
         self.log.save(walk)
         self.patches.save(window)
+
+    def append(
+        self,
+        commits: list[tuple[LogCommit, dict[str, int]]],
+        patches: list[tuple[tuple[CommitPatch, dict[str, int]], int, str]],
+    ) -> None:
+        """Add commits (redacted, with counts) and patches ((redacted, counts), raw length, key) to the tables'
+        journals without reading the main files (`save` folds journals in on a full pass)."""
+        for table, rows in (
+            (self.log, {c.sha: self._commit_row(c, n) for c, n in commits}),
+            (self.patches, {key: self._patch_row(p, n, chars) for (p, n), chars, key in patches}),
+        ):
+            if rows:
+                added = _load_table(table.journal, table.salt)
+                added.update(rows)
+                with contextlib.suppress(OSError):
+                    _store_table(table.journal, table.salt, added)

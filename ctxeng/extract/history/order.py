@@ -30,7 +30,7 @@ def cached_walk_order(repo: RepoView, head: str, max_commits: int, folder: Path)
     order = None if repo.shallow else _appended(repo, head, max_commits, folder / ORDER_FILE)
     if order is None:
         order = walk_order(repo, head, max_commits)
-    _store(folder / ORDER_FILE, head, max_commits, order)
+    store(folder / ORDER_FILE, head, max_commits, order)
     return order
 
 
@@ -45,8 +45,18 @@ def _appended(repo: RepoView, head: str, max_commits: int, path: Path) -> list[s
     old = [sha for sha in lines[1:] if sha]
     if not old or old[0] != old_head or len(old) != int(count):
         return None  # damaged, or not a walk from its HEAD
+    chain = chain_on(repo, head, old_head)
+    if chain is None:
+        return None
+    order = chain + old
+    return order[:max_commits] if max_commits > 0 else order
+
+
+def chain_on(repo: RepoView, head: str, old_head: str) -> list[str] | None:
+    """The commits from `head` down to `old_head` (excluded), newest first, when each has exactly one
+    parent and there are at most `MAX_CHAIN` of them ([] when `head` is `old_head`); else None."""
     if head == old_head:
-        return old
+        return []
     out = repo.git.run(["rev-list", "--parents", f"--max-count={MAX_CHAIN}", head, "--"], check=False)
     chain, expect = [], head
     for line in out.decode("ascii", "replace").split("\n"):
@@ -55,13 +65,12 @@ def _appended(repo: RepoView, head: str, max_commits: int, path: Path) -> list[s
             return None  # a merge, a root, or not a chain
         chain.append(parts[0])
         if parts[1] == old_head:
-            order = chain + old
-            return order[:max_commits] if max_commits > 0 else order
+            return chain
         expect = parts[1]
     return None
 
 
-def _store(path: Path, head: str, max_commits: int, order: list[str]) -> None:
+def store(path: Path, head: str, max_commits: int, order: list[str]) -> None:
     """Write the order atomically (no fsync: it is a cache); a failure only costs the next walk."""
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)

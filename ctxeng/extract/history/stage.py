@@ -106,9 +106,13 @@ def file_commits(
 
 def cochange_records(
     log: Iterable[LogCommit], at_head: set[str], boundary: set[str], config: HistoryConfig,
-    newest: dict[str, list[tuple[str, int]]],
+    newest: dict[str, list[tuple[str, int]]], state: dict[str, Any] | None = None,
 ) -> tuple[list[Record], int]:  # fmt: skip
-    """One `cochange` record per file at HEAD with partners; also the count of commits ignored as too wide."""
+    """One `cochange` record per file at HEAD with partners; also the count of commits ignored as too wide.
+
+    With `state`, also its counts by path, to be carried (`ctxeng.extract.history.carry`): "touches"
+    (co-change commits per path) and "pairs" (per path, the commits shared with each other path).
+    """
     names = sorted(at_head)
     ids = {path: i for i, path in enumerate(names)}
     width = len(names)
@@ -135,15 +139,29 @@ def cochange_records(
             partners.setdefault(b, []).append((a, count))
     records = []
     for a in sorted(partners):
-        path, commits = names[a], touches[a]
+        path = names[a]
         best = sorted(partners[a], key=lambda item: (-item[1], item[0]))[:MAX_PARTNERS]  # ids sort like paths
-        sha, when = newest[path][0]
-        meta = {
-            "commits": commits,
-            "partners": [{"path": names[b], "count": n, "share": round(n / commits, 3)} for b, n in best],
-        }
-        records.append(Record(record_id("cochange", path), "cochange", path, 0, 0, sha, when, path, "", meta))
+        records.append(cochange_record(path, touches[a], [(names[b], n) for b, n in best], newest[path][0]))
+    if state is not None:
+        state["touches"] = {names[a]: n for a, n in touches.items()}
+        by_path: dict[str, dict[str, int]] = {}
+        for key, count in pairs.items():
+            a, b = divmod(key, width)
+            by_path.setdefault(names[a], {})[names[b]] = count
+            by_path.setdefault(names[b], {})[names[a]] = count
+        state["pairs"] = by_path
     return records, ignored
+
+
+def cochange_record(path: str, commits: int, best: list[tuple[str, int]], newest: tuple[str, int]) -> Record:
+    """The `cochange` record of `path`: touched by `commits` commits, `best` its partners (path, count) in
+    order, dated by `newest` (sha, time), the newest commit touching it."""
+    sha, when = newest
+    meta = {
+        "commits": commits,
+        "partners": [{"path": b, "count": n, "share": round(n / commits, 3)} for b, n in best],
+    }
+    return Record(record_id("cochange", path), "cochange", path, 0, 0, sha, when, path, "", meta)
 
 
 def patch_window(log: list[LogCommit], boundary: set[str], patch_commits: int) -> list[str]:
@@ -195,18 +213,28 @@ def mine_history(
 def _omissions(
     repo: RepoView, log: list[LogCommit], window: list[str], files: FilesConfig | None,
     drop_files: tuple[str, ...], head_skips: Mapping[str, str], memo: Path | None = None,
+    known: dict[str, str] | None = None,
 ) -> Omissions:  # fmt: skip
     """What the window's patches leave out besides `omit_reason`'s files: selection's skips (the large
-    blobs' packed part remembered in folder `memo`, see `ctxeng.extract.history.blobs`)."""
+    blobs' packed part remembered in folder `memo`, see `ctxeng.extract.history.blobs`).
+
+    `known` holds `history_omissions`' reason ("" for none) of paths asked before under the same
+    rules (`ctxeng.extract.history.extend.omissions_key`); only the other paths are asked, and added.
+    """
     if files is None or not window:
         return NO_OMISSIONS
     from ctxeng.extract.history.blobs import large_blobs_cached
     from ctxeng.extract.selection import PATH_WIDE_REASONS, history_omissions
 
+    known = {} if known is None else known
     shas = set(window)
     paths = {path for commit in log if commit.sha in shas for path, _ in commit.files}
     skipped = {p: r for p, r in head_skips.items() if r in PATH_WIDE_REASONS}
-    skipped.update(history_omissions(repo, paths - skipped.keys(), files, drop_files))
+    ask = [p for p in paths if p not in skipped and p not in known]
+    found = history_omissions(repo, ask, files, drop_files) if ask else {}
+    for path in ask:
+        known[path] = found.get(path, "")
+    skipped.update((p, known[p]) for p in sorted(paths) if p not in skipped and known[p])
     return Omissions(skipped, large_blobs_cached(repo, files.max_file_bytes, memo))
 
 
@@ -263,12 +291,33 @@ def _mine(
     cache: HistoryCache | None = None,
 ) -> HistoryResult:
     at_head = {entry.path for entry in repo.index()}
+    head_skips = head_skips or {}
+    key = None
+    if cache is not None and scrub is not None and not repo.shallow:
+        from ctxeng.extract.history import carry
+        from ctxeng.extract.history.extend import extend
+
+        key = carry.carry_key(cache.patches.salt, config, files, drop_files)
+        last = carry.load(cache.folder, key)
+        if last is not None:
+            try:
+                extended = extend(repo, config, last, at_head, scrub, cache, files, drop_files, head_skips)
+            except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+                extended = None  # a carried state of the right key but the wrong shape: a miss
+            if extended is not None:
+                result, state = extended
+                carry.save(cache.folder, state)
+                progress("history", len(state.order), len(state.order))
+                return result  # type: ignore[no-any-return]
     boundary = shallow_boundary(repo)
     log, shown = read_log(repo, config.max_commits, boundary, scrub, cache, progress)
     head_entry = next((c for c in log if c.sha == repo.head), None)
     provenance = Provenance(head=repo.head, head_time=head_entry.time if head_entry else repo.head_time())
     provenance.file_commits = file_commits(log, at_head, boundary)
-    cochange, ignored = cochange_records(log, at_head, boundary, config, provenance.file_commits)
+    counts_state: dict[str, Any] | None = {} if key is not None else None
+    cochange, ignored = cochange_records(
+        log, at_head, boundary, config, provenance.file_commits, counts_state
+    )
     stats = {
         "commits_seen": len(log), "commits": 0, "merges_skipped": 0, "shallow": int(repo.shallow),
         "shallow_boundary": 0, "patch_window": 0, "patches_truncated": 0, "patch_bytes": 0,
@@ -277,16 +326,19 @@ def _mine(
     }  # fmt: skip
     window = patch_window(log, boundary, config.patch_commits)
     memo = cache.folder if cache is not None else None
-    omissions = _omissions(repo, log, window, files, drop_files, head_skips or {}, memo)
+    known: dict[str, str] = {}
+    omissions = _omissions(repo, log, window, files, drop_files, head_skips, memo, known)
     keys = patch_keys(log, window, omissions)
+    sizes: dict[str, int] = {}
     patches, shown_patches = cached_patches(
-        repo, window, config, drop_files, progress, stats, scrub, cache, omissions, keys
+        repo, window, config, drop_files, progress, stats, scrub, cache, omissions, keys, sizes
     )
     if cache is not None:
         cache.save({c.sha for c in log}, {keys[sha] for sha in patches})
     redactions: Counter[str] = Counter()
     commits: list[Record] = []
     record_keys: dict[str, str] = {}
+    carried: list[tuple[LogCommit, Any, CommitPatch | None, Any]] | None = [] if key is not None else None
     for commit in log:
         if commit.is_merge:
             stats["merges_skipped"] += 1
@@ -314,8 +366,22 @@ def _mine(
         if cache is not None:
             mark = f"{cache.patches.salt}\0{commit.sha}\0{keys[commit.sha] if patch is not None else ''}"
             record_keys[commits[-1].id] = f"{mark}\0{int(is_boundary)}"
+        if carried is not None:
+            carried.append((commit, shown[commit.sha], patch, shown_patches.get(commit.sha)))
     stats["commits"] = len(commits)
     stats["symbols_touched"] = len(provenance.symbol_commits)
+    if key is not None and cache is not None and carried is not None and counts_state is not None:
+        from ctxeng.extract.history import carry
+        from ctxeng.extract.history.extend import carry_of_pass, omissions_key
+
+        kept = carry_of_pass(
+            key, provenance, log, commits, carried, keys, sizes, at_head, counts_state, cochange, ignored,
+            omissions_key(repo, files, drop_files), known,
+        )  # fmt: skip
+        if kept is None:
+            carry.drop(cache.folder)
+        else:
+            carry.save(cache.folder, kept)
     progress("history", len(log), len(log))
     return HistoryResult(
         commits=commits,

@@ -51,9 +51,11 @@ def cached_patches(
     repo: RepoView, window: list[str], config: HistoryConfig, drop_files: tuple[str, ...],
     progress: Callable[[str, int, int], None], stats: dict[str, int], scrub: Scrub | None,
     cache: HistoryCache | None, omissions: Omissions = NO_OMISSIONS, keys: Mapping[str, str] | None = None,
+    sizes: dict[str, int] | None = None,
 ) -> tuple[dict[str, CommitPatch], dict[str, Shown]]:  # fmt: skip
     """`mine_patches`, streaming only the window's commits the cache lacks; with `scrub`, also
-    each patch as its record shows it.
+    each patch as its record shows it. With the cache, `sizes` receives each patch's unredacted
+    length (the `patch_chars_kept` it counts).
 
     Cached patches come redacted (only the record reads their text). After a git failure the
     cache is set aside and the whole window streamed again, so the patches kept are exactly
@@ -68,7 +70,9 @@ def cached_patches(
     missing = [sha for sha in window if sha not in known]
     fresh = mine_patches(repo, missing, config, drop_files, progress, Counter(), omissions)
     if len(known) + len(fresh) < len(window):  # git failed part-way
-        return cached_patches(repo, window, config, drop_files, progress, stats, scrub, None, omissions, keys)
+        return cached_patches(
+            repo, window, config, drop_files, progress, stats, scrub, None, omissions, keys, sizes
+        )
     shown: dict[str, Shown] = {}
     patches: dict[str, CommitPatch] = {}
     for sha in window:
@@ -83,6 +87,8 @@ def cached_patches(
             if cacheable:
                 cache.put_patch(redacted, counts, chars, keys[sha])
         count_patch(stats, patch, chars)
+        if sizes is not None:
+            sizes[sha] = chars
     stats["patch_window"] = len(patches)
     return patches, shown
 
