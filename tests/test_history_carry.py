@@ -79,7 +79,7 @@ def _poison(out: Path) -> None:
     state = carry.load(_folder(out), key)
     assert state is not None
     state.records[-1] = (*state.records[-1][:7], MARK, *state.records[-1][8:])
-    carry.save(_folder(out), state)
+    carry.save(_folder(out), state, whole=True)
 
 
 def _used(result: HistoryResult) -> bool:
@@ -195,7 +195,7 @@ def test_a_damaged_or_foreign_carry_is_a_miss(sample_repo: GitRepo, tmp_path: Pa
         "truncated": lambda: path.write_bytes(good[: len(good) // 2]),
         "flipped": lambda: path.write_bytes(header + b"\n" + bytes(flipped)),
         "empty": lambda: path.write_bytes(b""),
-        "shape": lambda: carry.save(_folder(out), wrong_shape),
+        "shape": lambda: carry.save(_folder(out), wrong_shape, whole=True),
     }
     for name, spoil in damage.items():
         spoil()
@@ -207,3 +207,32 @@ def test_a_damaged_or_foreign_carry_is_a_miss(sample_repo: GitRepo, tmp_path: Pa
     # Other settings: another key; the carried result is not read.
     repo.commit("Other settings", _edit(repo, "kvstore/store.py", "\n# settings\n"))
     _check(repo, out, tmp_path, {"cochange_min_count": 1}, carried=False)
+
+
+def test_many_refreshes_keep_few_segments_and_a_damaged_segment_is_a_miss(
+    sample_repo: GitRepo, tmp_path: Path
+) -> None:
+    """Each refresh writes the new commits' records to a segment; past `MAX_SLICES` slices all are written to
+    one again, and segments no longer used are removed. A damaged or missing segment reads as no carry."""
+    repo, out = sample_repo, tmp_path / "out"
+    opts = {"patch_commits": 2}
+    _check(repo, out, tmp_path, opts)
+    for i in range(carry.MAX_SLICES // 2 + 2):
+        repo.commit(f"Step {i}", _edit(repo, "kvstore/store.py", f"\n# step {i}\n"))
+        _mine(repo, out, opts)
+        assert len(list(_folder(out).glob("carry-*.marshal"))) <= carry.MAX_SLICES + 2
+    repo.commit("Last step", _edit(repo, "kvstore/store.py", "\n# last\n"))
+    _check(repo, out, tmp_path, opts, carried=True)
+    for spoil in ("flip", "remove"):
+        segment = max(_folder(out).glob("carry-*.marshal"), key=lambda p: p.stat().st_size)
+        if spoil == "flip":
+            data = bytearray(segment.read_bytes())
+            data[-10] ^= 0x55
+            segment.write_bytes(bytes(data))
+        else:
+            segment.unlink()
+        key = (_folder(out) / carry.CARRY_FILE).read_bytes().split(b"\n", 1)[0].split(b" ")[1].decode()
+        assert carry.load(_folder(out), key) is None
+        repo.commit(f"After {spoil}", _edit(repo, "kvstore/store.py", f"\n# {spoil}\n"))
+        _check(repo, out, tmp_path, opts)
+        _check(repo, out, tmp_path, opts, carried=True)  # written whole again by the full pass

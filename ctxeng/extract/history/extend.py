@@ -27,7 +27,7 @@ from ctxeng.core.provenance import Provenance
 from ctxeng.core.records import Record
 from ctxeng.core.repo import RepoView
 from ctxeng.extract.history.cache import HistoryCache, Scrub
-from ctxeng.extract.history.carry import Carry, Row, WindowRow, row
+from ctxeng.extract.history.carry import Carry, Row, WindowRow, cut, records_of, row
 from ctxeng.extract.history.log import LogCommit, iter_commits
 from ctxeng.extract.history.order import ORDER_FILE, chain_on, store
 from ctxeng.extract.history.parse import CommitPatch
@@ -68,6 +68,8 @@ def extend(
     if repo.shallow:
         return None
     chain = chain_on(repo, repo.head, carried.head)
+    if [rec[5] for rec in carried.records[: len(carried.window)]] != [entry[0] for entry in carried.window]:
+        return None  # not a window this can slide (the newest records are the window's)
     if chain is None or (config.max_commits > 0 and len(chain) + len(carried.order) > config.max_commits):
         return None
     fresh = list(iter_commits(repo, chain))
@@ -125,7 +127,6 @@ def extend(
     # The patch window: the new commits, then the carried window less as many of its oldest.
     size = len(fresh) + len(carried.window) if config.patch_commits < 0 else config.patch_commits
     kept = carried.window[: max(0, size - len(fresh))]
-    left = {entry[0] for entry in carried.window[len(kept) :]}
     new_window = [c.sha for c in fresh][:size]
     window = new_window + [entry[0] for entry in kept]
     known = (
@@ -154,18 +155,23 @@ def extend(
     window_rows += kept
     cache.append([views[c.sha] for c in fresh], [(patch_views[s], window_rows[i][6], keys[s])
                                                  for i, s in enumerate(new_window)])  # fmt: skip
-    # Commit records: the new ones, then the carried ones (those that left the window without their patch).
-    records = [row(commit_record(views[c.sha][0], patch_views[c.sha][0] if c.sha in patch_views else None, False))
-               for c in fresh]  # fmt: skip
-    for rec in carried.records:
-        records.append(row(commit_record(view_of(rec), None, False)) if rec[5] in left else rec)
+    # Commit records: the new ones, then the carried ones (those that left the window without their patch);
+    # only the new and the rebuilt go to a new segment (`carry.save`), the others stay where they lie.
+    new_rows = [row(commit_record(views[c.sha][0], patch_views[c.sha][0] if c.sha in patch_views else None, False))
+                for c in fresh]  # fmt: skip
+    old_rows, n_kept, n_window = carried.records, len(kept), len(carried.window)
+    rebuilt = [row(commit_record(view_of(rec), None, False)) for rec in old_rows[n_kept:n_window]]
+    records = [*new_rows, *old_rows[:n_kept], *rebuilt, *old_rows[n_window:]]
+    slices = [("", 0, len(new_rows)), *cut(carried.slices, 0, n_kept),
+              ("", len(new_rows), len(new_rows) + len(rebuilt)), *cut(carried.slices, n_window, len(old_rows))]  # fmt: skip
     view_counts = carried.view_counts
     view_counts.update((c.sha, views[c.sha][1]) for c in fresh if views[c.sha][1])
     order = [*chain, *carried.order]
     head_time = fresh[0].time if fresh else carried.head_time
     state = Carry(carried.key, repo.head, head_time, order, carried.merges, records, view_counts, window_rows,
                   sorted(at_head), sorted(ever), {p: file_commits[p] for p in sorted(file_commits)}, touches, pairs,
-                  {p: rows[p] for p in sorted(rows)}, ignored, omit_key, known)  # fmt: skip
+                  {p: rows[p] for p in sorted(rows)}, ignored, omit_key, known,
+                  [(seg, lo, hi) for seg, lo, hi in slices if lo < hi], [*new_rows, *rebuilt])  # fmt: skip
     store(cache.folder / ORDER_FILE, repo.head, config.max_commits, order)
     return result_of(state, cache.patches.salt, HistoryResult), state
 
@@ -201,9 +207,10 @@ def result_of(state: Carry, salt: str, make: Any) -> Any:
             if path in at_head:
                 provenance.symbol_commits.setdefault((path, name), (sha, when))
     stats["symbols_touched"] = len(provenance.symbol_commits)
-    commits = [Record(*rec) for rec in state.records]
-    keys = {rec.id: f"{salt}\0{rec.commit}\0{patch_keys.get(rec.commit, '')}\0{0}" for rec in commits}
-    cochange = [Record(*rec) for rec in state.cochange.values()]
+    commits = records_of(state.records)
+    prefix, get = f"{salt}\0", patch_keys.get
+    keys = {rec.id: f"{prefix}{rec.commit}\0{get(rec.commit, '')}\0{0}" for rec in commits}
+    cochange = records_of(list(state.cochange.values()))
     return make(commits=commits, cochange=cochange, provenance=provenance, stats=stats, redactions=redactions,
                 keys=keys)  # fmt: skip
 
@@ -234,8 +241,9 @@ def carry_of_pass(
     if [entry[0] for entry in window] != [rec.commit for rec in commits[: len(window)]]:
         return None  # not the newest commits: not a window this module can slide
     ever = sorted({path for commit in log for path, _ in commit.files})
+    rows = [row(rec) for rec in commits]
     return Carry(
         key, provenance.head, provenance.head_time, [c.sha for c in log], sum(c.is_merge for c in log),
-        [row(rec) for rec in commits], view_counts, window, sorted(at_head), ever, provenance.file_commits,
-        counts["touches"], counts["pairs"], {rec.path: row(rec) for rec in cochange}, ignored, omit_key, omit_reasons,
+        rows, view_counts, window, sorted(at_head), ever, provenance.file_commits, counts["touches"], counts["pairs"],
+        {rec.path: row(rec) for rec in cochange}, ignored, omit_key, omit_reasons, [("", 0, len(rows))], rows,
     )  # fmt: skip
