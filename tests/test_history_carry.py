@@ -132,6 +132,17 @@ def test_every_window_size_and_a_same_head_pass(sample_repo: GitRepo, tmp_path: 
         _check(repo, out, tmp_path, opts, carried=True)
 
 
+def test_a_commit_limit_reached_is_mined_again(sample_repo: GitRepo, tmp_path: Path) -> None:
+    repo, out = sample_repo, tmp_path / "out"
+    count = int(repo.git("rev-list", "--count", "HEAD"))
+    opts = {"max_commits": count + 1, "patch_commits": 3}
+    _check(repo, out, tmp_path, opts)
+    repo.commit("Within the limit", _edit(repo, "kvstore/store.py", "\n# within\n"))
+    _check(repo, out, tmp_path, opts, carried=True)
+    repo.commit("Past the limit", _edit(repo, "kvstore/store.py", "\n# past\n"))  # the oldest drops out
+    _check(repo, out, tmp_path, opts, carried=False)
+
+
 def test_rewritten_history_is_mined_again(sample_repo: GitRepo, tmp_path: Path) -> None:
     """Amend, reset, a branch switch, rebase, a merge on top: the carry is not used, the result is a cold one."""
     repo, out = sample_repo, tmp_path / "out"

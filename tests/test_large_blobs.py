@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from ctxeng.core.repo import open_repo
-from ctxeng.extract.history.blobs import MEMO_FILE, large_blobs_cached
+from ctxeng.extract.history.blobs import MEMO_FILE, _large_among, _loose_large, large_blobs_cached
 from ctxeng.extract.selection import large_blobs
 from tests.gitrepo import GitRepo
 
@@ -52,3 +52,22 @@ def test_alternates_take_the_full_walk(git_repo: GitRepo, tmp_path: Path) -> Non
     memo = tmp_path / "memo"
     assert large_blobs_cached(view, CAP, memo) == large_blobs(view, CAP) != frozenset()
     assert not (memo / MEMO_FILE).exists()
+
+
+def test_loose_headers_read_here_equal_git(git_repo: GitRepo, tmp_path: Path) -> None:
+    """Loose objects' sizes come from their own headers (no git run): the same verdicts as git's, at the cap,
+    for every kind; a file that is not a loose object hands the question to git."""
+    git_repo.commit(
+        "at and over the cap",
+        {"at.txt": "a" * CAP, "over.txt": "b" * (CAP + 1), "z.bin": bytes(range(256)) * 4},
+    )
+    git_repo.git("tag", "-a", "-m", "a tag", "v1")
+    view = open_repo(git_repo.path)
+    objects = git_repo.path / ".git" / "objects"
+    loose = sorted(p.parent.name + p.name for p in objects.glob("??/*"))
+    assert len(loose) >= 6  # blobs, tree, commit, tag
+    assert _loose_large(objects, loose, CAP) == large_blobs(view, CAP) == _large_among(view, loose, CAP)
+    assert len(large_blobs(view, CAP)) == 2
+    (objects / "ab").mkdir(exist_ok=True)
+    (objects / "ab" / ("c" * 38)).write_bytes(b"not zlib")
+    assert _loose_large(objects, [*loose, "ab" + "c" * 38], CAP) is None

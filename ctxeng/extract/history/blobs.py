@@ -3,8 +3,9 @@ every object of the repository (277k on sqlalchemy, ~0.45 CPU-s with the parsing
 
 Objects are immutable and a pack file's name is the hash of its content, so the large blobs among
 the packed objects are a function of the set of pack names (and the cap): they are kept in
-`large-blobs.json` beside the history cache. A build then asks git only about the loose objects
-(the few that commits since the last repack added). Repositories with alternates, or where the
+`large-blobs.json` beside the history cache. A build then looks only at the loose objects (the few
+that commits since the last repack added), reading their sizes from their own headers, or asking
+git when there are many or one does not read as expected. Repositories with alternates, or where the
 object folder cannot be listed, take the full walk. The answer is the set the full walk gives.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import zlib
 from pathlib import Path
 
 from ctxeng.core.cache import CacheTable
@@ -21,6 +23,8 @@ from ctxeng.extract.selection import large_blobs
 
 MEMO_FILE = "large-blobs.json"
 _HEX = frozenset("0123456789abcdef")
+MAX_LOOSE_READ = 256  # loose objects whose headers are read here; more are asked of git in one run
+_KINDS = frozenset({b"blob", b"tree", b"commit", b"tag"})
 
 
 def large_blobs_cached(repo: RepoView, max_bytes: int, folder: Path | None) -> frozenset[str]:
@@ -41,7 +45,9 @@ def large_blobs_cached(repo: RepoView, max_bytes: int, folder: Path | None) -> f
         table.put(key, packed)
         table.save({key})
         return everything
-    return frozenset(packed) | _large_among(repo, loose, max_bytes)
+    assert objects is not None
+    big = _loose_large(objects, loose, max_bytes)
+    return frozenset(packed) | (big if big is not None else _large_among(repo, loose, max_bytes))
 
 
 def _objects_dir(repo: RepoView) -> Path | None:
@@ -73,6 +79,29 @@ def _listing(objects: Path) -> tuple[list[str], list[str]] | None:
     except OSError:
         return None
     return packs, sorted(loose)
+
+
+def _loose_large(objects: Path, ids: list[str], max_bytes: int) -> frozenset[str] | None:
+    """`_large_among` for loose objects, from their headers (a loose object is zlib-deflated
+    `<type> <size>\\0<content>`: the first bytes tell), without a git process; None where a header is
+    not as expected (git decides then). Used for a few objects only: those a commit since the last
+    repack added."""
+    if len(ids) > MAX_LOOSE_READ:
+        return None
+    big = set()
+    for oid in ids:
+        try:
+            with open(objects / oid[:2] / oid[2:], "rb") as fh:
+                head = zlib.decompressobj().decompress(fh.read(256), 64)
+        except (OSError, zlib.error):
+            return None
+        kind, sep, rest = head.partition(b" ")
+        size, nul, _ = rest.partition(b"\0")
+        if not sep or not nul or kind not in _KINDS or not size.isdigit():
+            return None
+        if kind == b"blob" and int(size) > max_bytes:
+            big.add(oid)
+    return frozenset(big)
 
 
 def _large_among(repo: RepoView, ids: list[str], max_bytes: int) -> frozenset[str]:

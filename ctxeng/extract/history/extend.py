@@ -1,7 +1,7 @@
 """A carried history result extended by the commits on top of its HEAD: the history stage of a refresh.
 
 After a commit (or a fast-forward of plain commits), HEAD is the carried HEAD with a chain of
-single-parent commits on top (`chain_on`), and a date-ordered walk is that chain followed by the
+single-parent commits on top (`_chain`), and a date-ordered walk is that chain followed by the
 carried walk. Only those commits are read from git (`iter_commits`) and mined for patches; every
 other part of the result is the carried one updated by what they change: per-path commits and
 co-change counts gain their files, the patch window gains them and loses as many of its oldest
@@ -23,13 +23,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from ctxeng.core.config import FilesConfig, HistoryConfig
+from ctxeng.core.errors import CtxengError
 from ctxeng.core.provenance import Provenance
 from ctxeng.core.records import Record
 from ctxeng.core.repo import RepoView
 from ctxeng.extract.history.cache import HistoryCache, Scrub
 from ctxeng.extract.history.carry import Carry, Row, WindowRow, cut, records_of, row
-from ctxeng.extract.history.log import LogCommit, iter_commits
-from ctxeng.extract.history.order import ORDER_FILE, chain_on, store
+from ctxeng.extract.history.log import LogCommit, iter_range
+from ctxeng.extract.history.order import MAX_CHAIN, ORDER_FILE, store
 from ctxeng.extract.history.parse import CommitPatch
 from ctxeng.extract.history.window import mine_patches, patch_keys
 
@@ -67,14 +68,12 @@ def extend(
 
     if repo.shallow:
         return None
-    chain = chain_on(repo, repo.head, carried.head)
     if [rec[5] for rec in carried.records[: len(carried.window)]] != [entry[0] for entry in carried.window]:
         return None  # not a window this can slide (the newest records are the window's)
-    if chain is None or (config.max_commits > 0 and len(chain) + len(carried.order) > config.max_commits):
+    fresh = _chain(repo, carried.head)
+    if fresh is None or (config.max_commits > 0 and len(fresh) + len(carried.order) > config.max_commits):
         return None
-    fresh = list(iter_commits(repo, chain))
-    if [c.sha for c in fresh] != chain or any(c.is_merge for c in fresh):
-        return None
+    chain = [c.sha for c in fresh]
     views: dict[str, tuple[LogCommit, dict[str, int]]] = {}
     for commit in fresh:
         view, counts, cacheable = scrub.commit(commit)
@@ -174,6 +173,24 @@ def extend(
                   [(seg, lo, hi) for seg, lo, hi in slices if lo < hi], [*new_rows, *rebuilt])  # fmt: skip
     store(cache.folder / ORDER_FILE, repo.head, config.max_commits, order)
     return result_of(state, cache.patches.salt, HistoryResult), state
+
+
+def _chain(repo: RepoView, base: str) -> list[LogCommit] | None:
+    """The commits from HEAD down to `base` (excluded), newest first, read in one git run, when each has
+    exactly one parent and there are at most `MAX_CHAIN` of them; else None (see `chain_on`)."""
+    if repo.head == base:
+        return []
+    try:
+        commits = list(iter_range(repo, repo.head, base, MAX_CHAIN + 1))
+    except CtxengError:  # e.g. `base` is gone (a rewritten history, collected)
+        return None
+    expect = repo.head
+    for i, commit in enumerate(commits):
+        below = commits[i + 1].sha if i + 1 < len(commits) else base
+        if commit.sha != expect or commit.parents != (below,):
+            return None  # a merge, a root, or not a chain on top of `base`
+        expect = below
+    return commits if commits and len(commits) <= MAX_CHAIN else None
 
 
 def result_of(state: Carry, salt: str, make: Any) -> Any:

@@ -69,6 +69,13 @@ def iter_commits(repo: RepoView, shas: list[str]) -> Iterator[LogCommit]:
     yield from _parse(repo.git.stream([*args, *shas, "--"]))
 
 
+def iter_range(repo: RepoView, head: str, base: str, max_commits: int) -> Iterator[LogCommit]:
+    """Yield the commits reachable from `head` but not from `base` (at most `max_commits`), each exactly as
+    `iter_log` reports it; a chain of commits on top of `base` comes newest first."""
+    args = ["log", "-z", "--name-status", "--no-renames", "--topo-order", f"--max-count={max_commits}"]
+    yield from _parse(repo.git.stream([*args, f"--format={LOG_FORMAT}", head, f"^{base}", "--"]))
+
+
 def clean_message(raw: str) -> str:
     """The commit message without identity trailers and trailing whitespace."""
     if "@" in raw:
