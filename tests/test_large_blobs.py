@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 from ctxeng.core.repo import open_repo
-from ctxeng.extract.history.blobs import MEMO_FILE, _large_among, _loose_large, large_blobs_cached
+from ctxeng.extract.history.blobs import LOOSE_KEY, MEMO_FILE, _large_among, _loose_large, large_blobs_cached
 from ctxeng.extract.selection import large_blobs
 from tests.gitrepo import GitRepo
 
@@ -71,3 +72,25 @@ def test_loose_headers_read_here_equal_git(git_repo: GitRepo, tmp_path: Path) ->
     (objects / "ab").mkdir(exist_ok=True)
     (objects / "ab" / ("c" * 38)).write_bytes(b"not zlib")
     assert _loose_large(objects, [*loose, "ab" + "c" * 38], CAP) is None
+
+
+def test_loose_verdicts_are_remembered_by_id(git_repo: GitRepo, tmp_path: Path) -> None:
+    memo = tmp_path / "memo"
+    git_repo.commit("big", {"big.txt": "x" * 500})
+    git_repo.git("gc", "-q")
+    _check(git_repo, memo)  # the pack set, remembered
+    git_repo.commit("loose", {"small.txt": "s\n", "big2.txt": "y" * 900})
+    found = _check(git_repo, memo)
+    table = json.loads((memo / MEMO_FILE).read_text())
+    verdicts = table["entries"][LOOSE_KEY]
+    assert len(found) == 2 and sum(verdicts.values()) == 1 and len(verdicts) >= 4  # blobs, tree, commit
+    small = next(oid for oid, large in verdicts.items() if not large)
+    verdicts[small] = 1  # a remembered verdict is trusted: shown by a marked one
+    (memo / MEMO_FILE).write_text(json.dumps(table))
+    assert small in large_blobs_cached(open_repo(git_repo.path), CAP, memo)
+    table["entries"][LOOSE_KEY] = "torn"
+    (memo / MEMO_FILE).write_text(json.dumps(table))
+    assert _check(git_repo, memo) == found
+    git_repo.git("gc", "-q")  # packed: another pack set, the loose verdicts are dropped with the old entry
+    assert _check(git_repo, memo) == found
+    assert json.loads((memo / MEMO_FILE).read_text())["entries"].get(LOOSE_KEY, {}) == {}

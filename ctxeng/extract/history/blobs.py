@@ -4,8 +4,9 @@ every object of the repository (277k on sqlalchemy, ~0.45 CPU-s with the parsing
 Objects are immutable and a pack file's name is the hash of its content, so the large blobs among
 the packed objects are a function of the set of pack names (and the cap): they are kept in
 `large-blobs.json` beside the history cache. A build then looks only at the loose objects (the few
-that commits since the last repack added), reading their sizes from their own headers, or asking
-git when there are many or one does not read as expected. Repositories with alternates, or where the
+that commits since the last repack added), and of those only at the ones it has not seen (their
+verdicts are remembered by id), reading their sizes from their own headers, or asking git when
+there are many or one does not read as expected. Repositories with alternates, or where the
 object folder cannot be listed, take the full walk. The answer is the set the full walk gives.
 """
 
@@ -23,6 +24,7 @@ from ctxeng.extract.selection import large_blobs
 
 MEMO_FILE = "large-blobs.json"
 _HEX = frozenset("0123456789abcdef")
+LOOSE_KEY = "loose"  # the memo's entry of loose objects' verdicts (id -> 1 if a blob over the cap, else 0)
 MAX_LOOSE_READ = 256  # loose objects whose headers are read here; more are asked of git in one run
 _KINDS = frozenset({b"blob", b"tree", b"commit", b"tag"})
 
@@ -45,9 +47,20 @@ def large_blobs_cached(repo: RepoView, max_bytes: int, folder: Path | None) -> f
         table.put(key, packed)
         table.save({key})
         return everything
-    assert objects is not None
-    big = _loose_large(objects, loose, max_bytes)
-    return frozenset(packed) | (big if big is not None else _large_among(repo, loose, max_bytes))
+    # Loose objects are immutable too: their verdicts are remembered by id, and only new ones are read.
+    seen = table.entries.get(LOOSE_KEY)
+    seen = seen if isinstance(seen, dict) else {}
+    new = [oid for oid in loose if oid not in seen]
+    if new:
+        assert objects is not None
+        big = _loose_large(objects, new, max_bytes)
+        big = big if big is not None else _large_among(repo, new, max_bytes)
+        seen.update((oid, int(oid in big)) for oid in new)
+    verdicts = {oid: seen[oid] for oid in loose}  # objects packed or pruned since are forgotten
+    if new or len(verdicts) != len(seen):
+        table.put(LOOSE_KEY, verdicts)
+        table.save({key, LOOSE_KEY})
+    return frozenset(packed) | {oid for oid, large in verdicts.items() if large == 1}
 
 
 def _objects_dir(repo: RepoView) -> Path | None:
