@@ -123,7 +123,7 @@ def _read(path: Path, name: bytes) -> Any:
     """The marshal payload of `path` after its header line (`_MAGIC`, `name`, the payload's SHA-1), or
     ValueError where the header differs or the payload does not match its digest (torn or damaged)."""
     header, sep, payload = path.read_bytes().partition(b"\n")
-    magic, stored, digest = header.split(b" ")
+    magic, stored, digest = header.split(b" ")[:3]
     if not sep or magic != _MAGIC or stored != name:
         raise ValueError("another carried result")
     if hashlib.sha1(payload).hexdigest().encode() != digest:
@@ -131,9 +131,10 @@ def _read(path: Path, name: bytes) -> Any:
     return marshal.loads(payload)
 
 
-def _write(folder: Path, name: str | None, value: Any) -> str:
-    """Write `value` as `_read` reads it, atomically (no fsync: a cache), to the state file (`name`: the key)
-    or, with no `name`, to the segment named by its payload's digest; returns that digest."""
+def _write(folder: Path, name: str | None, value: Any, head: str = "") -> str:
+    """Write `value` as `_read` reads it, atomically (no fsync: a cache), to the state file (`name`: the key;
+    `head` follows the digest in the header, for `peek`) or, with no `name`, to the segment named by its
+    payload's digest; returns that digest."""
     payload = marshal.dumps(value)
     digest = hashlib.sha1(payload).hexdigest()
     path = folder / CARRY_FILE if name is not None else _segment(folder, digest)
@@ -141,7 +142,7 @@ def _write(folder: Path, name: str | None, value: Any) -> str:
     fd, tmp = tempfile.mkstemp(prefix=".carry.", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(b" ".join((_MAGIC, (name or digest).encode(), digest.encode())) + b"\n")
+            fh.write(b" ".join((_MAGIC, (name or digest).encode(), digest.encode(), head.encode())) + b"\n")
             fh.write(payload)
         os.replace(tmp, path)
     except BaseException:
@@ -153,6 +154,19 @@ def _write(folder: Path, name: str | None, value: Any) -> str:
 
 def _segment(folder: Path, name: str) -> Path:
     return folder / f"carry-{name}.marshal"
+
+
+def peek(folder: Path, key: str) -> str | None:
+    """The HEAD of the result carried in `folder` under `key` (from the state file's first line, unchecked:
+    `load` checks it), so that a build whose HEAD is not on top of it does not read it at all."""
+    try:
+        with open(folder / CARRY_FILE, "rb") as fh:
+            fields = fh.readline(400).rstrip(b"\n").split(b" ")
+        if len(fields) == 4 and fields[0] == _MAGIC and fields[1] == key.encode():
+            return fields[3].decode("ascii")
+    except (OSError, UnicodeDecodeError):
+        pass
+    return None
 
 
 def load(folder: Path, key: str) -> Carry | None:
@@ -208,7 +222,7 @@ def save(folder: Path, carry: Carry, whole: bool = False) -> None:
             name = _write(folder, None, carry.pending)
             carry.slices = [(name if seg == "" else seg, lo, hi) for seg, lo, hi in carry.slices]
         carry.pending = []
-        _write(folder, carry.key, tuple(getattr(carry, f) for f in _STATE_FIELDS))
+        _write(folder, carry.key, tuple(getattr(carry, f) for f in _STATE_FIELDS), carry.head)
         used = {f"carry-{name}.marshal" for name, _, _ in carry.slices}
         for entry in os.scandir(folder):
             if entry.name.startswith("carry-") and entry.name not in used:

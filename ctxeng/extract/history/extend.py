@@ -1,7 +1,7 @@
 """A carried history result extended by the commits on top of its HEAD: the history stage of a refresh.
 
 After a commit (or a fast-forward of plain commits), HEAD is the carried HEAD with a chain of
-single-parent commits on top (`_chain`), and a date-ordered walk is that chain followed by the
+single-parent commits on top (`chain`), and a date-ordered walk is that chain followed by the
 carried walk. Only those commits are read from git (`iter_commits`) and mined for patches; every
 other part of the result is the carried one updated by what they change: per-path commits and
 co-change counts gain their files, the patch window gains them and loses as many of its oldest
@@ -59,19 +59,20 @@ def view_of(rec: Row) -> LogCommit:
 
 
 def extend(
-    repo: RepoView, config: HistoryConfig, carried: Carry, at_head: set[str], scrub: Scrub, cache: HistoryCache,
+    repo: RepoView, config: HistoryConfig, carried: Carry, fresh: list[LogCommit], at_head: set[str], scrub: Scrub,
+    cache: HistoryCache,
     files: FilesConfig | None, drop_files: tuple[str, ...], head_skips: Mapping[str, str],
 ) -> tuple[Any, Carry] | None:  # fmt: skip
-    """The history result at HEAD and the state to carry on, from `carried`; None where only a full pass
-    can tell (see the module docstring). Commits and patches mined here are added to the history cache."""
+    """The history result at HEAD and the state to carry on, from `carried` and `fresh`, the commits on top
+    of its HEAD (`chain`); None where only a full pass can tell (see the module docstring). Commits and
+    patches mined here are added to the history cache."""
     from ctxeng.extract.history.stage import HistoryResult, _omissions, commit_record
 
     if repo.shallow:
         return None
     if [rec[5] for rec in carried.records[: len(carried.window)]] != [entry[0] for entry in carried.window]:
         return None  # not a window this can slide (the newest records are the window's)
-    fresh = _chain(repo, carried.head)
-    if fresh is None or (config.max_commits > 0 and len(fresh) + len(carried.order) > config.max_commits):
+    if config.max_commits > 0 and len(fresh) + len(carried.order) > config.max_commits:
         return None
     chain = [c.sha for c in fresh]
     views: dict[str, tuple[LogCommit, dict[str, int]]] = {}
@@ -175,7 +176,7 @@ def extend(
     return result_of(state, cache.patches.salt, HistoryResult), state
 
 
-def _chain(repo: RepoView, base: str) -> list[LogCommit] | None:
+def chain(repo: RepoView, base: str) -> list[LogCommit] | None:
     """The commits from HEAD down to `base` (excluded), newest first, read in one git run, when each has
     exactly one parent and there are at most `MAX_CHAIN` of them; else None (see `chain_on`)."""
     if repo.head == base:
