@@ -38,15 +38,14 @@ CARRY_FILE = "carry.marshal"
 #: Slices of record segments past which `save` writes every record to one segment again.
 MAX_SLICES = 24
 #: The carried state's layout; part of the key, so another layout reads as a miss.
-CARRY_FORMAT = 1
+CARRY_FORMAT = 2
 _MAGIC = b"ctxeng-history-carry"
 
 #: A record's fields in `Record`'s order (see `ctxeng.core.cache.Row`).
 Row = tuple[str, str, str, int, int, str, int, str, str, dict[str, Any]]
-#: One patch-window commit: (sha, patch key, files, touched definitions, patch redaction counts,
-#: patch bytes, characters kept before redaction, truncated, files omitted, omission reasons).
-WindowRow = tuple[str, str, list[tuple[str, str]], list[tuple[str, str]], dict[str, int], int, int, bool, int,
-                  tuple[str, ...]]  # fmt: skip
+#: One patch-window commit: (sha, patch key, patch redaction counts, patch bytes, characters kept before
+#: redaction, truncated, files omitted, omission reasons); its files and touched definitions are its record's.
+WindowRow = tuple[str, str, dict[str, int], int, int, bool, int, tuple[str, ...]]
 
 
 @dataclass
@@ -62,7 +61,7 @@ class Carry:
     view_counts: dict[str, dict[str, int]]  # sha -> redaction counts of its commit strings (only if any)
     window: list[WindowRow]  # the patch window, newest first
     at_head: list[str]  # the paths of the index the pass read, sorted
-    ever: list[str]  # every path a non-merge commit of the walk touched
+    gone: list[str]  # the paths a non-merge commit of the walk touched that are not at HEAD
     file_commits: dict[str, list[tuple[str, int]]]  # `Provenance.file_commits`
     touches: dict[str, int]  # per path at HEAD: co-change commits touching it
     pairs: dict[str, dict[str, int]]  # per path at HEAD: co-change commits shared with each other such path
@@ -189,7 +188,7 @@ def load(folder: Path, key: str) -> Carry | None:
         return None
     carry = Carry(records=records, **state)
     expected = {"head": str, "head_time": int, "order": list, "merges": int, "view_counts": dict,
-                "window": list, "at_head": list, "ever": list, "file_commits": dict, "touches": dict, "pairs": dict,
+                "window": list, "at_head": list, "gone": list, "file_commits": dict, "touches": dict, "pairs": dict,
                 "cochange": dict, "ignored": int, "omit_key": str, "omit_reasons": dict}  # fmt: skip
     if any(type(getattr(carry, name)) is not kind for name, kind in expected.items()):
         return None

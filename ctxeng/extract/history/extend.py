@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import sys
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -82,9 +83,10 @@ def extend(
             return None  # its date or a path needed redaction: never carried
         views[commit.sha] = (view, counts)
     old_head = set(carried.at_head)
-    ever = set(carried.ever)
-    if any(path in ever for path in at_head - old_head):
+    gone = set(carried.gone)
+    if any(path in gone for path in at_head - old_head):
         return None  # back at HEAD: its older commits were not counted among the paths at HEAD
+    gone.update(old_head - at_head)
     # Co-change counts, per-path commits and co-change records: only what the new commits change.
     touches, pairs, rows = carried.touches, carried.pairs, carried.cochange
     file_commits, ignored = carried.file_commits, carried.ignored
@@ -99,8 +101,9 @@ def extend(
             pairs.get(partner, {}).pop(path, None)
     for commit in reversed(fresh):  # oldest first: each prepends to the per-path lists
         for path, _ in commit.files:
-            ever.add(path)
-            if path in at_head:
+            if path not in at_head:
+                gone.add(path)
+            else:
                 file_commits[path] = [(commit.sha, commit.time), *file_commits.get(path, ())]
                 affected.add(path)
         if not commit.files:
@@ -134,7 +137,7 @@ def extend(
         if carried.omit_key == (omit_key := omissions_key(repo, files, drop_files))
         else {}
     )
-    stand_ins = [*fresh, *(LogCommit(e[0], (), 0, "", "", "", list(e[2])) for e in kept)]
+    stand_ins = [*fresh, *(view_of(rec) for rec in carried.records[: len(kept)])]
     omissions = _omissions(repo, stand_ins, window, files, drop_files, head_skips, cache.folder, known)
     keys = patch_keys(stand_ins, window, omissions)
     if any(keys[entry[0]] != entry[1] for entry in kept):
@@ -150,10 +153,10 @@ def extend(
         if not cacheable:
             return None
         patch_views[sha] = (redacted, counts)
-        window_rows.append((sha, keys[sha], list(views[sha][0].files), list(patch.symbols), counts, patch.bytes,
+        window_rows.append((sha, keys[sha], counts, patch.bytes,
                             len(patch.diff), patch.truncated, patch.omitted, tuple(patch.omit_reasons)))  # fmt: skip
     window_rows += kept
-    cache.append([views[c.sha] for c in fresh], [(patch_views[s], window_rows[i][6], keys[s])
+    cache.append([views[c.sha] for c in fresh], [(patch_views[s], window_rows[i][4], keys[s])
                                                  for i, s in enumerate(new_window)])  # fmt: skip
     # Commit records: the new ones, then the carried ones (those that left the window without their patch);
     # only the new and the rebuilt go to a new segment (`carry.save`), the others stay where they lie.
@@ -169,7 +172,7 @@ def extend(
     order = [*chain, *carried.order]
     head_time = fresh[0].time if fresh else carried.head_time
     state = Carry(carried.key, repo.head, head_time, order, carried.merges, records, view_counts, window_rows,
-                  sorted(at_head), sorted(ever), {p: file_commits[p] for p in sorted(file_commits)}, touches, pairs,
+                  sorted(at_head), sorted(gone), {p: file_commits[p] for p in sorted(file_commits)}, touches, pairs,
                   {p: rows[p] for p in sorted(rows)}, ignored, omit_key, known,
                   [(seg, lo, hi) for seg, lo, hi in slices if lo < hi], [*new_rows, *rebuilt])  # fmt: skip
     store(cache.folder / ORDER_FILE, repo.head, config.max_commits, order)
@@ -208,9 +211,10 @@ def result_of(state: Carry, salt: str, make: Any) -> Any:
         "cochange_files": len(state.cochange), "cochange_ignored_commits": state.ignored,
     }  # fmt: skip
     at_head = set(state.at_head)
-    times = {rec[5]: rec[6] for rec in state.records[: len(state.window)]}
     patch_keys: dict[str, str] = {}
-    for sha, key, _, symbols, counts, size, chars, truncated, omitted, reasons in state.window:
+    # The window's records are the newest: their touched definitions are the patches' (carried only if
+    # none needed redaction).
+    for (sha, key, counts, size, chars, truncated, omitted, reasons), rec in zip(state.window, state.records):
         patch_keys[sha] = key
         provenance.window.add(sha)
         redactions.update(counts)
@@ -220,10 +224,10 @@ def result_of(state: Carry, salt: str, make: Any) -> Any:
         stats["patch_files_omitted"] += omitted
         for reason in reasons:
             stats[f"patch_omitted_{reason}"] = stats.get(f"patch_omitted_{reason}", 0) + 1
-        when = times[sha]
-        for path, name in symbols:
-            if path in at_head:
-                provenance.symbol_commits.setdefault((path, name), (sha, when))
+        when = rec[6]
+        for symbol in rec[9]["symbols"]:
+            if symbol["path"] in at_head:
+                provenance.symbol_commits.setdefault((symbol["path"], symbol["name"]), (sha, when))
     stats["symbols_touched"] = len(provenance.symbol_commits)
     commits = records_of(state.records)
     prefix, get = f"{salt}\0", patch_keys.get
@@ -254,14 +258,19 @@ def carry_of_pass(
         patch_view, patch_counts = patch_shown
         if commit.sha not in sizes or patch_view.symbols != patch.symbols:
             return None
-        window.append((commit.sha, keys[commit.sha], list(commit.files), list(patch.symbols), patch_counts,
+        window.append((commit.sha, keys[commit.sha], patch_counts,
                        patch.bytes, sizes[commit.sha], patch.truncated, patch.omitted, tuple(patch.omit_reasons)))  # fmt: skip
     if [entry[0] for entry in window] != [rec.commit for rec in commits[: len(window)]]:
         return None  # not the newest commits: not a window this module can slide
-    ever = sorted({path for commit in log for path, _ in commit.files})
+    gone = sorted({path for commit in log for path, _ in commit.files if path not in at_head})
     rows = [row(rec) for rec in commits]
+    # One object per path across the state (marshal then writes each once; 100,000 paths at scale).
+    intern = sys.intern
+    heads = [intern(p) for p in sorted(at_head)]
+    file_commits = {intern(p): v for p, v in provenance.file_commits.items()}
+    omit_reasons = {intern(p): r for p, r in omit_reasons.items()}
     return Carry(
         key, provenance.head, provenance.head_time, [c.sha for c in log], sum(c.is_merge for c in log),
-        rows, view_counts, window, sorted(at_head), ever, provenance.file_commits, counts["touches"], counts["pairs"],
+        rows, view_counts, window, heads, gone, file_commits, counts["touches"], counts["pairs"],
         {rec.path: row(rec) for rec in cochange}, ignored, omit_key, omit_reasons, [("", 0, len(rows))], rows,
     )  # fmt: skip
