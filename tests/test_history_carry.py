@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ctxeng.core.config import FilesConfig, HistoryConfig, SecretsConfig
 from ctxeng.core.fsio import dumps_json
 from ctxeng.core.repo import open_repo
@@ -201,7 +203,7 @@ def test_a_damaged_or_foreign_carry_is_a_miss(sample_repo: GitRepo, tmp_path: Pa
     assert state is not None
     flipped = bytearray(payload)
     flipped[len(flipped) // 2] ^= 0x55
-    wrong_shape = carry.Carry(**{**vars(state), "records": [1, 2, 3], "window": [("x",)]})
+    wrong_shape = carry.Carry(**{**vars(state), "records": [("x",) * 9 + ({},)] * 3, "window": [("x",)]})
     damage: dict[str, Callable[[], object]] = {
         "truncated": lambda: path.write_bytes(good[: len(good) // 2]),
         "flipped": lambda: path.write_bytes(header + b"\n" + bytes(flipped)),
@@ -247,3 +249,15 @@ def test_many_refreshes_keep_few_segments_and_a_damaged_segment_is_a_miss(
         repo.commit(f"After {spoil}", _edit(repo, "kvstore/store.py", f"\n# {spoil}\n"))
         _check(repo, out, tmp_path, opts)
         _check(repo, out, tmp_path, opts, carried=True)  # written whole again by the full pass
+
+
+def test_long_file_and_definition_lists_are_written_in_frames(
+    sample_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit's long lists (a whole tree added: 100,000 files) are written a frame at a time and read back
+    whole; here every list over two items is."""
+    monkeypatch.setattr(carry, "BIG_LIST", 2)
+    repo, out = sample_repo, tmp_path / "out"
+    _check(repo, out, tmp_path, {"patch_commits": 5})
+    repo.commit("Several files", {f"kvstore/m{i}.py": f"def f{i}():\n    return {i}\n" for i in range(5)})
+    _check(repo, out, tmp_path, {"patch_commits": 5}, carried=True)

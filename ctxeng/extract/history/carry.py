@@ -27,6 +27,7 @@ import marshal
 import os
 import sys
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,9 @@ from ctxeng.core.records import Record
 CARRY_FILE = "carry.marshal"
 #: Slices of record segments past which `save` writes every record to one segment again.
 MAX_SLICES = 24
+#: A record's file and definition lists longer than this are written in frames of this many (`_segment_frames`).
+BIG_LIST = 16_384
+_BIG_KEYS = ("files", "symbols")
 #: The carried state's layout; part of the key, so another layout reads as a miss.
 CARRY_FORMAT = 2
 _MAGIC = b"ctxeng-history-carry"
@@ -118,37 +122,90 @@ def row(rec: Record) -> Row:
             rec.meta)  # fmt: skip
 
 
-def _read(path: Path, name: bytes) -> Any:
-    """The marshal payload of `path` after its header line (`_MAGIC`, `name`, the payload's SHA-1), or
-    ValueError where the header differs or the payload does not match its digest (torn or damaged)."""
+def _read(path: Path, name: bytes) -> list[Any]:
+    """The frames of `path` after its header line (`_MAGIC`, `name`, the SHA-1 of the rest), each loaded;
+    ValueError where the header differs or the rest does not match its digest (torn or damaged)."""
     header, sep, payload = path.read_bytes().partition(b"\n")
     magic, stored, digest = header.split(b" ")[:3]
     if not sep or magic != _MAGIC or stored != name:
         raise ValueError("another carried result")
     if hashlib.sha1(payload).hexdigest().encode() != digest:
         raise ValueError("damaged")
-    return marshal.loads(payload)
+    view, at, frames = memoryview(payload), 0, []
+    while at < len(view):
+        size = int.from_bytes(view[at : at + 8], "little")
+        frames.append(marshal.loads(view[at + 8 : at + 8 + size]))
+        at += 8 + size
+    return frames
 
 
-def _write(folder: Path, name: str | None, value: Any, head: str = "") -> str:
-    """Write `value` as `_read` reads it, atomically (no fsync: a cache), to the state file (`name`: the key;
-    `head` follows the digest in the header, for `peek`) or, with no `name`, to the segment named by its
-    payload's digest; returns that digest."""
-    payload = marshal.dumps(value)
-    digest = hashlib.sha1(payload).hexdigest()
-    path = folder / CARRY_FILE if name is not None else _segment(folder, digest)
+def _write(folder: Path, name: str | None, frames: Iterable[bytes], head: str = "") -> str:
+    """Write `frames` (marshal payloads) as `_read` reads them, atomically (no fsync: a cache), to the
+    state file (`name`: the key; `head` follows the digest in the header, for `peek`) or, with no `name`,
+    to the segment named by the digest; returns the digest. One frame at a time: no buffer holds them all."""
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".carry.", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(b" ".join((_MAGIC, (name or digest).encode(), digest.encode(), head.encode())) + b"\n")
-            fh.write(payload)
-        os.replace(tmp, path)
+            width = len(_MAGIC) + 1 + 40 + 1 + 40 + 1 + len(head)  # names and digests: 40 hex digits
+            fh.write(b" " * width + b"\n")  # the header, once the digest is known
+            digest = hashlib.sha1()
+            for frame in frames:
+                for part in (len(frame).to_bytes(8, "little"), frame):
+                    digest.update(part)
+                    fh.write(part)
+            hexdigest = digest.hexdigest()
+            header = b" ".join((_MAGIC, (name or hexdigest).encode(), hexdigest.encode(), head.encode()))
+            if len(header) != width:
+                raise OSError("a name that is not 40 hex digits")
+            fh.seek(0)
+            fh.write(header)
+        os.replace(tmp, folder / CARRY_FILE if name is not None else _segment(folder, hexdigest))
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    return digest
+    return hexdigest
+
+
+def _segment_frames(rows: list[Row]) -> Iterator[bytes]:
+    """A segment's frames: the rows, then the items of each meta list longer than `BIG_LIST` (a commit
+    adding a whole tree: 100,000 files, 700,000 definitions) in frames of that many, so that writing
+    never holds one buffer of them all (its size would add to the history stage's peak)."""
+    light, parts = [], []
+    for i, r in enumerate(rows):
+        meta = r[9]
+        big = [k for k in _BIG_KEYS if type(meta.get(k)) is list and len(meta[k]) > BIG_LIST]
+        if big:
+            r = (
+                *r[:9],
+                {k: ([] if k in big else v) for k, v in meta.items()},
+            )  # the record's meta is left as is
+            parts += [(i, k, -(-len(meta[k]) // BIG_LIST)) for k in big]
+        light.append(r)
+    yield marshal.dumps((light, parts))
+    for i, k, _ in parts:
+        items = rows[i][9][k]
+        for lo in range(0, len(items), BIG_LIST):
+            yield marshal.dumps(items[lo : lo + BIG_LIST])
+
+
+def _segment_rows(frames: list[Any]) -> list[Row]:
+    """The rows `_segment_frames` wrote (TypeError, ValueError or StopIteration where they do not fit)."""
+    light, parts = frames[0]
+    chunks = iter(frames[1:])
+    for i, k, n in parts:
+        items: list[Any] = []
+        for _ in range(n):
+            chunk = next(chunks)
+            if type(chunk) is not list:
+                raise TypeError("not a list")
+            items += chunk
+        light[i][9][k] = items
+    if type(light) is not list or next(chunks, None) is not None:
+        raise ValueError("not a segment")
+    rows: list[Row] = light
+    return rows
 
 
 def _segment(folder: Path, name: str) -> Path:
@@ -171,7 +228,7 @@ def peek(folder: Path, key: str) -> str | None:
 def load(folder: Path, key: str) -> Carry | None:
     """The carried result in `folder` if it and its segments are whole and were written under `key`, else None."""
     try:
-        fields = _read(folder / CARRY_FILE, key.encode())
+        fields = _read(folder / CARRY_FILE, key.encode())[0]
         if type(fields) is not tuple or len(fields) != len(_STATE_FIELDS) or fields[0] != key:
             return None
         state = dict(zip(_STATE_FIELDS, fields, strict=True))
@@ -179,12 +236,9 @@ def load(folder: Path, key: str) -> Carry | None:
         records: list[Row] = []
         for name, start, stop in state["slices"]:
             if name not in segments:
-                rows = _read(_segment(folder, name), name.encode())
-                if type(rows) is not list:
-                    return None
-                segments[name] = rows
+                segments[name] = _segment_rows(_read(_segment(folder, name), name.encode()))
             records += segments[name][start:stop]
-    except (OSError, ValueError, EOFError, TypeError, UnicodeDecodeError):
+    except (OSError, ValueError, EOFError, TypeError, IndexError, KeyError, StopIteration):
         return None
     carry = Carry(records=records, **state)
     expected = {"head": str, "head_time": int, "order": list, "merges": int, "view_counts": dict,
@@ -218,10 +272,12 @@ def save(folder: Path, carry: Carry, whole: bool = False) -> None:
         carry.pending, carry.slices = carry.records, [("", 0, len(carry.records))]
     with contextlib.suppress(OSError):
         if carry.pending:
-            name = _write(folder, None, carry.pending)
+            name = _write(folder, None, _segment_frames(carry.pending))
             carry.slices = [(name if seg == "" else seg, lo, hi) for seg, lo, hi in carry.slices]
         carry.pending = []
-        _write(folder, carry.key, tuple(getattr(carry, f) for f in _STATE_FIELDS), carry.head)
+        _write(
+            folder, carry.key, [marshal.dumps(tuple(getattr(carry, f) for f in _STATE_FIELDS))], carry.head
+        )
         used = {f"carry-{name}.marshal" for name, _, _ in carry.slices}
         for entry in os.scandir(folder):
             if entry.name.startswith("carry-") and entry.name not in used:
