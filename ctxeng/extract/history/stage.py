@@ -234,7 +234,7 @@ def _omissions(
     found = history_omissions(repo, ask, files, drop_files) if ask else {}
     for path in ask:
         known[path] = found.get(path, "")
-    skipped.update((p, known[p]) for p in sorted(paths) if p not in skipped and known[p])
+    skipped.update((p, known[p]) for p in paths if p not in skipped and known[p])  # a mapping: order is moot
     return Omissions(skipped, large_blobs_cached(repo, files.max_file_bytes, memo))
 
 
