@@ -114,7 +114,9 @@ def test_commits_on_top_are_carried_and_equal_a_cold_pass(sample_repo: GitRepo, 
     _check(repo, out, tmp_path, opts, carried=True)
     # A secret in a message and in a patch: redacted alike, counted alike.
     dsn = f"postgres://admin:{Fake('carry').b62(16)}@db.example.com/app"
-    repo.commit(f"Connect to {dsn}", _edit(repo, "kvstore/store.py", f"\n\nDSN = '{dsn}'\n"))
+    # With a binary file: the patch omits it, and its reason is counted alike from the cache (it was lost).
+    repo.commit(f"Connect to {dsn}", {**_edit(repo, "kvstore/store.py", f"\n\nDSN = '{dsn}'\n"),
+                                      "kvstore/blob.bin": bytes(range(256))})  # fmt: skip
     _check(repo, out, tmp_path, opts, carried=True)
     assert dsn.encode() not in (_folder(out) / carry.CARRY_FILE).read_bytes()
     # The file back at HEAD after older commits touched it: only a full pass counts those.

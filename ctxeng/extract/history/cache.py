@@ -94,8 +94,10 @@ class Scrub:
             clean_name, found = self.text(name)
             counts.update(found)
             symbols.append((clean_path, clean_name))
+        # The omission reasons too: without them a redacted patch read back from the cache counted fewer
+        # `patch_omitted_*` than the cold build that mined it.
         out = CommitPatch(patch.sha, diff, patch.truncated, symbols, patch.added, patch.deleted, patch.bytes,
-                          patch.omitted)  # fmt: skip
+                          patch.omitted, patch.omit_reasons)  # fmt: skip
         return out, dict(counts), dict(counts) == diff_counts
 
 
