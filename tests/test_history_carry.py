@@ -256,9 +256,10 @@ def test_many_refreshes_keep_few_segments_and_a_damaged_segment_is_a_miss(
 def test_long_file_and_definition_lists_are_written_in_frames(
     sample_repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A commit's long lists (a whole tree added: 100,000 files) are written a frame at a time and read back
-    whole; here every list over two items is."""
+    """Records are written a few at a time, and a commit's long lists (a whole tree added: 100,000 files) a
+    frame at a time, and read back whole; here three records a frame, every list over two items."""
     monkeypatch.setattr(carry, "BIG_LIST", 2)
+    monkeypatch.setattr(carry, "ROWS_PER_FRAME", 3)
     repo, out = sample_repo, tmp_path / "out"
     _check(repo, out, tmp_path, {"patch_commits": 5})
     repo.commit("Several files", {f"kvstore/m{i}.py": f"def f{i}():\n    return {i}\n" for i in range(5)})

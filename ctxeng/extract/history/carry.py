@@ -40,6 +40,7 @@ CARRY_FILE = "carry.marshal"
 MAX_SLICES = 24
 #: A record's file and definition lists longer than this are written in frames of this many (`_segment_frames`).
 BIG_LIST = 16_384
+ROWS_PER_FRAME = 1_024
 _BIG_KEYS = ("files", "symbols")
 #: The carried state's layout; part of the key, so another layout reads as a miss.
 CARRY_FORMAT = 2
@@ -169,9 +170,10 @@ def _write(folder: Path, name: str | None, frames: Iterable[bytes], head: str = 
 
 
 def _segment_frames(rows: list[Row]) -> Iterator[bytes]:
-    """A segment's frames: the rows, then the items of each meta list longer than `BIG_LIST` (a commit
-    adding a whole tree: 100,000 files, 700,000 definitions) in frames of that many, so that writing
-    never holds one buffer of them all (its size would add to the history stage's peak)."""
+    """A segment's frames: the rows, `ROWS_PER_FRAME` a frame, then the items of each meta list longer than
+    `BIG_LIST` (a commit adding a whole tree: 100,000 files, 700,000 definitions) in frames of that many,
+    so that writing never holds one buffer of them all (its size would add to the history stage's peak:
+    sqlalchemy's 15k commit records are 17 MB)."""
     light, parts = [], []
     for i, r in enumerate(rows):
         meta = r[9]
@@ -183,7 +185,9 @@ def _segment_frames(rows: list[Row]) -> Iterator[bytes]:
             )  # the record's meta is left as is
             parts += [(i, k, -(-len(meta[k]) // BIG_LIST)) for k in big]
         light.append(r)
-    yield marshal.dumps((light, parts))
+    yield marshal.dumps((-(-len(light) // ROWS_PER_FRAME), parts))
+    for lo in range(0, len(light), ROWS_PER_FRAME):
+        yield marshal.dumps(light[lo : lo + ROWS_PER_FRAME])
     for i, k, _ in parts:
         items = rows[i][9][k]
         for lo in range(0, len(items), BIG_LIST):
@@ -192,8 +196,13 @@ def _segment_frames(rows: list[Row]) -> Iterator[bytes]:
 
 def _segment_rows(frames: list[Any]) -> list[Row]:
     """The rows `_segment_frames` wrote (TypeError, ValueError or StopIteration where they do not fit)."""
-    light, parts = frames[0]
-    chunks = iter(frames[1:])
+    count, parts = frames[0]
+    light: list[Any] = []
+    for rows in frames[1 : 1 + count]:
+        if type(rows) is not list:
+            raise TypeError("not rows")
+        light += rows
+    chunks = iter(frames[1 + count :])
     for i, k, n in parts:
         items: list[Any] = []
         for _ in range(n):
@@ -202,10 +211,9 @@ def _segment_rows(frames: list[Any]) -> list[Row]:
                 raise TypeError("not a list")
             items += chunk
         light[i][9][k] = items
-    if type(light) is not list or next(chunks, None) is not None:
+    if next(chunks, None) is not None:
         raise ValueError("not a segment")
-    rows: list[Row] = light
-    return rows
+    return light
 
 
 def _segment(folder: Path, name: str) -> Path:
