@@ -2,7 +2,7 @@
 
 After a commit (or a fast-forward of plain commits), HEAD is the carried HEAD with a chain of
 single-parent commits on top (`chain`), and a date-ordered walk is that chain followed by the
-carried walk. Only those commits are read from git (`iter_commits`) and mined for patches; every
+carried walk. Only those commits are read from git (one `iter_range` run) and mined for patches; every
 other part of the result is the carried one updated by what they change: per-path commits and
 co-change counts gain their files, the patch window gains them and loses as many of its oldest
 commits (whose records are rebuilt without their patch), co-change records are rebuilt for the
