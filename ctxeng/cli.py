@@ -68,9 +68,22 @@ def _sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt  # same clean-up path as Ctrl-C: temp files go, last good output stays
 
 
+def _interrupted() -> int:
+    """The exit code and last line of a Ctrl-C: 130, unless this command's outputs were published."""
+    from ctxeng.core.fsio import published
+
+    if published(forget=True):  # after the switch: the outputs are new and whole, the run is done
+        click.echo("interrupted after the new outputs were published (they are complete)", err=True)
+        return 0
+    click.echo("interrupted", err=True)
+    return EXIT_INTERRUPTED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code: 0 ok, 1 user error, 2 usage error, 130 interrupted."""
     signal.signal(signal.SIGTERM, _sigterm)
+    if "ctxeng.core.fsio" in sys.modules:  # a program running several commands: this one starts afresh
+        sys.modules["ctxeng.core.fsio"].published(forget=True)
     try:
         result = cli.main(
             args=list(argv) if argv is not None else None, prog_name="ctxeng", standalone_mode=False
@@ -80,12 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if exc.hint:
             click.echo(f"hint: {exc.hint}", err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("interrupted", err=True)
-        return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return EXIT_INTERRUPTED
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        return _interrupted()
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:

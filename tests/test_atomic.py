@@ -132,7 +132,7 @@ def test_sigkill_at_each_stage_leaves_one_whole_generation(built: GitRepo, point
     assert (workdir(root) / "applied").read_text().strip() == final["gen"]
 
 
-@pytest.mark.parametrize("point", ["history", "pack", "publish", "switched"])
+@pytest.mark.parametrize("point", ["history", "pack", "publish", "switched", "published"])
 def test_ctrl_c_exits_130_before_the_switch_and_0_after(built: GitRepo, point: str) -> None:
     root = built.path
     before = whole(root)
@@ -143,7 +143,7 @@ def test_ctrl_c_exits_130_before_the_switch_and_0_after(built: GitRepo, point: s
     _, err = proc.communicate(timeout=120)
     assert "Traceback" not in err
     after = whole(root)
-    if point == "switched":  # published: the run completes, and says so
+    if point in ("switched", "published"):  # published: the run completes, and says so
         assert proc.returncode == 0, err
         assert after["head"] == head and skill_applied(root)
         assert (workdir(root) / "applied").read_text().strip() == after["gen"]

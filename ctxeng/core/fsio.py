@@ -196,6 +196,27 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
+_PUBLISHED: list[Path] = []  # generations this command switched to (see `published`)
+
+
+def note_published(gen: Path) -> None:
+    """Record that this command made `gen` current: from then on the run counts as complete."""
+    _PUBLISHED.append(gen)
+
+
+def published(forget: bool = False) -> bool:
+    """Whether this command has published a generation since the last `published(forget=True)`.
+
+    The CLI asks on Ctrl-C: an interrupt that lands after the switch (while the summary prints or
+    the process exits) must not report 130, "nothing changed", about outputs that did change. A
+    later phase that Ctrl-C really stops (`build --train`'s training) forgets first.
+    """
+    answer = bool(_PUBLISHED)
+    if forget:
+        _PUBLISHED.clear()
+    return answer
+
+
 @contextlib.contextmanager
 def deferred_interrupts() -> Iterator[list[int]]:
     """Hold back Ctrl-C and SIGTERM for the enclosed block; yields the signals that arrived.

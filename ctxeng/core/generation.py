@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ctxeng.core.faults import pause_point
-from ctxeng.core.fsio import _fsync_dir, deferred_interrupts, dumps_json, held_locks
+from ctxeng.core.fsio import _fsync_dir, deferred_interrupts, dumps_json, held_locks, note_published
 from ctxeng.core.workdir import CURRENT, GEN_PREFIX, GENERATION_ENTRIES, MANIFEST, generation_dir
 
 APPLIED = "applied"  # `.ctxeng/applied`: the generation whose work-tree files were last written in full
@@ -236,6 +236,7 @@ class Staging:
         with deferred_interrupts():
             _switch(self.out_dir, gen)
             self.published = gen
+            note_published(gen)
             pause_point("switched")
             for callback in self.after_switch:
                 callback(gen)

@@ -89,6 +89,7 @@ def build(
             for stale in (out_dir / "tmp").glob("stage-*"):
                 shutil.rmtree(stale, ignore_errors=True)
             raise
+    pause_point("published")  # tests interrupt here: the run is complete, Ctrl-C must not say otherwise
     return BuildResult(manifest=manifest, out_dir=out_dir)
 
 

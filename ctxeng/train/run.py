@@ -39,6 +39,9 @@ def train_after_build(root: Path, quiet: bool) -> dict[str, Any]:
     from ctxeng.core.ui import err_console
 
     require_extras("build --train", "train")  # train.after_build = true in the configuration
+    from ctxeng.core.fsio import published
+
+    published(forget=True)  # the build is out; Ctrl-C from here stops the training: exit 130
     result = run_train(root, None, None, False, None if quiet else err_console(), ["train", str(root)])
     if isinstance(result, int):
         from ctxeng.core.errors import CtxengError
