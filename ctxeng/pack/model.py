@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
@@ -67,7 +67,9 @@ def trim(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> Model:
             DocSection(d.path, d.line, d.heading, d.title, d.doc_kind, d.level, d.text[:DOC_CHARS])
             for d in facts.docs
         ],
-        commits=facts.commits[:MAX_COMMITS],
+        # Without the definitions each patch touched: rendering reads none, the model file keeps none
+        # (and the first commit of a 100,000-file repository touched ~700,000).
+        commits=[replace(c, symbols=()) if c.symbols else c for c in facts.commits[:MAX_COMMITS]],
         cochange=facts.cochange,
         change_counts={p: n for p, n in facts.change_counts.items() if p in tracked},
         last_changed=facts.last_changed,
