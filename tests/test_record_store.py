@@ -196,6 +196,7 @@ def test_a_huge_records_touched_paths_are_shared_as_it_is_parsed(tmp_path: Path)
     store = RecordStore(tmp_path, limit=0)
     store.add(rec)
     view = store.finish()
+    assert isinstance(view, RecordsView)
     line = view.line(0)
     assert len(line) > 1 << 20
     tracemalloc.start()
@@ -208,6 +209,7 @@ def test_a_huge_records_touched_paths_are_shared_as_it_is_parsed(tmp_path: Path)
     rows = back.meta["symbols"]
     assert rows[0]["path"] is rows[6]["path"] is back.meta["files"][0]["path"]
     assert rows[1]["name"] is rows[8]["name"]
-    # The line (bytes and str) and the objects kept; not a string per touched definition's path and name.
-    assert peak - held < 2.25 * len(line), (held, peak, len(line))
+    # The line (parsed as text; its bytes let go first) and the objects kept; not a string per touched
+    # definition's path and name.
+    assert peak - held < 1.4 * len(line), (held, peak, len(line))
     store.close()

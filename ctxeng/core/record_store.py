@@ -40,7 +40,7 @@ def limit_from_env() -> int:
     return int(value) if value.strip().isdigit() else DEFAULT_LIMIT
 
 
-def _decode(line: bytes) -> Record:
+def _decode(line: bytes | str) -> Record:
     """A record from its JSON line, its repeated short strings made one object each
     (`core.records.share_meta_strings`, as the code stage shares them): what a stage keeps of ~800,000 records read back (names,
     kinds, referenced identifiers) is otherwise one copy per record."""
@@ -52,7 +52,9 @@ def _decode(line: bytes) -> Record:
     # values: the line is our own JSON; ~1.2x its objects at the peak, and no slower there).
     # Its touched files' and definitions' paths and names are made one object each as they are parsed
     # (`_share_row`), not once the whole line is: ~100 MB less at that peak at 100,000 files (issue 12).
-    row = orjson.loads(line) if len(line) < _BIG_LINE else json.loads(line, object_hook=_share_row)
+    # (A huge line comes as text: `RecordStore.decoded`.)
+    big = type(line) is str or len(line) >= _BIG_LINE
+    row = json.loads(line, object_hook=_share_row) if big else orjson.loads(line)
     intern = sys.intern
     meta = row["meta"]
     if type(meta) is dict:
@@ -168,11 +170,10 @@ class RecordStore:
                 yield from self._held[source]
             return
         self._file.flush()
-        fd = self._file.fileno()
         for source in sources:
             for i in range(len(self.offset)):
                 if self.source[i] == source:
-                    yield _decode(os.pread(fd, self.length[i], self.offset[i]))
+                    yield self.decoded(i)
 
     def finish(self) -> Sequence[Record]:
         """Every record in `records.sort_key` order with unique ids (as `records.dedupe_ids` makes them):
@@ -204,6 +205,15 @@ class RecordStore:
         view = RecordsView(self, order, _renames(order, ids, ends), bounds)
         self._ids, self._id_end = bytearray(), array("Q")
         return view
+
+    def decoded(self, i: int) -> Record:
+        """The `i`-th record added, decoded (spilled stores only). A huge line is read as text (the
+        stdlib parses text), its bytes let go before it is parsed: not both at the parse's peak
+        (~50 MB each for the first commit of a 100,000-file repository)."""
+        length = self.length[i]
+        if length < _BIG_LINE:
+            return _decode(self.read(i))
+        return _decode(os.pread(self._file.fileno(), length, self.offset[i]).decode("utf-8", "surrogatepass"))
 
     def read(self, i: int) -> bytes:
         """The JSON line of the `i`-th record added (spilled stores only)."""
@@ -279,7 +289,7 @@ class RecordsView(Sequence[Record]):
         return self._record(self.at[at])
 
     def _record(self, pos: int) -> Record:
-        rec = _decode(self.store.read(self.order[pos]))
+        rec = self.store.decoded(self.order[pos])
         new_id = self.renames.get(pos)
         if new_id is not None:
             rec = Record(new_id, rec.kind, rec.path, rec.start_line, rec.end_line, rec.commit, rec.time,
