@@ -13,6 +13,7 @@ from ctxeng.core.fsio import dumps_json_bytes
 from ctxeng.core.records import Record, record_id
 from ctxeng.pack.conventions import Conventions
 from ctxeng.pack.facts import RepoFacts, facts_from_records
+from ctxeng.pack.heat import WIDE_COMMIT
 from ctxeng.pack.index.builder import _write_json as write_json
 from ctxeng.pack.index.builder import (
     build_index,
@@ -26,7 +27,7 @@ from ctxeng.pack.rank import rank
 
 def _facts(files: int = 300, defs: int = 12) -> RepoFacts:
     """Code files with documented definitions (one vendored file) and commits touching 1, 10, 13
-    (3 of them in a vendored file) and every definition."""
+    (3 of them in a vendored file), 36 (in 3 files) and every definition."""
     records: list[Record] = []
     touched: list[tuple[str, str]] = []
     for f in range(files):
@@ -37,12 +38,18 @@ def _facts(files: int = 300, defs: int = 12) -> RepoFacts:
         )
         for i in range(defs):
             name = f"name_{f}_{i}"
+            doc = (
+                f"Do thing {i} of module {f} with the «{i}» widget."
+                if i < 10
+                else f"Shared sentence {i % 2}."
+            )
             meta = {"kind": "function", "qualname": name, "signature": f"def {name}(x: int, é: str) -> None:",
-                    "doc": f"Do thing {i} of module {f} with the «{i}» widget.", "parent": "", "calls": []}  # fmt: skip
+                    "doc": doc, "parent": "", "calls": []}  # fmt: skip
             records.append(Record(record_id("symbol", path, name, "0"), "symbol", path, 10 * i + 1, 10 * i + 9,
                                   "", 0, name, "", meta))  # fmt: skip
             touched.append((path, name))
-    picks = {"one": touched[20:21], "ten": touched[20:30], "thirteen": touched[9:22], "all": touched}
+    picks = {"one": touched[20:21], "ten": touched[20:30], "thirteen": touched[9:22], "all": touched,
+             "narrow": touched[24:60]}  # fmt: skip
     for c, (subject, pairs) in enumerate(picks.items()):
         sha = f"{c + 1:040x}"
         meta = {"date": f"2024-0{c + 1}-01T00:00:00+00:00", "stats": {"added": 3, "deleted": 1},
@@ -122,7 +129,7 @@ def test_touched_definitions_are_cut_to_what_the_index_tells() -> None:
     after = {c.subject: c.symbols for c in facts.commits}
     # 13 touched, 3 of them in the vendored file: the index shows 10, so they all stay.
     assert after["one"] == before["one"] and after["ten"] == before["ten"]
-    assert after["thirteen"] == before["thirteen"]
+    assert after["thirteen"] == before["thirteen"] and after["narrow"] == before["narrow"][:13]
     assert len(before["all"]) == 3600 and len(after["all"]) == 13
     assert build_index(facts, ranking, Conventions()) == full
     touched = dict(zip(full[0]["commits"]["subject"], full[0]["commits"]["touched"], strict=True))
@@ -136,6 +143,24 @@ def test_touched_definitions_are_cut_to_what_the_index_tells() -> None:
 def test_the_model_keeps_no_touched_definitions() -> None:
     facts = _facts()
     model = trim(facts, rank(facts), Conventions())
-    assert [c.symbols for c in model.facts.commits] == [()] * 4
-    assert [c.subject for c in model.facts.commits] == ["all", "thirteen", "ten", "one"]
+    assert [c.symbols for c in model.facts.commits] == [()] * 5
+    assert [c.subject for c in model.facts.commits] == ["narrow", "all", "thirteen", "ten", "one"]
     assert all(c.symbols for c in facts.commits)  # the full facts are left as they were
+
+
+def test_before_ranking_only_what_ranking_ignores_is_cut() -> None:
+    facts = _facts()
+    before = {c.subject: c.symbols for c in facts.commits}
+    ranking = rank(facts)
+    shrink_touched(facts, wider_than=WIDE_COMMIT)  # as `publish.prepare` does
+    after = {c.subject: c.symbols for c in facts.commits}
+    assert len(after["all"]) == 13 and {k: v for k, v in after.items() if k != "all"} == {
+        k: v for k, v in before.items() if k != "all"
+    }
+    assert rank(facts) == ranking  # the heat counts the narrow commits' definitions, as before
+
+
+def test_equal_docstring_sentences_are_one_object() -> None:
+    defs = _facts().defs
+    shared = [d.doc for d in defs if d.doc.startswith("Shared sentence 0")]
+    assert len(shared) == 300 and all(doc is shared[0] for doc in shared)

@@ -30,6 +30,7 @@ from ctxeng.pack.claude_md import render_block
 from ctxeng.pack.conventions import Conventions, mine_conventions, project_files
 from ctxeng.pack.facts import RepoFacts, facts_from_records
 from ctxeng.pack.facts_memo import FactsMemo
+from ctxeng.pack.heat import WIDE_COMMIT
 from ctxeng.pack.index.builder import build_index, shrink_touched, write_details, write_index_json
 from ctxeng.pack.index.reader import INDEX_FILE, STAGED_FILE
 from ctxeng.pack.index.terms_memo import Terms
@@ -77,6 +78,7 @@ def prepare(
     facts = facts_from_records(repo.name, records, [e.path for e in index], head=head, memo=memo)
     if memo is not None:
         memo.save()
+    shrink_touched(facts, wider_than=WIDE_COMMIT)  # what ranking and the index ignore (issue 12: memory)
     if memo is None:
         conv = mine_conventions(read_project_files(repo, index, config), facts.tracked)
         return Prepared(facts=facts, conv=conv, ranking=rank(facts, conv.entry_points))

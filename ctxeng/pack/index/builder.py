@@ -176,17 +176,18 @@ def _parents(defs: list[Definition]) -> list[int]:
     return [by_qual.get((d.path, d.parent), -1) if d.parent else -1 for d in defs]
 
 
-def shrink_touched(facts: RepoFacts) -> None:
-    """Cut, in place, each commit's touched definitions to what `build_index` can still tell from them.
+def shrink_touched(facts: RepoFacts, wider_than: int = 0) -> None:
+    """Cut, in place, the touched definitions of each commit changing more than `wider_than` files to
+    what `build_index` can still tell from them.
 
     A commit that touched more indexed definitions than `MAX_COMMIT_DEFS` is indexed as touching none
     (`_touched`): its first `MAX_COMMIT_DEFS + 1` are enough to say so. The first commit of a 100,000-file
     repository touched ~700,000 (~45 MB of pairs at the pack stage's peak; issue 12). Ranking reads
-    them all (`ctxeng.pack.heat`): call this after `rank`.
+    those of commits changing at most `heat.WIDE_COMMIT` files: before `rank`, pass that.
     """
     indexed = {p for p in facts.files if not is_vendored(p)}
     for n, commit in enumerate(facts.commits):
-        if len(commit.symbols) > MAX_COMMIT_DEFS:
+        if len(commit.symbols) > MAX_COMMIT_DEFS and len(commit.files) > wider_than:
             pairs = [pair for pair in commit.symbols if pair[0] in indexed][: MAX_COMMIT_DEFS + 1]
             if len(pairs) > MAX_COMMIT_DEFS:
                 facts.commits[n] = replace(commit, symbols=tuple(pairs))
