@@ -43,7 +43,12 @@ def _facts(files: int = 300, defs: int = 12) -> RepoFacts:
                 if i < 10
                 else f"Shared sentence {i % 2}."
             )
-            meta = {"kind": "function", "qualname": name, "signature": f"def {name}(x: int, é: str) -> None:",
+            sig = (
+                f"def {name}(x: int, é: str) -> None:"
+                if i < 10
+                else f"def {'get' if i % 2 else 'put'}(self) -> int:"
+            )
+            meta = {"kind": "function", "qualname": name, "signature": sig,
                     "doc": doc, "parent": "", "calls": []}  # fmt: skip
             records.append(Record(record_id("symbol", path, name, "0"), "symbol", path, 10 * i + 1, 10 * i + 9,
                                   "", 0, name, "", meta))  # fmt: skip
@@ -160,7 +165,9 @@ def test_before_ranking_only_what_ranking_ignores_is_cut() -> None:
     assert rank(facts) == ranking  # the heat counts the narrow commits' definitions, as before
 
 
-def test_equal_docstring_sentences_are_one_object() -> None:
+def test_equal_docstring_sentences_and_signatures_are_one_object() -> None:
     defs = _facts().defs
     shared = [d.doc for d in defs if d.doc.startswith("Shared sentence 0")]
     assert len(shared) == 300 and all(doc is shared[0] for doc in shared)
+    puts = [d.signature for d in defs if d.signature == "def put(self) -> int"]
+    assert len(puts) == 300 and all(sig is puts[0] for sig in puts)
