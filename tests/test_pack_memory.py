@@ -9,11 +9,14 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ctxeng.core.fsio import dumps_json_bytes
 from ctxeng.core.records import Record, record_id
 from ctxeng.pack.conventions import Conventions
 from ctxeng.pack.facts import RepoFacts, facts_from_records
 from ctxeng.pack.heat import WIDE_COMMIT
+from ctxeng.pack.index import builder
 from ctxeng.pack.index.builder import _write_json as write_json
 from ctxeng.pack.index.builder import (
     build_index,
@@ -104,9 +107,11 @@ def test_writing_in_parts_spells_json_as_dumps_json(tmp_path: Path) -> None:
             assert path.read_bytes() == dumps_json_bytes(value), (value, depth)
 
 
-def test_detail_rows_are_spelled_when_read() -> None:
+def test_detail_rows_are_spelled_when_read(monkeypatch: pytest.MonkeyPatch) -> None:
     facts = _facts()
     ranking = rank(facts)
+    held = build_index(facts, ranking, Conventions())[1]
+    monkeypatch.setattr(builder, "LAZY_DETAILS", 1_000)  # as past 100,000 definitions
     tracemalloc.start()
     try:
         index, details = build_index(facts, ranking, Conventions())
@@ -122,7 +127,8 @@ def test_detail_rows_are_spelled_when_read() -> None:
     )
     # Held as strings (before), listing them would have cost only the list's pointers.
     assert after - before > 0.9 * sum(map(sys.getsizeof, rows))
-    assert details[-1] == rows[-1] and details[1:3] == rows[1:3]
+    assert details[-1] == rows[-1] and details[1:3] == rows[1:3] and details[3000] == rows[3000]
+    assert held.held is not None and details.held is None and held == details
 
 
 def test_touched_definitions_are_cut_to_what_the_index_tells() -> None:
@@ -145,11 +151,11 @@ def test_touched_definitions_are_cut_to_what_the_index_tells() -> None:
     )
 
 
-def test_the_model_keeps_no_touched_definitions() -> None:
+def test_the_model_keeps_no_wide_commits_touched_definitions() -> None:
     facts = _facts()
     model = trim(facts, rank(facts), Conventions())
-    assert [c.symbols for c in model.facts.commits] == [()] * 5
     assert [c.subject for c in model.facts.commits] == ["narrow", "all", "thirteen", "ten", "one"]
+    assert [len(c.symbols) for c in model.facts.commits] == [36, 0, 13, 10, 1]
     assert all(c.symbols for c in facts.commits)  # the full facts are left as they were
 
 

@@ -127,23 +127,25 @@ def build_index(
     return index, details
 
 
+#: Definitions past which `DetailRows` spells their rows anew on each read rather than holding them
+#: (spelling twice costs ~20 ms on sqlalchemy's 43k, whose refresh keeps one spelling).
+LAZY_DETAILS = 100_000
+
+
 class DetailRows(Sequence[str]):
-    """The details file's rows: the definitions' (spelled anew on each read: held as strings they were
-    ~100 MB at the pack stage's peak at 100,000 files; issue 12), then the doc sections' `docs`."""
+    """The details file's rows: the definitions' (past `LAZY_DETAILS` of them spelled anew on each read:
+    held as strings they were ~100 MB at the pack stage's peak at 100,000 files; issue 12), then the
+    doc sections' `docs`."""
 
     def __init__(self, defs: Sequence[Definition], docs: list[str]) -> None:
         self.defs, self.docs = defs, docs
+        self.held = list(_def_rows(defs)) if len(defs) <= LAZY_DETAILS else None
 
     def __len__(self) -> int:
         return len(self.defs) + len(self.docs)
 
     def __iter__(self) -> Iterator[str]:
-        defs, q = self.defs, encode_basestring
-        # Rows of strings only: the JSON string encoder that `dumps_json` itself uses, without building
-        # an encoder per row (a third of the index's CPU on 44k rows).
-        rows = map("[{},{},{},{}]".format, map(q, map(attrgetter("signature"), defs)), map(q, map(attrgetter("doc"), defs)),
-                   map(q, map(attrgetter("kind"), defs)), map(attrgetter("end_line"), defs))  # fmt: skip
-        return chain(rows, self.docs)
+        return chain(_def_rows(self.defs) if self.held is None else self.held, self.docs)
 
     @overload
     def __getitem__(self, at: int) -> str: ...
@@ -156,12 +158,23 @@ class DetailRows(Sequence[str]):
         at = at + len(self) if at < 0 else at
         if not 0 <= at < len(self):
             raise IndexError(at)
-        return next(iter(DetailRows(self.defs[at : at + 1], []))) if at < n else self.docs[at - n]
+        if at >= n:
+            return self.docs[at - n]
+        return next(_def_rows(self.defs[at : at + 1])) if self.held is None else self.held[at]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Sequence) and list(self) == list(other)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _def_rows(defs: Sequence[Definition]) -> Iterator[str]:
+    """The definitions' detail rows, spelled as they are read."""
+    # Rows of strings only: the JSON string encoder that `dumps_json` itself uses, without building an
+    # encoder per row (a third of the index's CPU on 44k rows).
+    q = encode_basestring
+    return map("[{},{},{},{}]".format, map(q, map(attrgetter("signature"), defs)), map(q, map(attrgetter("doc"), defs)),
+               map(q, map(attrgetter("kind"), defs)), map(attrgetter("end_line"), defs))  # fmt: skip
 
 
 def _parents(defs: list[Definition]) -> list[int]:
@@ -185,9 +198,11 @@ def shrink_touched(facts: RepoFacts, wider_than: int = 0) -> None:
     repository touched ~700,000 (~45 MB of pairs at the pack stage's peak; issue 12). Ranking reads
     those of commits changing at most `heat.WIDE_COMMIT` files: before `rank`, pass that.
     """
-    indexed = {p for p in facts.files if not is_vendored(p)}
+    indexed: set[str] | None = None  # made only when a commit qualifies (most refreshes: none)
     for n, commit in enumerate(facts.commits):
         if len(commit.symbols) > MAX_COMMIT_DEFS and len(commit.files) > wider_than:
+            if indexed is None:
+                indexed = {p for p in facts.files if not is_vendored(p)}
             pairs = [pair for pair in commit.symbols if pair[0] in indexed][: MAX_COMMIT_DEFS + 1]
             if len(pairs) > MAX_COMMIT_DEFS:
                 facts.commits[n] = replace(commit, symbols=tuple(pairs))
