@@ -106,3 +106,45 @@ def test_a_huge_spilled_record_is_read_back_without_the_parsers_peak(tmp_path: P
     assert back == rec
     assert peak < 1.6 * held, (held, peak)
     store.close()
+
+
+def test_the_facts_task_keeps_no_member_records(tmp_path: Path) -> None:
+    """Class rows list their members' names: the task kept every public member's record for that
+    (~1 KB each: ~100 MB at 100,000 files, read back from the spilled store)."""
+    from ctxeng.core.records import record_id
+    from ctxeng.dataset.context import TaskContext
+    from ctxeng.dataset.index import RecordIndex
+    from ctxeng.dataset.tasks_facts import facts
+
+    store = RecordStore(tmp_path, limit=0)
+    for f in range(500):
+        path = f"src/pkg{f // 100}/mod_{f}.py"
+        body = f"    def run(self) -> None:\n        return step_{f}()\n" * 40  # ~1.6 KB of text per member
+        cls = {
+            "kind": "class",
+            "qualname": f"Widget{f}",
+            "parent": "",
+            "calls": [],
+            "signature": f"class Widget{f}:",
+        }
+        store.add(Record(record_id("symbol", path, f"Widget{f}", "0"), "symbol", path, 1, 90, "", 0, f"Widget{f}",
+                         body, cls))  # fmt: skip
+        for m in range(8):
+            name = f"method_{m}_{f}"
+            meta = {"kind": "method", "qualname": f"Widget{f}.{name}", "parent": f"Widget{f}", "calls": [],
+                    "signature": f"def {name}(self) -> None:"}  # fmt: skip
+            store.add(Record(record_id("symbol", path, name, "0"), "symbol", path, 10 * m + 2, 10 * m + 9, "", 0,
+                             name, body, meta))  # fmt: skip
+    view = store.finish()
+    assert isinstance(view, RecordsView)
+    index = RecordIndex(by_kind={"symbol": view.of_kind("symbol")})
+    tracemalloc.start()
+    try:
+        examples = facts(index, TaskContext("demo", 0))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    listed = [str(ex.answer[0]) for ex in examples if ex.variant == "members"]
+    assert listed and all(a.count("`method_") == 8 for a in listed)
+    assert peak < 8 * 1_024 * 1_024, peak  # 4,000 member records held: ~16 MB
+    store.close()

@@ -177,3 +177,39 @@ def test_in_memory_build_after_spilled_one_carries_right(
         carried_bytes = (carried.path / ".ctxeng" / name).read_bytes()
         assert carried_bytes == (fresh.path / ".ctxeng" / name).read_bytes(), name
     assert b"fourth" in (carried.path / ".ctxeng/records.jsonl").read_bytes()
+
+
+def test_a_huge_records_touched_paths_are_shared_as_it_is_parsed(tmp_path: Path) -> None:
+    """The first commit of a 100,000-file repository touches ~700,000 definitions, ~7 per file: their
+    paths and names were parsed as ~1,400,000 strings, made one per file and name only once the whole
+    line was parsed."""
+    import tracemalloc
+
+    names = ("__init__", "add", "get_value", "_evict", "Widget{}", "make_{}", "run_all")  # as methods repeat
+    symbols = [
+        {"name": names[i % 7].format(i // 7), "path": f"src/pkg{i // 2000}/mod_{i // 7}.py"}
+        for i in range(70_000)
+    ]
+    files = [{"path": f"src/pkg{i // 2000}/mod_{i // 7}.py", "status": "A"} for i in range(0, 70_000, 7)]
+    meta = {"diff": "", "diff_truncated": True, "files": files, "symbols": symbols}
+    rec = Record("commit:" + "a" * 40, "commit", "", 0, 0, "a" * 40, 1, "Initial commit", "", meta)
+    store = RecordStore(tmp_path, limit=0)
+    store.add(rec)
+    view = store.finish()
+    assert isinstance(view, RecordsView)
+    line = view.line(0)
+    assert len(line) > 1 << 20
+    tracemalloc.start()
+    try:
+        back = view[0]
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert back == rec
+    rows = back.meta["symbols"]
+    assert rows[0]["path"] is rows[6]["path"] is back.meta["files"][0]["path"]
+    assert rows[1]["name"] is rows[8]["name"]
+    # The line (parsed as text; its bytes let go first) and the objects kept; not a string per touched
+    # definition's path and name.
+    assert peak - held < 1.4 * len(line), (held, peak, len(line))
+    store.close()

@@ -40,7 +40,7 @@ def limit_from_env() -> int:
     return int(value) if value.strip().isdigit() else DEFAULT_LIMIT
 
 
-def _decode(line: bytes) -> Record:
+def _decode(line: bytes | str) -> Record:
     """A record from its JSON line, its repeated short strings made one object each
     (`core.records.share_meta_strings`, as the code stage shares them): what a stage keeps of ~800,000 records read back (names,
     kinds, referenced identifiers) is otherwise one copy per record."""
@@ -50,7 +50,11 @@ def _decode(line: bytes) -> Record:
     # at its peak. The rare huge record (a commit touching a whole 100,000-file tree: a ~50 MB line,
     # ~200 MB of objects) is parsed by the stdlib instead, which makes the objects directly (same
     # values: the line is our own JSON; ~1.2x its objects at the peak, and no slower there).
-    row = orjson.loads(line) if len(line) < _BIG_LINE else json.loads(line)
+    # Its touched files' and definitions' paths and names are made one object each as they are parsed
+    # (`_share_row`), not once the whole line is: ~100 MB less at that peak at 100,000 files (issue 12).
+    # (A huge line comes as text: `RecordStore.decoded`.)
+    big = type(line) is str or len(line) >= _BIG_LINE
+    row = json.loads(line, object_hook=_share_row) if big else orjson.loads(line)
     intern = sys.intern
     meta = row["meta"]
     if type(meta) is dict:
@@ -60,6 +64,17 @@ def _decode(line: bytes) -> Record:
     return Record(row["id"], intern(row["kind"]), intern(row["path"]), row["start_line"], row["end_line"],
                   intern(row["commit"]), row["time"], intern(name) if len(name) <= 80 else name, row["text"],
                   meta)  # fmt: skip
+
+
+def _share_row(row: dict[str, Any]) -> dict[str, Any]:
+    """`row` (any object of a huge line, as parsed) with its "path" and "name" strings shared, as
+    `_share_touched` shares them (values unchanged)."""
+    path, name = row.get("path"), row.get("name")
+    if type(path) is str:
+        row["path"] = sys.intern(path)
+    if type(name) is str and len(name) <= 80:
+        row["name"] = sys.intern(name)
+    return row
 
 
 def _share_touched(meta: dict[str, Any]) -> None:
@@ -155,11 +170,10 @@ class RecordStore:
                 yield from self._held[source]
             return
         self._file.flush()
-        fd = self._file.fileno()
         for source in sources:
             for i in range(len(self.offset)):
                 if self.source[i] == source:
-                    yield _decode(os.pread(fd, self.length[i], self.offset[i]))
+                    yield self.decoded(i)
 
     def finish(self) -> Sequence[Record]:
         """Every record in `records.sort_key` order with unique ids (as `records.dedupe_ids` makes them):
@@ -191,6 +205,15 @@ class RecordStore:
         view = RecordsView(self, order, _renames(order, ids, ends), bounds)
         self._ids, self._id_end = bytearray(), array("Q")
         return view
+
+    def decoded(self, i: int) -> Record:
+        """The `i`-th record added, decoded (spilled stores only). A huge line is read as text (the
+        stdlib parses text), its bytes let go before it is parsed: not both at the parse's peak
+        (~50 MB each for the first commit of a 100,000-file repository)."""
+        length = self.length[i]
+        if length < _BIG_LINE:
+            return _decode(self.read(i))
+        return _decode(os.pread(self._file.fileno(), length, self.offset[i]).decode("utf-8", "surrogatepass"))
 
     def read(self, i: int) -> bytes:
         """The JSON line of the `i`-th record added (spilled stores only)."""
@@ -266,7 +289,7 @@ class RecordsView(Sequence[Record]):
         return self._record(self.at[at])
 
     def _record(self, pos: int) -> Record:
-        rec = _decode(self.store.read(self.order[pos]))
+        rec = self.store.decoded(self.order[pos])
         new_id = self.renames.get(pos)
         if new_id is not None:
             rec = Record(new_id, rec.kind, rec.path, rec.start_line, rec.end_line, rec.commit, rec.time,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ MODEL_FILE = "pack-model.json"
 MODEL_VERSION = 2  # 2: commits carry `bot`
 MAX_DEFS = 4_000  # the 25k-token map holds at most ~2,500 definition lines
 MAX_COMMITS = 2_000
+WIDE_TOUCHED = 100  # `trim` drops the touched definitions of commits touching more
 DOC_CHARS = 900  # excerpts show ≤ 700 characters (and need to know whether more follows)
 
 
@@ -67,7 +68,13 @@ def trim(facts: RepoFacts, ranking: Ranking, conv: Conventions) -> Model:
             DocSection(d.path, d.line, d.heading, d.title, d.doc_kind, d.level, d.text[:DOC_CHARS])
             for d in facts.docs
         ],
-        commits=facts.commits[:MAX_COMMITS],
+        # Without the definitions a wide patch touched (the first commit of a 100,000-file repository:
+        # ~700,000): rendering reads none and the model file keeps none. (Only past `WIDE_TOUCHED`:
+        # a `replace` per commit would cost sqlalchemy's refresh ~5 ms.)
+        commits=[
+            replace(c, symbols=()) if len(c.symbols) > WIDE_TOUCHED else c
+            for c in facts.commits[:MAX_COMMITS]
+        ],
         cochange=facts.cochange,
         change_counts={p: n for p, n in facts.change_counts.items() if p in tracked},
         last_changed=facts.last_changed,

@@ -30,7 +30,8 @@ from ctxeng.pack.claude_md import render_block
 from ctxeng.pack.conventions import Conventions, mine_conventions, project_files
 from ctxeng.pack.facts import RepoFacts, facts_from_records
 from ctxeng.pack.facts_memo import FactsMemo
-from ctxeng.pack.index.builder import build_index, write_index
+from ctxeng.pack.heat import WIDE_COMMIT
+from ctxeng.pack.index.builder import build_index, shrink_touched, write_details, write_index_json
 from ctxeng.pack.index.reader import INDEX_FILE, STAGED_FILE
 from ctxeng.pack.index.terms_memo import Terms
 from ctxeng.pack.model import MODEL_FILE, Model, records_stamp, trim, write_model
@@ -77,6 +78,7 @@ def prepare(
     facts = facts_from_records(repo.name, records, [e.path for e in index], head=head, memo=memo)
     if memo is not None:
         memo.save()
+    shrink_touched(facts, wider_than=WIDE_COMMIT)  # what ranking and the index ignore (issue 12: memory)
     if memo is None:
         conv = mine_conventions(read_project_files(repo, index, config), facts.tracked)
         return Prepared(facts=facts, conv=conv, ranking=rank(facts, conv.entry_points))
@@ -148,12 +150,21 @@ def _produce(
         assert records is not None
         prepared = prepare(repo, config, records, head, memo)
         model = trim(prepared.facts, prepared.ranking, prepared.conv)
+        # Ranked: what the files referenced and imported (~70 MB at 100,000 files) is no longer read; the
+        # index reads the files' summaries, which the model's slim copies keep (issue 12: memory).
+        prepared.facts.files = model.facts.files
+        shrink_touched(prepared.facts)
         terms = Terms(memo.out_dir if memo is not None else None)
         index, details = build_index(prepared.facts, prepared.ranking, prepared.conv, terms)
         terms.save()
-        write_index(staging.path(INDEX_FILE).parent, index, details)
+        # The full facts and ranking (the definitions with the details rows spelled from them) go
+        # before the index is spelled: only the model is needed from here.
+        del prepared
+        write_details(staging.path(INDEX_FILE).parent, details)
+        del details
+        write_index_json(staging.path(INDEX_FILE).parent, index)
+        del index
         write_model(staging.path(MODEL_FILE), model, stamp())
-        del prepared, index, details  # the pack needs only the model from here (issue 12: memory)
     else:
         model = cached
     name = skill_name(repo.name, config.pack.skill_name)

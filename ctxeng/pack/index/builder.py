@@ -8,12 +8,13 @@ read by byte offset for the few rows a prompt selects. Everything is sorted so t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from itertools import accumulate, chain
 from json.encoder import encode_basestring
 from operator import attrgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, overload
 
 from ctxeng.core.fsio import dumps_json_bytes
 from ctxeng.core.tokens import TOKENIZER_NAME
@@ -52,7 +53,7 @@ def _scaled(x: float, top: float) -> int:
 
 def build_index(
     facts: RepoFacts, ranking: Ranking, conv: Conventions, terms: Terms | None = None
-) -> tuple[dict[str, Any], list[str]]:
+) -> tuple[dict[str, Any], DetailRows]:
     """The index as plain data, and the detail rows (one JSON text each) it points into.
 
     `terms` splits names and texts into search terms (`ctxeng.pack.index.terms_memo`: through the
@@ -79,13 +80,6 @@ def build_index(
     # The ranking's parent rows are these when no definition was left out (`heat.parent_rows`: the same rule).
     whole = defs is facts.defs and ranking.parents is not None and len(ranking.parents) == len(defs)
     parents = list(ranking.parents) if whole and ranking.parents is not None else _parents(defs)
-    # Rows of strings only: the JSON string encoder that `dumps_json` itself uses, without building an
-    # encoder per row (a third of the index's CPU on 44k rows).
-    q = encode_basestring
-    details = list(
-        map("[{},{},{},{}]".format, map(q, map(attrgetter("signature"), defs)), map(q, map(attrgetter("doc"), defs)),
-            map(q, map(attrgetter("kind"), defs)), map(attrgetter("end_line"), defs))
-    )  # fmt: skip
     postings: dict[str, dict[str, list[int]]] = {
         "d": _name_postings(names, name_col, name_terms),
         "e": {},
@@ -99,7 +93,7 @@ def build_index(
     for n, p in enumerate(paths):
         _post(postings["f"], name_terms(p.rsplit(".", 1)[0]), n)
     doc_part = doc_parts(docs, text_terms, terms.out_dir)
-    details += doc_part["rows"]
+    details = DetailRows(defs, doc_part["rows"])
     postings["s"], postings["b"], postings["c"], postings["g"] = doc_part["s"], doc_part["b"], {}, {}
     for n, c in enumerate(commits):
         _post(postings["c"], text_terms(c.subject, 16), n)
@@ -133,6 +127,56 @@ def build_index(
     return index, details
 
 
+#: Definitions past which `DetailRows` spells their rows anew on each read rather than holding them
+#: (spelling twice costs ~20 ms on sqlalchemy's 43k, whose refresh keeps one spelling).
+LAZY_DETAILS = 100_000
+
+
+class DetailRows(Sequence[str]):
+    """The details file's rows: the definitions' (past `LAZY_DETAILS` of them spelled anew on each read:
+    held as strings they were ~100 MB at the pack stage's peak at 100,000 files; issue 12), then the
+    doc sections' `docs`."""
+
+    def __init__(self, defs: Sequence[Definition], docs: list[str]) -> None:
+        self.defs, self.docs = defs, docs
+        self.held = list(_def_rows(defs)) if len(defs) <= LAZY_DETAILS else None
+
+    def __len__(self) -> int:
+        return len(self.defs) + len(self.docs)
+
+    def __iter__(self) -> Iterator[str]:
+        return chain(_def_rows(self.defs) if self.held is None else self.held, self.docs)
+
+    @overload
+    def __getitem__(self, at: int) -> str: ...
+    @overload
+    def __getitem__(self, at: slice) -> list[str]: ...
+    def __getitem__(self, at: int | slice) -> str | list[str]:
+        if isinstance(at, slice):
+            return list(self)[at]
+        n = len(self.defs)
+        at = at + len(self) if at < 0 else at
+        if not 0 <= at < len(self):
+            raise IndexError(at)
+        if at >= n:
+            return self.docs[at - n]
+        return next(_def_rows(self.defs[at : at + 1])) if self.held is None else self.held[at]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _def_rows(defs: Sequence[Definition]) -> Iterator[str]:
+    """The definitions' detail rows, spelled as they are read."""
+    # Rows of strings only: the JSON string encoder that `dumps_json` itself uses, without building an
+    # encoder per row (a third of the index's CPU on 44k rows).
+    q = encode_basestring
+    return map("[{},{},{},{}]".format, map(q, map(attrgetter("signature"), defs)), map(q, map(attrgetter("doc"), defs)),
+               map(q, map(attrgetter("kind"), defs)), map(attrgetter("end_line"), defs))  # fmt: skip
+
+
 def _parents(defs: list[Definition]) -> list[int]:
     """Per definition, the row of the first one in its file whose qualified name is its parent, or -1."""
     # Keyed only by the scopes that are some definition's parent, not by every definition (~700,000
@@ -145,6 +189,25 @@ def _parents(defs: list[Definition]) -> list[int]:
     return [by_qual.get((d.path, d.parent), -1) if d.parent else -1 for d in defs]
 
 
+def shrink_touched(facts: RepoFacts, wider_than: int = 0) -> None:
+    """Cut, in place, the touched definitions of each commit changing more than `wider_than` files to
+    what `build_index` can still tell from them.
+
+    A commit that touched more indexed definitions than `MAX_COMMIT_DEFS` is indexed as touching none
+    (`_touched`): its first `MAX_COMMIT_DEFS + 1` are enough to say so. The first commit of a 100,000-file
+    repository touched ~700,000 (~45 MB of pairs at the pack stage's peak; issue 12). Ranking reads
+    those of commits changing at most `heat.WIDE_COMMIT` files: before `rank`, pass that.
+    """
+    indexed: set[str] | None = None  # made only when a commit qualifies (most refreshes: none)
+    for n, commit in enumerate(facts.commits):
+        if len(commit.symbols) > MAX_COMMIT_DEFS and len(commit.files) > wider_than:
+            if indexed is None:
+                indexed = {p for p in facts.files if not is_vendored(p)}
+            pairs = [pair for pair in commit.symbols if pair[0] in indexed][: MAX_COMMIT_DEFS + 1]
+            if len(pairs) > MAX_COMMIT_DEFS:
+                facts.commits[n] = replace(commit, symbols=tuple(pairs))
+
+
 def _touched(symbols: tuple[tuple[str, str], ...], row: dict[str, int]) -> list[int | str]:
     """A commit's touched definitions as a flat [file row, name, ...] list (by name, so they outlive
     the definition rows an index patch renumbers); none when it touched more than `MAX_COMMIT_DEFS`
@@ -153,7 +216,7 @@ def _touched(symbols: tuple[tuple[str, str], ...], row: dict[str, int]) -> list[
     return [x for f, n in sorted(pairs) for x in (f, n)] if len(pairs) <= MAX_COMMIT_DEFS else []
 
 
-def _offsets(rows: list[str]) -> list[int]:
+def _offsets(rows: Iterable[str]) -> list[int]:
     """Byte offset of each row in the details file, plus its total length."""
     # Each row's UTF-8 length plus its newline, summed up (the whole loop runs in C).
     return list(accumulate(map((1).__add__, map(len, map(str.encode, rows))), initial=0))
@@ -220,14 +283,39 @@ def _neighbours(facts: RepoFacts, ranking: Ranking, row: dict[str, int]) -> list
     return out
 
 
-def write_index(folder: Path, index: dict[str, Any], details: list[str]) -> None:
+def write_index(folder: Path, index: dict[str, Any], details: Iterable[str]) -> None:
     """Write `index.json` and its details file into `folder` (deterministic bytes).
 
     Streamed: at 100,000 files each file is ~60 MB, and joining, decoding and encoding it whole
     cost ~120 MB each at the pack stage's peak (issue 12).
     """
+    write_details(folder, details)
+    write_index_json(folder, index)
+
+
+def write_details(folder: Path, details: Iterable[str]) -> None:
+    """Write the details file (`build_index`'s rows, one per line) into `folder`."""
     with (folder / DETAILS_FILE).open("w", encoding="utf-8") as fh:
         fh.writelines(f"{row}\n" for row in details)
+
+
+def write_index_json(folder: Path, index: dict[str, Any]) -> None:
+    """Write `index.json` into `folder` (deterministic bytes), streamed (see `write_index`)."""
     with (folder / INDEX_FILE).open("wb") as out:
-        out.write(dumps_json_bytes(index))
+        _write_json(out, index, 2)
         out.write(b"\n")
+
+
+def _write_json(out: BinaryIO, value: Any, depth: int) -> None:
+    """Write `dumps_json_bytes(value)` to `out`, the objects of the first `depth` levels member by member:
+    the same bytes (sorted keys, compact separators) without the whole text in memory at once (the
+    index's postings alone are tens of MB at 100,000 files; issue 12)."""
+    if depth <= 0 or type(value) is not dict or not all(type(key) is str for key in value):
+        out.write(dumps_json_bytes(value))
+        return
+    sep = b"{"
+    for key in sorted(value):
+        out.write(sep + dumps_json_bytes(key) + b":")
+        _write_json(out, value[key], depth - 1)
+        sep = b","
+    out.write(b"}" if sep == b"," else b"{}")

@@ -164,7 +164,7 @@ def contribution(
     facts = facts_from_records(name, records)
     ranking = Ranking(def_score=[0.0] * len(facts.defs))
     part, rows = build_index(facts, ranking, cast("Conventions", _NoCommands()))
-    return part, rows, facts
+    return part, list(rows), facts
 
 
 def patched(
