@@ -159,6 +159,7 @@ def run_pipeline(
             del commit_records, cochange, glossary, history
             records = store.finish()
             progress("secrets", len(records), len(records))
+        counts = kind_counts(records)
         # Spilled (a huge repository): no facts memo, whose table of every definition is one JSON
         # value read and written whole (hundreds of MB at 100,000 files).
         keys = None if isinstance(records, RecordsView) else (extracted.keys, history_keys)
@@ -169,6 +170,7 @@ def run_pipeline(
         # huge repository where bench/scale.py measures it.
         if parallel and write_pack and keys is not None and parallel_allowed():
             pause_point("pack")  # where tests kill a real build at a chosen stage (ctxeng.core.faults)
+            staging.settle()  # no thread may run while we fork (long done by now)
             job = fork_stage(
                 functools.partial(_render_pack, repo, config, records, staging, in_hook, keys, gate.wait)
             )
@@ -188,12 +190,18 @@ def run_pipeline(
                 # Unchanged rows are copied from the last generation (`staging.base`).
                 dataset.write(train, held, staging.base, staging.path(ROWS_FILE))
                 dataset.train = dataset.eval = []  # written; free them before the pack stage peaks
+                dataset_stats = dataset.stats
                 save_state(staging, repo, outcomes)
             if job is not None:
                 from ctxeng.pack.worktree import apply_after_switch
 
                 for rel in ("records.jsonl", "dataset/train.jsonl", "dataset/eval.jsonl"):
                     staging.seal_early(rel)  # the largest files, hashed while the pack still runs
+                # The child has its own copies: ours are freed while it works, not after it (deallocating
+                # sqlalchemy's records is ~0.1 s that would otherwise follow the child's result).
+                del records, dataset, record_keys, keys
+                extracted.keys, history_keys = {}, {}
+                store.close()
                 pack_info = job.result()
                 timer.stages["pack"] = job.usage
                 apply_after_switch(staging, repo.root)
@@ -206,7 +214,6 @@ def run_pipeline(
             gate.close()
             if job is not None:
                 job.cancel()
-        counts = kind_counts(records)
     finally:
         store.close()
     cache.prune()
@@ -227,7 +234,7 @@ def run_pipeline(
         "records": dict(sorted(counts.items())),
         "history": history_stats,
         "docs": docs_stats,
-        "dataset": dataset.stats,
+        "dataset": dataset_stats,
         "redactions": dict(sorted(redactions.items())),
         "pack": pack_info,
         "stages": timer.stages,
