@@ -209,6 +209,7 @@ def _distil(
     not yet; definitions through the memo's sorted runs per file when `runs` (None: they cannot be joined)."""
     facts = RepoFacts(name=name, head=head)
     commits = facts.commits
+    commit_records: list[Record] = []  # through the memo in one go (`FactsMemo.commits`)
     for rec in records:
         original = rec.path
         if not original.isprintable():  # a file name with a newline would become a heading of its own
@@ -220,7 +221,10 @@ def _distil(
             else:
                 facts.defs.append(definition_of(rec))
         elif kind == "commit":
-            commits.append(commit_of(rec) if memo is None else memo.commit(rec))
+            if memo is None:
+                commits.append(commit_of(rec))
+            else:
+                commit_records.append(rec)
         elif kind == "file":
             facts.files[rec.path] = SourceFileFacts(
                 path=rec.path, language=str(_meta(rec, "language", "")), lines=int(_meta(rec, "lines", rec.end_line)),
@@ -248,6 +252,8 @@ def _distil(
                 Term(term=rec.name, meaning=rec.text.strip(), source=str(_meta(rec, "source", f"{rec.path}:{rec.start_line}")),
                      kind=str(_meta(rec, "kind", "")))
             )  # fmt: skip
+    if commit_records:
+        commits += memo.commits(commit_records)  # type: ignore[union-attr]
     if runs:
         defs = memo.definitions()  # type: ignore[union-attr]
         if defs is None:

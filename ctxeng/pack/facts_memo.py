@@ -97,19 +97,34 @@ class FactsMemo:
 
     def commit(self, rec: Record) -> Commit:
         """The commit of commit record `rec`, from the table when its history key is known there."""
-        key = self.record_keys.get(rec.id)
-        if key is None:
-            return commit_of(rec)
-        entry = f"c:{key}"
-        row = self.table.entries.get(entry)
-        self.used.add(entry)
-        if isinstance(row, list):
-            try:
-                commit = commit_from_row(row)
-                self.commit_hits += 1
-                return commit
-            except (TypeError, ValueError):
-                pass
+        return self.commits([rec])[0]
+
+    def commits(self, recs: list[Record]) -> list[Commit]:
+        """`commit(rec)` for each of `recs`, in one loop (sqlalchemy's 15k commit records: a call,
+        a key spelt and the table looked up per record cost a third of the time of making them)."""
+        entries, used, record_keys = self.table.entries, self.used, self.record_keys
+        out: list[Commit] = []
+        hits = 0
+        for rec in recs:
+            key = record_keys.get(rec.id)
+            if key is None:
+                out.append(commit_of(rec))
+                continue
+            entry = "c:" + key
+            row = entries.get(entry)
+            used.add(entry)
+            if type(row) is list:
+                try:
+                    out.append(commit_from_row(row))
+                    hits += 1
+                    continue
+                except (TypeError, ValueError):
+                    pass
+            out.append(self._fresh_commit(entry, rec))
+        self.commit_hits += hits
+        return out
+
+    def _fresh_commit(self, entry: str, rec: Record) -> Commit:
         c = commit_of(rec)
         self.table.put(
             entry,

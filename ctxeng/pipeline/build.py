@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ctxeng import __version__
+from ctxeng.core import teardown
 from ctxeng.core.config import Config, load_config
 from ctxeng.core.errors import CtxengError
 from ctxeng.core.faults import pause_point
@@ -160,6 +161,7 @@ def run_pipeline(
             records = store.finish()
             progress("secrets", len(records), len(records))
         counts = kind_counts(records)
+        teardown.keep(records)  # freed with the process, not one by one (when the CLI armed it)
         # Spilled (a huge repository): no facts memo, whose table of every definition is one JSON
         # value read and written whole (hundreds of MB at 100,000 files).
         keys = None if isinstance(records, RecordsView) else (extracted.keys, history_keys)
@@ -197,8 +199,8 @@ def run_pipeline(
 
                 for rel in ("records.jsonl", "dataset/train.jsonl", "dataset/eval.jsonl"):
                     staging.seal_early(rel)  # the largest files, hashed while the pack still runs
-                # The child has its own copies: ours are freed while it works, not after it (deallocating
-                # sqlalchemy's records is ~0.1 s that would otherwise follow the child's result).
+                # The child has its own copies: ours (unless kept for the process's end) are freed while
+                # it works, not after it (sqlalchemy's records: ~0.1 s that would follow its result).
                 del records, dataset, record_keys, keys
                 extracted.keys, history_keys = {}, {}
                 store.close()
