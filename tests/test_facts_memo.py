@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 from ctxeng.core.records import load_records
@@ -28,8 +29,16 @@ def test_facts_through_the_memo_equal_facts_distilled_afresh(sample_repo: GitRep
     assert facts_from_records("kvstore", records, head="h", memo=second) == plain
     files_with_defs = {r.path for r in records if r.kind == "symbol"}
     assert second.hits == len(files_with_defs) > 0
-    # Records in another order (any order is allowed) give the same facts from the memo.
+    # Records in another order (any order is allowed) give the same facts from the memo, a file's
+    # symbol records in several runs too (shuffled: the memo takes the first, skips the rest).
     assert facts_from_records("kvstore", records[::-1], head="h", memo=FactsMemo(out, keys, ids)) == plain
+    shuffled = list(records)
+    random.Random(7).shuffle(shuffled)
+    assert facts_from_records("kvstore", shuffled, head="h", memo=FactsMemo(out, keys, ids)) == plain
+    assert (
+        facts_from_records("kvstore", shuffled, head="h", memo=FactsMemo(tmp_path / "cold", keys, ids))
+        == plain
+    )
 
 
 def test_a_changed_file_is_distilled_again_and_a_torn_memo_is_empty(
