@@ -121,7 +121,7 @@ def run_pipeline(
     from ctxeng.extract.files import extract_files
     from ctxeng.extract.glossary import build_glossary
     from ctxeng.extract.selection import select_files
-    from ctxeng.pipeline.records_write import write_records
+    from ctxeng.pipeline.records_write import SPANS_FILE, write_records
     from ctxeng.secrets import Redactor
 
     timer = StageTimer()
@@ -197,8 +197,12 @@ def run_pipeline(
             if job is not None:
                 from ctxeng.pack.worktree import apply_after_switch
 
-                for rel in ("records.jsonl", "dataset/train.jsonl", "dataset/eval.jsonl"):
-                    staging.seal_early(rel)  # the largest files, hashed while the pack still runs
+                # Every file this process wrote, hashed and fsynced while the pack still runs (the
+                # child's own are sealed by `publish`).
+                for rel in ("records.jsonl", "dataset/train.jsonl", "dataset/eval.jsonl", SPANS_FILE, ROWS_FILE,
+                            "state/blobs.jsonl", "state/head"):  # fmt: skip
+                    if (staging.dir / rel).is_file():
+                        staging.seal_early(rel)
                 # The child has its own copies: ours (unless kept for the process's end) are freed while
                 # it works, not after it (sqlalchemy's records: ~0.1 s that would follow its result).
                 del records, dataset, record_keys, keys
