@@ -138,6 +138,9 @@ def run_pipeline(
         history_redactions, history_keys = history[4], history[5]
     # The records, from the code stage to the end: objects, or spilled to disk on a huge repository.
     store = RecordStore(staging.out_dir / "tmp", limit=records_limit)
+    # The stale generations' deletion (a thread: `Staging`) is over before anything forks (the code
+    # stage's workers, the pack's child): long done by now, so this costs no wait.
+    staging.settle()
     try:
         with timer.stage("code"):  # the records come dated by `provenance` as they are read
             extracted = extract_files(
@@ -172,7 +175,6 @@ def run_pipeline(
         # huge repository where bench/scale.py measures it.
         if parallel and write_pack and keys is not None and parallel_allowed():
             pause_point("pack")  # where tests kill a real build at a chosen stage (ctxeng.core.faults)
-            staging.settle()  # no thread may run while we fork (long done by now)
             job = fork_stage(
                 functools.partial(_render_pack, repo, config, records, staging, in_hook, keys, gate.wait)
             )
