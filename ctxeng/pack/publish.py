@@ -111,6 +111,7 @@ def render_pack_into(
     protect_tracked: bool = False,
     keys: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
     records_written: Callable[[], None] | None = None,
+    model_written: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """The build's pack stage: index + pack.json into `staging`; skill and CLAUDE.md into the work tree.
 
@@ -118,7 +119,8 @@ def render_pack_into(
     rewritten; the manifest's warnings say so. `keys` (the records' extraction and history keys, as
     `write_records` takes them) let definitions and commits distilled by earlier builds be reused.
     `records_written` returns once the staged records.jsonl is complete (a forked pack stage starts
-    while its parent still writes it); the model is stamped with that file.
+    while its parent still writes it); the model is stamped with that file. `model_written` is
+    called once the index and the model are written (the parent then seals them while the pack renders).
     Returns the manifest's `pack` entry: budget, tokenizer, tokens per file and what was written.
     """
     keep = frozenset(e.path for e in repo.index()) if protect_tracked else frozenset()
@@ -133,7 +135,9 @@ def render_pack_into(
     # process (or the forked child) ends without freeing it (`ctxeng.core.teardown`, ~40 ms).
     teardown.keep(memo)
     with gc_paused():  # tens of thousands of acyclic facts: collections would only rescan them
-        return _produce(repo, config, staging, repo.head, records, stamp, keep=keep, memo=memo)
+        return _produce(
+            repo, config, staging, repo.head, records, stamp, keep=keep, memo=memo, written=model_written
+        )
 
 
 def _produce(
@@ -146,8 +150,10 @@ def _produce(
     cached: Model | None = None,
     keep: frozenset[str] = frozenset(),
     memo: FactsMemo | None = None,
+    written: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Render from `cached` when given, else from `records` (ranking them and writing a new model + index)."""
+    """Render from `cached` when given, else from `records` (ranking them and writing a new model + index,
+    then calling `written`)."""
     if cached is None:
         assert records is not None
         prepared = prepare(repo, config, records, head, memo)
@@ -158,6 +164,8 @@ def _produce(
         terms.save()
         write_index(staging.path(INDEX_FILE).parent, index, details)
         write_model(staging.path(MODEL_FILE), model, stamp())
+        if written is not None:
+            written()
         del prepared, index, details  # the pack needs only the model from here (issue 12: memory)
     else:
         model = cached
