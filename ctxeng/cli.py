@@ -80,7 +80,19 @@ def _interrupted() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit code: 0 ok, 1 user error, 2 usage error, 130 interrupted."""
+    """Run the CLI and return its exit code: 0 ok, 1 user error, 2 usage error, 130 interrupted.
+
+    Without `argv` (the process's entry point: the `ctxeng` script, `python -m ctxeng`) a command
+    that built outputs ends the process at once, not freeing them first (`ctxeng.core.teardown`)."""
+    if argv is None:
+        from ctxeng.core import teardown
+
+        teardown.arm()
+        return teardown.end(_main(argv))
+    return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     signal.signal(signal.SIGTERM, _sigterm)
     if "ctxeng.core.fsio" in sys.modules:  # a program running several commands: this one starts afresh
         sys.modules["ctxeng.core.fsio"].published(forget=True)

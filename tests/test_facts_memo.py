@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import random
 from pathlib import Path
 
 from ctxeng.core.records import load_records
@@ -28,8 +30,16 @@ def test_facts_through_the_memo_equal_facts_distilled_afresh(sample_repo: GitRep
     assert facts_from_records("kvstore", records, head="h", memo=second) == plain
     files_with_defs = {r.path for r in records if r.kind == "symbol"}
     assert second.hits == len(files_with_defs) > 0
-    # Records in another order (any order is allowed) give the same facts from the memo.
+    # Records in another order (any order is allowed) give the same facts from the memo, a file's
+    # symbol records in several runs too (shuffled: the memo takes the first, skips the rest).
     assert facts_from_records("kvstore", records[::-1], head="h", memo=FactsMemo(out, keys, ids)) == plain
+    shuffled = list(records)
+    random.Random(7).shuffle(shuffled)
+    assert facts_from_records("kvstore", shuffled, head="h", memo=FactsMemo(out, keys, ids)) == plain
+    assert (
+        facts_from_records("kvstore", shuffled, head="h", memo=FactsMemo(tmp_path / "cold", keys, ids))
+        == plain
+    )
 
 
 def test_a_changed_file_is_distilled_again_and_a_torn_memo_is_empty(
@@ -89,3 +99,30 @@ def test_a_build_that_finds_none_of_its_keys_replaces_the_table(sample_repo: Git
     assert fresh.hits == fresh.commit_hits == 0
     fresh.save()
     assert stored() == fresh.used
+
+
+def test_damaged_entries_are_distilled_again_and_replaced(sample_repo: GitRepo, tmp_path: Path) -> None:
+    """A commit row or a file's definition rows of the wrong shape (a table salted right, its values
+    not): those records are distilled afresh, the facts are the same, and the entries are good again."""
+    build(sample_repo.path)
+    records = load_records(sample_repo.path / ".ctxeng/records.jsonl")
+    keys, ids = _keys(sample_repo.path)
+    plain = facts_from_records("kvstore", records, head="h")
+    out = tmp_path / "out"
+    memo = FactsMemo(out, keys, ids)
+    facts_from_records("kvstore", records, head="h", memo=memo)
+    memo.save()
+    table = json.loads((out / MEMO_FILE).read_text())
+    commits = sorted(k for k in table["entries"] if k.startswith("c:"))
+    files = sorted(k for k in table["entries"] if k.startswith("d:"))
+    assert commits and files
+    table["entries"][commits[0]] = ["too", "short"]
+    table["entries"][files[0]] = [files[0], [[1, 2, "not a row"]]]
+    (out / MEMO_FILE).write_text(json.dumps(table))
+    damaged = FactsMemo(out, keys, ids)
+    assert facts_from_records("kvstore", records, head="h", memo=damaged) == plain
+    assert damaged.commit_hits == len(commits) - 1
+    damaged.save()
+    again = FactsMemo(out, keys, ids)
+    assert facts_from_records("kvstore", records, head="h", memo=again) == plain
+    assert again.commit_hits == len(commits)

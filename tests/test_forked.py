@@ -16,7 +16,8 @@ from ctxeng.core import forked
 from ctxeng.core.errors import CtxengError
 from ctxeng.core.forked import Gate, fork_stage, parallel_allowed
 from ctxeng.core.fsio import LockBusy
-from ctxeng.core.workdir import generation
+from ctxeng.core.generation import verify
+from ctxeng.core.workdir import generation, generation_dir
 from ctxeng.pipeline.build import build
 from tests.extras import unavailable
 from tests.gitrepo import GitRepo
@@ -216,3 +217,42 @@ def test_ctrl_c_while_the_pack_runs_in_its_child_keeps_the_last_good_output(
     assert {n: (out / n).read_bytes() for n in good} == good
     time.sleep(0.5)  # a child that outlived its parent would still be writing here
     assert not any((out / "tmp").iterdir())
+
+
+def test_the_parent_seals_the_childs_index_and_model_once_told_they_are_written(tmp_path: Path) -> None:
+    from ctxeng.core.fsio import Lock
+    from ctxeng.core.generation import Staging
+    from ctxeng.pipeline.build import _seal_child_outputs
+
+    with Lock(tmp_path), Staging(tmp_path) as staging:
+        written = Gate()
+
+        def child() -> str:
+            for rel in ("index.json", "index-details.jsonl", "pack-model.json"):
+                staging.path(rel).write_text(rel * 100)
+            written.open()
+            time.sleep(0.3)  # rendering the pack while the parent seals
+            staging.path("pack.json").write_text("{}")
+            return "rendered"
+
+        job = fork_stage(child)
+        _seal_child_outputs(staging, written)
+        assert sorted(staging._sealed) == ["index-details.jsonl", "index.json", "pack-model.json"]
+        assert not (staging.dir / "pack.json").exists()  # sealed while the child still rendered
+        assert job.result() == "rendered"
+        written.close()
+        staging.path("manifest.json").write_text("{}")
+        staging.publish()
+        assert verify(generation_dir(tmp_path)) == {}
+
+    with (
+        Lock(tmp_path),
+        Staging(tmp_path) as staging,
+    ):  # a child that fails first: nothing sealed, its error raised
+        written = Gate()
+        job = fork_stage(_bug)
+        _seal_child_outputs(staging, written)
+        assert staging._sealed == {}
+        with pytest.raises(RuntimeError, match="boom in the child"):
+            job.result()
+        written.close()

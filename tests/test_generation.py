@@ -73,6 +73,25 @@ def test_a_locked_run_removes_what_killed_runs_left(tmp_path: Path) -> None:
         assert not (tmp_path / ".current.123.tmp").is_symlink()
 
 
+def test_stale_generations_are_deleted_beside_the_run_and_gone_when_it_publishes(tmp_path: Path) -> None:
+    for n in range(3):
+        _publish(tmp_path, {"records.jsonl": f"r{n}\n" * 1000, "manifest.json": "{}"})
+    assert [g.name for g in generations(tmp_path)] == ["gen-2", "gen-3"]  # the base stays one more run
+    (tmp_path / ".stale-gen-7").mkdir()  # renamed by a run killed before its thread deleted it
+    (tmp_path / ".stale-gen-7" / "records.jsonl").write_text("x")
+    with Lock(tmp_path), Staging(tmp_path) as stage:
+        # Out of the way at once (the next generation's number and readers never see them) ...
+        assert [g.name for g in generations(tmp_path)] == ["gen-3"]
+        stage.path("manifest.json").write_text("{}")
+        stage.publish()
+        # ... and deleted once the run publishes (or discards) its staging.
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".stale-")) == []
+    assert [g.name for g in generations(tmp_path)] == ["gen-3", "gen-4"]
+    with Lock(tmp_path), Staging(tmp_path) as stage:
+        stage.discard()
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith((".stale-", "gen-"))] == ["gen-4"]
+
+
 def test_flat_layout_of_an_older_ctxeng_is_carried_into_the_first_generation(tmp_path: Path) -> None:
     (tmp_path / "records.jsonl").write_text("old records\n")
     (tmp_path / "state").mkdir()

@@ -120,14 +120,15 @@ class Job(Generic[T]):
 
 
 class Gate:
-    """A one-shot go-ahead from the parent to a forked child: make it before the fork, `open()` it in
-    the parent, `wait()` for it in the child (which fails if the parent dies without opening it)."""
+    """A one-shot go-ahead from one side of a fork to the other: make it before the fork, `open()` it
+    on one side, `wait()` for it on the other (which fails if that side ends without opening it). The
+    parent tells a child its input is written; a child tells the parent an output is."""
 
     def __init__(self) -> None:
         self._fds = list(os.pipe())  # [read, write]; -1 once closed here
 
     def open(self) -> None:
-        """Let the child go on (parent side); without a child it only closes the pipe."""
+        """Let the other side go on; without one it only closes the pipe."""
         if self._fds[1] != -1:
             os.write(self._fds[1], b"1")  # before closing our read end: a pipe without readers is EPIPE
         self.close()
@@ -140,9 +141,9 @@ class Gate:
                 os.close(fd)
 
     def wait(self) -> None:
-        """Block until the parent opens the gate (child side)."""
+        """Block until the other side opens the gate."""
         read, write = self._fds
-        os.close(write)  # else our own copy keeps the pipe open and a dead parent is never noticed
+        os.close(write)  # else our own copy keeps the pipe open and a dead opener is never noticed
         self._fds[1] = -1
         if not os.read(read, 1):
             raise RuntimeError("the parent process ended before the forked stage could go on")

@@ -28,11 +28,12 @@ def render_pack_into(
     protect_tracked: bool = False,
     keys: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
     records_written: Callable[[], None] | None = None,
+    model_written: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """The build's pack stage (see `ctxeng.pack.publish.render_pack_into`)."""
     from ctxeng.pack.publish import render_pack_into as run
 
-    return run(repo, config, records, staging, protect_tracked, keys, records_written)
+    return run(repo, config, records, staging, protect_tracked, keys, records_written, model_written)
 
 
 def write_pack(path: str | Path = ".", budget: int | None = None) -> dict[str, Any]:

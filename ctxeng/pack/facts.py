@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import chain
+from itertools import chain, groupby
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -218,45 +218,24 @@ def _distil(
     facts = RepoFacts(name=name, head=head)
     commits = facts.commits
     shared: dict[str, str] = {}  # `definition_of`'s shared docstring sentences and signatures
-    for rec in records:
-        original = rec.path
-        if not original.isprintable():  # a file name with a newline would become a heading of its own
-            rec = replace(rec, path=safe_text(original))
-        kind = rec.kind
-        if kind == "symbol":
-            if runs:
-                memo.add_definition(original, rec)  # type: ignore[union-attr]
-            else:
-                facts.defs.append(definition_of(rec, shared))
-        elif kind == "commit":
-            commits.append(commit_of(rec) if memo is None else memo.commit(rec))
-        elif kind == "file":
-            facts.files[rec.path] = SourceFileFacts(
-                path=rec.path, language=str(_meta(rec, "language", "")), lines=int(_meta(rec, "lines", rec.end_line)),
-                doc=first_sentence(rec.text), imports=tuple(sorted(str(i) for i in _meta(rec, "imports", []))),
-                refs={str(k): int(v) for k, v in sorted(dict(_meta(rec, "refs", {})).items())},
-                exports=tuple(sorted({str(e) for e in _meta(rec, "exports", [])})),
-            )  # fmt: skip
-        elif kind == "doc":
-            facts.docs.append(
-                DocSection(
-                    path=rec.path, line=rec.start_line, heading=rec.name, title=str(_meta(rec, "title", rec.name)),
-                    doc_kind=str(_meta(rec, "doc_kind", "other")), level=int(_meta(rec, "level", 1)), text=rec.text,
-                )
-            )  # fmt: skip
-        elif kind == "cochange":
-            facts.change_counts[rec.path] = int(_meta(rec, "commits", 0))
-            partners = [
-                (safe_text(str(p.get("path", ""))), int(p.get("count", 0)), float(p.get("share", 0.0)))
-                for p in _meta(rec, "partners", [])
-                if isinstance(p, dict)
-            ]
-            facts.cochange[rec.path] = sorted(partners, key=lambda p: (-p[1], p[0]))
-        elif kind == "glossary":
-            facts.glossary.append(
-                Term(term=rec.name, meaning=rec.text.strip(), source=str(_meta(rec, "source", f"{rec.path}:{rec.start_line}")),
-                     kind=str(_meta(rec, "kind", "")))
-            )  # fmt: skip
+    commit_records: list[Record] = []  # through the memo in one go (`FactsMemo.commits`)
+    # Run by run of one kind and path (in C): a file's symbol records are one run when sorted, and
+    # the memo takes a known file's run without a step per record (sqlalchemy: 43k records).
+    for (kind, original), run in groupby(records, key=_KIND_PATH):
+        # A file name with a newline would become a heading of its own.
+        shown = original if original.isprintable() else safe_text(original)
+        if kind == "symbol" and runs:
+            memo.add_definitions(original, shown, run)  # type: ignore[union-attr]
+            continue
+        recs: Iterable[Record] = run
+        if shown is not original:
+            recs = [replace(rec, path=shown) for rec in recs]
+        if kind == "commit" and memo is not None:
+            commit_records += recs
+        else:
+            _take_run(facts, kind, recs, shared)
+    if commit_records:
+        commits += memo.commits(commit_records)  # type: ignore[union-attr]
     if runs:
         defs = memo.definitions()  # type: ignore[union-attr]
         if defs is None:
@@ -265,6 +244,49 @@ def _distil(
     else:
         facts.defs = collapse_variants(sorted(facts.defs, key=attrgetter("path", "line", "qualname", "kind")))
     return facts
+
+
+_KIND_PATH = attrgetter("kind", "path")
+
+
+def _take_run(facts: RepoFacts, kind: str, recs: Iterable[Record], shared: dict[str, str]) -> None:
+    """Add records `recs`, all of `kind` (their paths display-safe), to `facts`; `shared` as in
+    `definition_of`."""
+    if kind == "symbol":
+        facts.defs += (definition_of(rec, shared) for rec in recs)
+    elif kind == "commit":
+        facts.commits += map(commit_of, recs)
+    elif kind == "file":
+        for rec in recs:
+            facts.files[rec.path] = SourceFileFacts(
+                path=rec.path, language=str(_meta(rec, "language", "")), lines=int(_meta(rec, "lines", rec.end_line)),
+                doc=first_sentence(rec.text), imports=tuple(sorted(str(i) for i in _meta(rec, "imports", []))),
+                refs={str(k): int(v) for k, v in sorted(dict(_meta(rec, "refs", {})).items())},
+                exports=tuple(sorted({str(e) for e in _meta(rec, "exports", [])})),
+            )  # fmt: skip
+    elif kind == "doc":
+        facts.docs += (
+            DocSection(
+                path=rec.path, line=rec.start_line, heading=rec.name, title=str(_meta(rec, "title", rec.name)),
+                doc_kind=str(_meta(rec, "doc_kind", "other")), level=int(_meta(rec, "level", 1)), text=rec.text,
+            )
+            for rec in recs
+        )  # fmt: skip
+    elif kind == "cochange":
+        for rec in recs:
+            facts.change_counts[rec.path] = int(_meta(rec, "commits", 0))
+            partners = [
+                (safe_text(str(p.get("path", ""))), int(p.get("count", 0)), float(p.get("share", 0.0)))
+                for p in _meta(rec, "partners", [])
+                if isinstance(p, dict)
+            ]
+            facts.cochange[rec.path] = sorted(partners, key=lambda p: (-p[1], p[0]))
+    elif kind == "glossary":
+        facts.glossary += (
+            Term(term=rec.name, meaning=rec.text.strip(), source=str(_meta(rec, "source", f"{rec.path}:{rec.start_line}")),
+                 kind=str(_meta(rec, "kind", "")))
+            for rec in recs
+        )  # fmt: skip
 
 
 def _finish(facts: RepoFacts, tracked: Iterable[str]) -> RepoFacts:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ctxeng.core import teardown
 from ctxeng.core.config import Config, load_config
 from ctxeng.core.errors import CtxengError
 from ctxeng.core.fsio import Lock, atomic_write_bytes, dumps_json
@@ -112,6 +113,7 @@ def render_pack_into(
     protect_tracked: bool = False,
     keys: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
     records_written: Callable[[], None] | None = None,
+    model_written: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """The build's pack stage: index + pack.json into `staging`; skill and CLAUDE.md into the work tree.
 
@@ -119,7 +121,8 @@ def render_pack_into(
     rewritten; the manifest's warnings say so. `keys` (the records' extraction and history keys, as
     `write_records` takes them) let definitions and commits distilled by earlier builds be reused.
     `records_written` returns once the staged records.jsonl is complete (a forked pack stage starts
-    while its parent still writes it); the model is stamped with that file.
+    while its parent still writes it); the model is stamped with that file. `model_written` is
+    called once the index and the model are written (the parent then seals them while the pack renders).
     Returns the manifest's `pack` entry: budget, tokenizer, tokens per file and what was written.
     """
     keep = frozenset(e.path for e in repo.index()) if protect_tracked else frozenset()
@@ -130,8 +133,13 @@ def render_pack_into(
         return records_stamp(staging.dir / "records.jsonl")
 
     memo = FactsMemo(staging.out_dir, *keys) if keys is not None else None
+    # Its table (sqlalchemy: 17 MB of JSON as objects) lives to the end of the stage anyway: the
+    # process (or the forked child) ends without freeing it (`ctxeng.core.teardown`, ~40 ms).
+    teardown.keep(memo)
     with gc_paused():  # tens of thousands of acyclic facts: collections would only rescan them
-        return _produce(repo, config, staging, repo.head, records, stamp, keep=keep, memo=memo)
+        return _produce(
+            repo, config, staging, repo.head, records, stamp, keep=keep, memo=memo, written=model_written
+        )
 
 
 def _produce(
@@ -144,8 +152,10 @@ def _produce(
     cached: Model | None = None,
     keep: frozenset[str] = frozenset(),
     memo: FactsMemo | None = None,
+    written: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """Render from `cached` when given, else from `records` (ranking them and writing a new model + index)."""
+    """Render from `cached` when given, else from `records` (ranking them and writing a new model + index,
+    then calling `written`)."""
     if cached is None:
         assert records is not None
         prepared = prepare(repo, config, records, head, memo)
@@ -155,16 +165,22 @@ def _produce(
         prepared.facts.files = model.facts.files
         shrink_touched(prepared.facts)
         terms = Terms(memo.out_dir if memo is not None else None)
+        teardown.keep(terms)  # as the facts memo: it lives to the end of the stage anyway
         index, details = build_index(prepared.facts, prepared.ranking, prepared.conv, terms)
         terms.save()
         # The full facts and ranking (the definitions with the details rows spelled from them) go
-        # before the index is spelled: only the model is needed from here.
+        # before the index is spelled: only the model is needed from here. Records held in memory
+        # (not a huge repository): they go with the process instead (`teardown`), off the refresh's path.
+        if memo is not None:
+            teardown.keep(prepared, details, index)
         del prepared
         write_details(staging.path(INDEX_FILE).parent, details)
         del details
         write_index_json(staging.path(INDEX_FILE).parent, index)
         del index
         write_model(staging.path(MODEL_FILE), model, stamp())
+        if written is not None:
+            written()
     else:
         model = cached
     name = skill_name(repo.name, config.pack.skill_name)

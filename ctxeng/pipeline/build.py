@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ctxeng import __version__
+from ctxeng.core import teardown
 from ctxeng.core.config import Config, load_config
 from ctxeng.core.errors import CtxengError
 from ctxeng.core.faults import pause_point
@@ -121,7 +122,7 @@ def run_pipeline(
     from ctxeng.extract.files import extract_files
     from ctxeng.extract.glossary import build_glossary
     from ctxeng.extract.selection import select_files
-    from ctxeng.pipeline.records_write import write_records
+    from ctxeng.pipeline.records_write import SPANS_FILE, write_records
     from ctxeng.secrets import Redactor
 
     timer = StageTimer()
@@ -138,6 +139,9 @@ def run_pipeline(
         history_redactions, history_keys = history[4], history[5]
     # The records, from the code stage to the end: objects, or spilled to disk on a huge repository.
     store = RecordStore(staging.out_dir / "tmp", limit=records_limit)
+    # The stale generations' deletion (a thread: `Staging`) is over before anything forks (the code
+    # stage's workers, the pack's child): long done by now, so this costs no wait.
+    staging.settle()
     try:
         with timer.stage("code"):  # the records come dated by `provenance` as they are read
             extracted = extract_files(
@@ -160,10 +164,13 @@ def run_pipeline(
             del commit_records, cochange, glossary, history
             records = store.finish()
             progress("secrets", len(records), len(records))
+        counts = kind_counts(records)
+        teardown.keep(records)  # freed with the process, not one by one (when the CLI armed it)
         # Spilled (a huge repository): no facts memo, whose table of every definition is one JSON
         # value read and written whole (hundreds of MB at 100,000 files).
         keys = None if isinstance(records, RecordsView) else (extracted.keys, history_keys)
-        job, gate = None, Gate()
+        # `gate`: the parent's records.jsonl is whole; `written`: the child's index and model are.
+        job, gate, written = None, Gate(), Gate()
         # Beside the records' and the dataset's writing in a forked child when there is a core to
         # spare (they write disjoint files; the child stamps its model once records.jsonl is whole);
         # a spilled store keeps one process and the stages in turn, which keeps the peak memory of a
@@ -171,7 +178,9 @@ def run_pipeline(
         if parallel and write_pack and keys is not None and parallel_allowed():
             pause_point("pack")  # where tests kill a real build at a chosen stage (ctxeng.core.faults)
             job = fork_stage(
-                functools.partial(_render_pack, repo, config, records, staging, in_hook, keys, gate.wait)
+                functools.partial(
+                    _render_pack, repo, config, records, staging, in_hook, keys, gate.wait, written.open
+                )
             )
         try:
             with timer.stage("write"):
@@ -189,12 +198,23 @@ def run_pipeline(
                 # Unchanged rows are copied from the last generation (`staging.base`).
                 dataset.write(train, held, staging.base, staging.path(ROWS_FILE))
                 dataset.train = dataset.eval = []  # written; free them before the pack stage peaks
+                dataset_stats = dataset.stats
                 save_state(staging, repo, outcomes)
             if job is not None:
                 from ctxeng.pack.worktree import apply_after_switch
 
-                for rel in ("records.jsonl", "dataset/train.jsonl", "dataset/eval.jsonl"):
-                    staging.seal_early(rel)  # the largest files, hashed while the pack still runs
+                # Every file this process wrote, hashed and fsynced while the pack still runs (the
+                # child's own are sealed by `publish`).
+                for rel in ("records.jsonl", "dataset/train.jsonl", "dataset/eval.jsonl", SPANS_FILE, ROWS_FILE,
+                            "state/blobs.jsonl", "state/head"):  # fmt: skip
+                    if (staging.dir / rel).is_file():
+                        staging.seal_early(rel)
+                # The child has its own copies: ours (unless kept for the process's end) are freed while
+                # it works, not after it (sqlalchemy's records: ~0.1 s that would follow its result).
+                del records, dataset, record_keys, keys
+                extracted.keys, history_keys = {}, {}
+                store.close()
+                _seal_child_outputs(staging, written)
                 pack_info = job.result()
                 timer.stages["pack"] = job.usage
                 apply_after_switch(staging, repo.root)
@@ -205,9 +225,9 @@ def run_pipeline(
                 pack_info = {}
         finally:
             gate.close()
+            written.close()
             if job is not None:
                 job.cancel()
-        counts = kind_counts(records)
     finally:
         store.close()
     cache.prune()
@@ -228,7 +248,7 @@ def run_pipeline(
         "records": dict(sorted(counts.items())),
         "history": history_stats,
         "docs": docs_stats,
-        "dataset": dataset.stats,
+        "dataset": dataset_stats,
         "redactions": dict(sorted(redactions.items())),
         "pack": pack_info,
         "stages": timer.stages,
@@ -245,12 +265,30 @@ def _render_pack(
     in_hook: bool,
     keys: tuple[dict[str, str], dict[str, str]] | None,
     records_written: Callable[[], None] | None = None,
+    model_written: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     from ctxeng.pack import render_pack_into
 
     return render_pack_into(
-        repo, config, records, staging, protect_tracked=in_hook, keys=keys, records_written=records_written
-    )
+        repo, config, records, staging, protect_tracked=in_hook, keys=keys, records_written=records_written,
+        model_written=model_written,
+    )  # fmt: skip
+
+
+def _seal_child_outputs(staging: Staging, written: Gate) -> None:
+    """Once the forked pack stage wrote its index and model, seal them here (hash, fsync) while it
+    renders the pack: ~12 MB and three fsyncs on sqlalchemy that `publish` then need not do after
+    it. A child that ended before (a failure) is left to its result to explain."""
+    from ctxeng.pack.index.reader import DETAILS_FILE, INDEX_FILE
+    from ctxeng.pack.model import MODEL_FILE
+
+    try:
+        written.wait()
+    except RuntimeError:
+        return
+    for rel in (INDEX_FILE, DETAILS_FILE, MODEL_FILE):
+        if (staging.dir / rel).is_file():
+            staging.seal_early(rel)
 
 
 class Added:

@@ -42,6 +42,9 @@ def train_after_build(root: Path, quiet: bool) -> dict[str, Any]:
     from ctxeng.core.fsio import published
 
     published(forget=True)  # the build is out; Ctrl-C from here stops the training: exit 130
+    from ctxeng.core import teardown
+
+    teardown.release()  # the build's records, kept to be freed with the process: training needs the room
     result = run_train(root, None, None, False, None if quiet else err_console(), ["train", str(root)])
     if isinstance(result, int):
         from ctxeng.core.errors import CtxengError
