@@ -168,3 +168,13 @@ def test_second_concurrent_build_waits_for_the_lock(sample_repo: GitRepo) -> Non
         assert time.monotonic() - started >= 1.0
     finally:
         holder.wait()
+
+
+def test_build_and_refresh_leave_no_file_unclosed(sample_repo: GitRepo) -> None:
+    """Python's development mode reports a file left for the collector to close (the dataset's spill file was)."""
+    run = [sys.executable, "-X", "dev", "-m", "ctxeng"]
+    for args in (["build", "-q"], ["refresh", "-q"]):
+        proc = subprocess.run([*run, *args, str(sample_repo.path)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        assert "ResourceWarning" not in proc.stderr, proc.stderr
+        sample_repo.commit(f"Add {args[0]}", {f"{args[0]}_mod.py": "def added():\n    return 1\n"})

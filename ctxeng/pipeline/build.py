@@ -197,7 +197,7 @@ def run_pipeline(
                 train, held = staging.path("dataset/train.jsonl"), staging.path("dataset/eval.jsonl")
                 # Unchanged rows are copied from the last generation (`staging.base`).
                 dataset.write(train, held, staging.base, staging.path(ROWS_FILE))
-                dataset.train = dataset.eval = []  # written; free them before the pack stage peaks
+                dataset.close()  # written; free the rows (and close their file) before the pack stage peaks
                 dataset_stats = dataset.stats
                 save_state(staging, repo, outcomes)
             if job is not None:
