@@ -115,7 +115,24 @@ def _main(argv: Sequence[str] | None) -> int:
     except BrokenPipeError:  # `ctxeng pack --stdout | head`
         sys.stderr.close()
         return 0
+    except Exception as exc:
+        if _caused_by_interrupt(exc):  # Ctrl-C inside code that wraps it (an import's __set_name__)
+            return _interrupted()
+        raise
     return result if isinstance(result, int) else 0
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether a Ctrl-C is somewhere in `exc`'s chain of causes (Python 3.11 wraps one that lands in a
+    class body's `__set_name__`, as a lazily imported module defines its dataclasses, in a RuntimeError)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 if __name__ == "__main__":

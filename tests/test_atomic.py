@@ -286,3 +286,35 @@ def test_readers_see_one_whole_generation_while_writers_run(built: GitRepo) -> N
     assert broken == []
     assert len(set(seen)) >= 3  # it did watch several generations go by
     assert whole(root)["head"] == built.head()
+
+
+_WRAPPED_INTERRUPT = """
+import sys
+import ctxeng.cli as cli
+
+class Interrupting:
+    def __set_name__(self, owner, name):
+        raise KeyboardInterrupt  # what a Ctrl-C landing in a dataclass field's __set_name__ looks like
+
+real = cli.LazyGroup.get_command
+
+def get_command(self, ctx, name):
+    command = real(self, ctx, name)
+    class Importing:  # the command's module is being imported, and a class defined, when Ctrl-C lands
+        field = Interrupting()
+    return command
+
+cli.LazyGroup.get_command = get_command
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_wrapped_by_an_import_still_exits_130(built: GitRepo) -> None:
+    """bench/kill.py found a Ctrl-C during a lazy import exiting 1 with a traceback (Python 3.11 wraps an
+    exception raised in `__set_name__` in a RuntimeError)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _WRAPPED_INTERRUPT, "status", str(built.path)],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert proc.returncode == 130, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.strip().endswith("interrupted")
