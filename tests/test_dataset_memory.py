@@ -13,6 +13,7 @@ from ctxeng.core.records import Record
 from ctxeng.dataset.outcomes import Dropped, Kept, Outcome, digest
 from ctxeng.dataset.store import ExampleStore, Split
 from ctxeng.dataset.store_compact import CompactStore
+from tests.spilled import read_back_traced
 
 
 def _outcomes(seed: int, n: int) -> list[Outcome | None]:
@@ -91,21 +92,10 @@ def _huge_record() -> Record:
 def test_a_huge_spilled_record_is_read_back_without_the_parsers_peak(tmp_path: Path) -> None:
     """A commit touching a whole 100,000-file tree is a ~50 MB line: orjson's peak reading it back
     was ~3.7x its objects (hundreds of MB in the dataset and pack stages)."""
-    store = RecordStore(tmp_path, limit=0)
     rec = _huge_record()
-    store.add(rec)
-    view = store.finish()
-    assert isinstance(view, RecordsView)
-    assert len(view.line(0)) > 1 << 20
-    tracemalloc.start()
-    try:
-        back = view[0]
-        held, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    back, _, held, peak = read_back_traced(tmp_path, rec)
     assert back == rec
     assert peak < 1.6 * held, (held, peak)
-    store.close()
 
 
 def test_the_facts_task_keeps_no_member_records(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from ctxeng.dataset.rows_write import ROWS_FILE
 from ctxeng.pipeline.build import build
 from tests.gitrepo import GitRepo
 from tests.sample_repo import make_sample_repo
+from tests.spilled import read_back_traced
 
 # Two definitions of one name in one file, and a method of that name (occurrences in ids, groups by name).
 TWINS = '''"""Twins."""
@@ -183,7 +184,6 @@ def test_a_huge_records_touched_paths_are_shared_as_it_is_parsed(tmp_path: Path)
     """The first commit of a 100,000-file repository touches ~700,000 definitions, ~7 per file: their
     paths and names were parsed as ~1,400,000 strings, made one per file and name only once the whole
     line was parsed."""
-    import tracemalloc
 
     names = ("__init__", "add", "get_value", "_evict", "Widget{}", "make_{}", "run_all")  # as methods repeat
     symbols = [
@@ -193,18 +193,7 @@ def test_a_huge_records_touched_paths_are_shared_as_it_is_parsed(tmp_path: Path)
     files = [{"path": f"src/pkg{i // 2000}/mod_{i // 7}.py", "status": "A"} for i in range(0, 70_000, 7)]
     meta = {"diff": "", "diff_truncated": True, "files": files, "symbols": symbols}
     rec = Record("commit:" + "a" * 40, "commit", "", 0, 0, "a" * 40, 1, "Initial commit", "", meta)
-    store = RecordStore(tmp_path, limit=0)
-    store.add(rec)
-    view = store.finish()
-    assert isinstance(view, RecordsView)
-    line = view.line(0)
-    assert len(line) > 1 << 20
-    tracemalloc.start()
-    try:
-        back = view[0]
-        held, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    back, line, held, peak = read_back_traced(tmp_path, rec)
     assert back == rec
     rows = back.meta["symbols"]
     assert rows[0]["path"] is rows[6]["path"] is back.meta["files"][0]["path"]
@@ -212,4 +201,3 @@ def test_a_huge_records_touched_paths_are_shared_as_it_is_parsed(tmp_path: Path)
     # The line (parsed as text; its bytes let go first) and the objects kept; not a string per touched
     # definition's path and name.
     assert peak - held < 1.4 * len(line), (held, peak, len(line))
-    store.close()
