@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from ctxeng.core.records import Record
+import pytest
+
+from ctxeng.core.records import Record, record_from_row
 
 
 def test_dated_is_replace_of_commit_and_time() -> None:
@@ -12,3 +14,24 @@ def test_dated_is_replace_of_commit_and_time() -> None:
     dated = rec.dated("beef", 200)
     assert dated == dataclasses.replace(rec, commit="beef", time=200)
     assert dated.meta is rec.meta  # shared, as replace shares it
+
+
+def test_record_from_row_is_the_record_of_its_fields() -> None:
+    row = (
+        "sym-1",
+        "symbol",
+        "pkg/a.py",
+        3,
+        9,
+        "c" * 40,
+        1_700_000_000,
+        "run",
+        "def run(): ...",
+        {"kind": "function"},
+    )
+    rec = record_from_row(row)
+    assert rec == Record(*row) and rec.to_json() == Record(*row).to_json()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rec.name = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        record_from_row(row[:9])  # type: ignore[arg-type]

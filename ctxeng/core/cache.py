@@ -29,15 +29,13 @@ from typing import Any
 
 from ctxeng import __version__
 from ctxeng.core.fsio import dumps_json
-from ctxeng.core.records import Record, share_meta_strings
+from ctxeng.core.records import Record, Row, record_from_row, share_meta_strings
 
 CACHE_DIR = "cache/extract"
 #: The entries' format: a marshal tuple (ENTRY_FORMAT, rows, counters), a row being `Row`'s fields.
 ENTRY_FORMAT = 1
 ENTRY_SUFFIX = ".marshal"
 
-#: A cached record: (id, kind, path, start_line, end_line, commit, time, name, text, meta), `Record`'s order.
-Row = tuple[str, str, str, int, int, str, int, str, str, dict[str, Any]]
 _SALT_PACKAGES = ("ctxeng.extract", "ctxeng.extractors", "ctxeng.secrets")
 
 
@@ -71,7 +69,7 @@ def checked_row(row: Any) -> Row:
 
 def row_record(row: Row) -> Record:
     """The record of a cache entry's row (checked: a damaged entry raises TypeError or ValueError)."""
-    return Record(*checked_row(row))
+    return record_from_row(checked_row(row))
 
 
 def _row(rec: Record) -> Row:

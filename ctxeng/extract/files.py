@@ -6,13 +6,13 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ctxeng.core.cache import ExtractCache, Row, checked_row, row_record
+from ctxeng.core.cache import ExtractCache, checked_row, row_record
 from ctxeng.core.config import DocsConfig
 from ctxeng.core.gcpause import gc_paused
 from ctxeng.core.progress import Progress
 from ctxeng.core.provenance import Provenance
 from ctxeng.core.record_store import CODE, DOCS, RecordStore
-from ctxeng.core.records import Record, share_meta_strings
+from ctxeng.core.records import Record, Row, record_from_row, share_meta_strings
 from ctxeng.extract.code import extract_code_batches, header_language, language_of
 from ctxeng.extract.doc_paths import doc_kind
 from ctxeng.extract.languages import language_for
@@ -147,7 +147,7 @@ class _Dating:
             if unseen is None:
                 unseen = self._unseen[path] = dating.of_unseen_symbol(path)
             commit, when = unseen
-        return Record(rid, kind, path, start, end, commit, when, name, text, meta)
+        return record_from_row((rid, kind, path, start, end, commit, when, name, text, meta))
 
 
 def _shared_strings(rec: Record) -> Record:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ctxeng.core.config import FilesConfig, HistoryConfig
-from ctxeng.core.records import Record
+from ctxeng.core.records import Record, Row, record_from_row
 
 CARRY_FILE = "carry.marshal"
 #: Slices of record segments past which `save` writes every record to one segment again.
@@ -46,8 +46,6 @@ _BIG_KEYS = ("files", "symbols")
 CARRY_FORMAT = 2
 _MAGIC = b"ctxeng-history-carry"
 
-#: A record's fields in `Record`'s order (see `ctxeng.core.cache.Row`).
-Row = tuple[str, str, str, int, int, str, int, str, str, dict[str, Any]]
 #: One patch-window commit: (sha, patch key, patch redaction counts, patch bytes, characters kept before
 #: redaction, truncated, files omitted, omission reasons); its files and touched definitions are its record's.
 WindowRow = tuple[str, str, dict[str, int], int, int, bool, int, tuple[str, ...]]
@@ -93,23 +91,9 @@ def carry_key(
     return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-_SETTERS = tuple(getattr(Record, f.name).__set__ for f in dataclasses.fields(Record))
-
-
 def records_of(rows: list[Row]) -> list[Record]:
-    """`[Record(*row) for row in rows]`, a third of the time: the frozen dataclass's `__init__` sets each
-    field through `object.__setattr__`; its slots' own setters do the same (15k commit records: ~10 ms)."""
-    new = object.__new__
-    s0, s1, s2, s3, s4, s5, s6, s7, s8, s9 = _SETTERS
-    out = []
-    for r in rows:
-        if len(r) != 10:
-            raise TypeError("not a record row")
-        rec = new(Record)
-        s0(rec, r[0]), s1(rec, r[1]), s2(rec, r[2]), s3(rec, r[3]), s4(rec, r[4])
-        s5(rec, r[5]), s6(rec, r[6]), s7(rec, r[7]), s8(rec, r[8]), s9(rec, r[9])
-        out.append(rec)
-    return out
+    """The records of carried rows (TypeError where a row is not one)."""
+    return list(map(record_from_row, rows))
 
 
 def row(rec: Record) -> Row:

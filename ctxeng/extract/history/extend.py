@@ -26,10 +26,10 @@ from typing import Any
 from ctxeng.core.config import FilesConfig, HistoryConfig
 from ctxeng.core.errors import CtxengError
 from ctxeng.core.provenance import Provenance
-from ctxeng.core.records import Record
+from ctxeng.core.records import Record, Row
 from ctxeng.core.repo import RepoView
 from ctxeng.extract.history.cache import HistoryCache, Scrub
-from ctxeng.extract.history.carry import Carry, Row, WindowRow, cut, records_of, row
+from ctxeng.extract.history.carry import Carry, WindowRow, cut, records_of, row
 from ctxeng.extract.history.log import LogCommit, iter_range
 from ctxeng.extract.history.order import MAX_CHAIN, ORDER_FILE, store
 from ctxeng.extract.history.parse import CommitPatch
