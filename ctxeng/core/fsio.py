@@ -196,12 +196,13 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-_PUBLISHED: list[Path] = []  # generations this command switched to (see `published`)
+_published = False  # this command switched to a new generation (see `published`)
 
 
-def note_published(gen: Path) -> None:
-    """Record that this command made `gen` current: from then on the run counts as complete."""
-    _PUBLISHED.append(gen)
+def note_published() -> None:
+    """Record that this command made a new generation current: from then on the run counts as complete."""
+    global _published
+    _published = True
 
 
 def published(forget: bool = False) -> bool:
@@ -211,9 +212,10 @@ def published(forget: bool = False) -> bool:
     the process exits) must not report 130, "nothing changed", about outputs that did change. A
     later phase that Ctrl-C really stops (`build --train`'s training) forgets first.
     """
-    answer = bool(_PUBLISHED)
+    global _published
+    answer = _published
     if forget:
-        _PUBLISHED.clear()
+        _published = False
     return answer
 
 

@@ -274,7 +274,7 @@ class Staging:
         with deferred_interrupts():
             _switch(self.out_dir, gen)
             self.published = gen
-            note_published(gen)
+            note_published()
             pause_point("switched")
             for callback in self.after_switch:
                 callback(gen)
