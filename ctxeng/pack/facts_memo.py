@@ -97,13 +97,10 @@ class FactsMemo:
                 self._stored[shown] = runs[shown]
         return [d for path in sorted(runs) for d in runs[path]]
 
-    def commit(self, rec: Record) -> Commit:
-        """The commit of commit record `rec`, from the table when its history key is known there."""
-        return self.commits([rec])[0]
-
     def commits(self, recs: list[Record]) -> list[Commit]:
-        """`commit(rec)` for each of `recs`, in one loop (sqlalchemy's 15k commit records: a call,
-        a key spelt and the table looked up per record cost a third of the time of making them)."""
+        """The commit of each commit record of `recs`, from the table when its history key is known
+        there; one loop (sqlalchemy's 15k commit records: a call, a key spelt and the table looked up
+        per record cost a third of the time of making them)."""
         entries, used, record_keys = self.table.entries, self.used, self.record_keys
         out: list[Commit] = []
         hits = 0
