@@ -29,7 +29,7 @@ from ctxeng.core.provenance import Provenance
 from ctxeng.core.records import Record, Row
 from ctxeng.core.repo import RepoView
 from ctxeng.extract.history.cache import HistoryCache, Scrub
-from ctxeng.extract.history.carry import Carry, WindowRow, cut, records_of, row
+from ctxeng.extract.history.carry import Carry, WindowRow, cut, load, peek, records_of, row
 from ctxeng.extract.history.log import LogCommit, iter_range
 from ctxeng.extract.history.order import MAX_CHAIN, ORDER_FILE, store
 from ctxeng.extract.history.parse import CommitPatch
@@ -177,6 +177,25 @@ def extend(
                   [(seg, lo, hi) for seg, lo, hi in slices if lo < hi], [*new_rows, *rebuilt])  # fmt: skip
     store(cache.folder / ORDER_FILE, repo.head, config.max_commits, order)
     return result_of(state, cache.patches.salt, HistoryResult), state
+
+
+def extend_carried(
+    repo: RepoView, config: HistoryConfig, key: str, cache: HistoryCache, scrub: Scrub,
+    files: FilesConfig | None, drop_files: tuple[str, ...], head_skips: Mapping[str, str], at_head: set[str],
+) -> tuple[Any, Carry] | None:  # fmt: skip
+    """`extend` of the result carried in the history cache under `key`, or None where there is none to
+    extend: no carry, HEAD not on top of it, or a carry of the right key but the wrong shape (a miss).
+    The carry's HEAD is peeked first, so a rewritten history never loads it; a loaded carry is let go
+    on return (~100 MB on sqlalchemy), before any full pass."""
+    base = peek(cache.folder, key)
+    fresh = chain(repo, base) if base is not None else None
+    last = load(cache.folder, key) if fresh is not None else None
+    if last is None or fresh is None or last.head != base:
+        return None
+    try:
+        return extend(repo, config, last, fresh, at_head, scrub, cache, files, drop_files, head_skips)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+        return None
 
 
 def chain(repo: RepoView, base: str) -> list[LogCommit] | None:

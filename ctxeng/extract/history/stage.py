@@ -295,24 +295,15 @@ def _mine(
     key = None
     if cache is not None and scrub is not None and not repo.shallow:
         from ctxeng.extract.history import carry
-        from ctxeng.extract.history.extend import chain, extend
+        from ctxeng.extract.history.extend import extend_carried
 
         key = carry.carry_key(cache.patches.salt, config, files, drop_files)
-        base = carry.peek(cache.folder, key)
-        fresh = chain(repo, base) if base is not None else None
-        last = carry.load(cache.folder, key) if fresh is not None else None
-        if last is not None and last.head == base:
-            try:
-                extended = extend(repo, config, last, fresh or [], at_head, scrub, cache, files, drop_files,
-                                  head_skips)  # fmt: skip
-            except (TypeError, ValueError, KeyError, IndexError, AttributeError):
-                extended = None  # a carried state of the right key but the wrong shape: a miss
-            del last  # not kept through a full pass (~100 MB on sqlalchemy)
-            if extended is not None:
-                result, state = extended
-                carry.save(cache.folder, state)
-                progress("history", len(state.order), len(state.order))
-                return result  # type: ignore[no-any-return]
+        extended = extend_carried(repo, config, key, cache, scrub, files, drop_files, head_skips, at_head)
+        if extended is not None:
+            result, state = extended
+            carry.save(cache.folder, state)
+            progress("history", len(state.order), len(state.order))
+            return result  # type: ignore[no-any-return]
     boundary = shallow_boundary(repo)
     log, shown = read_log(repo, config.max_commits, boundary, scrub, cache, progress)
     head_entry = next((c for c in log if c.sha == repo.head), None)
