@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import mul
 
 
 def pagerank(
@@ -25,24 +26,31 @@ def pagerank(
     out_weight = [0.0] * n
     for s, _, w in edges:
         out_weight[s] += w
-    # Out-edges grouped by source, weights normalised: one pass per iteration touches each edge once.
-    out: list[list[tuple[int, float]]] = [[] for _ in range(n)]
-    for s, t, w in edges:
+    # Each node pulls from its in-edges: sources ascending, in `edges` order for one source, which is
+    # the order in which pushing along each source's out-edges adds to a node (the same float sums),
+    # and the sums run in C (`sum` over `map`) rather than one bytecode step per edge.
+    sources: list[list[int]] = [[] for _ in range(n)]
+    shares: list[list[float]] = [[] for _ in range(n)]
+    for s, t, w in sorted(edges, key=_source):
         if out_weight[s] > 0:
-            out[s].append((t, w / out_weight[s]))
+            sources[t].append(s)
+            shares[t].append(w / out_weight[s])
     dangling = [i for i in range(n) if out_weight[i] <= 0]
     d = damping
     rank = list(p)
     for _ in range(iterations):
         leak = d * sum(rank[i] for i in dangling)
-        new = [(1.0 - d + leak) * pi for pi in p]
-        for s in range(n):
-            flow = d * rank[s]
-            if flow:
-                for t, w in out[s]:
-                    new[t] += flow * w
+        flow = [d * r for r in rank]
+        new = [
+            sum(map(mul, map(flow.__getitem__, srcs), ws), (1.0 - d + leak) * pi)
+            for pi, srcs, ws in zip(p, sources, shares)
+        ]
         delta = sum(abs(a - b) for a, b in zip(new, rank))
         rank = new
         if delta < tolerance:
             break
     return rank
+
+
+def _source(edge: tuple[int, int, float]) -> int:
+    return edge[0]
