@@ -8,8 +8,6 @@ import json
 import math
 from pathlib import Path
 
-import pytest
-
 from ctxeng.core.digest_memo import MEMO_DIR
 from ctxeng.core.fsio import dumps_floats, dumps_json, dumps_json_floatless
 from ctxeng.core.records import Record, load_records
@@ -213,19 +211,23 @@ def test_the_index_is_the_same_with_or_without_the_rankings_parent_rows(sample_r
     assert reused[0]["defs"]["parent"] == ranking.parents
 
 
-def test_name_postings_are_the_same_grouped_by_name_or_posted_row_by_row(
-    sample_repo: GitRepo, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_name_postings_split_each_name_once_and_post_every_row_in_order(sample_repo: GitRepo) -> None:
     from ctxeng.pack.index import builder
+    from ctxeng.pack.terms import name_terms
 
     facts = _facts(sample_repo)
     names = sorted({d.name for d in facts.defs})
     name_col = [names.index(d.name) for d in facts.defs]
-    assert len(set(name_col)) < len(name_col)  # some name is defined twice: grouping matters
-    grouped = builder._name_postings(names, name_col, Terms().name)
-    monkeypatch.setattr(builder, "GROUPED_NAMES", 0)
-    assert builder._name_postings(names, name_col, Terms().name) == grouped
-    assert grouped and all(rows == sorted(rows) for rows in grouped.values())
+    assert len(set(name_col)) < len(name_col)  # some name is defined twice: its rows share one split
+    split: list[str] = []
+    postings = builder._name_postings(names, name_col, lambda name: split.append(name) or name_terms(name))
+    assert sorted(split) == names  # each distinct name split once
+    expected: dict[str, list[int]] = {}
+    for row, k in enumerate(name_col):  # the plain definition: every term of every row's name, in row order
+        for term in name_terms(names[k]):
+            expected.setdefault(term, []).append(row)
+    assert postings == expected
+    assert postings and all(rows == sorted(rows) for rows in postings.values())
 
 
 def test_the_model_is_written_as_dumps_json_writes_it(sample_repo: GitRepo, tmp_path: Path) -> None:

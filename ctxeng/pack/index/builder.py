@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 MAX_COMMITS = 2_000  # newest commits kept for prompt matching
 MAX_NEIGHBOURS = 8
 MAX_COMMIT_DEFS = 12  # a commit touching more definitions (a rename, a sweep) associates none
-GROUPED_NAMES = 100_000  # `_name_postings` groups rows by name up to this many distinct names
 DATA_KINDS = frozenset({"field", "constant", "variable", "attribute", "property_field", "enum_member"})
 DOC_TERMS = 12  # terms of a definition's docstring sentence that a prompt can match
 
@@ -227,22 +226,19 @@ def _name_postings(
 ) -> dict[str, list[int]]:
     """Postings of definition names: each term → the rows (ascending, once per time the term occurs
     in a row's name) of the definitions whose name has it. Split once per distinct name (a large
-    repository repeats `__init__`, `get` ... thousands of times), not per row. Past `GROUPED_NAMES`
-    distinct names (a list of rows each would add tens of MB at 100,000 files) rows are posted one by one."""
-    if len(names) > GROUPED_NAMES:
-        table: dict[str, list[int]] = {}
-        for n, k in enumerate(name_col):
-            _post(table, name_terms(names[k]), n)
-        return table
-    rows_of: list[list[int]] = [[] for _ in names]
+    repository repeats `__init__`, `get` ... thousands of times), not per row; posted row by row, so
+    each list comes out ascending with no merge (sorting merged per-name lists cost as much again)."""
+    split = list(map(name_terms, names))
+    table: dict[str, list[int]] = {}
+    get = table.get
     for n, k in enumerate(name_col):
-        rows_of[k].append(n)
-    parts: dict[str, list[list[int]]] = {}
-    for k, rows in enumerate(rows_of):
-        if rows:
-            for term in name_terms(names[k]):
-                parts.setdefault(term, []).append(rows)
-    return {t: list(p[0]) if len(p) == 1 else sorted(chain.from_iterable(p)) for t, p in parts.items()}
+        for term in split[k]:
+            rows = get(term)
+            if rows is None:
+                table[term] = [n]
+            else:
+                rows.append(n)
+    return table
 
 
 def _post(table: dict[str, list[int]], terms: list[str], i: int) -> None:
