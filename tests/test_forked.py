@@ -58,6 +58,19 @@ def test_the_child_returns_its_result_and_its_own_usage() -> None:
     assert job.usage["peak_rss_mb"] > 0
 
 
+def test_a_child_that_returned_is_reaped_after_its_result() -> None:
+    job = fork_stage(lambda: 7)
+    assert job.result() == 7  # without waiting for the child's exit (a large one unmaps for ~20 ms)
+    deadline = time.monotonic() + 10
+    while True:  # reaped by a thread soon after: no zombie is left behind
+        try:
+            os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        assert time.monotonic() < deadline, "the child was never reaped"
+        time.sleep(0.01)
+
+
 def test_the_child_waits_at_the_gate_until_the_parent_opens_it() -> None:
     gate = Gate()
 
