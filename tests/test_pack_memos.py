@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ctxeng.core.digest_memo import MEMO_DIR
 from ctxeng.core.fsio import dumps_floats, dumps_json, dumps_json_floatless
-from ctxeng.core.records import Record, load_records
+from ctxeng.core.record_runs import RecordRuns
+from ctxeng.core.records import Record, dedupe_ids, load_records
 from ctxeng.pack.decisions_memo import decisions_cached
 from ctxeng.pack.facts import RepoFacts, facts_from_records
 from ctxeng.pack.facts_memo import FactsMemo
@@ -145,6 +146,44 @@ def test_a_stored_run_is_replaced_when_its_file_changes_and_escaped_names_join_s
     got = facts_from_records("r", mixed, memo=memo)
     assert got == facts_from_records("r", mixed)
     assert [d.name for d in got.defs if d.path == "x\\ny.py"] == ["escaped", "lit"]
+
+
+class _Counted(list[Record]):
+    """A list that notes which rows are read by index."""
+
+    read: set[int]
+
+    def __getitem__(self, at):  # type: ignore[no-untyped-def]
+        self.read.add(at)
+        return super().__getitem__(at)
+
+
+def test_runs_found_before_a_fork_read_only_the_records_the_memo_lacks(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    file_rec = Record("fil-a", "file", "a.py", 1, 9, "", 0, "a.py", "A module.", {"language": "python"})
+    records = dedupe_ids(
+        [_symbol("a.py", 1, "alpha"), _symbol("a.py", 5, "beta"), _symbol("b.py", 3, "gamma"), file_rec]
+    )
+    memo = FactsMemo(out, {"a.py": "ka", "b.py": "kb"}, {})
+    facts_from_records("r", records, memo=memo)
+    memo.save()
+    counted = _Counted(records)
+    counted.read = set()
+    runs = RecordRuns(counted)
+    assert [(kind, path, stop - start) for kind, path, start, stop in runs.runs] == [
+        ("file", "a.py", 1),
+        ("symbol", "a.py", 2),
+        ("symbol", "b.py", 1),
+    ]
+    assert not counted.read  # finding the runs reads the list whole, not row by row
+    # b.py changed (a new key): its record is read; a.py's definitions come from the memo, unread.
+    memo = FactsMemo(out, {"a.py": "ka", "b.py": "kb2"}, {})
+    got = facts_from_records("r", runs, memo=memo)
+    assert memo.hits == 1 and got == facts_from_records("r", records)
+    read = [records[i] for i in sorted(counted.read)]
+    assert {r.path for r in read if r.kind == "symbol"} == {"b.py"}
+    # Without the memo every run is read, and the facts are the same.
+    assert facts_from_records("r", RecordRuns(list(records))) == facts_from_records("r", records)
 
 
 def test_import_walks_are_kept_while_no_import_changes(sample_repo: GitRepo, tmp_path: Path) -> None:

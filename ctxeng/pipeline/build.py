@@ -20,6 +20,7 @@ from ctxeng.core.forked import Gate, fork_stage, parallel_allowed
 from ctxeng.core.fsio import Lock, Staging, dumps_json, write_jsonl
 from ctxeng.core.progress import Progress, StageTimer, no_progress
 from ctxeng.core.provenance import Provenance
+from ctxeng.core.record_runs import RecordRuns
 from ctxeng.core.record_store import CODE, DOCS, OTHERS, RecordStore, RecordsView
 from ctxeng.core.records import Record
 from ctxeng.core.repo import RepoView, open_repo, reopen
@@ -177,11 +178,14 @@ def run_pipeline(
         # huge repository where bench/scale.py measures it.
         if parallel and write_pack and keys is not None and parallel_allowed():
             pause_point("pack")  # where tests kill a real build at a chosen stage (ctxeng.core.faults)
+            # The runs are found here, so that the child reads only the records it distils (`RecordRuns`).
+            runs = RecordRuns(records if isinstance(records, list) else list(records))
             job = fork_stage(
                 functools.partial(
-                    _render_pack, repo, config, records, staging, in_hook, keys, gate.wait, written.open
+                    _render_pack, repo, config, runs, staging, in_hook, keys, gate.wait, written.open
                 )
             )
+            del runs
         try:
             with timer.stage("write"):
                 reuse = write_records(
