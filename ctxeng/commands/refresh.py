@@ -37,6 +37,9 @@ def refresh(path: str, hook: bool, strict: bool, background: bool, as_json: bool
                     err=True,
                 )
             return 0
+        from ctxeng.core.allocator import keep_freed_memory
+
+        keep_freed_memory()  # a short process where people wait: no page faulted in twice
         result = run_refresh(path, hook=hook)
     except CtxengError as exc:
         if not hook or strict:
