@@ -6,8 +6,10 @@ import enum
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from ctxeng.core.fsio import (
     read_jsonl,
     write_jsonl,
 )
+from tests.extras import unavailable
 
 
 def test_atomic_write_replaces_whole_file(tmp_path: Path) -> None:
@@ -173,6 +176,22 @@ def test_unpublished_staging_leaves_outputs(tmp_path: Path) -> None:
         raise RuntimeError("stage failed")
     assert (tmp_path / "records.jsonl").read_text() == "old"
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_a_released_lock_is_free_while_a_forked_child_still_holds_its_descriptor(tmp_path: Path) -> None:
+    if not hasattr(os, "fork"):
+        unavailable("fork is POSIX-only")  # the case exists only where a stage can fork
+    with Lock(tmp_path):
+        pid = os.fork()
+        if pid == 0:  # a child outliving the lock's holder with its copy of the descriptor open
+            time.sleep(5)
+            os._exit(0)
+    try:
+        with Lock(tmp_path, wait_seconds=0):
+            pass
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
 
 
 def test_lock_excludes_a_second_process(tmp_path: Path) -> None:

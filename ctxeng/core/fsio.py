@@ -319,7 +319,12 @@ class Lock:
         if self._fd is not None:
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, 0)
-            os.close(self._fd)  # closing the descriptor releases the flock
+            # Unlocked explicitly: closing releases the flock only once every copy of the descriptor is
+            # closed, and a forked stage's child (reaped aside, `ctxeng.core.forked`) may still hold one.
+            if fcntl is not None:
+                with contextlib.suppress(OSError):
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
             self._fd = None
 
 
