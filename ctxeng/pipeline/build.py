@@ -218,6 +218,7 @@ def run_pipeline(
                 del records, dataset, record_keys, keys
                 extracted.keys, history_keys = {}, {}
                 store.close()
+                cache.prune()  # while the child works, not after it
                 _seal_child_outputs(staging, written)
                 pack_info = job.result()
                 timer.stages["pack"] = job.usage
@@ -234,7 +235,8 @@ def run_pipeline(
                 job.cancel()
     finally:
         store.close()
-    cache.prune()
+    if job is None:
+        cache.prune()
     docs_stats = {key: extracted.docs_stats.get(key, 0) for key in STAT_KEYS} if config.docs.enabled else {}
     redactions = extracted.redactions + (redactor.counts - file_counts) + history_redactions
     manifest = {
