@@ -61,8 +61,13 @@ def test_the_child_returns_its_result_and_its_own_usage() -> None:
 def test_a_child_that_returned_is_reaped_after_its_result() -> None:
     job = fork_stage(lambda: 7)
     assert job.result() == 7  # without waiting for the child's exit (a large one unmaps for ~20 ms)
+    job.reap()
+    with pytest.raises(ChildProcessError):  # reaped: no zombie left behind
+        os.waitpid(-1, os.WNOHANG)
+    unreaped = fork_stage(lambda: 8)
+    assert unreaped.result() == 8
     deadline = time.monotonic() + 10
-    while True:  # reaped by a thread soon after: no zombie is left behind
+    while True:  # reaped by its thread all the same when nobody asks
         try:
             os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:

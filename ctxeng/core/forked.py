@@ -75,6 +75,7 @@ class Job(Generic[T]):
     def __init__(self, fn: Callable[[], T]) -> None:
         self.usage: dict[str, float] = {}
         self._done: tuple[bool, Any] | None = None
+        self._reaper: threading.Thread | None = None
         read_end, write_end = os.pipe()
         # Ctrl-C and SIGTERM wait until both sides are ready: in the child, an interrupt raised before
         # `_child`'s handlers would unwind into the parent's code (and its clean-up) in the wrong process;
@@ -102,7 +103,8 @@ class Job(Generic[T]):
             pid, self._pid = self._pid, 0
             if payload:  # the whole outcome: the exit status adds nothing, so the child is reaped aside
                 # (its exit unmaps a few hundred MB: ~20 ms on sqlalchemy that would follow its result)
-                threading.Thread(target=_reap, args=(pid,), name="ctxeng-reap", daemon=True).start()
+                self._reaper = threading.Thread(target=_reap, args=(pid,), name="ctxeng-reap", daemon=True)
+                self._reaper.start()
                 status = 0
             else:
                 _, status = os.waitpid(pid, 0)
@@ -111,6 +113,12 @@ class Job(Generic[T]):
         if ok:
             return value  # type: ignore[no-any-return]
         raise value
+
+    def reap(self) -> None:
+        """Wait until the child has exited and been reaped (after `result()`, which does not wait for
+        that): its CPU time then counts among this process's children, as `getrusage` reports them."""
+        if self._reaper is not None:
+            self._reaper.join()
 
     def cancel(self) -> None:
         """Stop a child still running (the parent failed or was interrupted) and reap it."""

@@ -260,6 +260,8 @@ def run_pipeline(
         "stages": timer.stages,
     }  # fmt: skip
     (staging.path("manifest.json")).write_text(dumps_json(manifest) + "\n", encoding="utf-8")
+    if job is not None:
+        job.reap()  # long exited by now (its result came first): no child outlives the build
     return manifest
 
 
