@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -25,7 +26,11 @@ print(libc.mallinfo2().hblks - before)
 
 
 def _mapped_apart(mode: str) -> int:
-    proc = subprocess.run([sys.executable, "-c", _PROBE, mode], capture_output=True, text=True, check=False)
+    # glibc's own defaults: without the settings a caller may export (.ci/run sets MALLOC_* for training).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE, mode], capture_output=True, text=True, check=False, env=env
+    )
     if proc.returncode != 0 and "mallinfo2" in proc.stderr:
         unavailable("glibc 2.33 or later (mallinfo2) is needed to watch malloc's mappings")
     assert proc.returncode == 0, proc.stderr
