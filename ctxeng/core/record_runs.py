@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import groupby
 from operator import attrgetter
 from typing import overload
@@ -46,3 +46,11 @@ class RecordRuns(Sequence[Record]):
     def __getitem__(self, at: slice) -> list[Record]: ...
     def __getitem__(self, at: int | slice) -> Record | list[Record]:
         return self.records[at]
+
+
+def runs_of(records: Iterable[Record]) -> Iterable[tuple[tuple[str, str], Iterable[Record]]]:
+    """`records`' runs of one kind and path, in order: found already (`RecordRuns`: a run's records are
+    then read only if iterated), else by grouping them here."""
+    if isinstance(records, RecordRuns):
+        return (((kind, path), records.run(start, stop)) for kind, path, start, stop in records.runs)
+    return groupby(records, key=_KIND_PATH)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import chain, groupby
+from itertools import chain
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from ctxeng.core.display import safe_text
-from ctxeng.core.record_runs import RecordRuns
+from ctxeng.core.record_runs import runs_of
 from ctxeng.core.records import Record
 from ctxeng.pack.prose import compact_signature as compact_signature  # re-exported: callers import them here
 from ctxeng.pack.prose import first_sentence as first_sentence
@@ -222,7 +222,7 @@ def _distil(
     commit_records: list[Record] = []  # through the memo in one go (`FactsMemo.commits`)
     # Run by run of one kind and path (in C): a file's symbol records are one run when sorted, and
     # the memo takes a known file's run without a step per record (sqlalchemy: 43k records).
-    for (kind, original), run in _runs(records):
+    for (kind, original), run in runs_of(records):
         # A file name with a newline would become a heading of its own.
         shown = original if original.isprintable() else safe_text(original)
         if kind == "symbol" and runs:
@@ -245,17 +245,6 @@ def _distil(
     else:
         facts.defs = collapse_variants(sorted(facts.defs, key=attrgetter("path", "line", "qualname", "kind")))
     return facts
-
-
-_KIND_PATH = attrgetter("kind", "path")
-
-
-def _runs(records: Iterable[Record]) -> Iterable[tuple[tuple[str, str], Iterable[Record]]]:
-    """`records`' runs of one kind and path: found already (`RecordRuns`: a run's records are then read
-    only if distilled), else by grouping."""
-    if isinstance(records, RecordRuns):
-        return (((kind, path), records.run(start, stop)) for kind, path, start, stop in records.runs)
-    return groupby(records, key=_KIND_PATH)
 
 
 def _take_run(facts: RepoFacts, kind: str, recs: Iterable[Record], shared: dict[str, str]) -> None:
